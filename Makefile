@@ -1,0 +1,73 @@
+# Single entry point of the project. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+BIN := $(VENV)/bin
+# Rasa 3.6 needs Python 3.10: pyenv's versions/3.10.*, else python3.10 on PATH.
+PYENV_ROOT ?= $(HOME)/.pyenv
+PYTHON310 := $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.10.*/bin/python))),$(shell command -v python3.10 2>/dev/null))
+MODEL := models/sct-assistant.tar.gz
+TRAIN_INPUTS := config.yml domain.yml $(shell find nlu_data vn_nlu -type f \( -name '*.yml' -o -name '*.py' \) 2>/dev/null)
+DOSSIER_DB ?= var/dossiers.sqlite3
+
+.PHONY: help install system-deps model seed run test unit e2e validate bench-nlu lint clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: pyproject.toml
+	@if [ -z "$(PYTHON310)" ]; then echo "Python 3.10 not found: Rasa 3.6 needs it; install it with 'pyenv install 3.10' or put python3.10 on PATH."; exit 1; fi
+	@echo "==> Creating $(VENV) with $(PYTHON310) and installing pinned dependencies (first time: a few minutes)"
+	$(PYTHON310) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+system-deps: ## Install Debian's redis-server where missing
+	@command -v redis-server >/dev/null || { echo "==> Installing redis-server"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+
+install: $(BIN)/.installed system-deps ## Create .venv and install every dependency
+
+$(MODEL): $(BIN)/.installed $(TRAIN_INPUTS)
+	@echo "==> Training the Rasa model (NLU data, config or domain changed)"
+	@mkdir -p models var
+	@start=$$(date +%s); \
+	$(BIN)/rasa train --data nlu_data --config config.yml --domain domain.yml \
+		--out models --fixed-model-name sct-assistant > var/train.log 2>&1 \
+		|| { tail -40 var/train.log; exit 1; }; \
+	echo "==> Model trained in $$(( $$(date +%s) - start )) s (log: var/train.log)"
+
+model: $(MODEL) ## Train the model if its inputs changed
+
+seed: $(BIN)/.installed ## (Re)seed the reference dossier database
+	$(BIN)/python -m dossier_api.seed --db $(DOSSIER_DB)
+
+run: install model ## Start the whole stack locally (Ctrl-C stops it)
+	@test -f .env || cp .env.example .env
+	@test -f $(DOSSIER_DB) || $(BIN)/python -m dossier_api.seed --db $(DOSSIER_DB)
+	@mkdir -p var/redis
+	@echo "==> Web chat:        http://127.0.0.1:$${CHAT_PORT:-8080}/"
+	@echo "    Dossier API:     http://127.0.0.1:$${DOSSIER_API_PORT:-8081}/api/v1/dossiers?limit=5"
+	@echo "    Rasa:            http://127.0.0.1:5005/status"
+	@echo "    Action server:   http://127.0.0.1:5055/health"
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+
+validate: $(BIN)/.installed ## Check the training data and domain (rasa data validate)
+	$(BIN)/rasa data validate --data nlu_data --config config.yml --domain domain.yml --fail-on-warnings
+
+unit: $(BIN)/.installed ## Unit tests only (no trained model needed)
+	$(BIN)/pytest -q -m "not e2e"
+
+test: install model validate ## Set up everything, then run the whole test suite
+	$(BIN)/pytest -q
+
+bench-nlu: install ## 5-fold cross-validation accuracy and parse latency of the NLU
+	$(BIN)/python scripts/bench_nlu.py
+
+lint: $(BIN)/.installed ## ruff
+	$(BIN)/ruff check .
+
+clean: ## Remove the model, the local data and caches (keeps .venv)
+	rm -rf models var .pytest_cache

@@ -1,0 +1,1 @@
+"""Custom actions of the assistant (rasa_sdk). One concern a module."""

@@ -1,0 +1,69 @@
+"""Shared plumbing of the actions: the dossier client and the settings."""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import logging
+
+from rasa_sdk import Action, Tracker
+
+from common.settings import Settings, get_settings
+from dossier_api.client import DossierClient
+
+logger = logging.getLogger(__name__)
+
+_client: DossierClient | None = None
+_client_loop: asyncio.AbstractEventLoop | None = None
+
+
+def dossier_client() -> DossierClient:
+    """The action server's dossier client, created on first use in the running loop."""
+    global _client, _client_loop
+    loop = asyncio.get_running_loop()
+    if _client is None or _client_loop is not loop:
+        settings = get_settings()
+        cache = None
+        if settings.redis_url:
+            import redis.asyncio as redis
+
+            cache = redis.from_url(settings.redis_url)
+        _client = DossierClient(
+            settings.dossier_api_url,
+            token=settings.dossier_api_token,
+            timeout_s=settings.dossier_api_timeout_s,
+            retries=settings.dossier_api_retries,
+            cache=cache,
+            cache_ttl_s=settings.dossier_cache_ttl_s,
+        )
+        _client_loop = loop
+    return _client
+
+
+def channel_of(tracker: Tracker) -> str:
+    """The channel name from a sender id of the form ``<channel>:<id>``."""
+    sender = tracker.sender_id or ""
+    return sender.split(":", 1)[0] if ":" in sender else "khac"
+
+
+def latest_entity(tracker: Tracker, entity: str) -> str | None:
+    """The value of ``entity`` in the latest user message, if any."""
+    return next(tracker.get_latest_entity_values(entity), None)
+
+
+class DossierAction(Action, abc.ABC):
+    """Base of actions that talk to the dossier system (abstract: not registered)."""
+
+    @abc.abstractmethod
+    def name(self) -> str:
+        """The action's name in the domain."""
+
+    @property
+    def settings(self) -> Settings:
+        """The process-wide settings."""
+        return get_settings()
+
+    @property
+    def client(self) -> DossierClient:
+        """The shared dossier client."""
+        return dossier_client()

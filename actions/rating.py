@@ -1,0 +1,46 @@
+"""Satisfaction rating (hài lòng / bình thường / không hài lòng)."""
+
+from __future__ import annotations
+
+import logging
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.base import DossierAction, channel_of, latest_entity
+from common import replies
+from common.status import RatingLevel
+from dossier_api.client import DossierApiError, DossierNotFound
+from dossier_api.models import RatingIn
+
+logger = logging.getLogger(__name__)
+
+
+class ActionDanhGia(DossierAction):
+    """Stores the rating given in the message, or asks for one with buttons."""
+
+    def name(self) -> str:
+        return "action_danh_gia"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        value = latest_entity(tracker, "muc_do")
+        if value not in {level.value for level in RatingLevel}:
+            dispatcher.utter_message(response="utter_hoi_muc_do")
+            return []
+        level = RatingLevel(value)
+        code = latest_entity(tracker, "ma_ho_so") or tracker.get_slot("ho_so_gan_nhat")
+        rating = RatingIn(level=level, channel=channel_of(tracker), dossier_code=code)
+        try:
+            await self.client.rate(rating)
+        except DossierNotFound:  # a rating of the service still counts without the dossier
+            await self.client.rate(RatingIn(level=level, channel=rating.channel))
+        except DossierApiError:
+            logger.warning("could not store a rating", exc_info=True)
+            dispatcher.utter_message(text=replies.service_unavailable(self.settings.hotline))
+            return [SlotSet("muc_do", None)]
+        dispatcher.utter_message(text=replies.rating_thanks(level, self.settings.hotline))
+        return [SlotSet("muc_do", None), SlotSet("ma_ho_so", None)]

@@ -1,0 +1,1 @@
+"""Chat gateway: web chat (and later Telegram, Zalo) in front of Rasa."""

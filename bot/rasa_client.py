@@ -1,0 +1,90 @@
+"""Talks to the Rasa server's REST channel; returns channel-neutral messages."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from common.text import nfc
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Button:
+    """An option the citizen can pick: shown ``title``, sent back ``payload``."""
+
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class BotMessage:
+    """One reply of the assistant, before a channel renders it."""
+
+    text: str = ""
+    buttons: tuple[Button, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> dict[str, Any]:
+        """The web chat's JSON form."""
+        return {"text": self.text, "buttons": [{"title": b.title, "payload": b.payload} for b in self.buttons]}
+
+
+class RasaUnavailable(Exception):
+    """Rasa did not answer."""
+
+
+class RasaClient:
+    """Sends a citizen's message to Rasa as ``<channel>:<id>`` and parses the replies."""
+
+    def __init__(self, base_url: str, timeout_s: float = 30.0, session: aiohttp.ClientSession | None = None):
+        self.base_url = base_url.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._session = session
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        return self._session
+
+    async def close(self) -> None:
+        """Close the HTTP session."""
+        if self._session is not None:
+            await self._session.close()
+
+    async def send(self, sender_id: str, text: str, metadata: dict | None = None) -> list[BotMessage]:
+        """Deliver one message and return the assistant's replies.
+
+        Raises:
+            RasaUnavailable: Rasa could not be reached or failed.
+        """
+        body = {"sender": sender_id, "message": nfc(text), "metadata": metadata or {}}
+        try:
+            async with self._http().post(f"{self.base_url}/webhooks/rest/webhook", json=body) as resp:
+                if resp.status != 200:
+                    raise RasaUnavailable(f"HTTP {resp.status}")
+                data = await resp.json(content_type=None)
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise RasaUnavailable(repr(exc)) from exc
+        return [parse_message(m) for m in data or [] if m.get("text") or m.get("buttons")]
+
+    async def is_ready(self) -> bool:
+        """True when Rasa answers and has a model loaded."""
+        try:
+            async with self._http().get(f"{self.base_url}/status") as resp:
+                return resp.status == 200
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            return False
+
+
+def parse_message(raw: dict[str, Any]) -> BotMessage:
+    """A Rasa REST reply as a :class:`BotMessage`."""
+    buttons = tuple(
+        Button(title=str(b.get("title", "")), payload=str(b.get("payload", "")))
+        for b in raw.get("buttons") or []
+    )
+    return BotMessage(text=str(raw.get("text") or ""), buttons=buttons)

@@ -1,0 +1,1 @@
+"""Domain rules shared by every part of the assistant (one module, not copies)."""

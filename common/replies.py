@@ -1,0 +1,123 @@
+"""Channel-neutral Vietnamese replies about dossiers and procedures.
+
+Shared by the Rasa actions and the SMS keyword router so a lookup reads the
+same on every channel (the SMS renderer folds it to ASCII afterwards).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from common.status import DossierStatus, RatingLevel
+from dossier_api.models import Dossier, Procedure
+
+_HINTS = {
+    DossierStatus.MOI_TIEP_NHAN: "Hồ sơ đã được tiếp nhận và sẽ được chuyển phòng chuyên môn xử lý.",
+    DossierStatus.DANG_XU_LY: "Hồ sơ đang trong thời hạn giải quyết.",
+    DossierStatus.CHO_BO_SUNG: (
+        "Hồ sơ cần bổ sung theo thông báo đã gửi. Thời hạn giải quyết được tính lại "
+        "từ khi nhận đủ hồ sơ bổ sung."
+    ),
+    DossierStatus.DA_CO_KET_QUA: (
+        "Mời anh/chị mang giấy tiếp nhận đến Bộ phận Một cửa để nhận kết quả, "
+        "hoặc đăng ký nhận qua bưu chính."
+    ),
+    DossierStatus.DA_TRA_KET_QUA: "Kết quả đã được trả cho tổ chức, cá nhân.",
+    DossierStatus.TRE_HAN: (
+        "Hồ sơ đã quá hạn giải quyết. Sở Công Thương xin lỗi anh/chị; bộ phận chuyên môn "
+        "sẽ gửi văn bản xin lỗi và hẹn lại ngày trả kết quả."
+    ),
+    DossierStatus.TU_CHOI: "Hồ sơ không được giải quyết; lý do được nêu trong văn bản trả lời gửi kèm.",
+}
+
+
+def vn_date(day: dt.date) -> str:
+    """``15/01/2020``."""
+    return day.strftime("%d/%m/%Y")
+
+
+def dossier_status(dossier: Dossier) -> str:
+    """The full status reply for a dossier."""
+    lines = [
+        f"Hồ sơ {dossier.code}",
+        f"- Thủ tục: {dossier.procedure_name}",
+        f"- Người nộp: {dossier.applicant}",
+        f"- Ngày nhận: {vn_date(dossier.received_date)}; hẹn trả: {vn_date(dossier.due_date)}",
+        f"- Trạng thái: {dossier.status_label.upper()}",
+        f"- Bước hiện tại: {dossier.current_step}",
+    ]
+    if dossier.result_date is not None:
+        lines.append(f"- Ngày có kết quả: {vn_date(dossier.result_date)}")
+    lines.append(_HINTS[dossier.status])
+    return "\n".join(lines)
+
+
+def dossier_not_found(code: str) -> str:
+    """Reply for a well-formed code that no dossier has."""
+    return (
+        f"Không tìm thấy hồ sơ có mã {code}. Anh/chị vui lòng kiểm tra lại mã trên giấy "
+        "tiếp nhận hồ sơ; hồ sơ vừa nộp có thể cần vài giờ để xuất hiện trên hệ thống."
+    )
+
+
+def invalid_code() -> str:
+    """Reply for a text that tries to be a code but is malformed."""
+    return (
+        "Mã hồ sơ chưa đúng định dạng. Mã gồm mã cơ quan, ngày nhận (năm-tháng-ngày) "
+        "và số thứ tự, ví dụ: 000.00.12.H17-200115-0001. Anh/chị vui lòng kiểm tra lại."
+    )
+
+
+def service_unavailable(hotline: str) -> str:
+    """Reply when the dossier system does not answer."""
+    return (
+        "Hệ thống tra cứu đang bận, anh/chị vui lòng thử lại sau ít phút "
+        f"hoặc gọi đường dây nóng {hotline}."
+    )
+
+
+def procedure_fee(p: Procedure) -> str:
+    """Fee answer."""
+    return f"Lệ phí thủ tục \"{p.name}\": {p.fee}."
+
+
+def procedure_time(p: Procedure) -> str:
+    """Processing-time answer."""
+    return f"Thời hạn giải quyết thủ tục \"{p.name}\": {p.processing_time}."
+
+
+def procedure_documents(p: Procedure) -> str:
+    """Documents answer."""
+    items = "\n".join(f"{i}. {d}" for i, d in enumerate(p.documents, 1))
+    return f"Hồ sơ thủ tục \"{p.name}\" gồm ({p.copies} bộ):\n{items}"
+
+
+def procedure_submission(p: Procedure) -> str:
+    """Where/how-to-submit answer."""
+    return (
+        f"Cách nộp hồ sơ thủ tục \"{p.name}\": {p.submission}. "
+        f"Dịch vụ công trực tuyến: {p.online_level}."
+    )
+
+
+def procedure_summary(p: Procedure) -> str:
+    """General guidance on a procedure."""
+    return "\n".join([
+        f"Thủ tục \"{p.name}\" (lĩnh vực {p.field}):",
+        f"- Hồ sơ: {len(p.documents)} loại giấy tờ, {p.copies} bộ",
+        f"- Lệ phí: {p.fee}",
+        f"- Thời hạn: {p.processing_time}",
+        f"- Cách nộp: {p.submission} (dịch vụ công {p.online_level})",
+        f"- Căn cứ pháp lý: {p.legal_basis}",
+    ])
+
+
+def rating_thanks(level: RatingLevel, hotline: str) -> str:
+    """Thanks for a rating; an unhappy citizen is offered a way to be heard."""
+    text = f"Cảm ơn anh/chị đã đánh giá \"{level.label}\". Ý kiến của anh/chị giúp Sở Công Thương phục vụ tốt hơn."
+    if level is RatingLevel.KHONG_HAI_LONG:
+        text += (
+            " Chúng tôi rất tiếc vì trải nghiệm chưa tốt; anh/chị có thể gửi phản ánh chi tiết "
+            f"hoặc gọi đường dây nóng {hotline} để được giải quyết."
+        )
+    return text

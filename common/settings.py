@@ -1,0 +1,43 @@
+"""One settings object, read from the environment (see ``.env.example``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import BaseSettings, Field
+
+
+class Settings(BaseSettings):
+    """Every tunable of the assistant; each field maps to an upper-case variable."""
+
+    dossier_api_url: str = Field("http://127.0.0.1:8081", description="Base URL of the dossier system")
+    dossier_api_token: str = Field("", description="Bearer token for the dossier system, if it wants one")
+    dossier_api_timeout_s: float = 5.0
+    dossier_api_retries: int = 2
+    dossier_cache_ttl_s: int = 60
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_timeout_s: float = 30.0
+
+    chat_host: str = "127.0.0.1"
+    chat_port: int = 8080
+
+    dossier_db_path: str = "var/dossiers.sqlite3"
+    dossier_api_host: str = "127.0.0.1"
+    dossier_api_port: int = 8081
+
+    department_name: str = "Sở Công Thương"
+    hotline: str = "1022"
+    office_hours: str = "Thứ Hai đến Thứ Sáu, sáng 7h30-11h30, chiều 13h30-17h00"
+    office_address: str = "Bộ phận Một cửa, Trung tâm Hành chính thành phố"
+
+    class Config:
+        env_file = ".env"
+        env_file_encoding = "utf-8"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once, on first use)."""
+    return Settings()

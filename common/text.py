@@ -1,0 +1,40 @@
+"""Vietnamese text normalisation: NFC, diacritic folding, whitespace."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACES = re.compile(r"\s+")
+# NFD does not decompose đ/Đ (they are letters of their own), so map them by hand.
+_D_MAP = str.maketrans({"đ": "d", "Đ": "D"})
+
+
+def nfc(text: str) -> str:
+    """Return ``text`` in Unicode NFC (composed) form.
+
+    Vietnamese keyboards and phones mix NFC and NFD; comparing or storing
+    anything else than NFC makes ``hồ sơ`` and ``hồ sơ`` different strings.
+    """
+    return unicodedata.normalize("NFC", text)
+
+
+def fold(text: str) -> str:
+    """Remove Vietnamese diacritics: ``Đăng ký`` -> ``Dang ky``.
+
+    The result has the same number of characters as ``nfc(text)`` for every
+    Vietnamese letter, so character offsets survive folding.
+    """
+    decomposed = unicodedata.normalize("NFD", nfc(text).translate(_D_MAP))
+    stripped = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+    return unicodedata.normalize("NFC", stripped)
+
+
+def fold_key(text: str) -> str:
+    """Lower-case, folded, single-spaced form used for matching user text."""
+    return _SPACES.sub(" ", fold(text).lower()).strip()
+
+
+def squash_spaces(text: str) -> str:
+    """Collapse runs of white space to one space and strip the ends."""
+    return _SPACES.sub(" ", text).strip()

@@ -1,0 +1,1 @@
+"""The dossier system contract: typed models, an async client and a reference server."""

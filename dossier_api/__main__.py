@@ -1,0 +1,29 @@
+"""Run the reference dossier API: ``python -m dossier_api``."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from aiohttp import web
+
+from common.settings import get_settings
+from dossier_api.db import Database
+from dossier_api.seed import seed
+from dossier_api.server import create_app
+
+
+def main() -> None:
+    """Serve the API, seeding the database first when it is empty."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = get_settings()
+    db_path = Path(settings.dossier_db_path)
+    if not db_path.exists():
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        seed(Database(db_path))
+    app = create_app(str(db_path), settings.dossier_api_token)
+    web.run_app(app, host=settings.dossier_api_host, port=settings.dossier_api_port, print=None)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""The one typed async client of the dossier system.
+
+Used by the Rasa actions, the SMS gateway and the notifiers alike; it knows
+nothing of Rasa. Timeouts and bounded retries on transport errors and 5xx;
+hot dossier codes are cached in Redis for a short time when a cache is given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+from pydantic import parse_obj_as
+
+from common.codes import canonical_code
+from dossier_api.models import Dossier, DossierPage, Procedure, ProcedureMatch, Rating, RatingIn
+
+logger = logging.getLogger(__name__)
+
+
+class DossierApiError(Exception):
+    """Base of the client's errors."""
+
+
+class InvalidDossierCode(DossierApiError):
+    """The text is not a dossier code in the national format."""
+
+
+class DossierNotFound(DossierApiError):
+    """No dossier (or procedure) with this identifier."""
+
+
+class DossierApiUnavailable(DossierApiError):
+    """The dossier system did not answer usefully after the retries."""
+
+
+class DossierClient:
+    """Client of the dossier API.
+
+    Args:
+        base_url: root URL of the API, e.g. ``http://127.0.0.1:8081``.
+        token: bearer token, empty when the API needs none.
+        timeout_s: total timeout of one HTTP attempt.
+        retries: extra attempts after a transport error or a 5xx answer.
+        cache: an optional ``redis.asyncio.Redis`` for hot dossier codes.
+        cache_ttl_s: how long a cached dossier stays fresh.
+        session: an optional shared ``aiohttp.ClientSession`` (not closed by :meth:`close`).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str = "",
+        timeout_s: float = 5.0,
+        retries: int = 2,
+        cache: Any = None,
+        cache_ttl_s: int = 60,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._retries = retries
+        self._cache = cache
+        self._cache_ttl_s = cache_ttl_s
+        self._session = session
+        self._owns_session = session is None
+
+    async def __aenter__(self) -> DossierClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the HTTP session if this client opened it."""
+        if self._session is not None and self._owns_session:
+            await self._session.close()
+            self._session = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout, headers=self._headers)
+            self._owns_session = True
+        return self._session
+
+    async def _request(self, method: str, path: str, retry: bool = True, **kwargs: Any) -> Any:
+        """One API call; ``retry=False`` for calls that must not be repeated (POST)."""
+        url = f"{self.base_url}{path}"
+        last_error: Exception | None = None
+        for attempt in range((self._retries if retry else 0) + 1):
+            if attempt:
+                await asyncio.sleep(0.2 * 2 ** (attempt - 1))
+            try:
+                async with self._http().request(method, url, timeout=self._timeout, **kwargs) as resp:
+                    if resp.status == 404:
+                        raise DossierNotFound(path)
+                    if resp.status == 400:
+                        body = await resp.json(content_type=None)
+                        if body.get("error") == "invalid_code":
+                            raise InvalidDossierCode(path)
+                        raise DossierApiError(body.get("message", "bad request"))
+                    if resp.status >= 500:
+                        last_error = DossierApiUnavailable(f"HTTP {resp.status}")
+                        continue
+                    if resp.status >= 400:
+                        raise DossierApiError(f"HTTP {resp.status}")
+                    return await resp.json(content_type=None)
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                last_error = exc
+                logger.warning("dossier API %s %s failed (attempt %d): %r", method, path, attempt + 1, exc)
+        raise DossierApiUnavailable(str(last_error)) from last_error
+
+    async def get_dossier(self, code: str) -> Dossier:
+        """A dossier by code in any case or spacing.
+
+        Raises:
+            InvalidDossierCode: the text is not a code in the national format.
+            DossierNotFound: no dossier has this code.
+            DossierApiUnavailable: the system did not answer.
+        """
+        canonical = canonical_code(code)
+        if canonical is None:
+            raise InvalidDossierCode(code)
+        cache_key = f"dossier:{canonical}"
+        if self._cache is not None:
+            try:
+                cached = await self._cache.get(cache_key)
+                if cached:
+                    return Dossier.parse_raw(cached)
+            except Exception:  # a cache outage must not stop lookups
+                logger.warning("dossier cache read failed", exc_info=True)
+        dossier = Dossier.parse_obj(await self._request("GET", f"/api/v1/dossiers/{quote(canonical)}"))
+        if self._cache is not None:
+            try:
+                await self._cache.set(cache_key, dossier.json(), ex=self._cache_ttl_s)
+            except Exception:
+                logger.warning("dossier cache write failed", exc_info=True)
+        return dossier
+
+    async def list_dossiers(self, status: str | None = None, limit: int = 50, offset: int = 0) -> DossierPage:
+        """A page of dossiers, optionally of one status."""
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if status:
+            params["status"] = status
+        return DossierPage.parse_obj(await self._request("GET", "/api/v1/dossiers", params=params))
+
+    async def search_procedures(self, query: str, limit: int = 5) -> list[ProcedureMatch]:
+        """Procedures matching a free-text query, best first."""
+        data = await self._request("GET", "/api/v1/procedures", params={"q": query, "limit": limit})
+        return parse_obj_as(list[ProcedureMatch], data)
+
+    async def get_procedure(self, procedure_id: str) -> Procedure:
+        """One procedure by id."""
+        return Procedure.parse_obj(await self._request("GET", f"/api/v1/procedures/{quote(procedure_id)}"))
+
+    async def rate(self, rating: RatingIn) -> Rating:
+        """Store a satisfaction rating."""
+        data = await self._request("POST", "/api/v1/ratings", retry=False, data=rating.json(),
+                                   headers={"Content-Type": "application/json"})
+        return Rating.parse_obj(data)

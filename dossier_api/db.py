@@ -1,0 +1,129 @@
+"""SQLite storage of the reference dossier system (blocking; call from a thread)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+from common.privacy import mask_applicant
+from common.status import DossierStatus
+from dossier_api.models import Dossier, Procedure, Rating, RatingIn
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS procedures (
+    id TEXT PRIMARY KEY,
+    data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dossiers (
+    code TEXT PRIMARY KEY,
+    procedure_id TEXT NOT NULL REFERENCES procedures(id),
+    applicant_name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    received_date TEXT NOT NULL,
+    due_date TEXT NOT NULL,
+    current_step TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    result_date TEXT
+);
+CREATE INDEX IF NOT EXISTS dossiers_status ON dossiers(status);
+CREATE TABLE IF NOT EXISTS ratings (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    level TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    dossier_code TEXT,
+    comment TEXT,
+    created_at TEXT NOT NULL
+);
+"""
+
+
+class Database:
+    """The reference system's tables; each call opens its own connection."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+
+    def connect(self) -> sqlite3.Connection:
+        """A new connection with row access by name and a busy timeout."""
+        conn = sqlite3.connect(self.path, timeout=10)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys = ON")
+        return conn
+
+    def create_schema(self) -> None:
+        """Create the tables when missing."""
+        with closing(self.connect()) as conn, conn:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.executescript(SCHEMA)
+
+    def procedures(self) -> list[Procedure]:
+        """Every procedure of the catalog."""
+        with closing(self.connect()) as conn:
+            rows = conn.execute("SELECT data FROM procedures ORDER BY id").fetchall()
+        return [Procedure(**json.loads(r["data"])) for r in rows]
+
+    def dossier(self, code: str) -> Dossier | None:
+        """A dossier by canonical code, or None."""
+        with closing(self.connect()) as conn:
+            row = conn.execute(
+                _DOSSIER_SELECT + " WHERE d.code = ?", (code,)
+            ).fetchone()
+        return _to_dossier(row) if row else None
+
+    def dossiers(
+        self, status: str | None, limit: int, offset: int
+    ) -> tuple[list[Dossier], int]:
+        """One page of dossiers (optionally of one status) and the total count."""
+        where, args = ("WHERE d.status = ?", [status]) if status else ("", [])
+        with closing(self.connect()) as conn:
+            total = conn.execute(f"SELECT COUNT(*) FROM dossiers d {where}", args).fetchone()[0]
+            rows = conn.execute(
+                f"{_DOSSIER_SELECT} {where} ORDER BY d.code LIMIT ? OFFSET ?",
+                [*args, limit, offset],
+            ).fetchall()
+        return [_to_dossier(r) for r in rows], total
+
+    def add_rating(self, rating: RatingIn, now: dt.datetime) -> Rating:
+        """Store a rating and return it with its id."""
+        with closing(self.connect()) as conn, conn:
+            cur = conn.execute(
+                "INSERT INTO ratings (level, channel, dossier_code, comment, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (rating.level.value, rating.channel, rating.dossier_code, rating.comment, now.isoformat()),
+            )
+            rating_id = cur.lastrowid
+        return Rating(id=rating_id, created_at=now, **rating.dict())
+
+    def rating_counts(self) -> dict[str, int]:
+        """How many ratings of each level are stored."""
+        with closing(self.connect()) as conn:
+            rows = conn.execute("SELECT level, COUNT(*) AS n FROM ratings GROUP BY level").fetchall()
+        return {r["level"]: r["n"] for r in rows}
+
+
+_DOSSIER_SELECT = (
+    "SELECT d.*, json_extract(p.data, '$.name') AS procedure_name"
+    " FROM dossiers d JOIN procedures p ON p.id = d.procedure_id"
+)
+
+
+def _to_dossier(row: sqlite3.Row) -> Dossier:
+    status = DossierStatus(row["status"])
+    fields: dict[str, Any] = {
+        "code": row["code"],
+        "procedure_id": row["procedure_id"],
+        "procedure_name": row["procedure_name"],
+        "status": status,
+        "status_label": status.label,
+        "received_date": row["received_date"],
+        "due_date": row["due_date"],
+        "current_step": row["current_step"],
+        "applicant": mask_applicant(row["applicant_name"]),
+        "updated_at": row["updated_at"],
+        "result_date": row["result_date"],
+    }
+    return Dossier(**fields)

@@ -1,0 +1,82 @@
+"""Typed resources of the dossier API, shared by the client and the reference server."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel
+
+from common.status import DossierStatus, RatingLevel
+
+
+class Procedure(BaseModel):
+    """An administrative procedure of the department's catalog."""
+
+    id: str
+    name: str
+    field: str
+    keywords: list[str]
+    documents: list[str]
+    copies: int
+    fee: str
+    fee_vnd: int
+    processing_time: str
+    processing_days: int
+    submission: str
+    online_level: str
+    legal_basis: str
+
+
+class ProcedureMatch(BaseModel):
+    """A search hit: a procedure and how well it matched the query."""
+
+    procedure: Procedure
+    score: float
+
+
+class Dossier(BaseModel):
+    """A dossier as the public may see it (the applicant's name is masked)."""
+
+    code: str
+    procedure_id: str
+    procedure_name: str
+    status: DossierStatus
+    status_label: str
+    received_date: dt.date
+    due_date: dt.date
+    current_step: str
+    applicant: str
+    updated_at: dt.datetime
+    result_date: dt.date | None = None
+
+
+class DossierPage(BaseModel):
+    """One page of the dossier listing."""
+
+    items: list[Dossier]
+    total: int
+    limit: int
+    offset: int
+
+
+class RatingIn(BaseModel):
+    """A satisfaction rating sent by a citizen."""
+
+    level: RatingLevel
+    channel: str
+    dossier_code: str | None = None
+    comment: str | None = None
+
+
+class Rating(RatingIn):
+    """A stored rating."""
+
+    id: int
+    created_at: dt.datetime
+
+
+class ApiError(BaseModel):
+    """The body of every error response."""
+
+    error: str
+    message: str

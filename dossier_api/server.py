@@ -1,0 +1,173 @@
+"""Reference implementation of the dossier API (aiohttp + SQLite).
+
+The department's real one-stop system is external; this server implements the
+same contract (``openapi.yaml``) so the assistant runs on an embedded default.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from common.codes import canonical_code
+from common.status import DossierStatus
+from dossier_api.catalog import CatalogIndex
+from dossier_api.db import Database
+from dossier_api.models import DossierPage, RatingIn
+
+logger = logging.getLogger(__name__)
+
+OPENAPI_FILE = Path(__file__).parent / "openapi.yaml"
+DB_KEY = web.AppKey("db", Database)
+CATALOG_KEY = web.AppKey("catalog", CatalogIndex)
+MAX_PAGE = 500
+
+
+class HttpError(Exception):
+    """An error with an HTTP status and a machine-readable code."""
+
+    def __init__(self, status: int, error: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.error, self.message = status, error, message
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Map errors to JSON bodies: ours keep their status, the rest become 500."""
+    try:
+        return await handler(request)
+    except HttpError as exc:
+        return web.json_response({"error": exc.error, "message": exc.message}, status=exc.status)
+    except web.HTTPException:
+        raise
+    except Exception:
+        logger.error("unhandled error on %s %s", request.method, request.path, exc_info=True)
+        return web.json_response({"error": "internal", "message": "Internal error"}, status=500)
+
+
+def _token_middleware(token: str) -> Callable:
+    @web.middleware
+    async def check_token(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith("/api/") and request.headers.get("Authorization") != f"Bearer {token}":
+            raise HttpError(401, "unauthorized", "Missing or wrong bearer token")
+        return await handler(request)
+
+    return check_token
+
+
+def _int_param(request: web.Request, name: str, default: int, maximum: int) -> int:
+    raw = request.query.get(name, str(default))
+    if not raw.isdigit():
+        raise HttpError(400, "invalid_parameter", f"{name} must be a non-negative integer")
+    return min(int(raw), maximum)
+
+
+async def health(request: web.Request) -> web.Response:
+    """Liveness: the database answers."""
+    _, total = await asyncio.to_thread(request.app[DB_KEY].dossiers, None, 1, 0)
+    return web.json_response({"status": "ok", "dossiers": total})
+
+
+async def openapi(request: web.Request) -> web.FileResponse:
+    """The API contract."""
+    return web.FileResponse(OPENAPI_FILE, headers={"Content-Type": "application/yaml"})
+
+
+async def get_dossier(request: web.Request) -> web.Response:
+    """A dossier by code, in any case or spacing."""
+    code = canonical_code(request.match_info["code"])
+    if code is None:
+        raise HttpError(400, "invalid_code", "Not a dossier code in the national format")
+    dossier = await asyncio.to_thread(request.app[DB_KEY].dossier, code)
+    if dossier is None:
+        raise HttpError(404, "not_found", "No dossier with this code")
+    return web.json_response(text=dossier.json())
+
+
+async def list_dossiers(request: web.Request) -> web.Response:
+    """A page of dossiers, optionally filtered by status, so testers can find real codes."""
+    status = request.query.get("status")
+    if status is not None and status not in {s.value for s in DossierStatus}:
+        raise HttpError(400, "invalid_parameter", "Unknown status")
+    limit = _int_param(request, "limit", 50, MAX_PAGE)
+    offset = _int_param(request, "offset", 0, 10**9)
+    items, total = await asyncio.to_thread(request.app[DB_KEY].dossiers, status, limit, offset)
+    page = DossierPage(items=items, total=total, limit=limit, offset=offset)
+    return web.json_response(text=page.json())
+
+
+async def search_procedures(request: web.Request) -> web.Response:
+    """Search the catalog by keywords (with or without diacritics), or list it all."""
+    catalog = request.app[CATALOG_KEY]
+    query = request.query.get("q", "").strip()
+    limit = _int_param(request, "limit", 5, 50)
+    if not query:
+        return web.json_response(text=_json_list(catalog.procedures))
+    return web.json_response(text=_json_list(catalog.search(query, limit)))
+
+
+async def get_procedure(request: web.Request) -> web.Response:
+    """One procedure by id."""
+    procedure = request.app[CATALOG_KEY].get(request.match_info["procedure_id"])
+    if procedure is None:
+        raise HttpError(404, "not_found", "No procedure with this id")
+    return web.json_response(text=procedure.json())
+
+
+async def post_rating(request: web.Request) -> web.Response:
+    """Store a satisfaction rating."""
+    try:
+        rating = RatingIn.parse_raw(await request.read())
+    except ValidationError as exc:
+        raise HttpError(400, "invalid_body", str(exc)) from exc
+    if rating.dossier_code is not None:
+        code = canonical_code(rating.dossier_code)
+        if code is None:
+            raise HttpError(400, "invalid_code", "Not a dossier code in the national format")
+        if await asyncio.to_thread(request.app[DB_KEY].dossier, code) is None:
+            raise HttpError(404, "not_found", "No dossier with this code")
+        rating.dossier_code = code
+    now = dt.datetime.now().replace(microsecond=0)
+    stored = await asyncio.to_thread(request.app[DB_KEY].add_rating, rating, now)
+    return web.json_response(text=stored.json(), status=201)
+
+
+async def rating_summary(request: web.Request) -> web.Response:
+    """How many ratings of each level."""
+    return web.json_response(await asyncio.to_thread(request.app[DB_KEY].rating_counts))
+
+
+def _json_list(models: Sequence[BaseModel]) -> str:
+    return "[" + ",".join(m.json() for m in models) + "]"
+
+
+def create_app(db_path: str, token: str = "") -> web.Application:
+    """Build the API application on an existing (seeded) database."""
+    middlewares = [error_middleware] + ([_token_middleware(token)] if token else [])
+    app = web.Application(middlewares=middlewares, client_max_size=64 * 1024)
+    db = Database(db_path)
+    app[DB_KEY] = db
+
+    async def load_catalog(app: web.Application):
+        app[CATALOG_KEY] = CatalogIndex(await asyncio.to_thread(db.procedures))
+        yield
+
+    app.cleanup_ctx.append(load_catalog)
+    app.router.add_get("/health", health)
+    app.router.add_get("/openapi.yaml", openapi)
+    app.router.add_get("/api/v1/dossiers", list_dossiers)
+    app.router.add_get("/api/v1/dossiers/{code}", get_dossier)
+    app.router.add_get("/api/v1/procedures", search_procedures)
+    app.router.add_get("/api/v1/procedures/{procedure_id}", get_procedure)
+    app.router.add_post("/api/v1/ratings", post_rating)
+    app.router.add_get("/api/v1/ratings/summary", rating_summary)
+    return app

@@ -1,0 +1,70 @@
+from pathlib import Path
+
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.lookup import MAX_ATTEMPTS, ActionTraCuuHoSo, ValidateTraCuuForm
+from dossier_api.db import Database
+from tests.actions.conftest import make_tracker
+
+
+def _slot_events(events: list[dict]) -> dict:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+async def test_lookup_tells_the_real_status(api_url: str, seeded_db: Path) -> None:
+    [dossier], _ = Database(seeded_db).dossiers("tre_han", 1, 0)
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("tra cuu", "tra_cuu_ho_so", slots={"ma_ho_so": dossier.code})
+    events = await ActionTraCuuHoSo().run(dispatcher, tracker, {})
+    [message] = dispatcher.messages
+    assert dossier.code in message["text"]
+    assert "TRỄ HẠN" in message["text"]
+    assert dossier.applicant in message["text"] and "***" in dossier.applicant
+    assert dossier.procedure_name in message["text"]
+    assert _slot_events(events) == {"ma_ho_so": None, "ho_so_gan_nhat": dossier.code}
+
+
+async def test_unknown_code_gets_a_helpful_sentence(api_url: str) -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("x", "tra_cuu_ho_so", slots={"ma_ho_so": "000.00.12.H17-200115-0999"})
+    await ActionTraCuuHoSo().run(dispatcher, tracker, {})
+    assert "Không tìm thấy hồ sơ có mã 000.00.12.H17-200115-0999" in dispatcher.messages[0]["text"]
+
+
+async def test_unreachable_api_gets_an_apology_with_the_hotline(api_url: str, monkeypatch) -> None:
+    import actions.base
+    from common.settings import get_settings
+
+    monkeypatch.setenv("DOSSIER_API_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("DOSSIER_API_RETRIES", "0")
+    get_settings.cache_clear()
+    monkeypatch.setattr(actions.base, "_client", None)
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("x", "tra_cuu_ho_so", slots={"ma_ho_so": "000.00.12.H17-200115-0001"})
+    await ActionTraCuuHoSo().run(dispatcher, tracker, {})
+    assert "đang bận" in dispatcher.messages[0]["text"] and "1022" in dispatcher.messages[0]["text"]
+
+
+async def test_form_accepts_a_messy_code() -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("000 . 00 . 12 . h17 - 200115 - 0001", "tra_cuu_ho_so", active_loop="tra_cuu_form")
+    result = await ValidateTraCuuForm().validate_ma_ho_so(tracker.latest_message["text"], dispatcher, tracker, {})
+    assert result == {"ma_ho_so": "000.00.12.H17-200115-0001", "so_lan_nhap_sai": 0}
+    assert dispatcher.messages == []
+
+
+async def test_form_explains_a_malformed_code_and_gives_up_after_three() -> None:
+    validator = ValidateTraCuuForm()
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        dispatcher = CollectingDispatcher()
+        tracker = make_tracker(
+            "000.00.12.H17-201301-0001",
+            "tra_cuu_ho_so",
+            slots={"so_lan_nhap_sai": attempt - 1, "requested_slot": "ma_ho_so"},
+            extracted={"ma_ho_so": "000.00.12.H17-201301-0001"},
+            active_loop="tra_cuu_form",
+        )
+        events = await validator.run(dispatcher, tracker, {"forms": {"tra_cuu_form": {"required_slots": ["ma_ho_so"]}}})
+        assert "chưa đúng định dạng" in dispatcher.messages[0]["text"]
+        stopped = any(e.get("event") == "active_loop" and e.get("name") is None for e in events)
+        assert stopped == (attempt == MAX_ATTEMPTS)

@@ -1,0 +1,40 @@
+from pathlib import Path
+
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.handoff import ActionGapCanBo
+from actions.rating import ActionDanhGia
+from dossier_api.db import Database
+from tests.actions.conftest import make_tracker
+
+
+async def test_rating_with_a_level_is_stored(api_url: str, seeded_db: Path) -> None:
+    db = Database(seeded_db)
+    before = db.rating_counts().get("khong_hai_long", 0)
+    [dossier], _ = db.dossiers("da_tra_ket_qua", 1, 0)
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(
+        "không hài lòng",
+        "danh_gia",
+        entities=[{"entity": "muc_do", "value": "khong_hai_long"}],
+        slots={"ho_so_gan_nhat": dossier.code},
+        sender_id="telegram:42",
+    )
+    await ActionDanhGia().run(dispatcher, tracker, {})
+    assert db.rating_counts()["khong_hai_long"] == before + 1
+    assert "không hài lòng" in dispatcher.messages[0]["text"] and "1022" in dispatcher.messages[0]["text"]
+    with db.connect() as conn:
+        row = conn.execute("SELECT channel, dossier_code FROM ratings ORDER BY id DESC LIMIT 1").fetchone()
+    assert tuple(row) == ("telegram", dossier.code)
+
+
+async def test_rating_without_a_level_asks_for_one(api_url: str) -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionDanhGia().run(dispatcher, make_tracker("đánh giá", "danh_gia"), {})
+    assert dispatcher.messages[0]["response"] == "utter_hoi_muc_do"
+
+
+async def test_handoff_gives_hotline_and_hours(api_url: str) -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionGapCanBo().run(dispatcher, make_tracker("gặp cán bộ", "gap_can_bo"), {})
+    assert "1022" in dispatcher.messages[0]["text"] and "Giờ làm việc" in dispatcher.messages[0]["text"]

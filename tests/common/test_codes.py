@@ -1,0 +1,83 @@
+import datetime as dt
+
+import pytest
+
+from common.codes import (
+    InvalidCode,
+    canonical_code,
+    find_codes,
+    is_bare_code_attempt,
+    looks_like_code_attempt,
+    parse_code,
+)
+
+CANONICAL = "000.00.12.H17-200115-0001"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "000.00.12.H17-200115-0001",
+        "000.00.12.h17-200115-0001",
+        "000 . 00 . 12 . H17 - 200115 - 0001",
+        "000.00.12.H17–200115—0001",  # en and em dashes
+        "000.00.12.H17－200115－0001",  # full-width hyphen-minus
+        "000,00,12,H17-200115-0001",
+        "000.00.12.H17_200115_0001",
+        "  000.00.12.h17 -200115- 0001  ",
+    ],
+)
+def test_any_shape_gives_the_canonical_code(typed: str) -> None:
+    assert canonical_code(typed) == CANONICAL
+    code = parse_code(typed)
+    assert code.agency == "000.00.12.H17"
+    assert code.received == dt.date(2020, 1, 15)
+    assert code.serial == 1
+
+
+def test_code_inside_a_sentence_with_its_span() -> None:
+    text = "cho hỏi hồ sơ 000.00.12.h17-231004-0012 xong chưa"
+    [match] = find_codes(text)
+    assert match.code.canonical == "000.00.12.H17-231004-0012"
+    assert text[match.start : match.end] == "000.00.12.h17-231004-0012"
+
+
+def test_several_codes_are_all_found() -> None:
+    text = "000.00.12.H17-200115-0001 và 000.00.12.H17-200116-0002"
+    assert [m.code.canonical for m in find_codes(text)] == [CANONICAL, "000.00.12.H17-200116-0002"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "000.00.12.H17-201301-0001",  # month 13
+        "000.00.12.H17-200230-0001",  # 30 February
+        "000.00.12.H17-200115-0000",  # serial 0
+        "000.00.12.H17-200115-00011",  # serial too long
+        "1000.00.12.H17-200115-0001",  # agency group too long
+        "000.00.12.17-200115-0001",  # letter missing
+        "hồ sơ của tôi",
+        "",
+    ],
+)
+def test_invalid_codes_are_rejected(text: str) -> None:
+    assert canonical_code(text) is None
+    with pytest.raises(InvalidCode):
+        parse_code(text)
+
+
+def test_attempts_are_told_apart_from_plain_text() -> None:
+    assert looks_like_code_attempt("000.00.12.H17-201301-0001")
+    assert looks_like_code_attempt("ma ho so 000.00.12 H17")
+    assert not looks_like_code_attempt("tra cứu hồ sơ")
+    assert not looks_like_code_attempt(CANONICAL)  # valid: not a mere attempt
+
+
+@pytest.mark.parametrize("text", ["12345", "000.00.12.H17-201301-0001", CANONICAL, " 000.00.12.h17 - 200115 - 0001 ! "])
+def test_bare_code_attempts(text: str) -> None:
+    assert is_bare_code_attempt(text)
+
+
+@pytest.mark.parametrize("text", ["abc 12345", "HS 123", "tra cuu 000.00.12.H17-200115-0001", "123", "đánh giá 1"])
+def test_not_bare_code_attempts(text: str) -> None:
+    assert not is_bare_code_attempt(text)

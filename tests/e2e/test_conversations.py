@@ -1,0 +1,92 @@
+"""Vietnamese conversations through the web chat, with every process real."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import redis
+import requests
+
+from dossier_api.catalog import load_catalog
+from tests.e2e.conftest import Stack
+
+pytestmark = pytest.mark.e2e
+
+
+class Conversation:
+    """One citizen talking to the web chat endpoint."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.url = f"{stack.chat_url}/api/chat"
+        self.session = uuid.uuid4().hex
+
+    def say(self, text: str) -> str:
+        resp = requests.post(self.url, json={"session": self.session, "text": text}, timeout=60)
+        assert resp.status_code == 200, resp.text
+        return "\n".join(m["text"] for m in resp.json()["messages"])
+
+
+def _dossier(stack: Stack, status: str) -> dict:
+    page = requests.get(f"{stack.api_url}/api/v1/dossiers", params={"status": status, "limit": 1}, timeout=10).json()
+    return page["items"][0]
+
+
+def test_lookup_of_a_real_code_returns_its_real_status(stack: Stack) -> None:
+    dossier = _dossier(stack, "cho_bo_sung")
+    typed = dossier["code"].lower().replace("-", " - ")
+    reply = Conversation(stack).say(f"tra cuu ho so {typed}")
+    assert dossier["code"] in reply
+    assert "CHỜ BỔ SUNG" in reply
+    assert dossier["applicant"] in reply
+
+
+def test_lookup_form_asks_for_the_code_then_answers(stack: Stack) -> None:
+    dossier = _dossier(stack, "da_co_ket_qua")
+    chat = Conversation(stack)
+    assert "nhập mã hồ sơ" in chat.say("tôi muốn tra cứu hồ sơ")
+    reply = chat.say(dossier["code"])
+    assert "ĐÃ CÓ KẾT QUẢ" in reply and dossier["procedure_name"] in reply
+
+
+def test_malformed_code_gets_the_helpful_sentence(stack: Stack) -> None:
+    chat = Conversation(stack)
+    assert "chưa đúng định dạng" in chat.say("tra cứu hồ sơ 000.00.12.H17-201301-0001")
+    assert "chưa đúng định dạng" in chat.say("12345")
+
+
+def test_unknown_code_is_said_so(stack: Stack) -> None:
+    reply = Conversation(stack).say("000.00.12.H17-200115-0999")
+    assert "Không tìm thấy hồ sơ có mã 000.00.12.H17-200115-0999" in reply
+
+
+def test_fee_question_returns_the_procedures_real_fee(stack: Stack) -> None:
+    fee = {p.id: p.fee for p in load_catalog()}
+    chat = Conversation(stack)
+    assert fee["ban_le_xang_dau"] in chat.say("lệ phí cấp giấy chứng nhận cửa hàng bán lẻ xăng dầu là bao nhiêu")
+    reply = chat.say("phi thanh lap van phong dai dien cua thuong nhan nuoc ngoai bao nhieu")
+    assert fee["van_phong_dai_dien"] in reply
+
+
+def test_rating_is_stored_through_the_api(stack: Stack) -> None:
+    before = requests.get(f"{stack.api_url}/api/v1/ratings/summary", timeout=10).json().get("hai_long", 0)
+    chat = Conversation(stack)
+    assert "mức độ hài lòng" in chat.say("tôi muốn đánh giá dịch vụ")
+    assert "Cảm ơn anh/chị đã đánh giá" in chat.say('/danh_gia{"muc_do": "hai_long"}')
+    after = requests.get(f"{stack.api_url}/api/v1/ratings/summary", timeout=10).json()["hai_long"]
+    assert after == before + 1
+
+
+def test_small_talk_help_handoff_and_out_of_scope(stack: Stack) -> None:
+    chat = Conversation(stack)
+    assert "trợ lý ảo" in chat.say("xin chào")
+    assert "1022" in chat.say("cho tôi gặp cán bộ")
+    assert "không thuộc phạm vi" in chat.say("làm hộ chiếu ở đâu")
+    assert "Chúc anh/chị" in chat.say("tạm biệt")
+
+
+def test_conversations_live_in_redis_per_channel_sender(stack: Stack) -> None:
+    chat = Conversation(stack)
+    chat.say("xin chào")
+    keys = redis.Redis.from_url(stack.redis_url).keys(f"*web:{chat.session}*")
+    assert keys, "the tracker of this web session is not in Redis"

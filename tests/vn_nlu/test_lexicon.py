@@ -1,0 +1,75 @@
+import unicodedata
+
+import pytest
+
+from vn_nlu.lexicon import CODE_LEMMA, Lexicon, lemma_of, load_teencode, split_tokens
+
+TEEN = load_teencode()
+LEX = Lexicon.from_file()
+
+
+def _entities(text: str) -> list[tuple[str, str]]:
+    return [(h.entity, h.value) for h in LEX.find(split_tokens(text, TEEN))]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tra cứu hồ sơ 000.00.12.h17 - 200115 - 0001 giúp em!!",
+        "hs của e đc duyệt chưa ad?",
+        "Lệ phí: 1.200.000đ, 3 bộ hồ sơ",
+    ],
+)
+def test_tokens_are_substrings_of_the_text(text: str) -> None:
+    for token in split_tokens(text, TEEN):
+        assert text[token.start : token.end] == token.text
+
+
+def test_a_code_is_one_token_whatever_its_spacing() -> None:
+    tokens = split_tokens("hs 000.00.12.h17 - 200115 - 0001 sao r", TEEN)
+    assert [t.lemma for t in tokens] == ["ho so", CODE_LEMMA, "sao", "roi"]
+
+
+def test_pieces_of_a_malformed_code_read_as_a_code() -> None:
+    tokens = split_tokens("tra cứu 000.00.12.H17-201301-0001", TEEN)
+    assert [t.lemma for t in tokens] == ["tra", "cuu", CODE_LEMMA, CODE_LEMMA, "0001"]
+    assert lemma_of("8283", TEEN) == "8283"
+
+
+def test_lemmas_fold_and_expand_teencode() -> None:
+    assert lemma_of("Hồ", TEEN) == "ho"
+    assert lemma_of("ĐC", TEEN) == "duoc"
+    assert lemma_of("ko", TEEN) == "khong"
+    assert lemma_of("tthc", TEEN) == "thu tuc hanh chinh"
+    assert lemma_of("okkkk", TEEN) == "ok"
+    nfd = unicodedata.normalize("NFD", "phí")
+    assert lemma_of(nfd, TEEN) == lemma_of("phi", TEEN) == "phi"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("tôi rất hài lòng", ("muc_do", "hai_long")),
+        ("ko hai long lam", ("muc_do", "khong_hai_long")),
+        ("KHÔNG HÀI LÒNG", ("muc_do", "khong_hai_long")),
+        ("thấy bình thường", ("muc_do", "binh_thuong")),
+        ("dịch vụ ổn", ("muc_do", "binh_thuong")),
+        ("cây xăng gần nhất", ("loai_dia_diem", "tram_xang")),
+        ("tim sieu thi", ("loai_dia_diem", "sieu_thi")),
+        ("Tìm chợ gần đây", ("loai_dia_diem", "cho")),
+        ("cây ATM ở đâu", ("loai_dia_diem", "atm")),
+        ("trung tam thuong mai", ("loai_dia_diem", "trung_tam_thuong_mai")),
+        ("lệ phí bán buôn rượu", ("thu_tuc", "ruou")),
+    ],
+)
+def test_lexicon_values(text: str, expected: tuple[str, str]) -> None:
+    assert expected in _entities(text)
+
+
+def test_longest_phrase_wins_over_its_parts() -> None:
+    assert _entities("không hài lòng") == [("muc_do", "khong_hai_long")]
+
+
+@pytest.mark.parametrize("text", ["cho mình hỏi", "cam on nhieu", "cảm ơn", "do ai ky"])
+def test_ambiguous_words_without_diacritics_do_not_match(text: str) -> None:
+    assert _entities(text) == []

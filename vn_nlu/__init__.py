@@ -1,0 +1,1 @@
+"""Vietnamese text components for the Rasa NLU pipeline."""

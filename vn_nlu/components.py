@@ -1,0 +1,172 @@
+"""Rasa graph components for Vietnamese citizen messages.
+
+* :class:`VietnameseTokenizer` - NFC normalisation, one token per dossier
+  code, and lemmas that are folded (no diacritics) with teencode expanded, so
+  the count-vector featurizers (``use_lemma: true``) see ``hồ sơ``, ``ho so``
+  and ``hs`` as the same words. Token texts stay substrings of the message.
+* :class:`DossierCodeExtractor` - the ``ma_ho_so`` entity with the canonical
+  code as value, whatever the case and spacing typed; a message that is only a
+  code (or only something code-like, so a malformed code gets a helpful
+  answer) is a lookup (``tra_cuu_ho_so``), as on SMS.
+* :class:`LexiconEntityExtractor` - ``muc_do`` and ``loai_dia_diem`` (and any
+  closed-vocabulary entity in ``vn_nlu/data/lexicon.yml``) with their values.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    ENTITY_ATTRIBUTE_END,
+    ENTITY_ATTRIBUTE_START,
+    ENTITY_ATTRIBUTE_TYPE,
+    ENTITY_ATTRIBUTE_VALUE,
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from common.codes import find_codes, is_bare_code_attempt
+from common.text import nfc
+from vn_nlu.lexicon import LEXICON_FILE, TEENCODE_FILE, Lexicon, load_teencode, split_tokens
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
+class VietnameseTokenizer(Tokenizer):
+    """Word tokenizer with folded, teencode-expanded lemmas (see module doc)."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        """The component's default config."""
+        return {
+            "intent_tokenization_flag": False,
+            "intent_split_symbol": "_",
+            "token_pattern": None,
+            "prefix_separator_symbol": None,
+            "teencode_file": str(TEENCODE_FILE),
+        }
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__(config)
+        self._teencode = load_teencode(Path(config["teencode_file"]))
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        """Normalise incoming text to NFC, then tokenize."""
+        for message in messages:
+            text = message.get(TEXT)
+            if isinstance(text, str) and nfc(text) != text:
+                message.set(TEXT, nfc(text))
+        return super().process(messages)
+
+    def tokenize(self, message: Message, attribute: str) -> list[Token]:
+        """Tokens of one attribute (text or action text)."""
+        text = message.get(attribute)
+        tokens = [Token(s.text, s.start, lemma=s.lemma) for s in split_tokens(text, self._teencode)]
+        if not tokens:  # emoji or punctuation only: one token for the whole text
+            tokens = [Token(text, 0, lemma=text)]
+        return self._apply_token_pattern(tokens)
+
+
+class _Extractor(GraphComponent, EntityExtractorMixin):
+    """Shared plumbing of the deterministic extractors (nothing to train)."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self._config = config
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> _Extractor:
+        """Creates the component."""
+        return cls(config)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Nothing to learn; annotations in the data are left as written."""
+        return training_data
+
+    def _add(self, message: Message, entities: list[dict[str, Any]]) -> None:
+        if entities:
+            entities = self.add_extractor_name(entities)
+            message.set(ENTITIES, message.get(ENTITIES, []) + entities, add_to_output=True)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
+class DossierCodeExtractor(_Extractor):
+    """``ma_ho_so`` entities with canonical values; bare codes are lookups."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        """The component's default config."""
+        return {"entity": "ma_ho_so", "bare_code_intent": "tra_cuu_ho_so"}
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        """Add code entities, and the lookup intent to code-only messages."""
+        for message in messages:
+            text = message.get(TEXT) or ""
+            matches = find_codes(text)
+            self._add(message, [
+                {
+                    ENTITY_ATTRIBUTE_TYPE: self._config["entity"],
+                    ENTITY_ATTRIBUTE_START: m.start,
+                    ENTITY_ATTRIBUTE_END: m.end,
+                    ENTITY_ATTRIBUTE_VALUE: m.code.canonical,
+                }
+                for m in matches
+            ])
+            if self._config["bare_code_intent"] and is_bare_code_attempt(text):
+                self._set_intent(message, self._config["bare_code_intent"])
+        return messages
+
+    @staticmethod
+    def _set_intent(message: Message, name: str) -> None:
+        intent = {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: 1.0}
+        ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != name]
+        message.set(INTENT, intent, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [intent, *ranking], add_to_output=True)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
+class LexiconEntityExtractor(_Extractor):
+    """Closed-vocabulary entities (``muc_do``, ``loai_dia_diem``) from a phrase list."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        """The component's default config."""
+        return {"lexicon_file": str(LEXICON_FILE), "teencode_file": str(TEENCODE_FILE)}
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__(config)
+        self._teencode = load_teencode(Path(config["teencode_file"]))
+        self._lexicon = Lexicon.from_file(Path(config["lexicon_file"]), self._teencode)
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        """Add the lexicon's entities found in each message."""
+        for message in messages:
+            text = message.get(TEXT) or ""
+            tokens = split_tokens(text, self._teencode)
+            self._add(message, [
+                {
+                    ENTITY_ATTRIBUTE_TYPE: hit.entity,
+                    ENTITY_ATTRIBUTE_START: tokens[hit.first_token].start,
+                    ENTITY_ATTRIBUTE_END: tokens[hit.last_token].end,
+                    ENTITY_ATTRIBUTE_VALUE: hit.value,
+                }
+                for hit in self._lexicon.find(tokens)
+            ])
+        return messages
