@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 # Rasa 3.6 needs Python 3.10: pyenv's versions/3.10.*, else python3.10 on PATH.
-PYENV_ROOT ?= $(HOME)/.pyenv
+PYENV_ROOT ?= $(or $(shell pyenv root 2>/dev/null),$(HOME)/.pyenv)
 PYTHON310 := $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.10.*/bin/python))),$(shell command -v python3.10 2>/dev/null))
 MODEL := models/sct-assistant.tar.gz
 TRAIN_INPUTS := config.yml domain.yml $(shell find nlu_data vn_nlu -type f \( -name '*.yml' -o -name '*.py' \) 2>/dev/null)
@@ -60,7 +60,7 @@ validate: $(BIN)/.installed ## Check the training data and domain (rasa data val
 unit: $(BIN)/.installed ## Unit tests only (no trained model needed)
 	$(BIN)/pytest -q -m "not e2e"
 
-test: install model validate ## Set up everything, then run the whole test suite
+test: install model validate lint ## Set up everything, then run the whole test suite
 	$(BIN)/pytest -q
 
 bench-nlu: install ## 5-fold cross-validation accuracy and parse latency of the NLU
