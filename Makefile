@@ -11,7 +11,7 @@ MODEL := models/sct-assistant.tar.gz
 TRAIN_INPUTS := config.yml domain.yml $(shell find nlu_data vn_nlu -type f \( -name '*.yml' -o -name '*.py' \) 2>/dev/null)
 DOSSIER_DB ?= var/dossiers.sqlite3
 
-.PHONY: help install system-deps model seed run test unit e2e validate bench-nlu lint clean
+.PHONY: help install system-deps model seed run test unit validate eval-nlu bench-nlu compare-nlu lint clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -58,13 +58,19 @@ validate: $(BIN)/.installed ## Check the training data and domain (rasa data val
 	$(BIN)/rasa data validate --data nlu_data --config config.yml --domain domain.yml --fail-on-warnings
 
 unit: $(BIN)/.installed ## Unit tests only (no trained model needed)
-	$(BIN)/pytest -q -m "not e2e"
+	$(BIN)/pytest -q -m "not e2e and not model"
 
 test: install model validate lint ## Set up everything, then run the whole test suite
 	$(BIN)/pytest -q
 
-bench-nlu: install ## 5-fold cross-validation accuracy and parse latency of the NLU
+eval-nlu: install model ## 5-fold CV + fixed test split: per-intent P/R/F1, confusion matrices, entities
+	$(BIN)/python scripts/eval_nlu.py --model $(MODEL)
+
+bench-nlu: install ## Full training wall time, parse latency p50/p99, 5-fold CV accuracy
 	$(BIN)/python scripts/bench_nlu.py
+
+compare-nlu: install ## Compare the candidate pipelines in scripts/pipelines/ (slow: ~20 min)
+	$(BIN)/python scripts/compare_pipelines.py scripts/pipelines/*.yml
 
 lint: $(BIN)/.installed ## ruff
 	$(BIN)/ruff check .
