@@ -52,6 +52,15 @@ def dossier_status(dossier: Dossier) -> str:
     return "\n".join(lines)
 
 
+def dossier_status_short(dossier: Dossier) -> str:
+    """The status in a few lines, for SMS."""
+    return (
+        f"Hồ sơ {dossier.code}: {dossier.status_label.upper()}. "
+        f"{dossier.procedure_name}. Người nộp: {dossier.applicant}. "
+        f"Nhận {vn_date(dossier.received_date)}, hẹn trả {vn_date(dossier.due_date)}. {dossier.current_step}."
+    )
+
+
 def dossier_not_found(code: str) -> str:
     """Reply for a well-formed code that no dossier has."""
     return (

@@ -9,7 +9,7 @@ import redis
 import requests
 
 from dossier_api.catalog import load_catalog
-from tests.e2e.conftest import Stack
+from tests.conftest import Stack
 
 pytestmark = pytest.mark.e2e
 

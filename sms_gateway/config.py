@@ -1,0 +1,58 @@
+"""Settings of the SMS gateway (environment variables prefixed ``SMS_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import BaseSettings
+
+
+class SmsSettings(BaseSettings):
+    """The SMPP bind, the MT policy and the abuse limits."""
+
+    smsc_host: str = "127.0.0.1"
+    smsc_port: int = 2775
+    system_id: str = "sct"
+    password: str = ""
+    system_type: str = ""
+    bind_mode: str = "transceiver"  # transceiver | transmitter | receiver
+    source_addr: str = "8283"
+    source_ton: int = 3  # abbreviated (short code)
+    source_npi: int = 0
+    dest_ton: int = 1  # international
+    dest_npi: int = 1  # E.164
+    enquire_link_s: float = 30.0
+    reconnect_max_s: float = 30.0
+    window: int = 10  # outstanding submit_sm
+    tps: float = 50.0  # submit rate cap (messages per second)
+    max_segments: int = 3
+    ucs2: bool = False  # send Vietnamese with diacritics (data_coding 8) to everyone
+    ucs2_msisdns: str = ""  # or only to these numbers (comma separated)
+    use_sar: bool = False  # concatenate with sar_ TLVs instead of UDH
+    registered_delivery: bool = True
+    dedup_window_s: int = 120
+    part_timeout_s: int = 60
+    rate_limit_per_min: int = 10
+    unknown_code_limit_per_hour: int = 5
+    submit_retries: int = 3
+    throttle_backoff_s: float = 0.5
+    receipt_ttl_s: int = 3 * 24 * 3600
+    http_host: str = "127.0.0.1"
+    http_port: int = 8090
+    consumer: str = ""  # consumer name in the Redis groups; default: host name
+    mo_group: str = "sms-workers"
+
+    class Config:
+        env_prefix = "SMS_"
+        env_file = ".env"
+        env_file_encoding = "utf-8"
+
+    def wants_ucs2(self, msisdn: str) -> bool:
+        """Whether replies to ``msisdn`` keep their diacritics."""
+        return self.ucs2 or msisdn in {m.strip() for m in self.ucs2_msisdns.split(",") if m.strip()}
+
+
+@lru_cache(maxsize=1)
+def get_sms_settings() -> SmsSettings:
+    """The process-wide SMS settings."""
+    return SmsSettings()

@@ -1,0 +1,95 @@
+"""The SMS keyword syntax of 8283 (pure functions, no I/O).
+
+``HS <mã>`` status, ``DG <mã> <1|2|3>`` rating, ``DK <mã>`` subscribe,
+``HUY [<mã>]`` unsubscribe, ``HD`` help; a bare code counts as ``HS``.
+Case-, diacritic- and spacing-insensitive; dots, dashes and colons after the
+keyword are tolerated (``hs.000.00.12.H17-200115-0001``, ``Đ G: ...``).
+Anything else is free text for the assistant.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+
+from common.codes import canonical_code, find_codes, is_bare_code_attempt, looks_like_code_attempt
+from common.status import RatingLevel
+from common.text import fold, nfc
+
+SHORT_CODE = "8283"
+HELP_TEXT = (
+    f"Tổng đài {SHORT_CODE} Sở Công Thương. Soạn:\n"
+    "HS <mã hồ sơ> xem tình trạng hồ sơ\n"
+    "DG <mã hồ sơ> <1|2|3> đánh giá (1 hài lòng, 2 bình thường, 3 không hài lòng)\n"
+    "DK <mã hồ sơ> nhận tin khi hồ sơ thay đổi\n"
+    "HUY <mã hồ sơ> hoặc HUY: ngừng nhận tin\n"
+    "Hoặc nhắn câu hỏi, ví dụ: le phi ban le xang dau"
+)
+LEVELS = {"1": RatingLevel.HAI_LONG, "2": RatingLevel.BINH_THUONG, "3": RatingLevel.KHONG_HAI_LONG}
+
+
+class Kind(str, enum.Enum):
+    """What an SMS asks for."""
+
+    STATUS = "HS"
+    RATE = "DG"
+    SUBSCRIBE = "DK"
+    UNSUBSCRIBE = "HUY"
+    HELP = "HD"
+    CHAT = "CHAT"
+
+
+@dataclass(frozen=True)
+class Command:
+    """A parsed SMS. ``error`` is set when a keyword was used with bad arguments."""
+
+    kind: Kind
+    code: str | None = None
+    level: RatingLevel | None = None
+    error: str | None = None
+
+
+# Keyword letters may be separated by nothing, a space or a dot ("H.S", "D G").
+_KEYWORD = re.compile(r"^\W*(H\W?S|D\W?G|D\W?K|H\W?U\W?Y|H\W?D)(?=$|[\s.:\-_,;/]|\d)[\s.:\-_,;/]*(.*)$", re.S)
+
+
+def parse_sms(text: str) -> Command:
+    """Classify one MO text."""
+    text = nfc(text or "").strip()
+    upper = fold(text).upper()
+    match = _KEYWORD.match(upper)
+    if match:
+        keyword = re.sub(r"\W", "", match.group(1))
+        rest = match.group(2).strip()
+        command = _keyword_command(Kind(keyword), rest)
+        if command is not None:
+            return command
+    if is_bare_code_attempt(text):
+        code = canonical_code(text)
+        return Command(Kind.STATUS, code=code, error=None if code else "invalid_code")
+    return Command(Kind.CHAT)
+
+
+def _keyword_command(kind: Kind, rest: str) -> Command | None:
+    """The command for a keyword and its arguments, or None when it is free text."""
+    if kind is Kind.HELP:
+        return Command(Kind.HELP) if not rest else None
+    if kind is Kind.UNSUBSCRIBE and not rest:
+        return Command(Kind.UNSUBSCRIBE)
+    if kind is Kind.RATE:
+        matches = find_codes(rest)
+        if not matches:
+            if looks_like_code_attempt(rest) or is_bare_code_attempt(rest):
+                return Command(kind, error="invalid_code")
+            return None
+        level = LEVELS.get(rest[matches[0].end :].strip(" .:-_,;/"))
+        return Command(kind, code=matches[0].code.canonical, level=level, error=None if level else "invalid_level")
+    if not rest:
+        return Command(kind, error="missing_code") if kind in (Kind.STATUS, Kind.SUBSCRIBE) else None
+    code = canonical_code(rest)
+    if code is not None:
+        return Command(kind, code=code)
+    if looks_like_code_attempt(rest) or is_bare_code_attempt(rest):
+        return Command(kind, error="invalid_code")
+    return None

@@ -1,0 +1,154 @@
+"""What to answer an SMS: keywords answered here, free text by the assistant.
+
+Abuse limits: a number may look up ``rate_limit_per_min`` times a minute (one
+polite reply when over, then silence); lookups of codes that do not exist are
+limited harder (``unknown_code_limit_per_hour``), against code enumeration.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from bot.rasa_client import BotMessage, RasaClient, RasaUnavailable
+from common import replies, subscriptions
+from common.privacy import mask_phone
+from common.settings import Settings
+from dossier_api.client import DossierApiError, DossierApiUnavailable, DossierClient, DossierNotFound
+from dossier_api.models import RatingIn
+from sms_gateway import streams
+from sms_gateway.config import SmsSettings
+from sms_gateway.keywords import HELP_TEXT, Command, Kind, parse_sms
+
+logger = logging.getLogger(__name__)
+
+MAX_CHAT_TEXT = 1000
+RATE_LIMITED = "Bạn đã gửi quá nhiều tin nhắn. Vui lòng thử lại sau ít phút."
+ENUMERATION_LIMITED = (
+    "Bạn đã tra cứu nhiều mã hồ sơ không tồn tại. Vui lòng kiểm tra mã trên giấy tiếp nhận "
+    "và thử lại sau 1 giờ."
+)
+UNREADABLE = "Tin nhắn không đọc được. Soạn HD gửi 8283 để xem hướng dẫn."
+OPTIONS_HINT = "Trả lời số thứ tự để chọn."
+
+
+class Router:
+    """Turns one MO text into the reply text (or None: stay silent)."""
+
+    def __init__(self, redis: Any, dossiers: DossierClient, rasa: RasaClient,
+                 settings: Settings, sms: SmsSettings) -> None:
+        self.redis = redis
+        self.dossiers = dossiers
+        self.rasa = rasa
+        self.settings = settings
+        self.sms = sms
+
+    async def reply(self, msisdn: str, text: str | None) -> str | None:
+        """The reply to ``text`` from ``msisdn``; None when the number is silenced."""
+        if text is None:
+            return UNREADABLE
+        if not await self._within_rate(msisdn):
+            return None if await self._already_told(msisdn, "rate") else RATE_LIMITED
+        if not text.strip():
+            return HELP_TEXT
+        command = parse_sms(text)
+        if command.kind is Kind.CHAT:
+            return await self._chat(msisdn, text)
+        return await self._keyword(msisdn, command)
+
+    async def _within_rate(self, msisdn: str) -> bool:
+        key = streams.rate(msisdn, str(int(time.time() // 60)))
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.incr(key)
+        pipe.expire(key, 120)
+        count, _ = await pipe.execute()
+        return count <= self.sms.rate_limit_per_min
+
+    async def _already_told(self, msisdn: str, what: str) -> bool:
+        """True if the number was already told it is limited (told once per window)."""
+        return not await self.redis.set(f"sms:told:{what}:{msisdn}", 1, nx=True, ex=3600 if what == "unknown" else 60)
+
+    async def _keyword(self, msisdn: str, command: Command) -> str | None:
+        if command.kind is Kind.HELP:
+            return HELP_TEXT
+        if command.error == "missing_code":
+            keyword = command.kind.value
+            return f"Soạn {keyword} <mã hồ sơ> gửi 8283, ví dụ: {keyword} 000.00.12.H17-200115-0001"
+        if command.error == "invalid_code":
+            return replies.invalid_code()
+        if command.error == "invalid_level":
+            return "Soạn DG <mã hồ sơ> <1|2|3> gửi 8283 (1 hài lòng, 2 bình thường, 3 không hài lòng)."
+        sender = f"sms:{msisdn}"
+        if command.kind is Kind.UNSUBSCRIBE:
+            dropped = await subscriptions.unsubscribe(self.redis, sender, command.code)
+            if not dropped:
+                return "Số này chưa đăng ký nhận tin cho hồ sơ nào." if not command.code else (
+                    f"Số này chưa đăng ký nhận tin cho hồ sơ {command.code}.")
+            return f"Đã hủy nhận tin cho {len(dropped)} hồ sơ. Soạn DK <mã hồ sơ> để đăng ký lại."
+        assert command.code is not None
+        if await self._enumerating(msisdn):
+            return None if await self._already_told(msisdn, "unknown") else ENUMERATION_LIMITED
+        try:
+            dossier = await self.dossiers.get_dossier(command.code)
+        except DossierNotFound:
+            await self._count_unknown(msisdn)
+            return replies.dossier_not_found(command.code)
+        except DossierApiUnavailable:
+            return replies.service_unavailable(self.settings.hotline)
+        if command.kind is Kind.STATUS:
+            return replies.dossier_status_short(dossier)
+        if command.kind is Kind.SUBSCRIBE:
+            await subscriptions.subscribe(self.redis, dossier.code, sender)
+            return (f"Đã đăng ký nhận tin khi hồ sơ {dossier.code} thay đổi trạng thái "
+                    f"(hiện tại: {dossier.status_label}). Soạn HUY {dossier.code} để ngừng.")
+        assert command.level is not None
+        try:
+            await self.dossiers.rate(RatingIn(level=command.level, channel="sms", dossier_code=dossier.code))
+        except DossierApiError:
+            logger.warning("rating by SMS not stored", exc_info=True)
+            return replies.service_unavailable(self.settings.hotline)
+        return replies.rating_thanks(command.level, self.settings.hotline)
+
+    async def _enumerating(self, msisdn: str) -> bool:
+        count = await self.redis.get(streams.unknown_codes(msisdn))
+        return int(count or 0) >= self.sms.unknown_code_limit_per_hour
+
+    async def _count_unknown(self, msisdn: str) -> None:
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.incr(streams.unknown_codes(msisdn))
+        pipe.expire(streams.unknown_codes(msisdn), 3600)
+        await pipe.execute()
+
+    async def _chat(self, msisdn: str, text: str) -> str:
+        text = text.strip()
+        chosen = await self._chosen_option(msisdn, text)
+        try:
+            messages = await self.rasa.send(f"sms:{msisdn}", chosen or text[:MAX_CHAT_TEXT], {"channel": "sms"})
+        except RasaUnavailable:
+            logger.warning("Rasa unavailable for an SMS from %s", mask_phone(msisdn))
+            return (
+                f"Hệ thống đang bận, vui lòng thử lại sau hoặc soạn HD gửi 8283. "
+                f"Đường dây nóng {self.settings.hotline}."
+            )
+        return await self._render(msisdn, messages)
+
+    async def _chosen_option(self, msisdn: str, text: str) -> str | None:
+        if not text.isdigit():
+            return None
+        raw = await self.redis.get(streams.options(msisdn))
+        payloads = json.loads(raw) if raw else []
+        index = int(text) - 1
+        return payloads[index] if 0 <= index < len(payloads) else None
+
+    async def _render(self, msisdn: str, messages: list[BotMessage]) -> str:
+        """Rasa's replies as one SMS: buttons become numbered lines."""
+        lines = [m.text for m in messages if m.text]
+        buttons = [b for m in messages for b in m.buttons]
+        if buttons:
+            lines += [f"{i}. {b.title}" for i, b in enumerate(buttons, 1)] + [OPTIONS_HINT]
+            await self.redis.set(streams.options(msisdn), json.dumps([b.payload for b in buttons]), ex=900)
+        else:
+            await self.redis.delete(streams.options(msisdn))
+        return "\n".join(lines) or "Xin lỗi, tôi chưa hiểu. Soạn HD gửi 8283 để xem hướng dẫn."

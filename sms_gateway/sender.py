@@ -1,0 +1,158 @@
+"""MT sender: a consumer of the ``sms:mt`` stream, submitting over the SMPP link.
+
+Each reply is encoded (ASCII-folded GSM-7 by default, UCS2 when configured),
+split into at most ``max_segments`` concatenated parts (UDH, or sar_ TLVs) and
+submitted part by part. A part accepted by the SMSC is recorded at once, so a
+restart resumes with the parts still to send. ESME_RTHROTTLED and
+ESME_RMSGQFUL back off and resend the same part, as does a lost link; other
+errors are retried ``submit_retries`` times, then the reply goes to the
+dead-letter stream with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from typing import Any
+
+from common.privacy import mask_phone
+from sms_gateway import streams
+from sms_gateway.config import SmsSettings
+from sms_gateway.encoding import DATA_CODING_GSM7, DATA_CODING_UCS2, encode, prepare, udh
+from sms_gateway.link import LinkDown, SmppLink, SubmitResult
+from sms_gateway.metrics import Metrics
+from sms_gateway.worker import _str, ensure_group
+
+logger = logging.getLogger(__name__)
+
+
+class MtSender:
+    """Sends queued replies, ``window`` of them at a time."""
+
+    def __init__(self, redis: Any, sync_redis: Any, link: SmppLink, settings: SmsSettings, metrics: Metrics,
+                 consumer: str) -> None:
+        self.redis = redis
+        self.sync_redis = sync_redis  # for recording acceptances in the SMPP reader thread
+        self.link = link
+        self.settings = settings
+        self.metrics = metrics
+        self.consumer = consumer
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Send pending entries of this consumer first, then new ones, until ``stop``."""
+        await ensure_group(self.redis, streams.MT_STREAM, streams.MT_GROUP)
+        cursor = "0"
+        in_flight: set[asyncio.Task] = set()
+        while not stop.is_set():
+            if not self.link.bound:
+                await self.link.wait_bound(0.5)
+                continue
+            room = max(self.settings.window - len(in_flight), 0)
+            if room == 0:
+                await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                continue
+            batch = await self.redis.xreadgroup(
+                streams.MT_GROUP, self.consumer, {streams.MT_STREAM: cursor}, count=room, block=200
+            )
+            entries = batch[0][1] if batch else []
+            if cursor != ">":  # paging through our own pending entries (a resume)
+                if not entries:
+                    cursor = ">"
+                    continue
+                cursor = _str(entries[-1][0])
+            for entry_id, fields in entries:
+                task = asyncio.create_task(self._safely(_str(entry_id), {_str(k): _str(v) for k, v in fields.items()}))
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
+        if in_flight:
+            await asyncio.wait(in_flight, timeout=10)
+
+    async def _safely(self, entry_id: str, mt: dict) -> None:
+        try:
+            await self.send(entry_id, mt)
+        except Exception:
+            logger.error("MT %s could not be sent; left pending", entry_id, exc_info=True)
+
+    async def send(self, entry_id: str, mt: dict) -> None:
+        """Submit every part of one reply not yet accepted, then acknowledge it."""
+        dest = mt["dest"]
+        ucs2 = self.settings.wants_ucs2(dest)
+        parts = prepare(mt["text"], ucs2, self.settings.max_segments)
+        done = {_str(k) for k in await self.redis.hkeys(streams.mt_progress(entry_id))}
+        reference = int(hashlib.sha1(entry_id.encode()).hexdigest(), 16) % 255 + 1  # same on a resume
+        for part in parts:
+            if str(part.index) in done:
+                continue
+            params = self._params(dest, part.text, ucs2, reference, part.index, part.total)
+            reason = await self._submit_part(entry_id, part.index, params)
+            if reason is not None:
+                await self._dead_letter(entry_id, mt, reason)
+                return
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.xack(streams.MT_STREAM, streams.MT_GROUP, entry_id)
+        pipe.delete(streams.mt_progress(entry_id))
+        await pipe.execute()
+        self.metrics.mt.labels("sent").inc()
+        if mt.get("mo_at"):
+            self.metrics.round_trip.observe(max(time.time() - float(mt["mo_at"]), 0))
+
+    def _params(self, dest: str, text: str, ucs2: bool, reference: int, index: int, total: int) -> dict:
+        s = self.settings
+        body = encode(text, ucs2)
+        params: dict[str, Any] = dict(
+            source_addr_ton=s.source_ton, source_addr_npi=s.source_npi, source_addr=s.source_addr,
+            dest_addr_ton=s.dest_ton, dest_addr_npi=s.dest_npi, destination_addr=dest,
+            data_coding=DATA_CODING_UCS2 if ucs2 else DATA_CODING_GSM7,
+            registered_delivery=1 if s.registered_delivery else 0,
+            esm_class=0, short_message=body,
+        )
+        if total > 1:
+            if s.use_sar:
+                params.update(sar_msg_ref_num=reference, sar_total_segments=total, sar_segment_seqnum=index)
+            else:
+                params.update(esm_class=0x40, short_message=udh(reference, total, index) + body)
+        return params
+
+    async def _submit_part(self, entry_id: str, index: int, params: dict) -> str | None:
+        """Submit until accepted; returns the reason when the part is given up."""
+        errors = 0
+        throttles = 0
+        while True:
+            try:
+                result = await self.link.submit(on_ok=lambda r: self._record(entry_id, index, r), **params)
+            except LinkDown:
+                await self.link.wait_bound(1.0)
+                continue
+            if result.ok:
+                self.metrics.submits.labels("ok").inc()
+                return None
+            if result.throttled:
+                self.metrics.throttled.inc()
+                self.metrics.submits.labels("throttled").inc()
+                throttles += 1
+                await asyncio.sleep(min(self.settings.throttle_backoff_s * 2 ** min(throttles - 1, 5), 10))
+                continue
+            self.metrics.submits.labels("error").inc()
+            errors += 1
+            if errors > self.settings.submit_retries:
+                return f"submit_sm error 0x{result.status:x} after {errors} attempts"
+            await asyncio.sleep(self.settings.throttle_backoff_s * errors)
+
+    def _record(self, entry_id: str, index: int, result: SubmitResult) -> None:
+        """The part is with the SMSC: remember it (a restart must not send it again)."""
+        pipe = self.sync_redis.pipeline(transaction=True)
+        pipe.hset(streams.mt_progress(entry_id), str(index), result.message_id)
+        pipe.hset(streams.message_id(result.message_id), mapping={"mt": entry_id, "part": str(index)})
+        pipe.expire(streams.message_id(result.message_id), self.settings.receipt_ttl_s)
+        pipe.execute()
+
+    async def _dead_letter(self, entry_id: str, mt: dict, reason: str) -> None:
+        logger.error("MT to %s given up: %s", mask_phone(mt["dest"]), reason)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.xadd(streams.DEAD_STREAM, {**mt, "entry": entry_id, "reason": reason})
+        pipe.xack(streams.MT_STREAM, streams.MT_GROUP, entry_id)
+        pipe.delete(streams.mt_progress(entry_id))
+        await pipe.execute()
+        self.metrics.mt.labels("dead_letter").inc()

@@ -1,0 +1,143 @@
+// A test SMSC built on node-smpp (a server implementation nobody here wrote).
+//
+//   node sms_gateway/simulator/smsc.js --port 2775 --control 2776 --log /tmp/smsc.jsonl \
+//        --system-id sct --password secret
+//
+// It checks bind credentials, answers submit_sm with message ids (and delivery
+// receipts when asked), can throttle every Nth submit_sm, and is driven over a
+// small HTTP control API:
+//   POST /deliver {source, dest, hex, data_coding, esm_class, tlvs}  -> {status}
+//   POST /config  {throttle_every, error_every, error_status, receipts, receipt_id_format}
+//   POST /drop    closes every SMPP connection (link loss)
+//   GET  /state   {bound}
+// Every submit_sm is appended to the --log file as one JSON line, so a killed
+// and restarted SMSC keeps the record.
+'use strict';
+const fs = require('fs');
+const http = require('http');
+const smpp = require('smpp');
+
+const args = {};
+for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
+const port = Number(args.port || 2775);
+const controlPort = Number(args.control || 2776);
+const logFile = args.log || '/tmp/smsc.jsonl';
+const systemId = args['system-id'] || 'sct';
+const password = args.password || 'secret';
+
+const config = { throttle_every: 0, error_every: 0, error_status: 0x45, receipts: true, receipt_id_format: 'hex' };
+const sessions = new Set();
+let submitCount = 0;
+let nextId = Number(args['first-id'] || (Date.now() % 1000000) * 1000);
+
+function record(entry) {
+  fs.appendFileSync(logFile, JSON.stringify(entry) + '\n');
+}
+
+function receipt(session, submit, id) {
+  const shown = config.receipt_id_format === 'dec' ? String(id) : id.toString(16);
+  const stamp = new Date().toISOString().replace(/[-T:]/g, '').slice(2, 12);
+  const text = `id:${shown} sub:001 dlvrd:001 submit date:${stamp} done date:${stamp} stat:DELIVRD err:000 text:`;
+  session.deliver_sm({
+    source_addr: submit.destination_addr,
+    destination_addr: submit.source_addr,
+    esm_class: 0x04,
+    short_message: Buffer.from(text, 'latin1'),
+    receipted_message_id: shown,
+    message_state: 2,
+  });
+}
+
+const server = smpp.createServer((session) => {
+  let bound = false;
+  const onBind = (pdu) => {
+    if (pdu.system_id !== systemId || pdu.password !== password) {
+      console.log('bind refused for', JSON.stringify(pdu.system_id), JSON.stringify(pdu.password));
+      session.send(pdu.response({ command_status: smpp.ESME_RBINDFAIL }));
+      setTimeout(() => session.close(), 50);
+      return;
+    }
+    bound = true;
+    sessions.add(session);
+    session.send(pdu.response({ system_id: 'TESTSMSC' }));
+  };
+  session.on('bind_transceiver', onBind);
+  session.on('bind_transmitter', onBind);
+  session.on('bind_receiver', onBind);
+  session.on('enquire_link', (pdu) => session.send(pdu.response()));
+  session.on('unbind', (pdu) => { session.send(pdu.response()); session.close(); });
+  session.on('submit_sm', (pdu) => {
+    if (!bound) { session.send(pdu.response({ command_status: smpp.ESME_RINVBNDSTS })); return; }
+    submitCount += 1;
+    if (config.throttle_every && submitCount % config.throttle_every === 0) {
+      session.send(pdu.response({ command_status: smpp.ESME_RTHROTTLED }));
+      record({ event: 'throttled', seq: pdu.sequence_number, time: Date.now() });
+      return;
+    }
+    if (config.error_every && submitCount % config.error_every === 0) {
+      session.send(pdu.response({ command_status: config.error_status }));
+      record({ event: 'error', seq: pdu.sequence_number, status: config.error_status, time: Date.now() });
+      return;
+    }
+    const id = nextId++;
+    const msg = pdu.short_message || {};
+    record({
+      event: 'submit', id: id.toString(16), dest: pdu.destination_addr, source: pdu.source_addr,
+      data_coding: pdu.data_coding, esm_class: pdu.esm_class, registered_delivery: pdu.registered_delivery,
+      text: typeof msg === 'string' ? msg : (Buffer.isBuffer(msg.message) ? msg.message.toString('latin1') : msg.message),
+      udh: msg.udh ? msg.udh.map((u) => Buffer.from(u).toString('hex')) : [],
+      sar: pdu.sar_msg_ref_num !== undefined ? [pdu.sar_msg_ref_num, pdu.sar_total_segments, pdu.sar_segment_seqnum] : null,
+      time: Date.now(),
+    });
+    session.send(pdu.response({ message_id: id.toString(16) }));
+    if (config.receipts && pdu.registered_delivery) setTimeout(() => receipt(session, pdu, id), 20);
+  });
+  session.on('close', () => sessions.delete(session));
+  session.on('error', () => sessions.delete(session));
+});
+server.listen(port, '127.0.0.1');
+
+function body(req) {
+  return new Promise((resolve) => {
+    let data = '';
+    req.on('data', (c) => { data += c; });
+    req.on('end', () => resolve(data ? JSON.parse(data) : {}));
+  });
+}
+
+http.createServer(async (req, res) => {
+  const reply = (code, obj) => { res.writeHead(code, { 'Content-Type': 'application/json' }); res.end(JSON.stringify(obj)); };
+  try {
+    if (req.method === 'GET' && req.url === '/state') return reply(200, { bound: sessions.size, submits: submitCount });
+    if (req.method === 'POST' && req.url === '/config') { Object.assign(config, await body(req)); return reply(200, config); }
+    if (req.method === 'POST' && req.url === '/drop') {
+      for (const s of sessions) s.destroy();
+      sessions.clear();
+      return reply(200, { dropped: true });
+    }
+    if (req.method === 'POST' && req.url === '/deliver') {
+      const m = await body(req);
+      const session = [...sessions][0];
+      if (!session) return reply(503, { error: 'no bound ESME' });
+      const payload = Buffer.from(m.hex, 'hex');
+      const pdu = {
+        source_addr: m.source, destination_addr: m.dest || '8283', data_coding: m.data_coding || 0,
+        esm_class: m.esm_class || 0, ...(m.tlvs || {}),
+      };
+      if (payload.length > 254) { pdu.short_message = Buffer.alloc(0); pdu.message_payload = payload; }
+      else pdu.short_message = payload;
+      let answered = false;
+      const timer = setTimeout(() => { if (!answered) reply(504, { error: 'no deliver_sm_resp' }); answered = true; }, 10000);
+      session.deliver_sm(pdu, (resp) => {
+        clearTimeout(timer);
+        if (!answered) reply(200, { status: resp.command_status });
+        answered = true;
+      });
+      return undefined;
+    }
+    return reply(404, { error: 'unknown' });
+  } catch (e) {
+    return reply(500, { error: String(e) });
+  }
+}).listen(controlPort, '127.0.0.1');
+console.log(`SMSC on ${port}, control on ${controlPort}`);

@@ -1,0 +1,56 @@
+"""Redis keys and streams of the SMS gateway, in one place."""
+
+from __future__ import annotations
+
+MO_STREAM = "sms:mo"  # deliver_sm as received, before deliver_sm_resp
+MT_STREAM = "sms:mt"  # replies to send
+DEAD_STREAM = "sms:dead"  # MT given up, with the reason
+MT_GROUP = "sms-senders"
+
+
+def mo_done(entry_id: str) -> str:
+    """Set atomically with the reply: the MO was answered (restart-safe)."""
+    return f"sms:mo:done:{entry_id}"
+
+
+def dedup(source: str, digest: str) -> str:
+    """First MO entry seen with this source and content/segment."""
+    return f"sms:dedup:{source}:{digest}"
+
+
+def parts(source: str, reference: str) -> str:
+    """The parts received so far of one long MO."""
+    return f"sms:parts:{source}:{reference}"
+
+
+PARTS_DEADLINES = "sms:parts:deadlines"  # zset: parts key -> time to give up waiting
+
+
+def mt_progress(entry_id: str) -> str:
+    """Parts of one MT already accepted by the SMSC: index -> message_id."""
+    return f"sms:mt:progress:{entry_id}"
+
+
+def message_id(smsc_id: str) -> str:
+    """An SMSC message id -> the MT it belongs to."""
+    return f"sms:msgid:{smsc_id.lower()}"
+
+
+def mt_state(entry_id: str) -> str:
+    """Final states of an MT's parts, from delivery receipts."""
+    return f"sms:mt:state:{entry_id}"
+
+
+def rate(msisdn: str, window: str) -> str:
+    """Lookups of a number in a time window."""
+    return f"sms:rate:{msisdn}:{window}"
+
+
+def unknown_codes(msisdn: str) -> str:
+    """Lookups of codes that do not exist, by a number, in the last hour."""
+    return f"sms:unknown:{msisdn}"
+
+
+def options(msisdn: str) -> str:
+    """Payloads of the numbered options last offered to a number."""
+    return f"sms:options:{msisdn}"

@@ -1,0 +1,211 @@
+"""A real SMSC (node-smpp) and the gateway as a real process, for the SMS tests."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+
+from tests.conftest import ROOT, Stack, free_port, wait_for_port
+
+SMSC_SCRIPT = ROOT / "sms_gateway" / "simulator" / "smsc.js"
+_databases = itertools.cycle(range(1, 16))
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 20.0, what: str = "condition") -> object:
+    """Poll ``predicate`` until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise TimeoutError(f"{what} not met after {timeout} s")
+
+
+@dataclass
+class Smsc:
+    """The node-smpp SMSC, its control API and its submit log."""
+
+    workdir: Path
+    port: int = field(default_factory=free_port)
+    control: int = field(default_factory=free_port)
+    proc: subprocess.Popen | None = None
+
+    @property
+    def log(self) -> Path:
+        return self.workdir / "smsc.jsonl"
+
+    def start(self) -> None:
+        node = shutil.which("node")
+        assert node, "node is missing"
+        out = open(self.workdir / "smsc.out", "ab")
+        self.proc = subprocess.Popen(
+            [node, str(SMSC_SCRIPT), "--port", str(self.port), "--control", str(self.control),
+             "--log", str(self.log), "--system-id", "sct", "--password", "t3stpwd"],
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+        )
+        wait_for_port(self.control)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(10)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.control}{path}"
+
+    def configure(self, **options: object) -> None:
+        requests.post(self.url("/config"), json=options, timeout=5).raise_for_status()
+
+    def bound(self) -> int:
+        return requests.get(self.url("/state"), timeout=5).json()["bound"]
+
+    def deliver(self, source: str, payload: bytes, data_coding: int = 0, esm_class: int = 0,
+                tlvs: dict | None = None) -> int:
+        """Send one deliver_sm; returns the command_status of its deliver_sm_resp."""
+        resp = requests.post(self.url("/deliver"), json={
+            "source": source, "dest": "8283", "hex": payload.hex(), "data_coding": data_coding,
+            "esm_class": esm_class, "tlvs": tlvs or {},
+        }, timeout=15)
+        resp.raise_for_status()
+        return resp.json()["status"]
+
+    def send_text(self, source: str, text: str, ucs2: bool = False) -> int:
+        if ucs2:
+            return self.deliver(source, text.encode("utf-16-be"), data_coding=8)
+        return self.deliver(source, text.encode("latin-1"))
+
+    def entries(self) -> list[dict]:
+        if not self.log.exists():
+            return []
+        return [json.loads(line) for line in self.log.read_text().splitlines() if line.strip()]
+
+    def submits(self) -> list[dict]:
+        return [e for e in self.entries() if e["event"] == "submit"]
+
+    def replies(self) -> dict[str, list[str]]:
+        """Whole reply texts per destination, concatenated parts joined in order."""
+        groups: dict[tuple, dict[int, str]] = defaultdict(dict)
+        totals: dict[tuple, int] = {}
+        for s in self.submits():
+            ref, total, index = _concat(s)
+            key = (s["dest"], ref if total > 1 else s["id"])
+            groups[key][index] = s["text"]
+            totals[key] = total
+        out: dict[str, list[str]] = defaultdict(list)
+        for key, parts in groups.items():
+            if len(parts) == totals[key]:
+                out[key[0]].append("".join(parts[i] for i in sorted(parts)))
+        return dict(out)
+
+    def wait_replies(self, count: int, timeout: float = 30.0) -> dict[str, list[str]]:
+        wait_until(lambda: sum(map(len, self.replies().values())) >= count, timeout, f"{count} replies")
+        time.sleep(0.3)  # anything extra (a duplicate) would show up now
+        return self.replies()
+
+
+def _concat(submit: dict) -> tuple[int, int, int]:
+    if submit.get("sar"):
+        return tuple(submit["sar"])  # type: ignore[return-value]
+    for udh in submit.get("udh") or []:
+        raw = bytes.fromhex(udh)
+        if raw[0] == 0x00:  # node-smpp gives [iei, len, ref, total, seq]
+            return raw[2], raw[3], raw[4]
+    return 0, 1, 1
+
+
+@dataclass
+class GatewayProcess:
+    """``python -m sms_gateway`` as a real process."""
+
+    env: dict
+    workdir: Path
+    http_port: int = field(default_factory=free_port)
+    proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        out = open(self.workdir / "gateway.log", "ab")
+        env = {**self.env, "SMS_HTTP_PORT": str(self.http_port)}
+        self.proc = subprocess.Popen([sys.executable, "-m", "sms_gateway"], cwd=ROOT, env=env,
+                                     stdout=out, stderr=subprocess.STDOUT)
+        wait_until(self.healthy, 30, "gateway bound")
+
+    def healthy(self) -> bool:
+        try:
+            return requests.get(f"http://127.0.0.1:{self.http_port}/health", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def metrics(self) -> str:
+        return requests.get(f"http://127.0.0.1:{self.http_port}/metrics", timeout=5).text
+
+    def sigkill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+@pytest.fixture
+def smsc(tmp_path: Path) -> Iterator[Smsc]:
+    server = Smsc(tmp_path)
+    server.start()
+    yield server
+    if server.proc is not None and server.proc.poll() is None:
+        server.kill()
+
+
+@pytest.fixture
+def redis_db(stack: Stack) -> Iterator[str]:
+    """A Redis database of its own for one test (the SMS streams start empty)."""
+    url = stack.redis_url.rsplit("/", 1)[0] + f"/{next(_databases)}"
+    redis.Redis.from_url(url).flushdb()
+    yield url
+
+
+@pytest.fixture
+def gateway_env(stack: Stack, smsc: Smsc, redis_db: str) -> dict:
+    return {
+        **os.environ,
+        "REDIS_URL": redis_db,
+        "DOSSIER_API_URL": stack.api_url,
+        "RASA_URL": stack.rasa_url,
+        "HOTLINE": "1022",
+        "SMS_SMSC_PORT": str(smsc.port),
+        "SMS_SYSTEM_ID": "sct",
+        "SMS_PASSWORD": "t3stpwd",
+        "SMS_ENQUIRE_LINK_S": "2",
+        "SMS_RECONNECT_MAX_S": "1",
+        "SMS_CONSUMER": "gw-test",
+        "SMS_THROTTLE_BACKOFF_S": "0.05",
+        "SMS_RATE_LIMIT_PER_MIN": "100",
+    }
+
+
+@pytest.fixture
+def gateway(gateway_env: dict, tmp_path: Path) -> Iterator[GatewayProcess]:
+    process = GatewayProcess(gateway_env, tmp_path)
+    process.start()
+    yield process
+    process.stop()

@@ -1,0 +1,212 @@
+"""The SMS gateway against a real SMPP server (node-smpp), with the real stack behind it."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import redis
+import requests
+
+from sms_gateway.encoding import to_gsm7, udh
+from sms_gateway.keywords import HELP_TEXT
+from tests.conftest import Stack
+from tests.sms_gateway.conftest import GatewayProcess, Smsc, wait_until
+
+pytestmark = pytest.mark.e2e
+
+
+def _codes(stack: Stack, status: str, n: int = 1) -> list[str]:
+    page = requests.get(f"{stack.api_url}/api/v1/dossiers", params={"status": status, "limit": n}, timeout=10)
+    return [d["code"] for d in page.json()["items"]]
+
+
+def test_hs_lookup_returns_the_real_status_and_records_the_receipt(
+    stack: Stack, smsc: Smsc, gateway: GatewayProcess, redis_db: str
+) -> None:
+    [code] = _codes(stack, "dang_xu_ly")
+    assert smsc.send_text("84901234567", f"hs {code.lower()}") == 0
+    [reply] = smsc.wait_replies(1)["84901234567"]
+    assert code in reply and "DANG XU LY" in reply
+    assert reply == to_gsm7(reply)  # folded to ASCII
+    submits = smsc.submits()
+    assert all(s["source"] == "8283" and s["registered_delivery"] == 1 and s["data_coding"] == 0 for s in submits)
+    r = redis.Redis.from_url(redis_db)
+    expected = {str(i).encode(): b"DELIVRD" for i in range(1, len(submits) + 1)}
+    wait_until(lambda: [k for k in r.keys("sms:mt:state:*") if r.hgetall(k) == expected], 10, "receipts recorded")
+    assert "sms_smpp_bound 1.0" in gateway.metrics()
+
+
+def test_receipts_reported_in_decimal_are_matched(stack: Stack, smsc: Smsc, gateway: GatewayProcess,
+                                                   redis_db: str) -> None:
+    smsc.configure(receipt_id_format="dec")
+    smsc.send_text("84901234568", "HD")
+    smsc.wait_replies(1)
+    r = redis.Redis.from_url(redis_db)
+    wait_until(lambda: r.keys("sms:mt:state:*"), 10, "receipt recorded")
+    states = [v for key in r.keys("sms:mt:state:*") for v in r.hgetall(key).values()]
+    assert states and set(states) == {b"DELIVRD"}
+
+
+def test_long_reply_is_concatenated_with_udh_within_three_parts(smsc: Smsc, gateway: GatewayProcess) -> None:
+    smsc.send_text("84901234569", "HD")
+    [reply] = smsc.wait_replies(1)["84901234569"]
+    parts = smsc.submits()
+    assert 1 < len(parts) <= 3 and all(p["udh"] for p in parts)
+    assert reply == to_gsm7(HELP_TEXT)
+
+
+def test_vietnamese_ucs2_question_is_answered(smsc: Smsc, gateway: GatewayProcess) -> None:
+    question = "Lệ phí cấp giấy chứng nhận cửa hàng bán lẻ xăng dầu là bao nhiêu?"
+    assert smsc.send_text("84901234570", question, ucs2=True) == 0
+    [reply] = smsc.wait_replies(1, timeout=60)["84901234570"]
+    assert "1.200.000" in reply
+
+
+@pytest.mark.parametrize("mode", ["udh", "sar"])
+def test_three_part_mo_is_reassembled(stack: Stack, smsc: Smsc, gateway: GatewayProcess, mode: str) -> None:
+    [code] = _codes(stack, "da_co_ket_qua")
+    text = f"HS {code}"
+    chunks = [text[:9], text[9:20], text[20:]]
+    for index, chunk in enumerate(chunks, 1):
+        body = chunk.encode("latin-1")
+        if mode == "udh":
+            status = smsc.deliver("84901234571", udh(77, 3, index) + body, esm_class=0x40)
+        else:
+            tlvs = {"sar_msg_ref_num": 300, "sar_total_segments": 3, "sar_segment_seqnum": index}
+            status = smsc.deliver("84901234571", body, tlvs=tlvs)
+        assert status == 0
+    [reply] = smsc.wait_replies(1)["84901234571"]
+    assert code in reply and "DA CO KET QUA" in reply
+
+
+def test_duplicate_deliver_sm_gets_one_reply(smsc: Smsc, gateway: GatewayProcess) -> None:
+    smsc.send_text("84901234572", "HD")
+    smsc.send_text("84901234572", "HD")  # the SMSC resends after a lost deliver_sm_resp
+    assert len(smsc.wait_replies(1)["84901234572"]) == 1
+
+
+def test_throttling_loses_nothing(stack: Stack, smsc: Smsc, gateway: GatewayProcess) -> None:
+    smsc.configure(throttle_every=3)
+    codes = _codes(stack, "da_tra_ket_qua", 12)
+    for i, code in enumerate(codes):
+        smsc.send_text(f"8491000{i:04d}", f"HS {code}")
+    replies = smsc.wait_replies(12)
+    assert sorted(replies) == sorted(f"8491000{i:04d}" for i in range(12))
+    assert all(len(texts) == 1 for texts in replies.values())
+    assert any(e["event"] == "throttled" for e in smsc.entries())
+    assert "sms_throttling_errors_total" in gateway.metrics()
+
+
+def test_smsc_killed_and_restarted_loses_nothing(stack: Stack, smsc: Smsc, gateway: GatewayProcess) -> None:
+    codes = _codes(stack, "tre_han", 10)
+    for i, code in enumerate(codes[:5]):
+        smsc.send_text(f"8492000{i:04d}", f"HS {code}")
+    smsc.kill()
+    smsc.start()
+    wait_until(smsc.bound, 20, "gateway bound again")
+    for i, code in enumerate(codes[5:], 5):
+        smsc.send_text(f"8492000{i:04d}", f"HS {code}")
+    replies = smsc.wait_replies(10)
+    assert sorted(replies) == sorted(f"8492000{i:04d}" for i in range(10))
+    assert all(len(texts) == 1 for texts in replies.values())
+
+
+def test_gateway_sigkill_and_restart_loses_nothing_and_sends_no_duplicates(
+    stack: Stack, smsc: Smsc, gateway: GatewayProcess
+) -> None:
+    codes = _codes(stack, "da_tra_ket_qua", 20)
+    smsc.configure(throttle_every=1)  # the SMSC refuses every submit: the work piles up in Redis
+    for i, code in enumerate(codes):
+        assert smsc.send_text(f"8493000{i:04d}", f"HS {code}") == 0
+    time.sleep(0.5)
+    gateway.sigkill()
+    smsc.configure(throttle_every=0)
+    gateway.start()
+    replies = smsc.wait_replies(20)
+    assert sorted(replies) == sorted(f"8493000{i:04d}" for i in range(20))
+    assert all(len(texts) == 1 for texts in replies.values())
+
+
+def test_sigkill_while_sending_loses_nothing(stack: Stack, smsc: Smsc, gateway: GatewayProcess) -> None:
+    codes = _codes(stack, "moi_tiep_nhan", 15)
+    for i, code in enumerate(codes):
+        smsc.send_text(f"8494000{i:04d}", f"HS {code}")
+    wait_until(lambda: len(smsc.submits()) >= 3, 20, "some replies sent")
+    gateway.sigkill()
+    gateway.start()
+    replies = smsc.wait_replies(15)
+    assert sorted(replies) == sorted(f"8494000{i:04d}" for i in range(15))
+
+
+@pytest.mark.parametrize(
+    ("payload", "coding", "expected"),
+    [
+        (b"", 0, "HS <ma ho so>"),
+        (("x" * 1600).encode(), 0, None),
+        (b"\x00\x01\x02\xff", 4, "khong doc duoc"),
+        ("Cho hỏi 😀 hồ sơ".encode("utf-16-be"), 8, None),
+        (b"\xd8\x00\x00\x41", 8, "khong doc duoc"),
+    ],
+    ids=["empty", "1600-chars", "binary", "emoji", "invalid-utf16"],
+)
+def test_malformed_messages_get_a_reply_and_never_crash(
+    smsc: Smsc, gateway: GatewayProcess, payload: bytes, coding: int, expected: str | None
+) -> None:
+    assert smsc.deliver("84901234580", payload, data_coding=coding) == 0
+    [reply] = smsc.wait_replies(1, timeout=60)["84901234580"]
+    if expected:
+        assert expected in reply
+    assert gateway.healthy()
+
+
+def test_rate_limit_answers_once_then_stays_silent(smsc: Smsc, gateway_env: dict, tmp_path) -> None:
+    limited = GatewayProcess({**gateway_env, "SMS_RATE_LIMIT_PER_MIN": "3"}, tmp_path)
+    limited.start()
+    try:
+        for text in ["HD", "hd", "Hd", "hD", "HD.", "hd."]:  # six distinct messages, not resends
+            smsc.send_text("84901234590", text)
+            time.sleep(0.1)
+        smsc.wait_replies(4)
+        time.sleep(1.5)
+        replies = smsc.replies()["84901234590"]
+        assert len(replies) == 4  # three answers, one polite refusal, then silence
+        assert sum("qua nhieu tin nhan" in r for r in replies) == 1
+    finally:
+        limited.stop()
+
+
+def test_unknown_codes_are_limited_harder(smsc: Smsc, gateway_env: dict, tmp_path) -> None:
+    limited = GatewayProcess({**gateway_env, "SMS_UNKNOWN_CODE_LIMIT_PER_HOUR": "2"}, tmp_path)
+    limited.start()
+    try:
+        for serial in range(901, 905):
+            smsc.send_text("84901234591", f"HS 000.00.12.H17-200115-0{serial}")
+        replies = smsc.wait_replies(3)["84901234591"]
+        time.sleep(1)
+        replies = smsc.replies()["84901234591"]
+        assert sum("Khong tim thay" in r for r in replies) == 2
+        assert sum("khong ton tai" in r for r in replies) == 1
+        assert len(replies) == 3
+    finally:
+        limited.stop()
+
+
+def test_subscribe_and_unsubscribe(stack: Stack, smsc: Smsc, gateway: GatewayProcess, redis_db: str) -> None:
+    [code] = _codes(stack, "dang_xu_ly")
+    smsc.send_text("84901234595", f"DK {code}")
+    assert "Da dang ky" in smsc.wait_replies(1)["84901234595"][0]
+    r = redis.Redis.from_url(redis_db)
+    assert r.smembers(f"subs:code:{code}") == {b"sms:84901234595"}
+    smsc.send_text("84901234595", "HUY")
+    smsc.wait_replies(2)
+    assert r.smembers(f"subs:code:{code}") == set()
+
+
+def test_rating_by_sms(stack: Stack, smsc: Smsc, gateway: GatewayProcess) -> None:
+    [code] = _codes(stack, "da_tra_ket_qua")
+    before = requests.get(f"{stack.api_url}/api/v1/ratings/summary", timeout=5).json().get("binh_thuong", 0)
+    smsc.send_text("84901234596", f"DG {code} 2")
+    assert "binh thuong" in smsc.wait_replies(1)["84901234596"][0]
+    after = requests.get(f"{stack.api_url}/api/v1/ratings/summary", timeout=5).json()["binh_thuong"]
+    assert after == before + 1
