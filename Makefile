@@ -11,7 +11,7 @@ MODEL := models/sct-assistant.tar.gz
 TRAIN_INPUTS := config.yml domain.yml $(shell find nlu_data vn_nlu -type f \( -name '*.yml' -o -name '*.py' \) 2>/dev/null)
 DOSSIER_DB ?= var/dossiers.sqlite3
 
-.PHONY: help install system-deps model seed run test unit validate eval-nlu bench-nlu compare-nlu lint clean
+.PHONY: help install system-deps bench-deps model seed run test unit validate eval-nlu bench-nlu bench-sms compare-nlu lint clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -24,11 +24,17 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $@
 
-system-deps: ## Install Debian's redis-server where missing
+system-deps: ## Install Debian's redis-server (and kannel for bench-sms) where missing
 	@command -v redis-server >/dev/null || { echo "==> Installing redis-server"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+	@command -v node >/dev/null || { echo "Node.js is needed for the SMPP test server (node-smpp): install nodejs and npm."; exit 1; }
 
-install: $(BIN)/.installed system-deps ## Create .venv and install every dependency
+node_modules/.installed: package.json package-lock.json
+	@echo "==> Installing the npm packages (node-smpp SMSC simulator)"
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(BIN)/.installed system-deps node_modules/.installed ## Create .venv and install every dependency
 
 $(MODEL): $(BIN)/.installed $(TRAIN_INPUTS)
 	@echo "==> Training the Rasa model (NLU data, config or domain changed)"
@@ -52,6 +58,8 @@ run: install model ## Start the whole stack locally (Ctrl-C stops it)
 	@echo "    Dossier API:     http://127.0.0.1:$${DOSSIER_API_PORT:-8081}/api/v1/dossiers?limit=5"
 	@echo "    Rasa:            http://127.0.0.1:5005/status"
 	@echo "    Action server:   http://127.0.0.1:5055/health"
+	@echo "    SMS gateway:     http://127.0.0.1:$${SMS_HTTP_PORT:-8090}/metrics (simulated SMSC on port 2775)"
+	@echo "    Send an SMS:     .venv/bin/python -m sms_gateway.cli send 0901234567 \"HS 000.00.12.H17-261023-0010\""
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
 
 validate: $(BIN)/.installed ## Check the training data and domain (rasa data validate)
@@ -68,6 +76,13 @@ eval-nlu: install model ## 5-fold CV + fixed test split: per-intent P/R/F1, conf
 
 bench-nlu: install ## Full training wall time, parse latency p50/p99, 5-fold CV accuracy
 	$(BIN)/python scripts/bench_nlu.py
+
+bench-deps: ## Install Debian's kannel (the reference gateway of bench-sms)
+	@command -v bearerbox >/dev/null || { echo "==> Installing kannel"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kannel >/dev/null; }
+
+bench-sms: install model bench-deps ## MO->MT round trips: our gateway (keyword and Rasa paths) vs Kannel
+	$(BIN)/python scripts/bench_sms.py
 
 compare-nlu: install ## Compare the candidate pipelines in scripts/pipelines/ (slow: ~20 min)
 	$(BIN)/python scripts/compare_pipelines.py scripts/pipelines/*.yml

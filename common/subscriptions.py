@@ -6,7 +6,7 @@ sets keep both directions: the senders of a dossier and the dossiers of a sender
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 
 def _by_code(code: str) -> str:
@@ -26,7 +26,7 @@ async def subscribe(redis: Any, code: str, sender: str) -> bool:
     return bool(added)
 
 
-async def unsubscribe(redis: Any, sender: str, code: Optional[str] = None) -> list[str]:
+async def unsubscribe(redis: Any, sender: str, code: str | None = None) -> list[str]:
     """Unsubscribe ``sender`` from ``code``, or from everything; returns the codes dropped."""
     codes = [code] if code else [c.decode() if isinstance(c, bytes) else c
                                  for c in await redis.smembers(_by_sender(sender))]

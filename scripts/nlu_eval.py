@@ -52,6 +52,16 @@ class Prediction:
     confidence: float
     entities: tuple[tuple[str, str], ...]
     ms: float
+    ranking: tuple[tuple[str, float], ...] = ()  # classifier's ranking, fallback left out
+
+    def with_threshold(self, threshold: float, ambiguity: float) -> str:
+        """The intent a FallbackClassifier with these thresholds would give."""
+        if not self.ranking:
+            return self.intent
+        (top, conf), second = self.ranking[0], (self.ranking[1][1] if len(self.ranking) > 1 else 0.0)
+        if self.intent != FALLBACK and self.intent != top:  # set by a rule (a bare code)
+            return self.intent
+        return FALLBACK if conf < threshold or conf - second < ambiguity else top
 
 
 def load_examples(path: Path) -> list[Example]:
@@ -125,7 +135,10 @@ async def _predict(model: str, examples: list[Example]) -> list[Prediction]:
         ms = (time.perf_counter() - start) * 1000
         intent = parsed.get("intent") or {}
         entities = tuple((e["entity"], str(e.get("value", ""))) for e in parsed.get("entities") or [])
-        out.append(Prediction(ex, intent.get("name") or FALLBACK, float(intent.get("confidence") or 0), entities, ms))
+        ranking = tuple((r["name"], float(r["confidence"])) for r in parsed.get("intent_ranking") or []
+                        if r["name"] != FALLBACK)
+        out.append(Prediction(ex, intent.get("name") or FALLBACK, float(intent.get("confidence") or 0), entities, ms,
+                              ranking))
     return out
 
 

@@ -17,11 +17,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import scipy.sparse
+import yaml
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import TOKENS_NAMES
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.nlu.featurizers.sparse_featurizer.sparse_featurizer import SparseFeaturizer
 from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.nlu.constants import (
     ENTITIES,
@@ -40,7 +45,17 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from common.codes import find_codes, is_bare_code_attempt
 from common.text import nfc
-from vn_nlu.lexicon import LEXICON_FILE, TEENCODE_FILE, Lexicon, load_teencode, split_tokens
+from vn_nlu.lexicon import (
+    CODE_LEMMA,
+    CUES_FILE,
+    LEXICON_FILE,
+    TEENCODE_FILE,
+    Lexicon,
+    Span,
+    file_digest,
+    load_teencode,
+    split_tokens,
+)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
@@ -148,7 +163,11 @@ class LexiconEntityExtractor(_Extractor):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         """The component's default config."""
-        return {"lexicon_file": str(LEXICON_FILE), "teencode_file": str(TEENCODE_FILE)}
+        return {
+            "lexicon_file": str(LEXICON_FILE),
+            "teencode_file": str(TEENCODE_FILE),
+            "data_digest": file_digest(LEXICON_FILE, TEENCODE_FILE),
+        }
 
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__(config)
@@ -169,4 +188,82 @@ class LexiconEntityExtractor(_Extractor):
                 }
                 for hit in self._lexicon.find(tokens)
             ])
+        return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
+class CueFeaturizer(SparseFeaturizer, GraphComponent):
+    """Sparse features from word lists: one column per cue group of
+    ``vn_nlu/data/cues.yml``, per lexicon entity type and for dossier codes.
+
+    A token gets a 1 in the columns of the phrases it is part of; the sentence
+    vector has a 1 for every group present. Synonyms the training examples
+    never used still point the classifier the right way.
+    """
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        """The component's default config."""
+        return {
+            **SparseFeaturizer.get_default_config(),
+            "cues_file": str(CUES_FILE),
+            "lexicon_file": str(LEXICON_FILE),
+            "teencode_file": str(TEENCODE_FILE),
+            "data_digest": file_digest(CUES_FILE, LEXICON_FILE, TEENCODE_FILE),
+        }
+
+    def __init__(self, config: dict[str, Any], name: str) -> None:
+        super().__init__(name, config)
+        teencode = load_teencode(Path(config["teencode_file"]))
+        self._teencode = teencode
+        cues = yaml.safe_load(Path(config["cues_file"]).read_text(encoding="utf-8")) or {}
+        exact_only = cues.pop("exact_only", [])
+        self._cues = Lexicon({name: {name: phrases} for name, phrases in cues.items()}, teencode, exact_only)
+        self._entities = Lexicon.from_file(Path(config["lexicon_file"]), teencode)
+        self._columns = (
+            [f"cue:{c}" for c in self._cues.entities] + [f"entity:{e}" for e in self._entities.entities] + ["code"]
+        )
+
+    @classmethod
+    def validate_config(cls, config: dict[str, Any]) -> None:
+        """The data files must exist."""
+        for key in ("cues_file", "lexicon_file", "teencode_file"):
+            if not Path(config[key]).is_file():
+                raise ValueError(f"{cls.__name__}: {key} {config[key]} does not exist")
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> CueFeaturizer:
+        """Creates the component."""
+        return cls(config, execution_context.node_name)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Featurize the training examples."""
+        self.process(training_data.training_examples)
+        return training_data
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        """Add cue features to the text of each message."""
+        for message in messages:
+            rasa_tokens: list[Token] = message.get(TOKENS_NAMES[TEXT]) or []
+            if not message.get(TEXT) or not rasa_tokens:
+                continue
+            spans = [Span(t.text, t.start, t.end, t.lemma) for t in rasa_tokens]
+            sequence = np.zeros((len(spans), len(self._columns)))
+            index = {name: i for i, name in enumerate(self._columns)}
+            for prefix, lexicon in (("cue", self._cues), ("entity", self._entities)):
+                for hit in lexicon.find(spans):
+                    sequence[hit.first_token : hit.last_token + 1, index[f"{prefix}:{hit.entity}"]] = 1.0
+            for i, span in enumerate(spans):
+                if span.lemma == CODE_LEMMA:
+                    sequence[i, index["code"]] = 1.0
+            sentence = sequence.max(axis=0, keepdims=True)
+            self.add_features_to_message(
+                scipy.sparse.coo_matrix(sequence), scipy.sparse.coo_matrix(sentence), TEXT, message
+            )
         return messages

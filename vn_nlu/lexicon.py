@@ -20,10 +20,22 @@ from common.text import fold_key, nfc
 DATA_DIR = Path(__file__).parent / "data"
 TEENCODE_FILE = DATA_DIR / "teencode.yml"
 LEXICON_FILE = DATA_DIR / "lexicon.yml"
+CUES_FILE = DATA_DIR / "cues.yml"
 CODE_LEMMA = "__ma_ho_so__"
 
 _WORD = re.compile(r"[\w]+(?:[.,'’][\w]+)*", re.UNICODE)
 _REPEATS = re.compile(r"([^\W\d_])\1{2,}")
+
+
+def file_digest(*paths: Path) -> str:
+    """Content hash of data files: part of a component's config, so that editing a
+    file changes Rasa's training fingerprint and the model is retrained."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -116,6 +128,11 @@ class Lexicon:
         entries = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         exact_only = entries.pop("exact_only", [])
         return cls(entries, teencode if teencode is not None else load_teencode(), exact_only)
+
+    @property
+    def entities(self) -> list[str]:
+        """The entity (or cue) names, in a stable order."""
+        return sorted(self._phrases)
 
     def find(self, tokens: list[Span]) -> list[LexiconHit]:
         """Per entity type: non-overlapping hits, longest phrase first, left to right."""

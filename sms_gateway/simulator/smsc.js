@@ -10,6 +10,7 @@
 //   POST /config  {throttle_every, error_every, error_status, receipts, receipt_id_format}
 //   POST /drop    closes every SMPP connection (link loss)
 //   GET  /state   {bound}
+//   GET  /log     every logged event (submits, throttles, errors)
 // Every submit_sm is appended to the --log file as one JSON line, so a killed
 // and restarted SMSC keeps the record.
 'use strict';
@@ -30,7 +31,66 @@ const sessions = new Set();
 let submitCount = 0;
 let nextId = Number(args['first-id'] || (Date.now() % 1000000) * 1000);
 
+// Benchmark mode: MOs generated here as fast as deliver_sm_resp come back
+// (at most `window` unanswered deliver_sm), replies matched by destination.
+let bench = null;
+
+function concat(pdu, msg) {
+  if (pdu.sar_msg_ref_num !== undefined) return [pdu.sar_total_segments, pdu.sar_segment_seqnum];
+  for (const u of (msg.udh || [])) { const b = Buffer.from(u); if (b[0] === 0) return [b[3], b[4]]; }
+  return [1, 1];
+}
+
+function benchReply(pdu, msg) {
+  const mo = bench.bySource.get(pdu.destination_addr);
+  if (!mo) return;
+  const [total] = concat(pdu, msg);
+  mo.parts += 1;
+  if (mo.parts === total && mo.done === undefined) {
+    mo.done = process.hrtime.bigint();
+    bench.replied += 1;
+    bench.last = mo.done;
+  } else if (mo.parts > total) {
+    bench.duplicates += 1;
+  }
+}
+
+function startBench(spec) {
+  const session = [...sessions][0];
+  if (!session) throw new Error('no bound ESME');
+  bench = { n: spec.n, window: spec.window || 10, texts: spec.texts, prefix: spec.prefix || '849', sent: 0,
+    acked: 0, replied: 0, duplicates: 0, bySource: new Map(), start: process.hrtime.bigint(), last: null };
+  let inFlight = 0;
+  const pump = () => {
+    while (inFlight < bench.window && bench.sent < bench.n) {
+      const i = bench.sent++;
+      const source = bench.prefix + String(i).padStart(8, '0');
+      const text = bench.texts[i % bench.texts.length];
+      const ucs2 = /[^\x00-\x7f]/.test(text);
+      const payload = ucs2 ? Buffer.from(text, 'utf16le').swap16() : Buffer.from(text, 'latin1');
+      bench.bySource.set(source, { sentAt: process.hrtime.bigint(), parts: 0 });
+      inFlight += 1;
+      session.deliver_sm({ source_addr: source, destination_addr: '8283', data_coding: ucs2 ? 8 : 0,
+        short_message: payload }, () => { inFlight -= 1; bench.acked += 1; pump(); });
+    }
+  };
+  pump();
+}
+
+function benchReport() {
+  if (!bench) return { running: false };
+  const latencies = [];
+  for (const mo of bench.bySource.values()) if (mo.done !== undefined) latencies.push(Number(mo.done - mo.sentAt) / 1e6);
+  latencies.sort((a, b) => a - b);
+  const pct = (q) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.round(q * (latencies.length - 1)))] : null);
+  const seconds = bench.last ? Number(bench.last - bench.start) / 1e9 : null;
+  return { n: bench.n, sent: bench.sent, acked: bench.acked, replied: bench.replied, duplicates: bench.duplicates,
+    lost: bench.n - bench.replied, seconds, per_second: seconds ? bench.replied / seconds : null,
+    p50_ms: pct(0.5), p99_ms: pct(0.99) };
+}
+
 function record(entry) {
+  if (bench && !args.verbose) return;  // the benchmark keeps its own counters
   fs.appendFileSync(logFile, JSON.stringify(entry) + '\n');
 }
 
@@ -81,6 +141,7 @@ const server = smpp.createServer((session) => {
     }
     const id = nextId++;
     const msg = pdu.short_message || {};
+    if (bench) benchReply(pdu, msg);
     record({
       event: 'submit', id: id.toString(16), dest: pdu.destination_addr, source: pdu.source_addr,
       data_coding: pdu.data_coding, esm_class: pdu.esm_class, registered_delivery: pdu.registered_delivery,
@@ -109,6 +170,12 @@ http.createServer(async (req, res) => {
   const reply = (code, obj) => { res.writeHead(code, { 'Content-Type': 'application/json' }); res.end(JSON.stringify(obj)); };
   try {
     if (req.method === 'GET' && req.url === '/state') return reply(200, { bound: sessions.size, submits: submitCount });
+    if (req.method === 'GET' && req.url === '/log') {
+      const lines = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').filter(Boolean) : [];
+      return reply(200, lines.map((l) => JSON.parse(l)));
+    }
+    if (req.method === 'POST' && req.url === '/bench') { startBench(await body(req)); return reply(200, { started: true }); }
+    if (req.method === 'GET' && req.url === '/bench') return reply(200, benchReport());
     if (req.method === 'POST' && req.url === '/config') { Object.assign(config, await body(req)); return reply(200, config); }
     if (req.method === 'POST' && req.url === '/drop') {
       for (const s of sessions) s.destroy();

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 import redis
 import requests
 
+from sms_gateway.simulator.control import SimulatorControl, assemble
 from tests.conftest import ROOT, Stack, free_port, wait_for_port
 
 SMSC_SCRIPT = ROOT / "sms_gateway" / "simulator" / "smsc.js"
@@ -74,20 +74,19 @@ class Smsc:
     def bound(self) -> int:
         return requests.get(self.url("/state"), timeout=5).json()["bound"]
 
+    @property
+    def sim(self) -> SimulatorControl:
+        return SimulatorControl(self.url(""), self.log)
+
     def deliver(self, source: str, payload: bytes, data_coding: int = 0, esm_class: int = 0,
                 tlvs: dict | None = None) -> int:
         """Send one deliver_sm; returns the command_status of its deliver_sm_resp."""
-        resp = requests.post(self.url("/deliver"), json={
-            "source": source, "dest": "8283", "hex": payload.hex(), "data_coding": data_coding,
-            "esm_class": esm_class, "tlvs": tlvs or {},
-        }, timeout=15)
-        resp.raise_for_status()
-        return resp.json()["status"]
+        return self.sim.deliver(source, payload, data_coding, esm_class, tlvs)
 
     def send_text(self, source: str, text: str, ucs2: bool = False) -> int:
         if ucs2:
             return self.deliver(source, text.encode("utf-16-be"), data_coding=8)
-        return self.deliver(source, text.encode("latin-1"))
+        return self.sim.send_text(source, text)
 
     def entries(self) -> list[dict]:
         if not self.log.exists():
@@ -95,37 +94,16 @@ class Smsc:
         return [json.loads(line) for line in self.log.read_text().splitlines() if line.strip()]
 
     def submits(self) -> list[dict]:
-        return [e for e in self.entries() if e["event"] == "submit"]
+        return self.sim.submits()
 
     def replies(self) -> dict[str, list[str]]:
         """Whole reply texts per destination, concatenated parts joined in order."""
-        groups: dict[tuple, dict[int, str]] = defaultdict(dict)
-        totals: dict[tuple, int] = {}
-        for s in self.submits():
-            ref, total, index = _concat(s)
-            key = (s["dest"], ref if total > 1 else s["id"])
-            groups[key][index] = s["text"]
-            totals[key] = total
-        out: dict[str, list[str]] = defaultdict(list)
-        for key, parts in groups.items():
-            if len(parts) == totals[key]:
-                out[key[0]].append("".join(parts[i] for i in sorted(parts)))
-        return dict(out)
+        return assemble(self.submits())
 
     def wait_replies(self, count: int, timeout: float = 30.0) -> dict[str, list[str]]:
         wait_until(lambda: sum(map(len, self.replies().values())) >= count, timeout, f"{count} replies")
         time.sleep(0.3)  # anything extra (a duplicate) would show up now
         return self.replies()
-
-
-def _concat(submit: dict) -> tuple[int, int, int]:
-    if submit.get("sar"):
-        return tuple(submit["sar"])  # type: ignore[return-value]
-    for udh in submit.get("udh") or []:
-        raw = bytes.fromhex(udh)
-        if raw[0] == 0x00:  # node-smpp gives [iei, len, ref, total, seq]
-            return raw[2], raw[3], raw[4]
-    return 0, 1, 1
 
 
 @dataclass

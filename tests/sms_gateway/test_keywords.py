@@ -84,3 +84,14 @@ def test_keyword_with_bad_arguments(text: str, kind: Kind, error: str) -> None:
 )
 def test_free_text_goes_to_the_assistant(text: str) -> None:
     assert parse_sms(text).kind is Kind.CHAT
+
+
+@pytest.mark.parametrize(
+    ("phone", "msisdn"),
+    [("0901234567", "84901234567"), ("+84 90 123 4567", "84901234567"), ("84901234567", "84901234567"),
+     ("090-123-4567", "84901234567"), ("12345", None), ("abc", None), ("", None)],
+)
+def test_msisdn_normalisation(phone: str, msisdn: str | None) -> None:
+    from sms_gateway.keywords import normalize_msisdn
+
+    assert normalize_msisdn(phone) == msisdn

@@ -1,0 +1,139 @@
+"""Start the assistant's processes locally on free ports: used by the end-to-end
+tests and the benchmarks (``make run`` uses the Procfile instead)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = ROOT / "models" / "sct-assistant.tar.gz"
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    """Block until something accepts connections on ``port``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on port {port} after {timeout} s")
+
+
+def start_redis(workdir: Path) -> tuple[subprocess.Popen, str]:
+    """A throw-away redis-server on a free port; returns the process and its URL."""
+    binary = shutil.which("redis-server")
+    assert binary, "redis-server is missing: run `make install`"
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    wait_for_port(port)
+    return proc, f"redis://127.0.0.1:{port}/0"
+
+
+def stop(procs: list[subprocess.Popen]) -> None:
+    """Terminate processes, killing those that do not stop."""
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        try:
+            p.wait(20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+@dataclass
+class LocalStack:
+    """Dossier API, action server, Rasa and web chat as separate processes."""
+
+    redis_url: str
+    db_path: Path
+    logs: Path
+    ports: dict[str, int] = field(default_factory=lambda: {n: free_port() for n in ("api", "actions", "rasa", "chat")})
+    procs: list[subprocess.Popen] = field(default_factory=list)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['api']}"
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['rasa']}"
+
+    @property
+    def chat_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['chat']}"
+
+    def env(self) -> dict[str, str]:
+        redis_port = self.redis_url.rsplit(":", 1)[1].split("/")[0]
+        return {
+            **os.environ,
+            "DOSSIER_API_URL": self.api_url,
+            "DOSSIER_API_PORT": str(self.ports["api"]),
+            "DOSSIER_DB_PATH": str(self.db_path),
+            "REDIS_URL": self.redis_url,
+            "REDIS_HOST": "127.0.0.1",
+            "REDIS_PORT": redis_port,
+            "REDIS_DB": "0",
+            "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.ports['actions']}/webhook",
+            "RASA_URL": self.rasa_url,
+            "CHAT_PORT": str(self.ports["chat"]),
+            "HOTLINE": "1022",
+        }
+
+    def start(self) -> None:
+        """Start every process and wait until each answers."""
+        assert MODEL.exists(), "no trained model: run `make model`"
+        commands = {
+            "api": [sys.executable, "-m", "dossier_api"],
+            "actions": [str(BIN / "rasa"), "run", "actions", "--actions", "actions",
+                        "--port", str(self.ports["actions"])],
+            "rasa": [str(BIN / "rasa"), "run", "--enable-api", "--model", str(MODEL), "--port", str(self.ports["rasa"]),
+                     "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+            "chat": [sys.executable, "-m", "bot"],
+        }
+        env = self.env()
+        for name, cmd in commands.items():
+            out = open(self.logs / f"{name}.log", "wb")
+            self.procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT))
+        wait_for_port(self.ports["api"])
+        self._wait_http(f"http://127.0.0.1:{self.ports['actions']}/health", 120)
+        self._wait_http(f"{self.rasa_url}/status", 240)
+        self._wait_http(f"{self.chat_url}/health", 60)
+
+    def _wait_http(self, url: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for p in self.procs:
+                if p.poll() is not None:
+                    raise RuntimeError(f"{p.args[:3]} exited with {p.returncode}; logs in {self.logs}")
+            try:
+                if requests.get(url, timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
+        raise TimeoutError(f"{url} not ready after {timeout} s; logs in {self.logs}")
+
+    def stop(self) -> None:
+        stop(self.procs)

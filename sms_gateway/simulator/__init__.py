@@ -1,0 +1,1 @@
+"""A local SMSC for development and tests: node-smpp server + Python control client."""
