@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from typing import Any
 
 from bot.rasa_client import BotMessage, RasaClient, RasaUnavailable
@@ -59,11 +58,12 @@ class Router:
         return await self._keyword(msisdn, command)
 
     async def _within_rate(self, msisdn: str) -> bool:
-        key = streams.rate(msisdn, str(int(time.time() // 60)))
+        """At most ``rate_limit_per_min`` messages in the minute that starts with the first one."""
+        key = streams.rate(msisdn)
         pipe = self.redis.pipeline(transaction=True)
+        pipe.set(key, 0, ex=60, nx=True)
         pipe.incr(key)
-        pipe.expire(key, 120)
-        count, _ = await pipe.execute()
+        _, count = await pipe.execute()
         return count <= self.sms.rate_limit_per_min
 
     async def _already_told(self, msisdn: str, what: str) -> bool:

@@ -41,9 +41,9 @@ def mt_state(entry_id: str) -> str:
     return f"sms:mt:state:{entry_id}"
 
 
-def rate(msisdn: str, window: str) -> str:
-    """Lookups of a number in a time window."""
-    return f"sms:rate:{msisdn}:{window}"
+def rate(msisdn: str) -> str:
+    """Messages of a number in its current one-minute window."""
+    return f"sms:rate:{msisdn}"
 
 
 def unknown_codes(msisdn: str) -> str:

@@ -210,6 +210,9 @@ class CueFeaturizer(SparseFeaturizer, GraphComponent):
             "lexicon_file": str(LEXICON_FILE),
             "teencode_file": str(TEENCODE_FILE),
             "data_digest": file_digest(CUES_FILE, LEXICON_FILE, TEENCODE_FILE),
+            # Feature value of a present cue: above 1, the classifier's L2 penalty
+            # holds these few columns back less than the thousands of n-grams.
+            "weight": 1.0,
         }
 
     def __init__(self, config: dict[str, Any], name: str) -> None:
@@ -223,6 +226,8 @@ class CueFeaturizer(SparseFeaturizer, GraphComponent):
         self._columns = (
             [f"cue:{c}" for c in self._cues.entities] + [f"entity:{e}" for e in self._entities.entities] + ["code"]
         )
+        self._index = {name: i for i, name in enumerate(self._columns)}
+        self._weight = float(config["weight"])
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> None:
@@ -255,13 +260,13 @@ class CueFeaturizer(SparseFeaturizer, GraphComponent):
                 continue
             spans = [Span(t.text, t.start, t.end, t.lemma) for t in rasa_tokens]
             sequence = np.zeros((len(spans), len(self._columns)))
-            index = {name: i for i, name in enumerate(self._columns)}
+            index = self._index
             for prefix, lexicon in (("cue", self._cues), ("entity", self._entities)):
                 for hit in lexicon.find(spans):
-                    sequence[hit.first_token : hit.last_token + 1, index[f"{prefix}:{hit.entity}"]] = 1.0
+                    sequence[hit.first_token : hit.last_token + 1, index[f"{prefix}:{hit.entity}"]] = self._weight
             for i, span in enumerate(spans):
                 if span.lemma == CODE_LEMMA:
-                    sequence[i, index["code"]] = 1.0
+                    sequence[i, index["code"]] = self._weight
             sentence = sequence.max(axis=0, keepdims=True)
             self.add_features_to_message(
                 scipy.sparse.coo_matrix(sequence), scipy.sparse.coo_matrix(sentence), TEXT, message

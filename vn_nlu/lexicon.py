@@ -63,8 +63,11 @@ def lemma_of(word: str, teencode: dict[str, str]) -> str:
     """
     if sum(c.isdigit() for c in word) >= 5:
         return CODE_LEMMA
-    key = _REPEATS.sub(r"\1", fold_key(word))  # "okkkk" -> "ok"
-    return teencode.get(key, key)
+    folded = fold_key(word)
+    if folded in teencode:
+        return teencode[folded]
+    key = _REPEATS.sub(r"\1", folded)  # "okkkk" -> "ok", but "zzzzzz" stays: not "z" (= "vậy")
+    return teencode.get(key, key) if len(key) > 1 else folded
 
 
 def split_tokens(text: str, teencode: dict[str, str]) -> list[Span]:
@@ -108,10 +111,17 @@ class Lexicon:
         entries: dict[str, dict[str, list[str]]],
         teencode: dict[str, str],
         exact_only: list[str] = (),
+        plain_unless: dict[str, dict[str, list[str]]] | None = None,
     ) -> None:
         # entity -> folded words -> (value, the exact lower-case words or None)
         self._phrases: dict[str, dict[tuple[str, ...], tuple[str, tuple[str, ...] | None]]] = {}
         exact = {nfc(str(p)).lower() for p in exact_only}
+        # Ambiguous phrases typed without diacritics, allowed unless a neighbour says otherwise:
+        # phrase -> {"next": words, "prev": words} (folded), e.g. "cho mình hỏi" is not "chợ".
+        self._plain_unless = {
+            tuple(fold_key(str(p)).split()): {k: {fold_key(w) for w in v} for k, v in rule.items()}
+            for p, rule in (plain_unless or {}).items()
+        }
         for entity, values in entries.items():
             table = self._phrases.setdefault(entity, {})
             for value, phrases in values.items():
@@ -121,13 +131,21 @@ class Lexicon:
                     typed = tuple(t.text for t in tokens) if nfc(str(phrase)).lower() in exact else None
                     if words:
                         table.setdefault(words, (value, typed))
+        # first word -> candidate phrases, longest first: find() looks only at these
+        self._by_first_word: dict[str, list[tuple[str, tuple[str, ...], str, tuple[str, ...] | None]]] = {}
+        for entity, table in self._phrases.items():
+            for words, (value, typed) in table.items():
+                self._by_first_word.setdefault(words[0], []).append((entity, words, value, typed))
+        for candidates in self._by_first_word.values():
+            candidates.sort(key=lambda c: -len(c[1]))
 
     @classmethod
     def from_file(cls, path: Path = LEXICON_FILE, teencode: dict[str, str] | None = None) -> Lexicon:
         """Load the lexicon data file."""
         entries = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         exact_only = entries.pop("exact_only", [])
-        return cls(entries, teencode if teencode is not None else load_teencode(), exact_only)
+        plain_unless = entries.pop("plain_unless", {})
+        return cls(entries, teencode if teencode is not None else load_teencode(), exact_only, plain_unless)
 
     @property
     def entities(self) -> list[str]:
@@ -137,21 +155,30 @@ class Lexicon:
     def find(self, tokens: list[Span]) -> list[LexiconHit]:
         """Per entity type: non-overlapping hits, longest phrase first, left to right."""
         words = [(w, i) for i, t in enumerate(tokens) for w in t.lemma.split()]
+        lemmas = [w for w, _ in words]
+        covered = dict.fromkeys(self._phrases, -1)  # per entity: last word position already in a hit
         hits: list[LexiconHit] = []
-        for entity, table in self._phrases.items():
-            longest = max((len(p) for p in table), default=0)
-            pos = 0
-            while pos < len(words):
-                for size in range(min(longest, len(words) - pos), 0, -1):
-                    key = tuple(w for w, _ in words[pos : pos + size])
-                    first, last = words[pos][1], words[pos + size - 1][1]
-                    if key in table and self._typed_ok(table[key][1], tokens[first : last + 1]):
-                        hits.append(LexiconHit(entity, table[key][0], first, last))
-                        pos += size
-                        break
-                else:
-                    pos += 1
+        for pos, first in enumerate(lemmas):
+            for entity, key, value, typed in self._by_first_word.get(first, ()):
+                end = pos + len(key)
+                if pos <= covered[entity] or tuple(lemmas[pos:end]) != key:
+                    continue
+                first_token, last_token = words[pos][1], words[end - 1][1]
+                if self._typed_ok(typed, tokens[first_token : last_token + 1]) or self._plain_ok(
+                    key, tokens, first_token, last_token
+                ):
+                    hits.append(LexiconHit(entity, value, first_token, last_token))
+                    covered[entity] = end - 1
         return hits
+
+    def _plain_ok(self, key: tuple[str, ...], tokens: list[Span], first: int, last: int) -> bool:
+        """An ambiguous phrase typed without diacritics, in a context that allows it."""
+        rule = self._plain_unless.get(key)
+        if rule is None or any(fold_key(t.text) != t.text.lower() for t in tokens[first : last + 1]):
+            return False
+        after = tokens[last + 1].lemma.split()[0] if last + 1 < len(tokens) else ""
+        before = tokens[first - 1].lemma.split()[-1] if first > 0 else ""
+        return after not in rule.get("next", ()) and before not in rule.get("prev", ())
 
     @staticmethod
     def _typed_ok(typed: tuple[str, ...] | None, tokens: list[Span]) -> bool:

@@ -32,18 +32,30 @@ def concat_info(submit: dict) -> tuple[int, int, int]:
 
 
 def assemble(submits: list[dict]) -> dict[str, list[str]]:
-    """Whole reply texts per destination; concatenated parts joined in order."""
-    groups: dict[tuple, dict[int, str]] = defaultdict(dict)
-    totals: dict[tuple, int] = {}
+    """Whole reply texts per destination, in order; concatenated parts joined.
+
+    Parts are grouped by destination and reference; a part index seen again
+    under the same reference starts another message (8-bit references repeat).
+    """
+    open_parts: dict[tuple, list[dict[int, str]]] = defaultdict(list)
+    complete: list[tuple[str, dict[int, str]]] = []
     for s in submits:
         ref, total, index = concat_info(s)
-        key = (s["dest"], ref if total > 1 else s["id"])
-        groups[key][index] = s["text"]
-        totals[key] = total
+        if total <= 1:
+            complete.append((s["dest"], {1: s["text"]}))
+            continue
+        pending = open_parts[(s["dest"], ref, total)]
+        target = next((p for p in pending if index not in p), None)
+        if target is None:
+            target = {}
+            pending.append(target)
+        target[index] = s["text"]
+        if len(target) == total:
+            pending.remove(target)
+            complete.append((s["dest"], target))
     out: dict[str, list[str]] = defaultdict(list)
-    for key, parts in groups.items():
-        if len(parts) == totals[key]:
-            out[key[0]].append("".join(parts[i] for i in sorted(parts)))
+    for dest, parts in complete:
+        out[dest].append("".join(parts[i] for i in sorted(parts)))
     return dict(out)
 
 

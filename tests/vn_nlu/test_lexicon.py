@@ -73,3 +73,18 @@ def test_longest_phrase_wins_over_its_parts() -> None:
 @pytest.mark.parametrize("text", ["cho mình hỏi", "cam on nhieu", "cảm ơn", "do ai ky"])
 def test_ambiguous_words_without_diacritics_do_not_match(text: str) -> None:
     assert _entities(text) == []
+
+
+@pytest.mark.parametrize("text", ["cho gan nhat o dau", "tim cho gan day", "di cho dem"])
+def test_plain_cho_is_a_market_where_the_context_says_so(text: str) -> None:
+    assert ("loai_dia_diem", "cho") in _entities(text)
+
+
+@pytest.mark.parametrize("text", ["cho minh hoi atm", "gui cho toi", "cho ho so nay"])
+def test_plain_cho_is_not_a_market_before_a_pronoun_or_after_a_verb(text: str) -> None:
+    assert ("loai_dia_diem", "cho") not in _entities(text)
+
+
+def test_repeated_letters_do_not_become_teencode() -> None:
+    assert lemma_of("zzzzzz", TEEN) == "zzzzzz"
+    assert lemma_of("kkkk", TEEN) == "kkkk"
