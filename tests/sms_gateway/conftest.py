@@ -114,13 +114,14 @@ class GatewayProcess:
     workdir: Path
     http_port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
+    start_timeout: float = 30.0
 
     def start(self) -> None:
         out = open(self.workdir / "gateway.log", "ab")
         env = {**self.env, "SMS_HTTP_PORT": str(self.http_port)}
         self.proc = subprocess.Popen([sys.executable, "-m", "sms_gateway"], cwd=ROOT, env=env,
                                      stdout=out, stderr=subprocess.STDOUT)
-        wait_until(self.healthy, 30, "gateway bound")
+        wait_until(self.healthy, self.start_timeout, "gateway bound")
 
     def healthy(self) -> bool:
         try:

@@ -210,3 +210,31 @@ def test_rating_by_sms(stack: Stack, smsc: Smsc, gateway: GatewayProcess) -> Non
     assert "binh thuong" in smsc.wait_replies(1)["84901234596"][0]
     after = requests.get(f"{stack.api_url}/api/v1/ratings/summary", timeout=5).json()["binh_thuong"]
     assert after == before + 1
+
+
+def test_other_submit_errors_are_retried_then_dead_lettered(smsc: Smsc, gateway_env: dict, tmp_path,
+                                                             redis_db: str) -> None:
+    smsc.configure(error_every=1, error_status=0x45)  # ESME_RSUBMITFAIL on every submit_sm
+    failing = GatewayProcess({**gateway_env, "SMS_SUBMIT_RETRIES": "2"}, tmp_path)
+    failing.start()
+    try:
+        smsc.send_text("84901234597", "HD")
+        r = redis.Redis.from_url(redis_db)
+        [(_, [(_, fields)])] = wait_until(lambda: r.xread({"sms:dead": "0"}), 20, "dead letter")
+        assert b"0x45 after 3 attempts" in fields[b"reason"]
+        assert sum(e["event"] == "error" for e in smsc.entries()) == 3
+        assert 'sms_mt_total{outcome="dead_letter"} 1.0' in failing.metrics()
+    finally:
+        failing.stop()
+
+
+def test_wrong_credentials_never_bind(smsc: Smsc, gateway_env: dict, tmp_path) -> None:
+    wrong = GatewayProcess({**gateway_env, "SMS_PASSWORD": "wrong"}, tmp_path)
+    with pytest.raises(TimeoutError):
+        wrong.start_timeout = 3
+        wrong.start()
+    try:
+        assert not wrong.healthy() and smsc.bound() == 0
+        assert "bind failed" in (tmp_path / "gateway.log").read_text()
+    finally:
+        wrong.stop()
