@@ -7,7 +7,6 @@ import asyncio
 import logging
 import os
 import random
-import re
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -26,7 +25,6 @@ MODEL = ROOT / "models" / "sct-assistant.tar.gz"
 SCORED_ENTITIES = ("ma_ho_so", "muc_do", "loai_dia_diem")
 OUT_OF_SCOPE = "ngoai_pham_vi"
 FALLBACK = "nlu_fallback"
-_ANNOTATION = re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})")
 
 
 @dataclass(frozen=True)

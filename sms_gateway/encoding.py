@@ -9,7 +9,6 @@ with an ellipsis rather than cut mid-word.
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 
 from common.text import fold, nfc
@@ -128,11 +127,6 @@ def encode(text: str, ucs2: bool) -> bytes:
 def udh(reference: int, total: int, index: int) -> bytes:
     """Concatenation header (IEI 0x00, 8-bit reference)."""
     return bytes([0x05, 0x00, 0x03, reference & 0xFF, total, index])
-
-
-def new_reference() -> int:
-    """A concatenation reference number."""
-    return random.randint(1, 255)
 
 
 BINARY_CODINGS = {0x02, 0x04}

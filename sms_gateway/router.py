@@ -68,7 +68,7 @@ class Router:
 
     async def _already_told(self, msisdn: str, what: str) -> bool:
         """True if the number was already told it is limited (told once per window)."""
-        return not await self.redis.set(f"sms:told:{what}:{msisdn}", 1, nx=True, ex=3600 if what == "unknown" else 60)
+        return not await self.redis.set(streams.told(what, msisdn), 1, nx=True, ex=3600 if what == "unknown" else 60)
 
     async def _keyword(self, msisdn: str, command: Command) -> str | None:
         if command.kind is Kind.HELP:

@@ -23,7 +23,7 @@ from sms_gateway.config import SmsSettings
 from sms_gateway.encoding import DATA_CODING_GSM7, DATA_CODING_UCS2, encode, prepare, udh
 from sms_gateway.link import LinkDown, SmppLink, SubmitResult
 from sms_gateway.metrics import Metrics
-from sms_gateway.worker import _str, ensure_group
+from sms_gateway.streams import as_str
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class MtSender:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send pending entries of this consumer first, then new ones, until ``stop``."""
-        await ensure_group(self.redis, streams.MT_STREAM, streams.MT_GROUP)
+        await streams.ensure_group(self.redis, streams.MT_STREAM, streams.MT_GROUP)
         cursor = "0"
         in_flight: set[asyncio.Task] = set()
         while not stop.is_set():
@@ -61,9 +61,10 @@ class MtSender:
                 if not entries:
                     cursor = ">"
                     continue
-                cursor = _str(entries[-1][0])
+                cursor = as_str(entries[-1][0])
             for entry_id, fields in entries:
-                task = asyncio.create_task(self._safely(_str(entry_id), {_str(k): _str(v) for k, v in fields.items()}))
+                mt = {as_str(k): as_str(v) for k, v in fields.items()}
+                task = asyncio.create_task(self._safely(as_str(entry_id), mt))
                 in_flight.add(task)
                 task.add_done_callback(in_flight.discard)
         if in_flight:
@@ -80,7 +81,7 @@ class MtSender:
         dest = mt["dest"]
         ucs2 = self.settings.wants_ucs2(dest)
         parts = prepare(mt["text"], ucs2, self.settings.max_segments)
-        done = {_str(k) for k in await self.redis.hkeys(streams.mt_progress(entry_id))}
+        done = {as_str(k) for k in await self.redis.hkeys(streams.mt_progress(entry_id))}
         reference = int(hashlib.sha1(entry_id.encode()).hexdigest(), 16) % 255 + 1  # same on a resume
         for part in parts:
             if str(part.index) in done:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from redis import exceptions as redis_errors
+
 MO_STREAM = "sms:mo"  # deliver_sm as received, before deliver_sm_resp
 MT_STREAM = "sms:mt"  # replies to send
 DEAD_STREAM = "sms:dead"  # MT given up, with the reason
@@ -54,3 +58,22 @@ def unknown_codes(msisdn: str) -> str:
 def options(msisdn: str) -> str:
     """Payloads of the numbered options last offered to a number."""
     return f"sms:options:{msisdn}"
+
+
+def told(what: str, msisdn: str) -> str:
+    """Set once a number was told it is limited (``rate`` or ``unknown``)."""
+    return f"sms:told:{what}:{msisdn}"
+
+
+def as_str(value: Any) -> str:
+    """A stream id, field or member as text (redis-py returns bytes)."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+async def ensure_group(redis: Any, stream: str, group: str) -> None:
+    """Create the consumer group (and the stream) if missing."""
+    try:
+        await redis.xgroup_create(stream, group, id="0", mkstream=True)
+    except redis_errors.ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise

@@ -25,23 +25,11 @@ from sms_gateway.config import SmsSettings
 from sms_gateway.encoding import decode_mo, split_udh
 from sms_gateway.metrics import Metrics
 from sms_gateway.router import Router
+from sms_gateway.streams import as_str
 
 logger = logging.getLogger(__name__)
 
 UDHI = 0x40
-
-
-def _str(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-async def ensure_group(redis: Any, stream: str, group: str) -> None:
-    """Create the consumer group (and the stream) if missing."""
-    try:
-        await redis.xgroup_create(stream, group, id="0", mkstream=True)
-    except redis_errors.ResponseError as exc:
-        if "BUSYGROUP" not in str(exc):
-            raise
 
 
 class MoWorker:
@@ -57,7 +45,7 @@ class MoWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Process pending entries of this consumer first, then new ones, until ``stop``."""
-        await ensure_group(self.redis, streams.MO_STREAM, self.group)
+        await streams.ensure_group(self.redis, streams.MO_STREAM, self.group)
         cursor = "0"  # our own pending entries (a restart resumes them)
         last_sweep = 0.0
         while not stop.is_set():
@@ -73,7 +61,7 @@ class MoWorker:
                 if cursor == "0" and not entries:
                     cursor = ">"
                     continue
-                await asyncio.gather(*(self._safely(_str(i), f) for i, f in entries))
+                await asyncio.gather(*(self._safely(as_str(i), f) for i, f in entries))
             except (redis_errors.ConnectionError, redis_errors.TimeoutError):
                 logger.warning("Redis unavailable to the MO worker; retrying", exc_info=True)
                 await asyncio.sleep(1)
@@ -85,7 +73,7 @@ class MoWorker:
         )
         for entry_id, fields in result[1] if result else []:
             if fields:
-                await self._safely(_str(entry_id), fields)
+                await self._safely(as_str(entry_id), fields)
 
     async def _safely(self, entry_id: str, raw: dict) -> None:
         """Handle one entry; a failure leaves it pending (retried after a restart or a claim)."""
@@ -98,7 +86,7 @@ class MoWorker:
 
     async def handle(self, entry_id: str, raw: dict) -> None:
         """Process one stored deliver_sm."""
-        fields = {_str(k): _str(v) for k, v in raw.items()}
+        fields = {as_str(k): as_str(v) for k, v in raw.items()}
         if await self.redis.exists(streams.mo_done(entry_id)):
             await self.redis.xack(streams.MO_STREAM, self.group, entry_id)
             return
@@ -109,7 +97,7 @@ class MoWorker:
         digest = hashlib.sha1(payload + repr(segment).encode() + str(data_coding).encode()).hexdigest()[:20]
         first = await self.redis.set(streams.dedup(source, digest), entry_id, nx=True,
                                      ex=self.settings.dedup_window_s)
-        if not first and _str(await self.redis.get(streams.dedup(source, digest)) or "") != entry_id:
+        if not first and as_str(await self.redis.get(streams.dedup(source, digest)) or "") != entry_id:
             self.metrics.mo.labels("duplicate").inc()
             logger.info("duplicate MO from %s dropped", mask_phone(source))
             await self._finish(entry_id, None)
@@ -160,7 +148,7 @@ class MoWorker:
     async def _sweep_parts(self) -> None:
         """Long messages whose missing parts never came: answer what arrived."""
         for key in await self.redis.zrangebyscore(streams.PARTS_DEADLINES, 0, time.time()):
-            key = _str(key)
+            key = as_str(key)
             if await self.redis.zrem(streams.PARTS_DEADLINES, key):  # one worker wins
                 source = key.split(":")[2]
                 logger.info("long MO from %s incomplete after timeout; answering its parts", mask_phone(source))

@@ -94,6 +94,13 @@ class VietnameseTokenizer(Tokenizer):
         return self._apply_token_pattern(tokens)
 
 
+def message_spans(message: Message) -> list[Span]:
+    """The tokens :class:`VietnameseTokenizer` put on the message text, as spans with lemmas."""
+    if not message.get(TEXT):
+        return []
+    return [Span(t.text, t.start, t.end, t.lemma) for t in message.get(TOKENS_NAMES[TEXT]) or []]
+
+
 class _Extractor(GraphComponent, EntityExtractorMixin):
     """Shared plumbing of the deterministic extractors (nothing to train)."""
 
@@ -175,10 +182,9 @@ class LexiconEntityExtractor(_Extractor):
         self._lexicon = Lexicon.from_file(Path(config["lexicon_file"]), self._teencode)
 
     def process(self, messages: list[Message]) -> list[Message]:
-        """Add the lexicon's entities found in each message."""
+        """Add the lexicon's entities found in each message (on the tokenizer's tokens)."""
         for message in messages:
-            text = message.get(TEXT) or ""
-            tokens = split_tokens(text, self._teencode)
+            tokens = message_spans(message)
             self._add(message, [
                 {
                     ENTITY_ATTRIBUTE_TYPE: hit.entity,
@@ -255,10 +261,9 @@ class CueFeaturizer(SparseFeaturizer, GraphComponent):
     def process(self, messages: list[Message]) -> list[Message]:
         """Add cue features to the text of each message."""
         for message in messages:
-            rasa_tokens: list[Token] = message.get(TOKENS_NAMES[TEXT]) or []
-            if not message.get(TEXT) or not rasa_tokens:
+            spans = message_spans(message)
+            if not spans:
                 continue
-            spans = [Span(t.text, t.start, t.end, t.lemma) for t in rasa_tokens]
             sequence = np.zeros((len(spans), len(self._columns)))
             index = self._index
             for prefix, lexicon in (("cue", self._cues), ("entity", self._entities)):

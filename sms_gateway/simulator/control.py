@@ -80,14 +80,16 @@ class SimulatorControl:
         payload, coding = mo_payload(text)
         return self.deliver(source, payload, coding)
 
-    def submits(self, since: float = 0.0) -> list[dict]:
-        """Every submit_sm the simulator accepted (from its log), newer than ``since`` (epoch s)."""
+    def entries(self) -> list[dict]:
+        """Every event the simulator logged (submits, throttles, errors)."""
         if self.log is not None:
             lines = self.log.read_text().splitlines() if self.log.exists() else []
-            entries = [json.loads(line) for line in lines if line.strip()]
-        else:
-            entries = requests.get(f"{self.url}/log", timeout=10).json()
-        return [e for e in entries if e["event"] == "submit" and e["time"] / 1000 >= since]
+            return [json.loads(line) for line in lines if line.strip()]
+        return requests.get(f"{self.url}/log", timeout=10).json()
+
+    def submits(self, since: float = 0.0) -> list[dict]:
+        """Every submit_sm the simulator accepted, newer than ``since`` (epoch s)."""
+        return [e for e in self.entries() if e["event"] == "submit" and e["time"] / 1000 >= since]
 
     def wait_reply(self, dest: str, since: float, timeout: float = 30.0) -> str | None:
         """The first whole reply to ``dest`` after ``since``, or None."""
