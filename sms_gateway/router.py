@@ -93,7 +93,10 @@ class Router:
         try:
             dossier = await self.dossiers.get_dossier(command.code)
         except DossierNotFound:
-            await self._count_unknown(msisdn)
+            # Counted after the lookup, atomically: lookups handled concurrently cannot
+            # all slip under the limit between a check and the count.
+            if await self._count_unknown(msisdn) > self.sms.unknown_code_limit_per_hour:
+                return None if await self._already_told(msisdn, "unknown") else ENUMERATION_LIMITED
             return replies.dossier_not_found(command.code)
         except DossierApiUnavailable:
             return replies.service_unavailable(self.settings.hotline)
@@ -115,11 +118,13 @@ class Router:
         count = await self.redis.get(streams.unknown_codes(msisdn))
         return int(count or 0) >= self.sms.unknown_code_limit_per_hour
 
-    async def _count_unknown(self, msisdn: str) -> None:
+    async def _count_unknown(self, msisdn: str) -> int:
+        """Count one more unknown code for the number; returns the count this hour."""
         pipe = self.redis.pipeline(transaction=True)
         pipe.incr(streams.unknown_codes(msisdn))
         pipe.expire(streams.unknown_codes(msisdn), 3600)
-        await pipe.execute()
+        count, _ = await pipe.execute()
+        return count
 
     async def _chat(self, msisdn: str, text: str) -> str:
         text = text.strip()
