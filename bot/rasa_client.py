@@ -28,10 +28,12 @@ class BotMessage:
 
     text: str = ""
     buttons: tuple[Button, ...] = field(default_factory=tuple)
+    request_location: bool = False  # the channel should offer a "share my location" control
 
     def to_json(self) -> dict[str, Any]:
         """The web chat's JSON form."""
-        return {"text": self.text, "buttons": [{"title": b.title, "payload": b.payload} for b in self.buttons]}
+        return {"text": self.text, "buttons": [{"title": b.title, "payload": b.payload} for b in self.buttons],
+                "request_location": self.request_location}
 
 
 class RasaUnavailable(Exception):
@@ -70,7 +72,8 @@ class RasaClient:
                 data = await resp.json(content_type=None)
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise RasaUnavailable(repr(exc)) from exc
-        return [parse_message(m) for m in data or [] if m.get("text") or m.get("buttons")]
+        messages = [parse_message(m) for m in data or []]
+        return [m for m in messages if m.text or m.buttons]
 
     async def is_ready(self) -> bool:
         """True when Rasa answers and has a model loaded."""
@@ -82,9 +85,13 @@ class RasaClient:
 
 
 def parse_message(raw: dict[str, Any]) -> BotMessage:
-    """A Rasa REST reply as a :class:`BotMessage`."""
+    """A Rasa REST reply as a :class:`BotMessage` (custom messages carry ``text`` and flags)."""
+    custom = raw.get("custom") if isinstance(raw.get("custom"), dict) else {}
+    if custom:
+        raw = {**custom, "buttons": custom.get("buttons") or raw.get("buttons")}
     buttons = tuple(
         Button(title=str(b.get("title", "")), payload=str(b.get("payload", "")))
         for b in raw.get("buttons") or []
     )
-    return BotMessage(text=str(raw.get("text") or ""), buttons=buttons)
+    return BotMessage(text=str(raw.get("text") or ""), buttons=buttons,
+                      request_location=bool(raw.get("request_location")))

@@ -1,4 +1,5 @@
-"""The web chat channel: a chat page and a JSON endpoint in front of Rasa."""
+"""The chat gateway: the web chat (page + JSON endpoint) and the Telegram and
+Zalo channels, all in one aiohttp app in front of Rasa."""
 
 from __future__ import annotations
 
@@ -6,17 +7,23 @@ import logging
 import re
 from pathlib import Path
 
+import redis.asyncio as aioredis
 from aiohttp import web
 
+from bot.conversation import MAX_TEXT, TOO_LONG, UNAVAILABLE, Conversations
 from bot.rasa_client import RasaClient, RasaUnavailable
-from common.privacy import log_text, pseudonym
+from bot.telegram import TelegramChannel
+from bot.zalo import ZaloChannel
+from common.ratelimit import UserRateLimit
 from common.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
 RASA_KEY = web.AppKey("rasa", RasaClient)
-MAX_TEXT = 1000
+CONVERSATIONS_KEY = web.AppKey("conversations", Conversations)
+TELEGRAM_KEY = web.AppKey("telegram", TelegramChannel)
+ZALO_KEY = web.AppKey("zalo", ZaloChannel)
 _SESSION = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
@@ -32,7 +39,9 @@ async def index(request: web.Request) -> web.FileResponse:
 async def health(request: web.Request) -> web.Response:
     """Liveness of the gateway and readiness of Rasa behind it."""
     rasa_ready = await request.app[RASA_KEY].is_ready()
-    return web.json_response({"status": "ok", "rasa": rasa_ready}, status=200 if rasa_ready else 503)
+    channels = ["web"] + [name for name, key in (("telegram", TELEGRAM_KEY), ("zalo", ZALO_KEY)) if key in request.app]
+    return web.json_response({"status": "ok", "rasa": rasa_ready, "channels": channels},
+                             status=200 if rasa_ready else 503)
 
 
 async def chat(request: web.Request) -> web.Response:
@@ -50,30 +59,78 @@ async def chat(request: web.Request) -> web.Response:
     if not text:
         return _error(400, "Anh/chị vui lòng nhập nội dung tin nhắn.")
     if len(text) > MAX_TEXT:
-        return _error(400, f"Tin nhắn quá dài (tối đa {MAX_TEXT} ký tự), anh/chị vui lòng rút gọn.")
-    sender = f"web:{session}"
-    logger.info("web message from %s: %s", pseudonym(sender), log_text(text))
+        return _error(400, TOO_LONG)
+    metadata = None
+    if body.get("location") is not None:
+        location = _location(body["location"])
+        if location is None:
+            return _error(400, "Vị trí không hợp lệ.")
+        metadata = {"location": location}
     try:
-        messages = await request.app[RASA_KEY].send(sender, text)
+        messages = await request.app[CONVERSATIONS_KEY].handle(f"web:{session}", text, metadata)
     except RasaUnavailable:
         logger.error("Rasa unavailable for a web message", exc_info=True)
-        return _error(503, "Trợ lý ảo đang tạm gián đoạn, anh/chị vui lòng thử lại sau ít phút.")
+        return _error(503, UNAVAILABLE)
     return web.json_response({"messages": [m.to_json() for m in messages]})
 
 
+def _location(raw: object) -> dict[str, float] | None:
+    """A browser's shared position, if it is one."""
+    try:
+        lat, lon = float(raw["latitude"]), float(raw["longitude"])  # type: ignore[index]
+    except (TypeError, KeyError, ValueError):
+        return None
+    return {"latitude": lat, "longitude": lon} if -90 <= lat <= 90 and -180 <= lon <= 180 else None
+
+
+async def telegram_webhook(request: web.Request) -> web.Response:
+    """Telegram updates (webhook mode only)."""
+    channel = request.app.get(TELEGRAM_KEY)
+    if channel is None or not channel.webhook_mode:
+        raise web.HTTPNotFound()
+    return await channel.webhook(request)
+
+
+async def zalo_webhook(request: web.Request) -> web.Response:
+    """Zalo OA events."""
+    channel = request.app.get(ZALO_KEY)
+    if channel is None:
+        raise web.HTTPNotFound()
+    return await channel.webhook(request)
+
+
 def create_app(settings: Settings) -> web.Application:
-    """Build the chat gateway."""
-    app = web.Application(client_max_size=16 * 1024)
+    """Build the chat gateway; Telegram and Zalo join when their secrets are set."""
+    app = web.Application(client_max_size=settings.webhook_max_bytes)
 
-    async def rasa_client(app: web.Application):
-        client = RasaClient(settings.rasa_url, settings.rasa_timeout_s)
-        app[RASA_KEY] = client
-        yield
-        await client.close()
+    async def channels(app: web.Application):
+        redis = aioredis.from_url(settings.redis_url)
+        rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_s)
+        conversations = Conversations(rasa, UserRateLimit(redis, settings.chat_rate_limit_per_min))
+        app[RASA_KEY] = rasa
+        app[CONVERSATIONS_KEY] = conversations
+        started: list[TelegramChannel | ZaloChannel] = []
+        try:
+            if settings.telegram_token:
+                app[TELEGRAM_KEY] = TelegramChannel(settings, conversations, redis)
+                await app[TELEGRAM_KEY].start()
+                started.append(app[TELEGRAM_KEY])
+            if settings.zalo_app_id and settings.zalo_oa_secret_key:
+                app[ZALO_KEY] = ZaloChannel(settings, conversations, redis)
+                await app[ZALO_KEY].start()
+                started.append(app[ZALO_KEY])
+            yield
+        finally:
+            for channel in reversed(started):
+                await channel.stop()
+            await rasa.close()
+            await redis.close()
 
-    app.cleanup_ctx.append(rasa_client)
+    app.cleanup_ctx.append(channels)
     app.router.add_get("/", index)
     app.router.add_get("/health", health)
     app.router.add_post("/api/chat", chat)
+    app.router.add_post("/webhooks/telegram", telegram_webhook)
+    app.router.add_post("/webhooks/zalo", zalo_webhook)
     app.router.add_static("/static", STATIC_DIR)
     return app

@@ -22,6 +22,25 @@ class Settings(BaseSettings):
 
     chat_host: str = "127.0.0.1"
     chat_port: int = 8080
+    chat_rate_limit_per_min: int = Field(20, description="Messages a chat user may send per minute (all channels)")
+    webhook_max_bytes: int = 64 * 1024
+
+    # Telegram: on when a token is set. Polling unless a public webhook URL is given.
+    telegram_token: str = ""
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_webhook_url: str = Field("", description="Public https URL of /webhooks/telegram; empty = polling")
+    telegram_secret_token: str = Field("", description="Checked against X-Telegram-Bot-Api-Secret-Token")
+
+    # Zalo Official Account: on when the app id and the OA secret key are set.
+    zalo_app_id: str = ""
+    zalo_oa_secret_key: str = Field("", description="OA secret key: verifies X-ZEvent-Signature")
+    zalo_app_secret_key: str = Field("", description="App secret key: refreshes the OA access token")
+    zalo_access_token: str = Field("", description="First access token; later ones live in Redis")
+    zalo_refresh_token: str = Field("", description="First refresh token; later ones live in Redis")
+    zalo_api_url: str = "https://openapi.zalo.me"
+    zalo_oauth_url: str = "https://oauth.zaloapp.com"
+    zalo_signature_max_age_s: int = 300
+    zalo_rate_limit_retries: int = 4
 
     dossier_db_path: str = "var/dossiers.sqlite3"
     dossier_api_host: str = "127.0.0.1"

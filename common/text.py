@@ -38,3 +38,22 @@ def fold_key(text: str) -> str:
 def squash_spaces(text: str) -> str:
     """Collapse runs of white space to one space and strip the ends."""
     return _SPACES.sub(" ", text).strip()
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Cut ``text`` into chunks of at most ``limit`` characters, at paragraph,
+    line or word boundaries when there is one (chat channels cap a message)."""
+    chunks: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        window = rest[: limit + 1]
+        cut = max(window.rfind("\n\n"), window.rfind("\n"))
+        if cut < limit // 2:
+            cut = window.rfind(" ")
+        if cut < limit // 2:
+            cut = limit
+        chunks.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        chunks.append(rest)
+    return chunks

@@ -16,7 +16,7 @@ import aiohttp
 from pydantic import parse_obj_as
 
 from common.codes import canonical_code
-from dossier_api.models import Dossier, DossierPage, Procedure, ProcedureMatch, Rating, RatingIn
+from dossier_api.models import Dossier, DossierPage, PlaceResult, Procedure, ProcedureMatch, Rating, RatingIn
 
 logger = logging.getLogger(__name__)
 
@@ -156,6 +156,20 @@ class DossierClient:
     async def get_procedure(self, procedure_id: str) -> Procedure:
         """One procedure by id."""
         return Procedure.parse_obj(await self._request("GET", f"/api/v1/procedures/{quote(procedure_id)}"))
+
+    async def places(self, place_type: str, *, lat: float | None = None, lon: float | None = None,
+                     area_text: str | None = None, limit: int = 3) -> PlaceResult:
+        """Places of a type nearest to a point, or to the ward named in ``area_text``.
+
+        Raises:
+            DossierApiError: no point given and no ward of the city found in the text.
+        """
+        params: dict[str, Any] = {"type": place_type, "limit": limit}
+        if lat is not None and lon is not None:
+            params.update(lat=lat, lon=lon)
+        else:
+            params["q"] = area_text or ""
+        return PlaceResult.parse_obj(await self._request("GET", "/api/v1/places", params=params))
 
     async def rate(self, rating: RatingIn) -> Rating:
         """Store a satisfaction rating."""

@@ -75,6 +75,32 @@ class Rating(RatingIn):
     created_at: dt.datetime
 
 
+class Place(BaseModel):
+    """A place of the nearby-places dataset."""
+
+    type: str
+    name: str
+    address: str
+    ward: str
+    lat: float
+    lon: float
+    hours: str = ""
+
+
+class PlaceHit(Place):
+    """A place and how far it is from where the citizen is (or from the ward's centre)."""
+
+    distance_m: int
+
+
+class PlaceResult(BaseModel):
+    """Places nearest first; ``ward`` is the ward found in the query text, if any."""
+
+    city: str
+    ward: str | None = None
+    items: list[PlaceHit]
+
+
 class ApiError(BaseModel):
     """The body of every error response."""
 

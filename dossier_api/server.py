@@ -19,13 +19,15 @@ from common.codes import canonical_code
 from common.status import DossierStatus
 from dossier_api.catalog import CatalogIndex
 from dossier_api.db import Database
-from dossier_api.models import DossierPage, RatingIn
+from dossier_api.models import DossierPage, PlaceHit, PlaceResult, RatingIn
+from dossier_api.places import PLACE_TYPES, PlaceIndex
 
 logger = logging.getLogger(__name__)
 
 OPENAPI_FILE = Path(__file__).parent / "openapi.yaml"
 DB_KEY = web.AppKey("db", Database)
 CATALOG_KEY = web.AppKey("catalog", CatalogIndex)
+PLACES_KEY = web.AppKey("places", PlaceIndex)
 MAX_PAGE = 500
 
 
@@ -146,6 +148,37 @@ async def rating_summary(request: web.Request) -> web.Response:
     return web.json_response(await asyncio.to_thread(request.app[DB_KEY].rating_counts))
 
 
+def _float_param(request: web.Request, name: str, low: float, high: float) -> float:
+    try:
+        value = float(request.query[name])
+    except ValueError as exc:
+        raise HttpError(400, "invalid_parameter", f"{name} must be a number") from exc
+    if not low <= value <= high:
+        raise HttpError(400, "invalid_parameter", f"{name} must be between {low} and {high}")
+    return value
+
+
+async def search_places(request: web.Request) -> web.Response:
+    """Places of a type nearest to a point (``lat``/``lon``) or to a ward named in ``q``."""
+    index = request.app[PLACES_KEY]
+    place_type = request.query.get("type", "")
+    if place_type not in PLACE_TYPES:
+        raise HttpError(400, "invalid_parameter", f"type must be one of {', '.join(PLACE_TYPES)}")
+    limit = _int_param(request, "limit", 3, 20)
+    ward = None
+    if "lat" in request.query or "lon" in request.query:
+        lat = _float_param(request, "lat", -90, 90)
+        lon = _float_param(request, "lon", -180, 180)
+        hits = index.nearest(place_type, lat, lon, limit)
+    else:
+        ward = index.find_ward(request.query.get("q", ""))
+        if ward is None:
+            raise HttpError(400, "unknown_area", "Give lat/lon or name a ward of the city in q")
+        hits = index.in_ward(place_type, ward, limit)
+    items = [PlaceHit(**h.place.dict(), distance_m=h.distance_m) for h in hits]
+    return web.json_response(text=PlaceResult(city=index.city, ward=ward, items=items).json())
+
+
 def _json_list(models: Sequence[BaseModel]) -> str:
     return "[" + ",".join(m.json() for m in models) + "]"
 
@@ -159,6 +192,7 @@ def create_app(db_path: str, token: str = "") -> web.Application:
 
     async def load_catalog(app: web.Application):
         app[CATALOG_KEY] = CatalogIndex(await asyncio.to_thread(db.procedures))
+        app[PLACES_KEY] = await asyncio.to_thread(PlaceIndex.load)
         yield
 
     app.cleanup_ctx.append(load_catalog)
@@ -170,4 +204,5 @@ def create_app(db_path: str, token: str = "") -> web.Application:
     app.router.add_get("/api/v1/procedures/{procedure_id}", get_procedure)
     app.router.add_post("/api/v1/ratings", post_rating)
     app.router.add_get("/api/v1/ratings/summary", rating_summary)
+    app.router.add_get("/api/v1/places", search_places)
     return app

@@ -14,6 +14,7 @@ from typing import Any
 from bot.rasa_client import BotMessage, RasaClient, RasaUnavailable
 from common import replies, subscriptions
 from common.privacy import mask_phone
+from common.ratelimit import RATE_LIMITED, UserRateLimit, Verdict
 from common.settings import Settings
 from dossier_api.client import DossierApiError, DossierApiUnavailable, DossierClient, DossierNotFound
 from dossier_api.models import RatingIn
@@ -24,7 +25,6 @@ from sms_gateway.keywords import HELP_TEXT, Command, Kind, parse_sms
 logger = logging.getLogger(__name__)
 
 MAX_CHAT_TEXT = 1000
-RATE_LIMITED = "Bạn đã gửi quá nhiều tin nhắn. Vui lòng thử lại sau ít phút."
 ENUMERATION_LIMITED = (
     "Bạn đã tra cứu nhiều mã hồ sơ không tồn tại. Vui lòng kiểm tra mã trên giấy tiếp nhận "
     "và thử lại sau 1 giờ."
@@ -43,28 +43,21 @@ class Router:
         self.rasa = rasa
         self.settings = settings
         self.sms = sms
+        self.limit = UserRateLimit(redis, sms.rate_limit_per_min)
 
     async def reply(self, msisdn: str, text: str | None) -> str | None:
         """The reply to ``text`` from ``msisdn``; None when the number is silenced."""
         if text is None:
             return UNREADABLE
-        if not await self._within_rate(msisdn):
-            return None if await self._already_told(msisdn, "rate") else RATE_LIMITED
+        verdict = await self.limit.check(f"sms:{msisdn}")
+        if verdict is not Verdict.ALLOW:
+            return RATE_LIMITED if verdict is Verdict.TELL else None
         if not text.strip():
             return HELP_TEXT
         command = parse_sms(text)
         if command.kind is Kind.CHAT:
             return await self._chat(msisdn, text)
         return await self._keyword(msisdn, command)
-
-    async def _within_rate(self, msisdn: str) -> bool:
-        """At most ``rate_limit_per_min`` messages in the minute that starts with the first one."""
-        key = streams.rate(msisdn)
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.set(key, 0, ex=60, nx=True)
-        pipe.incr(key)
-        _, count = await pipe.execute()
-        return count <= self.sms.rate_limit_per_min
 
     async def _already_told(self, msisdn: str, what: str) -> bool:
         """True if the number was already told it is limited (told once per window)."""

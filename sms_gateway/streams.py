@@ -45,11 +45,6 @@ def mt_state(entry_id: str) -> str:
     return f"sms:mt:state:{entry_id}"
 
 
-def rate(msisdn: str) -> str:
-    """Messages of a number in its current one-minute window."""
-    return f"sms:rate:{msisdn}"
-
-
 def unknown_codes(msisdn: str) -> str:
     """Lookups of codes that do not exist, by a number, in the last hour."""
     return f"sms:unknown:{msisdn}"
@@ -77,3 +72,9 @@ async def ensure_group(redis: Any, stream: str, group: str) -> None:
     except redis_errors.ResponseError as exc:
         if "BUSYGROUP" not in str(exc):
             raise
+
+
+async def queue_mt(redis: Any, dest: str, text: str, origin: str) -> str:
+    """Queue an SMS for the gateway's sender (other services reach citizens by SMS this way)."""
+    entry = await redis.xadd(MT_STREAM, {"dest": dest, "text": text, "origin": origin})
+    return as_str(entry)

@@ -9,7 +9,15 @@
     localStorage.setItem("sct-session", session);
   }
 
-  function add(kind, text, buttons) {
+  function shareLocation() {
+    if (!navigator.geolocation) { add("error", "Trình duyệt không hỗ trợ chia sẻ vị trí; anh/chị hãy nhập tên phường."); return; }
+    navigator.geolocation.getCurrentPosition(
+      (pos) => send("/tim_dia_diem", "📍 Vị trí của tôi", { latitude: pos.coords.latitude, longitude: pos.coords.longitude }),
+      () => add("error", "Không lấy được vị trí; anh/chị hãy nhập tên phường, ví dụ: phường Hải Châu."),
+    );
+  }
+
+  function add(kind, text, buttons, requestLocation) {
     const li = document.createElement("li");
     li.className = kind;
     const bubble = document.createElement("div");
@@ -28,22 +36,32 @@
       }
       li.appendChild(row);
     }
+    if (requestLocation) {
+      const row = document.createElement("div");
+      row.className = "buttons";
+      const btn = document.createElement("button");
+      btn.type = "button";
+      btn.textContent = "📍 Gửi vị trí của tôi";
+      btn.addEventListener("click", shareLocation);
+      row.appendChild(btn);
+      li.appendChild(row);
+    }
     log.appendChild(li);
     log.scrollTop = log.scrollHeight;
   }
 
-  async function send(text, shown) {
+  async function send(text, shown, location) {
     add("user", shown || text);
     try {
       const resp = await fetch("/api/chat", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ session, text }),
+        body: JSON.stringify(location ? { session, text, location } : { session, text }),
       });
       const data = await resp.json();
       if (!resp.ok) { add("error", data.error || "Đã có lỗi xảy ra."); return; }
       if (!data.messages.length) add("bot", "…");
-      for (const m of data.messages) add("bot", m.text, m.buttons);
+      for (const m of data.messages) add("bot", m.text, m.buttons, m.request_location);
     } catch (e) {
       add("error", "Không kết nối được máy chủ, anh/chị vui lòng thử lại.");
     }

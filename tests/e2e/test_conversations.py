@@ -90,3 +90,18 @@ def test_conversations_live_in_redis_per_channel_sender(stack: Stack) -> None:
     chat.say("xin chào")
     keys = redis.Redis.from_url(stack.redis_url).keys(f"*web:{chat.session}*")
     assert keys, "the tracker of this web session is not in Redis"
+
+
+def test_nearby_places_by_shared_location_and_by_ward(stack: Stack) -> None:
+    chat = Conversation(stack)
+    url, session = chat.url, chat.session
+    ask = requests.post(url, json={"session": session, "text": "ngân hàng gần nhất ở đâu"}, timeout=60).json()
+    assert ask["messages"][0]["request_location"] is True
+    here = {"latitude": 16.0718, "longitude": 108.2199}  # at Vietcombank, Lê Lợi
+    shared = requests.post(url, json={"session": session, "text": "/tim_dia_diem", "location": here}, timeout=60)
+    assert "1. Vietcombank Chi nhánh Đà Nẵng" in shared.json()["messages"][0]["text"]
+    by_ward = Conversation(stack).say("tim cay xang o phuong cam le")
+    assert by_ward.startswith("Các cửa hàng xăng dầu gần phường Cẩm Lệ nhất:")
+    bad = requests.post(url, json={"session": session, "text": "/tim_dia_diem", "location": {"latitude": "x"}},
+                        timeout=60)
+    assert bad.status_code == 400 and "Vị trí" in bad.json()["error"]

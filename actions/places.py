@@ -1,0 +1,101 @@
+"""Nearby places: the nearest of a type to a shared location or a named ward."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.base import DossierAction, channel_of
+from common import replies
+from dossier_api.client import DossierApiError, DossierApiUnavailable
+from dossier_api.models import PlaceResult
+from dossier_api.places import PLACE_TYPES
+
+logger = logging.getLogger(__name__)
+
+ASK_TYPE = "Anh/chị muốn tìm loại địa điểm nào?"
+ASK_WHERE_CHAT = (
+    "Anh/chị vui lòng chia sẻ vị trí hiện tại (bấm nút bên dưới hoặc gửi vị trí trong ứng dụng) "
+    "hoặc cho biết tên phường, ví dụ: “{example} phường Hải Châu”."
+)
+ASK_WHERE_SMS = "Anh/chị vui lòng soạn loại địa điểm kèm tên phường, ví dụ: {example} phường Hải Châu."
+
+
+def type_payload(place_type: str) -> str:
+    """The button payload that asks for places of one type."""
+    return f'/tim_dia_diem{{"loai_dia_diem": "{place_type}"}}'
+
+
+def location_of(tracker: Tracker) -> tuple[float, float] | None:
+    """The location a chat channel attached to the latest message (metadata ``location``)."""
+    location = (tracker.latest_message.get("metadata") or {}).get("location") or {}
+    try:
+        return float(location["latitude"]), float(location["longitude"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def format_distance(metres: int) -> str:
+    """``320 m`` or ``6,2 km`` (Vietnamese decimal comma)."""
+    return f"{metres} m" if metres < 1000 else f"{metres / 1000:.1f} km".replace(".", ",")
+
+
+def format_places(place_type: str, result: PlaceResult) -> str:
+    """The nearest places as numbered lines."""
+    label = PLACE_TYPES[place_type]
+    where = f"phường {result.ward}" if result.ward else "anh/chị"
+    if not result.items:
+        return f"Chưa có dữ liệu {label} gần {where}."
+    lines = [f"Các {label} gần {where} nhất:"]
+    for i, hit in enumerate(result.items, 1):
+        hours = f", mở cửa {hit.hours}" if hit.hours else ""
+        distance = format_distance(hit.distance_m)
+        lines.append(f"{i}. {hit.name} – {hit.address}, phường {hit.ward} (cách {distance}{hours})")
+    return "\n".join(lines)
+
+
+class ActionTimDiaDiem(DossierAction):
+    """Answers ``tim_dia_diem``; the place type is remembered until a location or ward arrives."""
+
+    def name(self) -> str:
+        return "action_tim_dia_diem"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        place_type = tracker.get_slot("loai_dia_diem")
+        if place_type not in PLACE_TYPES:
+            buttons = [{"title": label[:1].upper() + label[1:], "payload": type_payload(value)}
+                       for value, label in PLACE_TYPES.items()]
+            dispatcher.utter_message(text=ASK_TYPE, buttons=buttons)
+            return []
+        point = location_of(tracker)
+        text = tracker.latest_message.get("text") or ""
+        try:
+            if point is not None:
+                result = await self.client.places(place_type, lat=point[0], lon=point[1])
+            else:
+                result = await self.client.places(place_type, area_text=text)
+        except DossierApiUnavailable:
+            logger.warning("places search unavailable", exc_info=True)
+            dispatcher.utter_message(text=replies.service_unavailable(self.settings.hotline))
+            return []
+        except DossierApiError:  # neither a location nor a ward of the city
+            self._ask_where(dispatcher, tracker, place_type)
+            return []
+        dispatcher.utter_message(text=format_places(place_type, result))
+        return []
+
+    @staticmethod
+    def _ask_where(dispatcher: CollectingDispatcher, tracker: Tracker, place_type: str) -> None:
+        example = PLACE_TYPES[place_type]
+        if channel_of(tracker) == "sms":
+            dispatcher.utter_message(text=ASK_WHERE_SMS.format(example=example))
+            return
+        message: dict[str, Any] = {"text": ASK_WHERE_CHAT.format(example=example), "request_location": True}
+        dispatcher.utter_message(json_message=message)

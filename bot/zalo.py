@@ -1,0 +1,350 @@
+"""The Zalo Official Account channel: verified webhook in, OA API v3 out.
+
+In: ``POST /webhooks/zalo``. The ``X-ZEvent-Signature`` header must be
+``mac=<sha256(app_id + raw body + timestamp + OA secret key)>`` and the event's
+timestamp recent, else 401 before anything else happens. A known event is
+stored in a Redis Stream and answered 200 at once (Zalo retries slow webhooks);
+a worker answers it and only then acknowledges it, so a crash loses nothing.
+Events seen before (same ``msg_id``) are dropped.
+
+Out: ``POST /v3.0/oa/message/cs`` with the ``access_token`` header; buttons
+become ``oa.query.hide`` buttons whose payload comes back as a text event. The
+access token is refreshed (``/v4/oa/access_token``; a refresh token is single
+use, so one replica refreshes under a Redis lock and stores the new pair) when
+it nears expiry or Zalo answers -216/-220. Rate-limited sends (-32) are
+retried; a reply Zalo will not deliver (-230/-232: outside the interaction
+window) goes by SMS when the user's phone is known, otherwise it is recorded
+in ``zalo:undelivered`` for staff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import socket
+import time
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from redis import exceptions as redis_errors
+
+from bot.conversation import Conversations
+from bot.rasa_client import BotMessage
+from common.privacy import pseudonym
+from common.settings import Settings
+from common.text import split_text
+from sms_gateway.keywords import normalize_msisdn
+from sms_gateway.streams import as_str, ensure_group, queue_mt
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-ZEvent-Signature"
+IN_STREAM = "zalo:in"
+IN_GROUP = "zalo-workers"
+UNDELIVERED_STREAM = "zalo:undelivered"
+ACCESS_KEY = "zalo:access_token"
+REFRESH_KEY = "zalo:refresh_token"
+REFRESH_LOCK = "zalo:refresh:lock"
+SEEN_TTL_S = 24 * 3600
+MAX_ATTEMPTS = 5
+MAX_TEXT = 2000  # characters per Zalo text message
+MAX_BUTTONS = 5
+EXPIRY_MARGIN_S = 300  # refresh this long before the token expires
+TOKEN_ERRORS = {-216, -220}  # invalid / expired access token
+OUTSIDE_WINDOW = {-230, -232}
+RATE_LIMITED = -32
+MEDIA_EVENTS = {"user_send_image", "user_send_gif", "user_send_sticker", "user_send_file",
+                "user_send_audio", "user_send_video", "user_send_link", "user_send_business_card"}
+HANDLED_EVENTS = {"user_send_text", "user_send_location", "follow", "user_submit_info"} | MEDIA_EVENTS
+NOT_UNDERSTOOD_MEDIA = "Hiện tôi đọc được tin nhắn chữ và vị trí; anh/chị vui lòng gõ câu hỏi hoặc gửi mã hồ sơ."
+
+
+class ZaloApiError(Exception):
+    """Zalo answered with a non-zero error code."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"Zalo error {code}: {message}")
+        self.code = code
+
+
+def signature(app_id: str, body: bytes, timestamp: str, secret: str) -> str:
+    """The value Zalo puts in ``X-ZEvent-Signature`` for this body."""
+    data = app_id.encode() + body + timestamp.encode() + secret.encode()
+    return "mac=" + hashlib.sha256(data).hexdigest()
+
+
+def user_of(event: dict[str, Any]) -> str | None:
+    """The Zalo user an event is about (``follower`` for follow events)."""
+    for key in ("sender", "follower", "user"):
+        who = event.get(key)
+        if isinstance(who, dict) and who.get("id"):
+            return str(who["id"])
+    return None
+
+
+class ZaloTokens:
+    """The OA access token, kept in Redis and refreshed by one replica at a time."""
+
+    def __init__(self, settings: Settings, redis: Any, http: aiohttp.ClientSession) -> None:
+        self.settings = settings
+        self.redis = redis
+        self.http = http
+
+    async def get(self) -> str:
+        token = await self.redis.get(ACCESS_KEY)
+        if token:
+            return as_str(token)
+        if self.settings.zalo_access_token and not await self.redis.exists(REFRESH_KEY):
+            return self.settings.zalo_access_token  # first start: the configured token, until it fails
+        return await self.refresh(stale=None)
+
+    async def refresh(self, stale: str | None) -> str:
+        """A fresh access token; ``stale`` is the one that failed (another replica may
+        already have replaced it, then that one is used)."""
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            current = await self.redis.get(ACCESS_KEY)
+            if current and as_str(current) != stale:
+                return as_str(current)
+            if await self.redis.set(REFRESH_LOCK, socket.gethostname(), nx=True, ex=15):
+                try:
+                    return await self._refresh_now()
+                finally:
+                    await self.redis.delete(REFRESH_LOCK)
+            await asyncio.sleep(0.1)
+        raise ZaloApiError(-216, "token refresh by another replica did not finish")
+
+    async def _refresh_now(self) -> str:
+        stored = await self.redis.get(REFRESH_KEY)
+        candidates = [as_str(stored)] if stored else []
+        if self.settings.zalo_refresh_token and self.settings.zalo_refresh_token not in candidates:
+            candidates.append(self.settings.zalo_refresh_token)  # an operator may have set a new one
+        if not candidates:
+            raise ZaloApiError(-216, "no refresh token configured (ZALO_REFRESH_TOKEN)")
+        for refresh_token in candidates:
+            body = await self._exchange(refresh_token)
+            if body.get("access_token"):
+                ttl = max(int(body.get("expires_in", 3600)) - EXPIRY_MARGIN_S, 60)
+                pipe = self.redis.pipeline(transaction=True)
+                pipe.set(ACCESS_KEY, body["access_token"], ex=ttl)
+                pipe.set(REFRESH_KEY, body["refresh_token"])
+                await pipe.execute()
+                logger.info("Zalo access token refreshed (valid %d s)", ttl)
+                return str(body["access_token"])
+        logger.error("Zalo refused the refresh token (%s): set a new ZALO_REFRESH_TOKEN from the OA admin page",
+                     body.get("error_name") or body.get("error"))
+        raise ZaloApiError(int(body.get("error", -1)), str(body.get("error_description", "refresh failed")))
+
+    async def _exchange(self, refresh_token: str) -> dict[str, Any]:
+        url = f"{self.settings.zalo_oauth_url.rstrip('/')}/v4/oa/access_token"
+        form = {"refresh_token": refresh_token, "app_id": self.settings.zalo_app_id, "grant_type": "refresh_token"}
+        async with self.http.post(url, data=form, headers={"secret_key": self.settings.zalo_app_secret_key}) as resp:
+            return await resp.json(content_type=None)
+
+
+def render(message: BotMessage) -> list[dict[str, Any]]:
+    """One assistant reply as Zalo ``message`` objects: text chunks, the buttons on the last."""
+    chunks = split_text(message.text, MAX_TEXT) or ["Mời anh/chị chọn:"]
+    bodies: list[dict[str, Any]] = [{"text": c} for c in chunks]
+    buttons = [{"title": b.title[:100], "type": "oa.query.hide", "payload": b.payload[:1000]} for b in message.buttons]
+    for start in range(0, len(buttons), MAX_BUTTONS):
+        if start:
+            bodies.append({"text": "Lựa chọn khác:"})
+        bodies[-1]["attachment"] = {"type": "template", "payload": {"buttons": buttons[start:start + MAX_BUTTONS]}}
+    if message.request_location and not message.buttons:
+        bodies[-1]["text"] += "\n(Trên Zalo: bấm dấu ⊕ cạnh ô nhập tin, chọn Vị trí để gửi vị trí của anh/chị.)"
+    return bodies
+
+
+class ZaloChannel:
+    """The OA webhook, the worker that answers events, and the OA API client."""
+
+    def __init__(self, settings: Settings, conversations: Conversations, redis: Any) -> None:
+        self.settings = settings
+        self.conversations = conversations
+        self.redis = redis
+        self.consumer = f"{socket.gethostname()}-{id(self):x}"
+        self._http: aiohttp.ClientSession | None = None
+        self.tokens: ZaloTokens | None = None
+        self._task: asyncio.Task | None = None
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        self.tokens = ZaloTokens(self.settings, self.redis, self._http)
+        await ensure_group(self.redis, IN_STREAM, IN_GROUP)
+        self._task = asyncio.create_task(self._work(), name="zalo-worker")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._http is not None:
+            await self._http.close()
+
+    # -- in ----------------------------------------------------------------------
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        """``POST /webhooks/zalo``: verify, deduplicate, store, answer 200."""
+        body = await request.read()
+        try:
+            event = json.loads(body)
+            timestamp = str(event["timestamp"])
+            age_s = abs(time.time() - int(timestamp) / 1000)
+        except (ValueError, KeyError, TypeError):
+            return web.json_response({"error": "bad event"}, status=400)
+        expected = signature(self.settings.zalo_app_id, body, timestamp, self.settings.zalo_oa_secret_key)
+        if not hmac.compare_digest(request.headers.get(SIGNATURE_HEADER, "").encode(), expected.encode()):
+            logger.warning("Zalo webhook call with a bad signature refused")
+            return web.json_response({"error": "bad signature"}, status=401)
+        if age_s > self.settings.zalo_signature_max_age_s or str(event.get("app_id", "")) != self.settings.zalo_app_id:
+            logger.warning("Zalo webhook call with a stale timestamp or another app id refused")
+            return web.json_response({"error": "stale or foreign event"}, status=401)
+        name = str(event.get("event_name", ""))
+        if name not in HANDLED_EVENTS:  # the OA's own oa_* echoes and events we do not use
+            return web.json_response({"ignored": name})
+        message = event.get("message") if isinstance(event.get("message"), dict) else {}
+        event_id = message.get("msg_id") or f"{name}:{user_of(event)}:{timestamp}"
+        seen = f"zalo:seen:{event_id}"
+        if not await self.redis.set(seen, 1, nx=True, ex=SEEN_TTL_S):
+            return web.json_response({"duplicate": True})
+        try:
+            await self.redis.xadd(IN_STREAM, {"event": body})
+        except redis_errors.RedisError:
+            await self.redis.delete(seen)  # let Zalo's retry through
+            raise
+        return web.json_response({"queued": True})
+
+    async def _work(self) -> None:
+        """Answer stored events: own pending ones first (a restart), then new ones."""
+        cursor = "0"
+        last_claim = 0.0
+        while True:
+            try:
+                if time.monotonic() - last_claim > 30:  # events of a replica that died
+                    await self.redis.xautoclaim(IN_STREAM, IN_GROUP, self.consumer, min_idle_time=60_000, count=50)
+                    last_claim = time.monotonic()
+                    cursor = "0"  # the claimed entries are now our pending ones
+                batch = await self.redis.xreadgroup(IN_GROUP, self.consumer, {IN_STREAM: cursor}, count=20, block=500)
+                entries = batch[0][1] if batch else []
+                if cursor == "0" and not entries:
+                    cursor = ">"
+                for entry_id, fields in entries:
+                    if not await self._process(as_str(entry_id), fields):
+                        cursor = "0"  # retry it from our pending entries
+                        break
+            except asyncio.CancelledError:
+                raise
+            except redis_errors.ConnectionError:
+                logger.warning("Zalo worker: Redis unreachable, retrying")
+                await asyncio.sleep(1)
+
+    async def _process(self, entry_id: str, fields: dict) -> bool:
+        """Answer one stored event, then acknowledge it (True). A failing event stays
+        pending (False) and is retried a few times, then set aside as undelivered."""
+        raw = fields.get(b"event") or fields.get("event")
+        try:
+            if raw:
+                await self._answer(json.loads(raw))
+        except (asyncio.CancelledError, redis_errors.ConnectionError):
+            raise
+        except Exception:
+            attempts = await self.redis.incr(f"zalo:attempts:{entry_id}")
+            await self.redis.expire(f"zalo:attempts:{entry_id}", SEEN_TTL_S)
+            logger.exception("Zalo worker: event %s failed (attempt %d)", entry_id, attempts)
+            if attempts < MAX_ATTEMPTS:
+                await asyncio.sleep(1)
+                return False
+            await self.redis.xadd(UNDELIVERED_STREAM, {"entry": entry_id, "error": "processing", "event": raw or ""})
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.xack(IN_STREAM, IN_GROUP, entry_id)
+        pipe.xdel(IN_STREAM, entry_id)
+        await pipe.execute()
+        return True
+
+    async def _answer(self, event: dict[str, Any]) -> None:
+        name = event.get("event_name")
+        user = user_of(event)
+        if user is None:
+            return
+        sender = f"zalo:{user}"
+        message = event.get("message") or {}
+        if name == "user_submit_info":
+            phone = normalize_msisdn(str((event.get("info") or {}).get("phone", "")))
+            if phone:
+                await self.redis.set(f"zalo:phone:{user}", phone)
+            return
+        if name == "user_send_text":
+            replies = await self.conversations.reply(sender, str(message.get("text", "")))
+        elif name == "user_send_location":
+            coordinates = _coordinates(message)
+            if coordinates is None:
+                return
+            replies = await self.conversations.reply(sender, "/tim_dia_diem", {"location": coordinates})
+        elif name == "follow":
+            replies = await self.conversations.reply(sender, "/chao_hoi")
+        else:
+            replies = [BotMessage(NOT_UNDERSTOOD_MEDIA)]
+        for reply in replies:
+            await self.send(user, reply)
+
+    # -- out -----------------------------------------------------------------------
+
+    async def send(self, user: str, message: BotMessage) -> None:
+        """Deliver one reply, or its SMS fallback, or record it as undelivered."""
+        for body in render(message):
+            try:
+                await self._send_one(user, body)
+            except ZaloApiError as exc:
+                await self._undeliverable(user, message, exc.code)
+                return
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                logger.warning("Zalo API unreachable for %s: %r", pseudonym(user), exc)
+                await self._undeliverable(user, message, 0)
+                return
+
+    async def _send_one(self, user: str, body: dict[str, Any]) -> None:
+        assert self.tokens is not None and self._http is not None
+        url = f"{self.settings.zalo_api_url.rstrip('/')}/v3.0/oa/message/cs"
+        payload = {"recipient": {"user_id": user}, "message": body}
+        refreshed = False
+        for attempt in range(self.settings.zalo_rate_limit_retries + 1):
+            token = await self.tokens.get()
+            async with self._http.post(url, json=payload, headers={"access_token": token}) as resp:
+                answer = await resp.json(content_type=None)
+            code = int(answer.get("error", 0))
+            if code == 0:
+                return
+            if code in TOKEN_ERRORS and not refreshed:
+                await self.tokens.refresh(stale=token)
+                refreshed = True
+                continue
+            if code == RATE_LIMITED and attempt < self.settings.zalo_rate_limit_retries:
+                await asyncio.sleep(min(0.5 * 2**attempt, 8))
+                continue
+            raise ZaloApiError(code, str(answer.get("message", "")))
+        raise ZaloApiError(RATE_LIMITED, "still rate limited")
+
+    async def _undeliverable(self, user: str, message: BotMessage, code: int) -> None:
+        phone = await self.redis.get(f"zalo:phone:{user}")
+        if code in OUTSIDE_WINDOW and phone:
+            await queue_mt(self.redis, as_str(phone), message.text, origin="zalo")
+            logger.info("Zalo reply to %s outside the interaction window sent by SMS", pseudonym(user))
+            return
+        await self.redis.xadd(UNDELIVERED_STREAM, {"user_id": user, "error": str(code), "text": message.text})
+        logger.warning("Zalo reply to %s not delivered (error %d); recorded", pseudonym(user), code)
+
+
+def _coordinates(message: dict[str, Any]) -> dict[str, float] | None:
+    for attachment in message.get("attachments") or []:
+        coords = (attachment.get("payload") or {}).get("coordinates") or {}
+        try:
+            return {"latitude": float(coords["latitude"]), "longitude": float(coords["longitude"])}
+        except (KeyError, TypeError, ValueError):
+            continue
+    return None

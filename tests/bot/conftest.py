@@ -1,0 +1,69 @@
+"""Fixtures of the channel tests: local fakes of the Telegram and Zalo APIs and
+the chat gateway in-process, in front of the real stack."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+import requests
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.web import create_app
+from common.settings import Settings
+from tests.conftest import Stack
+from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.zalo_api import APP_ID, APP_SECRET, OA_SECRET, FakeZalo
+
+TELEGRAM_TOKEN = "123456:TEST-token-for-the-fake-api"
+
+
+async def _serve(app) -> tuple[TestServer, str]:
+    server = TestServer(app)
+    await server.start_server()
+    return server, str(server.make_url("")).rstrip("/")
+
+
+@pytest.fixture
+async def fake_telegram() -> AsyncIterator[tuple[FakeTelegram, str]]:
+    fake = FakeTelegram(TELEGRAM_TOKEN)
+    server, url = await _serve(fake.app())
+    yield fake, url
+    await server.close()
+
+
+@pytest.fixture
+async def fake_zalo() -> AsyncIterator[tuple[FakeZalo, str]]:
+    fake = FakeZalo()
+    server, url = await _serve(fake.app())
+    yield fake, url
+    await server.close()
+
+
+@pytest.fixture
+async def gateway() -> AsyncIterator[Callable[..., Any]]:
+    """``await gateway(**settings)`` -> a started gateway client (closed after the test)."""
+    clients: list[TestClient] = []
+
+    async def start(**settings: Any) -> TestClient:
+        client = TestClient(TestServer(create_app(Settings(_env_file=None, **settings))))
+        await client.start_server()
+        clients.append(client)
+        return client
+
+    yield start
+    for client in clients:
+        await client.close()
+
+
+def zalo_settings(stack: Stack, redis_url: str, api_url: str, **extra: Any) -> dict[str, Any]:
+    return {"rasa_url": stack.rasa_url, "redis_url": redis_url, "zalo_app_id": APP_ID,
+            "zalo_oa_secret_key": OA_SECRET, "zalo_app_secret_key": APP_SECRET, "zalo_access_token": "access-1",
+            "zalo_refresh_token": "refresh-1", "zalo_api_url": api_url, "zalo_oauth_url": api_url, **extra}
+
+
+def seeded_dossier(stack: Stack, status: str) -> dict:
+    """A real dossier of the seeded reference API."""
+    page = requests.get(f"{stack.api_url}/api/v1/dossiers", params={"status": status, "limit": 1}, timeout=10).json()
+    return page["items"][0]

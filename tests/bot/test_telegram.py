@@ -1,0 +1,162 @@
+"""Telegram through python-telegram-bot against a local fake Bot API, with the real
+stack behind it (Rasa, actions, dossier API, Redis)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import redis.asyncio as aioredis
+
+from bot.rasa_client import BotMessage, Button
+from bot.telegram import MAX_MESSAGE, SECRET_HEADER, CallbackPayloads, TelegramChannel
+from bot.web import TELEGRAM_KEY
+from common.ratelimit import RATE_LIMITED
+from tests.bot.conftest import TELEGRAM_TOKEN, seeded_dossier
+from tests.conftest import Stack
+from tests.fakes.telegram_api import FakeTelegram
+
+pytestmark = pytest.mark.e2e
+
+
+def _chat_id() -> int:
+    return random.randint(10**8, 10**9)
+
+
+def _settings(stack: Stack, redis_url: str, api_url: str, **extra) -> dict:
+    return {"rasa_url": stack.rasa_url, "redis_url": redis_url, "telegram_token": TELEGRAM_TOKEN,
+            "telegram_api_url": api_url, **extra}
+
+
+@pytest.fixture
+async def bot(stack, redis_url, fake_telegram, gateway) -> FakeTelegram:
+    """The gateway long-polling the fake Bot API; returns the fake."""
+    fake, url = fake_telegram
+    await gateway(**_settings(stack, redis_url, url))
+    return fake
+
+
+async def test_polling_conversation_with_buttons_and_a_real_lookup(stack, bot) -> None:
+    fake = bot
+    dossier = seeded_dossier(stack, "dang_xu_ly")
+    chat = _chat_id()
+
+    fake.push_text(chat, "/start")
+    greeting = (await fake.wait_sent(1))[0]
+    assert "trợ lý ảo" in greeting["text"]
+    keyboard = greeting["reply_markup"]["inline_keyboard"]
+    lookup_button = next(row[0] for row in keyboard if row[0]["text"] == "Tra cứu hồ sơ")
+
+    fake.push_callback(chat, lookup_button["callback_data"])  # the citizen presses the button
+    asked = (await fake.wait_sent(2))[1]
+    assert "nhập mã hồ sơ" in asked["text"]
+    assert any(method == "answerCallbackQuery" for method, _ in fake.calls)
+
+    fake.push_text(chat, dossier["code"].lower())
+    status = (await fake.wait_sent(3))[2]
+    assert dossier["code"] in status["text"] and "ĐANG XỬ LÝ" in status["text"]
+    assert dossier["applicant"] in status["text"]  # already masked by the API
+
+    fake.push_text(chat, f"/tracuu {dossier['code']}")
+    again = (await fake.wait_sent(4))[3]
+    assert dossier["code"] in again["text"] and "ĐANG XỬ LÝ" in again["text"]
+    assert all(int(m["chat_id"]) == chat for m in fake.sent)
+    assert ("setMyCommands" in [m for m, _ in fake.calls]) and fake.webhook is None
+
+
+async def test_shared_location_answers_nearby_places(stack, bot) -> None:
+    fake = bot
+    chat = _chat_id()
+    fake.push_text(chat, "tìm cây atm gần đây")
+    ask = (await fake.wait_sent(1))[0]
+    assert "chia sẻ vị trí" in ask["text"]
+    assert ask["reply_markup"]["keyboard"][0][0]["request_location"] is True
+
+    fake.push_location(chat, 16.0712, 108.1519)  # next to Hòa Khánh market
+    places = (await fake.wait_sent(2))[1]["text"]
+    assert places.splitlines()[1].startswith("1. ATM BIDV Tôn Đức Thắng")
+    assert "ATM" in places and " m" in places
+
+
+async def test_rating_command_offers_the_three_levels(stack, bot) -> None:
+    fake = bot
+    chat = _chat_id()
+    fake.push_text(chat, "/danhgia")
+    ask = (await fake.wait_sent(1))[0]
+    titles = [row[0]["text"] for row in ask["reply_markup"]["inline_keyboard"]]
+    assert titles == ["Hài lòng", "Bình thường", "Không hài lòng"]
+    fake.push_callback(chat, ask["reply_markup"]["inline_keyboard"][0][0]["callback_data"])
+    thanks = (await fake.wait_sent(2))[1]
+    assert "cảm ơn" in thanks["text"].lower()
+
+
+async def test_webhook_needs_the_secret_token(stack, redis_url, fake_telegram, gateway) -> None:
+    fake, url = fake_telegram
+    client = await gateway(**_settings(stack, redis_url, url, telegram_webhook_url="https://bot.example.vn/webhooks/telegram",
+                                       telegram_secret_token="s3cret-token_1"))
+    assert fake.webhook["url"] == "https://bot.example.vn/webhooks/telegram"
+    assert fake.webhook["secret_token"] == "s3cret-token_1"
+    chat = _chat_id()
+    update = fake.text_update(chat, "xin chào")
+
+    missing = await client.post("/webhooks/telegram", json=update)
+    wrong = await client.post("/webhooks/telegram", json=update, headers={SECRET_HEADER: "guess"})
+    assert (missing.status, wrong.status) == (403, 403)
+
+    ok = await client.post("/webhooks/telegram", json=update, headers={SECRET_HEADER: "s3cret-token_1"})
+    assert ok.status == 200
+    reply = (await fake.wait_sent(1))[0]
+    assert int(reply["chat_id"]) == chat and "trợ lý ảo" in reply["text"]
+    assert len(fake.sent) == 1  # the refused calls never reached the assistant
+
+
+async def test_flood_limit_retry_after_is_honoured(stack, bot) -> None:
+    fake = bot
+    fake.script("sendMessage", 429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
+                                     "parameters": {"retry_after": 1}})
+    chat = _chat_id()
+    fake.push_text(chat, "cảm ơn nhé")
+    await fake.wait_sent(1)
+    attempts = [p for m, p in fake.calls if m == "sendMessage"]
+    assert len(attempts) == 2 and len(fake.sent) == 1  # refused once, sent once after the wait
+
+
+async def test_long_answers_are_split_and_keep_the_keyboard_last(redis_url, fake_telegram, gateway) -> None:
+    fake, url = fake_telegram
+    client = await gateway(rasa_url="http://127.0.0.1:9", redis_url=redis_url, telegram_token=TELEGRAM_TOKEN,
+                           telegram_api_url=url)
+    channel: TelegramChannel = client.server.app[TELEGRAM_KEY]
+    text = "\n".join(f"Dòng {i}: giấy tờ cần nộp theo quy định hiện hành." for i in range(120))
+    assert MAX_MESSAGE < len(text) < 2 * MAX_MESSAGE
+    await channel._send(42, [BotMessage(text, (Button("Hỏi lệ phí", "/hoi_le_phi"),))])
+    parts = fake.sent_to(42)
+    assert len(parts) == 2 and all(len(p["text"]) <= MAX_MESSAGE for p in parts)
+    assert "\n".join(p["text"] for p in parts) == text
+    assert "reply_markup" not in parts[0] and parts[1]["reply_markup"]["inline_keyboard"][0][0]["text"] == "Hỏi lệ phí"
+
+
+async def test_long_button_payloads_travel_as_a_digest(redis_url) -> None:
+    redis = aioredis.from_url(redis_url)
+    try:
+        payloads = CallbackPayloads(redis)
+        long = '/hoi_giay_to{"thu_tuc": "cap-giay-phep-ban-le-ruou-san-xuat-thu-cong-kinh-doanh"}'
+        data = await payloads.encode(long)
+        assert len(data.encode()) <= 64 and data != long
+        assert await payloads.decode(data) == long
+        assert await payloads.encode("/danh_gia") == "/danh_gia"
+        assert await payloads.decode("cb#" + "0" * 32) is None  # expired or forged
+    finally:
+        await redis.close()
+
+
+async def test_rate_limit_is_shared_per_user(stack, redis_url, fake_telegram, gateway) -> None:
+    fake, url = fake_telegram
+    await gateway(**_settings(stack, redis_url, url, chat_rate_limit_per_min=2))
+    chat = _chat_id()
+    for _ in range(4):
+        fake.push_text(chat, "cảm ơn")
+    sent = await fake.wait_sent(3)
+    assert sent[2]["text"] == RATE_LIMITED
+    fake.push_text(chat, "/start")  # a marker: the 4th message got no answer
+    await fake.wait_sent(3)
+    assert len(fake.sent_to(chat)) == 3

@@ -1,0 +1,174 @@
+"""Zalo OA webhook and OA API client against a local fake of the Zalo servers,
+with the real stack behind (Rasa, actions, dossier API, Redis)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+
+import pytest
+import redis.asyncio as aioredis
+
+from bot.zalo import ACCESS_KEY, IN_STREAM, REFRESH_KEY, UNDELIVERED_STREAM
+from sms_gateway.streams import MT_STREAM
+from tests.bot.conftest import seeded_dossier, zalo_settings
+from tests.fakes.zalo_api import event, location_event, signed, text_event
+
+pytestmark = pytest.mark.e2e
+
+
+def _user() -> str:
+    return str(random.randint(10**17, 10**18))
+
+
+async def _post(client, body: dict, **kw):
+    raw, headers = signed(body, **kw)
+    return await client.post("/webhooks/zalo", data=raw, headers=headers)
+
+
+@pytest.fixture
+async def redis(redis_url):
+    client = aioredis.from_url(redis_url)
+    yield client
+    await client.close()
+
+
+@pytest.fixture(autouse=True)
+async def fresh_tokens(redis):
+    """Each test's fake Zalo issues its own tokens: forget the last test's."""
+    await redis.delete(ACCESS_KEY, REFRESH_KEY)
+
+
+async def test_conversation_lookup_and_buttons(stack, redis_url, fake_zalo, gateway) -> None:
+    fake, url = fake_zalo
+    client = await gateway(**zalo_settings(stack, redis_url, url))
+    dossier = seeded_dossier(stack, "da_co_ket_qua")
+    user = _user()
+
+    started = time.monotonic()
+    resp = await _post(client, event("follow", user))
+    assert resp.status == 200 and time.monotonic() - started < 2  # answered before the assistant replies
+    greeting = (await fake.wait_sent(1))[0]["message"]
+    buttons = greeting["attachment"]["payload"]["buttons"]
+    assert "trợ lý ảo" in greeting["text"] and all(b["type"] == "oa.query.hide" for b in buttons)
+    lookup = next(b for b in buttons if b["title"] == "Tra cứu hồ sơ")
+
+    await _post(client, text_event(user, lookup["payload"]))  # a pressed button comes back as its payload
+    assert "nhập mã hồ sơ" in (await fake.wait_sent(2))[1]["message"]["text"]
+
+    await _post(client, text_event(user, f"mã của tôi là {dossier['code']}"))
+    status = (await fake.wait_sent(3))[2]["message"]["text"]
+    assert dossier["code"] in status and "ĐÃ CÓ KẾT QUẢ" in status
+    assert {m["recipient"]["user_id"] for m in fake.sent} == {user}
+
+
+async def test_shared_location_answers_nearby_places(stack, redis_url, fake_zalo, gateway) -> None:
+    fake, url = fake_zalo
+    client = await gateway(**zalo_settings(stack, redis_url, url))
+    user = _user()
+    await _post(client, text_event(user, "tim sieu thi gan nhat"))
+    assert "Vị trí" in (await fake.wait_sent(1))[0]["message"]["text"]
+    await _post(client, location_event(user, 16.0348, 108.2240))  # at Lotte Mart
+    places = (await fake.wait_sent(2))[1]["message"]["text"]
+    assert places.splitlines()[1].startswith("1. Lotte Mart Đà Nẵng")
+
+
+async def test_bad_or_replayed_signatures_are_refused(stack, redis_url, fake_zalo, gateway, redis) -> None:
+    fake, url = fake_zalo
+    client = await gateway(**zalo_settings(stack, redis_url, url))
+    user = _user()
+    before = await redis.xlen(IN_STREAM)
+
+    forged = await _post(client, text_event(user, "xin chào"), secret="not-the-oa-secret")
+    raw, headers = signed(text_event(user, "xin chào"))
+    tampered = await client.post("/webhooks/zalo", data=raw.replace(b"ch\xc3\xa0o", b"chao"), headers=headers)
+    unsigned = await client.post("/webhooks/zalo", data=raw)
+    old = text_event(user, "xin chào", timestamp_ms=int((time.time() - 3600) * 1000))  # captured an hour ago
+    replayed = await _post(client, old)
+
+    assert [r.status for r in (forged, tampered, unsigned, replayed)] == [401, 401, 401, 401]
+    await asyncio.sleep(1)
+    assert await redis.xlen(IN_STREAM) == before and fake.attempts == 0  # nothing reached the assistant
+
+
+async def test_duplicate_msg_id_gets_one_reply(stack, redis_url, fake_zalo, gateway) -> None:
+    fake, url = fake_zalo
+    client = await gateway(**zalo_settings(stack, redis_url, url))
+    user = _user()
+    body = text_event(user, "cảm ơn", msg_id=f"dup-{user}")
+    first = await _post(client, body)
+    retry = await _post(client, {**body, "timestamp": str(int(time.time() * 1000))})  # Zalo's retry, re-signed
+    assert (first.status, retry.status) == (200, 200)
+    await fake.wait_sent(1)
+    await asyncio.sleep(1.5)
+    assert len(fake.sent_to(user)) == 1
+
+
+async def test_expired_token_is_refreshed_then_the_reply_sent(stack, redis_url, fake_zalo, gateway, redis) -> None:
+    fake, url = fake_zalo
+    client = await gateway(**zalo_settings(stack, redis_url, url))
+    fake.expire_token()
+    user = _user()
+    await _post(client, text_event(user, "xin chào"))
+    await fake.wait_sent(1)
+    assert fake.refreshes == 1
+    assert (await redis.get(REFRESH_KEY)).decode() == fake.refresh_token  # the single-use token was replaced
+    assert (await redis.get("zalo:access_token")).decode() == fake.access_token
+
+    fake.expire_token()  # and again: the stored refresh token (not the configured one) is used
+    await _post(client, text_event(user, "cảm ơn"))
+    await fake.wait_sent(2)
+    assert fake.refreshes == 2
+
+
+async def test_rate_limit_error_is_retried(stack, redis_url, fake_zalo, gateway) -> None:
+    fake, url = fake_zalo
+    client = await gateway(**zalo_settings(stack, redis_url, url))
+    fake.scripted = [-32, -32]
+    user = _user()
+    await _post(client, text_event(user, "xin chào"))
+    await fake.wait_sent(1)
+    assert fake.attempts >= 3 and len(fake.sent_to(user)) == 1
+
+
+async def test_outside_interaction_window_falls_back_to_sms_or_is_recorded(
+        stack, redis_url, fake_zalo, gateway, redis) -> None:
+    fake, url = fake_zalo
+    client = await gateway(**zalo_settings(stack, redis_url, url))
+    with_phone, without_phone = _user(), _user()
+    await _post(client, event("user_submit_info", with_phone, info={"name": "Dân", "phone": "0905123456"}))
+    await asyncio.sleep(0.5)
+    sms_before = await redis.xlen(MT_STREAM)
+    undelivered_before = await redis.xlen(UNDELIVERED_STREAM)
+
+    fake.scripted = [-230, -232]  # the worker answers in order: first the one with a phone
+    await _post(client, text_event(with_phone, "cảm ơn"))
+    await _post(client, text_event(without_phone, "cảm ơn"))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (await redis.xlen(MT_STREAM) == sms_before
+                                           or await redis.xlen(UNDELIVERED_STREAM) == undelivered_before):
+        await asyncio.sleep(0.2)
+
+    sms = (await redis.xrevrange(MT_STREAM, count=1))[0][1]
+    assert sms[b"dest"] == b"84905123456" and sms[b"origin"] == b"zalo" and sms[b"text"]
+    record = (await redis.xrevrange(UNDELIVERED_STREAM, count=1))[0][1]
+    assert record[b"user_id"].decode() == without_phone and record[b"error"] == b"-232" and record[b"text"]
+
+
+async def test_unknown_events_and_oa_echoes_are_ignored_with_200(stack, redis_url, fake_zalo, gateway, redis) -> None:
+    fake, url = fake_zalo
+    client = await gateway(**zalo_settings(stack, redis_url, url))
+    before = await redis.xlen(IN_STREAM)
+    for name in ("oa_send_text", "user_reacted_message", "shop_has_order"):
+        resp = await _post(client, event(name, _user()))
+        assert resp.status == 200
+    await asyncio.sleep(0.5)
+    assert await redis.xlen(IN_STREAM) == before and fake.attempts == 0
+
+
+async def test_oversized_body_is_refused(stack, redis_url, fake_zalo, gateway) -> None:
+    fake, url = fake_zalo
+    client = await gateway(**zalo_settings(stack, redis_url, url))
+    resp = await _post(client, text_event(_user(), "a" * 70_000))
+    assert resp.status == 413

@@ -1,0 +1,155 @@
+"""A local stand-in for the Telegram Bot API (https://core.telegram.org/bots/api).
+
+It speaks the documented wire format: ``POST /bot<token>/<method>`` with form,
+JSON or multipart parameters, answered ``{"ok": true, "result": ...}`` or
+``{"ok": false, "error_code": ..., "description": ..., "parameters": ...}``.
+Tests push updates (served by ``getUpdates`` long polling) and read what the
+bot sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from typing import Any
+
+from aiohttp import web
+
+from tests.fakes import Outbox, SendsMessages
+
+BOT_USER = {"id": 777000111, "is_bot": True, "first_name": "Trợ lý SCT", "username": "sct_tro_ly_bot",
+            "can_join_groups": False, "can_read_all_group_messages": False, "supports_inline_queries": False}
+JSON_FIELDS = {"reply_markup", "allowed_updates", "commands", "entities"}
+
+
+class FakeTelegram(SendsMessages):
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.updates: list[dict] = []
+        self.outbox = Outbox("messages sent by the bot")  # sendMessage parameters, in order
+        self.calls: list[tuple[str, dict]] = []
+        self.scripted: dict[str, list[tuple[int, dict]]] = {}  # method -> errors to answer first
+        self.webhook: dict | None = None
+        self._ids = itertools.count(1)
+        self._message_ids = itertools.count(1000)
+        self._new_update = asyncio.Event()
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        return app
+
+    # -- what tests do ---------------------------------------------------------
+
+    def _push(self, update: dict) -> dict:
+        update = {"update_id": next(self._ids), **update}
+        self.updates.append(update)
+        self._new_update.set()
+        return update
+
+    def _message(self, chat_id: int, **content: Any) -> dict:
+        return {"message_id": next(self._message_ids), "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private", "first_name": "Dân"},
+                "from": {"id": chat_id, "is_bot": False, "first_name": "Dân"}, **content}
+
+    def text_update(self, chat_id: int, text: str) -> dict:
+        content: dict[str, Any] = {"text": text}
+        if text.startswith("/"):
+            command = text.split()[0]
+            content["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        return {"update_id": next(self._ids), "message": self._message(chat_id, **content)}
+
+    def push_text(self, chat_id: int, text: str) -> dict:
+        update = self.text_update(chat_id, text)
+        update.pop("update_id")
+        return self._push(update)
+
+    def push_location(self, chat_id: int, latitude: float, longitude: float) -> dict:
+        return self._push({"message": self._message(chat_id, location={"latitude": latitude, "longitude": longitude})})
+
+    def push_callback(self, chat_id: int, data: str) -> dict:
+        message = self._message(chat_id, text="(tin nhắn có nút)")
+        message["from"] = BOT_USER
+        query = {"id": str(next(self._ids)), "from": {"id": chat_id, "is_bot": False, "first_name": "Dân"},
+                 "message": message, "chat_instance": "ci", "data": data}
+        return self._push({"callback_query": query})
+
+    def script(self, method: str, status: int, body: dict) -> None:
+        """Answer the next call of ``method`` with this error."""
+        self.scripted.setdefault(method, []).append((status, body))
+
+    def sent_to(self, chat_id: int) -> list[dict]:
+        return [m for m in self.sent if int(m["chat_id"]) == chat_id]
+
+    # -- the API -----------------------------------------------------------------
+
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        params: dict[str, Any] = dict(request.query)
+        if request.content_type == "application/json":
+            params.update(await request.json())
+        elif request.can_read_body:
+            params.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
+        for key in JSON_FIELDS & params.keys():
+            if isinstance(params[key], str):
+                params[key] = json.loads(params[key])
+        return params
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+        method = request.match_info["method"]
+        params = await self._params(request)
+        self.calls.append((method, params))
+        if self.scripted.get(method):
+            status, body = self.scripted[method].pop(0)
+            return web.json_response(body, status=status)
+        handler = getattr(self, f"_{method}", None)
+        if handler is None:
+            return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
+        return web.json_response({"ok": True, "result": await handler(params)})
+
+    async def _getMe(self, params: dict) -> dict:  # noqa: N802 (Bot API method names)
+        return BOT_USER
+
+    async def _getUpdates(self, params: dict) -> list[dict]:  # noqa: N802
+        offset = int(params.get("offset") or 0)
+        deadline = time.monotonic() + min(float(params.get("timeout") or 0), 1.0)
+        while True:
+            pending = [u for u in self.updates if u["update_id"] >= offset]
+            if pending or time.monotonic() >= deadline:
+                return pending[: int(params.get("limit") or 100)]
+            self._new_update.clear()
+            try:
+                await asyncio.wait_for(self._new_update.wait(), max(deadline - time.monotonic(), 0.01))
+            except asyncio.TimeoutError:
+                pass
+
+    async def _sendMessage(self, params: dict) -> dict:  # noqa: N802
+        if not str(params.get("text", "")).strip() or len(params["text"]) > 4096:
+            raise web.HTTPBadRequest(text=json.dumps({"ok": False, "error_code": 400,
+                                                      "description": "Bad Request: message text is invalid"}),
+                                     content_type="application/json")
+        self.outbox.add(params)
+        return self._message(int(params["chat_id"]), text=params["text"]) | {"from": BOT_USER}
+
+    async def _answerCallbackQuery(self, params: dict) -> bool:  # noqa: N802
+        return True
+
+    async def _setMyCommands(self, params: dict) -> bool:  # noqa: N802
+        return True
+
+    async def _deleteWebhook(self, params: dict) -> bool:  # noqa: N802
+        self.webhook = None
+        return True
+
+    async def _setWebhook(self, params: dict) -> bool:  # noqa: N802
+        self.webhook = params
+        return True
+
+    async def _getWebhookInfo(self, params: dict) -> dict:  # noqa: N802
+        return {"url": (self.webhook or {}).get("url", ""), "has_custom_certificate": False, "pending_update_count": 0}
+
+    async def _close(self, params: dict) -> bool:
+        return True
