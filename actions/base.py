@@ -5,7 +5,9 @@ from __future__ import annotations
 import abc
 import asyncio
 import logging
+from typing import Any
 
+import redis.asyncio as aioredis
 from rasa_sdk import Action, Tracker
 
 from common.settings import Settings, get_settings
@@ -15,6 +17,18 @@ logger = logging.getLogger(__name__)
 
 _client: DossierClient | None = None
 _client_loop: asyncio.AbstractEventLoop | None = None
+_redis: Any = None
+_redis_loop: asyncio.AbstractEventLoop | None = None
+
+
+def redis_client() -> Any:
+    """The action server's Redis client (cache, subscriptions), one per running loop."""
+    global _redis, _redis_loop
+    loop = asyncio.get_running_loop()
+    if _redis is None or _redis_loop is not loop:
+        _redis = aioredis.from_url(get_settings().redis_url)
+        _redis_loop = loop
+    return _redis
 
 
 def dossier_client() -> DossierClient:
@@ -23,11 +37,7 @@ def dossier_client() -> DossierClient:
     loop = asyncio.get_running_loop()
     if _client is None or _client_loop is not loop:
         settings = get_settings()
-        cache = None
-        if settings.redis_url:
-            import redis.asyncio as redis
-
-            cache = redis.from_url(settings.redis_url)
+        cache = redis_client() if settings.redis_url else None
         _client = DossierClient(
             settings.dossier_api_url,
             token=settings.dossier_api_token,

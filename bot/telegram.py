@@ -160,6 +160,10 @@ class TelegramChannel:
         await self.app.update_queue.put(update)
         return web.json_response({"ok": True})
 
+    async def notify(self, chat_id: str, text: str) -> None:
+        """A message the citizen did not ask for just now (a status change)."""
+        await self._send(int(chat_id), [BotMessage(text)])
+
     # -- handlers ----------------------------------------------------------------
 
     async def _start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -11,11 +11,13 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from bot.conversation import MAX_TEXT, TOO_LONG, UNAVAILABLE, Conversations
+from bot.notifier import Notifier
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.telegram import TelegramChannel
 from bot.zalo import ZaloChannel
 from common.ratelimit import UserRateLimit
 from common.settings import Settings
+from dossier_api.client import DossierClient
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +26,7 @@ RASA_KEY = web.AppKey("rasa", RasaClient)
 CONVERSATIONS_KEY = web.AppKey("conversations", Conversations)
 TELEGRAM_KEY = web.AppKey("telegram", TelegramChannel)
 ZALO_KEY = web.AppKey("zalo", ZaloChannel)
+NOTIFIER_KEY = web.AppKey("notifier", Notifier)
 _SESSION = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
@@ -99,6 +102,11 @@ async def zalo_webhook(request: web.Request) -> web.Response:
     return await channel.webhook(request)
 
 
+async def dossier_events(request: web.Request) -> web.Response:
+    """Signed status-change events from the dossier system."""
+    return await request.app[NOTIFIER_KEY].webhook(request)
+
+
 def create_app(settings: Settings) -> web.Application:
     """Build the chat gateway; Telegram and Zalo join when their secrets are set."""
     app = web.Application(client_max_size=settings.webhook_max_bytes)
@@ -109,7 +117,9 @@ def create_app(settings: Settings) -> web.Application:
         conversations = Conversations(rasa, UserRateLimit(redis, settings.chat_rate_limit_per_min))
         app[RASA_KEY] = rasa
         app[CONVERSATIONS_KEY] = conversations
-        started: list[TelegramChannel | ZaloChannel] = []
+        dossiers = DossierClient(settings.dossier_api_url, token=settings.dossier_api_token,
+                                 timeout_s=settings.dossier_api_timeout_s, retries=settings.dossier_api_retries)
+        started: list[TelegramChannel | ZaloChannel | Notifier] = []
         try:
             if settings.telegram_token:
                 app[TELEGRAM_KEY] = TelegramChannel(settings, conversations, redis)
@@ -119,11 +129,17 @@ def create_app(settings: Settings) -> web.Application:
                 app[ZALO_KEY] = ZaloChannel(settings, conversations, redis)
                 await app[ZALO_KEY].start()
                 started.append(app[ZALO_KEY])
+            chat_senders = {name: app[key].notify for name, key in (("telegram", TELEGRAM_KEY), ("zalo", ZALO_KEY))
+                            if key in app}
+            app[NOTIFIER_KEY] = Notifier(settings, redis, dossiers, chat_senders)
+            await app[NOTIFIER_KEY].start()
+            started.append(app[NOTIFIER_KEY])
             yield
         finally:
             for channel in reversed(started):
                 await channel.stop()
             await rasa.close()
+            await dossiers.close()
             await redis.close()
 
     app.cleanup_ctx.append(channels)
@@ -132,5 +148,6 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_post("/api/chat", chat)
     app.router.add_post("/webhooks/telegram", telegram_webhook)
     app.router.add_post("/webhooks/zalo", zalo_webhook)
+    app.router.add_post("/webhooks/dossier-events", dossier_events)
     app.router.add_static("/static", STATIC_DIR)
     return app

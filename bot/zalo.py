@@ -295,6 +295,10 @@ class ZaloChannel:
 
     # -- out -----------------------------------------------------------------------
 
+    async def notify(self, user: str, text: str) -> None:
+        """A message the citizen did not ask for just now (a status change)."""
+        await self.send(user, BotMessage(text))
+
     async def send(self, user: str, message: BotMessage) -> None:
         """Deliver one reply, or its SMS fallback, or record it as undelivered."""
         for body in render(message):

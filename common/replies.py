@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from common.status import DossierStatus, RatingLevel
-from dossier_api.models import Dossier, Procedure
+from dossier_api.models import Dossier, DossierEvent, Procedure
 
 _HINTS = {
     DossierStatus.MOI_TIEP_NHAN: "Hồ sơ đã được tiếp nhận và sẽ được chuyển phòng chuyên môn xử lý.",
@@ -130,3 +130,20 @@ def rating_thanks(level: RatingLevel, hotline: str) -> str:
             f"hoặc gọi đường dây nóng {hotline} để được giải quyết."
         )
     return text
+
+
+def status_changed(event: DossierEvent, channel: str) -> str:
+    """The notification of a status change; says how to stop them on that channel."""
+    stop = (f"Soạn HUY {event.code} gửi 8283 để ngừng nhận tin." if channel == "sms"
+            else f"Gõ \"hủy đăng ký {event.code}\" để ngừng nhận thông báo.")
+    return (
+        f"Hồ sơ {event.code} vừa chuyển sang trạng thái {event.new_status.label.upper()} "
+        f"(trước đó: {event.old_status.label}). {event.current_step}. {stop}"
+    )
+
+
+def subscribed(code: str, status_label: str, channel: str) -> str:
+    """Reply to a subscription."""
+    stop = f"Soạn HUY {code} gửi 8283 để ngừng." if channel == "sms" else f"Gõ \"hủy đăng ký {code}\" để ngừng."
+    return (f"Đã đăng ký nhận thông báo khi hồ sơ {code} thay đổi trạng thái (hiện tại: {status_label}). "
+            f"{stop}")

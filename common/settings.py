@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     dossier_api_host: str = "127.0.0.1"
     dossier_api_port: int = 8081
 
+    # Status-change notifications: the API pushes signed events to the gateway,
+    # which also polls the API's event list as a fallback.
+    dossier_events_webhook_url: str = Field("", description="Where the reference API pushes status changes")
+    dossier_events_secret: str = Field("", description="Shared HMAC secret of the status-change webhook")
+    notify_poll_interval_s: float = 30.0
+    notify_quiet_hours: str = Field("21:00-07:00", description="No notification in this local time range; empty = none")
+    timezone: str = "Asia/Ho_Chi_Minh"
+
     department_name: str = "Sở Công Thương"
     hotline: str = "1022"
     office_hours: str = "Thứ Hai đến Thứ Sáu, sáng 7h30-11h30, chiều 13h30-17h00"

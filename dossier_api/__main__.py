@@ -10,7 +10,7 @@ from aiohttp import web
 from common.settings import get_settings
 from dossier_api.db import Database
 from dossier_api.seed import seed
-from dossier_api.server import create_app
+from dossier_api.server import EventHook, create_app
 
 
 def main() -> None:
@@ -21,7 +21,8 @@ def main() -> None:
     if not db_path.exists():
         db_path.parent.mkdir(parents=True, exist_ok=True)
         seed(Database(db_path))
-    app = create_app(str(db_path), settings.dossier_api_token)
+    hook = EventHook(settings.dossier_events_webhook_url, settings.dossier_events_secret)
+    app = create_app(str(db_path), settings.dossier_api_token, hook)
     web.run_app(app, host=settings.dossier_api_host, port=settings.dossier_api_port, print=None)
 
 

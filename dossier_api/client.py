@@ -16,9 +16,24 @@ import aiohttp
 from pydantic import parse_obj_as
 
 from common.codes import canonical_code
-from dossier_api.models import Dossier, DossierPage, PlaceResult, Procedure, ProcedureMatch, Rating, RatingIn
+from dossier_api.models import (
+    Dossier,
+    DossierEvent,
+    DossierPage,
+    PlaceResult,
+    Procedure,
+    ProcedureMatch,
+    Rating,
+    RatingIn,
+    StatusChange,
+)
 
 logger = logging.getLogger(__name__)
+
+
+def cache_key(code: str) -> str:
+    """Where a dossier (canonical code) is cached; evicted when its status changes."""
+    return f"dossier:{code}"
 
 
 class DossierApiError(Exception):
@@ -125,10 +140,10 @@ class DossierClient:
         canonical = canonical_code(code)
         if canonical is None:
             raise InvalidDossierCode(code)
-        cache_key = f"dossier:{canonical}"
+        key = cache_key(canonical)
         if self._cache is not None:
             try:
-                cached = await self._cache.get(cache_key)
+                cached = await self._cache.get(key)
                 if cached:
                     return Dossier.parse_raw(cached)
             except Exception:  # a cache outage must not stop lookups
@@ -136,7 +151,7 @@ class DossierClient:
         dossier = Dossier.parse_obj(await self._request("GET", f"/api/v1/dossiers/{quote(canonical)}"))
         if self._cache is not None:
             try:
-                await self._cache.set(cache_key, dossier.json(), ex=self._cache_ttl_s)
+                await self._cache.set(key, dossier.json(), ex=self._cache_ttl_s)
             except Exception:
                 logger.warning("dossier cache write failed", exc_info=True)
         return dossier
@@ -147,6 +162,17 @@ class DossierClient:
         if status:
             params["status"] = status
         return DossierPage.parse_obj(await self._request("GET", "/api/v1/dossiers", params=params))
+
+    async def events(self, after: int = 0, limit: int = 100) -> list[DossierEvent]:
+        """Status changes with an id above ``after``, oldest first."""
+        data = await self._request("GET", "/api/v1/events", params={"after": after, "limit": limit})
+        return parse_obj_as(list[DossierEvent], data)
+
+    async def set_status(self, code: str, change: StatusChange) -> Dossier:
+        """Move a dossier to a new status (what the one-stop system does)."""
+        data = await self._request("POST", f"/api/v1/dossiers/{quote(code)}/status", retry=False,
+                                   data=change.json(), headers={"Content-Type": "application/json"})
+        return Dossier.parse_obj(data)
 
     async def search_procedures(self, query: str, limit: int = 5) -> list[ProcedureMatch]:
         """Procedures matching a free-text query, best first."""

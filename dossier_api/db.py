@@ -11,7 +11,7 @@ from typing import Any
 
 from common.privacy import mask_applicant
 from common.status import DossierStatus
-from dossier_api.models import Dossier, Procedure, Rating, RatingIn
+from dossier_api.models import Dossier, DossierEvent, Procedure, Rating, RatingIn
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS procedures (
@@ -30,6 +30,14 @@ CREATE TABLE IF NOT EXISTS dossiers (
     result_date TEXT
 );
 CREATE INDEX IF NOT EXISTS dossiers_status ON dossiers(status);
+CREATE TABLE IF NOT EXISTS dossier_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    code TEXT NOT NULL REFERENCES dossiers(code),
+    old_status TEXT NOT NULL,
+    new_status TEXT NOT NULL,
+    current_step TEXT NOT NULL,
+    at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS ratings (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     level TEXT NOT NULL,
@@ -97,6 +105,40 @@ class Database:
             )
             rating_id = cur.lastrowid
         return Rating(id=rating_id, created_at=now, **rating.dict())
+
+    def set_status(self, code: str, status: DossierStatus, step: str, now: dt.datetime) -> DossierEvent | None:
+        """Change a dossier's status and record the change as an event, in one
+        transaction; None when the dossier does not exist.
+
+        Setting the status it already has records nothing and returns the last event."""
+        with closing(self.connect()) as conn, conn:
+            row = conn.execute("SELECT status FROM dossiers WHERE code = ?", (code,)).fetchone()
+            if row is None:
+                return None
+            if row["status"] == status.value:
+                last = conn.execute("SELECT * FROM dossier_events WHERE code = ? ORDER BY id DESC LIMIT 1",
+                                    (code,)).fetchone()
+                return DossierEvent(**dict(last)) if last else None
+            result_date = now.date().isoformat() if status is DossierStatus.DA_CO_KET_QUA else None
+            conn.execute(
+                "UPDATE dossiers SET status = ?, current_step = ?, updated_at = ?,"
+                " result_date = COALESCE(?, result_date) WHERE code = ?",
+                (status.value, step, now.isoformat(), result_date, code),
+            )
+            cur = conn.execute(
+                "INSERT INTO dossier_events (code, old_status, new_status, current_step, at) VALUES (?, ?, ?, ?, ?)",
+                (code, row["status"], status.value, step, now.isoformat()),
+            )
+            event_id = cur.lastrowid
+        return DossierEvent(id=event_id, code=code, old_status=row["status"], new_status=status.value,
+                            current_step=step, at=now)
+
+    def events(self, after: int, limit: int) -> list[DossierEvent]:
+        """Status changes with an id above ``after``, oldest first."""
+        with closing(self.connect()) as conn:
+            rows = conn.execute("SELECT * FROM dossier_events WHERE id > ? ORDER BY id LIMIT ?",
+                                (after, limit)).fetchall()
+        return [DossierEvent(**dict(r)) for r in rows]
 
     def rating_counts(self) -> dict[str, int]:
         """How many ratings of each level are stored."""

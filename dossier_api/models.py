@@ -50,6 +50,24 @@ class Dossier(BaseModel):
     result_date: dt.date | None = None
 
 
+class DossierEvent(BaseModel):
+    """A dossier changed status (what subscribers are told about)."""
+
+    id: int
+    code: str
+    old_status: DossierStatus
+    new_status: DossierStatus
+    current_step: str
+    at: dt.datetime
+
+
+class StatusChange(BaseModel):
+    """The one-stop system moves a dossier to a new status."""
+
+    status: DossierStatus
+    current_step: str = ""
+
+
 class DossierPage(BaseModel):
     """One page of the dossier listing."""
 

@@ -10,16 +10,19 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from common import signing
 from common.codes import canonical_code
 from common.status import DossierStatus
 from dossier_api.catalog import CatalogIndex
 from dossier_api.db import Database
-from dossier_api.models import DossierPage, PlaceHit, PlaceResult, RatingIn
+from dossier_api.models import DossierEvent, DossierPage, PlaceHit, PlaceResult, RatingIn, StatusChange
 from dossier_api.places import PLACE_TYPES, PlaceIndex
 
 logger = logging.getLogger(__name__)
@@ -28,6 +31,43 @@ OPENAPI_FILE = Path(__file__).parent / "openapi.yaml"
 DB_KEY = web.AppKey("db", Database)
 CATALOG_KEY = web.AppKey("catalog", CatalogIndex)
 PLACES_KEY = web.AppKey("places", PlaceIndex)
+
+
+@dataclass
+class EventHook:
+    """Where status changes are pushed (the gateway), signed with a shared secret.
+
+    Pushes are best effort (a few tries); receivers also poll ``/api/v1/events``."""
+
+    url: str = ""
+    secret: str = ""
+    tries: int = 3
+    tasks: set[asyncio.Task] | None = None
+
+    def push(self, event: DossierEvent) -> None:
+        if not self.url:
+            return
+        if self.tasks is None:
+            self.tasks = set()
+        task = asyncio.create_task(self._push(event.json().encode()))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _push(self, body: bytes) -> None:
+        headers = {"Content-Type": "application/json", signing.HEADER: signing.sign(self.secret, body)}
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
+            for attempt in range(self.tries):
+                try:
+                    async with http.post(self.url, data=body, headers=headers) as resp:
+                        if resp.status < 300:
+                            return
+                        logger.warning("event webhook answered %d (attempt %d)", resp.status, attempt + 1)
+                except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                    logger.warning("event webhook failed (attempt %d): %r", attempt + 1, exc)
+                await asyncio.sleep(0.5 * 2**attempt)
+
+
+HOOK_KEY = web.AppKey("event_hook", EventHook)
 MAX_PAGE = 500
 
 
@@ -107,6 +147,34 @@ async def list_dossiers(request: web.Request) -> web.Response:
     return web.json_response(text=page.json())
 
 
+async def set_status(request: web.Request) -> web.Response:
+    """The one-stop system moves a dossier to a new status; subscribers are told."""
+    code = canonical_code(request.match_info["code"])
+    if code is None:
+        raise HttpError(400, "invalid_code", "Not a dossier code in the national format")
+    try:
+        change = StatusChange.parse_raw(await request.read())
+    except ValidationError as exc:
+        raise HttpError(400, "invalid_body", str(exc)) from exc
+    now = dt.datetime.now().replace(microsecond=0)
+    step = change.current_step or change.status.label
+    db = request.app[DB_KEY]
+    before = await asyncio.to_thread(db.dossier, code)
+    if before is None:
+        raise HttpError(404, "not_found", "No dossier with this code")
+    event = await asyncio.to_thread(db.set_status, code, change.status, step, now)
+    if event is not None and before.status is not change.status:
+        request.app[HOOK_KEY].push(event)
+    return web.json_response(text=(await asyncio.to_thread(db.dossier, code)).json())
+
+
+async def list_events(request: web.Request) -> web.Response:
+    """Status changes after an event id, oldest first (the polling fallback of the webhook)."""
+    after = _int_param(request, "after", 0, 2**62)
+    limit = _int_param(request, "limit", 100, MAX_PAGE)
+    return web.json_response(text=_json_list(await asyncio.to_thread(request.app[DB_KEY].events, after, limit)))
+
+
 async def search_procedures(request: web.Request) -> web.Response:
     """Search the catalog by keywords (with or without diacritics), or list it all."""
     catalog = request.app[CATALOG_KEY]
@@ -183,12 +251,14 @@ def _json_list(models: Sequence[BaseModel]) -> str:
     return "[" + ",".join(m.json() for m in models) + "]"
 
 
-def create_app(db_path: str, token: str = "") -> web.Application:
+def create_app(db_path: str, token: str = "", hook: EventHook | None = None) -> web.Application:
     """Build the API application on an existing (seeded) database."""
     middlewares = [error_middleware] + ([_token_middleware(token)] if token else [])
     app = web.Application(middlewares=middlewares, client_max_size=64 * 1024)
     db = Database(db_path)
+    db.create_schema()  # tables added since the database was seeded
     app[DB_KEY] = db
+    app[HOOK_KEY] = hook or EventHook()
 
     async def load_catalog(app: web.Application):
         app[CATALOG_KEY] = CatalogIndex(await asyncio.to_thread(db.procedures))
@@ -200,6 +270,8 @@ def create_app(db_path: str, token: str = "") -> web.Application:
     app.router.add_get("/openapi.yaml", openapi)
     app.router.add_get("/api/v1/dossiers", list_dossiers)
     app.router.add_get("/api/v1/dossiers/{code}", get_dossier)
+    app.router.add_post("/api/v1/dossiers/{code}/status", set_status)
+    app.router.add_get("/api/v1/events", list_events)
     app.router.add_get("/api/v1/procedures", search_procedures)
     app.router.add_get("/api/v1/procedures/{procedure_id}", get_procedure)
     app.router.add_post("/api/v1/ratings", post_rating)

@@ -97,8 +97,7 @@ class Router:
             return replies.dossier_status_short(dossier)
         if command.kind is Kind.SUBSCRIBE:
             await subscriptions.subscribe(self.redis, dossier.code, sender)
-            return (f"Đã đăng ký nhận tin khi hồ sơ {dossier.code} thay đổi trạng thái "
-                    f"(hiện tại: {dossier.status_label}). Soạn HUY {dossier.code} để ngừng.")
+            return replies.subscribed(dossier.code, dossier.status_label, "sms")
         assert command.level is not None
         try:
             await self.dossiers.rate(RatingIn(level=command.level, channel="sms", dossier_code=dossier.code))

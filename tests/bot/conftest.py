@@ -63,7 +63,8 @@ def zalo_settings(stack: Stack, redis_url: str, api_url: str, **extra: Any) -> d
             "zalo_refresh_token": "refresh-1", "zalo_api_url": api_url, "zalo_oauth_url": api_url, **extra}
 
 
-def seeded_dossier(stack: Stack, status: str) -> dict:
+def seeded_dossier(stack: Stack, status: str, offset: int = 0) -> dict:
     """A real dossier of the seeded reference API."""
-    page = requests.get(f"{stack.api_url}/api/v1/dossiers", params={"status": status, "limit": 1}, timeout=10).json()
+    params = {"status": status, "limit": 1, "offset": offset}
+    page = requests.get(f"{stack.api_url}/api/v1/dossiers", params=params, timeout=10).json()
     return page["items"][0]

@@ -105,3 +105,9 @@ def test_nearby_places_by_shared_location_and_by_ward(stack: Stack) -> None:
     bad = requests.post(url, json={"session": session, "text": "/tim_dia_diem", "location": {"latitude": "x"}},
                         timeout=60)
     assert bad.status_code == 400 and "Vị trí" in bad.json()["error"]
+
+
+def test_web_chat_explains_where_notifications_can_be_received(stack: Stack) -> None:
+    dossier = _dossier(stack, "dang_xu_ly")
+    reply = Conversation(stack).say(f"đăng ký nhận thông báo cho hồ sơ {dossier['code']}")
+    assert "DK <mã hồ sơ> gửi 8283" in reply and "Zalo" in reply

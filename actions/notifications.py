@@ -1,0 +1,85 @@
+"""Subscribing to (and leaving) status-change notifications from a chat channel.
+
+SMS subscribes with ``DK <mã>`` at the gateway; this is the same subscription
+(``common/subscriptions.py``) for Telegram and Zalo. The web chat cannot
+receive messages later, so it points to the channels that can.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.base import DossierAction, channel_of, latest_entity, redis_client
+from common import replies, subscriptions
+from common.codes import canonical_code
+from dossier_api.client import DossierApiUnavailable, DossierNotFound, InvalidDossierCode
+
+logger = logging.getLogger(__name__)
+
+PUSH_CHANNELS = {"telegram", "zalo", "sms"}
+WEB_CANNOT_PUSH = (
+    "Trang web không gửi được tin nhắn về sau. Để nhận thông báo khi hồ sơ thay đổi, anh/chị soạn "
+    "DK <mã hồ sơ> gửi 8283, hoặc nhắn \"đăng ký nhận thông báo <mã hồ sơ>\" cho trợ lý trên Zalo hoặc Telegram."
+)
+ASK_CODE = (
+    "Anh/chị muốn nhận thông báo cho hồ sơ nào? Vui lòng gửi kèm mã hồ sơ, ví dụ: "
+    "đăng ký nhận thông báo 000.00.12.H17-200115-0001."
+)
+
+
+def _code_of(tracker: Tracker) -> str | None:
+    raw = latest_entity(tracker, "ma_ho_so") or tracker.get_slot("ho_so_gan_nhat")
+    return canonical_code(raw) if raw else None
+
+
+class ActionDangKyThongBao(DossierAction):
+    """Subscribes the chat user to the dossier named (or last looked up)."""
+
+    def name(self) -> str:
+        return "action_dang_ky_thong_bao"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        channel = channel_of(tracker)
+        if channel not in PUSH_CHANNELS:
+            dispatcher.utter_message(text=WEB_CANNOT_PUSH)
+            return []
+        code = _code_of(tracker)
+        if code is None:
+            dispatcher.utter_message(text=ASK_CODE)
+            return []
+        try:
+            dossier = await self.client.get_dossier(code)
+        except (DossierNotFound, InvalidDossierCode):
+            dispatcher.utter_message(text=replies.dossier_not_found(code))
+            return []
+        except DossierApiUnavailable:
+            dispatcher.utter_message(text=replies.service_unavailable(self.settings.hotline))
+            return []
+        await subscriptions.subscribe(redis_client(), dossier.code, tracker.sender_id)
+        dispatcher.utter_message(text=replies.subscribed(dossier.code, dossier.status_label, channel))
+        return [SlotSet("ho_so_gan_nhat", dossier.code)]
+
+
+class ActionHuyDangKy(DossierAction):
+    """Unsubscribes from the dossier named, or from every dossier."""
+
+    def name(self) -> str:
+        return "action_huy_dang_ky"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        raw = latest_entity(tracker, "ma_ho_so")
+        code = canonical_code(raw) if raw else None
+        dropped = await subscriptions.unsubscribe(redis_client(), tracker.sender_id, code)
+        if dropped:
+            listed = ", ".join(dropped)
+            dispatcher.utter_message(text=f"Đã hủy nhận thông báo cho hồ sơ {listed}.")
+        elif code:
+            dispatcher.utter_message(text=f"Anh/chị chưa đăng ký nhận thông báo cho hồ sơ {code}.")
+        else:
+            dispatcher.utter_message(text="Anh/chị chưa đăng ký nhận thông báo cho hồ sơ nào.")
+        return []

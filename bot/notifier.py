@@ -1,0 +1,286 @@
+"""Status-change notifications to every subscriber, on the channel they subscribed from.
+
+Events come from the dossier system two ways: a signed webhook
+(``POST /webhooks/dossier-events``) and, as a fallback, polling its event list
+(one replica at a time, cursor in Redis). Either way an event enters the Redis
+stream ``notify:events`` once (``SET NX`` on its id), so with any number of
+gateway replicas:
+
+1. a replica of the ``notifiers`` group takes the event and, in one Redis
+   transaction, queues one job per subscriber on ``notify:out:<channel>`` and
+   acks it;
+2. a replica of the ``notify-senders`` group that serves that channel takes the
+   job and delivers it: SMS through the SMS gateway's MT queue (in the same
+   transaction as the ack), Telegram and Zalo through their APIs; during quiet
+   hours the job waits in a sorted set until the morning. A replica without,
+   say, Telegram configured leaves Telegram jobs to the replicas that have it.
+
+An event is expanded once and a job acked once; a chat delivery interrupted
+between the API call and the ack is the one window where a message can repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from pydantic import ValidationError
+from redis import exceptions as redis_errors
+
+from common import replies, signing, subscriptions
+from common.privacy import pseudonym
+from common.settings import Settings
+from dossier_api.client import DossierApiError, DossierClient, cache_key
+from dossier_api.models import DossierEvent
+from sms_gateway import streams as sms_streams
+from sms_gateway.streams import as_str, ensure_group
+
+logger = logging.getLogger(__name__)
+
+EVENTS = "notify:events"
+EVENTS_GROUP = "notifiers"
+OUT_GROUP = "notify-senders"
+DEFERRED = "notify:deferred"  # zset: job -> time it may be sent
+FAILED = "notify:failed"
+CURSOR = "notify:cursor"  # last event id read by polling
+POLL_LOCK = "notify:poll:lock"
+SEEN_TTL_S = 30 * 24 * 3600
+MAX_ATTEMPTS = 5
+
+ChatSender = Callable[[str, str], Awaitable[None]]  # (id within the channel, text)
+CHANNELS = ("sms", "telegram", "zalo")  # the channels that can reach a citizen later
+
+
+def out_stream(channel: str) -> str:
+    """Jobs waiting to be delivered on one channel."""
+    return f"notify:out:{channel}"
+
+
+def parse_quiet_hours(spec: str) -> tuple[dt.time, dt.time] | None:
+    """``"21:00-07:00"`` -> (21:00, 07:00); empty -> None."""
+    if not spec.strip():
+        return None
+    start, end = (dt.time.fromisoformat(part.strip()) for part in spec.split("-"))
+    return start, end
+
+
+def quiet_until(now: dt.datetime, quiet: tuple[dt.time, dt.time] | None) -> dt.datetime | None:
+    """When the quiet period that ``now`` falls in ends; None when not quiet."""
+    if quiet is None:
+        return None
+    start, end = quiet
+    t = now.timetz().replace(tzinfo=None)
+    if start <= end:
+        inside = start <= t < end
+    else:  # across midnight
+        inside = t >= start or t < end
+    if not inside:
+        return None
+    day = now.date() if t < end else now.date() + dt.timedelta(days=1)
+    return dt.datetime.combine(day, end, tzinfo=now.tzinfo)
+
+
+class Notifier:
+    """Takes events in, expands them per subscriber, delivers the jobs."""
+
+    def __init__(self, settings: Settings, redis: Any, dossiers: DossierClient,
+                 chat_senders: dict[str, ChatSender], clock: Callable[[], dt.datetime] | None = None) -> None:
+        self.settings = settings
+        self.redis = redis
+        self.dossiers = dossiers
+        self.chat_senders = chat_senders
+        self.tz = ZoneInfo(settings.timezone)
+        self.quiet = parse_quiet_hours(settings.notify_quiet_hours)
+        self.clock = clock or (lambda: dt.datetime.now(self.tz))
+        self.channels = ["sms", *chat_senders]  # SMS goes through the shared MT queue: any replica
+        self.consumer = f"{socket.gethostname()}-{id(self):x}"
+        self._task: asyncio.Task | None = None
+
+    # -- lifecycle -------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="notifier")
+
+    async def prepare(self) -> None:
+        """Create the consumer groups (idempotent)."""
+        await ensure_group(self.redis, EVENTS, EVENTS_GROUP)
+        for channel in CHANNELS:
+            await ensure_group(self.redis, out_stream(channel), OUT_GROUP)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        last_poll = last_claim = 0.0
+        ready = False
+        while True:
+            try:
+                if not ready:  # in the loop: a gateway starts even while Redis is down
+                    await self.prepare()
+                    ready = True
+                if time.monotonic() - last_poll >= self.settings.notify_poll_interval_s:
+                    await self.poll_once()
+                    last_poll = time.monotonic()
+                if time.monotonic() - last_claim >= 30:  # work of a replica that died
+                    mine = [(out_stream(c), OUT_GROUP) for c in self.channels]
+                    for stream, group in [(EVENTS, EVENTS_GROUP), *mine]:
+                        await self.redis.xautoclaim(stream, group, self.consumer, min_idle_time=60_000, count=100)
+                    last_claim = time.monotonic()
+                await self.release_due()
+                busy = await self.expand_once(block_ms=200) + await self.deliver_once(block_ms=200)
+                if not busy:
+                    await asyncio.sleep(0.05)
+            except asyncio.CancelledError:
+                raise
+            except redis_errors.ConnectionError:
+                logger.warning("notifier: Redis unreachable, retrying")
+                await asyncio.sleep(1)
+            except Exception:
+                logger.exception("notifier: unexpected error, continuing")
+                await asyncio.sleep(1)
+
+    # -- events in ----------------------------------------------------------------
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        """``POST /webhooks/dossier-events`` from the dossier system, signed."""
+        body = await request.read()
+        if not signing.verify(self.settings.dossier_events_secret, body, request.headers.get(signing.HEADER, "")):
+            logger.warning("dossier event with a missing or bad signature refused")
+            return web.json_response({"error": "bad signature"}, status=401)
+        try:
+            event = DossierEvent.parse_raw(body)
+        except ValidationError:
+            return web.json_response({"error": "bad event"}, status=400)
+        return web.json_response({"new": await self.ingest(event)})
+
+    async def ingest(self, event: DossierEvent) -> bool:
+        """Queue an event unless it was seen before (by any replica, by either path)."""
+        if not await self.redis.set(f"notify:seen:{event.id}", 1, nx=True, ex=SEEN_TTL_S):
+            return False
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.xadd(EVENTS, {"event": event.json()})
+        pipe.delete(cache_key(event.code))  # lookups must not show the old status
+        await pipe.execute()
+        return True
+
+    async def poll_once(self) -> int:
+        """Read new events from the dossier system (one replica at a time)."""
+        if not await self.redis.set(POLL_LOCK, self.consumer, nx=True, ex=30):
+            return 0
+        try:
+            cursor = int(as_str(await self.redis.get(CURSOR) or b"0"))
+            try:
+                events = await self.dossiers.events(after=cursor, limit=200)
+            except DossierApiError:
+                logger.warning("notifier: event list unavailable", exc_info=True)
+                return 0
+            for event in events:
+                await self.ingest(event)
+            if events:
+                await self.redis.set(CURSOR, events[-1].id)
+            return len(events)
+        finally:
+            await self.redis.delete(POLL_LOCK)
+
+    # -- expansion ----------------------------------------------------------------
+
+    async def expand_once(self, block_ms: int = 0) -> int:
+        """One event -> one job per subscriber, queued and acked atomically."""
+        entries = await self._read(EVENTS, EVENTS_GROUP, block_ms)
+        for entry_id, fields in entries:
+            raw = as_str(fields[b"event"])
+            event = DossierEvent.parse_raw(raw)
+            senders = sorted(await subscriptions.subscribers(self.redis, event.code))
+            pipe = self.redis.pipeline(transaction=True)
+            for sender in senders:
+                channel = sender.partition(":")[0]
+                if channel in CHANNELS:
+                    pipe.xadd(out_stream(channel), {"sender": sender, "event": raw})
+                else:
+                    pipe.xadd(FAILED, {"sender": sender, "event": raw, "reason": f"{channel} cannot be notified"})
+            pipe.xack(EVENTS, EVENTS_GROUP, entry_id)
+            pipe.xdel(EVENTS, entry_id)
+            await pipe.execute()
+            logger.info("status change of a dossier queued for %d subscriber(s)", len(senders))
+        return len(entries)
+
+    # -- delivery -----------------------------------------------------------------
+
+    async def deliver_once(self, block_ms: int = 0) -> int:
+        """Deliver waiting jobs of the channels this replica serves."""
+        done = 0
+        for channel in self.channels:
+            stream = out_stream(channel)
+            entries = await self._read(stream, OUT_GROUP, block_ms if channel == self.channels[-1] else 0)
+            for entry_id, fields in entries:
+                job = {as_str(k): as_str(v) for k, v in fields.items()}
+                await self._deliver(stream, as_str(entry_id), job)
+            done += len(entries)
+        return done
+
+    async def _deliver(self, stream: str, entry_id: str, job: dict[str, str]) -> None:
+        sender, raw = job["sender"], job["event"]
+        wait_until = quiet_until(self.clock(), self.quiet)
+        pipe = self.redis.pipeline(transaction=True)
+        if wait_until is not None:
+            pipe.zadd(DEFERRED, {json.dumps({"sender": sender, "event": raw}): wait_until.timestamp()})
+        else:
+            channel, _, user = sender.partition(":")
+            text = replies.status_changed(DossierEvent.parse_raw(raw), channel)
+            if channel == "sms":
+                pipe.xadd(sms_streams.MT_STREAM, {"dest": user, "text": text, "origin": "notify"})
+            elif not await self._send_chat(entry_id, channel, user, text, job):
+                return  # stays pending, retried
+        pipe.xack(stream, OUT_GROUP, entry_id)
+        pipe.xdel(stream, entry_id)
+        await pipe.execute()
+
+    async def _send_chat(self, entry_id: str, channel: str, user: str, text: str, job: dict[str, str]) -> bool:
+        send = self.chat_senders[channel]
+        try:
+            await send(user, text)
+            return True
+        except Exception as exc:
+            attempts = await self.redis.incr(f"notify:attempts:{entry_id}")
+            await self.redis.expire(f"notify:attempts:{entry_id}", SEEN_TTL_S)
+            logger.warning("notification to %s failed (attempt %d): %r", pseudonym(user), attempts, exc)
+            if attempts >= MAX_ATTEMPTS:
+                await self.redis.xadd(FAILED, {**job, "reason": repr(exc)[:200]})
+                return True
+            await asyncio.sleep(min(attempts, 5))
+            return False
+
+    async def release_due(self) -> int:
+        """Jobs whose quiet period is over go back to the queue (one replica wins each)."""
+        due = await self.redis.zrangebyscore(DEFERRED, "-inf", self.clock().timestamp())
+        released = 0
+        for member in due:
+            if await self.redis.zrem(DEFERRED, member):
+                job = json.loads(member)
+                await self.redis.xadd(out_stream(job["sender"].partition(":")[0]), job)
+                released += 1
+        return released
+
+    async def _read(self, stream: str, group: str, block_ms: int) -> list[tuple[Any, dict]]:
+        """Our pending entries first (a restart or a retry), then new ones."""
+        for cursor in ("0", ">"):
+            batch = await self.redis.xreadgroup(group, self.consumer, {stream: cursor}, count=20,
+                                                block=None if cursor == "0" else (block_ms or None))
+            entries = batch[0][1] if batch else []
+            for entry_id, fields in entries:
+                if not fields:  # deleted after it was delivered: nothing left to do
+                    await self.redis.xack(stream, group, entry_id)
+            entries = [(i, f) for i, f in entries if f]
+            if entries:
+                return entries
+        return []

@@ -1,0 +1,185 @@
+"""Status-change notifications: the API's events, the signed webhook, polling,
+exactly-once delivery with two gateway replicas, quiet hours, and the whole
+path from a Telegram subscription to the message."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import random
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import redis.asyncio as aioredis
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.notifier import DEFERRED, Notifier, parse_quiet_hours, quiet_until
+from common import signing, subscriptions
+from common.settings import Settings
+from dossier_api.client import DossierClient
+from dossier_api.models import DossierEvent, StatusChange
+from dossier_api.server import EventHook, create_app
+from sms_gateway.streams import MT_STREAM
+from tests.bot.conftest import TELEGRAM_TOKEN, seeded_dossier
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+SECRET = "events-secret-for-tests"
+
+
+def test_quiet_hours_across_midnight() -> None:
+    quiet = parse_quiet_hours("21:00-07:00")
+    at = lambda h, m=0: dt.datetime(2026, 11, 26, h, m, tzinfo=TZ)  # noqa: E731
+    assert quiet_until(at(20, 59), quiet) is None
+    assert quiet_until(at(21, 0), quiet) == dt.datetime(2026, 11, 27, 7, 0, tzinfo=TZ)
+    assert quiet_until(at(3, 15), quiet) == dt.datetime(2026, 11, 26, 7, 0, tzinfo=TZ)
+    assert quiet_until(at(7, 0), quiet) is None
+    assert quiet_until(at(23, 0), parse_quiet_hours("")) is None
+
+
+@pytest.fixture
+async def api(seeded_db: Path):
+    """The reference API in-process, pushing events to whatever URL the test sets."""
+    hook = EventHook(secret=SECRET)
+    server = TestServer(create_app(str(seeded_db), hook=hook))
+    await server.start_server()
+    yield hook, str(server.make_url("")).rstrip("/")
+    await server.close()
+
+
+@pytest.fixture
+async def redis(redis_url):
+    client = aioredis.from_url(redis_url)
+    yield client
+    await client.close()
+
+
+def _event(code: str, event_id: int | None = None) -> DossierEvent:
+    return DossierEvent(id=event_id or random.randint(10**6, 10**9), code=code, old_status="dang_xu_ly",
+                        new_status="da_co_ket_qua", current_step="Đã ký duyệt kết quả", at=dt.datetime.now())
+
+
+async def test_status_change_is_recorded_and_pushed_signed(api, redis_url) -> None:
+    hook, url = api
+    received: list[tuple[bytes, str]] = []
+
+    async def sink(request: web.Request) -> web.Response:
+        received.append((await request.read(), request.headers.get(signing.HEADER, "")))
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_post("/events", sink)
+    receiver = TestServer(app)
+    await receiver.start_server()
+    hook.url = str(receiver.make_url("/events"))
+    try:
+        async with DossierClient(url) as client:
+            code = (await client.list_dossiers(status="moi_tiep_nhan", limit=1, offset=41)).items[0].code
+            before = await client.events(after=0, limit=500)
+            change = StatusChange(status="dang_xu_ly", current_step="Chuyên viên thẩm định")
+            dossier = await client.set_status(code, change)
+            assert dossier.status.value == "dang_xu_ly" and dossier.current_step == "Chuyên viên thẩm định"
+            await client.set_status(code, StatusChange(status="dang_xu_ly"))  # no change: no new event
+            after = await client.events(after=before[-1].id if before else 0)
+        changes = [(e.code, e.old_status.value, e.new_status.value) for e in after]
+        assert changes == [(code, "moi_tiep_nhan", "dang_xu_ly")]
+        for _ in range(50):
+            if received:
+                break
+            await asyncio.sleep(0.1)
+        [(body, sig)] = received
+        assert json.loads(body)["code"] == code and signing.verify(SECRET, body, sig)
+    finally:
+        await receiver.close()
+
+
+async def test_replicas_deliver_each_change_once_per_subscriber(api, redis) -> None:
+    _, url = api
+    settings = Settings(_env_file=None, dossier_events_secret=SECRET, notify_quiet_hours="", dossier_api_url=url)
+    code = f"000.00.12.H17-261126-{random.randint(1000, 9999)}"
+    subscribers = ["sms:84905000001", "telegram:501", "zalo:u-502"]
+    for sender in subscribers:
+        await subscriptions.subscribe(redis, code, sender)
+    delivered: list[tuple[str, str]] = []
+
+    async def chat(channel: str):
+        async def send(user: str, text: str) -> None:
+            delivered.append((f"{channel}:{user}", text))
+        return send
+
+    senders = {"telegram": await chat("telegram"), "zalo": await chat("zalo")}
+    async with DossierClient(url) as dossiers:
+        # two full replicas and one with SMS only: chat jobs wait for a replica that has the channel
+        replicas = [Notifier(settings, redis, dossiers, senders) for _ in range(2)]
+        replicas.append(Notifier(settings, redis, dossiers, {}))
+        await replicas[0].prepare()
+        mt_before = await redis.xlen(MT_STREAM)
+        events = [_event(code), _event(code)]
+        for event in events:  # both replicas hear every event (webhook retried, polling)
+            for replica in replicas:
+                await replica.ingest(event)
+        for _ in range(10):
+            await asyncio.gather(*(r.expand_once() for r in replicas))
+            await asyncio.gather(*(r.deliver_once() for r in replicas))
+    assert len(delivered) == 4  # 2 events x 2 chat subscribers, once each
+    assert sorted(s for s, _ in delivered) == ["telegram:501", "telegram:501", "zalo:u-502", "zalo:u-502"]
+    sms = await redis.xrange(MT_STREAM, min="-", max="+")
+    ours = [f for _, f in sms[mt_before:] if f.get(b"dest") == b"84905000001"]
+    assert len(ours) == 2 and all(f[b"origin"] == b"notify" for f in ours)
+    assert b"HUY " + code.encode() in ours[0][b"text"]
+    assert all(f"hủy đăng ký {code}" in text for _, text in delivered)
+
+
+async def test_quiet_hours_hold_messages_until_morning(api, redis) -> None:
+    _, url = api
+    now = [dt.datetime(2026, 11, 26, 22, 30, tzinfo=TZ)]
+    settings = Settings(_env_file=None, notify_quiet_hours="21:00-07:00", dossier_api_url=url)
+    code = f"000.00.12.H17-261126-{random.randint(1000, 9999)}"
+    await subscriptions.subscribe(redis, code, "telegram:777")
+    delivered: list[str] = []
+
+    async def send(user: str, text: str) -> None:
+        delivered.append(user)
+
+    async with DossierClient(url) as dossiers:
+        notifier = Notifier(settings, redis, dossiers, {"telegram": send}, clock=lambda: now[0])
+        await notifier.prepare()
+        await redis.delete(DEFERRED)
+        await notifier.ingest(_event(code))
+        await notifier.expand_once()
+        await notifier.deliver_once()
+        assert delivered == [] and await redis.zcard(DEFERRED) == 1
+        now[0] = dt.datetime(2026, 11, 27, 6, 59, tzinfo=TZ)
+        assert await notifier.release_due() == 0
+        now[0] = dt.datetime(2026, 11, 27, 7, 0, tzinfo=TZ)
+        assert await notifier.release_due() == 1
+        await notifier.deliver_once()
+    assert delivered == ["777"]
+
+
+@pytest.mark.e2e
+async def test_telegram_subscriber_is_told_when_the_status_changes(stack, redis_url, api, fake_telegram,
+                                                                   gateway) -> None:
+    hook, api_url = api
+    fake, tg_url = fake_telegram
+    client: TestClient = await gateway(rasa_url=stack.rasa_url, redis_url=redis_url, dossier_api_url=api_url,
+                                       telegram_token=TELEGRAM_TOKEN, telegram_api_url=tg_url,
+                                       dossier_events_secret=SECRET, notify_quiet_hours="")
+    hook.url = str(client.make_url("/webhooks/dossier-events"))
+    dossier = seeded_dossier(stack, "cho_bo_sung", offset=42)  # one no other test uses: its status changes
+    chat = random.randint(10**8, 10**9)
+    fake.push_text(chat, f"đăng ký nhận thông báo hồ sơ {dossier['code']}")
+    assert "Đã đăng ký nhận thông báo" in (await fake.wait_sent(1))[0]["text"]
+
+    forged = await client.post("/webhooks/dossier-events", data=b'{"id": 1}', headers={signing.HEADER: "sha256=00"})
+    assert forged.status == 401
+    async with DossierClient(api_url) as dossiers:
+        await dossiers.set_status(dossier["code"], StatusChange(status="dang_xu_ly", current_step="Đã nhận bổ sung"))
+    message = (await fake.wait_sent(2))[1]
+    assert int(message["chat_id"]) == chat
+    assert dossier["code"] in message["text"] and "ĐANG XỬ LÝ" in message["text"] and "chờ bổ sung" in message["text"]
+
+    fake.push_text(chat, f"hủy đăng ký nhận thông báo {dossier['code']}")
+    assert "Đã hủy nhận thông báo" in (await fake.wait_sent(3))[2]["text"]
