@@ -8,6 +8,7 @@ hot dossier codes are cached in Redis for a short time when a cache is given.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from typing import Any
 from urllib.parse import quote
@@ -17,6 +18,9 @@ from pydantic import parse_obj_as
 
 from common.codes import canonical_code
 from dossier_api.models import (
+    Appointment,
+    AppointmentIn,
+    DaySlots,
     Dossier,
     DossierEvent,
     DossierPage,
@@ -46,6 +50,23 @@ class InvalidDossierCode(DossierApiError):
 
 class DossierNotFound(DossierApiError):
     """No dossier (or procedure) with this identifier."""
+
+
+class BadRequest(DossierApiError):
+    """The API refused the request; ``error`` is its machine-readable code."""
+
+    def __init__(self, error: str, message: str) -> None:
+        super().__init__(message)
+        self.error = error
+        self.message = message
+
+
+class Conflict(DossierApiError):
+    """The request lost a race (HTTP 409)."""
+
+
+class SlotFull(Conflict):
+    """Every counter of the appointment slot is taken."""
 
 
 class DossierApiUnavailable(DossierApiError):
@@ -117,7 +138,9 @@ class DossierClient:
                         body = await resp.json(content_type=None)
                         if body.get("error") == "invalid_code":
                             raise InvalidDossierCode(path)
-                        raise DossierApiError(body.get("message", "bad request"))
+                        raise BadRequest(str(body.get("error", "")), str(body.get("message", "bad request")))
+                    if resp.status == 409:
+                        raise Conflict((await resp.json(content_type=None)).get("message", "conflict"))
                     if resp.status >= 500:
                         last_error = DossierApiUnavailable(f"HTTP {resp.status}")
                         continue
@@ -173,6 +196,40 @@ class DossierClient:
         data = await self._request("POST", f"/api/v1/dossiers/{quote(code)}/status", retry=False,
                                    data=change.json(), headers={"Content-Type": "application/json"})
         return Dossier.parse_obj(data)
+
+    async def appointment_days(self, count: int = 5) -> list[dt.date]:
+        """The next days that take appointments."""
+        return [dt.date.fromisoformat(d) for d in await self._request("GET", "/api/v1/appointments/days",
+                                                                       params={"count": count})]
+
+    async def appointment_slots(self, day: dt.date) -> DaySlots:
+        """Free places per slot on ``day`` (``closed`` says why there are none)."""
+        data = await self._request("GET", "/api/v1/appointments/slots", params={"date": day.isoformat()})
+        return DaySlots.parse_obj(data)
+
+    async def book(self, wanted: AppointmentIn) -> Appointment:
+        """Take a queue number.
+
+        Raises:
+            SlotFull: every counter of the slot is taken.
+            DossierApiError: closed day or not a slot (the message says which).
+        """
+        try:
+            data = await self._request("POST", "/api/v1/appointments", retry=False, data=wanted.json(),
+                                       headers={"Content-Type": "application/json"})
+        except Conflict as exc:
+            raise SlotFull(str(exc)) from exc
+        return Appointment.parse_obj(data)
+
+    async def appointments(self, owner: str) -> list[Appointment]:
+        """An owner's coming appointments."""
+        return parse_obj_as(list[Appointment], await self._request("GET", "/api/v1/appointments",
+                                                                   params={"owner": owner}))
+
+    async def cancel_appointment(self, appointment_id: int, owner: str) -> Appointment:
+        data = await self._request("POST", f"/api/v1/appointments/{appointment_id}/cancel", retry=False,
+                                   json={"owner": owner})
+        return Appointment.parse_obj(data)
 
     async def search_procedures(self, query: str, limit: int = 5) -> list[ProcedureMatch]:
         """Procedures matching a free-text query, best first."""

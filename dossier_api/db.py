@@ -11,7 +11,7 @@ from typing import Any
 
 from common.privacy import mask_applicant
 from common.status import DossierStatus
-from dossier_api.models import Dossier, DossierEvent, Procedure, Rating, RatingIn
+from dossier_api.models import Appointment, AppointmentIn, Dossier, DossierEvent, Procedure, Rating, RatingIn
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS procedures (
@@ -38,6 +38,20 @@ CREATE TABLE IF NOT EXISTS dossier_events (
     current_step TEXT NOT NULL,
     at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS appointments (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    owner TEXT NOT NULL,
+    day TEXT NOT NULL,
+    time TEXT NOT NULL,
+    counter INTEGER NOT NULL,
+    queue_number INTEGER NOT NULL,
+    procedure_id TEXT,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS appointments_one_per_counter
+    ON appointments(day, time, counter) WHERE status = 'booked';
+CREATE INDEX IF NOT EXISTS appointments_owner ON appointments(owner, status);
 CREATE TABLE IF NOT EXISTS ratings (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     level TEXT NOT NULL,
@@ -140,6 +154,60 @@ class Database:
                                 (after, limit)).fetchall()
         return [DossierEvent(**dict(r)) for r in rows]
 
+    def booked_counts(self, day: dt.date) -> dict[str, int]:
+        """Booked places per slot time on ``day``."""
+        with closing(self.connect()) as conn:
+            rows = conn.execute("SELECT time, COUNT(*) AS n FROM appointments WHERE day = ? AND status = 'booked'"
+                                " GROUP BY time", (day.isoformat(),)).fetchall()
+        return {r["time"]: r["n"] for r in rows}
+
+    def book(self, request: AppointmentIn, counters: int, now: dt.datetime) -> Appointment | None:
+        """Take the first free counter of a slot and the day's next queue number,
+        atomically (``BEGIN IMMEDIATE`` holds the write lock); None when full."""
+        conn = self.connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            day = request.date.isoformat()
+            taken = {r[0] for r in conn.execute(
+                "SELECT counter FROM appointments WHERE day = ? AND time = ? AND status = 'booked'",
+                (day, request.time))}
+            free = [c for c in range(1, counters + 1) if c not in taken]
+            if not free:
+                conn.rollback()
+                return None
+            queue = conn.execute("SELECT COALESCE(MAX(queue_number), 0) + 1 FROM appointments WHERE day = ?",
+                                 (day,)).fetchone()[0]
+            cur = conn.execute(
+                "INSERT INTO appointments (owner, day, time, counter, queue_number, procedure_id, status, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'booked', ?)",
+                (request.owner, day, request.time, free[0], queue, request.procedure_id, now.isoformat()),
+            )
+            conn.commit()
+            return Appointment(id=cur.lastrowid, queue_number=queue, counter=free[0], status="booked",
+                               created_at=now, **request.dict())
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            conn.close()
+
+    def appointments(self, owner: str, from_day: dt.date) -> list[Appointment]:
+        """An owner's booked appointments from ``from_day`` on, soonest first."""
+        with closing(self.connect()) as conn:
+            rows = conn.execute("SELECT * FROM appointments WHERE owner = ? AND status = 'booked' AND day >= ?"
+                                " ORDER BY day, time", (owner, from_day.isoformat())).fetchall()
+        return [_to_appointment(r) for r in rows]
+
+    def cancel_appointment(self, appointment_id: int, owner: str) -> Appointment | None:
+        """Cancel an owner's booking; None when it is not theirs or not booked."""
+        with closing(self.connect()) as conn, conn:
+            cur = conn.execute("UPDATE appointments SET status = 'cancelled' WHERE id = ? AND owner = ?"
+                               " AND status = 'booked'", (appointment_id, owner))
+            if cur.rowcount == 0:
+                return None
+            row = conn.execute("SELECT * FROM appointments WHERE id = ?", (appointment_id,)).fetchone()
+        return _to_appointment(row)
+
     def rating_counts(self) -> dict[str, int]:
         """How many ratings of each level are stored."""
         with closing(self.connect()) as conn:
@@ -151,6 +219,12 @@ _DOSSIER_SELECT = (
     "SELECT d.*, json_extract(p.data, '$.name') AS procedure_name"
     " FROM dossiers d JOIN procedures p ON p.id = d.procedure_id"
 )
+
+
+def _to_appointment(row: sqlite3.Row) -> Appointment:
+    return Appointment(id=row["id"], owner=row["owner"], date=row["day"], time=row["time"], counter=row["counter"],
+                       queue_number=row["queue_number"], procedure_id=row["procedure_id"], status=row["status"],
+                       created_at=row["created_at"])
 
 
 def _to_dossier(row: sqlite3.Row) -> Dossier:

@@ -119,6 +119,34 @@ class PlaceResult(BaseModel):
     items: list[PlaceHit]
 
 
+class SlotInfo(BaseModel):
+    time: str  # "08:30"
+    free: int
+
+
+class DaySlots(BaseModel):
+    """Free places per slot on one day; ``closed`` says why a day has none."""
+
+    date: dt.date
+    closed: str | None = None  # past, too_far, weekend, holiday
+    slots: list[SlotInfo] = []
+
+
+class AppointmentIn(BaseModel):
+    owner: str  # the citizen's sender id (<channel>:<id>)
+    date: dt.date
+    time: str
+    procedure_id: str | None = None
+
+
+class Appointment(AppointmentIn):
+    id: int
+    queue_number: int
+    counter: int
+    status: str  # booked, cancelled
+    created_at: dt.datetime
+
+
 class ApiError(BaseModel):
     """The body of every error response."""
 

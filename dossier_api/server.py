@@ -19,10 +19,22 @@ from pydantic import BaseModel, ValidationError
 
 from common import signing
 from common.codes import canonical_code
+from common.dates import local_now
 from common.status import DossierStatus
+from dossier_api.calendar import Calendar, ClosedDay
 from dossier_api.catalog import CatalogIndex
 from dossier_api.db import Database
-from dossier_api.models import DossierEvent, DossierPage, PlaceHit, PlaceResult, RatingIn, StatusChange
+from dossier_api.models import (
+    AppointmentIn,
+    DaySlots,
+    DossierEvent,
+    DossierPage,
+    PlaceHit,
+    PlaceResult,
+    RatingIn,
+    SlotInfo,
+    StatusChange,
+)
 from dossier_api.places import PLACE_TYPES, PlaceIndex
 
 logger = logging.getLogger(__name__)
@@ -68,6 +80,9 @@ class EventHook:
 
 
 HOOK_KEY = web.AppKey("event_hook", EventHook)
+CALENDAR_KEY = web.AppKey("calendar", Calendar)
+CLOCK_KEY = web.AppKey("clock", Callable)
+
 MAX_PAGE = 500
 
 
@@ -175,6 +190,78 @@ async def list_events(request: web.Request) -> web.Response:
     return web.json_response(text=_json_list(await asyncio.to_thread(request.app[DB_KEY].events, after, limit)))
 
 
+def _date_param(request: web.Request) -> dt.date:
+    try:
+        return dt.date.fromisoformat(request.query.get("date", ""))
+    except ValueError as exc:
+        raise HttpError(400, "invalid_parameter", "date must be YYYY-MM-DD") from exc
+
+
+def _day_slots(request: web.Request, day: dt.date, booked: dict[str, int]) -> DaySlots:
+    calendar, now = request.app[CALENDAR_KEY], request.app[CLOCK_KEY]()
+    try:
+        calendar.check_day(day, now)
+    except ClosedDay as closed:
+        return DaySlots(date=day, closed=closed.reason)
+    slots = [SlotInfo(time=t.strftime("%H:%M"), free=calendar.counters - booked.get(t.strftime("%H:%M"), 0))
+             for t in calendar.slots() if day > now.date() or t > now.time()]
+    return DaySlots(date=day, slots=slots)
+
+
+async def appointment_slots(request: web.Request) -> web.Response:
+    """Free places per slot on one day (or why the desk is closed)."""
+    day = _date_param(request)
+    booked = await asyncio.to_thread(request.app[DB_KEY].booked_counts, day)
+    return web.json_response(text=_day_slots(request, day, booked).json())
+
+
+async def appointment_days(request: web.Request) -> web.Response:
+    """The next days that take appointments."""
+    count = _int_param(request, "count", 5, 30)
+    days = request.app[CALENDAR_KEY].open_days(request.app[CLOCK_KEY](), count)
+    return web.json_response([d.isoformat() for d in days])
+
+
+async def book_appointment(request: web.Request) -> web.Response:
+    """Take a queue number for a slot; two requests can never get the same place."""
+    try:
+        wanted = AppointmentIn.parse_raw(await request.read())
+    except ValidationError as exc:
+        raise HttpError(400, "invalid_body", str(exc)) from exc
+    day_slots = _day_slots(request, wanted.date, {})
+    if day_slots.closed:
+        raise HttpError(400, "closed_day", day_slots.closed)
+    if wanted.time not in {s.time for s in day_slots.slots}:
+        raise HttpError(400, "invalid_time", "Not a slot of that day (or already past)")
+    db, calendar = request.app[DB_KEY], request.app[CALENDAR_KEY]
+    booked = await asyncio.to_thread(db.book, wanted, calendar.counters, request.app[CLOCK_KEY]())
+    if booked is None:
+        raise HttpError(409, "slot_full", "Every counter of this slot is taken")
+    return web.json_response(text=booked.json(), status=201)
+
+
+async def list_appointments(request: web.Request) -> web.Response:
+    """An owner's coming appointments."""
+    owner = request.query.get("owner", "")
+    if not owner:
+        raise HttpError(400, "invalid_parameter", "owner is required")
+    items = await asyncio.to_thread(request.app[DB_KEY].appointments, owner, request.app[CLOCK_KEY]().date())
+    return web.json_response(text=_json_list(items))
+
+
+async def cancel_appointment(request: web.Request) -> web.Response:
+    """Cancel one of an owner's appointments."""
+    try:
+        appointment_id = int(request.match_info["appointment_id"])
+        owner = str((await request.json())["owner"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise HttpError(400, "invalid_body", "owner is required") from exc
+    cancelled = await asyncio.to_thread(request.app[DB_KEY].cancel_appointment, appointment_id, owner)
+    if cancelled is None:
+        raise HttpError(404, "not_found", "No booked appointment with this id for this owner")
+    return web.json_response(text=cancelled.json())
+
+
 async def search_procedures(request: web.Request) -> web.Response:
     """Search the catalog by keywords (with or without diacritics), or list it all."""
     catalog = request.app[CATALOG_KEY]
@@ -251,7 +338,8 @@ def _json_list(models: Sequence[BaseModel]) -> str:
     return "[" + ",".join(m.json() for m in models) + "]"
 
 
-def create_app(db_path: str, token: str = "", hook: EventHook | None = None) -> web.Application:
+def create_app(db_path: str, token: str = "", hook: EventHook | None = None,
+               calendar: Calendar | None = None, clock: Callable[[], dt.datetime] = local_now) -> web.Application:
     """Build the API application on an existing (seeded) database."""
     middlewares = [error_middleware] + ([_token_middleware(token)] if token else [])
     app = web.Application(middlewares=middlewares, client_max_size=64 * 1024)
@@ -259,6 +347,8 @@ def create_app(db_path: str, token: str = "", hook: EventHook | None = None) -> 
     db.create_schema()  # tables added since the database was seeded
     app[DB_KEY] = db
     app[HOOK_KEY] = hook or EventHook()
+    app[CALENDAR_KEY] = calendar or Calendar.load()
+    app[CLOCK_KEY] = clock
 
     async def load_catalog(app: web.Application):
         app[CATALOG_KEY] = CatalogIndex(await asyncio.to_thread(db.procedures))
@@ -272,6 +362,11 @@ def create_app(db_path: str, token: str = "", hook: EventHook | None = None) -> 
     app.router.add_get("/api/v1/dossiers/{code}", get_dossier)
     app.router.add_post("/api/v1/dossiers/{code}/status", set_status)
     app.router.add_get("/api/v1/events", list_events)
+    app.router.add_get("/api/v1/appointments/slots", appointment_slots)
+    app.router.add_get("/api/v1/appointments/days", appointment_days)
+    app.router.add_get("/api/v1/appointments", list_appointments)
+    app.router.add_post("/api/v1/appointments", book_appointment)
+    app.router.add_post("/api/v1/appointments/{appointment_id}/cancel", cancel_appointment)
     app.router.add_get("/api/v1/procedures", search_procedures)
     app.router.add_get("/api/v1/procedures/{procedure_id}", get_procedure)
     app.router.add_post("/api/v1/ratings", post_rating)

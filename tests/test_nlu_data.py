@@ -18,7 +18,8 @@ INTENTS = {
     "gap_can_bo", "dang_ky_thong_bao", "huy_dang_ky", "hoi_bot", "chao_hoi", "tam_biet", "cam_on",
     "ngoai_pham_vi",
 }
-ENTITIES = {"ma_ho_so", "thu_tuc", "muc_do", "loai_dia_diem"}
+ENTITIES = {"ma_ho_so", "thu_tuc", "muc_do", "loai_dia_diem",
+            "ngay_hen", "gio_hen", "huy_lich"}  # the last three come only from button payloads
 _ANNOTATION = re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})")
 
 

@@ -58,7 +58,7 @@ async def gateway() -> AsyncIterator[Callable[..., Any]]:
 
 
 def zalo_settings(stack: Stack, redis_url: str, api_url: str, **extra: Any) -> dict[str, Any]:
-    return {"rasa_url": stack.rasa_url, "redis_url": redis_url, "zalo_app_id": APP_ID,
+    return {"rasa_url": stack.rasa_url, "redis_url": redis_url, "dossier_api_url": stack.api_url, "zalo_app_id": APP_ID,
             "zalo_oa_secret_key": OA_SECRET, "zalo_app_secret_key": APP_SECRET, "zalo_access_token": "access-1",
             "zalo_refresh_token": "refresh-1", "zalo_api_url": api_url, "zalo_oauth_url": api_url, **extra}
 

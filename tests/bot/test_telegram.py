@@ -24,7 +24,8 @@ def _chat_id() -> int:
 
 
 def _settings(stack: Stack, redis_url: str, api_url: str, **extra) -> dict:
-    return {"rasa_url": stack.rasa_url, "redis_url": redis_url, "telegram_token": TELEGRAM_TOKEN,
+    return {"rasa_url": stack.rasa_url, "redis_url": redis_url, "dossier_api_url": stack.api_url,
+            "telegram_token": TELEGRAM_TOKEN,
             "telegram_api_url": api_url, **extra}
 
 
@@ -160,3 +161,19 @@ async def test_rate_limit_is_shared_per_user(stack, redis_url, fake_telegram, ga
     fake.push_text(chat, "/start")  # a marker: the 4th message got no answer
     await fake.wait_sent(3)
     assert len(fake.sent_to(chat)) == 3
+
+
+async def test_queue_number_by_buttons(stack, bot) -> None:
+    fake = bot
+    chat = _chat_id()
+    fake.push_text(chat, "cho tôi lấy số thứ tự")
+    days = (await fake.wait_sent(1))[0]["reply_markup"]["inline_keyboard"]
+    fake.push_callback(chat, days[0][0]["callback_data"])
+    offered = (await fake.wait_sent(2))[1]
+    assert "reply_markup" in offered, offered["text"]
+    slots = offered["reply_markup"]["inline_keyboard"]
+    fake.push_callback(chat, slots[0][0]["callback_data"])
+    booked = (await fake.wait_sent(3))[2]["text"]
+    assert booked.startswith("Đã đặt lịch: số thứ tự") and slots[0][0]["text"] in booked
+    fake.push_text(chat, "huỷ lịch hẹn")  # NFD/NFC and "huỷ"/"hủy" spellings alike
+    assert (await fake.wait_sent(4))[3]["text"].startswith("Đã hủy lịch hẹn")

@@ -111,3 +111,34 @@ def test_web_chat_explains_where_notifications_can_be_received(stack: Stack) -> 
     dossier = _dossier(stack, "dang_xu_ly")
     reply = Conversation(stack).say(f"đăng ký nhận thông báo cho hồ sơ {dossier['code']}")
     assert "DK <mã hồ sơ> gửi 8283" in reply and "Zalo" in reply
+
+
+def _post(stack: Stack, session: str, text: str) -> list[dict]:
+    resp = requests.post(f"{stack.chat_url}/api/chat", json={"session": session, "text": text}, timeout=60)
+    assert resp.status_code == 200, resp.text
+    return resp.json()["messages"]
+
+
+def test_queue_number_booked_listed_and_cancelled(stack: Stack) -> None:
+    session = uuid.uuid4().hex
+    [days] = _post(stack, session, "tôi muốn đặt lịch hẹn lấy số")
+    assert "ngày nào" in days["text"] and len(days["buttons"]) == 5
+    [slots] = _post(stack, session, days["buttons"][1]["payload"])  # the second open day
+    assert "mấy giờ" in slots["text"] and slots["buttons"]
+    [booked] = _post(stack, session, slots["buttons"][-1]["payload"])
+    assert booked["text"].startswith("Đã đặt lịch: số thứ tự") and slots["buttons"][-1]["title"] in booked["text"]
+    [listed] = _post(stack, session, "xem lịch hẹn của tôi")
+    assert "1. Số thứ tự" in listed["text"]
+    [cancelled] = _post(stack, session, "hủy lịch hẹn giúp tôi")
+    assert cancelled["text"].startswith("Đã hủy lịch hẹn")
+    [none] = _post(stack, session, "xem lịch hẹn của tôi")
+    assert "chưa có lịch hẹn" in none["text"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("đặt lịch hẹn vào chủ nhật", "không làm việc vào Chủ nhật"),
+    ("đặt lịch hẹn ngày 02/01/2020", "đã qua"),
+])
+def test_queue_number_on_a_closed_day_gets_other_days(stack: Stack, text: str, expected: str) -> None:
+    [reply] = _post(stack, uuid.uuid4().hex, text)
+    assert expected in reply["text"] and len(reply["buttons"]) == 5

@@ -1,0 +1,136 @@
+"""Queue numbers (``dat_lich_hen``): pick a day, pick a slot, get a number; list and cancel."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.base import DossierAction, latest_entity
+from common import replies
+from common.dates import local_now, parse_day, parse_time, vn_day
+from common.text import fold_key
+from dossier_api.client import BadRequest, DossierApiError, DossierApiUnavailable, DossierNotFound, SlotFull
+from dossier_api.models import Appointment, AppointmentIn
+
+logger = logging.getLogger(__name__)
+
+MAX_SLOT_BUTTONS = 8
+CLOSED = {
+    "past": "Ngày {day} đã qua.",
+    "too_far": "Hiện chỉ nhận đặt lịch trong vòng 30 ngày tới; ngày {day} còn xa quá.",
+    "weekend": "Bộ phận Một cửa không làm việc vào {day} (Thứ Bảy, Chủ nhật).",
+    "holiday": "Ngày {day} là ngày nghỉ lễ, Bộ phận Một cửa không làm việc.",
+}
+
+
+def _payload(**entities: str) -> str:
+    return "/dat_lich_hen" + json.dumps(entities, ensure_ascii=False)
+
+
+def _wants(text: str, *words: str) -> bool:
+    key = fold_key(text)
+    return any(re.search(rf"(?<!\w){w}(?!\w)", key) for w in words)
+
+
+def describe(a: Appointment) -> str:
+    return f"số thứ tự {a.queue_number:03d}, quầy {a.counter}, lúc {a.time} {vn_day(a.date)}"
+
+
+class ActionDatLichHen(DossierAction):
+    """Books, lists or cancels queue numbers for the one-stop desk."""
+
+    def name(self) -> str:
+        return "action_dat_lich_hen"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        text = tracker.latest_message.get("text") or ""
+        owner = tracker.sender_id
+        try:
+            cancel_id = latest_entity(tracker, "huy_lich")
+            if cancel_id or _wants(text, "huy", "bo lich", "khong den duoc"):
+                await self._cancel(dispatcher, owner, cancel_id)
+            elif _wants(text, "xem", "kiem tra", "da dat", "cua toi", "cua minh"):
+                await self._list(dispatcher, owner)
+            else:
+                await self._book(dispatcher, tracker, text, owner)
+        except DossierApiUnavailable:
+            logger.warning("appointments unavailable", exc_info=True)
+            dispatcher.utter_message(text=replies.service_unavailable(self.settings.hotline))
+        return []
+
+    async def _book(self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str, owner: str) -> None:
+        now = local_now()
+        raw_day, raw_time = latest_entity(tracker, "ngay_hen"), latest_entity(tracker, "gio_hen")
+        day = dt.date.fromisoformat(raw_day) if raw_day else parse_day(text, now.date())
+        if day is None:
+            await self._offer_days(dispatcher, "Anh/chị muốn đến vào ngày nào?")
+            return
+        slots = await self.client.appointment_slots(day)
+        if slots.closed:
+            await self._offer_days(dispatcher, CLOSED[slots.closed].format(day=vn_day(day)) + " Mời chọn ngày khác:")
+            return
+        free = [s.time for s in slots.slots if s.free > 0]
+        if not free:
+            await self._offer_days(dispatcher, f"{vn_day(day)} đã hết chỗ. Mời chọn ngày khác:")
+            return
+        wanted = raw_time or (parse_time(text).strftime("%H:%M") if parse_time(text) else None)
+        if wanted not in free:
+            intro = (f"Khung giờ {wanted} {vn_day(day)} không còn chỗ hoặc không phải giờ tiếp dân." if wanted
+                     else f"Anh/chị muốn đến lúc mấy giờ {vn_day(day)}?")
+            buttons = [{"title": t, "payload": _payload(ngay_hen=day.isoformat(), gio_hen=t)}
+                       for t in free[:MAX_SLOT_BUTTONS]]
+            later = " (hoặc nhập giờ khác, ví dụ: 14h30)" if len(free) > MAX_SLOT_BUTTONS else ""
+            dispatcher.utter_message(text=f"{intro} Các giờ còn trống{later}:", buttons=buttons)
+            return
+        procedure = tracker.get_slot("thu_tuc_gan_nhat")
+        try:
+            booked = await self.client.book(AppointmentIn(owner=owner, date=day, time=wanted, procedure_id=procedure))
+        except SlotFull:
+            taken = f"Khung giờ {wanted} {vn_day(day)} vừa hết chỗ, anh/chị vui lòng chọn giờ khác."
+            dispatcher.utter_message(text=taken)
+            return
+        except BadRequest as exc:
+            logger.info("booking refused: %s", exc.error)
+            await self._offer_days(dispatcher, "Không đặt được lịch vào thời điểm đó. Mời chọn ngày khác:")
+            return
+        dispatcher.utter_message(text=(
+            f"Đã đặt lịch: {describe(booked)}, tại {self.settings.office_address}. "
+            "Anh/chị vui lòng đến trước 10 phút và mang theo giấy tờ tùy thân. "
+            "Gõ \"xem lịch hẹn\" để xem lại, \"hủy lịch hẹn\" để hủy."))
+
+    async def _offer_days(self, dispatcher: CollectingDispatcher, intro: str) -> None:
+        days = await self.client.appointment_days(5)
+        buttons = [{"title": vn_day(d), "payload": _payload(ngay_hen=d.isoformat())} for d in days]
+        dispatcher.utter_message(text=intro, buttons=buttons)
+
+    async def _list(self, dispatcher: CollectingDispatcher, owner: str) -> None:
+        items = await self.client.appointments(owner)
+        if not items:
+            dispatcher.utter_message(text="Anh/chị chưa có lịch hẹn nào sắp tới. Gõ \"đặt lịch hẹn\" để lấy số.")
+            return
+        lines = [f"{i}. {describe(a).capitalize()}" for i, a in enumerate(items, 1)]
+        dispatcher.utter_message(text="Lịch hẹn của anh/chị:\n" + "\n".join(lines))
+
+    async def _cancel(self, dispatcher: CollectingDispatcher, owner: str, cancel_id: str | None) -> None:
+        items = await self.client.appointments(owner)
+        chosen = [a for a in items if str(a.id) == cancel_id] if cancel_id else items
+        if not chosen:
+            dispatcher.utter_message(text="Anh/chị không có lịch hẹn nào để hủy.")
+            return
+        if len(chosen) > 1:
+            buttons = [{"title": describe(a), "payload": _payload(huy_lich=str(a.id))} for a in chosen]
+            dispatcher.utter_message(text="Anh/chị muốn hủy lịch hẹn nào?", buttons=buttons)
+            return
+        try:
+            cancelled = await self.client.cancel_appointment(chosen[0].id, owner)
+        except (DossierNotFound, DossierApiError):
+            dispatcher.utter_message(text="Lịch hẹn này đã được hủy trước đó.")
+            return
+        dispatcher.utter_message(text=f"Đã hủy lịch hẹn: {describe(cancelled)}.")

@@ -1,0 +1,74 @@
+"""Days and times as citizens type them: ``ngày mai``, ``thứ 3``, ``30/11``, ``9h30``, ``2h chiều``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from zoneinfo import ZoneInfo
+
+from common.text import fold_key
+
+_DATE = re.compile(r"(?<![\w.])(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2}|\d{4}))?(?![\w-])")
+_TIME = re.compile(r"(?<![\w.])(\d{1,2})\s*(?:h|g|gio|:)\s*(\d{2})?(?:\s*(?:p|phut))?(?!\w)")
+_WEEKDAYS = {
+    "thu hai": 0, "thu 2": 0, "t2": 0, "thu ba": 1, "thu 3": 1, "t3": 1, "thu tu": 2, "thu 4": 2, "t4": 2,
+    "thu nam": 3, "thu 5": 3, "t5": 3, "thu sau": 4, "thu 6": 4, "t6": 4, "thu bay": 5, "thu 7": 5, "t7": 5,
+    "chu nhat": 6, "cn": 6,
+}
+_RELATIVE = {"hom nay": 0, "bua nay": 0, "ngay mai": 1, "mai": 1, "ngay kia": 2, "ngay mot": 2, "mai mot": 2}
+WEEKDAY_NAMES = ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật"]
+
+
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def local_now() -> dt.datetime:
+    """Wall-clock time at the department (naive, like the stored times)."""
+    return dt.datetime.now(LOCAL_TZ).replace(tzinfo=None, microsecond=0)
+
+
+def _has(key: str, phrase: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", key) is not None
+
+
+def parse_day(text: str, today: dt.date) -> dt.date | None:
+    """The day named in ``text``, if any (a date without a year that has passed means next year)."""
+    key = fold_key(text)
+    match = _DATE.search(key)
+    if match:
+        day, month, year = int(match[1]), int(match[2]), match[3]
+        try:
+            if year:
+                return dt.date(int(year) + (2000 if len(year) == 2 else 0), month, day)
+            guess = dt.date(today.year, month, day)
+            return guess if guess >= today else dt.date(today.year + 1, month, day)
+        except ValueError:
+            return None
+    for phrase, offset in sorted(_RELATIVE.items(), key=lambda kv: -len(kv[0])):
+        if _has(key, phrase):
+            return today + dt.timedelta(days=offset)
+    key = key.replace("so thu tu", "")  # "số thứ tự" (queue number) folds like "thứ tư" (Wednesday)
+    for phrase, weekday in sorted(_WEEKDAYS.items(), key=lambda kv: -len(kv[0])):
+        if _has(key, phrase):
+            ahead = (weekday - today.weekday()) % 7 or 7
+            return today + dt.timedelta(days=ahead)
+    return None
+
+
+def parse_time(text: str) -> dt.time | None:
+    """The time of day named in ``text`` (``9h``, ``9h30``, ``14:00``, ``2h chiều``), if any."""
+    key = fold_key(text)
+    match = _TIME.search(key)
+    if not match:
+        return None
+    hour, minute = int(match[1]), int(match[2] or 0)
+    if hour < 12 and (_has(key, "chieu") or _has(key, "toi")) and hour != 0:
+        hour += 12
+    if hour > 23 or minute > 59:
+        return None
+    return dt.time(hour, minute)
+
+
+def vn_day(day: dt.date) -> str:
+    """``Thứ Hai 30/11/2026``."""
+    return f"{WEEKDAY_NAMES[day.weekday()]} {day:%d/%m/%Y}"

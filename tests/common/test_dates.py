@@ -1,0 +1,39 @@
+import datetime as dt
+
+import pytest
+
+from common.dates import parse_day, parse_time, vn_day
+
+TODAY = dt.date(2026, 11, 26)  # a Thursday
+
+
+@pytest.mark.parametrize(("text", "day"), [
+    ("đặt lịch ngày mai", dt.date(2026, 11, 27)),
+    ("hom nay", TODAY),
+    ("ngày kia nhé", dt.date(2026, 11, 28)),
+    ("thứ 2 tuần sau", dt.date(2026, 11, 30)),
+    ("thu nam", dt.date(2026, 12, 3)),  # the same weekday means next week
+    ("chủ nhật", dt.date(2026, 11, 29)),
+    ("30/11", dt.date(2026, 11, 30)),
+    ("ngày 5-1", dt.date(2027, 1, 5)),  # passed this year: next year
+    ("15.12.2026", dt.date(2026, 12, 15)),
+    ("31/2", None),
+    ("đặt một lịch hẹn", None),
+    ("cho tôi lấy số thứ tự", None),  # a queue number, not Wednesday
+    ("lấy số thứ tự thứ tư", dt.date(2026, 12, 2)),
+    ("tra cứu 000.00.12.H17-200115-0001", None),
+])
+def test_days(text: str, day: dt.date | None) -> None:
+    assert parse_day(text, TODAY) == day
+
+
+@pytest.mark.parametrize(("text", "time"), [
+    ("9h", dt.time(9)), ("9h30", dt.time(9, 30)), ("14:00", dt.time(14)), ("2h chiều", dt.time(14)),
+    ("lúc 8 giờ 15", dt.time(8, 15)), ("25h", None), ("sáng mai", None),
+])
+def test_times(text: str, time: dt.time | None) -> None:
+    assert parse_time(text) == time
+
+
+def test_vn_day() -> None:
+    assert vn_day(dt.date(2026, 11, 30)) == "Thứ Hai 30/11/2026"
