@@ -39,7 +39,7 @@ from common import replies, signing, subscriptions
 from common.privacy import pseudonym
 from common.settings import Settings
 from dossier_api.client import DossierApiError, DossierClient, cache_key
-from dossier_api.models import DossierEvent
+from dossier_api.models import ChangeEvent
 from sms_gateway import streams as sms_streams
 from sms_gateway.streams import as_str, ensure_group
 
@@ -158,12 +158,12 @@ class Notifier:
             logger.warning("dossier event with a missing or bad signature refused")
             return web.json_response({"error": "bad signature"}, status=401)
         try:
-            event = DossierEvent.parse_raw(body)
+            event = ChangeEvent.parse_raw(body)
         except ValidationError:
             return web.json_response({"error": "bad event"}, status=400)
         return web.json_response({"new": await self.ingest(event)})
 
-    async def ingest(self, event: DossierEvent) -> bool:
+    async def ingest(self, event: ChangeEvent) -> bool:
         """Queue an event unless it was seen before (by any replica, by either path)."""
         if not await self.redis.set(f"notify:seen:{event.id}", 1, nx=True, ex=SEEN_TTL_S):
             return False
@@ -199,8 +199,11 @@ class Notifier:
         entries = await self._read(EVENTS, EVENTS_GROUP, block_ms)
         for entry_id, fields in entries:
             raw = as_str(fields[b"event"])
-            event = DossierEvent.parse_raw(raw)
-            senders = sorted(await subscriptions.subscribers(self.redis, event.code))
+            event = ChangeEvent.parse_raw(raw)
+            if event.kind == "ticket":  # told to its author only
+                senders = [event.owner] if event.owner else []
+            else:
+                senders = sorted(await subscriptions.subscribers(self.redis, event.code))
             pipe = self.redis.pipeline(transaction=True)
             for sender in senders:
                 channel = sender.partition(":")[0]
@@ -211,7 +214,7 @@ class Notifier:
             pipe.xack(EVENTS, EVENTS_GROUP, entry_id)
             pipe.xdel(EVENTS, entry_id)
             await pipe.execute()
-            logger.info("status change of a dossier queued for %d subscriber(s)", len(senders))
+            logger.info("%s change queued for %d recipient(s)", event.kind, len(senders))
         return len(entries)
 
     # -- delivery -----------------------------------------------------------------
@@ -236,7 +239,9 @@ class Notifier:
             pipe.zadd(DEFERRED, {json.dumps({"sender": sender, "event": raw}): wait_until.timestamp()})
         else:
             channel, _, user = sender.partition(":")
-            text = replies.status_changed(DossierEvent.parse_raw(raw), channel)
+            event = ChangeEvent.parse_raw(raw)
+            text = (replies.ticket_answered(event) if event.kind == "ticket"
+                    else replies.status_changed(event, channel))
             if channel == "sms":
                 pipe.xadd(sms_streams.MT_STREAM, {"dest": user, "text": text, "origin": "notify"})
             elif not await self._send_chat(entry_id, channel, user, text, job):

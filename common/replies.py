@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from common.status import DossierStatus, RatingLevel
-from dossier_api.models import Dossier, DossierEvent, Procedure
+from dossier_api.models import ChangeEvent, Dossier, Procedure
 
 _HINTS = {
     DossierStatus.MOI_TIEP_NHAN: "Hồ sơ đã được tiếp nhận và sẽ được chuyển phòng chuyên môn xử lý.",
@@ -132,14 +132,13 @@ def rating_thanks(level: RatingLevel, hotline: str) -> str:
     return text
 
 
-def status_changed(event: DossierEvent, channel: str) -> str:
+def status_changed(event: ChangeEvent, channel: str) -> str:
     """The notification of a status change; says how to stop them on that channel."""
     stop = (f"Soạn HUY {event.code} gửi 8283 để ngừng nhận tin." if channel == "sms"
             else f"Gõ \"hủy đăng ký {event.code}\" để ngừng nhận thông báo.")
-    return (
-        f"Hồ sơ {event.code} vừa chuyển sang trạng thái {event.new_status.label.upper()} "
-        f"(trước đó: {event.old_status.label}). {event.current_step}. {stop}"
-    )
+    new, old = DossierStatus(event.new_status).label, DossierStatus(event.old_status).label
+    return (f"Hồ sơ {event.code} vừa chuyển sang trạng thái {new.upper()} (trước đó: {old}). "
+            f"{event.current_step}. {stop}")
 
 
 def subscribed(code: str, status_label: str, channel: str) -> str:
@@ -147,3 +146,20 @@ def subscribed(code: str, status_label: str, channel: str) -> str:
     stop = f"Soạn HUY {code} gửi 8283 để ngừng." if channel == "sms" else f"Gõ \"hủy đăng ký {code}\" để ngừng."
     return (f"Đã đăng ký nhận thông báo khi hồ sơ {code} thay đổi trạng thái (hiện tại: {status_label}). "
             f"{stop}")
+
+
+TICKET_STATUS = {"moi": "mới tiếp nhận", "dang_xu_ly": "đang xử lý", "da_tra_loi": "đã trả lời"}
+
+
+def ticket_created(number: str, category_label: str, due: dt.date, hotline: str) -> str:
+    """Reply to a feedback or complaint filed."""
+    return (f"Sở Công Thương đã tiếp nhận {category_label} của anh/chị, số phiếu {number}. "
+            f"Anh/chị sẽ nhận được trả lời chậm nhất ngày {vn_date(due)} (10 ngày làm việc theo "
+            f"Nghị định 20/2008/NĐ-CP). Cần gấp, vui lòng gọi đường dây nóng {hotline}.")
+
+
+def ticket_answered(event: ChangeEvent) -> str:
+    """Told to the author when staff move their ticket on."""
+    status = TICKET_STATUS.get(event.new_status, event.new_status)
+    answer = f" Trả lời: {event.current_step}" if event.current_step else ""
+    return f"Phản ánh số {event.code} của anh/chị: {status}.{answer}"

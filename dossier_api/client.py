@@ -20,9 +20,9 @@ from common.codes import canonical_code
 from dossier_api.models import (
     Appointment,
     AppointmentIn,
+    ChangeEvent,
     DaySlots,
     Dossier,
-    DossierEvent,
     DossierPage,
     PlaceResult,
     Procedure,
@@ -30,6 +30,9 @@ from dossier_api.models import (
     Rating,
     RatingIn,
     StatusChange,
+    Ticket,
+    TicketAnswer,
+    TicketIn,
 )
 
 logger = logging.getLogger(__name__)
@@ -186,10 +189,10 @@ class DossierClient:
             params["status"] = status
         return DossierPage.parse_obj(await self._request("GET", "/api/v1/dossiers", params=params))
 
-    async def events(self, after: int = 0, limit: int = 100) -> list[DossierEvent]:
+    async def events(self, after: int = 0, limit: int = 100) -> list[ChangeEvent]:
         """Status changes with an id above ``after``, oldest first."""
         data = await self._request("GET", "/api/v1/events", params={"after": after, "limit": limit})
-        return parse_obj_as(list[DossierEvent], data)
+        return parse_obj_as(list[ChangeEvent], data)
 
     async def set_status(self, code: str, change: StatusChange) -> Dossier:
         """Move a dossier to a new status (what the one-stop system does)."""
@@ -230,6 +233,19 @@ class DossierClient:
         data = await self._request("POST", f"/api/v1/appointments/{appointment_id}/cancel", retry=False,
                                    json={"owner": owner})
         return Appointment.parse_obj(data)
+
+    async def create_ticket(self, ticket: TicketIn) -> Ticket:
+        data = await self._request("POST", "/api/v1/tickets", retry=False, data=ticket.json(),
+                                   headers={"Content-Type": "application/json"})
+        return Ticket.parse_obj(data)
+
+    async def get_ticket(self, number: str, owner: str) -> Ticket:
+        return Ticket.parse_obj(await self._request("GET", f"/api/v1/tickets/{quote(number)}", params={"owner": owner}))
+
+    async def answer_ticket(self, number: str, answer: TicketAnswer) -> Ticket:
+        data = await self._request("POST", f"/api/v1/tickets/{quote(number)}/answer", retry=False,
+                                   data=answer.json(), headers={"Content-Type": "application/json"})
+        return Ticket.parse_obj(data)
 
     async def search_procedures(self, query: str, limit: int = 5) -> list[ProcedureMatch]:
         """Procedures matching a free-text query, best first."""

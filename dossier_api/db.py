@@ -9,9 +9,21 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+from common.feedback import Category
 from common.privacy import mask_applicant
 from common.status import DossierStatus
-from dossier_api.models import Appointment, AppointmentIn, Dossier, DossierEvent, Procedure, Rating, RatingIn
+from dossier_api.models import (
+    Appointment,
+    AppointmentIn,
+    ChangeEvent,
+    Dossier,
+    Procedure,
+    Rating,
+    RatingIn,
+    Ticket,
+    TicketAnswer,
+    TicketIn,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS procedures (
@@ -30,9 +42,11 @@ CREATE TABLE IF NOT EXISTS dossiers (
     result_date TEXT
 );
 CREATE INDEX IF NOT EXISTS dossiers_status ON dossiers(status);
-CREATE TABLE IF NOT EXISTS dossier_events (
+CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
-    code TEXT NOT NULL REFERENCES dossiers(code),
+    kind TEXT NOT NULL DEFAULT 'dossier',
+    code TEXT NOT NULL,
+    owner TEXT,
     old_status TEXT NOT NULL,
     new_status TEXT NOT NULL,
     current_step TEXT NOT NULL,
@@ -52,6 +66,18 @@ CREATE TABLE IF NOT EXISTS appointments (
 CREATE UNIQUE INDEX IF NOT EXISTS appointments_one_per_counter
     ON appointments(day, time, counter) WHERE status = 'booked';
 CREATE INDEX IF NOT EXISTS appointments_owner ON appointments(owner, status);
+CREATE TABLE IF NOT EXISTS tickets (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    number TEXT UNIQUE,
+    owner TEXT NOT NULL,
+    content TEXT NOT NULL,
+    dossier_code TEXT,
+    category TEXT NOT NULL,
+    status TEXT NOT NULL,
+    answer TEXT,
+    due_date TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS ratings (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     level TEXT NOT NULL,
@@ -120,7 +146,7 @@ class Database:
             rating_id = cur.lastrowid
         return Rating(id=rating_id, created_at=now, **rating.dict())
 
-    def set_status(self, code: str, status: DossierStatus, step: str, now: dt.datetime) -> DossierEvent | None:
+    def set_status(self, code: str, status: DossierStatus, step: str, now: dt.datetime) -> ChangeEvent | None:
         """Change a dossier's status and record the change as an event, in one
         transaction; None when the dossier does not exist.
 
@@ -130,9 +156,9 @@ class Database:
             if row is None:
                 return None
             if row["status"] == status.value:
-                last = conn.execute("SELECT * FROM dossier_events WHERE code = ? ORDER BY id DESC LIMIT 1",
+                last = conn.execute("SELECT * FROM events WHERE kind = 'dossier' AND code = ? ORDER BY id DESC LIMIT 1",
                                     (code,)).fetchone()
-                return DossierEvent(**dict(last)) if last else None
+                return ChangeEvent(**dict(last)) if last else None
             result_date = now.date().isoformat() if status is DossierStatus.DA_CO_KET_QUA else None
             conn.execute(
                 "UPDATE dossiers SET status = ?, current_step = ?, updated_at = ?,"
@@ -140,19 +166,19 @@ class Database:
                 (status.value, step, now.isoformat(), result_date, code),
             )
             cur = conn.execute(
-                "INSERT INTO dossier_events (code, old_status, new_status, current_step, at) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO events (code, old_status, new_status, current_step, at) VALUES (?, ?, ?, ?, ?)",
                 (code, row["status"], status.value, step, now.isoformat()),
             )
             event_id = cur.lastrowid
-        return DossierEvent(id=event_id, code=code, old_status=row["status"], new_status=status.value,
+        return ChangeEvent(id=event_id, code=code, old_status=row["status"], new_status=status.value,
                             current_step=step, at=now)
 
-    def events(self, after: int, limit: int) -> list[DossierEvent]:
+    def events(self, after: int, limit: int) -> list[ChangeEvent]:
         """Status changes with an id above ``after``, oldest first."""
         with closing(self.connect()) as conn:
-            rows = conn.execute("SELECT * FROM dossier_events WHERE id > ? ORDER BY id LIMIT ?",
+            rows = conn.execute("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?",
                                 (after, limit)).fetchall()
-        return [DossierEvent(**dict(r)) for r in rows]
+        return [ChangeEvent(**dict(r)) for r in rows]
 
     def booked_counts(self, day: dt.date) -> dict[str, int]:
         """Booked places per slot time on ``day``."""
@@ -208,6 +234,43 @@ class Database:
             row = conn.execute("SELECT * FROM appointments WHERE id = ?", (appointment_id,)).fetchone()
         return _to_appointment(row)
 
+    def add_ticket(self, ticket: TicketIn, category: Category, due: dt.date, now: dt.datetime) -> Ticket:
+        """Store a ticket and give it its number (``PA<yymmdd>-<id>``), in one transaction."""
+        with closing(self.connect()) as conn, conn:
+            cur = conn.execute(
+                "INSERT INTO tickets (owner, content, dossier_code, category, status, due_date, created_at)"
+                " VALUES (?, ?, ?, ?, 'moi', ?, ?)",
+                (ticket.owner, ticket.content, ticket.dossier_code, category.value, due.isoformat(), now.isoformat()),
+            )
+            number = f"PA{now:%y%m%d}-{cur.lastrowid:04d}"
+            conn.execute("UPDATE tickets SET number = ? WHERE id = ?", (number, cur.lastrowid))
+            row = conn.execute("SELECT * FROM tickets WHERE id = ?", (cur.lastrowid,)).fetchone()
+        return _to_ticket(row)
+
+    def ticket(self, number: str) -> Ticket | None:
+        with closing(self.connect()) as conn:
+            row = conn.execute("SELECT * FROM tickets WHERE number = ?", (number,)).fetchone()
+        return _to_ticket(row) if row else None
+
+    def answer_ticket(self, number: str, answer: TicketAnswer, now: dt.datetime) -> tuple[Ticket, ChangeEvent] | None:
+        """Staff move a ticket on; the change is recorded as an event for its owner."""
+        with closing(self.connect()) as conn, conn:
+            row = conn.execute("SELECT * FROM tickets WHERE number = ?", (number,)).fetchone()
+            if row is None:
+                return None
+            conn.execute("UPDATE tickets SET status = ?, answer = ? WHERE number = ?",
+                         (answer.status, answer.answer or row["answer"], number))
+            cur = conn.execute(
+                "INSERT INTO events (kind, code, owner, old_status, new_status, current_step, at)"
+                " VALUES ('ticket', ?, ?, ?, ?, ?, ?)",
+                (number, row["owner"], row["status"], answer.status, answer.answer, now.isoformat()),
+            )
+            event = ChangeEvent(id=cur.lastrowid, kind="ticket", code=number, owner=row["owner"],
+                                old_status=row["status"], new_status=answer.status, current_step=answer.answer,
+                                at=now)
+            updated = conn.execute("SELECT * FROM tickets WHERE number = ?", (number,)).fetchone()
+        return _to_ticket(updated), event
+
     def rating_counts(self) -> dict[str, int]:
         """How many ratings of each level are stored."""
         with closing(self.connect()) as conn:
@@ -219,6 +282,13 @@ _DOSSIER_SELECT = (
     "SELECT d.*, json_extract(p.data, '$.name') AS procedure_name"
     " FROM dossiers d JOIN procedures p ON p.id = d.procedure_id"
 )
+
+
+def _to_ticket(row: sqlite3.Row) -> Ticket:
+    category = Category(row["category"])
+    return Ticket(number=row["number"], owner=row["owner"], content=row["content"], dossier_code=row["dossier_code"],
+                  category=category.value, category_label=category.label, status=row["status"],
+                  answer=row["answer"], due_date=row["due_date"], created_at=row["created_at"])
 
 
 def _to_appointment(row: sqlite3.Row) -> Appointment:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from common.status import DossierStatus, RatingLevel
 
@@ -50,14 +50,18 @@ class Dossier(BaseModel):
     result_date: dt.date | None = None
 
 
-class DossierEvent(BaseModel):
-    """A dossier changed status (what subscribers are told about)."""
+class ChangeEvent(BaseModel):
+    """A change a citizen is told about: a dossier's status (``kind`` dossier, told
+    to its subscribers) or the answer to their ticket (``kind`` ticket, told to
+    its ``owner``). For a ticket ``code`` is its number and ``current_step`` the answer."""
 
     id: int
+    kind: str = "dossier"
     code: str
-    old_status: DossierStatus
-    new_status: DossierStatus
+    old_status: str
+    new_status: str
     current_step: str
+    owner: str | None = None
     at: dt.datetime
 
 
@@ -145,6 +149,29 @@ class Appointment(AppointmentIn):
     counter: int
     status: str  # booked, cancelled
     created_at: dt.datetime
+
+
+class TicketIn(BaseModel):
+    owner: str  # the citizen's sender id: only they (and staff) may read the ticket
+    content: str = Field(..., min_length=10, max_length=4000)
+    dossier_code: str | None = None
+
+
+class Ticket(TicketIn):
+    number: str
+    category: str
+    category_label: str
+    status: str  # moi, dang_xu_ly, da_tra_loi
+    answer: str | None = None
+    due_date: dt.date
+    created_at: dt.datetime
+
+
+class TicketAnswer(BaseModel):
+    """Staff move a ticket on (and may answer it)."""
+
+    status: str = Field(..., regex="^(dang_xu_ly|da_tra_loi)$")
+    answer: str = Field("", max_length=2000)
 
 
 class ApiError(BaseModel):

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import aiohttp
 from aiohttp import web
@@ -20,20 +21,24 @@ from pydantic import BaseModel, ValidationError
 from common import signing
 from common.codes import canonical_code
 from common.dates import local_now
+from common.feedback import ANSWER_WORKING_DAYS, classify
 from common.status import DossierStatus
+from common.workdays import add_working_days
 from dossier_api.calendar import Calendar, ClosedDay
 from dossier_api.catalog import CatalogIndex
 from dossier_api.db import Database
 from dossier_api.models import (
     AppointmentIn,
+    ChangeEvent,
     DaySlots,
-    DossierEvent,
     DossierPage,
     PlaceHit,
     PlaceResult,
     RatingIn,
     SlotInfo,
     StatusChange,
+    TicketAnswer,
+    TicketIn,
 )
 from dossier_api.places import PLACE_TYPES, PlaceIndex
 
@@ -56,7 +61,7 @@ class EventHook:
     tries: int = 3
     tasks: set[asyncio.Task] | None = None
 
-    def push(self, event: DossierEvent) -> None:
+    def push(self, event: ChangeEvent) -> None:
         if not self.url:
             return
         if self.tasks is None:
@@ -121,6 +126,27 @@ def _token_middleware(token: str) -> Callable:
     return check_token
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+async def _body(request: web.Request, model: type[M]) -> M:
+    """The request body as ``model``, or a 400."""
+    try:
+        return model.parse_raw(await request.read())
+    except ValidationError as exc:
+        raise HttpError(400, "invalid_body", str(exc)) from exc
+
+
+def _code(code: str | None) -> str | None:
+    """A dossier code given with a request (path or body), canonical; a 400 when malformed."""
+    if code is None:
+        return None
+    canonical = canonical_code(code)
+    if canonical is None:
+        raise HttpError(400, "invalid_code", "Not a dossier code in the national format")
+    return canonical
+
+
 def _int_param(request: web.Request, name: str, default: int, maximum: int) -> int:
     raw = request.query.get(name, str(default))
     if not raw.isdigit():
@@ -141,9 +167,7 @@ async def openapi(request: web.Request) -> web.FileResponse:
 
 async def get_dossier(request: web.Request) -> web.Response:
     """A dossier by code, in any case or spacing."""
-    code = canonical_code(request.match_info["code"])
-    if code is None:
-        raise HttpError(400, "invalid_code", "Not a dossier code in the national format")
+    code = _code(request.match_info["code"])
     dossier = await asyncio.to_thread(request.app[DB_KEY].dossier, code)
     if dossier is None:
         raise HttpError(404, "not_found", "No dossier with this code")
@@ -164,13 +188,8 @@ async def list_dossiers(request: web.Request) -> web.Response:
 
 async def set_status(request: web.Request) -> web.Response:
     """The one-stop system moves a dossier to a new status; subscribers are told."""
-    code = canonical_code(request.match_info["code"])
-    if code is None:
-        raise HttpError(400, "invalid_code", "Not a dossier code in the national format")
-    try:
-        change = StatusChange.parse_raw(await request.read())
-    except ValidationError as exc:
-        raise HttpError(400, "invalid_body", str(exc)) from exc
+    code = _code(request.match_info["code"])
+    change = await _body(request, StatusChange)
     now = dt.datetime.now().replace(microsecond=0)
     step = change.current_step or change.status.label
     db = request.app[DB_KEY]
@@ -224,10 +243,7 @@ async def appointment_days(request: web.Request) -> web.Response:
 
 async def book_appointment(request: web.Request) -> web.Response:
     """Take a queue number for a slot; two requests can never get the same place."""
-    try:
-        wanted = AppointmentIn.parse_raw(await request.read())
-    except ValidationError as exc:
-        raise HttpError(400, "invalid_body", str(exc)) from exc
+    wanted = await _body(request, AppointmentIn)
     day_slots = _day_slots(request, wanted.date, {})
     if day_slots.closed:
         raise HttpError(400, "closed_day", day_slots.closed)
@@ -262,6 +278,36 @@ async def cancel_appointment(request: web.Request) -> web.Response:
     return web.json_response(text=cancelled.json())
 
 
+async def create_ticket(request: web.Request) -> web.Response:
+    """File feedback or a complaint; the answer is due within the legal time frame."""
+    ticket = await _body(request, TicketIn)
+    ticket.dossier_code = _code(ticket.dossier_code)
+    now = request.app[CLOCK_KEY]()
+    due = add_working_days(now.date(), ANSWER_WORKING_DAYS, request.app[CALENDAR_KEY].closed_days)
+    stored = await asyncio.to_thread(request.app[DB_KEY].add_ticket, ticket, classify(ticket.content), due, now)
+    return web.json_response(text=stored.json(), status=201)
+
+
+async def get_ticket(request: web.Request) -> web.Response:
+    """A ticket, for its owner only (complaints are never shown to anybody else)."""
+    ticket = await asyncio.to_thread(request.app[DB_KEY].ticket, request.match_info["number"])
+    if ticket is None or ticket.owner != request.query.get("owner"):
+        raise HttpError(404, "not_found", "No ticket with this number for this owner")
+    return web.json_response(text=ticket.json())
+
+
+async def answer_ticket(request: web.Request) -> web.Response:
+    """Staff move a ticket on; its author is told on the channel they wrote from."""
+    answer = await _body(request, TicketAnswer)
+    result = await asyncio.to_thread(request.app[DB_KEY].answer_ticket, request.match_info["number"], answer,
+                                     request.app[CLOCK_KEY]())
+    if result is None:
+        raise HttpError(404, "not_found", "No ticket with this number")
+    ticket, event = result
+    request.app[HOOK_KEY].push(event)
+    return web.json_response(text=ticket.json())
+
+
 async def search_procedures(request: web.Request) -> web.Response:
     """Search the catalog by keywords (with or without diacritics), or list it all."""
     catalog = request.app[CATALOG_KEY]
@@ -282,17 +328,10 @@ async def get_procedure(request: web.Request) -> web.Response:
 
 async def post_rating(request: web.Request) -> web.Response:
     """Store a satisfaction rating."""
-    try:
-        rating = RatingIn.parse_raw(await request.read())
-    except ValidationError as exc:
-        raise HttpError(400, "invalid_body", str(exc)) from exc
-    if rating.dossier_code is not None:
-        code = canonical_code(rating.dossier_code)
-        if code is None:
-            raise HttpError(400, "invalid_code", "Not a dossier code in the national format")
-        if await asyncio.to_thread(request.app[DB_KEY].dossier, code) is None:
-            raise HttpError(404, "not_found", "No dossier with this code")
-        rating.dossier_code = code
+    rating = await _body(request, RatingIn)
+    rating.dossier_code = _code(rating.dossier_code)
+    if rating.dossier_code and await asyncio.to_thread(request.app[DB_KEY].dossier, rating.dossier_code) is None:
+        raise HttpError(404, "not_found", "No dossier with this code")
     now = dt.datetime.now().replace(microsecond=0)
     stored = await asyncio.to_thread(request.app[DB_KEY].add_rating, rating, now)
     return web.json_response(text=stored.json(), status=201)
@@ -367,6 +406,9 @@ def create_app(db_path: str, token: str = "", hook: EventHook | None = None,
     app.router.add_get("/api/v1/appointments", list_appointments)
     app.router.add_post("/api/v1/appointments", book_appointment)
     app.router.add_post("/api/v1/appointments/{appointment_id}/cancel", cancel_appointment)
+    app.router.add_post("/api/v1/tickets", create_ticket)
+    app.router.add_get("/api/v1/tickets/{number}", get_ticket)
+    app.router.add_post("/api/v1/tickets/{number}/answer", answer_ticket)
     app.router.add_get("/api/v1/procedures", search_procedures)
     app.router.add_get("/api/v1/procedures/{procedure_id}", get_procedure)
     app.router.add_post("/api/v1/ratings", post_rating)

@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 import requests
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.web import create_app
+from bot.zalo import ACCESS_KEY, REFRESH_KEY
 from common.settings import Settings
 from tests.conftest import Stack
 from tests.fakes.telegram_api import FakeTelegram
@@ -34,7 +36,11 @@ async def fake_telegram() -> AsyncIterator[tuple[FakeTelegram, str]]:
 
 
 @pytest.fixture
-async def fake_zalo() -> AsyncIterator[tuple[FakeZalo, str]]:
+async def fake_zalo(redis_url: str) -> AsyncIterator[tuple[FakeZalo, str]]:
+    """A fresh fake Zalo; the tokens an earlier test's fake issued are forgotten."""
+    redis = aioredis.from_url(redis_url)
+    await redis.delete(ACCESS_KEY, REFRESH_KEY)
+    await redis.close()
     fake = FakeZalo()
     server, url = await _serve(fake.app())
     yield fake, url

@@ -20,10 +20,11 @@ from bot.notifier import DEFERRED, Notifier, parse_quiet_hours, quiet_until
 from common import signing, subscriptions
 from common.settings import Settings
 from dossier_api.client import DossierClient
-from dossier_api.models import DossierEvent, StatusChange
+from dossier_api.models import ChangeEvent, StatusChange, TicketAnswer
 from dossier_api.server import EventHook, create_app
 from sms_gateway.streams import MT_STREAM
-from tests.bot.conftest import TELEGRAM_TOKEN, seeded_dossier
+from tests.bot.conftest import TELEGRAM_TOKEN, seeded_dossier, zalo_settings
+from tests.fakes.zalo_api import signed, text_event
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 SECRET = "events-secret-for-tests"
@@ -56,8 +57,8 @@ async def redis(redis_url):
     await client.close()
 
 
-def _event(code: str, event_id: int | None = None) -> DossierEvent:
-    return DossierEvent(id=event_id or random.randint(10**6, 10**9), code=code, old_status="dang_xu_ly",
+def _event(code: str, event_id: int | None = None) -> ChangeEvent:
+    return ChangeEvent(id=event_id or random.randint(10**6, 10**9), code=code, old_status="dang_xu_ly",
                         new_status="da_co_ket_qua", current_step="Đã ký duyệt kết quả", at=dt.datetime.now())
 
 
@@ -83,7 +84,7 @@ async def test_status_change_is_recorded_and_pushed_signed(api, redis_url) -> No
             assert dossier.status.value == "dang_xu_ly" and dossier.current_step == "Chuyên viên thẩm định"
             await client.set_status(code, StatusChange(status="dang_xu_ly"))  # no change: no new event
             after = await client.events(after=before[-1].id if before else 0)
-        changes = [(e.code, e.old_status.value, e.new_status.value) for e in after]
+        changes = [(e.code, e.old_status, e.new_status) for e in after]
         assert changes == [(code, "moi_tiep_nhan", "dang_xu_ly")]
         for _ in range(50):
             if received:
@@ -183,3 +184,26 @@ async def test_telegram_subscriber_is_told_when_the_status_changes(stack, redis_
 
     fake.push_text(chat, f"hủy đăng ký nhận thông báo {dossier['code']}")
     assert "Đã hủy nhận thông báo" in (await fake.wait_sent(3))[2]["text"]
+
+
+@pytest.mark.e2e
+async def test_ticket_author_is_told_the_answer(stack, redis_url, api, fake_zalo, gateway) -> None:
+    hook, api_url = api
+    fake, zalo_url = fake_zalo
+    client = await gateway(**zalo_settings(stack, redis_url, zalo_url, dossier_api_url=api_url,
+                                           dossier_events_secret=SECRET, notify_quiet_hours=""))
+    hook.url = str(client.make_url("/webhooks/dossier-events"))
+    user = str(random.randint(10**17, 10**18))
+    raw, headers = signed(text_event(user, "Phản ánh: cán bộ quầy số 3 có thái độ thiếu tôn trọng người dân"))
+    assert (await client.post("/webhooks/zalo", data=raw, headers=headers)).status == 200
+    filed = (await fake.wait_sent(1))[0]["message"]["text"]
+    number = filed.split("số phiếu ")[1].split(".")[0]
+    assert "phản ánh về cán bộ" in filed
+
+    async with DossierClient(api_url) as dossiers:
+        ticket = await dossiers.get_ticket(number, owner=f"zalo:{user}")
+        assert ticket.category == "can_bo"
+        await dossiers.answer_ticket(number, TicketAnswer(status="da_tra_loi", answer="Sở đã nhắc nhở cán bộ."))
+    told = (await fake.wait_sent(2))[1]
+    assert told["recipient"]["user_id"] == user
+    assert told["message"]["text"] == f"Phản ánh số {number} của anh/chị: đã trả lời. Trả lời: Sở đã nhắc nhở cán bộ."

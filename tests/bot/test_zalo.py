@@ -10,7 +10,7 @@ import time
 import pytest
 import redis.asyncio as aioredis
 
-from bot.zalo import ACCESS_KEY, IN_STREAM, REFRESH_KEY, UNDELIVERED_STREAM
+from bot.zalo import IN_STREAM, REFRESH_KEY, UNDELIVERED_STREAM
 from sms_gateway.streams import MT_STREAM
 from tests.bot.conftest import seeded_dossier, zalo_settings
 from tests.fakes.zalo_api import event, location_event, signed, text_event
@@ -32,12 +32,6 @@ async def redis(redis_url):
     client = aioredis.from_url(redis_url)
     yield client
     await client.close()
-
-
-@pytest.fixture(autouse=True)
-async def fresh_tokens(redis):
-    """Each test's fake Zalo issues its own tokens: forget the last test's."""
-    await redis.delete(ACCESS_KEY, REFRESH_KEY)
 
 
 async def test_conversation_lookup_and_buttons(stack, redis_url, fake_zalo, gateway) -> None:

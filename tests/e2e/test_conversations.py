@@ -142,3 +142,13 @@ def test_queue_number_booked_listed_and_cancelled(stack: Stack) -> None:
 def test_queue_number_on_a_closed_day_gets_other_days(stack: Stack, text: str, expected: str) -> None:
     [reply] = _post(stack, uuid.uuid4().hex, text)
     assert expected in reply["text"] and len(reply["buttons"]) == 5
+
+
+def test_feedback_in_one_message_and_in_two(stack: Stack) -> None:
+    one = Conversation(stack).say("Tôi muốn phản ánh cửa hàng tạp hóa gần chợ Cồn bán rượu không rõ nguồn gốc")
+    assert "tố giác vi phạm trên thị trường" in one and "số phiếu PA" in one and "Nghị định 20/2008" in one
+    chat = Conversation(stack)
+    assert "nội dung phản ánh" in chat.say("tôi muốn gửi phản ánh")
+    assert "hơi ngắn" in chat.say("chậm")
+    two = chat.say("Hồ sơ của tôi đã quá hạn hai tuần mà vẫn chưa có kết quả, mong Sở xem xét")
+    assert "giải quyết hồ sơ chậm" in two and "số phiếu PA" in two

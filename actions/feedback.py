@@ -1,0 +1,77 @@
+"""Feedback and complaints (``phan_anh_kien_nghi``): collect the content, file a ticket.
+
+A message with substance is filed at once ("phản ánh cửa hàng X bán rượu giả");
+"tôi muốn phản ánh" starts ``phan_anh_form``, which asks for the content. The
+content is never logged; a ticket is shown only to its author.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.base import DossierAction
+from common import replies
+from common.codes import find_codes
+from dossier_api.client import DossierApiError
+from dossier_api.models import TicketIn
+
+logger = logging.getLogger(__name__)
+
+MIN_WORDS = 8  # fewer words than this is a wish to complain, not the complaint
+MIN_CHARS, MAX_CHARS = 10, 4000
+
+
+class ActionPhanAnh(DossierAction):
+    """Files the ticket, or asks for the content first."""
+
+    def name(self) -> str:
+        return "action_phan_anh"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        content = tracker.get_slot("noi_dung_phan_anh")
+        if not content:
+            text = (tracker.latest_message.get("text") or "").strip()
+            intent = (tracker.latest_message.get("intent") or {}).get("name")
+            if intent != "phan_anh_kien_nghi" or len(text.split()) < MIN_WORDS or text.startswith("/"):
+                return [FollowupAction("phan_anh_form")]
+            content = text[:MAX_CHARS]
+        codes = find_codes(content)
+        ticket = TicketIn(owner=tracker.sender_id, content=content,
+                          dossier_code=codes[0].code.canonical if codes else None)
+        try:
+            stored = await self.client.create_ticket(ticket)
+        except DossierApiError:
+            logger.warning("ticket not stored", exc_info=True)
+            dispatcher.utter_message(text=replies.service_unavailable(self.settings.hotline))
+            return [SlotSet("noi_dung_phan_anh", None)]
+        logger.info("ticket %s filed (%s)", stored.number, stored.category)
+        dispatcher.utter_message(
+            text=replies.ticket_created(stored.number, stored.category_label, stored.due_date, self.settings.hotline))
+        return [SlotSet("noi_dung_phan_anh", None)]
+
+
+class ValidatePhanAnhForm(FormValidationAction):
+    """The content must say something and fit in a ticket."""
+
+    def name(self) -> str:
+        return "validate_phan_anh_form"
+
+    async def validate_noi_dung_phan_anh(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = str(value or "").strip()
+        if len(text) < MIN_CHARS:
+            dispatcher.utter_message(text="Nội dung hơi ngắn, anh/chị vui lòng mô tả rõ sự việc hơn.")
+            return {"noi_dung_phan_anh": None}
+        if len(text) > MAX_CHARS:
+            dispatcher.utter_message(
+                text=f"Nội dung quá dài (tối đa {MAX_CHARS:,} ký tự).".replace(",", ".")
+                + " Anh/chị vui lòng rút gọn hoặc gửi qua hộp thư góp ý của Sở.")
+            return {"noi_dung_phan_anh": None}
+        return {"noi_dung_phan_anh": text}

@@ -1,0 +1,59 @@
+"""Feedback and complaints (phản ánh, kiến nghị): categories and how fast they are answered.
+
+Classification is by cue words (folded, so diacritics do not matter); the
+staff console can re-file a ticket. Complaints about officials are the
+sensitive kind: shown only to their author and to staff, never logged.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+
+from common.text import fold_key
+
+
+class Category(str, enum.Enum):
+    CAN_BO = "can_bo"  # conduct of staff or officials
+    CHAM_TRE = "cham_tre"  # a dossier handled late
+    VI_PHAM_THI_TRUONG = "vi_pham_thi_truong"  # fake goods, unlicensed alcohol, price gouging...
+    GOP_Y = "gop_y"  # a suggestion
+    KHAC = "khac"
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+
+_LABELS = {
+    Category.CAN_BO: "phản ánh về cán bộ, công chức",
+    Category.CHAM_TRE: "phản ánh giải quyết hồ sơ chậm, trễ hạn",
+    Category.VI_PHAM_THI_TRUONG: "tố giác vi phạm trên thị trường",
+    Category.GOP_Y: "góp ý, kiến nghị",
+    Category.KHAC: "phản ánh khác",
+}
+
+# Checked in this order: a complaint about an official who delays a dossier is about the official.
+_CUES = {
+    Category.CAN_BO: ["can bo", "cong chuc", "nhan vien", "thai do", "hach sach", "nhung nhieu", "tieu cuc",
+                      "doi tien", "boi duong", "quat thao", "kho chiu", "thieu ton trong", "vo le", "lam kho"],
+    Category.VI_PHAM_THI_TRUONG: ["hang gia", "hang nhai", "ruou gia", "ruou lau", "ruou khong ro nguon goc",
+                                  "khong phep", "khong giay phep", "kem chat luong", "gian lan", "can dieu",
+                                  "tang gia", "hang lau", "thuoc la lau", "xang gia", "xang kem", "hang cam",
+                                  "het han su dung", "khong nhan mac", "ban pha gia", "dau co"],
+    Category.CHAM_TRE: ["cham", "tre han", "qua han", "lau qua", "chua co ket qua", "chua giai quyet",
+                        "tre hen", "doi mai", "het han ma"],
+    Category.GOP_Y: ["gop y", "de xuat", "kien nghi", "de nghi", "nen co", "mong muon", "cai tien", "cai thien"],
+}
+
+# Decree 20/2008/ND-CP on handling feedback and petitions on administrative
+# regulations: answered within 10 working days, up to 20 for complex matters.
+ANSWER_WORKING_DAYS = 10
+
+
+def classify(text: str) -> Category:
+    key = f" {fold_key(re.sub(r'[^0-9A-Za-zÀ-ỹđĐ ]', ' ', text))} "
+    for category, cues in _CUES.items():
+        if any(f" {cue} " in key for cue in cues):
+            return category
+    return Category.KHAC
