@@ -6,6 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -74,6 +75,20 @@ class RasaClient:
             raise RasaUnavailable(repr(exc)) from exc
         messages = [parse_message(m) for m in data or []]
         return [m for m in messages if m.text or m.buttons]
+
+    async def resume(self, sender_id: str) -> None:
+        """Give a conversation paused for a staff member back to the assistant.
+
+        Raises:
+            RasaUnavailable: Rasa could not be reached or refused.
+        """
+        url = f"{self.base_url}/conversations/{quote(sender_id, safe='')}/tracker/events"
+        try:
+            async with self._http().post(url, json={"event": "resume"}) as resp:
+                if resp.status != 200:
+                    raise RasaUnavailable(f"HTTP {resp.status}")
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise RasaUnavailable(repr(exc)) from exc
 
     async def is_ready(self) -> bool:
         """True when Rasa answers and has a model loaded."""

@@ -38,3 +38,26 @@ async def test_handoff_gives_hotline_and_hours(api_url: str) -> None:
     dispatcher = CollectingDispatcher()
     await ActionGapCanBo().run(dispatcher, make_tracker("gặp cán bộ", "gap_can_bo"), {})
     assert "1022" in dispatcher.messages[0]["text"] and "Giờ làm việc" in dispatcher.messages[0]["text"]
+
+
+async def test_handoff_outside_office_hours_gives_the_hotline(api_url: str, monkeypatch) -> None:
+    from common.settings import get_settings
+
+    monkeypatch.setenv("HANDOFF_HOURS", "")  # never staffed
+    get_settings.cache_clear()
+    dispatcher = CollectingDispatcher()
+    events = await ActionGapCanBo().run(dispatcher, make_tracker("gặp cán bộ", "gap_can_bo", sender_id="zalo:9"), {})
+    assert events == [] and "1022" in dispatcher.messages[0]["text"]
+
+
+async def test_handoff_in_office_hours_pauses_chat_but_not_sms(api_url: str, monkeypatch) -> None:
+    from common.settings import get_settings
+
+    monkeypatch.setenv("HANDOFF_HOURS", "always")
+    get_settings.cache_clear()
+    chat = CollectingDispatcher()
+    events = await ActionGapCanBo().run(chat, make_tracker("gặp cán bộ", "gap_can_bo", sender_id="telegram:9"), {})
+    assert [e["event"] for e in events] == ["pause"] and "chuyển cuộc trò chuyện" in chat.messages[0]["text"]
+    sms = CollectingDispatcher()
+    events = await ActionGapCanBo().run(sms, make_tracker("gap can bo", "gap_can_bo", sender_id="sms:849"), {})
+    assert events == [] and "1022" in sms.messages[0]["text"]

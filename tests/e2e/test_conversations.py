@@ -77,10 +77,9 @@ def test_rating_is_stored_through_the_api(stack: Stack) -> None:
     assert after == before + 1
 
 
-def test_small_talk_help_handoff_and_out_of_scope(stack: Stack) -> None:
+def test_small_talk_help_and_out_of_scope(stack: Stack) -> None:
     chat = Conversation(stack)
     assert "trợ lý ảo" in chat.say("xin chào")
-    assert "1022" in chat.say("cho tôi gặp cán bộ")
     assert "không thuộc phạm vi" in chat.say("làm hộ chiếu ở đâu")
     assert "Chúc anh/chị" in chat.say("tạm biệt")
 
@@ -152,3 +151,25 @@ def test_feedback_in_one_message_and_in_two(stack: Stack) -> None:
     assert "hơi ngắn" in chat.say("chậm")
     two = chat.say("Hồ sơ của tôi đã quá hạn hai tuần mà vẫn chưa có kết quả, mong Sở xem xét")
     assert "giải quyết hồ sơ chậm" in two and "số phiếu PA" in two
+
+
+async def test_handoff_pauses_the_assistant_until_staff_release_it(stack: Stack) -> None:
+    import redis.asyncio as aioredis
+
+    from bot.handoff import release
+    from bot.rasa_client import RasaClient
+    from common import handoff
+
+    chat = Conversation(stack)  # the stack runs with HANDOFF_HOURS=always: staff on call
+    assert "chuyển cuộc trò chuyện cho cán bộ" in chat.say("cho tôi gặp cán bộ")
+    assert chat.say("alo, có ai không?") == ""  # the assistant stays silent for the staff member
+    redis = aioredis.from_url(stack.redis_url)
+    rasa = RasaClient(stack.rasa_url)
+    try:
+        assert f"web:{chat.session}" in await handoff.waiting(redis)
+        assert await release(redis, rasa, f"web:{chat.session}")
+        assert f"web:{chat.session}" not in await handoff.waiting(redis)
+    finally:
+        await rasa.close()
+        await redis.close()
+    assert "trợ lý ảo" in chat.say("xin chào")

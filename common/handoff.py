@@ -1,0 +1,52 @@
+"""Conversations handed to a staff member.
+
+In office hours a chat citizen who asks for a person is marked here and Rasa
+pauses the conversation (the ``pause`` event): the assistant stays silent,
+messages keep landing in the tracker for staff to read, and a staff member
+releases it (Rasa's ``resume`` event) when done. SMS has no such path: a
+number gets the hotline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from common.workdays import is_working_day
+
+WAITING = "handoff:waiting"  # hash: sender -> ISO time the citizen asked
+
+
+def parse_hours(spec: str) -> list[tuple[dt.time, dt.time]]:
+    """``"07:30-11:30,13:30-17:00"`` -> the spans."""
+    spans = []
+    for part in spec.split(","):
+        start, end = part.strip().split("-")
+        spans.append((dt.time.fromisoformat(start), dt.time.fromisoformat(end)))
+    return spans
+
+
+def in_office_hours(now: dt.datetime, spec: str) -> bool:
+    """True on a working day within one of the spans (``always``: staff on call at any time;
+    empty: never, every citizen gets the hotline)."""
+    if spec.strip() == "always":
+        return True
+    if not spec.strip():
+        return False
+    return is_working_day(now.date()) and any(start <= now.time() < end for start, end in parse_hours(spec))
+
+
+async def mark_waiting(redis: Any, sender: str, now: dt.datetime) -> None:
+    await redis.hset(WAITING, sender, now.isoformat())
+
+
+async def waiting(redis: Any) -> dict[str, str]:
+    """Conversations waiting for a staff member: sender -> since."""
+    raw = await redis.hgetall(WAITING)
+    return {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+            for k, v in raw.items()}
+
+
+async def release(redis: Any, sender: str) -> bool:
+    """Forget the mark; the caller resumes the Rasa conversation."""
+    return bool(await redis.hdel(WAITING, sender))
