@@ -34,10 +34,10 @@ from redis import exceptions as redis_errors
 
 from bot.conversation import Conversations
 from bot.rasa_client import BotMessage
+from common.phones import normalize_msisdn
 from common.privacy import pseudonym
 from common.settings import Settings
 from common.text import split_text
-from sms_gateway.keywords import normalize_msisdn
 from sms_gateway.streams import as_str, ensure_group, queue_mt
 
 logger = logging.getLogger(__name__)

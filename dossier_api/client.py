@@ -22,6 +22,8 @@ from dossier_api.models import (
     AppointmentIn,
     ChangeEvent,
     DaySlots,
+    Delivery,
+    DeliveryIn,
     Dossier,
     DossierPage,
     PlaceResult,
@@ -64,8 +66,8 @@ class BadRequest(DossierApiError):
         self.message = message
 
 
-class Conflict(DossierApiError):
-    """The request lost a race (HTTP 409)."""
+class Conflict(BadRequest):
+    """The request conflicts with the current state (HTTP 409); ``error`` says how."""
 
 
 class SlotFull(Conflict):
@@ -143,7 +145,8 @@ class DossierClient:
                             raise InvalidDossierCode(path)
                         raise BadRequest(str(body.get("error", "")), str(body.get("message", "bad request")))
                     if resp.status == 409:
-                        raise Conflict((await resp.json(content_type=None)).get("message", "conflict"))
+                        body = await resp.json(content_type=None)
+                        raise Conflict(str(body.get("error", "")), str(body.get("message", "conflict")))
                     if resp.status >= 500:
                         last_error = DossierApiUnavailable(f"HTTP {resp.status}")
                         continue
@@ -221,7 +224,7 @@ class DossierClient:
             data = await self._request("POST", "/api/v1/appointments", retry=False, data=wanted.json(),
                                        headers={"Content-Type": "application/json"})
         except Conflict as exc:
-            raise SlotFull(str(exc)) from exc
+            raise SlotFull(exc.error, exc.message) from exc
         return Appointment.parse_obj(data)
 
     async def appointments(self, owner: str) -> list[Appointment]:
@@ -233,6 +236,22 @@ class DossierClient:
         data = await self._request("POST", f"/api/v1/appointments/{appointment_id}/cancel", retry=False,
                                    json={"owner": owner})
         return Appointment.parse_obj(data)
+
+    async def request_delivery(self, wanted: DeliveryIn) -> Delivery:
+        """Ask for a result to be posted.
+
+        Raises:
+            BadRequest: invalid phone, malformed code or body (``error`` says which).
+            DossierNotFound: no dossier with this code.
+            Conflict: the dossier is not deliverable yet or already requested (the message says which).
+        """
+        data = await self._request("POST", "/api/v1/deliveries", retry=False, data=wanted.json(),
+                                   headers={"Content-Type": "application/json"})
+        return Delivery.parse_obj(data)
+
+    async def get_delivery(self, tracking: str, owner: str) -> Delivery:
+        return Delivery.parse_obj(await self._request("GET", f"/api/v1/deliveries/{quote(tracking)}",
+                                                      params={"owner": owner}))
 
     async def create_ticket(self, ticket: TicketIn) -> Ticket:
         data = await self._request("POST", "/api/v1/tickets", retry=False, data=ticket.json(),

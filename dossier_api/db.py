@@ -16,6 +16,8 @@ from dossier_api.models import (
     Appointment,
     AppointmentIn,
     ChangeEvent,
+    Delivery,
+    DeliveryIn,
     Dossier,
     Procedure,
     Rating,
@@ -78,6 +80,19 @@ CREATE TABLE IF NOT EXISTS tickets (
     due_date TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS deliveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    tracking_number TEXT UNIQUE,
+    owner TEXT NOT NULL,
+    dossier_code TEXT NOT NULL REFERENCES dossiers(code),
+    recipient_name TEXT NOT NULL,
+    phone TEXT NOT NULL,
+    address TEXT NOT NULL,
+    fee_vnd INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS deliveries_one_per_dossier ON deliveries(dossier_code);
 CREATE TABLE IF NOT EXISTS ratings (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     level TEXT NOT NULL,
@@ -270,6 +285,29 @@ class Database:
                                 at=now)
             updated = conn.execute("SELECT * FROM tickets WHERE number = ?", (number,)).fetchone()
         return _to_ticket(updated), event
+
+    def add_delivery(self, request: DeliveryIn, fee_vnd: int, status: str, now: dt.datetime) -> Delivery | None:
+        """Store a delivery request with its tracking number; None when the dossier already has one."""
+        with closing(self.connect()) as conn, conn:
+            try:
+                cur = conn.execute(
+                    "INSERT INTO deliveries (owner, dossier_code, recipient_name, phone, address, fee_vnd, status,"
+                    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (request.owner, request.dossier_code, request.recipient_name, request.phone, request.address,
+                     fee_vnd, status, now.isoformat()),
+                )
+            except sqlite3.IntegrityError:
+                return None
+            tracking = f"BD{now:%y%m%d}{cur.lastrowid:05d}"
+            conn.execute("UPDATE deliveries SET tracking_number = ? WHERE id = ?", (tracking, cur.lastrowid))
+        return Delivery(tracking_number=tracking, fee_vnd=fee_vnd, status=status, created_at=now, **request.dict())
+
+    def delivery(self, tracking_number: str) -> Delivery | None:
+        with closing(self.connect()) as conn:
+            row = conn.execute("SELECT * FROM deliveries WHERE tracking_number = ?", (tracking_number,)).fetchone()
+        if row is None:
+            return None
+        return Delivery(**{k: row[k] for k in row.keys() if k != "id"})
 
     def rating_counts(self) -> dict[str, int]:
         """How many ratings of each level are stored."""

@@ -174,6 +174,23 @@ class TicketAnswer(BaseModel):
     answer: str = Field("", max_length=2000)
 
 
+class DeliveryIn(BaseModel):
+    """A request to post a dossier's result to an address (public postal service)."""
+
+    owner: str
+    dossier_code: str
+    recipient_name: str = Field(..., min_length=2, max_length=100)
+    phone: str
+    address: str = Field(..., min_length=10, max_length=300)
+
+
+class Delivery(DeliveryIn):
+    tracking_number: str
+    fee_vnd: int
+    status: str  # cho_ket_qua (waiting for the result), cho_giao (ready to post), dang_giao, da_giao
+    created_at: dt.datetime
+
+
 class ApiError(BaseModel):
     """The body of every error response."""
 

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import aiohttp
 from aiohttp import web
@@ -22,6 +22,7 @@ from common import signing
 from common.codes import canonical_code
 from common.dates import local_now
 from common.feedback import ANSWER_WORKING_DAYS, classify
+from common.phones import normalize_msisdn
 from common.status import DossierStatus
 from common.workdays import add_working_days
 from dossier_api.calendar import Calendar, ClosedDay
@@ -31,6 +32,7 @@ from dossier_api.models import (
     AppointmentIn,
     ChangeEvent,
     DaySlots,
+    DeliveryIn,
     DossierPage,
     PlaceHit,
     PlaceResult,
@@ -288,12 +290,17 @@ async def create_ticket(request: web.Request) -> web.Response:
     return web.json_response(text=stored.json(), status=201)
 
 
+async def _owned(request: web.Request, load: Callable[[str], Any], key: str, what: str) -> web.Response:
+    """A record read by its number, shown only to the ``owner`` who created it (a 404 to anybody else)."""
+    record = await asyncio.to_thread(load, request.match_info[key])
+    if record is None or record.owner != request.query.get("owner"):
+        raise HttpError(404, "not_found", f"No {what} with this number for this owner")
+    return web.json_response(text=record.json())
+
+
 async def get_ticket(request: web.Request) -> web.Response:
     """A ticket, for its owner only (complaints are never shown to anybody else)."""
-    ticket = await asyncio.to_thread(request.app[DB_KEY].ticket, request.match_info["number"])
-    if ticket is None or ticket.owner != request.query.get("owner"):
-        raise HttpError(404, "not_found", "No ticket with this number for this owner")
-    return web.json_response(text=ticket.json())
+    return await _owned(request, request.app[DB_KEY].ticket, "number", "ticket")
 
 
 async def answer_ticket(request: web.Request) -> web.Response:
@@ -306,6 +313,37 @@ async def answer_ticket(request: web.Request) -> web.Response:
     ticket, event = result
     request.app[HOOK_KEY].push(event)
     return web.json_response(text=ticket.json())
+
+
+DELIVERY_FEE_VND = 25_000  # public postal service, within the province; staff adjust it here
+DELIVERABLE = {DossierStatus.DA_CO_KET_QUA: "cho_giao", DossierStatus.DANG_XU_LY: "cho_ket_qua"}
+NEAR_RESULT_DAYS = 5  # a dossier still in progress qualifies when its due date is this close
+
+
+async def create_delivery(request: web.Request) -> web.Response:
+    """Ask for a dossier's result to be posted; only for results that exist or are due soon."""
+    wanted = await _body(request, DeliveryIn)
+    wanted.dossier_code = _code(wanted.dossier_code)
+    phone = normalize_msisdn(wanted.phone)
+    if phone is None:
+        raise HttpError(400, "invalid_phone", "Not a Vietnamese phone number")
+    wanted.phone = phone
+    dossier = await asyncio.to_thread(request.app[DB_KEY].dossier, wanted.dossier_code)
+    if dossier is None:
+        raise HttpError(404, "not_found", "No dossier with this code")
+    now = request.app[CLOCK_KEY]()
+    status = DELIVERABLE.get(dossier.status)
+    if status is None or (status == "cho_ket_qua" and (dossier.due_date - now.date()).days > NEAR_RESULT_DAYS):
+        raise HttpError(409, "not_deliverable", dossier.status.value)
+    stored = await asyncio.to_thread(request.app[DB_KEY].add_delivery, wanted, DELIVERY_FEE_VND, status, now)
+    if stored is None:
+        raise HttpError(409, "already_requested", "This dossier's result is already to be delivered")
+    return web.json_response(text=stored.json(), status=201)
+
+
+async def get_delivery(request: web.Request) -> web.Response:
+    """A delivery by tracking number, for its owner."""
+    return await _owned(request, request.app[DB_KEY].delivery, "tracking", "delivery")
 
 
 async def search_procedures(request: web.Request) -> web.Response:
@@ -406,6 +444,8 @@ def create_app(db_path: str, token: str = "", hook: EventHook | None = None,
     app.router.add_get("/api/v1/appointments", list_appointments)
     app.router.add_post("/api/v1/appointments", book_appointment)
     app.router.add_post("/api/v1/appointments/{appointment_id}/cancel", cancel_appointment)
+    app.router.add_post("/api/v1/deliveries", create_delivery)
+    app.router.add_get("/api/v1/deliveries/{tracking}", get_delivery)
     app.router.add_post("/api/v1/tickets", create_ticket)
     app.router.add_get("/api/v1/tickets/{number}", get_ticket)
     app.router.add_post("/api/v1/tickets/{number}/answer", answer_ticket)

@@ -12,7 +12,7 @@ import time
 
 import requests
 
-from sms_gateway.keywords import normalize_msisdn
+from common.phones import normalize_msisdn
 from sms_gateway.simulator.control import SimulatorControl
 
 

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from common.codes import canonical_code, find_codes, is_bare_code_attempt, looks_like_code_attempt
+from common.phones import normalize_msisdn  # noqa: F401 (part of this module's interface)
 from common.status import RatingLevel
 from common.text import fold, nfc
 
@@ -52,18 +53,6 @@ class Command:
 
 # Keyword letters may be separated by nothing, a space or a dot ("H.S", "D G").
 _KEYWORD = re.compile(r"^\W*(H\W?S|D\W?G|D\W?K|H\W?U\W?Y|H\W?D)(?=$|[\s.:\-_,;/]|\d)[\s.:\-_,;/]*(.*)$", re.S)
-
-
-def normalize_msisdn(phone: str) -> str | None:
-    """A Vietnamese number in international form without '+': ``0901234567`` -> ``84901234567``."""
-    digits = re.sub(r"[\s.\-()]", "", phone or "")
-    if digits.startswith("+"):
-        digits = digits[1:]
-    if not digits.isdigit():
-        return None
-    if digits.startswith("0"):
-        digits = "84" + digits[1:]
-    return digits if digits.startswith("84") and 10 <= len(digits) <= 12 else None
 
 
 def parse_sms(text: str) -> Command:

@@ -177,3 +177,16 @@ async def test_queue_number_by_buttons(stack, bot) -> None:
     assert booked.startswith("Đã đặt lịch: số thứ tự") and slots[0][0]["text"] in booked
     fake.push_text(chat, "huỷ lịch hẹn")  # NFD/NFC and "huỷ"/"hủy" spellings alike
     assert (await fake.wait_sent(4))[3]["text"].startswith("Đã hủy lịch hẹn")
+
+
+async def test_result_delivery_after_a_lookup_asks_only_the_rest(stack, bot) -> None:
+    fake = bot
+    chat = _chat_id()
+    dossier = seeded_dossier(stack, "da_co_ket_qua", offset=9)
+    fake.push_text(chat, f"/tracuu {dossier['code']}")
+    await fake.wait_sent(1)
+    for i, (say, asked) in enumerate([("gửi kết quả về nhà cho tôi", "Họ tên người nhận"),
+                                      ("Phạm Thị Hoa", "Số điện thoại"), ("+84 935 000 111", "Địa chỉ nhận"),
+                                      ("08 Bạch Đằng, phường Hải Châu", "Mã vận đơn: BD")], start=2):
+        fake.push_text(chat, say)
+        assert asked in (await fake.wait_sent(i))[i - 1]["text"]

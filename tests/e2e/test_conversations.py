@@ -173,3 +173,32 @@ async def test_handoff_pauses_the_assistant_until_staff_release_it(stack: Stack)
         await rasa.close()
         await redis.close()
     assert "trợ lý ảo" in chat.say("xin chào")
+
+
+def test_result_delivery_collects_checks_and_tracks(stack: Stack) -> None:
+    dossier = _dossier_at(stack, "da_co_ket_qua", 7)
+    chat = Conversation(stack)
+    assert "nhập mã hồ sơ" in chat.say("tôi muốn nhận kết quả qua bưu điện")
+    assert "Họ tên người nhận" in chat.say(dossier["code"])
+    assert "Số điện thoại" in chat.say("Lê Văn Tám")
+    assert "chưa đúng" in chat.say("0123")
+    assert "Địa chỉ nhận" in chat.say("0905 123 456")
+    assert "quá dài" in chat.say("số " + "rất dài " * 60)
+    filed = chat.say("45 Nguyễn Văn Linh, phường Thanh Khê, Đà Nẵng")
+    assert "Mã vận đơn: BD" in filed and "LÊ V*** T" in filed and "0905123456" not in filed
+    tracking = filed.split("Mã vận đơn: ")[1].split(".")[0]
+    assert "chờ bưu điện nhận" in chat.say(f"tình trạng chuyển phát {tracking}")
+    assert "Không tìm thấy" in Conversation(stack).say(f"tình trạng chuyển phát {tracking}")  # owner only
+
+
+def test_result_delivery_of_a_returned_result_is_refused(stack: Stack) -> None:
+    dossier = _dossier_at(stack, "da_tra_ket_qua", 7)
+    chat = Conversation(stack)
+    chat.say("tôi muốn nhận kết quả qua bưu điện")
+    assert "đã được trả kết quả" in chat.say(dossier["code"])
+    assert "trợ lý ảo" in chat.say("xin chào")  # the form has stopped
+
+
+def _dossier_at(stack: Stack, status: str, offset: int) -> dict:
+    params = {"status": status, "limit": 1, "offset": offset}
+    return requests.get(f"{stack.api_url}/api/v1/dossiers", params=params, timeout=10).json()["items"][0]

@@ -1,0 +1,175 @@
+"""Result delivery by post (``chuyen_phat_ket_qua``): dossier, recipient, phone, address.
+
+The dossier is checked first (it must exist and have, or soon have, its
+result); the form then asks for what is missing, and the request gets a
+tracking number and the postal fee. "tình trạng chuyển phát BD…" answers later.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.base import DossierAction, dossier_client, latest_entity
+from common import replies
+from common.codes import canonical_code
+from common.phones import normalize_msisdn
+from common.privacy import mask_person_name, mask_phone
+from common.status import DossierStatus
+from dossier_api.client import Conflict, DossierApiError, DossierApiUnavailable, DossierNotFound
+from dossier_api.models import DeliveryIn
+
+logger = logging.getLogger(__name__)
+
+SLOTS = ("cp_ma_ho_so", "cp_ten", "cp_sdt", "cp_dia_chi")
+TRACKING = re.compile(r"\bBD\d{11}\b", re.I)
+STATUS = {"cho_ket_qua": "chờ có kết quả", "cho_giao": "chờ bưu điện nhận", "dang_giao": "đang giao",
+          "da_giao": "đã giao"}
+NOT_DELIVERABLE = {
+    DossierStatus.DA_TRA_KET_QUA: "Hồ sơ {code} đã được trả kết quả, không cần chuyển phát nữa.",
+    DossierStatus.TU_CHOI: "Hồ sơ {code} không được giải quyết nên không có kết quả để chuyển phát.",
+    DossierStatus.CHO_BO_SUNG: "Hồ sơ {code} đang chờ bổ sung giấy tờ; anh/chị vui lòng bổ sung trước.",
+}
+NOT_YET = ("Hồ sơ {code} chưa có kết quả (hẹn trả {due}). Anh/chị có thể đăng ký chuyển phát khi hồ sơ "
+           "gần đến ngày hẹn trả hoặc đã có kết quả.")
+
+
+async def check_dossier(code: str) -> str | None:
+    """None when ``code``'s result can be posted, else what to tell the citizen."""
+    try:
+        dossier = await dossier_client().get_dossier(code)
+    except DossierNotFound:
+        return replies.dossier_not_found(code)
+    if dossier.status in NOT_DELIVERABLE:
+        return NOT_DELIVERABLE[dossier.status].format(code=dossier.code)
+    if dossier.status is not DossierStatus.DA_CO_KET_QUA:
+        # the API accepts a dossier in progress only close to its due date; it has the last word
+        return None if dossier.status is DossierStatus.DANG_XU_LY else NOT_YET.format(
+            code=dossier.code, due=replies.vn_date(dossier.due_date))
+    return None
+
+
+class ActionChuyenPhat(DossierAction):
+    """Starts the form (with what is already known), files the request, or tells a delivery's status."""
+
+    def name(self) -> str:
+        return "action_chuyen_phat"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        try:
+            return await self._run(dispatcher, tracker)
+        except DossierApiUnavailable:
+            dispatcher.utter_message(text=replies.service_unavailable(self.settings.hotline))
+            return [SlotSet(s, None) for s in SLOTS]
+
+    async def _run(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        text = tracker.latest_message.get("text") or ""
+        tracking = TRACKING.search(text)
+        if tracking:
+            return await self._status(dispatcher, tracker, tracking.group(0).upper())
+        values = {s: tracker.get_slot(s) for s in SLOTS}
+        if all(values.values()):
+            return await self._file(dispatcher, tracker, values)
+        if tracker.active_loop_name == "chuyen_phat_form" or tracker.latest_action_name == "chuyen_phat_form":
+            return [SlotSet(s, None) for s in SLOTS]  # the form stopped without everything
+        known = latest_entity(tracker, "ma_ho_so") or tracker.get_slot("ho_so_gan_nhat")
+        code = canonical_code(known) if known else None
+        if code:
+            problem = await check_dossier(code)
+            if problem:
+                dispatcher.utter_message(text=problem)
+                return []
+        return [SlotSet("cp_ma_ho_so", code), FollowupAction("chuyen_phat_form")]
+
+    async def _file(self, dispatcher: CollectingDispatcher, tracker: Tracker, v: dict[str, Any]) -> list[EventType]:
+        wanted = DeliveryIn(owner=tracker.sender_id, dossier_code=v["cp_ma_ho_so"], recipient_name=v["cp_ten"],
+                            phone=v["cp_sdt"], address=v["cp_dia_chi"])
+        clear = [SlotSet(s, None) for s in SLOTS]
+        try:
+            delivery = await self.client.request_delivery(wanted)
+        except Conflict as exc:
+            if exc.error == "already_requested":
+                dispatcher.utter_message(text=f"Hồ sơ {wanted.dossier_code} đã có yêu cầu chuyển phát trước đó.")
+            else:
+                dispatcher.utter_message(text=f"Hồ sơ {wanted.dossier_code} chưa thể đăng ký chuyển phát lúc này.")
+            return clear
+        except DossierApiError as exc:
+            logger.info("delivery refused: %s", type(exc).__name__)
+            dispatcher.utter_message(text="Thông tin chưa hợp lệ, anh/chị vui lòng đăng ký lại.")
+            return clear
+        fee = f"{delivery.fee_vnd:,}".replace(",", ".")
+        when = "ngay khi có kết quả" if delivery.status == "cho_ket_qua" else "trong 1-2 ngày làm việc"
+        dispatcher.utter_message(text=(
+            f"Đã ghi nhận yêu cầu chuyển phát kết quả hồ sơ {delivery.dossier_code} đến "
+            f"{mask_person_name(delivery.recipient_name)} (điện thoại {mask_phone(delivery.phone)}). "
+            f"Mã vận đơn: {delivery.tracking_number}. Phí bưu chính: {fee} đồng, trả khi nhận. "
+            f"Kết quả sẽ được gửi {when}. Gõ \"tình trạng chuyển phát {delivery.tracking_number}\" để theo dõi."))
+        return clear
+
+    async def _status(self, dispatcher: CollectingDispatcher, tracker: Tracker, tracking: str) -> list[EventType]:
+        try:
+            delivery = await self.client.get_delivery(tracking, tracker.sender_id)
+        except DossierNotFound:
+            dispatcher.utter_message(text=f"Không tìm thấy yêu cầu chuyển phát {tracking} của anh/chị.")
+            return []
+        dispatcher.utter_message(text=(f"Yêu cầu chuyển phát {tracking} (hồ sơ {delivery.dossier_code}): "
+                                       f"{STATUS.get(delivery.status, delivery.status)}."))
+        return []
+
+
+class ValidateChuyenPhatForm(FormValidationAction):
+    """Checks each answer; a dossier whose result cannot be posted ends the form."""
+
+    def name(self) -> str:
+        return "validate_chuyen_phat_form"
+
+    async def validate_cp_ma_ho_so(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                   domain: DomainDict) -> dict[str, Any]:
+        code = canonical_code(str(value or ""))
+        if code is None:
+            dispatcher.utter_message(text=replies.invalid_code())
+            return {"cp_ma_ho_so": None}
+        problem = await check_dossier(code)
+        if problem:
+            dispatcher.utter_message(text=problem)
+            return {"cp_ma_ho_so": None, "cp_dung": True}
+        return {"cp_ma_ho_so": code}
+
+    async def validate_cp_ten(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                              domain: DomainDict) -> dict[str, Any]:
+        name = " ".join(str(value or "").split())
+        if not 2 <= len(name) <= 100 or any(c.isdigit() for c in name):
+            dispatcher.utter_message(text="Họ tên người nhận chưa hợp lệ (2-100 chữ cái), anh/chị vui lòng nhập lại.")
+            return {"cp_ten": None}
+        return {"cp_ten": name}
+
+    async def validate_cp_sdt(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                              domain: DomainDict) -> dict[str, Any]:
+        phone = normalize_msisdn(str(value or ""))
+        if phone is None:
+            dispatcher.utter_message(text="Số điện thoại chưa đúng (ví dụ 0905123456), anh/chị vui lòng nhập lại.")
+            return {"cp_sdt": None}
+        return {"cp_sdt": phone}
+
+    async def validate_cp_dia_chi(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                  domain: DomainDict) -> dict[str, Any]:
+        address = " ".join(str(value or "").split())
+        if len(address) < 10:
+            dispatcher.utter_message(text="Địa chỉ hơi ngắn, anh/chị vui lòng ghi rõ số nhà, đường, phường.")
+            return {"cp_dia_chi": None}
+        if len(address) > 300:
+            dispatcher.utter_message(text="Địa chỉ quá dài (tối đa 300 ký tự), anh/chị vui lòng rút gọn.")
+            return {"cp_dia_chi": None}
+        return {"cp_dia_chi": address}
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        events = await super().run(dispatcher, tracker, domain)
+        if any(e.get("event") == "slot" and e.get("name") == "cp_dung" and e.get("value") for e in events):
+            events += [SlotSet("cp_dung", None), SlotSet("requested_slot", None), ActiveLoop(None)]
+        return events
