@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from common.settings import get_settings
 from common.status import DossierStatus, RatingLevel
 from dossier_api.models import ChangeEvent, Dossier, Procedure
 
@@ -62,7 +63,15 @@ def dossier_status_short(dossier: Dossier) -> str:
 
 
 def dossier_not_found(code: str) -> str:
-    """Reply for a well-formed code that no dossier has."""
+    """Reply for a well-formed code that no dossier has (or that another agency issued)."""
+    settings = get_settings()
+    agency = code.split("-", 1)[0].upper()
+    if agency not in settings.agencies:
+        return (
+            f"Mã hồ sơ {code} do cơ quan khác cấp (mã cơ quan {agency}), không phải hồ sơ nộp tại "
+            f"{settings.department_name}. Anh/chị vui lòng tra cứu tại cơ quan đã tiếp nhận hồ sơ "
+            "hoặc trên Cổng Dịch vụ công quốc gia."
+        )
     return (
         f"Không tìm thấy hồ sơ có mã {code}. Anh/chị vui lòng kiểm tra lại mã trên giấy "
         "tiếp nhận hồ sơ; hồ sơ vừa nộp có thể cần vài giờ để xuất hiện trên hệ thống."

@@ -55,10 +55,16 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Ho_Chi_Minh"
 
     department_name: str = "Sở Công Thương"
+    agency_codes: str = Field("000.00.12.H17", description="Agency parts of the codes this department issues")
     hotline: str = "1022"
     office_hours: str = "Thứ Hai đến Thứ Sáu, sáng 7h30-11h30, chiều 13h30-17h00"
     handoff_hours: str = Field("07:30-11:30,13:30-17:00", description="When staff take chat conversations over")
     office_address: str = "Bộ phận Một cửa, Trung tâm Hành chính thành phố"
+
+    @property
+    def agencies(self) -> set[str]:
+        """The agency parts (``000.00.12.H17``) of dossier codes this department issues."""
+        return {a.strip().upper() for a in self.agency_codes.split(",") if a.strip()}
 
     class Config:
         env_file = ".env"

@@ -202,3 +202,9 @@ def test_result_delivery_of_a_returned_result_is_refused(stack: Stack) -> None:
 def _dossier_at(stack: Stack, status: str, offset: int) -> dict:
     params = {"status": status, "limit": 1, "offset": offset}
     return requests.get(f"{stack.api_url}/api/v1/dossiers", params=params, timeout=10).json()["items"][0]
+
+
+def test_code_of_another_agency_is_pointed_elsewhere(stack: Stack) -> None:
+    chat = Conversation(stack)
+    chat.say("tôi muốn nhận kết quả qua bưu điện")
+    assert "do cơ quan khác cấp" in chat.say("000.00.31.H56-261020-0042")

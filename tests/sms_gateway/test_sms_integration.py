@@ -238,3 +238,11 @@ def test_wrong_credentials_never_bind(smsc: Smsc, gateway_env: dict, tmp_path) -
         assert "bind failed" in (tmp_path / "gateway.log").read_text()
     finally:
         wrong.stop()
+
+
+def test_nearby_places_by_ward_name_over_sms(smsc: Smsc, gateway: GatewayProcess) -> None:
+    smsc.send_text("84901234598", "tim cay atm o phuong hoa khanh")
+    [reply] = smsc.wait_replies(1, timeout=60)["84901234598"]
+    lines = reply.splitlines()
+    assert lines[0] == "Cac ATM gan phuong Hoa Khanh nhat:" and lines[1].startswith("1. ATM BIDV Ton Duc Thang")
+    assert len(lines) == 4  # the three nearest
