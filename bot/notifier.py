@@ -38,6 +38,7 @@ from redis import exceptions as redis_errors
 from common import replies, signing, subscriptions
 from common.privacy import pseudonym
 from common.settings import Settings
+from common.tasks import stop_loop
 from dossier_api.client import DossierApiError, DossierClient, cache_key
 from dossier_api.models import ChangeEvent
 from sms_gateway import streams as sms_streams
@@ -103,6 +104,7 @@ class Notifier:
         self.channels = ["sms", *chat_senders]  # SMS goes through the shared MT queue: any replica
         self.consumer = f"{socket.gethostname()}-{id(self):x}"
         self._task: asyncio.Task | None = None
+        self._stopping = asyncio.Event()
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -116,14 +118,12 @@ class Notifier:
             await ensure_group(self.redis, out_stream(channel), OUT_GROUP)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await stop_loop(self._task, self._stopping)
 
     async def _run(self) -> None:
         last_poll = last_claim = 0.0
         ready = False
-        while True:
+        while not self._stopping.is_set():
             try:
                 if not ready:  # in the loop: a gateway starts even while Redis is down
                     await self.prepare()

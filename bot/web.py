@@ -13,6 +13,7 @@ from aiohttp import web
 from bot.conversation import MAX_TEXT, TOO_LONG, UNAVAILABLE, Conversations
 from bot.notifier import Notifier
 from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.staff.web import setup_staff
 from bot.telegram import TelegramChannel
 from bot.zalo import ZaloChannel
 from common.ratelimit import UserRateLimit
@@ -27,6 +28,7 @@ CONVERSATIONS_KEY = web.AppKey("conversations", Conversations)
 TELEGRAM_KEY = web.AppKey("telegram", TelegramChannel)
 ZALO_KEY = web.AppKey("zalo", ZaloChannel)
 NOTIFIER_KEY = web.AppKey("notifier", Notifier)
+REDIS_KEY = web.AppKey("redis", object)
 _SESSION = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
@@ -108,11 +110,13 @@ async def dossier_events(request: web.Request) -> web.Response:
 
 
 def create_app(settings: Settings) -> web.Application:
-    """Build the chat gateway; Telegram and Zalo join when their secrets are set."""
+    """Build the chat gateway; Telegram and Zalo join when their secrets are set; the staff
+    console is under /staff."""
     app = web.Application(client_max_size=settings.webhook_max_bytes)
 
     async def channels(app: web.Application):
         redis = aioredis.from_url(settings.redis_url)
+        app[REDIS_KEY] = redis
         rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_s)
         conversations = Conversations(rasa, UserRateLimit(redis, settings.chat_rate_limit_per_min))
         app[RASA_KEY] = rasa
@@ -143,6 +147,7 @@ def create_app(settings: Settings) -> web.Application:
             await redis.close()
 
     app.cleanup_ctx.append(channels)
+    setup_staff(app, settings, REDIS_KEY)
     app.router.add_get("/", index)
     app.router.add_get("/health", health)
     app.router.add_post("/api/chat", chat)

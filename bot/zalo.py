@@ -37,6 +37,7 @@ from bot.rasa_client import BotMessage
 from common.phones import normalize_msisdn
 from common.privacy import pseudonym
 from common.settings import Settings
+from common.tasks import stop_loop
 from common.text import split_text
 from sms_gateway.streams import as_str, ensure_group, queue_mt
 
@@ -171,6 +172,7 @@ class ZaloChannel:
         self._http: aiohttp.ClientSession | None = None
         self.tokens: ZaloTokens | None = None
         self._task: asyncio.Task | None = None
+        self._stopping = asyncio.Event()
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -181,9 +183,7 @@ class ZaloChannel:
         self._task = asyncio.create_task(self._work(), name="zalo-worker")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await stop_loop(self._task, self._stopping)
         if self._http is not None:
             await self._http.close()
 
@@ -224,7 +224,7 @@ class ZaloChannel:
         """Answer stored events: own pending ones first (a restart), then new ones."""
         cursor = "0"
         last_claim = 0.0
-        while True:
+        while not self._stopping.is_set():
             try:
                 if time.monotonic() - last_claim > 30:  # events of a replica that died
                     await self.redis.xautoclaim(IN_STREAM, IN_GROUP, self.consumer, min_idle_time=60_000, count=50)

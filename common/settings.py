@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     notify_quiet_hours: str = Field("21:00-07:00", description="No notification in this local time range; empty = none")
     timezone: str = "Asia/Ho_Chi_Minh"
 
+    staff_db_path: str = Field("var/staff.sqlite3", description="Staff accounts of the console")
+    staff_session_hours: float = 8.0
+    staff_max_failures: int = 5  # failed sign-ins before the account locks
+    staff_lock_minutes: int = 15
+    staff_cookie_secure: bool = Field(False, description="Set the session cookie Secure (behind https)")
+
     department_name: str = "Sở Công Thương"
     agency_codes: str = Field("000.00.12.H17", description="Agency parts of the codes this department issues")
     hotline: str = "1022"

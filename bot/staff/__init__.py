@@ -1,0 +1,1 @@
+"""The staff console (``/staff``): accounts, sessions, and the pages built on them."""

@@ -1,0 +1,139 @@
+"""The staff console's sign-in, sessions, CSRF and roles, against a real Redis."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import subprocess
+import sys
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from bot.staff.accounts import AccountError, Accounts, Role, SignIn
+from common.handoff import mark_waiting
+
+ADMIN_PASSWORD = "Quan-tri-2026"
+ANNOTATOR_PASSWORD = "Gan-nhan-2026"
+NOW = dt.datetime(2026, 11, 26, 9, 0)
+
+
+@pytest.fixture
+def accounts(tmp_path) -> Accounts:
+    accounts = Accounts(tmp_path / "staff.sqlite3", max_failures=3, lock_minutes=15)
+    accounts.create("admin.so", ADMIN_PASSWORD, Role.ADMIN, NOW)
+    accounts.create("lan.nguyen", ANNOTATOR_PASSWORD, Role.ANNOTATOR, NOW)
+    return accounts
+
+
+@pytest.fixture
+async def console(accounts, redis_url, gateway):
+    return await gateway(rasa_url="http://127.0.0.1:9", redis_url=redis_url, dossier_api_url="http://127.0.0.1:9",
+                         staff_db_path=accounts.path, staff_max_failures=3)
+
+
+async def _sign_in(client: TestClient, username: str, password: str):
+    page = await (await client.get("/staff/login")).text()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+    return await client.post("/staff/login", data={"username": username, "password": password, "csrf_token": token},
+                             allow_redirects=False)
+
+
+async def _csrf(client: TestClient) -> str:
+    page = await (await client.get("/staff/")).text()
+    return re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+
+
+def test_passwords_are_hashed_and_weak_ones_refused(accounts) -> None:
+    import sqlite3
+
+    stored = sqlite3.connect(accounts.path).execute("SELECT password_hash FROM staff").fetchall()
+    assert all(h.startswith("$2b$") and ADMIN_PASSWORD not in h for (h,) in stored)
+    for name, password in [("x", ADMIN_PASSWORD), ("new.user", "short1A"), ("new.user", "alllowercase123"),
+                           ("admin.so", ADMIN_PASSWORD)]:
+        with pytest.raises(AccountError):
+            accounts.create(name, password, Role.ANNOTATOR, NOW)
+
+
+def test_lock_out_after_repeated_failures(accounts) -> None:
+    assert accounts.sign_in("lan.nguyen", "wrong", NOW)[0] is SignIn.WRONG
+    assert accounts.sign_in("lan.nguyen", "wrong", NOW)[0] is SignIn.WRONG
+    assert accounts.sign_in("lan.nguyen", "wrong", NOW)[0] is SignIn.LOCKED
+    assert accounts.sign_in("lan.nguyen", ANNOTATOR_PASSWORD, NOW)[0] is SignIn.LOCKED  # even the right one
+    later = NOW + dt.timedelta(minutes=16)
+    assert accounts.sign_in("lan.nguyen", ANNOTATOR_PASSWORD, later)[0] is SignIn.OK
+    assert accounts.sign_in("nobody", "x", NOW) == (SignIn.WRONG, None)
+
+
+async def test_every_console_route_refuses_anonymous_requests(console) -> None:
+    for method, path in [("GET", "/staff/"), ("GET", "/staff/users"), ("POST", "/staff/logout")]:
+        resp = await console.request(method, path, allow_redirects=False)
+        assert resp.status == 302 and resp.headers["Location"] == "/staff/login"
+    resp = await console.post("/staff/api/users", json={"username": "x", "password": "y", "role": "admin"})
+    assert resp.status == 401
+
+
+async def test_sign_in_session_and_sign_out(console, redis_url) -> None:
+    import redis.asyncio as aioredis
+
+    wrong = await _sign_in(console, "admin.so", "not-it")
+    assert wrong.status == 200 and "không đúng" in await wrong.text()
+    ok = await _sign_in(console, "admin.so", ADMIN_PASSWORD)
+    assert ok.status == 302 and ok.headers["Location"] == "/staff/"
+    cookie = ok.cookies["sct_staff"]
+    assert cookie["httponly"] and cookie["samesite"] == "Strict"
+
+    redis = aioredis.from_url(redis_url)
+    await mark_waiting(redis, "zalo:4242", NOW)
+    await redis.close()
+    home = await (await console.get("/staff/")).text()
+    assert "admin.so" in home and "zalo:4242" in home  # handoffs wait here
+
+    out = await console.post("/staff/logout", data={"csrf_token": await _csrf(console)}, allow_redirects=False)
+    assert out.status == 302
+    again = await console.get("/staff/", allow_redirects=False)
+    assert again.status == 302  # the session is gone
+
+
+async def test_login_without_its_csrf_token_is_refused(console) -> None:
+    resp = await console.post("/staff/login", data={"username": "admin.so", "password": ADMIN_PASSWORD})
+    assert resp.status == 403
+
+
+async def test_state_changes_need_the_csrf_token_and_the_role(console, accounts) -> None:
+    await _sign_in(console, "admin.so", ADMIN_PASSWORD)
+    new = {"username": "minh.tran", "password": "Bien-tap-2026", "role": "annotator"}
+    assert (await console.post("/staff/api/users", json=new)).status == 403  # no CSRF token
+    bad = await console.post("/staff/api/users", json=new, headers={"X-CSRF-Token": "forged"})
+    assert bad.status == 403
+    created = await console.post("/staff/api/users", json=new, headers={"X-CSRF-Token": await _csrf(console)})
+    assert created.status == 201 and "minh.tran" in [s.username for s in accounts.list()]
+    weak = await console.post("/staff/api/users", json={**new, "username": "a.b", "password": "123"},
+                              headers={"X-CSRF-Token": await _csrf(console)})
+    assert weak.status == 400 and "Mật khẩu" in (await weak.json())["error"]
+
+    console.session.cookie_jar.clear()
+    await _sign_in(console, "lan.nguyen", ANNOTATOR_PASSWORD)
+    token = await _csrf(console)
+    assert (await console.get("/staff/users")).status == 403
+    refused = await console.post("/staff/api/users", json={**new, "username": "other.one"},
+                                 headers={"X-CSRF-Token": token})
+    assert refused.status == 403 and "other.one" not in [s.username for s in accounts.list()]
+
+
+async def test_locked_account_is_told_so(console) -> None:
+    for _ in range(3):
+        last = await _sign_in(console, "lan.nguyen", "wrong-password")
+    assert "tạm khóa" in await last.text()
+
+
+def test_cli_creates_an_account_without_any_default_password(tmp_path) -> None:
+    env = {"STAFF_DB_PATH": str(tmp_path / "cli.sqlite3"), "PATH": "/usr/bin:/bin"}
+    made = subprocess.run([sys.executable, "-m", "bot.staff", "create-user", "thu.le", "--role", "annotator",
+                           "--password-stdin"], input="Mat-khau-2026\n", text=True, capture_output=True, env=env)
+    assert made.returncode == 0 and "Đã tạo tài khoản thu.le" in made.stdout
+    weak = subprocess.run([sys.executable, "-m", "bot.staff", "create-user", "an.vo", "--role", "admin",
+                           "--password-stdin"], input="admin\n", text=True, capture_output=True, env=env)
+    assert weak.returncode != 0 and "Mật khẩu" in weak.stderr
+    listed = subprocess.run([sys.executable, "-m", "bot.staff", "list-users"], text=True, capture_output=True, env=env)
+    assert listed.stdout.split() == ["thu.le", "annotator"]
