@@ -65,7 +65,8 @@ class RasaClient:
         Raises:
             RasaUnavailable: Rasa could not be reached or failed.
         """
-        body = {"sender": sender_id, "message": nfc(text), "metadata": metadata or {}}
+        # The sender travels in the metadata too: the NLU inbox records who (which channel) asked.
+        body = {"sender": sender_id, "message": nfc(text), "metadata": {**(metadata or {}), "sender": sender_id}}
         try:
             async with self._http().post(f"{self.base_url}/webhooks/rest/webhook", json=body) as resp:
                 if resp.status != 200:

@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     notify_quiet_hours: str = Field("21:00-07:00", description="No notification in this local time range; empty = none")
     timezone: str = "Asia/Ho_Chi_Minh"
 
+    nlu_data_dir: str = Field("nlu_data/nlu", description="Where examples confirmed in the NLU inbox are written")
     staff_db_path: str = Field("var/staff.sqlite3", description="Staff accounts of the console")
     staff_session_hours: float = 8.0
     staff_max_failures: int = 5  # failed sign-ins before the account locks

@@ -14,10 +14,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import redis
 import scipy.sparse
 import yaml
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -44,6 +48,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from common.codes import find_codes, is_bare_code_attempt
+from common.inbox import MAX_ITEMS, STREAM, record_fields
 from common.text import nfc
 from vn_nlu.lexicon import (
     CODE_LEMMA,
@@ -56,6 +61,8 @@ from vn_nlu.lexicon import (
     load_teencode,
     split_tokens,
 )
+
+logger = logging.getLogger(__name__)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
@@ -277,3 +284,48 @@ class CueFeaturizer(SparseFeaturizer, GraphComponent):
                 scipy.sparse.coo_matrix(sequence), scipy.sparse.coo_matrix(sentence), TEXT, message
             )
         return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class InboxRecorder(GraphComponent):
+    """Last in the pipeline: sends what the assistant barely understood to the NLU inbox.
+
+    Only messages from a citizen are recorded (the gateways put the sender id
+    in the message metadata); evaluation and training never are. Redis is
+    ``REDIS_URL``; an outage costs the inbox entry, never the answer.
+    """
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"threshold": 0.6}
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.threshold = float(config["threshold"])
+        self._redis: Any = None
+
+    @classmethod
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> InboxRecorder:
+        return cls(config)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            sender = (message.get("metadata") or {}).get("sender")
+            intent = message.get("intent") or {}
+            name, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
+            if sender and (name == "nlu_fallback" or confidence < self.threshold):
+                self._record(message.get(TEXT) or "", str(sender), str(name), confidence)
+        return messages
+
+    def _record(self, text: str, sender: str, intent: str, confidence: float) -> None:
+        try:
+            if self._redis is None:
+                self._redis = redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+                                                   socket_timeout=0.5, socket_connect_timeout=0.5)
+            fields = record_fields(text, sender, intent, confidence, dt.datetime.now())
+            self._redis.xadd(STREAM, fields, maxlen=MAX_ITEMS, approximate=True)
+        except redis.RedisError:
+            logger.warning("NLU inbox entry not recorded: Redis unreachable")

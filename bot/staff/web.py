@@ -13,13 +13,14 @@ import html
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from bot.staff.accounts import AccountError, Accounts, Role, SignIn
 from bot.staff.sessions import Session, Sessions
-from common import handoff
+from common import handoff, inbox
 from common.dates import local_now
 from common.settings import Settings
 
@@ -55,7 +56,8 @@ def _page(title: str, body: str, session: Session | None = None) -> web.Response
     nav = ""
     if session is not None:
         admin = '<a href="/staff/users">Tài khoản</a>' if session.staff.role is Role.ADMIN else ""
-        nav = (f'<a href="/staff/">Tổng quan</a>{admin}<span style="margin-left:auto">'
+        nav = (f'<a href="/staff/">Tổng quan</a><a href="/staff/inbox">Hộp thư NLU</a>{admin}'
+               '<span style="margin-left:auto">'
                f"{html.escape(session.staff.username)} ({session.staff.role.value})</span>"
                f'<form method="post" action="/staff/logout" style="margin:0">{_csrf_field(session.csrf)}'
                '<button>Đăng xuất</button></form>')
@@ -166,6 +168,50 @@ async def home(request: web.Request) -> web.Response:
     return _page("Tổng quan", body, session)
 
 
+INTENTS = ["tra_cuu_ho_so", "hoi_thu_tuc", "hoi_giay_to", "hoi_le_phi", "hoi_thoi_han", "hoi_nop_ho_so", "danh_gia",
+           "dat_lich_hen", "chuyen_phat_ket_qua", "phan_anh_kien_nghi", "tim_dia_diem", "gap_can_bo",
+           "dang_ky_thong_bao", "huy_dang_ky", "hoi_bot", "chao_hoi", "tam_biet", "cam_on", "ngoai_pham_vi"]
+
+
+async def inbox_page(request: web.Request) -> web.Response:
+    """What the assistant did not understand well, text masked, to confirm or discard."""
+    session = session_of(request)
+    entries = await inbox.items(request.app[REDIS_KEY], 50)
+    rows = []
+    for item in entries:
+        guess = item.intent if item.intent in INTENTS else "ngoai_pham_vi"
+        options = "".join(f'<option value="{i}"{" selected" if i == guess else ""}>{i}</option>' for i in INTENTS)
+        rows.append(
+            f'<tr><td>{html.escape(item.masked)}</td><td>{html.escape(item.channel)}</td>'
+            f'<td>{html.escape(item.at)}</td><td>{html.escape(item.intent)} ({item.confidence:.2f})</td>'
+            f'<td><form method="post" action="/staff/api/inbox/{html.escape(item.id)}">{_csrf_field(session.csrf)}'
+            f'<select name="intent">{options}</select> <button name="action" value="confirm">Xác nhận</button> '
+            '<button name="action" value="discard">Bỏ qua</button></form></td></tr>')
+    table = ("<table><tr><th>Tin nhắn</th><th>Kênh</th><th>Lúc</th><th>Dự đoán</th><th></th></tr>"
+             + "".join(rows) + "</table>") if rows else "<p>Hộp thư trống.</p>"
+    return _page("Hộp thư NLU", f'<div class="card"><h1>Hộp thư NLU</h1>{table}</div>', session)
+
+
+async def review_inbox_item(request: web.Request) -> web.StreamResponse:
+    """Confirm an item with an intent (written to the day's batch file) or discard it."""
+    body = await _form_or_json(request)
+    action, intent = str(body.get("action", "")), str(body.get("intent", ""))
+    if action not in ("confirm", "discard") or (action == "confirm" and intent not in INTENTS):
+        return web.json_response({"error": "Thao tác hoặc ý định không hợp lệ."}, status=400)
+    item = await inbox.take(request.app[REDIS_KEY], request.match_info["item_id"])
+    if item is None:
+        return web.json_response({"error": "Tin nhắn này đã được người khác xử lý."}, status=404)
+    written = None
+    if action == "confirm":
+        written = inbox.add_example(Path(request.app[SETTINGS_KEY].nlu_data_dir), intent, item.text,
+                                    local_now().date())
+    logger.info("staff %s %s an inbox item%s", session_of(request).staff.username, action,
+                f" as {intent}" if action == "confirm" else "")
+    if request.content_type == "application/json":
+        return web.json_response({"action": action, "file": written.name if written else None})
+    raise web.HTTPFound("/staff/inbox")
+
+
 @requires(Role.ADMIN)
 async def users_page(request: web.Request) -> web.Response:
     session = session_of(request)
@@ -212,4 +258,6 @@ def setup_staff(app: web.Application, settings: Settings, redis_key: web.AppKey)
     app.router.add_post("/staff/logout", logout)
     app.router.add_get("/staff/", home)
     app.router.add_get("/staff/users", users_page)
+    app.router.add_get("/staff/inbox", inbox_page)
+    app.router.add_post("/staff/api/inbox/{item_id}", review_inbox_item)
     app.router.add_post("/staff/api/users", create_user)

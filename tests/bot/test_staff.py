@@ -137,3 +137,42 @@ def test_cli_creates_an_account_without_any_default_password(tmp_path) -> None:
     assert weak.returncode != 0 and "Mật khẩu" in weak.stderr
     listed = subprocess.run([sys.executable, "-m", "bot.staff", "list-users"], text=True, capture_output=True, env=env)
     assert listed.stdout.split() == ["thu.le", "annotator"]
+
+
+async def test_inbox_review_confirms_into_the_batch_file_or_discards(accounts, redis_url, gateway, tmp_path) -> None:
+    import redis.asyncio as aioredis
+
+    from common import inbox
+
+    nlu_dir = tmp_path / "nlu"
+    nlu_dir.mkdir()
+    client = await gateway(rasa_url="http://127.0.0.1:9", redis_url=redis_url, dossier_api_url="http://127.0.0.1:9",
+                           staff_db_path=accounts.path, nlu_data_dir=str(nlu_dir))
+    redis = aioredis.from_url(redis_url)
+    await redis.delete(inbox.STREAM)
+    for text, intent in [("làm giấy phép bán gas tốn nhiêu tiền, gọi 0905123456", "hoi_thu_tuc"),
+                         ("ádfghj", "nlu_fallback")]:
+        await redis.xadd(inbox.STREAM, inbox.record_fields(text, "zalo:1", intent, 0.4, NOW))
+    await redis.close()
+    assert (await client.get("/staff/inbox", allow_redirects=False)).status == 302  # anonymous
+
+    await _sign_in(client, "lan.nguyen", ANNOTATOR_PASSWORD)  # annotators review
+    page = await (await client.get("/staff/inbox")).text()
+    assert "&lt;SĐT&gt;" in page and "0905123456" not in page
+    first, second = re.findall(r'action="/staff/api/inbox/([^"]+)"', page)
+    token = await _csrf(client)
+    assert (await client.post(f"/staff/api/inbox/{first}", json={"action": "confirm", "intent": "hoi_le_phi"})
+            ).status == 403  # no CSRF token
+    confirmed = await client.post(f"/staff/api/inbox/{first}", json={"action": "confirm", "intent": "hoi_le_phi"},
+                                  headers={"X-CSRF-Token": token})
+    assert confirmed.status == 200 and (await confirmed.json())["file"].startswith("inbox_")
+    discarded = await client.post(f"/staff/api/inbox/{second}", json={"action": "discard"},
+                                  headers={"X-CSRF-Token": token})
+    assert discarded.status == 200
+    again = await client.post(f"/staff/api/inbox/{second}", json={"action": "discard"},
+                              headers={"X-CSRF-Token": token})
+    assert again.status == 404
+    [batch] = list(nlu_dir.glob("inbox_*.yml"))
+    assert "- làm giấy phép bán gas tốn nhiêu tiền, gọi 0905123456" in batch.read_text()
+    assert "ádfghj" not in batch.read_text()
+    assert "Hộp thư trống" in await (await client.get("/staff/inbox")).text()

@@ -1,0 +1,112 @@
+"""The NLU inbox: what the assistant did not understand well, for staff to review.
+
+The NLU pipeline's last component (``vn_nlu.components.InboxRecorder``) adds a
+message here when its top intent is below a confidence threshold or it fell
+back; the staff console lists them (text masked), and each is confirmed with
+an intent, or discarded. Confirmed examples go to a Rasa NLU file per review
+batch (``nlu_data/nlu/inbox_<date>.yml``), skipping any that folds to an
+example already in the training data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from common.codes import CODE_PATTERN
+from common.privacy import redact
+from common.text import fold_key
+
+STREAM = "nlu:inbox"
+MAX_ITEMS = 10_000  # the stream is capped: the oldest unreviewed messages go first
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    id: str
+    text: str
+    channel: str
+    at: str
+    intent: str
+    confidence: float
+
+    @property
+    def masked(self) -> str:
+        """The text as staff see it: phone, ID numbers and dossier codes hidden."""
+        return CODE_PATTERN.sub("<MÃ HỒ SƠ>", redact(self.text))
+
+
+def record_fields(text: str, sender: str, intent: str, confidence: float, at: dt.datetime) -> dict[str, str]:
+    return {"text": text, "channel": sender.split(":", 1)[0], "at": at.isoformat(timespec="seconds"),
+            "intent": intent, "confidence": f"{confidence:.3f}"}
+
+
+def _s(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+async def items(redis: Any, count: int = 100) -> list[InboxItem]:
+    """The oldest unreviewed messages first."""
+    rows = await redis.xrange(STREAM, count=count)
+    result = []
+    for entry_id, fields in rows:
+        f = {_s(k): _s(v) for k, v in fields.items()}
+        result.append(InboxItem(_s(entry_id), f["text"], f["channel"], f["at"], f["intent"], float(f["confidence"])))
+    return result
+
+
+async def take(redis: Any, entry_id: str) -> InboxItem | None:
+    """Remove one item and return it (None when another reviewer took it first)."""
+    rows = await redis.xrange(STREAM, min=entry_id, max=entry_id)
+    if not rows or not await redis.xdel(STREAM, entry_id):
+        return None
+    f = {_s(k): _s(v) for k, v in rows[0][1].items()}
+    return InboxItem(entry_id, f["text"], f["channel"], f["at"], f["intent"], float(f["confidence"]))
+
+
+def known_examples(nlu_dir: Path) -> set[str]:
+    """Every training example of ``nlu_dir``, folded, annotations removed."""
+    known = set()
+    for path in nlu_dir.glob("*.yml"):
+        for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
+            for line in str(block.get("examples", "")).splitlines():
+                line = line.strip()
+                if line.startswith("- "):
+                    known.add(fold_key(re.sub(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})", r"\1", line[2:])))
+    return known
+
+
+def add_example(nlu_dir: Path, intent: str, text: str, day: dt.date) -> Path | None:
+    """Append a confirmed example to the batch file of ``day``; None when it is already known."""
+    text = " ".join(text.split())
+    if not text or fold_key(text) in known_examples(nlu_dir):
+        return None
+    path = nlu_dir / f"inbox_{day:%Y%m%d}.yml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
+    data = data or {"version": "3.1", "nlu": []}
+    block = next((b for b in data["nlu"] if b.get("intent") == intent), None)
+    if block is None:
+        block = {"intent": intent, "examples": ""}
+        data["nlu"].append(block)
+    block["examples"] = str(block["examples"]) + f"- {text}\n"
+    header = "# Examples confirmed by staff in the NLU inbox (staff console), one file per review day.\n"
+    body = yaml.dump(data, Dumper=_LiteralDumper, allow_unicode=True, sort_keys=False, width=1000)
+    path.write_text(header + body, encoding="utf-8")
+    return path
+
+
+class _LiteralDumper(yaml.SafeDumper):
+    """Multi-line strings as ``|`` blocks, the way Rasa's files are written by hand."""
+
+
+def _literal(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_LiteralDumper.add_representer(str, _literal)

@@ -1,0 +1,75 @@
+"""The NLU inbox: recording low-confidence messages, masking, batch files staff confirm into."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import redis.asyncio as aioredis
+from rasa.shared.nlu.training_data.loading import load_data
+from rasa.shared.nlu.training_data.message import Message
+
+from common import inbox
+from vn_nlu.components import InboxRecorder
+
+DAY = dt.date(2026, 11, 27)
+
+
+def test_recorder_keeps_only_citizens_low_confidence_messages(redis_url: str, monkeypatch) -> None:
+    import redis
+
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    sync = redis.Redis.from_url(redis_url)
+    sync.delete(inbox.STREAM)
+    recorder = InboxRecorder({"threshold": 0.6})
+    messages = [
+        Message({"text": "cho hỏi cái này", "intent": {"name": "hoi_bot", "confidence": 0.41},
+                 "metadata": {"sender": "zalo:77"}}),
+        Message({"text": "xin chào", "intent": {"name": "chao_hoi", "confidence": 0.97},
+                 "metadata": {"sender": "zalo:77"}}),
+        Message({"text": "asdf", "intent": {"name": "nlu_fallback", "confidence": 0.9},
+                 "metadata": {"sender": "sms:84905123456"}}),
+        Message({"text": "đánh giá không có người gửi", "intent": {"name": "danh_gia", "confidence": 0.2}}),
+    ]
+    recorder.process(messages)
+    rows = sync.xrange(inbox.STREAM)
+    assert [(f[b"text"].decode(), f[b"channel"], f[b"intent"]) for _, f in rows] == [
+        ("cho hỏi cái này", b"zalo", b"hoi_bot"), ("asdf", b"sms", b"nlu_fallback")]
+    assert all(b"sender" not in f for _, f in rows)  # the channel, not who
+
+
+def test_recorder_never_fails_the_parse_when_redis_is_down(monkeypatch) -> None:
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:9/0")
+    message = Message({"text": "?", "intent": {"name": "nlu_fallback", "confidence": 0.3},
+                       "metadata": {"sender": "web:x"}})
+    assert InboxRecorder({"threshold": 0.6}).process([message]) == [message]
+
+
+async def test_items_are_masked_and_taken_once(redis_url: str) -> None:
+    redis = aioredis.from_url(redis_url)
+    try:
+        await redis.delete(inbox.STREAM)
+        text = "sđt 0905123456, hồ sơ 000.00.12.H17-261120-0001 sao rồi"
+        await redis.xadd(inbox.STREAM, inbox.record_fields(text, "telegram:5", "tra_cuu_ho_so", 0.5,
+                                                           dt.datetime(2026, 11, 27, 9)))
+        [item] = await inbox.items(redis)
+        assert "0905123456" not in item.masked and "261120" not in item.masked and "<MÃ HỒ SƠ>" in item.masked
+        assert (await inbox.take(redis, item.id)).text == text
+        assert await inbox.take(redis, item.id) is None and await inbox.items(redis) == []
+    finally:
+        await redis.close()
+
+
+def test_confirmed_examples_go_to_a_valid_batch_file_without_duplicates(tmp_path: Path) -> None:
+    (tmp_path / "base.yml").write_text('version: "3.1"\nnlu:\n- intent: chao_hoi\n  examples: |\n    - xin chào\n',
+                                       encoding="utf-8")
+    assert inbox.add_example(tmp_path, "chao_hoi", "Xin chao", DAY) is None  # folds to a known example
+    path = inbox.add_example(tmp_path, "hoi_le_phi", "phí làm giấy phép bán gas là bao nhiêu", DAY)
+    inbox.add_example(tmp_path, "hoi_le_phi", "bán gas thì đóng lệ phí mấy", DAY)
+    inbox.add_example(tmp_path, "tam_biet", "thôi mình đi nhé", DAY)
+    assert inbox.add_example(tmp_path, "tam_biet", "thôi mình đi nhé", DAY) is None
+    assert path == tmp_path / "inbox_20261127.yml" and "    - bán gas thì đóng lệ phí mấy" in path.read_text()
+    data = load_data(str(path))  # Rasa reads it
+    assert sorted((m.get("intent"), m.get("text")) for m in data.intent_examples) == [
+        ("hoi_le_phi", "bán gas thì đóng lệ phí mấy"), ("hoi_le_phi", "phí làm giấy phép bán gas là bao nhiêu"),
+        ("tam_biet", "thôi mình đi nhé")]
