@@ -100,6 +100,7 @@ class LocalStack:
             "CHAT_PORT": str(self.ports["chat"]),
             "HOTLINE": "1022",
             "HANDOFF_HOURS": "always",  # deterministic whatever the hour the tests run
+            "NOTIFY_QUIET_HOURS": "",  # likewise: the stack's notifier is one of the replicas in the tests
         }
 
     def start(self) -> None:

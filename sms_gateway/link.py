@@ -248,6 +248,10 @@ class SmppLink:
                 await asyncio.to_thread(send)
             except (smpplib.exceptions.ConnectionError, OSError) as exc:
                 raise LinkDown(str(exc)) from exc
+            except smpplib.exceptions.PDUError as exc:
+                # smpplib refuses locally when the link dropped between our check and the send
+                # ("Incorrect BIND Status"): the same as a lost link, retry once bound again.
+                raise LinkDown(str(exc)) from exc
             try:
                 return await asyncio.wait_for(future, timeout)
             except asyncio.TimeoutError as exc:

@@ -27,6 +27,8 @@ from sms_gateway.streams import as_str
 
 logger = logging.getLogger(__name__)
 
+RETRY_PENDING_S = 1.0
+
 
 class MtSender:
     """Sends queued replies, ``window`` of them at a time."""
@@ -39,42 +41,54 @@ class MtSender:
         self.settings = settings
         self.metrics = metrics
         self.consumer = consumer
+        self._failed = asyncio.Event()  # an entry failed unexpectedly: page the pending ones again
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Send pending entries of this consumer first, then new ones, until ``stop``."""
+        """Send pending entries of this consumer first, then new ones, until ``stop``.
+
+        An entry whose sending failed unexpectedly stays pending; the loop pages
+        through its pending entries again a moment later (skipping those in flight)."""
         await streams.ensure_group(self.redis, streams.MT_STREAM, streams.MT_GROUP)
         cursor = "0"
-        in_flight: set[asyncio.Task] = set()
+        in_flight: dict[str, asyncio.Task] = {}
         while not stop.is_set():
             if not self.link.bound:
                 await self.link.wait_bound(0.5)
                 continue
+            if self._failed.is_set() and cursor == ">":
+                self._failed.clear()
+                await asyncio.sleep(RETRY_PENDING_S)
+                cursor = "0"
             room = max(self.settings.window - len(in_flight), 0)
             if room == 0:
-                await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(in_flight.values(), return_when=asyncio.FIRST_COMPLETED)
                 continue
             batch = await self.redis.xreadgroup(
                 streams.MT_GROUP, self.consumer, {streams.MT_STREAM: cursor}, count=room, block=200
             )
             entries = batch[0][1] if batch else []
-            if cursor != ">":  # paging through our own pending entries (a resume)
+            if cursor != ">":  # paging through our own pending entries (a resume or a retry)
                 if not entries:
                     cursor = ">"
                     continue
                 cursor = as_str(entries[-1][0])
             for entry_id, fields in entries:
+                entry_id = as_str(entry_id)
+                if entry_id in in_flight or not fields:
+                    continue
                 mt = {as_str(k): as_str(v) for k, v in fields.items()}
-                task = asyncio.create_task(self._safely(as_str(entry_id), mt))
-                in_flight.add(task)
-                task.add_done_callback(in_flight.discard)
+                task = asyncio.create_task(self._safely(entry_id, mt))
+                in_flight[entry_id] = task
+                task.add_done_callback(lambda _t, e=entry_id: in_flight.pop(e, None))
         if in_flight:
-            await asyncio.wait(in_flight, timeout=10)
+            await asyncio.wait(in_flight.values(), timeout=10)
 
     async def _safely(self, entry_id: str, mt: dict) -> None:
         try:
             await self.send(entry_id, mt)
         except Exception:
-            logger.error("MT %s could not be sent; left pending", entry_id, exc_info=True)
+            logger.error("MT %s could not be sent; left pending, retried shortly", entry_id, exc_info=True)
+            self._failed.set()
 
     async def send(self, entry_id: str, mt: dict) -> None:
         """Submit every part of one reply not yet accepted, then acknowledge it."""

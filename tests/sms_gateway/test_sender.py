@@ -1,0 +1,63 @@
+"""The MT sender without an SMSC: what it does when a submit fails in an unexpected way."""
+
+from __future__ import annotations
+
+import asyncio
+
+import redis
+import redis.asyncio as aioredis
+import smpplib.consts as C
+
+from sms_gateway import streams
+from sms_gateway.config import SmsSettings
+from sms_gateway.link import SubmitResult
+from sms_gateway.metrics import Metrics
+from sms_gateway.sender import MtSender
+
+
+class FlakyLink:
+    """Bound; the first submit fails with an error nobody planned for, the rest are accepted."""
+
+    bound = True
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.accepted: list[dict] = []
+
+    async def wait_bound(self, timeout: float) -> bool:
+        return True
+
+    async def submit(self, on_ok=None, **params) -> SubmitResult:
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError("unexpected")
+        result = SubmitResult(C.SMPP_ESME_ROK, f"id{self.calls}")
+        if on_ok:
+            on_ok(result)
+        self.accepted.append(params)
+        return result
+
+
+async def test_an_entry_that_failed_unexpectedly_is_sent_again_without_a_restart(redis_url: str) -> None:
+    client = aioredis.from_url(redis_url)
+    sync = redis.Redis.from_url(redis_url)
+    try:
+        await client.delete(streams.MT_STREAM)
+        await streams.ensure_group(client, streams.MT_STREAM, streams.MT_GROUP)
+        await client.xadd(streams.MT_STREAM, {"dest": "84905000999", "text": "Ho so da co ket qua"})
+        link = FlakyLink()
+        sender = MtSender(client, sync, link, SmsSettings(_env_file=None), Metrics(), "test-consumer")
+        stop = asyncio.Event()
+        task = asyncio.create_task(sender.run(stop))
+        for _ in range(100):
+            if link.accepted:
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        assert link.calls == 2 and len(link.accepted) == 1  # failed once, then sent once
+        pending = await client.xpending(streams.MT_STREAM, streams.MT_GROUP)
+        assert pending["pending"] == 0  # and acknowledged
+    finally:
+        await client.close()
+        sync.close()
