@@ -39,10 +39,11 @@ from common import replies, signing, subscriptions
 from common.privacy import pseudonym
 from common.settings import Settings
 from common.tasks import stop_loop
+from common.text import as_str
 from dossier_api.client import DossierApiError, DossierClient, cache_key
 from dossier_api.models import ChangeEvent
 from sms_gateway import streams as sms_streams
-from sms_gateway.streams import as_str, ensure_group
+from sms_gateway.streams import ensure_group
 
 logger = logging.getLogger(__name__)
 

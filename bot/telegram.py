@@ -42,7 +42,7 @@ from bot.conversation import Conversations
 from bot.rasa_client import BotMessage
 from common.privacy import pseudonym
 from common.settings import Settings
-from common.text import split_text
+from common.text import as_str, split_text
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class CallbackPayloads:
         if not data.startswith(self.PREFIX):
             return data
         stored = await self.redis.get(f"tg:callback:{data}")
-        return stored.decode() if isinstance(stored, bytes) else stored
+        return None if stored is None else as_str(stored)
 
 
 class TelegramChannel:

@@ -38,8 +38,8 @@ from common.phones import normalize_msisdn
 from common.privacy import pseudonym
 from common.settings import Settings
 from common.tasks import stop_loop
-from common.text import split_text
-from sms_gateway.streams import as_str, ensure_group, queue_mt
+from common.text import as_str, split_text
+from sms_gateway.streams import ensure_group, queue_mt
 
 logger = logging.getLogger(__name__)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from common.text import as_str
 from common.workdays import is_working_day
 
 WAITING = "handoff:waiting"  # hash: sender -> ISO time the citizen asked
@@ -43,8 +44,7 @@ async def mark_waiting(redis: Any, sender: str, now: dt.datetime) -> None:
 async def waiting(redis: Any) -> dict[str, str]:
     """Conversations waiting for a staff member: sender -> since."""
     raw = await redis.hgetall(WAITING)
-    return {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
-            for k, v in raw.items()}
+    return {as_str(k): as_str(v) for k, v in raw.items()}
 
 
 async def release(redis: Any, sender: str) -> bool:

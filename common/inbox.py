@@ -20,7 +20,7 @@ import yaml
 
 from common.codes import CODE_PATTERN
 from common.privacy import redact
-from common.text import fold_key
+from common.text import as_str, fold_key
 
 STREAM = "nlu:inbox"
 MAX_ITEMS = 10_000  # the stream is capped: the oldest unreviewed messages go first
@@ -46,18 +46,15 @@ def record_fields(text: str, sender: str, intent: str, confidence: float, at: dt
             "intent": intent, "confidence": f"{confidence:.3f}"}
 
 
-def _s(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+def _item(entry_id: Any, fields: dict) -> InboxItem:
+    f = {as_str(k): as_str(v) for k, v in fields.items()}
+    return InboxItem(as_str(entry_id), f["text"], f["channel"], f["at"], f["intent"], float(f["confidence"]))
 
 
 async def items(redis: Any, count: int = 100) -> list[InboxItem]:
     """The oldest unreviewed messages first."""
     rows = await redis.xrange(STREAM, count=count)
-    result = []
-    for entry_id, fields in rows:
-        f = {_s(k): _s(v) for k, v in fields.items()}
-        result.append(InboxItem(_s(entry_id), f["text"], f["channel"], f["at"], f["intent"], float(f["confidence"])))
-    return result
+    return [_item(entry_id, fields) for entry_id, fields in rows]
 
 
 async def take(redis: Any, entry_id: str) -> InboxItem | None:
@@ -65,8 +62,7 @@ async def take(redis: Any, entry_id: str) -> InboxItem | None:
     rows = await redis.xrange(STREAM, min=entry_id, max=entry_id)
     if not rows or not await redis.xdel(STREAM, entry_id):
         return None
-    f = {_s(k): _s(v) for k, v in rows[0][1].items()}
-    return InboxItem(entry_id, f["text"], f["channel"], f["at"], f["intent"], float(f["confidence"]))
+    return _item(*rows[0])
 
 
 def known_examples(nlu_dir: Path) -> set[str]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from common.text import as_str
+
 
 def _by_code(code: str) -> str:
     return f"subs:code:{code}"
@@ -28,8 +30,7 @@ async def subscribe(redis: Any, code: str, sender: str) -> bool:
 
 async def unsubscribe(redis: Any, sender: str, code: str | None = None) -> list[str]:
     """Unsubscribe ``sender`` from ``code``, or from everything; returns the codes dropped."""
-    codes = [code] if code else [c.decode() if isinstance(c, bytes) else c
-                                 for c in await redis.smembers(_by_sender(sender))]
+    codes = [code] if code else [as_str(c) for c in await redis.smembers(_by_sender(sender))]
     dropped = []
     for c in codes:
         pipe = redis.pipeline(transaction=True)
@@ -43,4 +44,4 @@ async def unsubscribe(redis: Any, sender: str, code: str | None = None) -> list[
 
 async def subscribers(redis: Any, code: str) -> set[str]:
     """Every sender subscribed to ``code``."""
-    return {s.decode() if isinstance(s, bytes) else s for s in await redis.smembers(_by_code(code))}
+    return {as_str(s) for s in await redis.smembers(_by_code(code))}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
 _SPACES = re.compile(r"\s+")
 # NFD does not decompose đ/Đ (they are letters of their own), so map them by hand.
@@ -33,6 +34,11 @@ def fold(text: str) -> str:
 def fold_key(text: str) -> str:
     """Lower-case, folded, single-spaced form used for matching user text."""
     return _SPACES.sub(" ", fold(text).lower()).strip()
+
+
+def as_str(value: Any) -> str:
+    """A Redis reply (bytes with redis-py's defaults) as text."""
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def squash_spaces(text: str) -> str:

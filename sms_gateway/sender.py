@@ -18,12 +18,12 @@ import time
 from typing import Any
 
 from common.privacy import mask_phone
+from common.text import as_str
 from sms_gateway import streams
 from sms_gateway.config import SmsSettings
 from sms_gateway.encoding import DATA_CODING_GSM7, DATA_CODING_UCS2, encode, prepare, udh
 from sms_gateway.link import LinkDown, SmppLink, SubmitResult
 from sms_gateway.metrics import Metrics
-from sms_gateway.streams import as_str
 
 logger = logging.getLogger(__name__)
 

@@ -6,6 +6,8 @@ from typing import Any
 
 from redis import exceptions as redis_errors
 
+from common.text import as_str
+
 MO_STREAM = "sms:mo"  # deliver_sm as received, before deliver_sm_resp
 MT_STREAM = "sms:mt"  # replies to send
 DEAD_STREAM = "sms:dead"  # MT given up, with the reason
@@ -58,11 +60,6 @@ def options(msisdn: str) -> str:
 def told(what: str, msisdn: str) -> str:
     """Set once a number was told it is limited (``rate`` or ``unknown``)."""
     return f"sms:told:{what}:{msisdn}"
-
-
-def as_str(value: Any) -> str:
-    """A stream id, field or member as text (redis-py returns bytes)."""
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 async def ensure_group(redis: Any, stream: str, group: str) -> None:

@@ -20,12 +20,12 @@ from typing import Any
 from redis import exceptions as redis_errors
 
 from common.privacy import mask_phone
+from common.text import as_str
 from sms_gateway import streams
 from sms_gateway.config import SmsSettings
 from sms_gateway.encoding import decode_mo, split_udh
 from sms_gateway.metrics import Metrics
 from sms_gateway.router import Router
-from sms_gateway.streams import as_str
 
 logger = logging.getLogger(__name__)
 
