@@ -36,6 +36,7 @@ from pydantic import ValidationError
 from redis import exceptions as redis_errors
 
 from common import replies, signing, subscriptions
+from common.dates import Span, parse_spans
 from common.privacy import pseudonym
 from common.settings import Settings
 from common.tasks import stop_loop
@@ -66,28 +67,18 @@ def out_stream(channel: str) -> str:
     return f"notify:out:{channel}"
 
 
-def parse_quiet_hours(spec: str) -> tuple[dt.time, dt.time] | None:
-    """``"21:00-07:00"`` -> (21:00, 07:00); empty -> None."""
-    if not spec.strip():
-        return None
-    start, end = (dt.time.fromisoformat(part.strip()) for part in spec.split("-"))
-    return start, end
-
-
-def quiet_until(now: dt.datetime, quiet: tuple[dt.time, dt.time] | None) -> dt.datetime | None:
-    """When the quiet period that ``now`` falls in ends; None when not quiet."""
-    if quiet is None:
-        return None
-    start, end = quiet
+def quiet_until(now: dt.datetime, quiet: list[Span]) -> dt.datetime | None:
+    """When the quiet span that ``now`` falls in ends; None when not quiet."""
     t = now.timetz().replace(tzinfo=None)
-    if start <= end:
-        inside = start <= t < end
-    else:  # across midnight
-        inside = t >= start or t < end
-    if not inside:
-        return None
-    day = now.date() if t < end else now.date() + dt.timedelta(days=1)
-    return dt.datetime.combine(day, end, tzinfo=now.tzinfo)
+    for start, end in quiet:
+        if start <= end:
+            inside = start <= t < end
+        else:  # across midnight
+            inside = t >= start or t < end
+        if inside:
+            day = now.date() if t < end else now.date() + dt.timedelta(days=1)
+            return dt.datetime.combine(day, end, tzinfo=now.tzinfo)
+    return None
 
 
 class Notifier:
@@ -100,7 +91,7 @@ class Notifier:
         self.dossiers = dossiers
         self.chat_senders = chat_senders
         self.tz = ZoneInfo(settings.timezone)
-        self.quiet = parse_quiet_hours(settings.notify_quiet_hours)
+        self.quiet = parse_spans(settings.notify_quiet_hours)
         self.clock = clock or (lambda: dt.datetime.now(self.tz))
         self.channels = ["sms", *chat_senders]  # SMS goes through the shared MT queue: any replica
         self.consumer = f"{socket.gethostname()}-{id(self):x}"

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
+from common.settings import get_settings
 from common.text import fold_key
 
 _DATE = re.compile(r"(?<![\w.])(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2}|\d{4}))?(?![\w-])")
@@ -19,12 +20,24 @@ _RELATIVE = {"hom nay": 0, "bua nay": 0, "ngay mai": 1, "mai": 1, "ngay kia": 2,
 WEEKDAY_NAMES = ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật"]
 
 
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+Span = tuple[dt.time, dt.time]
+
+
+def parse_spans(spec: str) -> list[Span]:
+    """``"07:30-11:30,13:30-17:00"`` -> the spans of the day it names; empty -> none.
+
+    A span may cross midnight (``"21:00-07:00"``)."""
+    spans = []
+    for part in spec.split(","):
+        if part.strip():
+            start, end = part.split("-")
+            spans.append((dt.time.fromisoformat(start.strip()), dt.time.fromisoformat(end.strip())))
+    return spans
 
 
 def local_now() -> dt.datetime:
-    """Wall-clock time at the department (naive, like the stored times)."""
-    return dt.datetime.now(LOCAL_TZ).replace(tzinfo=None, microsecond=0)
+    """Wall-clock time at the department (``TIMEZONE``; naive, like the stored times)."""
+    return dt.datetime.now(ZoneInfo(get_settings().timezone)).replace(tzinfo=None, microsecond=0)
 
 
 def _has(key: str, phrase: str) -> bool:

@@ -12,19 +12,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from common.dates import parse_spans
 from common.text import as_str
 from common.workdays import is_working_day
 
 WAITING = "handoff:waiting"  # hash: sender -> ISO time the citizen asked
-
-
-def parse_hours(spec: str) -> list[tuple[dt.time, dt.time]]:
-    """``"07:30-11:30,13:30-17:00"`` -> the spans."""
-    spans = []
-    for part in spec.split(","):
-        start, end = part.strip().split("-")
-        spans.append((dt.time.fromisoformat(start), dt.time.fromisoformat(end)))
-    return spans
 
 
 def in_office_hours(now: dt.datetime, spec: str) -> bool:
@@ -32,9 +24,7 @@ def in_office_hours(now: dt.datetime, spec: str) -> bool:
     empty: never, every citizen gets the hotline)."""
     if spec.strip() == "always":
         return True
-    if not spec.strip():
-        return False
-    return is_working_day(now.date()) and any(start <= now.time() < end for start, end in parse_hours(spec))
+    return is_working_day(now.date()) and any(start <= now.time() < end for start, end in parse_spans(spec))
 
 
 async def mark_waiting(redis: Any, sender: str, now: dt.datetime) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from common.dates import parse_spans
 from common.workdays import is_working_day
 
 CALENDAR_FILE = Path(__file__).parent / "data" / "calendar.yml"
@@ -33,7 +34,7 @@ class Calendar:
     @classmethod
     def load(cls, path: Path = CALENDAR_FILE) -> Calendar:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        hours = tuple(tuple(dt.time.fromisoformat(t) for t in span.split("-")) for span in data["opening_hours"])
+        hours = tuple(s for spec in data["opening_hours"] for s in parse_spans(spec))
         return cls(hours, int(data["slot_minutes"]), int(data["counters"]), int(data["book_days_ahead"]),
                    frozenset(data.get("closed_days") or []))
 
@@ -61,10 +62,11 @@ class Calendar:
         """The next ``count`` days with appointments (today included while slots remain)."""
         days = []
         day = now.date()
+        slots_left_today = any(t > now.time() for t in self.slots())
         while len(days) < count and day <= now.date() + dt.timedelta(days=self.book_days_ahead):
             try:
                 self.check_day(day, now)
-                if day != now.date() or any(t > now.time() for t in self.slots()):
+                if day != now.date() or slots_left_today:
                     days.append(day)
             except ClosedDay:
                 pass

@@ -16,8 +16,9 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.notifier import DEFERRED, Notifier, parse_quiet_hours, quiet_until
+from bot.notifier import DEFERRED, Notifier, quiet_until
 from common import signing, subscriptions
+from common.dates import parse_spans
 from common.settings import Settings
 from dossier_api.client import DossierClient
 from dossier_api.models import ChangeEvent, StatusChange, TicketAnswer
@@ -31,13 +32,13 @@ SECRET = "events-secret-for-tests"
 
 
 def test_quiet_hours_across_midnight() -> None:
-    quiet = parse_quiet_hours("21:00-07:00")
+    quiet = parse_spans("21:00-07:00")
     at = lambda h, m=0: dt.datetime(2026, 11, 26, h, m, tzinfo=TZ)  # noqa: E731
     assert quiet_until(at(20, 59), quiet) is None
     assert quiet_until(at(21, 0), quiet) == dt.datetime(2026, 11, 27, 7, 0, tzinfo=TZ)
     assert quiet_until(at(3, 15), quiet) == dt.datetime(2026, 11, 26, 7, 0, tzinfo=TZ)
     assert quiet_until(at(7, 0), quiet) is None
-    assert quiet_until(at(23, 0), parse_quiet_hours("")) is None
+    assert quiet_until(at(23, 0), parse_spans("")) is None
 
 
 @pytest.fixture
