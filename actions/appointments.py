@@ -80,7 +80,8 @@ class ActionDatLichHen(DossierAction):
         if not free:
             await self._offer_days(dispatcher, f"{vn_day(day)} đã hết chỗ. Mời chọn ngày khác:")
             return
-        wanted = raw_time or (parse_time(text).strftime("%H:%M") if parse_time(text) else None)
+        typed = parse_time(text)
+        wanted = raw_time or (typed.strftime("%H:%M") if typed else None)
         if wanted not in free:
             intro = (f"Khung giờ {wanted} {vn_day(day)} không còn chỗ hoặc không phải giờ tiếp dân." if wanted
                      else f"Anh/chị muốn đến lúc mấy giờ {vn_day(day)}?")

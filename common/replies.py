@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from common.feedback import ANSWER_WORKING_DAYS
 from common.settings import get_settings
 from common.status import DossierStatus, RatingLevel
 from dossier_api.models import ChangeEvent, Dossier, Procedure
@@ -163,7 +164,7 @@ TICKET_STATUS = {"moi": "mới tiếp nhận", "dang_xu_ly": "đang xử lý", "
 def ticket_created(number: str, category_label: str, due: dt.date, hotline: str) -> str:
     """Reply to a feedback or complaint filed."""
     return (f"Sở Công Thương đã tiếp nhận {category_label} của anh/chị, số phiếu {number}. "
-            f"Anh/chị sẽ nhận được trả lời chậm nhất ngày {vn_date(due)} (10 ngày làm việc theo "
+            f"Anh/chị sẽ nhận được trả lời chậm nhất ngày {vn_date(due)} ({ANSWER_WORKING_DAYS} ngày làm việc theo "
             f"Nghị định 20/2008/NĐ-CP). Cần gấp, vui lòng gọi đường dây nóng {hotline}.")
 
 

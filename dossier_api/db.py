@@ -161,19 +161,18 @@ class Database:
             rating_id = cur.lastrowid
         return Rating(id=rating_id, created_at=now, **rating.dict())
 
-    def set_status(self, code: str, status: DossierStatus, step: str, now: dt.datetime) -> ChangeEvent | None:
-        """Change a dossier's status and record the change as an event, in one
-        transaction; None when the dossier does not exist.
+    def set_status(self, code: str, status: DossierStatus, step: str,
+                   now: dt.datetime) -> tuple[Dossier | None, ChangeEvent | None]:
+        """Change a dossier's status and record the change as an event, in one transaction.
 
-        Setting the status it already has records nothing and returns the last event."""
+        Returns the dossier as it now is (None when it does not exist) and the event
+        (None when it already had that status: nothing changes, nothing is recorded)."""
         with closing(self.connect()) as conn, conn:
             row = conn.execute("SELECT status FROM dossiers WHERE code = ?", (code,)).fetchone()
             if row is None:
-                return None
+                return None, None
             if row["status"] == status.value:
-                last = conn.execute("SELECT * FROM events WHERE kind = 'dossier' AND code = ? ORDER BY id DESC LIMIT 1",
-                                    (code,)).fetchone()
-                return ChangeEvent(**dict(last)) if last else None
+                return _to_dossier(conn.execute(_DOSSIER_SELECT + " WHERE d.code = ?", (code,)).fetchone()), None
             result_date = now.date().isoformat() if status is DossierStatus.DA_CO_KET_QUA else None
             conn.execute(
                 "UPDATE dossiers SET status = ?, current_step = ?, updated_at = ?,"
@@ -184,9 +183,10 @@ class Database:
                 "INSERT INTO events (code, old_status, new_status, current_step, at) VALUES (?, ?, ?, ?, ?)",
                 (code, row["status"], status.value, step, now.isoformat()),
             )
-            event_id = cur.lastrowid
-        return ChangeEvent(id=event_id, code=code, old_status=row["status"], new_status=status.value,
-                            current_step=step, at=now)
+            event = ChangeEvent(id=cur.lastrowid, code=code, old_status=row["status"], new_status=status.value,
+                                current_step=step, at=now)
+            dossier = _to_dossier(conn.execute(_DOSSIER_SELECT + " WHERE d.code = ?", (code,)).fetchone())
+        return dossier, event
 
     def events(self, after: int, limit: int) -> list[ChangeEvent]:
         """Status changes with an id above ``after``, oldest first."""

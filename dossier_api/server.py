@@ -192,16 +192,14 @@ async def set_status(request: web.Request) -> web.Response:
     """The one-stop system moves a dossier to a new status; subscribers are told."""
     code = _code(request.match_info["code"])
     change = await _body(request, StatusChange)
-    now = dt.datetime.now().replace(microsecond=0)
     step = change.current_step or change.status.label
-    db = request.app[DB_KEY]
-    before = await asyncio.to_thread(db.dossier, code)
-    if before is None:
+    dossier, event = await asyncio.to_thread(request.app[DB_KEY].set_status, code, change.status, step,
+                                             request.app[CLOCK_KEY]())
+    if dossier is None:
         raise HttpError(404, "not_found", "No dossier with this code")
-    event = await asyncio.to_thread(db.set_status, code, change.status, step, now)
-    if event is not None and before.status is not change.status:
+    if event is not None:
         request.app[HOOK_KEY].push(event)
-    return web.json_response(text=(await asyncio.to_thread(db.dossier, code)).json())
+    return web.json_response(text=dossier.json())
 
 
 async def list_events(request: web.Request) -> web.Response:

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import yaml
 from aiohttp import web
 
 from bot.staff.accounts import AccountError, Accounts, Role, SignIn
@@ -168,19 +169,19 @@ async def home(request: web.Request) -> web.Response:
     return _page("Tổng quan", body, session)
 
 
-INTENTS = ["tra_cuu_ho_so", "hoi_thu_tuc", "hoi_giay_to", "hoi_le_phi", "hoi_thoi_han", "hoi_nop_ho_so", "danh_gia",
-           "dat_lich_hen", "chuyen_phat_ket_qua", "phan_anh_kien_nghi", "tim_dia_diem", "gap_can_bo",
-           "dang_ky_thong_bao", "huy_dang_ky", "hoi_bot", "chao_hoi", "tam_biet", "cam_on", "ngoai_pham_vi"]
+DOMAIN_FILE = Path(__file__).resolve().parents[2] / "domain.yml"
+INTENTS_KEY = web.AppKey("staff_intents", list)
 
 
 async def inbox_page(request: web.Request) -> web.Response:
     """What the assistant did not understand well, text masked, to confirm or discard."""
     session = session_of(request)
     entries = await inbox.items(request.app[REDIS_KEY], 50)
+    intents = request.app[INTENTS_KEY]
     rows = []
     for item in entries:
-        guess = item.intent if item.intent in INTENTS else "ngoai_pham_vi"
-        options = "".join(f'<option value="{i}"{" selected" if i == guess else ""}>{i}</option>' for i in INTENTS)
+        guess = item.intent if item.intent in intents else "ngoai_pham_vi"
+        options = "".join(f'<option value="{i}"{" selected" if i == guess else ""}>{i}</option>' for i in intents)
         rows.append(
             f'<tr><td>{html.escape(item.masked)}</td><td>{html.escape(item.channel)}</td>'
             f'<td>{html.escape(item.at)}</td><td>{html.escape(item.intent)} ({item.confidence:.2f})</td>'
@@ -196,7 +197,7 @@ async def review_inbox_item(request: web.Request) -> web.StreamResponse:
     """Confirm an item with an intent (written to the day's batch file) or discard it."""
     body = await _form_or_json(request)
     action, intent = str(body.get("action", "")), str(body.get("intent", ""))
-    if action not in ("confirm", "discard") or (action == "confirm" and intent not in INTENTS):
+    if action not in ("confirm", "discard") or (action == "confirm" and intent not in request.app[INTENTS_KEY]):
         return web.json_response({"error": "Thao tác hoặc ý định không hợp lệ."}, status=400)
     item = await inbox.take(request.app[REDIS_KEY], request.match_info["item_id"])
     if item is None:
@@ -244,6 +245,7 @@ async def create_user(request: web.Request) -> web.Response:
 def setup_staff(app: web.Application, settings: Settings, redis_key: web.AppKey) -> None:
     """Mount the console on the gateway (its Redis client is ``app[redis_key]``, set at start)."""
     app[SETTINGS_KEY] = settings
+    app[INTENTS_KEY] = list(yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))["intents"])
     app[ACCOUNTS_KEY] = Accounts(settings.staff_db_path, settings.staff_max_failures, settings.staff_lock_minutes)
 
     async def sessions(app: web.Application):
