@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from dossier_api.db import Database
 from dossier_api.seed import seed
@@ -39,3 +40,10 @@ def stack(redis_url: str, seeded_db: Path, tmp_path_factory: pytest.TempPathFact
         yield local
     finally:
         local.stop()
+
+
+def seeded_dossier(stack: Stack, status: str, offset: int = 0) -> dict:
+    """A real dossier of the seeded reference API."""
+    params = {"status": status, "limit": 1, "offset": offset}
+    page = requests.get(f"{stack.api_url}/api/v1/dossiers", params=params, timeout=10).json()
+    return page["items"][0]

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-import requests
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.web import create_app
@@ -67,10 +66,3 @@ def zalo_settings(stack: Stack, redis_url: str, api_url: str, **extra: Any) -> d
     return {"rasa_url": stack.rasa_url, "redis_url": redis_url, "dossier_api_url": stack.api_url, "zalo_app_id": APP_ID,
             "zalo_oa_secret_key": OA_SECRET, "zalo_app_secret_key": APP_SECRET, "zalo_access_token": "access-1",
             "zalo_refresh_token": "refresh-1", "zalo_api_url": api_url, "zalo_oauth_url": api_url, **extra}
-
-
-def seeded_dossier(stack: Stack, status: str, offset: int = 0) -> dict:
-    """A real dossier of the seeded reference API."""
-    params = {"status": status, "limit": 1, "offset": offset}
-    page = requests.get(f"{stack.api_url}/api/v1/dossiers", params=params, timeout=10).json()
-    return page["items"][0]

@@ -24,7 +24,8 @@ from dossier_api.client import DossierClient
 from dossier_api.models import ChangeEvent, StatusChange, TicketAnswer
 from dossier_api.server import EventHook, create_app
 from sms_gateway.streams import MT_STREAM
-from tests.bot.conftest import TELEGRAM_TOKEN, seeded_dossier, zalo_settings
+from tests.bot.conftest import TELEGRAM_TOKEN, zalo_settings
+from tests.conftest import seeded_dossier
 from tests.fakes.zalo_api import signed, text_event
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

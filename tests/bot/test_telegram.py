@@ -13,8 +13,8 @@ from bot.rasa_client import BotMessage, Button
 from bot.telegram import MAX_MESSAGE, SECRET_HEADER, CallbackPayloads, TelegramChannel
 from bot.web import TELEGRAM_KEY
 from common.ratelimit import RATE_LIMITED
-from tests.bot.conftest import TELEGRAM_TOKEN, seeded_dossier
-from tests.conftest import Stack
+from tests.bot.conftest import TELEGRAM_TOKEN
+from tests.conftest import Stack, seeded_dossier
 from tests.fakes.telegram_api import FakeTelegram
 
 pytestmark = pytest.mark.e2e
