@@ -192,3 +192,27 @@ def test_result_delivery_of_a_returned_result_is_refused(stack: Stack) -> None:
     chat.say("tôi muốn nhận kết quả qua bưu điện")
     assert "đã được trả kết quả" in chat.say(dossier["code"])
     assert "trợ lý ảo" in chat.say("xin chào")  # the form has stopped
+
+
+def test_code_of_another_agency_is_pointed_elsewhere(stack: Stack) -> None:
+    chat = Conversation(stack)
+    chat.say("tôi muốn nhận kết quả qua bưu điện")
+    assert "do cơ quan khác cấp" in chat.say("000.00.31.H56-261020-0042")
+
+
+def test_what_the_assistant_barely_understood_lands_in_the_inbox(stack: Stack) -> None:
+    import redis as sync_redis
+
+    from common import inbox
+
+    candidates = ["xin chào", "qwzx plokm trrrr", "cái đó thì sao nhỉ", "ừ", "thế còn cái kia", "tra cứu hồ sơ"]
+    low = set()
+    for text in candidates:  # the model's own confidence decides what should be recorded
+        parsed = requests.post(f"{stack.rasa_url}/model/parse", json={"text": text}, timeout=30).json()
+        if parsed["intent"]["name"] == "nlu_fallback" or parsed["intent"]["confidence"] < 0.6:
+            low.add(text)
+        Conversation(stack).say(text)
+    assert low and low != set(candidates)  # both kinds are exercised
+    rows = sync_redis.Redis.from_url(stack.redis_url).xrange(inbox.STREAM)
+    recorded = {f[b"text"].decode() for _, f in rows if f[b"channel"] == b"web"} & set(candidates)
+    assert recorded == low
