@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 PYENV_ROOT ?= $(or $(shell pyenv root 2>/dev/null),$(HOME)/.pyenv)
 PYTHON310 := $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.10.*/bin/python))),$(shell command -v python3.10 2>/dev/null))
 MODEL := models/sct-assistant.tar.gz
-TRAIN_INPUTS := config.yml domain.yml $(shell find nlu_data vn_nlu -type f \( -name '*.yml' -o -name '*.py' \) 2>/dev/null)
+TRAIN_INPUTS := config.yml domain.yml vn_nlu/components.py vn_nlu/lexicon.py $(shell find nlu_data vn_nlu/data -type f -name "*.yml" 2>/dev/null)
 DOSSIER_DB ?= var/dossiers.sqlite3
 
 .PHONY: help install system-deps bench-deps model seed run test unit validate eval-nlu bench-nlu bench-sms compare-nlu lint clean
@@ -24,9 +24,11 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $@
 
-system-deps: ## Install Debian's redis-server (and kannel for bench-sms) where missing
-	@command -v redis-server >/dev/null || { echo "==> Installing redis-server"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+system-deps: ## Install Debian's redis-server and chromium (browser tests) where missing
+	@missing=""; command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then echo "==> Installing$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 	@command -v node >/dev/null || { echo "Node.js is needed for the SMPP test server (node-smpp): install nodejs and npm."; exit 1; }
 
 node_modules/.installed: package.json package-lock.json

@@ -38,14 +38,7 @@ def dossier_client() -> DossierClient:
     if _client is None or _client_loop is not loop:
         settings = get_settings()
         cache = redis_client() if settings.redis_url else None
-        _client = DossierClient(
-            settings.dossier_api_url,
-            token=settings.dossier_api_token,
-            timeout_s=settings.dossier_api_timeout_s,
-            retries=settings.dossier_api_retries,
-            cache=cache,
-            cache_ttl_s=settings.dossier_cache_ttl_s,
-        )
+        _client = DossierClient.from_settings(settings, cache)
         _client_loop = loop
     return _client
 

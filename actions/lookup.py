@@ -11,9 +11,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.base import DossierAction
-from common import replies
+from actions.base import DossierAction, redis_client
+from common import replies, stats
 from common.codes import canonical_code, is_bare_code_attempt, looks_like_code_attempt
+from common.stats import Count
 from dossier_api.client import DossierApiUnavailable, DossierNotFound, InvalidDossierCode
 
 logger = logging.getLogger(__name__)
@@ -74,17 +75,19 @@ class ActionTraCuuHoSo(DossierAction):
         if not code:  # the form gave up after malformed codes
             return []
         events: list[EventType] = [SlotSet("ma_ho_so", None)]
+        dossier, outcome, text = None, "found", ""
         try:
             dossier = await self.client.get_dossier(code)
         except InvalidDossierCode:
-            dispatcher.utter_message(text=replies.invalid_code())
-            return events
+            outcome, text = "invalid", replies.invalid_code()
         except DossierNotFound:
-            dispatcher.utter_message(text=replies.dossier_not_found(code))
-            return events
+            outcome, text = "not_found", replies.dossier_not_found(code)
         except DossierApiUnavailable:
             logger.warning("dossier API unavailable during a lookup", exc_info=True)
-            dispatcher.utter_message(text=replies.service_unavailable(self.settings.hotline))
+            outcome, text = "unavailable", replies.service_unavailable(self.settings.hotline)
+        await stats.record(redis_client(), Count(stats.LOOKUPS, outcome))
+        if dossier is None:
+            dispatcher.utter_message(text=text)
             return events
         dispatcher.utter_message(
             text=replies.dossier_status(dossier),

@@ -9,25 +9,37 @@ channel to render.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from bot.rasa_client import BotMessage, RasaClient, RasaUnavailable
+from common import inbox, stats
 from common.privacy import log_text, pseudonym
 from common.ratelimit import RATE_LIMITED, UserRateLimit, Verdict
+from common.stats import Count
+from common.text import fold_key
 
 logger = logging.getLogger(__name__)
 
 UNAVAILABLE = "Trợ lý ảo đang tạm gián đoạn, anh/chị vui lòng thử lại sau ít phút."
 MAX_TEXT = 1000
 TOO_LONG = f"Tin nhắn quá dài (tối đa {MAX_TEXT} ký tự), anh/chị vui lòng rút gọn."
+# A citizen marks the answer to their last message unhelpful (web button, Telegram
+# command, or these words on any channel): the message goes to the staff NLU inbox.
+UNHELPFUL_COMMAND = "/chuahuuich"
+UNHELPFUL_WORDS = {UNHELPFUL_COMMAND, "chua huu ich", "khong huu ich", "tra loi chua huu ich"}
+UNHELPFUL_NOTED = ("Cảm ơn anh/chị đã cho biết. Cán bộ sẽ xem lại câu hỏi này để trợ lý trả lời tốt hơn; "
+                   "anh/chị có thể hỏi lại bằng cách diễn đạt khác.")
+UNHELPFUL_NOTHING = "Chưa có câu hỏi nào gần đây để ghi nhận. Anh/chị hãy đặt câu hỏi trước nhé."
 
 
 class Conversations:
     """Rate limit, log, ask Rasa."""
 
-    def __init__(self, rasa: RasaClient, limit: UserRateLimit | None) -> None:
+    def __init__(self, rasa: RasaClient, limit: UserRateLimit | None, redis: Any = None) -> None:
         self.rasa = rasa
         self.limit = limit
+        self.redis = redis  # the dashboard's figures, when given
 
     async def handle(self, sender: str, text: str, metadata: dict[str, Any] | None = None) -> list[BotMessage]:
         """The replies to one message of ``sender`` (``<channel>:<id>``); empty when silenced.
@@ -42,8 +54,17 @@ class Conversations:
                 return [BotMessage(RATE_LIMITED)] if verdict is Verdict.TELL else []
         if len(text) > MAX_TEXT:
             return [BotMessage(TOO_LONG)]
-        logger.info("%s message from %s: %s", sender.split(":", 1)[0], pseudonym(sender), log_text(text))
-        return await self.rasa.send(sender, text, metadata)
+        channel = sender.split(":", 1)[0]
+        logger.info("%s message from %s: %s", channel, pseudonym(sender), log_text(text))
+        if self.redis is not None and fold_key(text).strip(" .!") in UNHELPFUL_WORDS:
+            return [BotMessage(UNHELPFUL_NOTED if await inbox.mark_unhelpful(self.redis, sender)
+                               else UNHELPFUL_NOTHING)]
+        started = time.monotonic()
+        messages = await self.rasa.send(sender, text, metadata)
+        if self.redis is not None:
+            await stats.record(self.redis, Count(stats.MESSAGES, channel))
+            await stats.record_response(self.redis, channel, time.monotonic() - started)
+        return messages
 
     async def reply(self, sender: str, text: str, metadata: dict[str, Any] | None = None) -> list[BotMessage]:
         """Like :meth:`handle`, with an apology instead of an error when Rasa is down."""

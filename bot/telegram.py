@@ -38,7 +38,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.conversation import Conversations
+from bot.conversation import UNHELPFUL_COMMAND, Conversations
 from bot.rasa_client import BotMessage
 from common.privacy import pseudonym
 from common.settings import Settings
@@ -58,6 +58,7 @@ COMMANDS = [
     BotCommand("help", "Tôi có thể giúp gì"),
     BotCommand("tracuu", "Tra cứu hồ sơ: /tracuu <mã hồ sơ>"),
     BotCommand("danhgia", "Đánh giá mức độ hài lòng"),
+    BotCommand("chuahuuich", "Báo câu trả lời vừa rồi chưa hữu ích"),
 ]
 
 
@@ -114,6 +115,7 @@ class TelegramChannel:
         self.app.add_handler(CommandHandler("help", self._help))
         self.app.add_handler(CommandHandler("tracuu", self._lookup))
         self.app.add_handler(CommandHandler("danhgia", self._rate))
+        self.app.add_handler(CommandHandler("chuahuuich", self._unhelpful))
         self.app.add_handler(MessageHandler(filters.COMMAND, self._help))
         self.app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, self._text))
         self.app.add_handler(MessageHandler(filters.LOCATION, self._location))
@@ -171,6 +173,9 @@ class TelegramChannel:
 
     async def _help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._converse(update, "/hoi_bot")
+
+    async def _unhelpful(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._converse(update, UNHELPFUL_COMMAND)
 
     async def _lookup(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         code = " ".join(context.args or []).strip()

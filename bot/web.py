@@ -118,11 +118,10 @@ def create_app(settings: Settings) -> web.Application:
         redis = aioredis.from_url(settings.redis_url)
         app[REDIS_KEY] = redis
         rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_s)
-        conversations = Conversations(rasa, UserRateLimit(redis, settings.chat_rate_limit_per_min))
+        conversations = Conversations(rasa, UserRateLimit(redis, settings.chat_rate_limit_per_min), redis)
         app[RASA_KEY] = rasa
         app[CONVERSATIONS_KEY] = conversations
-        dossiers = DossierClient(settings.dossier_api_url, token=settings.dossier_api_token,
-                                 timeout_s=settings.dossier_api_timeout_s, retries=settings.dossier_api_retries)
+        dossiers = DossierClient.from_settings(settings)
         started: list[TelegramChannel | ZaloChannel | Notifier] = []
         try:
             if settings.telegram_token:

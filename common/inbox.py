@@ -11,6 +11,7 @@ example already in the training data.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,12 +19,18 @@ from typing import Any
 
 import yaml
 
+from common import stats
 from common.codes import CODE_PATTERN
-from common.privacy import redact
+from common.privacy import anonymize, redact
 from common.text import as_str, fold_key
 
 STREAM = "nlu:inbox"
 MAX_ITEMS = 10_000  # the stream is capped: the oldest unreviewed messages go first
+
+
+LAST_PARSE = "nlu:last:{}"  # the last message of a sender, for a later "unhelpful" mark
+LAST_PARSE_TTL_S = 3600
+REASONS = {"low_confidence": "độ tin cậy thấp", "fallback": "không hiểu", "unhelpful": "người dân báo chưa hữu ích"}
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,7 @@ class InboxItem:
     at: str
     intent: str
     confidence: float
+    reason: str = "low_confidence"
 
     @property
     def masked(self) -> str:
@@ -41,14 +49,45 @@ class InboxItem:
         return CODE_PATTERN.sub("<MÃ HỒ SƠ>", redact(self.text))
 
 
-def record_fields(text: str, sender: str, intent: str, confidence: float, at: dt.datetime) -> dict[str, str]:
+def record_fields(text: str, sender: str, intent: str, confidence: float, at: dt.datetime,
+                  reason: str = "low_confidence") -> dict[str, str]:
     return {"text": text, "channel": sender.split(":", 1)[0], "at": at.isoformat(timespec="seconds"),
-            "intent": intent, "confidence": f"{confidence:.3f}"}
+            "intent": intent, "confidence": f"{confidence:.3f}", "reason": reason}
 
 
 def _item(entry_id: Any, fields: dict) -> InboxItem:
     f = {as_str(k): as_str(v) for k, v in fields.items()}
-    return InboxItem(as_str(entry_id), f["text"], f["channel"], f["at"], f["intent"], float(f["confidence"]))
+    return InboxItem(as_str(entry_id), f["text"], f["channel"], f["at"], f["intent"], float(f["confidence"]),
+                     f.get("reason", "low_confidence"))
+
+
+def note_parse(client: Any, text: str, sender: str, intent: str, confidence: float, threshold: float,
+               at: dt.datetime) -> None:
+    """What the NLU pipeline keeps of a citizen's message (synchronous client): the intent
+    counted for the dashboard, the message in the inbox when barely understood, and the
+    message kept an hour in case its sender marks the answer unhelpful."""
+    low = intent == "nlu_fallback" or confidence < threshold
+    fields = record_fields(text, sender, intent, confidence, at, "fallback" if intent == "nlu_fallback"
+                           else "low_confidence")
+    entry = client.xadd(STREAM, fields, maxlen=MAX_ITEMS, approximate=True) if low else None
+    pipe = client.pipeline(transaction=False)
+    pipe.set(LAST_PARSE.format(sender), json.dumps({**fields, "entry": as_str(entry) if entry else ""}),
+             ex=LAST_PARSE_TTL_S)
+    stats.queue(pipe, [stats.Count(stats.INTENTS, intent)], at.date()).execute()
+
+
+async def mark_unhelpful(client: Any, sender: str) -> bool:
+    """A citizen says the answer to their last message did not help: that message goes to
+    the inbox marked so (replacing its entry if it was already there unreviewed; once).
+    False when there is no recent message of theirs."""
+    raw = await client.getdel(LAST_PARSE.format(sender))
+    if raw is None:
+        return False
+    fields = json.loads(raw)
+    entry = fields.pop("entry", "")
+    if not entry or await client.xdel(STREAM, entry):  # an entry staff already reviewed stays reviewed
+        await client.xadd(STREAM, {**fields, "reason": "unhelpful"}, maxlen=MAX_ITEMS, approximate=True)
+    return True
 
 
 async def items(redis: Any, count: int = 100) -> list[InboxItem]:
@@ -65,6 +104,13 @@ async def take(redis: Any, entry_id: str) -> InboxItem | None:
     return _item(*rows[0])
 
 
+async def restore(redis: Any, item: InboxItem) -> None:
+    """Put back an item taken by mistake (e.g. its review was invalid), as a new entry."""
+    fields = {"text": item.text, "channel": item.channel, "at": item.at, "intent": item.intent,
+              "confidence": f"{item.confidence:.3f}", "reason": item.reason}
+    await redis.xadd(STREAM, fields, maxlen=MAX_ITEMS, approximate=True)
+
+
 def known_examples(nlu_dir: Path) -> set[str]:
     """Every training example of ``nlu_dir``, folded, annotations removed."""
     known = set()
@@ -77,11 +123,35 @@ def known_examples(nlu_dir: Path) -> set[str]:
     return known
 
 
-def add_example(nlu_dir: Path, intent: str, text: str, day: dt.date) -> Path | None:
-    """Append a confirmed example to the batch file of ``day``; None when it is already known."""
-    text = " ".join(text.split())
+def annotate(text: str, entities: list[tuple[str, str]]) -> str:
+    """``text`` with each (value, entity) marked the Rasa way: ``[value](entity)``.
+
+    Raises:
+        ValueError: a value is not in the text, or overlaps another one (message for staff).
+    """
+    spans = []
+    for value, entity in entities:
+        value = value.strip()
+        start = text.find(value) if value else -1
+        if start < 0:
+            raise ValueError(f"Không thấy “{value}” trong câu.")
+        if any(start < end and s < start + len(value) for s, end, _ in spans):
+            raise ValueError(f"“{value}” trùng với một thực thể khác.")
+        spans.append((start, start + len(value), entity))
+    for start, end, entity in sorted(spans, reverse=True):
+        text = f"{text[:start]}[{text[start:end]}]({entity}){text[end:]}"
+    return text
+
+
+def add_example(nlu_dir: Path, intent: str, text: str, day: dt.date,
+                entities: list[tuple[str, str]] | None = None) -> Path | None:
+    """Append a confirmed example (entities marked) to the batch file of ``day``; None when it
+    is already known. Phone and ID numbers are replaced (:func:`common.privacy.anonymize`).
+    Raises ValueError when an entity value is not in the text."""
+    text = " ".join(anonymize(text).split())
     if not text or fold_key(text) in known_examples(nlu_dir):
         return None
+    text = annotate(text, entities or [])
     path = nlu_dir / f"inbox_{day:%Y%m%d}.yml"
     data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
     data = data or {"version": "3.1", "nlu": []}

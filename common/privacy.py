@@ -67,6 +67,13 @@ def redact(text: str) -> str:
     return _ID_NUMBER.sub("<SỐ GIẤY TỜ>", text)
 
 
+def anonymize(text: str) -> str:
+    """Replace phone and ID numbers with fixed numbers of the same shape (for training examples:
+    the sentence still reads like a citizen's, and nobody's number is kept)."""
+    text = _PHONE.sub("0900000000", text)
+    return _ID_NUMBER.sub("001000000000", text)
+
+
 def pseudonym(identifier: str) -> str:
     """A short stable hash of an identifier, for correlating log lines."""
     return hashlib.sha256(identifier.encode()).hexdigest()[:10]

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     staff_max_failures: int = 5  # failed sign-ins before the account locks
     staff_lock_minutes: int = 15
     staff_cookie_secure: bool = Field(False, description="Set the session cookie Secure (behind https)")
+    model_path: str = Field("models/sct-assistant.tar.gz", description="The model `make model` trains (first live)")
+    models_dir: str = Field("models", description="Candidate models, their reports and the promotion record")
+    nlu_test_set: str = Field("tests/nlu/test_set.yml", description="Fixed test split candidates are compared on")
 
     department_name: str = "Sở Công Thương"
     agency_codes: str = Field("000.00.12.H17", description="Agency parts of the codes this department issues")

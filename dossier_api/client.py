@@ -17,6 +17,7 @@ import aiohttp
 from pydantic import parse_obj_as
 
 from common.codes import canonical_code
+from common.settings import Settings
 from dossier_api.models import (
     Appointment,
     AppointmentIn,
@@ -109,6 +110,12 @@ class DossierClient:
         self._cache_ttl_s = cache_ttl_s
         self._session = session
         self._owns_session = session is None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, cache: Any = None) -> DossierClient:
+        """The client every service builds from ``DOSSIER_API_*`` (``cache``: a Redis client, optional)."""
+        return cls(settings.dossier_api_url, token=settings.dossier_api_token, timeout_s=settings.dossier_api_timeout_s,
+                   retries=settings.dossier_api_retries, cache=cache, cache_ttl_s=settings.dossier_cache_ttl_s)
 
     async def __aenter__(self) -> DossierClient:
         return self
@@ -265,6 +272,16 @@ class DossierClient:
         data = await self._request("POST", f"/api/v1/tickets/{quote(number)}/answer", retry=False,
                                    data=answer.json(), headers={"Content-Type": "application/json"})
         return Ticket.parse_obj(data)
+
+    async def tickets(self, open_only: bool = True) -> list[Ticket]:
+        """Tickets for staff, due first."""
+        data = await self._request("GET", "/api/v1/tickets", params={"status": "open" if open_only else "all"})
+        return [Ticket.parse_obj(t) for t in data]
+
+    async def ratings_by_day(self, first: dt.date, last: dt.date) -> list[dict]:
+        """Ratings per day, channel and level."""
+        return await self._request("GET", "/api/v1/ratings/daily",
+                                   params={"from": first.isoformat(), "to": last.isoformat()})
 
     async def search_procedures(self, query: str, limit: int = 5) -> list[ProcedureMatch]:
         """Procedures matching a free-text query, best first."""

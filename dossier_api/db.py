@@ -309,6 +309,23 @@ class Database:
             return None
         return Delivery(**{k: row[k] for k in row.keys() if k != "id"})
 
+    def tickets(self, open_only: bool, limit: int) -> list[Ticket]:
+        """Tickets for staff, the ones due first (open: not yet answered)."""
+        where = "WHERE status != 'da_tra_loi'" if open_only else ""
+        with closing(self.connect()) as conn:
+            rows = conn.execute(f"SELECT * FROM tickets {where} ORDER BY due_date, id LIMIT ?", (limit,)).fetchall()
+        return [_to_ticket(r) for r in rows]
+
+    def ratings_by_day(self, first: dt.date, last: dt.date) -> list[dict]:
+        """Ratings counted per day, channel and level, ``first`` to ``last`` included."""
+        with closing(self.connect()) as conn:
+            rows = conn.execute(
+                "SELECT substr(created_at, 1, 10) AS day, channel, level, COUNT(*) AS n FROM ratings"
+                " WHERE substr(created_at, 1, 10) BETWEEN ? AND ? GROUP BY day, channel, level ORDER BY day",
+                (first.isoformat(), last.isoformat()),
+            ).fetchall()
+        return [dict(r) for r in rows]
+
     def rating_counts(self) -> dict[str, int]:
         """How many ratings of each level are stored."""
         with closing(self.connect()) as conn:

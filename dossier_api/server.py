@@ -368,7 +368,7 @@ async def post_rating(request: web.Request) -> web.Response:
     rating.dossier_code = _code(rating.dossier_code)
     if rating.dossier_code and await asyncio.to_thread(request.app[DB_KEY].dossier, rating.dossier_code) is None:
         raise HttpError(404, "not_found", "No dossier with this code")
-    now = dt.datetime.now().replace(microsecond=0)
+    now = request.app[CLOCK_KEY]().replace(microsecond=0)
     stored = await asyncio.to_thread(request.app[DB_KEY].add_rating, rating, now)
     return web.json_response(text=stored.json(), status=201)
 
@@ -376,6 +376,34 @@ async def post_rating(request: web.Request) -> web.Response:
 async def rating_summary(request: web.Request) -> web.Response:
     """How many ratings of each level."""
     return web.json_response(await asyncio.to_thread(request.app[DB_KEY].rating_counts))
+
+
+async def ratings_by_day(request: web.Request) -> web.Response:
+    """Ratings per day, channel and level over ``from``..``to`` (ISO dates, default the last 30 days)."""
+    last = _date_param(request, "to", request.app[CLOCK_KEY]().date())
+    first = _date_param(request, "from", last - dt.timedelta(days=29))
+    if first > last or (last - first).days > 366:
+        raise HttpError(400, "invalid_parameter", "from must be before to, at most 366 days apart")
+    rows = await asyncio.to_thread(request.app[DB_KEY].ratings_by_day, first, last)
+    return web.json_response(rows)
+
+
+def _date_param(request: web.Request, name: str, default: dt.date) -> dt.date:
+    if name not in request.query:
+        return default
+    try:
+        return dt.date.fromisoformat(request.query[name])
+    except ValueError as exc:
+        raise HttpError(400, "invalid_parameter", f"{name} must be a date (YYYY-MM-DD)") from exc
+
+
+async def list_tickets(request: web.Request) -> web.Response:
+    """Tickets for staff, due first; ``status=open`` (default) leaves out the answered ones."""
+    status = request.query.get("status", "open")
+    if status not in ("open", "all"):
+        raise HttpError(400, "invalid_parameter", "status must be open or all")
+    tickets = await asyncio.to_thread(request.app[DB_KEY].tickets, status == "open", 200)
+    return web.json_response(text="[" + ",".join(t.json() for t in tickets) + "]")
 
 
 def _float_param(request: web.Request, name: str, low: float, high: float) -> float:
@@ -444,6 +472,7 @@ def create_app(db_path: str, token: str = "", hook: EventHook | None = None,
     app.router.add_post("/api/v1/appointments/{appointment_id}/cancel", cancel_appointment)
     app.router.add_post("/api/v1/deliveries", create_delivery)
     app.router.add_get("/api/v1/deliveries/{tracking}", get_delivery)
+    app.router.add_get("/api/v1/tickets", list_tickets)
     app.router.add_post("/api/v1/tickets", create_ticket)
     app.router.add_get("/api/v1/tickets/{number}", get_ticket)
     app.router.add_post("/api/v1/tickets/{number}/answer", answer_ticket)
@@ -451,5 +480,6 @@ def create_app(db_path: str, token: str = "", hook: EventHook | None = None,
     app.router.add_get("/api/v1/procedures/{procedure_id}", get_procedure)
     app.router.add_post("/api/v1/ratings", post_rating)
     app.router.add_get("/api/v1/ratings/summary", rating_summary)
+    app.router.add_get("/api/v1/ratings/daily", ratings_by_day)
     app.router.add_get("/api/v1/places", search_places)
     return app

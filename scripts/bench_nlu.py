@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.nlu_eval import ROOT, TEST_SET, TRAIN_DIR, Report, cross_validate, load_examples, predict  # noqa: E402
+from vn_nlu.evaluation import ROOT, TEST_SET, TRAIN_DIR, Report, cross_validate, load_examples, predict  # noqa: E402
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.nlu_eval import (  # noqa: E402
+from vn_nlu.evaluation import (  # noqa: E402
     TEST_SET,
     TRAIN_DIR,
     Report,

@@ -101,6 +101,11 @@ class LocalStack:
             "HOTLINE": "1022",
             "HANDOFF_HOURS": "always",  # deterministic whatever the hour the tests run
             "NOTIFY_QUIET_HOURS": "",  # likewise: the stack's notifier is one of the replicas in the tests
+            # The console's state stays out of the working tree: accounts, confirmed examples, candidates.
+            "STAFF_DB_PATH": str(self.logs / "staff.sqlite3"),
+            "NLU_DATA_DIR": str(self.logs / "nlu_inbox"),
+            "MODELS_DIR": str(self.logs / "models"),
+            "MODEL_PATH": str(MODEL),
         }
 
     def start(self) -> None:
@@ -115,6 +120,7 @@ class LocalStack:
             "chat": [sys.executable, "-m", "bot"],
         }
         env = self.env()
+        (self.logs / "nlu_inbox").mkdir(exist_ok=True)
         for name, cmd in commands.items():
             out = open(self.logs / f"{name}.log", "wb")
             self.procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT))

@@ -48,10 +48,7 @@ class Gateway:
         intake = Intake(sync_redis, self.metrics, self.sms.receipt_ttl_s)
         self.link = SmppLink(self.sms, intake)
         self.link.state_listeners.append(self._on_bind_state)
-        dossiers = DossierClient(self.settings.dossier_api_url, token=self.settings.dossier_api_token,
-                                 timeout_s=self.settings.dossier_api_timeout_s,
-                                 retries=self.settings.dossier_api_retries,
-                                 cache=self.redis, cache_ttl_s=self.settings.dossier_cache_ttl_s)
+        dossiers = DossierClient.from_settings(self.settings, self.redis)
         rasa = RasaClient(self.settings.rasa_url, self.settings.rasa_timeout_s)
         self._clients = [dossiers, rasa]
         router = Router(self.redis, dossiers, rasa, self.settings, self.sms)

@@ -14,7 +14,9 @@ from typing import Any
 
 import smpplib.consts as C
 
+from common import stats
 from common.privacy import mask_phone
+from common.stats import Count
 from sms_gateway import streams
 from sms_gateway.metrics import Metrics
 
@@ -101,8 +103,10 @@ class Intake:
             found = self.redis.hgetall(streams.message_id(candidate))
             if found:
                 entry = found[b"mt"].decode()
-                self.redis.hset(streams.mt_state(entry), found[b"part"].decode(), state)
-                self.redis.expire(streams.mt_state(entry), self.receipt_ttl_s)
+                pipe = self.redis.pipeline(transaction=False)
+                pipe.hset(streams.mt_state(entry), found[b"part"].decode(), state)
+                pipe.expire(streams.mt_state(entry), self.receipt_ttl_s)
+                stats.queue(pipe, [Count(stats.DLR, state)], None).execute()
                 self.metrics.receipts.labels(state).inc()
                 return entry
         self.metrics.receipts.labels("unmatched").inc()

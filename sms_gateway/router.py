@@ -12,10 +12,11 @@ import logging
 from typing import Any
 
 from bot.rasa_client import BotMessage, RasaClient, RasaUnavailable
-from common import replies, subscriptions
+from common import replies, stats, subscriptions
 from common.privacy import mask_phone
 from common.ratelimit import RATE_LIMITED, UserRateLimit, Verdict
 from common.settings import Settings
+from common.stats import Count
 from dossier_api.client import DossierApiError, DossierApiUnavailable, DossierClient, DossierNotFound
 from dossier_api.models import RatingIn
 from sms_gateway import streams
@@ -83,17 +84,23 @@ class Router:
         assert command.code is not None
         if await self._enumerating(msisdn):
             return None if await self._already_told(msisdn, "unknown") else ENUMERATION_LIMITED
+        looking_up = command.kind is Kind.STATUS
         try:
             dossier = await self.dossiers.get_dossier(command.code)
         except DossierNotFound:
+            if looking_up:
+                await stats.record(self.redis, Count(stats.LOOKUPS, "not_found"))
             # Counted after the lookup, atomically: lookups handled concurrently cannot
             # all slip under the limit between a check and the count.
             if await self._count_unknown(msisdn) > self.sms.unknown_code_limit_per_hour:
                 return None if await self._already_told(msisdn, "unknown") else ENUMERATION_LIMITED
             return replies.dossier_not_found(command.code)
         except DossierApiUnavailable:
+            if looking_up:
+                await stats.record(self.redis, Count(stats.LOOKUPS, "unavailable"))
             return replies.service_unavailable(self.settings.hotline)
-        if command.kind is Kind.STATUS:
+        if looking_up:
+            await stats.record(self.redis, Count(stats.LOOKUPS, "found"))
             return replies.dossier_status_short(dossier)
         if command.kind is Kind.SUBSCRIBE:
             await subscriptions.subscribe(self.redis, dossier.code, sender)

@@ -17,6 +17,7 @@ import logging
 import time
 from typing import Any
 
+from common import stats
 from common.privacy import mask_phone
 from common.text import as_str
 from sms_gateway import streams
@@ -111,7 +112,9 @@ class MtSender:
         await pipe.execute()
         self.metrics.mt.labels("sent").inc()
         if mt.get("mo_at"):
-            self.metrics.round_trip.observe(max(time.time() - float(mt["mo_at"]), 0))
+            seconds = max(time.time() - float(mt["mo_at"]), 0)
+            self.metrics.round_trip.observe(seconds)
+            await stats.record_response(self.redis, "sms", seconds)
 
     def _params(self, dest: str, text: str, ucs2: bool, reference: int, index: int, total: int) -> dict:
         s = self.settings

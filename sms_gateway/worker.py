@@ -19,7 +19,9 @@ from typing import Any
 
 from redis import exceptions as redis_errors
 
+from common import stats
 from common.privacy import mask_phone
+from common.stats import Count
 from common.text import as_str
 from sms_gateway import streams
 from sms_gateway.config import SmsSettings
@@ -162,6 +164,7 @@ class MoWorker:
             self.metrics.mo.labels("unreadable").inc()
         reply = await self.router.reply(source, text)
         self.metrics.mo.labels("answered" if reply else "silenced").inc()
+        await stats.record(self.redis, Count(stats.MESSAGES, "sms"))
         mt = None if reply is None else {"dest": source, "text": reply, "mo": entry_id, "mo_at": f"{received_at:.6f}"}
         await self._finish(entry_id, mt, parts_key)
 

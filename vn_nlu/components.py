@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 from pathlib import Path
@@ -48,7 +47,8 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from common.codes import find_codes, is_bare_code_attempt
-from common.inbox import MAX_ITEMS, STREAM, record_fields
+from common.dates import local_now
+from common.inbox import note_parse
 from common.text import nfc
 from vn_nlu.lexicon import (
     CODE_LEMMA,
@@ -288,7 +288,9 @@ class CueFeaturizer(SparseFeaturizer, GraphComponent):
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class InboxRecorder(GraphComponent):
-    """Last in the pipeline: sends what the assistant barely understood to the NLU inbox.
+    """Last in the pipeline: sends what the assistant barely understood to the NLU inbox,
+    counts intents for the dashboard and keeps the last message of each citizen an hour
+    (for an "unhelpful" mark, ``common.inbox.mark_unhelpful``).
 
     Only messages from a citizen are recorded (the gateways put the sender id
     in the message metadata); evaluation and training never are. Redis is
@@ -315,17 +317,16 @@ class InboxRecorder(GraphComponent):
         for message in messages:
             sender = (message.get("metadata") or {}).get("sender")
             intent = message.get("intent") or {}
-            name, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
-            if sender and (name == "nlu_fallback" or confidence < self.threshold):
-                self._record(message.get(TEXT) or "", str(sender), str(name), confidence)
+            if sender:
+                self._note(message.get(TEXT) or "", str(sender), str(intent.get("name")),
+                           float(intent.get("confidence") or 0.0))
         return messages
 
-    def _record(self, text: str, sender: str, intent: str, confidence: float) -> None:
+    def _note(self, text: str, sender: str, intent: str, confidence: float) -> None:
         try:
             if self._redis is None:
                 self._redis = redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
                                                    socket_timeout=0.5, socket_connect_timeout=0.5)
-            fields = record_fields(text, sender, intent, confidence, dt.datetime.now())
-            self._redis.xadd(STREAM, fields, maxlen=MAX_ITEMS, approximate=True)
-        except redis.RedisError:
+            note_parse(self._redis, text, sender, intent, confidence, self.threshold, local_now())
+        except (redis.RedisError, OSError):
             logger.warning("NLU inbox entry not recorded: Redis unreachable")

@@ -12,87 +12,39 @@ import hmac
 import html
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import yaml
 from aiohttp import web
 
+from bot.staff import dashboard, model_pages
 from bot.staff.accounts import AccountError, Accounts, Role, SignIn
+from bot.staff.layout import (
+    ACCOUNTS_KEY,
+    COOKIE,
+    DOSSIERS_KEY,
+    LOGIN_CSRF_COOKIE,
+    PUBLIC,
+    REDIS_KEY,
+    SESSION_KEY,
+    SESSIONS_KEY,
+    SETTINGS_KEY,
+    Handler,
+    csrf_field,
+    form_or_json,
+    page,
+    requires,
+    session_of,
+)
 from bot.staff.sessions import Session, Sessions
 from common import handoff, inbox
 from common.dates import local_now
+from common.privacy import redact
 from common.settings import Settings
+from dossier_api.client import DossierApiError, DossierClient
+from dossier_api.models import TicketAnswer
 
 logger = logging.getLogger(__name__)
-
-COOKIE = "sct_staff"
-LOGIN_CSRF_COOKIE = "sct_login_csrf"
-SESSION_KEY = "staff_session"
-ACCOUNTS_KEY = web.AppKey("staff_accounts", Accounts)
-SESSIONS_KEY = web.AppKey("staff_sessions", Sessions)
-REDIS_KEY = web.AppKey("staff_redis", object)
-SETTINGS_KEY = web.AppKey("staff_settings", Settings)
-PUBLIC = {("GET", "/staff/login"), ("POST", "/staff/login")}
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-PAGE = """<!doctype html>
-<html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} – Bảng điều khiển cán bộ</title>
-<style>
-body{{font-family:system-ui,sans-serif;margin:0;background:#f4f6f8;color:#1b2a38}}
-header{{background:#0b4f8a;color:#fff;padding:.8rem 1.2rem;display:flex;gap:1rem;align-items:center}}
-header a{{color:#fff}} main{{max-width:960px;margin:1.5rem auto;padding:0 1rem}}
-.card{{background:#fff;border-radius:8px;padding:1rem 1.2rem;margin-bottom:1rem;box-shadow:0 1px 3px #0002}}
-.error{{color:#b00020}} table{{border-collapse:collapse;width:100%}}
-td,th{{padding:.4rem;border-bottom:1px solid #ddd;text-align:left}}
-input,select,button{{font:inherit;padding:.4rem;margin:.2rem 0}} button{{cursor:pointer}}
-</style></head><body>
-<header><strong>Sở Công Thương – Trợ lý ảo</strong>{nav}</header>
-<main>{body}</main></body></html>"""
-
-
-def _page(title: str, body: str, session: Session | None = None) -> web.Response:
-    nav = ""
-    if session is not None:
-        admin = '<a href="/staff/users">Tài khoản</a>' if session.staff.role is Role.ADMIN else ""
-        nav = (f'<a href="/staff/">Tổng quan</a><a href="/staff/inbox">Hộp thư NLU</a>{admin}'
-               '<span style="margin-left:auto">'
-               f"{html.escape(session.staff.username)} ({session.staff.role.value})</span>"
-               f'<form method="post" action="/staff/logout" style="margin:0">{_csrf_field(session.csrf)}'
-               '<button>Đăng xuất</button></form>')
-    return web.Response(text=PAGE.format(title=html.escape(title), nav=nav, body=body), content_type="text/html")
-
-
-def _csrf_field(token: str) -> str:
-    return f'<input type="hidden" name="csrf_token" value="{html.escape(token)}">'
-
-
-def session_of(request: web.Request) -> Session:
-    return request[SESSION_KEY]
-
-
-def requires(role: Role) -> Callable[[Handler], Handler]:
-    """Only staff with ``role`` (admins may do everything)."""
-    def decorate(handler: Handler) -> Handler:
-        async def guarded(request: web.Request) -> web.StreamResponse:
-            staff = session_of(request).staff
-            if staff.role is not Role.ADMIN and staff.role is not role:
-                logger.warning("staff %s refused %s %s (role %s)", staff.username, request.method, request.path,
-                               staff.role.value)
-                raise web.HTTPForbidden(text="Tài khoản của anh/chị không có quyền thực hiện thao tác này.")
-            return await handler(request)
-        return guarded
-    return decorate
-
-
-async def _form_or_json(request: web.Request) -> dict[str, Any]:
-    if request.content_type == "application/json":
-        body = await request.json()
-        return body if isinstance(body, dict) else {}
-    return dict(await request.post())
-
 
 @web.middleware
 async def staff_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -105,7 +57,7 @@ async def staff_guard(request: web.Request, handler: Handler) -> web.StreamRespo
             return web.json_response({"error": "Anh/chị cần đăng nhập."}, status=401)
         raise web.HTTPFound("/staff/login")
     if request.method not in ("GET", "HEAD", "OPTIONS"):
-        given = request.headers.get("X-CSRF-Token") or (await _form_or_json(request)).get("csrf_token", "")
+        given = request.headers.get("X-CSRF-Token") or (await form_or_json(request)).get("csrf_token", "")
         if not hmac.compare_digest(str(given).encode(), session.csrf.encode()):
             logger.warning("staff request without a valid CSRF token refused: %s %s", request.method, request.path)
             raise web.HTTPForbidden(text="Phiên làm việc không hợp lệ (thiếu mã CSRF). Vui lòng tải lại trang.")
@@ -117,11 +69,11 @@ async def login_page(request: web.Request, error: str = "") -> web.Response:
     token = secrets.token_urlsafe(24)
     message = f'<p class="error">{html.escape(error)}</p>' if error else ""
     body = f"""<div class="card"><h1>Đăng nhập</h1>{message}
-<form method="post" action="/staff/login">{_csrf_field(token)}
+<form method="post" action="/staff/login">{csrf_field(token)}
 <label>Tên đăng nhập<br><input name="username" autocomplete="username" required></label><br>
 <label>Mật khẩu<br><input name="password" type="password" autocomplete="current-password" required></label><br>
 <button type="submit">Đăng nhập</button></form></div>"""
-    response = _page("Đăng nhập", body)
+    response = page("Đăng nhập", body)
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", path="/staff",
                         secure=request.app[SETTINGS_KEY].staff_cookie_secure)
     return response
@@ -158,57 +110,119 @@ async def logout(request: web.Request) -> web.Response:
 
 
 async def home(request: web.Request) -> web.Response:
-    """Overview: conversations waiting for a staff member."""
+    """Overview: conversations waiting for a staff member, and open feedback tickets."""
     session = session_of(request)
     waiting = await handoff.waiting(request.app[REDIS_KEY])
     rows = "".join(f"<tr><td>{html.escape(sender)}</td><td>{html.escape(since)}</td></tr>"
                    for sender, since in sorted(waiting.items(), key=lambda kv: kv[1]))
-    table = (f"<table><tr><th>Người dân (kênh:mã)</th><th>Từ lúc</th></tr>{rows}</table>" if rows
-             else "<p>Không có cuộc trò chuyện nào đang chờ.</p>")
-    body = f'<div class="card"><h1>Cuộc trò chuyện chờ cán bộ ({len(waiting)})</h1>{table}</div>'
-    return _page("Tổng quan", body, session)
+    table = (f"<table><tr><th>Người dân (kênh:mã)</th><th>Từ lúc</th></tr>{rows}</table>"
+             "<p class=muted>Trả lại cho trợ lý ảo: <code>python -m bot.handoff release &lt;kênh:mã&gt;</code></p>"
+             if rows else "<p>Không có cuộc trò chuyện nào đang chờ.</p>")
+    body = (f'<div class="card"><h1>Cuộc trò chuyện chờ cán bộ ({len(waiting)})</h1>{table}</div>'
+            f'{await _tickets_card(request, session)}')
+    return page("Tổng quan", body, session)
+
+
+async def _tickets_card(request: web.Request, session: Session) -> str:
+    try:
+        tickets = await request.app[DOSSIERS_KEY].tickets(open_only=True)
+    except DossierApiError:
+        return '<div class="card"><h2>Phản ánh, kiến nghị</h2><p class="error">Không lấy được danh sách.</p></div>'
+    today = local_now().date()
+    rows = "".join(
+        f'<tr><td>{html.escape(t.number)}</td><td>{html.escape(t.category_label)}</td>'
+        f'<td>{html.escape(redact(t.content))}</td><td class="{"worse" if t.due_date < today else ""}">'
+        f'{t.due_date:%d/%m/%Y}</td><td>{html.escape(t.status)}</td>'
+        f'<td><form method="post" action="/staff/api/tickets/{html.escape(t.number)}/answer">'
+        f'{csrf_field(session.csrf)}<textarea name="answer" rows="2" required maxlength="2000" '
+        'placeholder="Trả lời người dân"></textarea><br><button>Gửi trả lời</button></form></td></tr>'
+        for t in tickets)
+    table = (f"<table><tr><th>Số</th><th>Loại</th><th>Nội dung</th><th>Hạn trả lời</th><th>Trạng thái</th><th></th>"
+             f"</tr>{rows}</table>" if rows else "<p>Không có phản ánh nào đang chờ trả lời.</p>")
+    return f'<div class="card"><h2>Phản ánh, kiến nghị đang mở ({len(tickets)})</h2>{table}</div>'
+
+
+async def answer_ticket(request: web.Request) -> web.StreamResponse:
+    """Answer a ticket: the dossier system records it and its author is told on their channel."""
+    body = await form_or_json(request)
+    answer = str(body.get("answer", "")).strip()
+    if not answer or len(answer) > 2000:
+        return web.json_response({"error": "Câu trả lời phải có từ 1 đến 2.000 ký tự."}, status=400)
+    number = request.match_info["number"]
+    try:
+        await request.app[DOSSIERS_KEY].answer_ticket(number, TicketAnswer(status="da_tra_loi", answer=answer))
+    except DossierApiError as exc:
+        logger.warning("ticket answer not stored: %s", type(exc).__name__)
+        return web.json_response({"error": "Không gửi được câu trả lời; anh/chị vui lòng thử lại."}, status=502)
+    logger.info("staff %s answered ticket %s", session_of(request).staff.username, number)
+    if request.content_type == "application/json":
+        return web.json_response({"number": number, "status": "da_tra_loi"})
+    raise web.HTTPFound("/staff/")
 
 
 DOMAIN_FILE = Path(__file__).resolve().parents[2] / "domain.yml"
 INTENTS_KEY = web.AppKey("staff_intents", list)
+ENTITIES_KEY = web.AppKey("staff_entities", list)
+NOT_MARKED = {"ma_ho_so", "ngay_hen", "gio_hen", "huy_lich"}  # found by pattern, or sent by buttons only
 
 
-async def inbox_page(request: web.Request) -> web.Response:
-    """What the assistant did not understand well, text masked, to confirm or discard."""
+async def inbox_page(request: web.Request, error: str = "") -> web.Response:
+    """What the assistant did not understand well, text masked, to confirm (with entities) or discard."""
     session = session_of(request)
     entries = await inbox.items(request.app[REDIS_KEY], 50)
-    intents = request.app[INTENTS_KEY]
+    intents, entities = request.app[INTENTS_KEY], request.app[ENTITIES_KEY]
+    entity_options = '<option value="">(không có)</option>' + "".join(
+        f'<option value="{e}">{e}</option>' for e in entities)
     rows = []
     for item in entries:
         guess = item.intent if item.intent in intents else "ngoai_pham_vi"
         options = "".join(f'<option value="{i}"{" selected" if i == guess else ""}>{i}</option>' for i in intents)
         rows.append(
-            f'<tr><td>{html.escape(item.masked)}</td><td>{html.escape(item.channel)}</td>'
-            f'<td>{html.escape(item.at)}</td><td>{html.escape(item.intent)} ({item.confidence:.2f})</td>'
-            f'<td><form method="post" action="/staff/api/inbox/{html.escape(item.id)}">{_csrf_field(session.csrf)}'
-            f'<select name="intent">{options}</select> <button name="action" value="confirm">Xác nhận</button> '
+            f'<tr data-item="{html.escape(item.id)}"><td>{html.escape(item.masked)}</td>'
+            f'<td>{html.escape(item.channel)}</td><td>{html.escape(item.at)}</td>'
+            f'<td>{html.escape(item.intent)} ({item.confidence:.2f})<br><span class="muted">'
+            f'{html.escape(inbox.REASONS.get(item.reason, item.reason))}</span></td>'
+            f'<td><form method="post" action="/staff/api/inbox/{html.escape(item.id)}">{csrf_field(session.csrf)}'
+            f'<select name="intent" aria-label="Ý định">{options}</select><br>'
+            f'<input name="entity_value" placeholder="từ trong câu (thực thể)" aria-label="Giá trị thực thể"> '
+            f'<select name="entity" aria-label="Loại thực thể">{entity_options}</select><br>'
+            '<button name="action" value="confirm">Xác nhận</button> '
             '<button name="action" value="discard">Bỏ qua</button></form></td></tr>')
     table = ("<table><tr><th>Tin nhắn</th><th>Kênh</th><th>Lúc</th><th>Dự đoán</th><th></th></tr>"
              + "".join(rows) + "</table>") if rows else "<p>Hộp thư trống.</p>"
-    return _page("Hộp thư NLU", f'<div class="card"><h1>Hộp thư NLU</h1>{table}</div>', session)
+    notice = f'<p class="error">{html.escape(error)}</p>' if error else ""
+    return page("Hộp thư NLU", f'<div class="card"><h1>Hộp thư NLU</h1>{notice}{table}</div>', session)
 
 
 async def review_inbox_item(request: web.Request) -> web.StreamResponse:
-    """Confirm an item with an intent (written to the day's batch file) or discard it."""
-    body = await _form_or_json(request)
+    """Confirm an item with an intent and entities (written to the day's batch file) or discard it."""
+    body = await form_or_json(request)
+    as_json = request.content_type == "application/json"
     action, intent = str(body.get("action", "")), str(body.get("intent", ""))
-    if action not in ("confirm", "discard") or (action == "confirm" and intent not in request.app[INTENTS_KEY]):
-        return web.json_response({"error": "Thao tác hoặc ý định không hợp lệ."}, status=400)
+    marked = [(str(body.get("entity_value", "")), str(body.get("entity", "")))] if body.get("entity") else []
+    marked += [(str(e.get("value", "")), str(e.get("entity", ""))) for e in body.get("entities") or []
+               if isinstance(e, dict)]
+    if (action not in ("confirm", "discard") or (action == "confirm" and intent not in request.app[INTENTS_KEY])
+            or any(entity not in request.app[ENTITIES_KEY] for _, entity in marked)):
+        return web.json_response({"error": "Thao tác, ý định hoặc thực thể không hợp lệ."}, status=400)
     item = await inbox.take(request.app[REDIS_KEY], request.match_info["item_id"])
     if item is None:
         return web.json_response({"error": "Tin nhắn này đã được người khác xử lý."}, status=404)
     written = None
     if action == "confirm":
-        written = inbox.add_example(Path(request.app[SETTINGS_KEY].nlu_data_dir), intent, item.text,
-                                    local_now().date())
+        try:
+            written = inbox.add_example(Path(request.app[SETTINGS_KEY].nlu_data_dir), intent, item.text,
+                                        local_now().date(), marked)
+        except ValueError as exc:
+            await inbox.restore(request.app[REDIS_KEY], item)
+            if as_json:
+                return web.json_response({"error": str(exc)}, status=400)
+            response = await inbox_page(request, str(exc))
+            response.set_status(400)
+            return response
     logger.info("staff %s %s an inbox item%s", session_of(request).staff.username, action,
                 f" as {intent}" if action == "confirm" else "")
-    if request.content_type == "application/json":
+    if as_json:
         return web.json_response({"action": action, "file": written.name if written else None})
     raise web.HTTPFound("/staff/inbox")
 
@@ -220,16 +234,16 @@ async def users_page(request: web.Request) -> web.Response:
                    for s in request.app[ACCOUNTS_KEY].list())
     body = f"""<div class="card"><h1>Tài khoản cán bộ</h1>
 <table><tr><th>Tên</th><th>Vai trò</th></tr>{rows}</table></div>
-<div class="card"><h2>Thêm tài khoản</h2><form method="post" action="/staff/api/users">{_csrf_field(session.csrf)}
+<div class="card"><h2>Thêm tài khoản</h2><form method="post" action="/staff/api/users">{csrf_field(session.csrf)}
 <input name="username" placeholder="tên đăng nhập" required> <input name="password" type="password"
 placeholder="mật khẩu (≥ 12 ký tự)" required> <select name="role"><option value="annotator">annotator</option>
 <option value="admin">admin</option></select> <button>Thêm</button></form></div>"""
-    return _page("Tài khoản", body, session)
+    return page("Tài khoản", body, session)
 
 
 @requires(Role.ADMIN)
 async def create_user(request: web.Request) -> web.Response:
-    body = await _form_or_json(request)
+    body = await form_or_json(request)
     try:
         role = Role(str(body.get("role", "")))
         staff = request.app[ACCOUNTS_KEY].create(str(body.get("username", "")).strip().lower(),
@@ -245,13 +259,17 @@ async def create_user(request: web.Request) -> web.Response:
 def setup_staff(app: web.Application, settings: Settings, redis_key: web.AppKey) -> None:
     """Mount the console on the gateway (its Redis client is ``app[redis_key]``, set at start)."""
     app[SETTINGS_KEY] = settings
-    app[INTENTS_KEY] = list(yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))["intents"])
+    domain = yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))
+    app[INTENTS_KEY] = list(domain["intents"])
+    app[ENTITIES_KEY] = [e for e in domain.get("entities", []) if e not in NOT_MARKED]
     app[ACCOUNTS_KEY] = Accounts(settings.staff_db_path, settings.staff_max_failures, settings.staff_lock_minutes)
 
     async def sessions(app: web.Application):
         app[REDIS_KEY] = app[redis_key]
         app[SESSIONS_KEY] = Sessions(app[redis_key], int(settings.staff_session_hours * 3600))
+        app[DOSSIERS_KEY] = DossierClient.from_settings(settings)
         yield
+        await app[DOSSIERS_KEY].close()
 
     app.cleanup_ctx.append(sessions)
     app.middlewares.append(staff_guard)
@@ -263,3 +281,6 @@ def setup_staff(app: web.Application, settings: Settings, redis_key: web.AppKey)
     app.router.add_get("/staff/inbox", inbox_page)
     app.router.add_post("/staff/api/inbox/{item_id}", review_inbox_item)
     app.router.add_post("/staff/api/users", create_user)
+    app.router.add_post("/staff/api/tickets/{number}/answer", answer_ticket)
+    model_pages.add_routes(app)
+    dashboard.add_routes(app)

@@ -9,6 +9,18 @@
     localStorage.setItem("sct-session", session);
   }
 
+  // The citizen may say the last answer did not help: the question goes to the staff's NLU inbox.
+  const UNHELPFUL = "/chuahuuich";
+  function offerUnhelpful() {
+    for (const old of log.querySelectorAll(".unhelpful")) old.remove();
+    const btn = document.createElement("button");
+    btn.type = "button";
+    btn.className = "unhelpful";
+    btn.textContent = "Câu trả lời chưa hữu ích";
+    btn.addEventListener("click", () => { btn.remove(); send(UNHELPFUL, "Câu trả lời chưa hữu ích"); });
+    log.lastElementChild.appendChild(btn);
+  }
+
   function shareLocation() {
     if (!navigator.geolocation) { add("error", "Trình duyệt không hỗ trợ chia sẻ vị trí; anh/chị hãy nhập tên phường."); return; }
     navigator.geolocation.getCurrentPosition(
@@ -62,6 +74,7 @@
       if (!resp.ok) { add("error", data.error || "Đã có lỗi xảy ra."); return; }
       if (!data.messages.length) add("bot", "…");
       for (const m of data.messages) add("bot", m.text, m.buttons, m.request_location);
+      if (data.messages.length && text !== UNHELPFUL) offerUnhelpful();
     } catch (e) {
       add("error", "Không kết nối được máy chủ, anh/chị vui lòng thử lại.");
     }

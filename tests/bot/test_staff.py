@@ -8,40 +8,12 @@ import subprocess
 import sys
 
 import pytest
-from aiohttp.test_utils import TestClient
 
-from bot.staff.accounts import AccountError, Accounts, Role, SignIn
+from bot.staff.accounts import AccountError, Role, SignIn
 from common.handoff import mark_waiting
-
-ADMIN_PASSWORD = "Quan-tri-2026"
-ANNOTATOR_PASSWORD = "Gan-nhan-2026"
-NOW = dt.datetime(2026, 11, 26, 9, 0)
-
-
-@pytest.fixture
-def accounts(tmp_path) -> Accounts:
-    accounts = Accounts(tmp_path / "staff.sqlite3", max_failures=3, lock_minutes=15)
-    accounts.create("admin.so", ADMIN_PASSWORD, Role.ADMIN, NOW)
-    accounts.create("lan.nguyen", ANNOTATOR_PASSWORD, Role.ANNOTATOR, NOW)
-    return accounts
-
-
-@pytest.fixture
-async def console(accounts, redis_url, gateway):
-    return await gateway(rasa_url="http://127.0.0.1:9", redis_url=redis_url, dossier_api_url="http://127.0.0.1:9",
-                         staff_db_path=accounts.path, staff_max_failures=3)
-
-
-async def _sign_in(client: TestClient, username: str, password: str):
-    page = await (await client.get("/staff/login")).text()
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
-    return await client.post("/staff/login", data={"username": username, "password": password, "csrf_token": token},
-                             allow_redirects=False)
-
-
-async def _csrf(client: TestClient) -> str:
-    page = await (await client.get("/staff/")).text()
-    return re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+from tests.bot.conftest import ADMIN_PASSWORD, ANNOTATOR_PASSWORD, NOW
+from tests.bot.conftest import csrf as _csrf
+from tests.bot.conftest import sign_in as _sign_in
 
 
 def test_passwords_are_hashed_and_weak_ones_refused(accounts) -> None:
@@ -66,11 +38,18 @@ def test_lock_out_after_repeated_failures(accounts) -> None:
 
 
 async def test_every_console_route_refuses_anonymous_requests(console) -> None:
-    for method, path in [("GET", "/staff/"), ("GET", "/staff/users"), ("POST", "/staff/logout")]:
-        resp = await console.request(method, path, allow_redirects=False)
-        assert resp.status == 302 and resp.headers["Location"] == "/staff/login"
-    resp = await console.post("/staff/api/users", json={"username": "x", "password": "y", "role": "admin"})
-    assert resp.status == 401
+    routes = [(r.method, r.resource.canonical) for r in console.server.app.router.routes()
+              if r.resource is not None and r.resource.canonical.startswith("/staff") and r.method != "HEAD"]
+    assert len(routes) >= 14  # every page and API of the console, read from the router itself
+    for method, path in routes:
+        if path == "/staff/login":
+            continue
+        url = re.sub(r"\{[^}]+\}", "x1", path)
+        resp = await console.request(method, url, allow_redirects=False)
+        if path.startswith("/staff/api/"):
+            assert resp.status == 401, (method, path)
+        else:
+            assert resp.status == 302 and resp.headers["Location"] == "/staff/login", (method, path)
 
 
 async def test_sign_in_session_and_sign_out(console, redis_url) -> None:
@@ -139,17 +118,13 @@ def test_cli_creates_an_account_without_any_default_password(tmp_path) -> None:
     assert listed.stdout.split() == ["thu.le", "annotator"]
 
 
-async def test_inbox_review_confirms_into_the_batch_file_or_discards(accounts, redis_url, gateway, tmp_path) -> None:
+async def test_inbox_review_confirms_into_the_batch_file_or_discards(inbox_console, redis_url) -> None:
     import redis.asyncio as aioredis
 
     from common import inbox
 
-    nlu_dir = tmp_path / "nlu"
-    nlu_dir.mkdir()
-    client = await gateway(rasa_url="http://127.0.0.1:9", redis_url=redis_url, dossier_api_url="http://127.0.0.1:9",
-                           staff_db_path=accounts.path, nlu_data_dir=str(nlu_dir))
+    client, nlu_dir = inbox_console
     redis = aioredis.from_url(redis_url)
-    await redis.delete(inbox.STREAM)
     for text, intent in [("làm giấy phép bán gas tốn nhiêu tiền, gọi 0905123456", "hoi_thu_tuc"),
                          ("ádfghj", "nlu_fallback")]:
         await redis.xadd(inbox.STREAM, inbox.record_fields(text, "zalo:1", intent, 0.4, NOW))
@@ -173,6 +148,6 @@ async def test_inbox_review_confirms_into_the_batch_file_or_discards(accounts, r
                               headers={"X-CSRF-Token": token})
     assert again.status == 404
     [batch] = list(nlu_dir.glob("inbox_*.yml"))
-    assert "- làm giấy phép bán gas tốn nhiêu tiền, gọi 0905123456" in batch.read_text()
+    assert "- làm giấy phép bán gas tốn nhiêu tiền, gọi 0900000000" in batch.read_text()  # nobody's number
     assert "ádfghj" not in batch.read_text()
     assert "Hộp thư trống" in await (await client.get("/staff/inbox")).text()

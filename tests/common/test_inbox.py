@@ -73,3 +73,56 @@ def test_confirmed_examples_go_to_a_valid_batch_file_without_duplicates(tmp_path
     assert sorted((m.get("intent"), m.get("text")) for m in data.intent_examples) == [
         ("hoi_le_phi", "bán gas thì đóng lệ phí mấy"), ("hoi_le_phi", "phí làm giấy phép bán gas là bao nhiêu"),
         ("tam_biet", "thôi mình đi nhé")]
+
+
+def test_recorder_counts_intents_and_an_unhelpful_mark_sends_the_last_message(redis_url: str, monkeypatch) -> None:
+    import asyncio
+
+    import redis
+
+    from common import stats
+
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    sync = redis.Redis.from_url(redis_url)
+    sync.delete(inbox.STREAM, inbox.LAST_PARSE.format("web:s1"), inbox.LAST_PARSE.format("web:s2"))
+    today = stats.local_now().date()
+    before = int(sync.hget(stats.key(today, stats.INTENTS), "hoi_le_phi") or 0)
+    recorder = InboxRecorder({"threshold": 0.6})
+    recorder.process([
+        Message({"text": "lệ phí cấp giấy phép bán rượu", "intent": {"name": "hoi_le_phi", "confidence": 0.93},
+                 "metadata": {"sender": "web:s1"}}),
+        Message({"text": "hỏi linh tinh", "intent": {"name": "nlu_fallback", "confidence": 0.3},
+                 "metadata": {"sender": "web:s2"}}),
+    ])
+    assert int(sync.hget(stats.key(today, stats.INTENTS), "hoi_le_phi")) == before + 1
+    assert len(sync.xrange(inbox.STREAM)) == 1  # only the fallback so far
+
+    async def mark(sender: str) -> bool:
+        client = aioredis.from_url(redis_url)
+        try:
+            return await inbox.mark_unhelpful(client, sender)
+        finally:
+            await client.close()
+
+    assert asyncio.run(mark("web:s1"))  # well understood, yet the answer did not help
+    assert asyncio.run(mark("web:s2"))  # already in the inbox: moved, not twice
+    assert not asyncio.run(mark("web:s1"))  # nothing recent left to mark
+    rows = [(f[b"text"].decode(), f[b"reason"]) for _, f in sync.xrange(inbox.STREAM)]
+    assert rows == [("lệ phí cấp giấy phép bán rượu", b"unhelpful"), ("hỏi linh tinh", b"unhelpful")]
+
+
+def test_entities_are_marked_the_rasa_way_and_checked(tmp_path: Path) -> None:
+    assert inbox.annotate("tìm chợ gần phường Hải Châu", [("chợ", "loai_dia_diem")]) == (
+        "tìm [chợ](loai_dia_diem) gần phường Hải Châu")
+    for wrong in ([("siêu thị", "loai_dia_diem")], [("chợ gần", "loai_dia_diem"), ("gần", "muc_do")]):
+        try:
+            inbox.annotate("tìm chợ gần phường Hải Châu", wrong)
+            raise AssertionError("accepted")
+        except ValueError as exc:
+            assert "“" in str(exc)
+    path = inbox.add_example(tmp_path, "danh_gia", "tôi rất hài lòng, sđt 0905123456", DAY,
+                             [("rất hài lòng", "muc_do")])
+    data = load_data(str(path))
+    [example] = data.intent_examples
+    assert example.get("text") == "tôi rất hài lòng, sđt 0900000000"  # nobody's number kept
+    assert [(e["entity"], e["value"]) for e in example.get("entities")] == [("muc_do", "rất hài lòng")]

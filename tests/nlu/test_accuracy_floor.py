@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from common.text import fold_key
-from scripts.nlu_eval import MODEL, TEST_SET, TRAIN_DIR, Report, load_examples, predict
+from vn_nlu.evaluation import MODEL, TEST_SET, TRAIN_DIR, Report, load_examples, predict
 
 pytestmark = pytest.mark.model
 

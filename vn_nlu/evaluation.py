@@ -1,5 +1,6 @@
 """NLU evaluation shared by `make eval-nlu`, `make bench-nlu`, the pipeline
-comparison and the accuracy-floor test: load examples, train, parse, score."""
+comparison, the accuracy-floor test and the staff console's candidate-vs-live
+comparison: load examples, train, parse, score, compare."""
 
 from __future__ import annotations
 
@@ -115,19 +116,21 @@ def train_nlu_model(config: Path, examples: list[Example], out_dir: Path, name: 
     return str(model), time.perf_counter() - start
 
 
-def predict(model: str | Path, examples: list[Example]) -> list[Prediction]:
-    """Parse every example with a trained model."""
-    return asyncio.run(_predict(str(model), examples))
+def predict(model: str | Path, examples: list[Example], progress=None) -> list[Prediction]:
+    """Parse every example with a trained model (``progress(done, total)`` after each)."""
+    return asyncio.run(_predict(str(model), examples, progress))
 
 
-async def _predict(model: str, examples: list[Example]) -> list[Prediction]:
+async def _predict(model: str, examples: list[Example], progress=None) -> list[Prediction]:
     from rasa.core.agent import Agent
 
     logging.disable(logging.WARNING)
     agent = Agent.load(model)
     await agent.parse_message("khởi động")  # first parse builds TF graphs: not a citizen's latency
     out = []
-    for ex in examples:
+    for done, ex in enumerate(examples, 1):
+        if progress is not None:
+            progress(done, len(examples))
         start = time.perf_counter()
         parsed = await agent.parse_message(ex.text)
         ms = (time.perf_counter() - start) * 1000
@@ -265,3 +268,26 @@ def cross_validate(config: Path, examples: list[Example], folds: int = 5, seed: 
             progress(f"  fold {i + 1}/{folds}: accuracy {Report(fold_predictions).accuracy:.3f}, "
                      f"training {seconds:.1f} s")
     return Report(predictions), times
+
+
+def compare(live: Report, candidate: Report) -> dict:
+    """Two models scored on the same examples: their scores side by side, and
+    the examples the candidate newly gets right (``fixed``) or wrong (``broken``)."""
+    def scores(report: Report) -> dict:
+        return {"accuracy": report.accuracy, "plain_accuracy": report.plain_accuracy,
+                "out_of_scope": report.out_of_scope_rate,
+                "f1": {intent: f1 for intent, (_, _, f1, _) in report.per_intent.items()}}
+
+    def row(before: Prediction, after: Prediction) -> dict:
+        return {"text": before.example.text, "expected": before.example.intent,
+                "live": before.intent, "candidate": after.intent}
+
+    pairs = list(zip(live.predictions, candidate.predictions, strict=True))
+    assert all(a.example == b.example for a, b in pairs), "both models must be scored on the same examples"
+    return {
+        "examples": len(pairs),
+        "live": scores(live),
+        "candidate": scores(candidate),
+        "fixed": [row(a, b) for a, b in pairs if a.intent != a.example.intent and b.intent == b.example.intent],
+        "broken": [row(a, b) for a, b in pairs if a.intent == a.example.intent and b.intent != b.example.intent],
+    }

@@ -1,0 +1,80 @@
+"""What every console page shares: the app keys, the page frame, CSRF fields,
+the signed-in session and the role check."""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from bot.staff.accounts import Accounts, Role
+from bot.staff.sessions import Session, Sessions
+from common.settings import Settings
+from dossier_api.client import DossierClient
+
+logger = logging.getLogger(__name__)
+
+COOKIE = "sct_staff"
+LOGIN_CSRF_COOKIE = "sct_login_csrf"
+SESSION_KEY = "staff_session"
+ACCOUNTS_KEY = web.AppKey("staff_accounts", Accounts)
+SESSIONS_KEY = web.AppKey("staff_sessions", Sessions)
+REDIS_KEY = web.AppKey("staff_redis", object)
+SETTINGS_KEY = web.AppKey("staff_settings", Settings)
+DOSSIERS_KEY = web.AppKey("staff_dossiers", DossierClient)
+PUBLIC = {("GET", "/staff/login"), ("POST", "/staff/login")}
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+PAGE = """<!doctype html>
+<html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} – Bảng điều khiển cán bộ</title>
+<link rel="stylesheet" href="/static/staff.css"><script src="/static/staff.js" defer></script></head><body>
+<header><strong>Sở Công Thương – Trợ lý ảo</strong><nav>{nav}</nav></header>
+<main>{body}</main></body></html>"""
+
+
+def page(title: str, body: str, session: Session | None = None) -> web.Response:
+    nav = ""
+    if session is not None:
+        admin = '<a href="/staff/users">Tài khoản</a>' if session.staff.role is Role.ADMIN else ""
+        nav = ('<a href="/staff/">Tổng quan</a><a href="/staff/inbox">Hộp thư NLU</a>'
+               f'<a href="/staff/models">Mô hình</a><a href="/staff/dashboard">Số liệu</a>{admin}'
+               '<span style="margin-left:auto">'
+               f"{html.escape(session.staff.username)} ({session.staff.role.value})</span>"
+               f'<form method="post" action="/staff/logout" style="margin:0">{csrf_field(session.csrf)}'
+               '<button>Đăng xuất</button></form>')
+    return web.Response(text=PAGE.format(title=html.escape(title), nav=nav, body=body), content_type="text/html")
+
+
+def csrf_field(token: str) -> str:
+    return f'<input type="hidden" name="csrf_token" value="{html.escape(token)}">'
+
+
+def session_of(request: web.Request) -> Session:
+    return request[SESSION_KEY]
+
+
+def requires(role: Role) -> Callable[[Handler], Handler]:
+    """Only staff with ``role`` (admins may do everything)."""
+    def decorate(handler: Handler) -> Handler:
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            staff = session_of(request).staff
+            if staff.role is not Role.ADMIN and staff.role is not role:
+                logger.warning("staff %s refused %s %s (role %s)", staff.username, request.method, request.path,
+                               staff.role.value)
+                raise web.HTTPForbidden(text="Tài khoản của anh/chị không có quyền thực hiện thao tác này.")
+            return await handler(request)
+        return guarded
+    return decorate
+
+
+async def form_or_json(request: web.Request) -> dict[str, Any]:
+    if request.content_type == "application/json":
+        body = await request.json()
+        return body if isinstance(body, dict) else {}
+    return dict(await request.post())
+
+
