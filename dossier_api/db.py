@@ -321,7 +321,8 @@ class Database:
         with closing(self.connect()) as conn:
             rows = conn.execute(
                 "SELECT substr(created_at, 1, 10) AS day, channel, level, COUNT(*) AS n FROM ratings"
-                " WHERE substr(created_at, 1, 10) BETWEEN ? AND ? GROUP BY day, channel, level ORDER BY day",
+                " WHERE substr(created_at, 1, 10) BETWEEN ? AND ?"
+                " GROUP BY day, channel, level ORDER BY day, channel, level",
                 (first.isoformat(), last.isoformat()),
             ).fetchall()
         return [dict(r) for r in rows]

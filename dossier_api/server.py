@@ -209,11 +209,14 @@ async def list_events(request: web.Request) -> web.Response:
     return web.json_response(text=_json_list(await asyncio.to_thread(request.app[DB_KEY].events, after, limit)))
 
 
-def _date_param(request: web.Request) -> dt.date:
+def _date_param(request: web.Request, name: str = "date", default: dt.date | None = None) -> dt.date:
+    """A date of the query string (required unless a default is given)."""
+    if default is not None and name not in request.query:
+        return default
     try:
-        return dt.date.fromisoformat(request.query.get("date", ""))
+        return dt.date.fromisoformat(request.query.get(name, ""))
     except ValueError as exc:
-        raise HttpError(400, "invalid_parameter", "date must be YYYY-MM-DD") from exc
+        raise HttpError(400, "invalid_parameter", f"{name} must be YYYY-MM-DD") from exc
 
 
 def _day_slots(request: web.Request, day: dt.date, booked: dict[str, int]) -> DaySlots:
@@ -386,15 +389,6 @@ async def ratings_by_day(request: web.Request) -> web.Response:
         raise HttpError(400, "invalid_parameter", "from must be before to, at most 366 days apart")
     rows = await asyncio.to_thread(request.app[DB_KEY].ratings_by_day, first, last)
     return web.json_response(rows)
-
-
-def _date_param(request: web.Request, name: str, default: dt.date) -> dt.date:
-    if name not in request.query:
-        return default
-    try:
-        return dt.date.fromisoformat(request.query[name])
-    except ValueError as exc:
-        raise HttpError(400, "invalid_parameter", f"{name} must be a date (YYYY-MM-DD)") from exc
 
 
 async def list_tickets(request: web.Request) -> web.Response:

@@ -156,7 +156,7 @@ async def test_dashboard_draws_every_chart_and_exports_csv(accounts, redis_url, 
 async def test_open_tickets_are_listed_and_answered_to_their_author(accounts, redis_url, gateway,
                                                                     stack: Stack) -> None:
     ticket = requests.post(f"{stack.api_url}/api/v1/tickets", json={
-        "owner": "zalo:9911", "content": "Cán bộ hẹn trả kết quả nhưng đã quá hạn một tuần, gọi 0905123456"},
+        "owner": "web:console-test", "content": "Cán bộ hẹn trả kết quả nhưng đã quá hạn một tuần, gọi 0905123456"},
         timeout=10).json()
     client = await gateway(rasa_url="http://127.0.0.1:9", redis_url=redis_url, dossier_api_url=stack.api_url,
                            staff_db_path=accounts.path)
@@ -167,7 +167,7 @@ async def test_open_tickets_are_listed_and_answered_to_their_author(accounts, re
                                  data={"csrf_token": await csrf(client), "answer": "Sở đã xử lý, xin lỗi anh/chị."},
                                  allow_redirects=False)
     assert answered.status == 302
-    stored = requests.get(f"{stack.api_url}/api/v1/tickets/{ticket['number']}", params={"owner": "zalo:9911"},
+    stored = requests.get(f"{stack.api_url}/api/v1/tickets/{ticket['number']}", params={"owner": "web:console-test"},
                           timeout=10).json()
     assert stored["status"] == "da_tra_loi" and stored["answer"] == "Sở đã xử lý, xin lỗi anh/chị."
     assert ticket["number"] not in await (await client.get("/staff/")).text()

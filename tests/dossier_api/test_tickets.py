@@ -61,3 +61,33 @@ async def test_ticket_lifecycle(tmp_path: Path) -> None:
         assert len(await (await client.get("/api/v1/events")).json()) == 1  # nothing half-stored
     finally:
         await client.close()
+
+
+async def test_staff_list_open_tickets_due_first_and_ratings_per_day(tmp_path: Path) -> None:
+    clock = [NOW]
+    client = TestClient(TestServer(create_app(str(tmp_path / "t.sqlite3"), clock=lambda: clock[0])))
+    await client.start_server()
+    try:
+        numbers = []
+        for day, owner in [(0, "zalo:1"), (1, "web:2")]:
+            clock[0] = NOW + dt.timedelta(days=day)
+            created = await client.post("/api/v1/tickets", json={"owner": owner, "content": "Đề xuất mở thêm quầy"})
+            numbers.append((await created.json())["number"])
+        await client.post(f"/api/v1/tickets/{numbers[0]}/answer", json={"status": "da_tra_loi", "answer": "Đã mở"})
+        open_now = await (await client.get("/api/v1/tickets")).json()
+        every = await (await client.get("/api/v1/tickets", params={"status": "all"})).json()
+        assert [t["number"] for t in open_now] == [numbers[1]] and [t["number"] for t in every] == numbers
+        assert (await client.get("/api/v1/tickets", params={"status": "x"})).status == 400
+
+        for level, channel in [("hai_long", "sms"), ("hai_long", "sms"), ("binh_thuong", "zalo")]:
+            await client.post("/api/v1/ratings", json={"level": level, "channel": channel})
+        today = clock[0].date().isoformat()
+        rows = await (await client.get("/api/v1/ratings/daily", params={"from": today, "to": today})).json()
+        assert rows == [{"day": today, "channel": "sms", "level": "hai_long", "n": 2},
+                        {"day": today, "channel": "zalo", "level": "binh_thuong", "n": 1}]
+        assert await (await client.get("/api/v1/ratings/daily", params={"to": "2026-11-01"})).json() == []
+        assert (await client.get("/api/v1/ratings/daily", params={"from": "2026-12-01", "to": "2026-11-01"})
+                ).status == 400
+        assert (await client.get("/api/v1/ratings/daily", params={"from": "hôm qua"})).status == 400
+    finally:
+        await client.close()
