@@ -8,6 +8,7 @@ needs the session's CSRF token (form field ``csrf_token`` or header
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import html
 import logging
@@ -179,7 +180,7 @@ async def inbox_page(request: web.Request, error: str = "") -> web.Response:
         options = "".join(f'<option value="{i}"{" selected" if i == guess else ""}>{i}</option>' for i in intents)
         rows.append(
             f'<tr data-item="{html.escape(item.id)}"><td>{html.escape(item.masked)}</td>'
-            f'<td>{html.escape(item.channel)}</td><td>{html.escape(item.at)}</td>'
+            f'<td>{html.escape(item.channel)}</td><td>{html.escape(_when(item.at))}</td>'
             f'<td>{html.escape(item.intent)} ({item.confidence:.2f})<br><span class="muted">'
             f'{html.escape(inbox.REASONS.get(item.reason, item.reason))}</span></td>'
             f'<td><form method="post" action="/staff/api/inbox/{html.escape(item.id)}">{csrf_field(session.csrf)}'
@@ -192,6 +193,13 @@ async def inbox_page(request: web.Request, error: str = "") -> web.Response:
              + "".join(rows) + "</table>") if rows else "<p>Hộp thư trống.</p>"
     notice = f'<p class="error">{html.escape(error)}</p>' if error else ""
     return page("Hộp thư NLU", f'<div class="card"><h1>Hộp thư NLU</h1>{notice}{table}</div>', session)
+
+
+def _when(iso: str) -> str:
+    try:
+        return dt.datetime.fromisoformat(iso).strftime("%d/%m/%Y %H:%M")
+    except ValueError:
+        return iso
 
 
 async def review_inbox_item(request: web.Request) -> web.StreamResponse:
