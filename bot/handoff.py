@@ -1,4 +1,4 @@
-"""Staff side of the handoff, until the staff console exists:
+"""Staff side of the handoff from the command line (the console's overview has the same):
 ``python -m bot.handoff list`` and ``python -m bot.handoff release <sender>``."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from common.settings import get_settings
 
 
 async def release(redis, rasa: RasaClient, sender: str) -> bool:
-    """Resume the assistant for ``sender``; False when nobody was waiting under that id."""
-    was_waiting = await handoff.release(redis, sender)
+    """Resume the assistant for ``sender``, then forget the mark (a Rasa error leaves it listed);
+    False when nobody was waiting under that id."""
     await rasa.resume(sender)
-    return was_waiting
+    return await handoff.release(redis, sender)
 
 
 async def _main(args: argparse.Namespace) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 PALETTE = ("#0b4f8a", "#e07b00", "#1b7f3a", "#b00020", "#6a3d9a", "#00838f", "#8d6e63", "#546e7a")
 W, H = 440, 230
 LEFT, RIGHT, TOP, BOTTOM = 44, 10, 12, 42
+MAX_ROW = 40  # a horizontal bar chart with one or two rows stays a bar chart
 
 
 def _esc(text: object) -> str:
@@ -104,7 +105,7 @@ def hbars(title: str, items: Sequence[tuple[str, float]], fmt: Callable[[float],
     """Horizontal bars, largest first (e.g. top intents)."""
     items = sorted(items, key=lambda kv: -kv[1])[:10]
     top = max((v for _, v in items), default=0) or 1
-    row = (H - TOP - 8) / max(len(items), 1)
+    row = min((H - TOP - 8) / max(len(items), 1), MAX_ROW)
     label_w = 150
     out = []
     for i, (label, value) in enumerate(items):
@@ -122,7 +123,7 @@ def hbars(title: str, items: Sequence[tuple[str, float]], fmt: Callable[[float],
 def shares(title: str, rows: Sequence[tuple[str, dict[str, float]]], parts: Sequence[tuple[str, str, str]],
            chart_id: str = "") -> str:
     """One 100 % bar per row split into parts (key, label, color), e.g. satisfaction by channel."""
-    row_h = (H - TOP - 8) / max(len(rows), 1)
+    row_h = min((H - TOP - 8) / max(len(rows), 1), MAX_ROW)
     label_w = 110
     out = []
     for i, (label, counts) in enumerate(rows):

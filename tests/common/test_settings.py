@@ -16,3 +16,13 @@ def test_settings_read_a_dotenv_file(tmp_path: Path, monkeypatch: pytest.MonkeyP
                                    encoding="utf-8")
     assert Settings().hotline == "0236 000"
     assert SmsSettings().window == 7
+
+
+def test_values_with_spaces_are_quoted_for_honcho() -> None:
+    """honcho (`make run`) reads .env itself and drops the spaces of unquoted values:
+    'Sở Công Thương' reached citizens as 'SởCôngThương'."""
+    example = Path(__file__).resolve().parents[2] / ".env.example"
+    unquoted = [line for line in example.read_text(encoding="utf-8").splitlines()
+                if not line.startswith("#") and "=" in line and " " in line.split("=", 1)[1]
+                and not line.split("=", 1)[1].startswith('"')]
+    assert unquoted == []
