@@ -10,8 +10,21 @@ from rasa_sdk.types import DomainDict
 from actions.base import DossierAction, channel_of, redis_client
 from common.dates import local_now
 from common.handoff import in_office_hours, mark_waiting
+from common.text import fold_key
 
 CHAT_CHANNELS = {"telegram", "zalo", "web"}
+# The intent covers both "how do I reach you" and "let me talk to a person": only the
+# second hands the conversation over (asking the opening hours must not pause the bot).
+CONTACT_CUES = ("gio lam viec", "may gio", "mo cua", "dong cua", "so dien thoai", "sdt", "so dt", "hotline",
+                "duong day nong", "email", "dia chi", "so tong dai", "goi dien", "goi so", "lien he")
+PERSON_CUES = ("gap", "noi chuyen", "chuyen cho", "ket noi", "nguoi that", "truc tiep", "co ai", "phu trach",
+               "giai dap", "ho tro vien", "tu van vien", "chuyen vien", "admin")
+
+
+def wants_a_person(text: str) -> bool:
+    """False when the message only asks how to reach the department (hours, phone, address)."""
+    words = f" {fold_key(text)} "
+    return not any(f" {c} " in words for c in CONTACT_CUES) or any(f" {c} " in words for c in PERSON_CUES)
 
 
 class ActionGapCanBo(DossierAction):
@@ -25,7 +38,9 @@ class ActionGapCanBo(DossierAction):
     ) -> list[EventType]:
         s = self.settings
         now = local_now()
-        if channel_of(tracker) in CHAT_CHANNELS and in_office_hours(now, s.handoff_hours):
+        text = tracker.latest_message.get("text") or ""
+        if (channel_of(tracker) in CHAT_CHANNELS and in_office_hours(now, s.handoff_hours)
+                and wants_a_person(text)):
             await mark_waiting(redis_client(), tracker.sender_id, now)
             dispatcher.utter_message(text=(
                 f"Tôi đã chuyển cuộc trò chuyện cho cán bộ {s.department_name}. Cán bộ sẽ trả lời anh/chị "

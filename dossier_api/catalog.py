@@ -73,8 +73,11 @@ class CatalogIndex:
     def __init__(self, procedures: Iterable[Procedure]) -> None:
         self.procedures = list(procedures)
         self._by_id = {p.id: p for p in self.procedures}
+        # Terms of each text separately: no bigram across two keywords ("... hội chợ" +
+        # "hội chợ ..." must not make "chợ hội", which "cho hỏi" folds to).
         self._terms = [
-            Counter(_terms(" ".join([p.name, p.field, *p.keywords]))) for p in self.procedures
+            sum((Counter(_terms(text)) for text in [p.name, p.field, *p.keywords]), Counter())
+            for p in self.procedures
         ]
         self._keywords = [[fold_key(k) for k in p.keywords] for p in self.procedures]
         doc_freq: Counter[str] = Counter()

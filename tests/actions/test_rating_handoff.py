@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import ActionGapCanBo
@@ -56,3 +57,20 @@ async def test_handoff_in_office_hours_pauses_chat_but_not_sms(api_url: str, mon
     sms = CollectingDispatcher()
     events = await ActionGapCanBo().run(sms, make_tracker("gap can bo", "gap_can_bo", sender_id="sms:849"), {})
     assert events == [] and "1022" in sms.messages[0]["text"]
+
+
+@pytest.mark.parametrize(("text", "handed_over"), [
+    ("tôi muốn gặp cán bộ", True), ("bot ko hieu cho gap nguoi", True), ("có ai trực không", True),
+    ("giờ làm việc của bộ phận một cửa thế nào", False), ("mấy giờ sở mở cửa", False),
+    ("cho tôi số tổng đài", False), ("email liên hệ của sở", False),
+])
+async def test_asking_how_to_reach_the_department_does_not_pause_the_bot(api_url: str, monkeypatch, text: str,
+                                                                         handed_over: bool) -> None:
+    from common.settings import get_settings
+
+    monkeypatch.setenv("HANDOFF_HOURS", "always")
+    get_settings.cache_clear()
+    chat = CollectingDispatcher()
+    events = await ActionGapCanBo().run(chat, make_tracker(text, "gap_can_bo", sender_id="web:abcdefgh12"), {})
+    assert bool(events) is handed_over
+    assert ("Giờ làm việc" in chat.messages[0]["text"]) is not handed_over
