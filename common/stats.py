@@ -73,15 +73,19 @@ def record_sync(client: Any, *counts: Count, day: dt.date | None = None) -> None
         logger.warning("service figures not recorded: Redis unreachable")
 
 
+def queue_response(pipe: Any, channel: str, seconds: float, day: dt.date | None = None) -> Any:
+    """Add "a message of ``channel`` answered in ``seconds``" to a pipeline (to share its round trip)."""
+    name = key(day or local_now().date(), RESPONSE_MS, channel)
+    pipe.rpush(name, int(seconds * 1000))
+    pipe.ltrim(name, -MAX_SAMPLES, -1)
+    pipe.expire(name, KEEP_DAYS * 86400)
+    return pipe
+
+
 async def record_response(client: Any, channel: str, seconds: float, day: dt.date | None = None) -> None:
     """A message of ``channel`` was answered in ``seconds``."""
-    name = key(day or local_now().date(), RESPONSE_MS, channel)
     try:
-        pipe = client.pipeline(transaction=False)
-        pipe.rpush(name, int(seconds * 1000))
-        pipe.ltrim(name, -MAX_SAMPLES, -1)
-        pipe.expire(name, KEEP_DAYS * 86400)
-        await pipe.execute()
+        await queue_response(client.pipeline(transaction=False), channel, seconds, day).execute()
     except (redis.RedisError, OSError):
         logger.warning("service figures not recorded: Redis unreachable")
 

@@ -91,6 +91,21 @@ def run_bench(control: str, n: int, texts: list[str], window: int, stall_s: floa
         time.sleep(0.5)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(run, pids: dict[str, int]) -> dict:
+    """``run()``'s report, with each process's CPU milliseconds per MO over the run."""
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    report = run()
+    n = max(report["replied"], 1)
+    report["cpu_ms_per_mo"] = {name: 1000 * (cpu_seconds(pid) - before[name]) / n for name, pid in pids.items()}
+    return report
+
+
 def wait_bound(control: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -143,11 +158,13 @@ def main() -> None:
             gateway = subprocess.Popen([sys.executable, "-m", "sms_gateway"], cwd=ROOT, env=env,
                                        stdout=open(work / "gateway.log", "wb"), stderr=subprocess.STDOUT)
             wait_bound(control)
+            pids = {"gateway": gateway.pid, "SMSC (node)": procs[-1].pid, "redis": redis_proc.pid,
+                    "dossier API": stack.procs[0].pid}
             runs = set(args.only or ["keyword", "rasa", "kannel"])
             if "keyword" in runs:
                 print(f"our gateway, keyword path: {args.n} x HS <code>", flush=True)
-                results["gateway, keyword path (HS <code>)"] = run_bench(
-                    control, args.n, [f"HS {c}" for c in codes], args.window)
+                results["gateway, keyword path (HS <code>)"] = measured(lambda: run_bench(
+                    control, args.n, [f"HS {c}" for c in codes], args.window), pids)
             if "rasa" in runs:
                 print(f"our gateway, Rasa path: {args.rasa_n} Vietnamese questions", flush=True)
                 results["gateway, Rasa path (questions)"] = run_bench(control, args.rasa_n, QUESTIONS, args.window)
@@ -167,7 +184,9 @@ def main() -> None:
             wait_bound(control)
             time.sleep(2)  # smsbox connects to bearerbox
             print(f"Kannel (bearerbox + smsbox, fixed reply): {args.n} MOs", flush=True)
-            results["Kannel 1.4.5, fixed text"] = run_bench(control, args.n, [f"HS {c}" for c in codes], args.window)
+            kannel = {"bearerbox": procs[-2].pid, "smsbox": procs[-1].pid, "SMSC (node)": pids["SMSC (node)"]}
+            results["Kannel 1.4.5, fixed text"] = measured(lambda: run_bench(
+                control, args.n, [f"HS {c}" for c in codes], args.window), kannel)
         finally:
             stop(procs)
             stack.stop()
@@ -178,6 +197,10 @@ def _print(results: dict) -> None:
     print("\n| run | MOs | replies/s | p50 ms | p99 ms | lost | duplicates |\n|---|---|---|---|---|---|---|")
     for name, report in results.items():
         print(line(name, report))
+    for name, report in results.items():
+        if "cpu_ms_per_mo" in report:
+            spent = ", ".join(f"{proc} {ms:.2f}" for proc, ms in report["cpu_ms_per_mo"].items())
+            print(f"CPU ms per MO, {name}: {spent}")
     ours = results.get("gateway, keyword path (HS <code>)", {}).get("per_second")
     kannel = results.get("Kannel 1.4.5, fixed text", {}).get("per_second")
     if ours and kannel:

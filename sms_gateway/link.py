@@ -245,7 +245,9 @@ class SmppLink:
                     client.send_pdu(pdu)
 
             try:
-                await asyncio.to_thread(send)
+                # Sent from the event loop: a PDU is a few hundred bytes and the window keeps the
+                # socket buffer far from full; a thread hop per submit cost more than the send.
+                send()
             except (smpplib.exceptions.ConnectionError, OSError) as exc:
                 raise LinkDown(str(exc)) from exc
             except smpplib.exceptions.PDUError as exc:

@@ -164,13 +164,16 @@ class MoWorker:
             self.metrics.mo.labels("unreadable").inc()
         reply = await self.router.reply(source, text)
         self.metrics.mo.labels("answered" if reply else "silenced").inc()
-        await stats.record(self.redis, Count(stats.MESSAGES, "sms"))
         mt = None if reply is None else {"dest": source, "text": reply, "mo": entry_id, "mo_at": f"{received_at:.6f}"}
-        await self._finish(entry_id, mt, parts_key)
+        await self._finish(entry_id, mt, parts_key, counted=True)
 
-    async def _finish(self, entry_id: str, mt: dict | None, parts_key: str | None = None) -> None:
-        """Queue the reply, drop the answered parts and acknowledge the MO, atomically."""
+    async def _finish(self, entry_id: str, mt: dict | None, parts_key: str | None = None,
+                      counted: bool = False) -> None:
+        """Queue the reply, drop the answered parts and acknowledge the MO, atomically
+        (``counted``: one more SMS message on the dashboard, in the same transaction)."""
         pipe = self.redis.pipeline(transaction=True)
+        if counted:
+            stats.queue(pipe, [Count(stats.MESSAGES, "sms")], None)
         if mt is not None:
             pipe.xadd(streams.MT_STREAM, mt)
         if parts_key is not None:
