@@ -48,6 +48,7 @@ LOCK_TTL_S = 3600
 HEARTBEAT_S = 5
 STALE_AFTER_S = 60  # no heartbeat for this long: the job's process is gone
 KEEP_PREVIOUS = 10
+KEEP_CANDIDATES = 20  # candidate models kept on disk (about 0.2 MB each)
 
 
 class ModelError(Exception):
@@ -126,6 +127,17 @@ class Registry:
             return None
         path = self.candidates_dir / f"{job_id}.json"
         return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+    def prune(self, keep: int = KEEP_CANDIDATES) -> list[Path]:
+        """Delete candidates (model and report) beyond the newest ``keep``, except the live model
+        and the ones a rollback may need; returns the models deleted."""
+        needed = {self.live().resolve(), *(p.resolve() for p in self.previous())}
+        models = sorted(self.candidates_dir.glob("*.tar.gz"), reverse=True)  # job ids sort by time
+        gone = [m for m in models[keep:] if m.resolve() not in needed]
+        for model in gone:
+            model.unlink()
+            model.with_name(model.name.replace(".tar.gz", ".json")).unlink(missing_ok=True)
+        return gone
 
     def reports(self, limit: int = 10) -> list[dict[str, Any]]:
         paths = sorted(self.candidates_dir.glob("*.json"), reverse=True)[:limit]
@@ -289,6 +301,7 @@ def run_job(job_id: str, settings: Settings, redis: Any) -> dict[str, Any] | Non
                       "train_seconds": round(seconds, 1), **compare(live, candidate)}
             path = registry.candidates_dir / f"{job_id}.json"
             path.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+            registry.prune()
             reporter.update("done", 1.0, "Xong: xem bảng so sánh")
             return report
         except Exception as exc:

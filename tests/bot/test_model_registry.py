@@ -58,3 +58,20 @@ def test_a_job_whose_process_died_shows_as_failed() -> None:
     assert dead.public()["state"] == "failed" and "bất thường" in dead.public()["error"]
     finished = models.Job("j", "done", 1.0, "Xong", "lan", now - 300, now - 10_000)
     assert finished.public()["state"] == "done"
+
+
+def test_old_candidates_are_pruned_but_never_the_live_or_a_rollback_target(tmp_path) -> None:
+    default = _model(tmp_path / "default.tar.gz", time.time() - 1000)
+    registry = models.Registry(tmp_path / "models", default)
+    registry.candidates_dir.mkdir(parents=True)
+    made = []
+    for i in range(6):
+        model = _model(registry.candidates_dir / f"20261127-10000{i}.tar.gz", time.time())
+        (registry.candidates_dir / f"20261127-10000{i}.json").write_text("{}")
+        made.append(model)
+    registry.promoted(made[0], "admin.so")
+    registry.promoted(made[1], "admin.so")  # live; made[0] is what a rollback needs
+    gone = registry.prune(keep=2)
+    assert sorted(gone) == made[2:4]
+    assert [m.exists() for m in made] == [True, True, False, False, True, True]
+    assert not (registry.candidates_dir / "20261127-100002.json").exists()
