@@ -23,7 +23,7 @@ async def release(redis, rasa: RasaClient, sender: str) -> bool:
 async def _main(args: argparse.Namespace) -> None:
     settings = get_settings()
     redis = aioredis.from_url(settings.redis_url)
-    rasa = RasaClient(settings.rasa_url)
+    rasa = RasaClient.from_settings(settings)
     try:
         if args.command == "list":
             waiting = await handoff.waiting(redis)

@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from common.settings import Settings
 from common.text import nfc
 
 logger = logging.getLogger(__name__)
@@ -44,10 +45,18 @@ class RasaUnavailable(Exception):
 class RasaClient:
     """Sends a citizen's message to Rasa as ``<channel>:<id>`` and parses the replies."""
 
-    def __init__(self, base_url: str, timeout_s: float = 30.0, session: aiohttp.ClientSession | None = None):
+    def __init__(self, base_url: str, timeout_s: float = 30.0, session: aiohttp.ClientSession | None = None,
+                 token: str = ""):
         self.base_url = base_url.rstrip("/")
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session = session
+        # Rasa's HTTP API wants ?token= when started with --auth-token (and ignores it otherwise);
+        # the REST channel (citizens' messages) does not.
+        self.api_params = {"token": token}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RasaClient:
+        return cls(settings.rasa_url, settings.rasa_timeout_s, token=settings.rasa_token)
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -85,16 +94,44 @@ class RasaClient:
         """
         url = f"{self.base_url}/conversations/{quote(sender_id, safe='')}/tracker/events"
         try:
-            async with self._http().post(url, json={"event": "resume"}) as resp:
+            async with self._http().post(url, json={"event": "resume"}, params=self.api_params) as resp:
                 if resp.status != 200:
                     raise RasaUnavailable(f"HTTP {resp.status}")
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise RasaUnavailable(repr(exc)) from exc
+
+    async def model_file(self) -> str:
+        """The model file the server has loaded (its ``/status``).
+
+        Raises:
+            RasaUnavailable: Rasa could not be reached or refused.
+        """
+        try:
+            async with self._http().get(f"{self.base_url}/status", params=self.api_params) as resp:
+                if resp.status != 200:
+                    raise RasaUnavailable(f"HTTP {resp.status}")
+                return str((await resp.json()).get("model_file", ""))
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            raise RasaUnavailable(repr(exc)) from exc
+
+    async def load_model(self, path: str, timeout_s: float = 300) -> None:
+        """``PUT /model``: Rasa loads ``path`` while the current model keeps answering, then swaps.
+
+        Raises:
+            RasaUnavailable: Rasa could not be reached or refused the model.
+        """
+        try:
+            async with self._http().put(f"{self.base_url}/model", json={"model_file": path}, params=self.api_params,
+                                        timeout=aiohttp.ClientTimeout(total=timeout_s)) as resp:
+                if resp.status != 204:
+                    raise RasaUnavailable(f"HTTP {resp.status}: {(await resp.text())[:300]}")
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise RasaUnavailable(repr(exc)) from exc
 
     async def is_ready(self) -> bool:
         """True when Rasa answers and has a model loaded."""
         try:
-            async with self._http().get(f"{self.base_url}/status") as resp:
+            async with self._http().get(f"{self.base_url}/status", params=self.api_params) as resp:
                 return resp.status == 200
         except (aiohttp.ClientError, asyncio.TimeoutError):
             return False

@@ -117,7 +117,7 @@ def create_app(settings: Settings) -> web.Application:
     async def channels(app: web.Application):
         redis = aioredis.from_url(settings.redis_url)
         app[REDIS_KEY] = redis
-        rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_s)
+        rasa = RasaClient.from_settings(settings)
         conversations = Conversations(rasa, UserRateLimit(redis, settings.chat_rate_limit_per_min), redis)
         app[RASA_KEY] = rasa
         app[CONVERSATIONS_KEY] = conversations

@@ -19,6 +19,7 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_timeout_s: float = 30.0
+    rasa_token: str = Field("", description="Rasa's --auth-token: its HTTP API (tracker events, models) needs it")
 
     chat_host: str = "127.0.0.1"
     chat_port: int = 8080

@@ -4,6 +4,7 @@ tests and the benchmarks (``make run`` uses the Procfile instead)."""
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -71,6 +72,7 @@ class LocalStack:
     logs: Path
     ports: dict[str, int] = field(default_factory=lambda: {n: free_port() for n in ("api", "actions", "rasa", "chat")})
     procs: list[subprocess.Popen] = field(default_factory=list)
+    rasa_token: str = field(default_factory=lambda: secrets.token_hex(16))
 
     @property
     def api_url(self) -> str:
@@ -97,6 +99,7 @@ class LocalStack:
             "REDIS_DB": "0",
             "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.ports['actions']}/webhook",
             "RASA_URL": self.rasa_url,
+            "RASA_TOKEN": self.rasa_token,
             "CHAT_PORT": str(self.ports["chat"]),
             "HOTLINE": "1022",
             "HANDOFF_HOURS": "always",  # deterministic whatever the hour the tests run
@@ -115,7 +118,8 @@ class LocalStack:
             "api": [sys.executable, "-m", "dossier_api"],
             "actions": [str(BIN / "rasa"), "run", "actions", "--actions", "actions",
                         "--port", str(self.ports["actions"])],
-            "rasa": [str(BIN / "rasa"), "run", "--enable-api", "--model", str(MODEL), "--port", str(self.ports["rasa"]),
+            "rasa": [str(BIN / "rasa"), "run", "--enable-api", "--auth-token", self.rasa_token, "--model", str(MODEL),
+                     "--port", str(self.ports["rasa"]),
                      "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
             "chat": [sys.executable, "-m", "bot"],
         }
@@ -126,7 +130,7 @@ class LocalStack:
             self.procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT))
         wait_for_port(self.ports["api"])
         self._wait_http(f"http://127.0.0.1:{self.ports['actions']}/health", 120)
-        self._wait_http(f"{self.rasa_url}/status", 240)
+        self._wait_http(f"{self.rasa_url}/status?token={self.rasa_token}", 240)
         self._wait_http(f"{self.chat_url}/health", 60)
 
     def _wait_http(self, url: str, timeout: float) -> None:

@@ -49,7 +49,7 @@ class Gateway:
         self.link = SmppLink(self.sms, intake)
         self.link.state_listeners.append(self._on_bind_state)
         dossiers = DossierClient.from_settings(self.settings, self.redis)
-        rasa = RasaClient(self.settings.rasa_url, self.settings.rasa_timeout_s)
+        rasa = RasaClient.from_settings(self.settings)
         self._clients = [dossiers, rasa]
         router = Router(self.redis, dossiers, rasa, self.settings, self.sms)
         worker = MoWorker(self.redis, router, self.sms, self.metrics, self.consumer)

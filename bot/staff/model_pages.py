@@ -10,9 +10,9 @@ import html
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
+from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.staff import models
 from bot.staff.accounts import Role
 from bot.staff.layout import REDIS_KEY, SETTINGS_KEY, csrf_field, page, requires, session_of
@@ -29,13 +29,14 @@ def _wants_json(request: web.Request) -> bool:
 
 
 async def _rasa_model(settings: Any) -> str:
-    """The model file the running Rasa server reports (its ``/status``)."""
+    """The model file the running Rasa server reports."""
+    rasa = RasaClient.from_settings(settings)
     try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3)) as http:
-            async with http.get(f"{settings.rasa_url.rstrip('/')}/status") as resp:
-                return str((await resp.json()).get("model_file", "?"))
-    except (aiohttp.ClientError, TimeoutError, ValueError):
+        return await rasa.model_file()
+    except RasaUnavailable:
         return "không kết nối được máy chủ Rasa"
+    finally:
+        await rasa.close()
 
 
 def _button(session: Session, action: str, label: str, confirm: str, css: str = "") -> str:

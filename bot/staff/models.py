@@ -31,8 +31,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
+from bot.rasa_client import RasaClient, RasaUnavailable
 from common.dates import local_now
 from common.settings import Settings
 from common.text import as_str
@@ -333,16 +332,16 @@ def _train(job_id: str, settings: Settings, registry: Registry, progress: loggin
 # -- promotion -----------------------------------------------------------------
 
 
-async def load_into_rasa(rasa_url: str, model: Path, timeout_s: float = 300) -> None:
+async def load_into_rasa(settings: Settings, model: Path) -> None:
     """Rasa's ``PUT /model``: load ``model`` while the current one keeps answering."""
+    rasa = RasaClient.from_settings(settings)
     try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as http:
-            async with http.put(f"{rasa_url.rstrip('/')}/model", json={"model_file": str(model)}) as resp:
-                if resp.status != 204:
-                    logger.error("Rasa refused model %s: %s %s", model.name, resp.status, (await resp.text())[:300])
-                    raise ModelError(f"Máy chủ Rasa không nạp được mô hình (mã {resp.status}).")
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise ModelError("Không kết nối được máy chủ Rasa; mô hình đang chạy không thay đổi.") from exc
+        await rasa.load_model(str(model))
+    except RasaUnavailable as exc:
+        logger.error("Rasa did not load model %s: %s", model.name, exc)
+        raise ModelError("Máy chủ Rasa không nạp được mô hình; mô hình đang chạy không thay đổi.") from exc
+    finally:
+        await rasa.close()
 
 
 async def promote(redis: Any, settings: Settings, job_id: str, by: str) -> Path:
@@ -353,7 +352,7 @@ async def promote(redis: Any, settings: Settings, job_id: str, by: str) -> Path:
         raise ModelError("Không tìm thấy mô hình ứng viên này.")
     model = Path(report["candidate_model"])
     async with _promotion_lock(redis):
-        await load_into_rasa(settings.rasa_url, model)
+        await load_into_rasa(settings, model)
         registry.promoted(model, by)
     logger.info("staff %s promoted model %s", by, model.name)
     return model
@@ -366,7 +365,7 @@ async def rollback(redis: Any, settings: Settings, by: str) -> Path:
         previous = registry.previous()
         if not previous:
             raise ModelError("Không có mô hình trước đó để quay lại.")
-        await load_into_rasa(settings.rasa_url, previous[0])
+        await load_into_rasa(settings, previous[0])
         model = registry.rolled_back(by)
     logger.info("staff %s rolled back to model %s", by, model.name)
     return model

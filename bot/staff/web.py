@@ -133,7 +133,7 @@ async def release_handoff(request: web.Request) -> web.StreamResponse:
     sender = str((await form_or_json(request)).get("sender", ""))
     if ":" not in sender:
         return web.json_response({"error": "Thiếu mã cuộc trò chuyện."}, status=400)
-    rasa = RasaClient(request.app[SETTINGS_KEY].rasa_url)
+    rasa = RasaClient.from_settings(request.app[SETTINGS_KEY])
     try:
         await release(request.app[REDIS_KEY], rasa, sender)
     except RasaUnavailable:

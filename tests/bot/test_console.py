@@ -22,12 +22,22 @@ from tests.conftest import Stack, seeded_dossier
 
 
 class FakeRasa:
-    """Rasa's ``GET /status`` and ``PUT /model`` (HTTP API, 3.6): 204 when the file loads."""
+    """Rasa's ``GET /status`` and ``PUT /model`` (HTTP API, 3.6, started with ``--auth-token``):
+    401 without ``?token=``, 204 when the file loads."""
+
+    TOKEN = "fake-rasa-token"
 
     def __init__(self, default: str) -> None:
         self.loaded = [default]
 
     def app(self) -> web.Application:
+        @web.middleware
+        async def auth(request: web.Request, handler):
+            if request.query.get("token") != self.TOKEN:
+                return web.json_response({"version": "3.6.21", "status": "failure", "reason": "NotAuthenticated",
+                                          "code": 401}, status=401)
+            return await handler(request)
+
         async def status(request: web.Request) -> web.Response:
             return web.json_response({"model_file": self.loaded[-1], "model_id": "x", "num_active_training_jobs": 0})
 
@@ -39,7 +49,7 @@ class FakeRasa:
             self.loaded.append(path)
             return web.Response(status=204)
 
-        app = web.Application()
+        app = web.Application(middlewares=[auth])
         app.router.add_get("/status", status)
         app.router.add_put("/model", load)
         return app
@@ -64,8 +74,9 @@ async def models_console(accounts, redis_url, gateway, tmp_path):
               "fixed": [{"text": "lệ phí bao nhiêu", "expected": "hoi_le_phi", "live": "hoi_thu_tuc",
                          "candidate": "hoi_le_phi"}], "broken": []}
     (candidates / "20261127-101500.json").write_text(json.dumps(report, ensure_ascii=False))
-    client = await gateway(rasa_url=url, redis_url=redis_url, dossier_api_url="http://127.0.0.1:9",
-                           staff_db_path=accounts.path, models_dir=str(tmp_path / "models"), model_path=str(default))
+    client = await gateway(rasa_url=url, rasa_token=FakeRasa.TOKEN, redis_url=redis_url,
+                           dossier_api_url="http://127.0.0.1:9", staff_db_path=accounts.path,
+                           models_dir=str(tmp_path / "models"), model_path=str(default))
     yield client, rasa, default, candidates / "20261127-101500.tar.gz"
     await server.close()
 
@@ -205,8 +216,8 @@ async def test_a_waiting_conversation_is_given_back_to_the_assistant(accounts, r
     assert "chuyển cuộc trò chuyện cho cán bộ" in chat.say("cho tôi gặp cán bộ")  # HANDOFF_HOURS=always
     sender = f"web:{chat.session}"
     assert chat.say("alo, có ai không?") == ""  # paused: the staff member answers, not the assistant
-    client = await gateway(rasa_url=stack.rasa_url, redis_url=redis_url, dossier_api_url=stack.api_url,
-                           staff_db_path=accounts.path)
+    client = await gateway(rasa_url=stack.rasa_url, rasa_token=stack.rasa_token, redis_url=redis_url,
+                           dossier_api_url=stack.api_url, staff_db_path=accounts.path)
     await sign_in(client, "lan.nguyen", ANNOTATOR_PASSWORD)
     assert sender in await (await client.get("/staff/")).text()
     released = await client.post("/staff/api/handoffs/release", data={"csrf_token": await csrf(client),

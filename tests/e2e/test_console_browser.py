@@ -62,7 +62,7 @@ def _sign_in(page, username: str, password: str) -> None:
 
 
 def _rasa_model(stack: Stack) -> str:
-    return requests.get(f"{stack.rasa_url}/status", timeout=10).json()["model_file"]
+    return requests.get(f"{stack.rasa_url}/status", params={"token": stack.rasa_token}, timeout=10).json()["model_file"]
 
 
 def test_the_whole_staff_loop_in_a_browser(browser, stack: Stack) -> None:

@@ -159,7 +159,7 @@ async def test_handoff_pauses_the_assistant_until_staff_release_it(stack: Stack)
     assert "chuyển cuộc trò chuyện cho cán bộ" in chat.say("cho tôi gặp cán bộ")
     assert chat.say("alo, có ai không?") == ""  # the assistant stays silent for the staff member
     redis = aioredis.from_url(stack.redis_url)
-    rasa = RasaClient(stack.rasa_url)
+    rasa = RasaClient(stack.rasa_url, token=stack.rasa_token)
     try:
         assert f"web:{chat.session}" in await handoff.waiting(redis)
         assert await release(redis, rasa, f"web:{chat.session}")
@@ -208,7 +208,8 @@ def test_what_the_assistant_barely_understood_lands_in_the_inbox(stack: Stack) -
     candidates = ["xin chào", "qwzx plokm trrrr", "cái đó thì sao nhỉ", "ừ", "thế còn cái kia", "tra cứu hồ sơ"]
     low = set()
     for text in candidates:  # the model's own confidence decides what should be recorded
-        parsed = requests.post(f"{stack.rasa_url}/model/parse", json={"text": text}, timeout=30).json()
+        parsed = requests.post(f"{stack.rasa_url}/model/parse", json={"text": text},
+                               params={"token": stack.rasa_token}, timeout=30).json()
         if parsed["intent"]["name"] == "nlu_fallback" or parsed["intent"]["confidence"] < 0.6:
             low.add(text)
         Conversation(stack).say(text)
@@ -216,3 +217,11 @@ def test_what_the_assistant_barely_understood_lands_in_the_inbox(stack: Stack) -
     rows = sync_redis.Redis.from_url(stack.redis_url).xrange(inbox.STREAM)
     recorded = {f[b"text"].decode() for _, f in rows if f[b"channel"] == b"web"} & set(candidates)
     assert recorded == low
+
+
+def test_rasa_api_needs_the_token_but_citizens_messages_do_not(stack: Stack) -> None:
+    assert requests.get(f"{stack.rasa_url}/status", timeout=10).status_code == 401
+    refused = requests.put(f"{stack.rasa_url}/model", json={"model_file": "/tmp/x.tar.gz"}, timeout=10)
+    assert refused.status_code == 401
+    assert requests.get(f"{stack.rasa_url}/status", params={"token": stack.rasa_token}, timeout=10).ok
+    assert "trợ lý ảo" in Conversation(stack).say("xin chào")
