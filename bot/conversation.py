@@ -62,8 +62,8 @@ class Conversations:
         started = time.monotonic()
         messages = await self.rasa.send(sender, text, metadata)
         if self.redis is not None:
-            await stats.record(self.redis, Count(stats.MESSAGES, channel))
-            await stats.record_response(self.redis, channel, time.monotonic() - started)
+            await stats.record(self.redis, Count(stats.MESSAGES, channel),
+                               response=(channel, time.monotonic() - started))
         return messages
 
     async def reply(self, sender: str, text: str, metadata: dict[str, Any] | None = None) -> list[BotMessage]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,13 +93,8 @@ class RasaClient:
         Raises:
             RasaUnavailable: Rasa could not be reached or refused.
         """
-        url = f"{self.base_url}/conversations/{quote(sender_id, safe='')}/tracker/events"
-        try:
-            async with self._http().post(url, json={"event": "resume"}, params=self.api_params) as resp:
-                if resp.status != 200:
-                    raise RasaUnavailable(f"HTTP {resp.status}")
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise RasaUnavailable(repr(exc)) from exc
+        await self._api("POST", f"/conversations/{quote(sender_id, safe='')}/tracker/events", 200,
+                        json={"event": "resume"})
 
     async def model_file(self) -> str:
         """The model file the server has loaded (its ``/status``).
@@ -107,11 +103,8 @@ class RasaClient:
             RasaUnavailable: Rasa could not be reached or refused.
         """
         try:
-            async with self._http().get(f"{self.base_url}/status", params=self.api_params) as resp:
-                if resp.status != 200:
-                    raise RasaUnavailable(f"HTTP {resp.status}")
-                return str((await resp.json()).get("model_file", ""))
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            return str(json.loads(await self._api("GET", "/status", 200)).get("model_file", ""))
+        except ValueError as exc:
             raise RasaUnavailable(repr(exc)) from exc
 
     async def load_model(self, path: str, timeout_s: float = 300) -> None:
@@ -120,11 +113,17 @@ class RasaClient:
         Raises:
             RasaUnavailable: Rasa could not be reached or refused the model.
         """
+        await self._api("PUT", "/model", 204, json={"model_file": path}, timeout=aiohttp.ClientTimeout(total=timeout_s))
+
+    async def _api(self, method: str, path: str, expected: int, **kwargs: Any) -> bytes:
+        """One call to Rasa's HTTP API (with the token); the body, or RasaUnavailable."""
         try:
-            async with self._http().put(f"{self.base_url}/model", json={"model_file": path}, params=self.api_params,
-                                        timeout=aiohttp.ClientTimeout(total=timeout_s)) as resp:
-                if resp.status != 204:
-                    raise RasaUnavailable(f"HTTP {resp.status}: {(await resp.text())[:300]}")
+            async with self._http().request(method, f"{self.base_url}{path}", params=self.api_params,
+                                            **kwargs) as resp:
+                body = await resp.read()
+                if resp.status != expected:
+                    raise RasaUnavailable(f"HTTP {resp.status}: {body[:300]!r}")
+                return body
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise RasaUnavailable(repr(exc)) from exc
 

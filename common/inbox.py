@@ -106,8 +106,8 @@ async def take(redis: Any, entry_id: str) -> InboxItem | None:
 
 async def restore(redis: Any, item: InboxItem) -> None:
     """Put back an item taken by mistake (e.g. its review was invalid), as a new entry."""
-    fields = {"text": item.text, "channel": item.channel, "at": item.at, "intent": item.intent,
-              "confidence": f"{item.confidence:.3f}", "reason": item.reason}
+    fields = record_fields(item.text, item.channel, item.intent, item.confidence,
+                           dt.datetime.fromisoformat(item.at), item.reason)
     await redis.xadd(STREAM, fields, maxlen=MAX_ITEMS, approximate=True)
 
 

@@ -57,22 +57,6 @@ def queue(pipe: Any, counts: Iterable[Count], day: dt.date | None) -> Any:
     return pipe
 
 
-async def record(client: Any, *counts: Count, day: dt.date | None = None) -> None:
-    """Add ``counts`` to today's figures (asyncio Redis client)."""
-    try:
-        await queue(client.pipeline(transaction=False), counts, day).execute()
-    except (redis.RedisError, OSError):
-        logger.warning("service figures not recorded: Redis unreachable")
-
-
-def record_sync(client: Any, *counts: Count, day: dt.date | None = None) -> None:
-    """Like :func:`record`, for a synchronous Redis client."""
-    try:
-        queue(client.pipeline(transaction=False), counts, day).execute()
-    except (redis.RedisError, OSError):
-        logger.warning("service figures not recorded: Redis unreachable")
-
-
 def queue_response(pipe: Any, channel: str, seconds: float, day: dt.date | None = None) -> Any:
     """Add "a message of ``channel`` answered in ``seconds``" to a pipeline (to share its round trip)."""
     name = key(day or local_now().date(), RESPONSE_MS, channel)
@@ -82,10 +66,14 @@ def queue_response(pipe: Any, channel: str, seconds: float, day: dt.date | None 
     return pipe
 
 
-async def record_response(client: Any, channel: str, seconds: float, day: dt.date | None = None) -> None:
-    """A message of ``channel`` was answered in ``seconds``."""
+async def record(client: Any, *counts: Count, response: tuple[str, float] | None = None,
+                 day: dt.date | None = None) -> None:
+    """Add ``counts`` (and a ``(channel, seconds)`` response time) to today's figures, in one round trip."""
     try:
-        await queue_response(client.pipeline(transaction=False), channel, seconds, day).execute()
+        pipe = queue(client.pipeline(transaction=False), counts, day)
+        if response is not None:
+            queue_response(pipe, *response, day)
+        await pipe.execute()
     except (redis.RedisError, OSError):
         logger.warning("service figures not recorded: Redis unreachable")
 

@@ -18,7 +18,7 @@ from common.ratelimit import RATE_LIMITED, UserRateLimit, Verdict
 from common.settings import Settings
 from common.stats import Count
 from dossier_api.client import DossierApiError, DossierApiUnavailable, DossierClient, DossierNotFound
-from dossier_api.models import RatingIn
+from dossier_api.models import Dossier, RatingIn
 from sms_gateway import streams
 from sms_gateway.config import SmsSettings
 from sms_gateway.keywords import HELP_TEXT, Command, Kind, parse_sms
@@ -84,23 +84,17 @@ class Router:
         assert command.code is not None
         if await self._enumerating(msisdn):
             return None if await self._already_told(msisdn, "unknown") else ENUMERATION_LIMITED
-        looking_up = command.kind is Kind.STATUS
         try:
-            dossier = await self.dossiers.get_dossier(command.code)
+            dossier = await self._dossier(command.code, counted=command.kind is Kind.STATUS)
         except DossierNotFound:
-            if looking_up:
-                await stats.record(self.redis, Count(stats.LOOKUPS, "not_found"))
             # Counted after the lookup, atomically: lookups handled concurrently cannot
             # all slip under the limit between a check and the count.
             if await self._count_unknown(msisdn) > self.sms.unknown_code_limit_per_hour:
                 return None if await self._already_told(msisdn, "unknown") else ENUMERATION_LIMITED
             return replies.dossier_not_found(command.code)
         except DossierApiUnavailable:
-            if looking_up:
-                await stats.record(self.redis, Count(stats.LOOKUPS, "unavailable"))
             return replies.service_unavailable(self.settings.hotline)
-        if looking_up:
-            await stats.record(self.redis, Count(stats.LOOKUPS, "found"))
+        if command.kind is Kind.STATUS:
             return replies.dossier_status_short(dossier)
         if command.kind is Kind.SUBSCRIBE:
             await subscriptions.subscribe(self.redis, dossier.code, sender)
@@ -112,6 +106,24 @@ class Router:
             logger.warning("rating by SMS not stored", exc_info=True)
             return replies.service_unavailable(self.settings.hotline)
         return replies.rating_thanks(command.level, self.settings.hotline)
+
+    async def _dossier(self, code: str, counted: bool) -> Dossier:
+        """The dossier of ``code``; a status lookup's outcome is counted for the dashboard."""
+        outcome = ""
+        try:
+            dossier = await self.dossiers.get_dossier(code)
+        except DossierNotFound:
+            outcome = "not_found"
+            raise
+        except DossierApiUnavailable:
+            outcome = "unavailable"
+            raise
+        else:
+            outcome = "found"
+            return dossier
+        finally:
+            if counted and outcome:
+                await stats.record(self.redis, Count(stats.LOOKUPS, outcome))
 
     async def _enumerating(self, msisdn: str) -> bool:
         count = await self.redis.get(streams.unknown_codes(msisdn))

@@ -78,3 +78,25 @@ async def form_or_json(request: web.Request) -> dict[str, Any]:
     return dict(await request.post())
 
 
+
+
+def wants_json(request: web.Request) -> bool:
+    """An API caller (JSON body or ``Accept: application/json``) rather than a browser form."""
+    return request.content_type == "application/json" or "application/json" in request.headers.get("Accept", "")
+
+
+def done(request: web.Request, data: dict[str, Any], location: str, status: int = 200) -> web.Response:
+    """A state change went through: ``data`` for an API caller, back to ``location`` for a form."""
+    if wants_json(request):
+        return web.json_response(data, status=status)
+    raise web.HTTPFound(location)
+
+
+async def refused(request: web.Request, message: str, status: int,
+                  render: Callable[[web.Request, str], Awaitable[web.Response]]) -> web.Response:
+    """A state change refused: the message as JSON, or the form's page again with it shown."""
+    if wants_json(request):
+        return web.json_response({"error": message}, status=status)
+    response = await render(request, message)
+    response.set_status(status)
+    return response

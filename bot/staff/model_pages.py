@@ -15,17 +15,13 @@ from aiohttp import web
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.staff import models
 from bot.staff.accounts import Role
-from bot.staff.layout import REDIS_KEY, SETTINGS_KEY, csrf_field, page, requires, session_of
+from bot.staff.layout import REDIS_KEY, SETTINGS_KEY, csrf_field, done, page, refused, requires, session_of
 from bot.staff.sessions import Session
 
 NOTICES = {"promoted": "Đã đưa mô hình mới vào sử dụng; các cuộc trò chuyện vẫn tiếp tục.",
            "rolled_back": "Đã quay lại mô hình trước đó."}
 METRICS = (("Độ chính xác (ý định)", "accuracy"), ("Câu gõ không dấu", "plain_accuracy"),
            ("Câu ngoài phạm vi được nhận ra", "out_of_scope"))
-
-
-def _wants_json(request: web.Request) -> bool:
-    return request.content_type == "application/json" or "application/json" in request.headers.get("Accept", "")
 
 
 async def _rasa_model(settings: Any) -> str:
@@ -136,15 +132,8 @@ async def comparison_page(request: web.Request) -> web.Response:
 async def start_training(request: web.Request) -> web.StreamResponse:
     job = await models.start_job(request.app[REDIS_KEY], session_of(request).staff.username)
     if job is None:
-        message = "Một lượt huấn luyện khác đang chạy; anh/chị vui lòng đợi."
-        if _wants_json(request):
-            return web.json_response({"error": message}, status=409)
-        response = await models_page(request, message)
-        response.set_status(409)
-        return response
-    if _wants_json(request):
-        return web.json_response(job.public(), status=202)
-    raise web.HTTPFound("/staff/models")
+        return await refused(request, "Một lượt huấn luyện khác đang chạy; anh/chị vui lòng đợi.", 409, models_page)
+    return done(request, job.public(), "/staff/models", status=202)
 
 
 async def training_state(request: web.Request) -> web.Response:
@@ -154,18 +143,12 @@ async def training_state(request: web.Request) -> web.Response:
     return web.json_response(job.public())
 
 
-async def _change(request: web.Request, change, done: str) -> web.StreamResponse:
+async def _change(request: web.Request, change, outcome: str) -> web.StreamResponse:
     try:
         model = await change()
     except models.ModelError as exc:
-        if _wants_json(request):
-            return web.json_response({"error": str(exc)}, status=409)
-        response = await models_page(request, str(exc))
-        response.set_status(409)
-        return response
-    if _wants_json(request):
-        return web.json_response({"live": model.name})
-    raise web.HTTPFound(f"/staff/models?done={done}")
+        return await refused(request, str(exc), 409, models_page)
+    return done(request, {"live": model.name}, f"/staff/models?done={outcome}")
 
 
 @requires(Role.ADMIN)

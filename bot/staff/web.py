@@ -34,8 +34,10 @@ from bot.staff.layout import (
     SETTINGS_KEY,
     Handler,
     csrf_field,
+    done,
     form_or_json,
     page,
+    refused,
     requires,
     session_of,
 )
@@ -141,9 +143,7 @@ async def release_handoff(request: web.Request) -> web.StreamResponse:
     finally:
         await rasa.close()
     logger.info("staff %s gave a conversation back to the assistant", session_of(request).staff.username)
-    if request.content_type == "application/json":
-        return web.json_response({"released": True})
-    raise web.HTTPFound("/staff/")
+    return done(request, {"released": True}, "/staff/")
 
 
 TICKET_STATUS = {"moi": "Mới", "dang_xu_ly": "Đang xử lý", "da_tra_loi": "Đã trả lời"}
@@ -181,9 +181,7 @@ async def answer_ticket(request: web.Request) -> web.StreamResponse:
         logger.warning("ticket answer not stored: %s", type(exc).__name__)
         return web.json_response({"error": "Không gửi được câu trả lời; anh/chị vui lòng thử lại."}, status=502)
     logger.info("staff %s answered ticket %s", session_of(request).staff.username, number)
-    if request.content_type == "application/json":
-        return web.json_response({"number": number, "status": "da_tra_loi"})
-    raise web.HTTPFound("/staff/")
+    return done(request, {"number": number, "status": "da_tra_loi"}, "/staff/")
 
 
 DOMAIN_FILE = Path(__file__).resolve().parents[2] / "domain.yml"
@@ -230,7 +228,6 @@ def _when(iso: str) -> str:
 async def review_inbox_item(request: web.Request) -> web.StreamResponse:
     """Confirm an item with an intent and entities (written to the day's batch file) or discard it."""
     body = await form_or_json(request)
-    as_json = request.content_type == "application/json"
     action, intent = str(body.get("action", "")), str(body.get("intent", ""))
     marked = [(str(body.get("entity_value", "")), str(body.get("entity", "")))] if body.get("entity") else []
     marked += [(str(e.get("value", "")), str(e.get("entity", ""))) for e in body.get("entities") or []
@@ -248,16 +245,10 @@ async def review_inbox_item(request: web.Request) -> web.StreamResponse:
                                         local_now().date(), marked)
         except ValueError as exc:
             await inbox.restore(request.app[REDIS_KEY], item)
-            if as_json:
-                return web.json_response({"error": str(exc)}, status=400)
-            response = await inbox_page(request, str(exc))
-            response.set_status(400)
-            return response
+            return await refused(request, str(exc), 400, inbox_page)
     logger.info("staff %s %s an inbox item%s", session_of(request).staff.username, action,
                 f" as {intent}" if action == "confirm" else "")
-    if as_json:
-        return web.json_response({"action": action, "file": written.name if written else None})
-    raise web.HTTPFound("/staff/inbox")
+    return done(request, {"action": action, "file": written.name if written else None}, "/staff/inbox")
 
 
 @requires(Role.ADMIN)

@@ -141,7 +141,7 @@ async def test_dashboard_draws_every_chart_and_exports_csv(accounts, redis_url, 
     await stats.record(redis, Count(stats.MESSAGES, "zalo", 7), Count(stats.LOOKUPS, "found", 4),
                        Count(stats.INTENTS, "hoi_le_phi", 9), Count(stats.INTENTS, "nlu_fallback", 1),
                        Count(stats.DLR, "DELIVRD", 5), Count(stats.DLR, "UNDELIV", 1))
-    await stats.record_response(redis, "zalo", 0.8)
+    await stats.record(redis, response=("zalo", 0.8))
     await redis.close()
     code = seeded_dossier(stack, "da_tra_ket_qua")["code"]
     for level in ("hai_long", "hai_long", "khong_hai_long"):

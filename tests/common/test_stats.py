@@ -21,7 +21,7 @@ async def test_counts_and_response_times_are_read_back_per_day(redis_url: str) -
                            Count(stats.LOOKUPS, "found"), day=DAY)
         await stats.record(client, Count(stats.DLR, "DELIVRD", 3), day=DAY + dt.timedelta(days=1))
         for seconds in (0.2, 0.5, 1.25):
-            await stats.record_response(client, "web", seconds, day=DAY)
+            await stats.record(client, response=("web", seconds), day=DAY)
         first, second = await stats.read(client, DAY, DAY + dt.timedelta(days=1), ["web", "sms"])
         assert first.counters[stats.MESSAGES] == {"web": 2} and first.counters[stats.LOOKUPS] == {"found": 1}
         assert first.response_ms == {"web": [200, 500, 1250], "sms": []}
@@ -33,6 +33,5 @@ async def test_counts_and_response_times_are_read_back_per_day(redis_url: str) -
 
 async def test_a_redis_outage_never_costs_the_answer() -> None:
     client = aioredis.from_url("redis://127.0.0.1:9/0", socket_connect_timeout=0.2)
-    await stats.record(client, Count(stats.MESSAGES, "web"))
-    await stats.record_response(client, "web", 0.1)
+    await stats.record(client, Count(stats.MESSAGES, "web"), response=("web", 0.1))
     await client.close()

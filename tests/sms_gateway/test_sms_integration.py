@@ -8,6 +8,7 @@ import pytest
 import redis
 import requests
 
+from common import stats
 from sms_gateway.encoding import to_gsm7, udh
 from sms_gateway.keywords import HELP_TEXT
 from tests.conftest import Stack
@@ -25,15 +26,19 @@ def test_hs_lookup_returns_the_real_status_and_records_the_receipt(
     stack: Stack, smsc: Smsc, gateway: GatewayProcess, redis_db: str
 ) -> None:
     [code] = _codes(stack, "dang_xu_ly")
+    r = redis.Redis.from_url(redis_db)
+    figures = {f: stats.key(stats.local_now().date(), f) for f in (stats.LOOKUPS, stats.DLR)}
+    found, delivered = (int(r.hget(figures[f], k) or 0) for f, k in ((stats.LOOKUPS, "found"), (stats.DLR, "DELIVRD")))
     assert smsc.send_text("84901234567", f"hs {code.lower()}") == 0
     [reply] = smsc.wait_replies(1)["84901234567"]
     assert code in reply and "DANG XU LY" in reply
     assert reply == to_gsm7(reply)  # folded to ASCII
     submits = smsc.submits()
     assert all(s["source"] == "8283" and s["registered_delivery"] == 1 and s["data_coding"] == 0 for s in submits)
-    r = redis.Redis.from_url(redis_db)
     expected = {str(i).encode(): b"DELIVRD" for i in range(1, len(submits) + 1)}
     wait_until(lambda: [k for k in r.keys("sms:mt:state:*") if r.hgetall(k) == expected], 10, "receipts recorded")
+    assert int(r.hget(figures[stats.LOOKUPS], "found")) == found + 1  # the dashboard's figures
+    assert int(r.hget(figures[stats.DLR], "DELIVRD")) == delivered + len(submits)
     assert "sms_smpp_bound 1.0" in gateway.metrics()
 
 
