@@ -54,7 +54,10 @@ async def api(seeded_db: Path):
 
 @pytest.fixture
 async def redis(redis_url):
-    client = aioredis.from_url(redis_url)
+    """A database of its own: the stack's gateway is a notifier replica on database 0 and would
+    take these tests' events (then deliver them to a later test's Telegram fake)."""
+    client = aioredis.from_url(redis_url.rsplit("/", 1)[0] + "/15")
+    await client.flushdb()
     yield client
     await client.close()
 
