@@ -53,10 +53,12 @@ def _shot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def _sign_in(page, username: str, password: str) -> None:
+def _sign_in(page, username: str, password: str, shot: str = "") -> None:
     page.goto("/staff/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
+    if shot:
+        _shot(page, shot)
     page.click("button[type=submit]")
     page.wait_for_url("**/staff/")
 
@@ -83,7 +85,7 @@ def test_the_whole_staff_loop_in_a_browser(browser, stack: Stack) -> None:
 
     # An annotator confirms it in the NLU inbox, the reason shown, the text as written.
     staff = _page(browser, stack)
-    _sign_in(staff, "lan.nguyen", ANNOTATOR_PASSWORD)
+    _sign_in(staff, "lan.nguyen", ANNOTATOR_PASSWORD, shot="00-sign-in")
     _shot(staff, "02-overview")
     staff.goto("/staff/inbox")
     row = staff.locator("tr", has_text=question)
@@ -132,6 +134,9 @@ def test_the_whole_staff_loop_in_a_browser(browser, stack: Stack) -> None:
     assert "Địa chỉ nhận" in chat.say("0905 123 456")
 
     # The dashboard draws its charts from what just happened.
+    admin.goto("/staff/users")
+    assert admin.locator("td", has_text="lan.nguyen").count() == 1
+    _shot(admin, "09-accounts")
     admin.goto("/staff/dashboard")
     for chart in ("messages", "lookups", "intents", "fallback", "satisfaction-channel", "satisfaction-week",
                   "response", "dlr"):
