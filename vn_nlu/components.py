@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -284,6 +285,133 @@ class CueFeaturizer(SparseFeaturizer, GraphComponent):
                 scipy.sparse.coo_matrix(sequence), scipy.sparse.coo_matrix(sentence), TEXT, message
             )
         return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
+class UnseenWordsFeaturizer(SparseFeaturizer, GraphComponent):
+    """How much of a message the assistant has never seen in an in-scope question.
+
+    Another agency's procedure ("thủ tục hưởng chế độ thai sản") or a chat
+    ("bạn có biết chơi game không") is phrased like our questions; what gives
+    it away is its subject: words no in-scope training example uses. Training
+    counts, for each word (lemma), the in-scope examples that contain it; a
+    word used by fewer than ``min_examples`` of them is *unseen*. The sentence
+    gets cumulative indicator columns (1, 2, 3 or more unseen words; half or
+    more of its words unseen), each token a flag of its own.
+
+    Training examples are featurized leaving themselves out of the counts, so
+    an in-scope example with a rare word looks as it would to a model that
+    never saw it, and the classifier learns how far to trust the signal
+    instead of learning that in-scope examples never have unseen words.
+    """
+
+    COLUMNS = ("unseen>=1", "unseen>=2", "unseen>=3", "pairs_unseen>=0.4", "pairs_unseen>=0.6",
+               "pairs_unseen>=0.8")
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        """The component's default config."""
+        return {
+            **SparseFeaturizer.get_default_config(),
+            "out_of_scope_intent": "ngoai_pham_vi",
+            "min_examples": 1,
+            "weight": 1.0,
+        }
+
+    def __init__(self, config: dict[str, Any], name: str, model_storage: ModelStorage, resource: Resource,
+                 counts: dict[str, int] | None = None) -> None:
+        super().__init__(name, config)
+        self._model_storage = model_storage
+        self._resource = resource
+        self._counts: dict[str, int] = counts or {}
+        self._min = int(config["min_examples"])
+        self._weight = float(config["weight"])
+        self._out_of_scope = config["out_of_scope_intent"]
+
+    @classmethod
+    def validate_config(cls, config: dict[str, Any]) -> None:
+        """At least one example must use a word for it to count as seen."""
+        if int(config["min_examples"]) < 1:
+            raise ValueError(f"{cls.__name__}: min_examples must be at least 1")
+
+    @classmethod
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> UnseenWordsFeaturizer:
+        """Creates a component to train."""
+        return cls(config, execution_context.node_name, model_storage, resource)
+
+    @classmethod
+    def load(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> UnseenWordsFeaturizer:
+        """The trained word counts."""
+        try:
+            with model_storage.read_from(resource) as directory:
+                counts = json.loads((directory / "counts.json").read_text(encoding="utf-8"))
+        except (ValueError, FileNotFoundError):
+            logger.warning("%s: no trained word counts; every word counts as unseen", cls.__name__)
+            counts = {}
+        return cls(config, execution_context.node_name, model_storage, resource, counts)
+
+    @staticmethod
+    def _words(spans: list[Span]) -> list[list[str]]:
+        """Each token's words (a teencode lemma can be several), codes and numbers left out."""
+        return [[w for w in span.lemma.split() if w.isalpha()] if span.lemma != CODE_LEMMA else []
+                for span in spans]
+
+    def _in_scope(self, message: Message) -> bool:
+        intent = message.get(INTENT)
+        return bool(intent) and intent != self._out_of_scope
+
+    @staticmethod
+    def _pairs(words: list[list[str]]) -> list[str]:
+        flat = [w for token in words for w in token]
+        return [f"{a} {b}" for a, b in zip(flat, flat[1:], strict=False)]
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Count the in-scope examples that use each word and each pair of adjacent words."""
+        counts: dict[str, int] = {}
+        for message in training_data.intent_examples:
+            if self._in_scope(message):
+                words = self._words(message_spans(message))
+                for key in {w for token in words for w in token} | set(self._pairs(words)):
+                    counts[key] = counts.get(key, 0) + 1
+        self._counts = counts
+        with self._model_storage.write_to(self._resource) as directory:
+            (directory / "counts.json").write_text(json.dumps(counts, ensure_ascii=False, sort_keys=True),
+                                                   encoding="utf-8")
+        return self._resource
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Featurize the training examples, each leaving itself out of the counts."""
+        for message in training_data.training_examples:
+            self._featurize(message, leave_out=self._in_scope(message))
+        return training_data
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        """Featurize incoming messages."""
+        for message in messages:
+            self._featurize(message, leave_out=False)
+        return messages
+
+    def _featurize(self, message: Message, leave_out: bool) -> None:
+        spans = message_spans(message)
+        if not spans:
+            return
+        words = self._words(spans)
+        own = 1 if leave_out else 0
+        unseen = {w for token in words for w in token if self._counts.get(w, 0) - own < self._min}
+        sequence = np.zeros((len(spans), len(self.COLUMNS)))
+        for i, token in enumerate(words):
+            if any(w in unseen for w in token):
+                sequence[i, 0] = self._weight
+        pairs = self._pairs(words)
+        share = sum(self._counts.get(p, 0) - own < self._min for p in pairs) / len(pairs) if pairs else 0.0
+        sentence = np.zeros((1, len(self.COLUMNS)))
+        sentence[0, :3] = [len(unseen) >= n for n in (1, 2, 3)]
+        sentence[0, 3:] = [share >= t for t in (0.4, 0.6, 0.8)]
+        sentence *= self._weight
+        self.add_features_to_message(scipy.sparse.coo_matrix(sequence), scipy.sparse.coo_matrix(sentence),
+                                     TEXT, message)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
