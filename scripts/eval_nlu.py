@@ -13,6 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from vn_nlu.evaluation import (  # noqa: E402
+    OOS_PROBE,
     ROOT,
     TEST_SET,
     TRAIN_DIR,
@@ -29,7 +30,7 @@ def _print_report(title: str, report: Report, png: Path) -> None:
     for line in report.summary_lines() + [""] + report.table_lines():
         print(line)
     report.confusion_png(png, title)
-    print(f"confusion matrix: {png.relative_to(ROOT)}")
+    print(f"confusion matrix: {png.relative_to(ROOT) if png.is_relative_to(ROOT) else png}")
 
 
 def main() -> None:
@@ -58,11 +59,18 @@ def main() -> None:
             model = Path(model_path)
             print(f"\ntrained on all training data in {seconds:.1f} s")
         report = Report(predict(model, test))
+        probe = Report(predict(model, load_examples(OOS_PROBE)))
     _print_report("fixed test split", report, args.out / "confusion_test.png")
-    errors = report.errors()
-    if errors:
-        print(f"\nmisclassified test examples ({len(errors)}):")
-        for p in errors:
+    _print_errors("misclassified test examples", report.errors())
+    print(f"\n== out-of-scope probe (development set, {OOS_PROBE.relative_to(ROOT)}) ==\n"
+          f"out of scope handled: {probe.out_of_scope_rate:.3f} ({len(probe.predictions)} inputs)")
+    _print_errors("taken for a service", probe.out_of_scope_misses())
+
+
+def _print_errors(title: str, predictions: list) -> None:
+    if predictions:
+        print(f"\n{title} ({len(predictions)}):")
+        for p in predictions:
             print(f"  {p.example.intent:<20} -> {p.intent:<20} {p.confidence:.2f}  {p.example.text}")
 
 

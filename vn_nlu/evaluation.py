@@ -22,6 +22,7 @@ from common.text import fold_key  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 TRAIN_DIR = ROOT / "nlu_data" / "nlu"
 TEST_SET = ROOT / "tests" / "nlu" / "test_set.yml"
+OOS_PROBE = ROOT / "tests" / "nlu" / "oos_probe.yml"  # a development set (see the file)
 MODEL = ROOT / "models" / "sct-assistant.tar.gz"
 SCORED_ENTITIES = ("ma_ho_so", "muc_do", "loai_dia_diem")
 OUT_OF_SCOPE = "ngoai_pham_vi"
@@ -182,8 +183,13 @@ class Report:
     @property
     def out_of_scope_rate(self) -> float:
         """Share of out-of-scope inputs that fall back or map to ``ngoai_pham_vi``."""
-        oos = [p for p in self.predictions if p.example.intent == OUT_OF_SCOPE]
-        return sum(p.intent in (OUT_OF_SCOPE, FALLBACK) for p in oos) / max(len(oos), 1)
+        oos = sum(p.example.intent == OUT_OF_SCOPE for p in self.predictions)
+        return 1 - len(self.out_of_scope_misses()) / max(oos, 1)
+
+    def out_of_scope_misses(self) -> list[Prediction]:
+        """Out-of-scope inputs taken for one of the assistant's services."""
+        return [p for p in self.predictions
+                if p.example.intent == OUT_OF_SCOPE and p.intent not in (OUT_OF_SCOPE, FALLBACK)]
 
     def entity_accuracy(self, entity: str) -> tuple[float, int]:
         """Share of gold ``entity`` values found with the right value, and their number."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from common.text import fold_key
-from vn_nlu.evaluation import MODEL, TEST_SET, TRAIN_DIR, Report, load_examples, predict
+from vn_nlu.evaluation import MODEL, OOS_PROBE, TEST_SET, TRAIN_DIR, Report, load_examples, predict
 
 pytestmark = pytest.mark.model
 
@@ -17,9 +17,10 @@ def report() -> Report:
     return Report(predict(MODEL, load_examples(TEST_SET)))
 
 
-def test_test_split_is_independent_of_the_training_data() -> None:
+@pytest.mark.parametrize("held_out", [TEST_SET, OOS_PROBE], ids=["test split", "out-of-scope probe"])
+def test_held_out_sets_are_independent_of_the_training_data(held_out) -> None:
     train = {fold_key(e.text) for e in load_examples(TRAIN_DIR)}
-    assert not [e.text for e in load_examples(TEST_SET) if fold_key(e.text) in train]
+    assert not [e.text for e in load_examples(held_out) if fold_key(e.text) in train]
 
 
 def test_intent_accuracy_floor(report: Report) -> None:
