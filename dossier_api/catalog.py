@@ -57,6 +57,18 @@ QUESTION_WORDS = frozenset("""
     """.split())
 
 
+# What citizens call any licence: a query's words inside these phrases say nothing
+# about which procedure ("giấy phép kinh doanh quán ăn" is not the foreign-invested
+# trader's "Giấy phép kinh doanh"); a procedure's own words around them still do.
+GENERIC_PHRASES = re.compile(r"\b(?:giay phep|giay|dang ky) kinh doanh\b")
+
+
+def _query_terms(query: str) -> set[str]:
+    """The terms of a query, less its question words and generic licence phrases."""
+    pieces = GENERIC_PHRASES.split(fold_key(query))
+    return {t for piece in pieces for t in _terms(piece, QUESTION_WORDS)}
+
+
 def _terms(text: str, drop: frozenset[str] = frozenset()) -> list[str]:
     """Unigrams (less the ``drop`` words) and all bigrams of a text, folded.
 
@@ -92,7 +104,7 @@ class CatalogIndex:
 
     def search(self, query: str, limit: int = 5) -> list[ProcedureMatch]:
         """Procedures matching ``query``, best first; empty when nothing matches."""
-        query_terms = set(_terms(query, QUESTION_WORDS))
+        query_terms = _query_terms(query)
         folded_query = f" {fold_key(query)} "
         hits = []
         for procedure, terms, keywords in zip(self.procedures, self._terms, self._keywords, strict=False):

@@ -29,6 +29,8 @@ def test_catalog_holds_at_least_25_complete_procedures(index: CatalogIndex) -> N
         ("cửa hàng bán gas", "ban_le_lpg_chai"),
         ("giấy chứng nhận ATTP", "attp_co_so"),
         ("thuốc lá", "ban_buon_thuoc_la"),
+        ("giấy phép kinh doanh rượu", "ban_buon_ruou"),
+        ("giay phep kinh doanh FDI", "giay_phep_kinh_doanh_fdi"),
     ],
 )
 def test_search_finds_the_procedure_with_or_without_diacritics(
@@ -37,7 +39,12 @@ def test_search_finds_the_procedure_with_or_without_diacritics(
     assert index.search(query)[0].procedure.id == expected
 
 
-@pytest.mark.parametrize("query", ["con thoi gian thi sao", "lệ phí bao nhiêu", "xin chào", ""])
+@pytest.mark.parametrize(
+    "query",
+    # "giấy phép kinh doanh" is any business licence, not the foreign-invested trader's one.
+    ["con thoi gian thi sao", "lệ phí bao nhiêu", "xin chào", "", "giấy phép kinh doanh karaoke",
+     "xin giay phep kinh doanh spa"],
+)
 def test_questions_without_a_procedure_match_nothing_strongly(index: CatalogIndex, query: str) -> None:
     hits = index.search(query)
     assert not hits or hits[0].score < 1.5
