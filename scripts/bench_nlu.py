@@ -14,7 +14,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from vn_nlu.evaluation import ROOT, TEST_SET, TRAIN_DIR, Report, cross_validate, load_examples, predict  # noqa: E402
+from vn_nlu.evaluation import (  # noqa: E402
+    ROOT,
+    TEST_SET,
+    TRAIN_DIR,
+    Report,
+    cold_training,
+    cross_validate,
+    load_examples,
+    predict,
+)
 
 
 def main() -> None:
@@ -22,6 +31,7 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=ROOT / "config.yml")
     parser.add_argument("--no-cv", action="store_true")
     args = parser.parse_args()
+    cold_training()
     rasa = Path(sys.executable).parent / "rasa"
 
     with tempfile.TemporaryDirectory() as tmp:

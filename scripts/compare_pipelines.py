@@ -17,6 +17,7 @@ from vn_nlu.evaluation import (  # noqa: E402
     TEST_SET,
     TRAIN_DIR,
     Report,
+    cold_training,
     cross_validate,
     load_examples,
     predict,
@@ -29,6 +30,7 @@ def main() -> None:
     parser.add_argument("configs", nargs="+", type=Path)
     parser.add_argument("--folds", type=int, default=5)
     args = parser.parse_args()
+    cold_training()
     train = load_examples(TRAIN_DIR)
     test = load_examples(TEST_SET)
     rows = []

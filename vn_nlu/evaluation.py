@@ -64,6 +64,13 @@ class Prediction:
         return FALLBACK if conf < threshold or conf - second < ambiguity else top
 
 
+def cold_training() -> None:
+    """Switch off Rasa's training cache (``.rasa/``) for this process and its children, so
+    that a timed training is a cold one: the cache replays the components an earlier run
+    (``make model``, a previous comparison) trained on the same data."""
+    os.environ["RASA_MAX_CACHE_SIZE"] = "0"
+
+
 def load_examples(path: Path) -> list[Example]:
     """Examples of a Rasa NLU file or folder, with entity values."""
     from rasa.shared.nlu.training_data.loading import load_data

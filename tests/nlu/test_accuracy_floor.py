@@ -29,8 +29,8 @@ def test_intent_accuracy_floor(report: Report) -> None:
 
 
 def test_out_of_scope_inputs_are_not_taken_for_services(report: Report) -> None:
-    # Target 0.90 (issue 5); measured 0.889 (16/18) on this split: the floor guards against regressions.
-    assert report.out_of_scope_rate >= 0.85
+    # Target 0.90 (issue 5); measured 0.944 (17/18) on this split.
+    assert report.out_of_scope_rate >= 0.90, "\n".join(report.summary_lines())
 
 
 def test_entity_values(report: Report) -> None:
