@@ -14,24 +14,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from vn_nlu.evaluation import (  # noqa: E402
-    ROOT,
-    TEST_SET,
-    TRAIN_DIR,
-    Report,
-    cold_training,
-    cross_validate,
-    load_examples,
-    predict,
-)
+from vn_nlu import evaluation as ev  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--config", type=Path, default=ROOT / "config.yml")
+    parser.add_argument("--config", type=Path, default=ev.ROOT / "config.yml")
     parser.add_argument("--no-cv", action="store_true")
     args = parser.parse_args()
-    cold_training()
+    ev.cold_training()
     rasa = Path(sys.executable).parent / "rasa"
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -39,16 +30,16 @@ def main() -> None:
         subprocess.run(
             [str(rasa), "train", "--data", "nlu_data", "--config", str(args.config), "--domain", "domain.yml",
              "--out", tmp, "--fixed-model-name", "bench"],
-            cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=ev.ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         print(f"full training (rasa train, NLU + dialogue): {time.perf_counter() - start:.1f} s wall time")
-        examples = load_examples(TRAIN_DIR) + load_examples(TEST_SET)
-        report = Report(predict(Path(tmp) / "bench.tar.gz", examples))
+        examples = ev.load_examples(ev.TRAIN_DIR) + ev.load_examples(ev.TEST_SET)
+        report = ev.Report(ev.predict(Path(tmp) / "bench.tar.gz", examples))
     print(f"parse latency over {len(examples)} messages: p50 {report.latency(0.5):.1f} ms, "
           f"p99 {report.latency(0.99):.1f} ms")
     if not args.no_cv:
-        train = load_examples(TRAIN_DIR)
-        cv, times = cross_validate(args.config, train)
+        train = ev.load_examples(ev.TRAIN_DIR)
+        cv, times = ev.cross_validate(args.config, train)
         print(f"5-fold cross-validation intent accuracy: {cv.accuracy:.3f} "
               f"(without diacritics {cv.plain_accuracy:.3f}, with {cv.diacritic_accuracy:.3f}); "
               f"NLU training per fold: mean {statistics.mean(times):.1f} s")
