@@ -14,6 +14,7 @@ from actions.base import DossierAction, latest_entity
 from common import replies
 from dossier_api.client import DossierApiUnavailable, DossierNotFound
 from dossier_api.models import Procedure
+from vn_nlu.lexicon import names_other_agency
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,12 @@ class ActionHuongDanThuTuc(DossierAction):
         answer = ANSWERS.get(intent, replies.procedure_summary)
         try:
             procedure, related = await self._find(tracker)
+            if procedure is None and names_other_agency(tracker.latest_message.get("text") or ""):
+                # "nộp hồ sơ làm hộ chiếu ở đâu": not the procedure discussed before, not ours.
+                dispatcher.utter_message(response="utter_ngoai_pham_vi")
+                return []
+            if procedure is None:
+                procedure = await self._previous(tracker)
         except DossierApiUnavailable:
             logger.warning("dossier API unavailable during procedure guidance", exc_info=True)
             dispatcher.utter_message(text=replies.service_unavailable(self.settings.hotline))
@@ -76,7 +83,7 @@ class ActionHuongDanThuTuc(DossierAction):
         return [SlotSet("thu_tuc_gan_nhat", procedure.id), SlotSet("thu_tuc", None)]
 
     async def _find(self, tracker: Tracker) -> tuple[Procedure | None, list[Procedure]]:
-        """The procedure meant by the latest message (or the one discussed before)."""
+        """The procedure the latest message means, by its topic or a catalog search."""
         mention = latest_entity(tracker, "thu_tuc")
         text = tracker.latest_message.get("text") or ""
         if mention:  # a button payload names the procedure id, a mention a topic
@@ -90,10 +97,14 @@ class ActionHuongDanThuTuc(DossierAction):
             top = matches[0]
             related = [m.procedure for m in matches[1:] if m.score >= max(MIN_SCORE, 0.85 * top.score)]
             return top.procedure, related
-        previous = tracker.get_slot("thu_tuc_gan_nhat")
-        if previous:
-            try:
-                return await self.client.get_procedure(previous), []
-            except DossierNotFound:
-                return None, []
         return None, []
+
+    async def _previous(self, tracker: Tracker) -> Procedure | None:
+        """The procedure discussed before, for a follow-up ("còn lệ phí thì sao")."""
+        previous = tracker.get_slot("thu_tuc_gan_nhat")
+        if not previous:
+            return None
+        try:
+            return await self.client.get_procedure(previous)
+        except DossierNotFound:
+            return None

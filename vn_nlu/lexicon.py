@@ -21,6 +21,7 @@ DATA_DIR = Path(__file__).parent / "data"
 TEENCODE_FILE = DATA_DIR / "teencode.yml"
 LEXICON_FILE = DATA_DIR / "lexicon.yml"
 CUES_FILE = DATA_DIR / "cues.yml"
+OTHER_AGENCIES_FILE = DATA_DIR / "other_agencies.yml"
 CODE_LEMMA = "__ma_ho_so__"
 
 _WORD = re.compile(r"[\w]+(?:[.,'’][\w]+)*", re.UNICODE)
@@ -184,3 +185,15 @@ class Lexicon:
     def _typed_ok(typed: tuple[str, ...] | None, tokens: list[Span]) -> bool:
         """An ambiguous phrase (``chợ``/``cho``) matches only as typed with diacritics."""
         return typed is None or tuple(t.text.lower() for t in tokens) == typed
+
+
+@lru_cache(maxsize=1)
+def _other_agencies() -> Lexicon:
+    phrases = yaml.safe_load(OTHER_AGENCIES_FILE.read_text(encoding="utf-8")) or []
+    return Lexicon({"co_quan_khac": {"co_quan_khac": phrases}}, load_teencode())
+
+
+def names_other_agency(text: str) -> bool:
+    """Whether a message names another agency's procedure or paper (``hộ chiếu``, ``cccd``,
+    ``sổ đỏ``): ``vn_nlu/data/other_agencies.yml``."""
+    return bool(_other_agencies().find(split_tokens(nfc(text), load_teencode())))

@@ -42,3 +42,14 @@ async def test_unknown_procedure_is_asked_for(api_url: str) -> None:
     [message], events = await _run("lệ phí bao nhiêu", "hoi_le_phi")
     assert "thủ tục nào" in message["text"]
     assert len(message["buttons"]) >= 4 and events == []
+
+
+async def test_another_agencys_procedure_is_not_answered_with_the_one_discussed_before(api_url: str) -> None:
+    slots = {"thu_tuc_gan_nhat": "ban_le_xang_dau"}
+    [message], events = await _run("nộp hồ sơ làm hộ chiếu ở đâu", "hoi_nop_ho_so", slots=slots)
+    assert message["response"] == "utter_ngoai_pham_vi" and events == []
+    [message], _ = await _run("giay to can de sang ten xe", "hoi_giay_to")
+    assert message["response"] == "utter_ngoai_pham_vi"
+    # Our procedure, with another agency's paper among its documents: answered.
+    [message], _ = await _run("bán lẻ xăng dầu có cần bản sao sổ đỏ không", "hoi_giay_to", slots=slots)
+    assert "xăng dầu" in message["text"]
