@@ -235,7 +235,7 @@ class CueFeaturizer(SparseFeaturizer, GraphComponent):
         self._teencode = teencode
         cues = yaml.safe_load(Path(config["cues_file"]).read_text(encoding="utf-8")) or {}
         exact_only = cues.pop("exact_only", [])
-        self._cues = Lexicon({name: {name: phrases} for name, phrases in cues.items()}, teencode, exact_only)
+        self._cues = Lexicon.of_groups(cues, teencode, exact_only)
         self._entities = Lexicon.from_file(Path(config["lexicon_file"]), teencode)
         self._columns = (
             [f"cue:{c}" for c in self._cues.entities] + [f"entity:{e}" for e in self._entities.entities] + ["code"]
@@ -295,9 +295,10 @@ class UnseenWordsFeaturizer(SparseFeaturizer, GraphComponent):
     ("bạn có biết chơi game không") is phrased like our questions; what gives
     it away is its subject: words no in-scope training example uses. Training
     counts, for each word (lemma), the in-scope examples that contain it; a
-    word used by fewer than ``min_examples`` of them is *unseen*. The sentence
-    gets cumulative indicator columns (1, 2, 3 or more unseen words; half or
-    more of its words unseen), each token a flag of its own.
+    word used by fewer than ``min_examples`` of them is *unseen*, and so is a
+    pair of adjacent words. The sentence gets cumulative indicator columns (1,
+    2, 3 or more unseen words; 40, 60, 80 % or more of its word pairs unseen),
+    each token a flag of its own.
 
     Training examples are featurized leaving themselves out of the counts, so
     an in-scope example with a rare word looks as it would to a model that

@@ -141,6 +141,12 @@ class Lexicon:
             candidates.sort(key=lambda c: -len(c[1]))
 
     @classmethod
+    def of_groups(cls, groups: dict[str, list[str]], teencode: dict[str, str], exact_only: list[str] = ()) -> Lexicon:
+        """Phrase groups without values (cue words, other agencies' papers): each group
+        is an entity whose one value is its own name."""
+        return cls({name: {name: phrases} for name, phrases in groups.items()}, teencode, exact_only)
+
+    @classmethod
     def from_file(cls, path: Path = LEXICON_FILE, teencode: dict[str, str] | None = None) -> Lexicon:
         """Load the lexicon data file."""
         entries = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -190,7 +196,7 @@ class Lexicon:
 @lru_cache(maxsize=1)
 def _other_agencies() -> Lexicon:
     phrases = yaml.safe_load(OTHER_AGENCIES_FILE.read_text(encoding="utf-8")) or []
-    return Lexicon({"co_quan_khac": {"co_quan_khac": phrases}}, load_teencode())
+    return Lexicon.of_groups({"co_quan_khac": phrases}, load_teencode())
 
 
 def names_other_agency(text: str) -> bool:
