@@ -10,6 +10,8 @@ PYTHON310 := $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.10.*/bin
 MODEL := models/sct-assistant.tar.gz
 TRAIN_INPUTS := config.yml domain.yml vn_nlu/components.py vn_nlu/lexicon.py $(shell find nlu_data vn_nlu/data -type f -name "*.yml" 2>/dev/null)
 DOSSIER_DB ?= var/dossiers.sqlite3
+# Code is imported from this tree first (a git worktree may share another checkout's .venv).
+export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 
 .PHONY: help install system-deps bench-deps model seed run test unit validate eval-nlu bench-nlu bench-sms compare-nlu lint clean
 
