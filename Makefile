@@ -55,18 +55,14 @@ seed: $(BIN)/.installed ## (Re)seed the reference dossier database
 	$(BIN)/python -m dossier_api.seed --db $(DOSSIER_DB)
 
 run: install model ## Start the whole stack locally (Ctrl-C stops it)
-	@test -f .env || { cp .env.example .env && \
-		sed -i "s/^DOSSIER_EVENTS_SECRET=.*/DOSSIER_EVENTS_SECRET=$$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')/" .env && \
-		sed -i "s/^RASA_TOKEN=.*/RASA_TOKEN=$$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')/" .env; }
+	@$(BIN)/python scripts/init_env.py
 	@test -f $(DOSSIER_DB) || $(BIN)/python -m dossier_api.seed --db $(DOSSIER_DB)
-	@mkdir -p var/redis
 	@echo "==> Web chat:        http://127.0.0.1:$${CHAT_PORT:-8080}/"
-	@echo "    Dossier API:     http://127.0.0.1:$${DOSSIER_API_PORT:-8081}/api/v1/dossiers?limit=5"
-	@echo "    Rasa:            http://127.0.0.1:5005/status"
-	@echo "    Action server:   http://127.0.0.1:5055/health"
-	@echo "    SMS gateway:     http://127.0.0.1:$${SMS_HTTP_PORT:-8090}/metrics (simulated SMSC on port 2775)"
+	@echo "    Staff console:   http://127.0.0.1:$${CHAT_PORT:-8080}/staff/"
+	@echo "    Internals (loopback, each wants its token from .env): dossier API :8081, Rasa :5005,"
+	@echo "    action server :5055, Redis :6379, SMS gateway /metrics :$${SMS_HTTP_PORT:-8090} (simulated SMSC :2775)"
 	@echo "    Send an SMS:     .venv/bin/python -m sms_gateway.cli send 0901234567 \"HS 000.00.12.H17-261023-0010\""
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+	umask 077 && PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
 
 validate: $(BIN)/.installed ## Check the training data and domain (rasa data validate)
 	$(BIN)/rasa data validate --data nlu_data --config config.yml --domain domain.yml --fail-on-warnings

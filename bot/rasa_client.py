@@ -39,6 +39,9 @@ class BotMessage:
                 "request_location": self.request_location}
 
 
+CHANNEL_PATH = "/webhooks/gateway/webhook"
+
+
 class RasaUnavailable(Exception):
     """Rasa did not answer."""
 
@@ -47,17 +50,19 @@ class RasaClient:
     """Sends a citizen's message to Rasa as ``<channel>:<id>`` and parses the replies."""
 
     def __init__(self, base_url: str, timeout_s: float = 30.0, session: aiohttp.ClientSession | None = None,
-                 token: str = ""):
+                 token: str = "", channel_token: str = ""):
         self.base_url = base_url.rstrip("/")
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session = session
-        # Rasa's HTTP API wants ?token= when started with --auth-token (and ignores it otherwise);
-        # the REST channel (citizens' messages) does not.
+        # Rasa's HTTP API wants ?token= (its auth token: staff tools); the gateway channel, which
+        # takes citizens' messages, wants the gateways' own token (rasa_server/channel.py).
         self.api_params = {"token": token}
+        self._channel_headers = {"Authorization": f"Bearer {channel_token}"}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RasaClient:
-        return cls(settings.rasa_url, settings.rasa_timeout_s, token=settings.rasa_token)
+        return cls(settings.rasa_url, settings.rasa_timeout_s, token=settings.rasa_token,
+                   channel_token=settings.rasa_channel_token)
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -78,7 +83,8 @@ class RasaClient:
         # The sender travels in the metadata too: the NLU inbox records who (which channel) asked.
         body = {"sender": sender_id, "message": nfc(text), "metadata": {**(metadata or {}), "sender": sender_id}}
         try:
-            async with self._http().post(f"{self.base_url}/webhooks/rest/webhook", json=body) as resp:
+            async with self._http().post(f"{self.base_url}{CHANNEL_PATH}", json=body,
+                                         headers=self._channel_headers) as resp:
                 if resp.status != 200:
                     raise RasaUnavailable(f"HTTP {resp.status}")
                 data = await resp.json(content_type=None)

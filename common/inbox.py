@@ -26,6 +26,7 @@ from common.text import as_str, fold_key
 
 STREAM = "nlu:inbox"
 MAX_ITEMS = 10_000  # the stream is capped: the oldest unreviewed messages go first
+RETENTION_DAYS = 30  # and nothing in it is older than this, reviewed or not
 
 
 LAST_PARSE = "nlu:last:{}"  # the last message of a sender, for a later "unhelpful" mark
@@ -51,7 +52,9 @@ class InboxItem:
 
 def record_fields(text: str, sender: str, intent: str, confidence: float, at: dt.datetime,
                   reason: str = "low_confidence") -> dict[str, str]:
-    return {"text": text, "channel": sender.split(":", 1)[0], "at": at.isoformat(timespec="seconds"),
+    # Phone and ID numbers never reach Redis: numbers of the same shape stand in for them
+    # (staff see them masked; a confirmed example reads like a citizen's).
+    return {"text": anonymize(text), "channel": sender.split(":", 1)[0], "at": at.isoformat(timespec="seconds"),
             "intent": intent, "confidence": f"{confidence:.3f}", "reason": reason}
 
 
@@ -71,6 +74,9 @@ def note_parse(client: Any, text: str, sender: str, intent: str, confidence: flo
                            else "low_confidence")
     entry = client.xadd(STREAM, fields, maxlen=MAX_ITEMS, approximate=True) if low else None
     pipe = client.pipeline(transaction=False)
+    if low:
+        oldest = int((at - dt.timedelta(days=RETENTION_DAYS)).timestamp() * 1000)
+        pipe.xtrim(STREAM, minid=str(oldest), approximate=True)
     pipe.set(LAST_PARSE.format(sender), json.dumps({**fields, "entry": as_str(entry) if entry else ""}),
              ex=LAST_PARSE_TTL_S)
     stats.queue(pipe, [stats.Count(stats.INTENTS, intent)], at.date()).execute()

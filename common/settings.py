@@ -3,23 +3,35 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from urllib.parse import quote, urlsplit, urlunsplit
 
-from pydantic import BaseSettings, Field
+from pydantic import BaseSettings, Field, validator
 
 
 class Settings(BaseSettings):
     """Every tunable of the assistant; each field maps to an upper-case variable."""
 
     dossier_api_url: str = Field("http://127.0.0.1:8081", description="Base URL of the dossier system")
-    dossier_api_token: str = Field("", description="Bearer token for the dossier system, if it wants one")
+    dossier_api_token: str = Field("", description="Bearer token of the dossier system's citizen-service routes")
+    dossier_api_staff_token: str = Field("", description="Bearer token of its staff routes (status, ticket answers)")
     dossier_api_timeout_s: float = 5.0
     dossier_api_retries: int = 2
     dossier_cache_ttl_s: int = 60
 
+    # Declared before redis_url: the validator below puts it into the URL.
+    redis_password: str = Field("", description="requirepass of the local Redis; `make run` generates it")
     redis_url: str = "redis://127.0.0.1:6379/0"
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_timeout_s: float = 30.0
-    rasa_token: str = Field("", description="Rasa's --auth-token: its HTTP API (tracker events, models) needs it")
+    rasa_token: str = Field("", description="Rasa's HTTP API token (tracker events, models): staff tools only")
+    rasa_channel_token: str = Field("", description="The gateways' token at Rasa's gateway channel")
+    rasa_host: str = "127.0.0.1"
+    rasa_port: int = 5005
+    action_server_token: str = Field("", description="What Rasa shows the action server on every call")
+    action_server_host: str = "127.0.0.1"
+    action_server_port: int = 5055
+    tracker_retention_days: int = Field(30, description="A conversation's tracker is deleted this long after its "
+                                                        "last message")
 
     chat_host: str = "127.0.0.1"
     chat_port: int = 8080
@@ -71,6 +83,15 @@ class Settings(BaseSettings):
     office_hours: str = "Thứ Hai đến Thứ Sáu, sáng 7h30-11h30, chiều 13h30-17h00"
     handoff_hours: str = Field("07:30-11:30,13:30-17:00", description="When staff take chat conversations over")
     office_address: str = "Bộ phận Một cửa, Trung tâm Hành chính thành phố"
+
+    @validator("redis_url")
+    def _redis_url_with_password(cls, url: str, values: dict) -> str:
+        """``REDIS_PASSWORD`` goes into a URL that names no credentials of its own."""
+        password = values.get("redis_password") or ""
+        parts = urlsplit(url)
+        if not password or "@" in parts.netloc:
+            return url
+        return urlunsplit(parts._replace(netloc=f":{quote(password, safe='')}@{parts.netloc}"))
 
     @property
     def agencies(self) -> set[str]:

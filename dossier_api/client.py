@@ -18,6 +18,7 @@ from pydantic import parse_obj_as
 
 from common.codes import canonical_code
 from common.settings import Settings
+from common.text import cut_at_word
 from dossier_api.models import (
     Appointment,
     AppointmentIn,
@@ -39,6 +40,20 @@ from dossier_api.models import (
 )
 
 logger = logging.getLogger(__name__)
+
+
+MAX_QUERY = 300  # characters of a free-text search sent to the API
+
+
+async def _json_object(resp: aiohttp.ClientResponse) -> dict[str, Any]:
+    """An error answer's JSON object; a body that is not one raises DossierApiUnavailable."""
+    try:
+        body = await resp.json(content_type=None)
+    except ValueError as exc:
+        raise DossierApiUnavailable(f"HTTP {resp.status}, not JSON") from exc
+    if not isinstance(body, dict):
+        raise DossierApiUnavailable(f"HTTP {resp.status}, not a JSON object")
+    return body
 
 
 def cache_key(code: str) -> str:
@@ -84,7 +99,8 @@ class DossierClient:
 
     Args:
         base_url: root URL of the API, e.g. ``http://127.0.0.1:8081``.
-        token: bearer token, empty when the API needs none.
+        token: bearer token of the citizen-service routes, empty when the API needs none.
+        staff_token: bearer token of the staff routes (status changes, the ticket list, answers).
         timeout_s: total timeout of one HTTP attempt.
         retries: extra attempts after a transport error or a 5xx answer.
         cache: an optional ``redis.asyncio.Redis`` for hot dossier codes.
@@ -101,9 +117,11 @@ class DossierClient:
         cache: Any = None,
         cache_ttl_s: int = 60,
         session: aiohttp.ClientSession | None = None,
+        staff_token: str = "",
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._staff_headers = {"Authorization": f"Bearer {staff_token}"} if staff_token else {}
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._retries = retries
         self._cache = cache
@@ -115,7 +133,8 @@ class DossierClient:
     def from_settings(cls, settings: Settings, cache: Any = None) -> DossierClient:
         """The client every service builds from ``DOSSIER_API_*`` (``cache``: a Redis client, optional)."""
         return cls(settings.dossier_api_url, token=settings.dossier_api_token, timeout_s=settings.dossier_api_timeout_s,
-                   retries=settings.dossier_api_retries, cache=cache, cache_ttl_s=settings.dossier_cache_ttl_s)
+                   retries=settings.dossier_api_retries, cache=cache, cache_ttl_s=settings.dossier_cache_ttl_s,
+                   staff_token=settings.dossier_api_staff_token)
 
     async def __aenter__(self) -> DossierClient:
         return self
@@ -135,9 +154,12 @@ class DossierClient:
             self._owns_session = True
         return self._session
 
-    async def _request(self, method: str, path: str, retry: bool = True, **kwargs: Any) -> Any:
-        """One API call; ``retry=False`` for calls that must not be repeated (POST)."""
+    async def _request(self, method: str, path: str, retry: bool = True, staff: bool = False, **kwargs: Any) -> Any:
+        """One API call; ``retry=False`` for calls that must not be repeated (POST), ``staff=True`` for
+        the staff routes (their own token)."""
         url = f"{self.base_url}{path}"
+        if staff:
+            kwargs["headers"] = {**kwargs.get("headers", {}), **self._staff_headers}
         last_error: Exception | None = None
         for attempt in range((self._retries if retry else 0) + 1):
             if attempt:
@@ -146,20 +168,21 @@ class DossierClient:
                 async with self._http().request(method, url, timeout=self._timeout, **kwargs) as resp:
                     if resp.status == 404:
                         raise DossierNotFound(path)
-                    if resp.status == 400:
-                        body = await resp.json(content_type=None)
-                        if body.get("error") == "invalid_code":
+                    if resp.status in (400, 409):
+                        body = await _json_object(resp)
+                        if resp.status == 400 and body.get("error") == "invalid_code":
                             raise InvalidDossierCode(path)
-                        raise BadRequest(str(body.get("error", "")), str(body.get("message", "bad request")))
-                    if resp.status == 409:
-                        body = await resp.json(content_type=None)
-                        raise Conflict(str(body.get("error", "")), str(body.get("message", "conflict")))
+                        error = (Conflict if resp.status == 409 else BadRequest)
+                        raise error(str(body.get("error", "")), str(body.get("message", "bad request")))
                     if resp.status >= 500:
                         last_error = DossierApiUnavailable(f"HTTP {resp.status}")
                         continue
                     if resp.status >= 400:
                         raise DossierApiError(f"HTTP {resp.status}")
-                    return await resp.json(content_type=None)
+                    try:
+                        return await resp.json(content_type=None)
+                    except ValueError as exc:  # a proxy's HTML page: the system did not answer usefully
+                        raise DossierApiUnavailable(f"HTTP {resp.status}, not JSON") from exc
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 last_error = exc
                 logger.warning("dossier API %s %s failed (attempt %d): %r", method, path, attempt + 1, exc)
@@ -206,7 +229,7 @@ class DossierClient:
 
     async def set_status(self, code: str, change: StatusChange) -> Dossier:
         """Move a dossier to a new status (what the one-stop system does)."""
-        data = await self._request("POST", f"/api/v1/dossiers/{quote(code)}/status", retry=False,
+        data = await self._request("POST", f"/api/v1/dossiers/{quote(code)}/status", retry=False, staff=True,
                                    data=change.json(), headers={"Content-Type": "application/json"})
         return Dossier.parse_obj(data)
 
@@ -269,13 +292,14 @@ class DossierClient:
         return Ticket.parse_obj(await self._request("GET", f"/api/v1/tickets/{quote(number)}", params={"owner": owner}))
 
     async def answer_ticket(self, number: str, answer: TicketAnswer) -> Ticket:
-        data = await self._request("POST", f"/api/v1/tickets/{quote(number)}/answer", retry=False,
+        data = await self._request("POST", f"/api/v1/tickets/{quote(number)}/answer", retry=False, staff=True,
                                    data=answer.json(), headers={"Content-Type": "application/json"})
         return Ticket.parse_obj(data)
 
     async def tickets(self, open_only: bool = True) -> list[Ticket]:
         """Tickets for staff, due first."""
-        data = await self._request("GET", "/api/v1/tickets", params={"status": "open" if open_only else "all"})
+        data = await self._request("GET", "/api/v1/tickets", staff=True,
+                                   params={"status": "open" if open_only else "all"})
         return [Ticket.parse_obj(t) for t in data]
 
     async def ratings_by_day(self, first: dt.date, last: dt.date) -> list[dict]:
@@ -285,7 +309,9 @@ class DossierClient:
 
     async def search_procedures(self, query: str, limit: int = 5) -> list[ProcedureMatch]:
         """Procedures matching a free-text query, best first."""
-        data = await self._request("GET", "/api/v1/procedures", params={"q": query, "limit": limit})
+        # A long question cut at a word boundary: the search needs its words, not an 8 KB query string.
+        params = {"q": cut_at_word(query, MAX_QUERY), "limit": limit}
+        data = await self._request("GET", "/api/v1/procedures", params=params)
         return parse_obj_as(list[ProcedureMatch], data)
 
     async def get_procedure(self, procedure_id: str) -> Procedure:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hmac
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -118,11 +119,30 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return web.json_response({"error": "internal", "message": "Internal error"}, status=500)
 
 
-def _token_middleware(token: str) -> Callable:
+# Routes only staff tools call: they change what citizens are told or read every ticket's owner.
+STAFF_ROUTES = frozenset({
+    ("POST", "/api/v1/dossiers/{code}/status"),
+    ("GET", "/api/v1/tickets"),
+    ("POST", "/api/v1/tickets/{number}/answer"),
+})
+
+
+def _bearer_is(request: web.Request, token: str) -> bool:
+    header = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
+    return bool(token) and hmac.compare_digest(header, f"Bearer {token}".encode())
+
+
+def _token_middleware(token: str, staff_token: str) -> Callable:
+    """Every ``/api/`` route wants a token: the staff routes the staff token, the others either."""
+
     @web.middleware
     async def check_token(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path.startswith("/api/") and request.headers.get("Authorization") != f"Bearer {token}":
-            raise HttpError(401, "unauthorized", "Missing or wrong bearer token")
+        if request.path.startswith("/api/"):
+            route = (request.method, request.match_info.route.resource.canonical
+                     if request.match_info.route.resource is not None else request.path)
+            staff = _bearer_is(request, staff_token)
+            if not staff and (route in STAFF_ROUTES or not _bearer_is(request, token)):
+                raise HttpError(401, "unauthorized", "Missing or wrong bearer token")
         return await handler(request)
 
     return check_token
@@ -436,9 +456,14 @@ def _json_list(models: Sequence[BaseModel]) -> str:
 
 
 def create_app(db_path: str, token: str = "", hook: EventHook | None = None,
-               calendar: Calendar | None = None, clock: Callable[[], dt.datetime] = local_now) -> web.Application:
-    """Build the API application on an existing (seeded) database."""
-    middlewares = [error_middleware] + ([_token_middleware(token)] if token else [])
+               calendar: Calendar | None = None, clock: Callable[[], dt.datetime] = local_now,
+               staff_token: str = "") -> web.Application:
+    """Build the API application on an existing (seeded) database.
+
+    Without tokens the API is open (unit tests build it so); ``python -m dossier_api`` refuses to
+    start without both.
+    """
+    middlewares = [error_middleware] + ([_token_middleware(token, staff_token)] if token or staff_token else [])
     app = web.Application(middlewares=middlewares, client_max_size=64 * 1024)
     db = Database(db_path)
     db.create_schema()  # tables added since the database was seeded

@@ -150,7 +150,7 @@ def main() -> None:
                  "--log", str(work / "smsc.jsonl"), "--system-id", USER, "--password", PASSWORD],
                 cwd=ROOT, stdout=open(work / "smsc.out", "wb"), stderr=subprocess.STDOUT))
             wait_for_port(control_port)
-            codes = [d["code"] for d in requests.get(f"{stack.api_url}/api/v1/dossiers",
+            codes = [d["code"] for d in stack.api_session().get(f"{stack.api_url}/api/v1/dossiers",
                                                       params={"limit": 200}, timeout=10).json()["items"]]
             env = {**stack.env(), "SMS_SMSC_PORT": str(smsc_port), "SMS_SYSTEM_ID": USER, "SMS_PASSWORD": PASSWORD,
                    "SMS_HTTP_PORT": str(free_port()), "SMS_TPS": "100000", "SMS_WINDOW": "50",

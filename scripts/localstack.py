@@ -17,7 +17,6 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "sct-assistant.tar.gz"
-BIN = Path(sys.executable).parent
 
 
 def free_port() -> int:
@@ -72,7 +71,12 @@ class LocalStack:
     logs: Path
     ports: dict[str, int] = field(default_factory=lambda: {n: free_port() for n in ("api", "actions", "rasa", "chat")})
     procs: list[subprocess.Popen] = field(default_factory=list)
+    # The credentials `make run` generates into .env (scripts/init_env.py), fresh for each stack.
     rasa_token: str = field(default_factory=lambda: secrets.token_hex(16))
+    channel_token: str = field(default_factory=lambda: secrets.token_hex(16))
+    action_token: str = field(default_factory=lambda: secrets.token_hex(16))
+    api_token: str = field(default_factory=lambda: secrets.token_hex(16))
+    staff_token: str = field(default_factory=lambda: secrets.token_hex(16))
 
     @property
     def api_url(self) -> str:
@@ -86,10 +90,28 @@ class LocalStack:
     def chat_url(self) -> str:
         return f"http://127.0.0.1:{self.ports['chat']}"
 
+    def credentials(self) -> dict[str, str]:
+        """The stack's secrets as environment variables (what .env holds under `make run`)."""
+        return {
+            "RASA_TOKEN": self.rasa_token,
+            "RASA_CHANNEL_TOKEN": self.channel_token,
+            "ACTION_SERVER_TOKEN": self.action_token,
+            "DOSSIER_API_TOKEN": self.api_token,
+            "DOSSIER_API_STAFF_TOKEN": self.staff_token,
+        }
+
+    def api_session(self) -> requests.Session:
+        """HTTP to the dossier API as staff tools call it (the staff token opens every route)."""
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {self.staff_token}"
+        return session
+
     def env(self) -> dict[str, str]:
         redis_port = self.redis_url.rsplit(":", 1)[1].split("/")[0]
         return {
             **os.environ,
+            **self.credentials(),
+            "REDIS_PASSWORD": "",
             "DOSSIER_API_URL": self.api_url,
             "DOSSIER_API_PORT": str(self.ports["api"]),
             "DOSSIER_DB_PATH": str(self.db_path),
@@ -99,7 +121,8 @@ class LocalStack:
             "REDIS_DB": "0",
             "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.ports['actions']}/webhook",
             "RASA_URL": self.rasa_url,
-            "RASA_TOKEN": self.rasa_token,
+            "RASA_PORT": str(self.ports["rasa"]),
+            "ACTION_SERVER_PORT": str(self.ports["actions"]),
             "CHAT_PORT": str(self.ports["chat"]),
             "HOTLINE": "1022",
             "HANDOFF_HOURS": "always",  # deterministic whatever the hour the tests run
@@ -116,11 +139,8 @@ class LocalStack:
         assert MODEL.exists(), "no trained model: run `make model`"
         commands = {
             "api": [sys.executable, "-m", "dossier_api"],
-            "actions": [str(BIN / "rasa"), "run", "actions", "--actions", "actions",
-                        "--port", str(self.ports["actions"])],
-            "rasa": [str(BIN / "rasa"), "run", "--enable-api", "--auth-token", self.rasa_token, "--model", str(MODEL),
-                     "--port", str(self.ports["rasa"]),
-                     "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+            "actions": [sys.executable, "-m", "rasa_server", "actions"],
+            "rasa": [sys.executable, "-m", "rasa_server", "rasa", "--model", str(MODEL)],
             "chat": [sys.executable, "-m", "bot"],
         }
         env = self.env()

@@ -6,6 +6,7 @@ import logging
 
 from aiohttp import web
 
+from common.logs import setup_logging
 from common.settings import get_settings
 from sms_gateway.app import create_app
 from sms_gateway.config import get_sms_settings
@@ -13,7 +14,7 @@ from sms_gateway.config import get_sms_settings
 
 def main() -> None:
     """Bind to the SMSC and serve /health and /metrics."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    setup_logging()
     logging.getLogger("smpp").setLevel(logging.WARNING)  # smpplib logs PDUs (message text) at DEBUG/INFO
     sms = get_sms_settings()
     web.run_app(create_app(get_settings(), sms), host=sms.http_host, port=sms.http_port, print=None)

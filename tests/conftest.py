@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
 from dossier_api.db import Database
 from dossier_api.seed import seed
@@ -35,15 +35,24 @@ def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def stack(redis_url: str, seeded_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """The whole stack (dossier API, actions, Rasa with the trained model, web chat)."""
     local = LocalStack(redis_url=redis_url, db_path=seeded_db, logs=tmp_path_factory.mktemp("logs"))
+    saved = {name: os.environ.get(name) for name in local.credentials()}
+    # In-process gateways and clients of the tests read the stack's credentials as every
+    # process of `make run` reads them from .env.
+    os.environ.update(local.credentials())
     try:
         local.start()
         yield local
     finally:
         local.stop()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def seeded_dossier(stack: Stack, status: str, offset: int = 0) -> dict:
     """A real dossier of the seeded reference API."""
     params = {"status": status, "limit": 1, "offset": offset}
-    page = requests.get(f"{stack.api_url}/api/v1/dossiers", params=params, timeout=10).json()
+    page = stack.api_session().get(f"{stack.api_url}/api/v1/dossiers", params=params, timeout=10).json()
     return page["items"][0]

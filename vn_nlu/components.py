@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +49,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from common.codes import find_codes, is_bare_code_attempt
 from common.dates import local_now
 from common.inbox import note_parse
+from common.settings import get_settings
 from common.text import nfc
 from vn_nlu.lexicon import (
     CODE_LEMMA,
@@ -454,7 +454,7 @@ class InboxRecorder(GraphComponent):
     def _note(self, text: str, sender: str, intent: str, confidence: float) -> None:
         try:
             if self._redis is None:
-                self._redis = redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+                self._redis = redis.Redis.from_url(get_settings().redis_url,
                                                    socket_timeout=0.5, socket_connect_timeout=0.5)
             note_parse(self._redis, text, sender, intent, confidence, self.threshold, local_now())
         except (redis.RedisError, OSError):

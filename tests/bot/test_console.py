@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
-import requests
 from aiohttp import web
 
 from bot.staff import models
@@ -145,7 +144,7 @@ async def test_dashboard_draws_every_chart_and_exports_csv(accounts, redis_url, 
     await redis.close()
     code = seeded_dossier(stack, "da_tra_ket_qua")["code"]
     for level in ("hai_long", "hai_long", "khong_hai_long"):
-        requests.post(f"{stack.api_url}/api/v1/ratings", json={"level": level, "channel": "zalo",
+        stack.api_session().post(f"{stack.api_url}/api/v1/ratings", json={"level": level, "channel": "zalo",
                                                                "dossier_code": code}, timeout=10).raise_for_status()
     client = await gateway(rasa_url="http://127.0.0.1:9", redis_url=redis_url, dossier_api_url=stack.api_url,
                            staff_db_path=accounts.path)
@@ -166,7 +165,7 @@ async def test_dashboard_draws_every_chart_and_exports_csv(accounts, redis_url, 
 
 async def test_open_tickets_are_listed_and_answered_to_their_author(accounts, redis_url, gateway,
                                                                     stack: Stack) -> None:
-    ticket = requests.post(f"{stack.api_url}/api/v1/tickets", json={
+    ticket = stack.api_session().post(f"{stack.api_url}/api/v1/tickets", json={
         "owner": "web:console-test", "content": "Cán bộ hẹn trả kết quả nhưng đã quá hạn một tuần, gọi 0905123456"},
         timeout=10).json()
     client = await gateway(rasa_url="http://127.0.0.1:9", redis_url=redis_url, dossier_api_url=stack.api_url,
@@ -178,8 +177,8 @@ async def test_open_tickets_are_listed_and_answered_to_their_author(accounts, re
                                  data={"csrf_token": await csrf(client), "answer": "Sở đã xử lý, xin lỗi anh/chị."},
                                  allow_redirects=False)
     assert answered.status == 302
-    stored = requests.get(f"{stack.api_url}/api/v1/tickets/{ticket['number']}", params={"owner": "web:console-test"},
-                          timeout=10).json()
+    stored = stack.api_session().get(f"{stack.api_url}/api/v1/tickets/{ticket['number']}",
+                                     params={"owner": "web:console-test"}, timeout=10).json()
     assert stored["status"] == "da_tra_loi" and stored["answer"] == "Sở đã xử lý, xin lỗi anh/chị."
     assert ticket["number"] not in await (await client.get("/staff/")).text()
 

@@ -8,8 +8,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.rasa_client import CHANNEL_PATH
 from bot.web import MAX_TEXT, create_app
 from common.settings import Settings
+
+CHANNEL_TOKEN = "gateway-channel-token"
 
 
 @pytest.fixture
@@ -17,6 +20,8 @@ async def rasa_stub() -> AsyncIterator[tuple[TestServer, list[dict]]]:
     received: list[dict] = []
 
     async def webhook(request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {CHANNEL_TOKEN}":  # as rasa_server/channel.py
+            return web.json_response({"error": "unauthorized"}, status=401)
         body = await request.json()
         received.append(body)
         return web.json_response([
@@ -32,7 +37,7 @@ async def rasa_stub() -> AsyncIterator[tuple[TestServer, list[dict]]]:
         return web.json_response({"model_file": "x.tar.gz"})
 
     app = web.Application()
-    app.router.add_post("/webhooks/rest/webhook", webhook)
+    app.router.add_post(CHANNEL_PATH, webhook)
     app.router.add_get("/status", status)
     server = TestServer(app)
     await server.start_server()
@@ -41,7 +46,8 @@ async def rasa_stub() -> AsyncIterator[tuple[TestServer, list[dict]]]:
 
 
 async def _chat(rasa_url: str) -> TestClient:
-    client = TestClient(TestServer(create_app(Settings(rasa_url=rasa_url, rasa_timeout_s=2))))
+    settings = Settings(rasa_url=rasa_url, rasa_timeout_s=2, rasa_channel_token=CHANNEL_TOKEN)
+    client = TestClient(TestServer(create_app(settings)))
     await client.start_server()
     return client
 

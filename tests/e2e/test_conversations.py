@@ -64,11 +64,11 @@ def test_fee_question_returns_the_procedures_real_fee(stack: Stack) -> None:
 
 
 def test_rating_is_stored_through_the_api(stack: Stack) -> None:
-    before = requests.get(f"{stack.api_url}/api/v1/ratings/summary", timeout=10).json().get("hai_long", 0)
+    before = stack.api_session().get(f"{stack.api_url}/api/v1/ratings/summary", timeout=10).json().get("hai_long", 0)
     chat = Conversation(stack)
     assert "mức độ hài lòng" in chat.say("tôi muốn đánh giá dịch vụ")
     assert "Cảm ơn anh/chị đã đánh giá" in chat.say('/danh_gia{"muc_do": "hai_long"}')
-    after = requests.get(f"{stack.api_url}/api/v1/ratings/summary", timeout=10).json()["hai_long"]
+    after = stack.api_session().get(f"{stack.api_url}/api/v1/ratings/summary", timeout=10).json()["hai_long"]
     assert after == before + 1
 
 

@@ -6,7 +6,6 @@ import time
 
 import pytest
 import redis
-import requests
 
 from common import stats
 from sms_gateway.encoding import to_gsm7, udh
@@ -18,7 +17,8 @@ pytestmark = pytest.mark.e2e
 
 
 def _codes(stack: Stack, status: str, n: int = 1) -> list[str]:
-    page = requests.get(f"{stack.api_url}/api/v1/dossiers", params={"status": status, "limit": n}, timeout=10)
+    page = stack.api_session().get(f"{stack.api_url}/api/v1/dossiers", params={"status": status, "limit": n},
+                                   timeout=10)
     return [d["code"] for d in page.json()["items"]]
 
 
@@ -210,10 +210,10 @@ def test_subscribe_and_unsubscribe(stack: Stack, smsc: Smsc, gateway: GatewayPro
 
 def test_rating_by_sms(stack: Stack, smsc: Smsc, gateway: GatewayProcess) -> None:
     [code] = _codes(stack, "da_tra_ket_qua")
-    before = requests.get(f"{stack.api_url}/api/v1/ratings/summary", timeout=5).json().get("binh_thuong", 0)
+    before = stack.api_session().get(f"{stack.api_url}/api/v1/ratings/summary", timeout=5).json().get("binh_thuong", 0)
     smsc.send_text("84901234596", f"DG {code} 2")
     assert "binh thuong" in smsc.wait_replies(1)["84901234596"][0]
-    after = requests.get(f"{stack.api_url}/api/v1/ratings/summary", timeout=5).json()["binh_thuong"]
+    after = stack.api_session().get(f"{stack.api_url}/api/v1/ratings/summary", timeout=5).json()["binh_thuong"]
     assert after == before + 1
 
 
