@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     action_server_token: str = Field("", description="What Rasa shows the action server on every call")
     action_server_host: str = "127.0.0.1"
     action_server_port: int = 5055
+    tracker_key: str = Field("", description="Encrypts each Rasa tracker at rest (rasa_server/tracker_store.py)")
     tracker_retention_days: int = Field(30, description="A conversation's tracker is deleted this long after its "
                                                         "last message")
 

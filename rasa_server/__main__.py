@@ -32,7 +32,7 @@ def rasa_environment(settings: Settings) -> None:
     (which may have come from .env rather than the environment)."""
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
     os.environ["TRACKER_RETENTION_S"] = str(int(settings.tracker_retention_days * 86400))
-    for name in ("redis_password", "action_server_token", "rasa_channel_token"):
+    for name in ("redis_password", "action_server_token", "rasa_channel_token", "tracker_key"):
         os.environ[name.upper()] = str(getattr(settings, name))
 
 
@@ -40,6 +40,7 @@ def serve_rasa(args: argparse.Namespace, settings: Settings) -> None:
     """Rasa's HTTP API (token required) and the gateway channel, on ``RASA_HOST:RASA_PORT``."""
     _require(settings.rasa_token, "RASA_TOKEN")
     _require(settings.rasa_channel_token, "RASA_CHANNEL_TOKEN")
+    _require(settings.tracker_key, "TRACKER_KEY")
     rasa_environment(settings)
     import rasa.core.run
     import rasa.utils.common

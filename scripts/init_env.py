@@ -25,6 +25,7 @@ GENERATED = (
     "DOSSIER_API_TOKEN",
     "DOSSIER_API_STAFF_TOKEN",
     "REDIS_PASSWORD",
+    "TRACKER_KEY",
 )
 _LINE = re.compile(r"^([A-Z0-9_]+)=(.*)$")
 

@@ -77,6 +77,7 @@ class LocalStack:
     action_token: str = field(default_factory=lambda: secrets.token_hex(16))
     api_token: str = field(default_factory=lambda: secrets.token_hex(16))
     staff_token: str = field(default_factory=lambda: secrets.token_hex(16))
+    tracker_key: str = field(default_factory=lambda: secrets.token_hex(16))
 
     @property
     def api_url(self) -> str:
@@ -98,6 +99,7 @@ class LocalStack:
             "ACTION_SERVER_TOKEN": self.action_token,
             "DOSSIER_API_TOKEN": self.api_token,
             "DOSSIER_API_STAFF_TOKEN": self.staff_token,
+            "TRACKER_KEY": self.tracker_key,
         }
 
     def api_session(self) -> requests.Session:

@@ -5,20 +5,33 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
 import redis.asyncio as aioredis
 from rasa.shared.nlu.training_data.loading import load_data
 from rasa.shared.nlu.training_data.message import Message
 
 from common import inbox
+from common.settings import get_settings
 from vn_nlu.components import InboxRecorder
 
 DAY = dt.date(2026, 11, 27)
 
 
-def test_recorder_keeps_only_citizens_low_confidence_messages(redis_url: str, monkeypatch) -> None:
+@pytest.fixture
+def redis_env(monkeypatch: pytest.MonkeyPatch):
+    """Point the recorder (it reads the settings) at another Redis for one test."""
+    def use(url: str) -> None:
+        monkeypatch.setenv("REDIS_URL", url)
+        get_settings.cache_clear()
+
+    yield use
+    get_settings.cache_clear()
+
+
+def test_recorder_keeps_only_citizens_low_confidence_messages(redis_url: str, redis_env) -> None:
     import redis
 
-    monkeypatch.setenv("REDIS_URL", redis_url)
+    redis_env(redis_url)
     sync = redis.Redis.from_url(redis_url)
     sync.delete(inbox.STREAM)
     recorder = InboxRecorder({"threshold": 0.6})
@@ -38,8 +51,8 @@ def test_recorder_keeps_only_citizens_low_confidence_messages(redis_url: str, mo
     assert all(b"sender" not in f for _, f in rows)  # the channel, not who
 
 
-def test_recorder_never_fails_the_parse_when_redis_is_down(monkeypatch) -> None:
-    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:9/0")
+def test_recorder_never_fails_the_parse_when_redis_is_down(redis_env) -> None:
+    redis_env("redis://127.0.0.1:9/0")
     message = Message({"text": "?", "intent": {"name": "nlu_fallback", "confidence": 0.3},
                        "metadata": {"sender": "web:x"}})
     assert InboxRecorder({"threshold": 0.6}).process([message]) == [message]

@@ -235,6 +235,8 @@ def test_a_conversation_with_personal_data_leaves_none_in_logs_and_expires(run_s
     ttl = client.ttl(key)
     days = int(run_stack.env["TRACKER_RETENTION_DAYS"])
     assert 0 < ttl <= days * 86400, (key, ttl)
+    stored = client.get(key)  # encrypted at rest: neither the number nor the name nor any word typed
+    assert stored and all(w.encode() not in stored for w in (PHONE, ID_NUMBER, NAME, "xăng dầu", "xang"))
     assert not re.search(PHONE.encode(), b"".join(v for _, f in client.xrange("nlu:inbox") for v in f.values()))
 
 
