@@ -66,7 +66,7 @@ TURN_KEYS = {"say", "press", "expect"}
 CHECK_KEYS = {"status", "late", "masked", "fee_of", "not_fee_of", "time_of", "docs_of", "submit_of",
               "contains_any", "contains_all", "not_contains", "asks_which", "booked", "not_booked",
               "ticket_created", "delivery_of", "subscribed", "unsubscribed", "declined",
-              "handoff_or_hotline", "places", "replied", "no_delivery", "rated", "due_of", "mentions"}
+              "handoff_or_hotline", "places", "replied", "no_delivery", "rated", "due_of", "mentions", "procedure"}
 CODE_STYLES = ("canon", "lower", "spaced", "spaces", "nodots", "upper_spaced")
 
 
@@ -494,6 +494,12 @@ def _docs_of(ctx: Context, reply: Reply, pid: str) -> str | None:
     return None if present >= needed else f"documents of {pid} (at least {needed} of {len(p.documents)})"
 
 
+@check("procedure")
+def _procedure(ctx: Context, reply: Reply, pid: str) -> str | None:
+    p = ctx.procedure(pid)
+    return None if covers(reply.text, p.name, 0.8) else f"about '{p.name}'"
+
+
 @check("submit_of")
 def _submit_of(ctx: Context, reply: Reply, pid: str) -> str | None:
     p = ctx.procedure(pid)
@@ -821,7 +827,7 @@ def run_suite(stack: Stack, conversations: list[Conversation], workers: int = WO
     sms_log = SmsLog(stack.smsc_log) if stack.smsc_log else None
     for conv in conversations:  # ids the suite names must exist
         for turn in conv.turns:
-            for key in ("fee_of", "not_fee_of", "time_of", "docs_of", "submit_of"):
+            for key in ("fee_of", "not_fee_of", "time_of", "docs_of", "submit_of", "procedure"):
                 pid = (turn.get("expect") or {}).get(key)
                 if pid is not None and pid not in catalog:
                     raise ValueError(f"{conv.id}: unknown procedure {pid}")
