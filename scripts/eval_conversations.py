@@ -63,10 +63,6 @@ SMS_QUIET_S = 0.8  # a reply is whole when no part came for this long
 UNFINISHED = {DossierStatus.MOI_TIEP_NHAN, DossierStatus.DANG_XU_LY, DossierStatus.CHO_BO_SUNG,
               DossierStatus.TRE_HAN}
 TURN_KEYS = {"say", "press", "expect"}
-CHECK_KEYS = {"status", "late", "masked", "fee_of", "not_fee_of", "time_of", "docs_of", "submit_of",
-              "contains_any", "contains_all", "not_contains", "asks_which", "booked", "not_booked",
-              "ticket_created", "delivery_of", "subscribed", "unsubscribed", "declined",
-              "handoff_or_hotline", "places", "replied", "no_delivery", "rated", "due_of", "mentions", "procedure"}
 CODE_STYLES = ("canon", "lower", "spaced", "spaces", "nodots", "upper_spaced")
 
 
@@ -83,12 +79,27 @@ class Conversation:
     source: str = ""
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """YAML that refuses a key given twice in one mapping (it would silently drop a check)."""
+
+
+def _mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict:
+    keys = [loader.construct_object(k) for k, _ in node.value]
+    repeated = {k for k in keys if keys.count(k) > 1}
+    if repeated:
+        raise yaml.constructor.ConstructorError(None, None, f"repeated keys {sorted(repeated)}", node.start_mark)
+    return loader.construct_mapping(node)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
 def load_suite(directory: Path = SUITE_DIR) -> list[Conversation]:
     """Every conversation of the suite, validated (unknown keys are errors, not silence)."""
     conversations: list[Conversation] = []
     seen: set[str] = set()
     for path in sorted(directory.glob("*.yml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506 (a safe loader)
         service = data["service"]
         for raw in data["conversations"]:
             conv = Conversation(id=raw["id"], service=service, channel=raw.get("channel", "web"),
@@ -114,7 +125,7 @@ def _validate(conv: Conversation, seen: set[str]) -> None:
     for i, turn in enumerate(conv.turns, 1):
         if set(turn) - TURN_KEYS or ("say" in turn) == ("press" in turn):
             raise ValueError(f"{where} turn {i}: a turn has say or press (and expect)")
-        unknown = set(turn.get("expect") or {}) - CHECK_KEYS
+        unknown = set(turn.get("expect") or {}) - CHECKS.keys()
         if unknown:
             raise ValueError(f"{where} turn {i}: unknown checks {sorted(unknown)}")
 
@@ -540,6 +551,8 @@ def _asks_which(ctx: Context, reply: Reply, pids: list[str]) -> str | None:
 
 def expected_day(spec: dict, on: dt.date) -> dt.date:
     """The day a citizen asked for: ``weekday`` (0 = Monday) this or ``next_week``, or ``in_days``."""
+    if "open_day" in spec:  # the n-th day the calendar offers (0 = the first)
+        return Calendar.load().open_days(local_now(), int(spec["open_day"]) + 1)[int(spec["open_day"])]
     if "in_days" in spec:
         return on + dt.timedelta(days=int(spec["in_days"]))
     weekday = int(spec["weekday"])
@@ -612,7 +625,7 @@ def _subscribers(ctx: Context, code: str) -> set[str]:
         try:
             return {s.decode() if isinstance(s, bytes) else s for s in await subscriptions.subscribers(client, code)}
         finally:
-            await client.aclose()
+            await client.close()
     return asyncio.run(read())
 
 
@@ -646,6 +659,7 @@ def _subscribed(ctx: Context, reply: Reply, name: str) -> str | None:
     return None if ctx.sender in _subscribers(ctx, d.code) else f"subscribed to {d.code}"
 
 
+@check("not_subscribed")
 @check("unsubscribed")
 def _unsubscribed(ctx: Context, reply: Reply, name: str) -> str | None:
     d = ctx.dossiers[name]
@@ -660,10 +674,12 @@ _POINTER = ("liên hệ", "ủy ban", "ubnd", "công an", "cơ quan", "dịch v�
 
 
 @check("declined")
-def _declined(ctx: Context, reply: Reply, flag: bool) -> str | None:
-    if any(has(reply.text, w) for w in _DECLINE) and any(has(reply.text, w) for w in _POINTER):
+def _declined(ctx: Context, reply: Reply, who: bool | list[str]) -> str | None:
+    """Not ours, and who handles it: any pointer (``true``) or one of the agencies listed."""
+    pointers = who if isinstance(who, list) else _POINTER
+    if any(has(reply.text, w) for w in _DECLINE) and any(has(reply.text, w) for w in pointers):
         return None
-    return "declined with a pointer to who handles it"
+    return f"declined, pointing to {who if isinstance(who, list) else 'who handles it'}"
 
 
 _HANDOFF = re.compile(r"can bo.{0,60}(tra loi|phan hoi|ho tro|lien he|tiep nhan|ket noi)"
@@ -749,7 +765,12 @@ def render(text: str, ctx: Context, specs: dict[str, dict], replies: list[str]) 
 
 
 def _press(reply: Reply | None, wanted: str) -> str:
-    """The payload of the previous reply's button whose title contains ``wanted`` (else the words typed)."""
+    """The payload of the previous reply's button whose title contains ``wanted``, or of its n-th
+    button for ``#n`` (else the words typed)."""
+    buttons = reply.buttons if reply else []
+    if re.fullmatch(r"#\d+", wanted):
+        index = int(wanted[1:]) - 1
+        return buttons[index]["payload"] if index < len(buttons) else wanted
     for b in (reply.buttons if reply else []):
         if fold_key(wanted) in fold_key(b["title"]):
             return b["payload"]
@@ -805,6 +826,8 @@ def _play(conv: Conversation, stack: Stack, pool: DossierPool, catalog: dict[str
         for problem in always(ctx, reply):
             fail(i, said, problem, reply.text)
         for name, arg in expect.items():
+            if name in ("contains_any", "contains_all", "not_contains"):
+                arg = [render(phrase, ctx, conv.dossiers, replies[:-1]) for phrase in arg]
             expects_ticket |= name == "ticket_created" and bool(arg)
             expects_booking |= name == "booked"
             outcome = CHECKS[name](ctx, reply, arg)
