@@ -739,6 +739,7 @@ class Failure:
     said: str
     expected: str
     got: str
+    check: str = ""  # which assertion failed (a failure class)
 
 
 @dataclass
@@ -791,13 +792,13 @@ def _play(conv: Conversation, stack: Stack, pool: DossierPool, catalog: dict[str
     started = time.monotonic()
     failures: list[Failure] = []
 
-    def fail(turn: int, said: str, expected: str, got: str) -> None:
-        failures.append(Failure(conv.id, conv.service, conv.channel, turn, said, expected, got))
+    def fail(turn: int, said: str, expected: str, got: str, check: str) -> None:
+        failures.append(Failure(conv.id, conv.service, conv.channel, turn, said, expected, got, check))
 
     try:
         picked = {name: pool.pick(spec, conv.id + name) for name, spec in conv.dossiers.items()}
     except LookupError as exc:
-        fail(0, "", f"(suite data) {exc}", "")
+        fail(0, "", f"(suite data) {exc}", "", "suite_data")
         return Result(conv.id, conv.service, conv.channel, False, failures, 0.0)
     if conv.channel == "sms":
         assert stack.smsc_control and sms_log, "SMS conversations need the SMSC simulator"
@@ -816,15 +817,15 @@ def _play(conv: Conversation, stack: Stack, pool: DossierPool, catalog: dict[str
         try:
             reply = client.send(said)
         except requests.RequestException as exc:
-            fail(i, said, "a reply", f"error {exc!r}")
+            fail(i, said, "a reply", f"error {exc!r}", "replied")
             break
         replies.append(reply.text)
         transcript.append((said, reply.text + "".join(f" [{b['title']}]" for b in reply.buttons)))
         expect = turn.get("expect") or {}
         if not reply.text.strip() and expect.get("replied", True):
-            fail(i, said, "a reply", "(silence)")
+            fail(i, said, "a reply", "(silence)", "replied")
         for problem in always(ctx, reply):
-            fail(i, said, problem, reply.text)
+            fail(i, said, problem, reply.text, "privacy_or_ascii")
         for name, arg in expect.items():
             if name in ("contains_any", "contains_all", "not_contains"):
                 arg = [render(phrase, ctx, conv.dossiers, replies[:-1]) for phrase in arg]
@@ -832,12 +833,12 @@ def _play(conv: Conversation, stack: Stack, pool: DossierPool, catalog: dict[str
             expects_booking |= name == "booked"
             outcome = CHECKS[name](ctx, reply, arg)
             if outcome is not None:
-                fail(i, said, outcome, reply.text)
+                fail(i, said, outcome, reply.text, name)
         previous = reply
     if not expects_ticket and ctx.tickets():  # nothing but a complaint may create a ticket
-        fail(len(conv.turns), "(end)", "no ticket created", f"{len(ctx.tickets())} ticket(s)")
+        fail(len(conv.turns), "(end)", "no ticket created", f"{len(ctx.tickets())} ticket(s)", "ticket_created")
     if not expects_booking and [a for a in ctx.appointments() if a["status"] == "booked"]:
-        fail(len(conv.turns), "(end)", "no appointment booked", "an appointment")
+        fail(len(conv.turns), "(end)", "no appointment booked", "an appointment", "not_booked")
     return Result(conv.id, conv.service, conv.channel, not failures, failures, time.monotonic() - started,
                   transcript)
 
@@ -873,8 +874,18 @@ def summary(results: list[Result]) -> dict[str, Any]:
         "by_service": {k: share(v) for k, v in sorted(groups["service"].items())},
         "by_channel": {k: share(v) for k, v in sorted(groups["channel"].items())},
         "failures": [f.__dict__ for r in results for f in r.failures],
+        "failure_classes": _classes(results),
         "failed_conversations": [r.id for r in results if not r.ok],
     }
+
+
+def _classes(results: list[Result]) -> dict[str, int]:
+    """How many conversations failed each kind of check, most frequent first."""
+    counts: dict[str, set[str]] = defaultdict(set)
+    for r in results:
+        for f in r.failures:
+            counts[f.check].add(r.id)
+    return dict(sorted(((k, len(v)) for k, v in counts.items()), key=lambda kv: -kv[1]))
 
 
 def format_summary(data: dict[str, Any], failures: bool = True) -> str:
@@ -884,6 +895,9 @@ def format_summary(data: dict[str, Any], failures: bool = True) -> str:
     out = ["Conversations fully correct:", line("overall", data["overall"]), "By service:"]
     out += [line(k, v) for k, v in data["by_service"].items()]
     out += ["By channel:"] + [line(k, v) for k, v in data["by_channel"].items()]
+    if data["failure_classes"]:
+        classes = ", ".join(f"{k} {n}" for k, n in data["failure_classes"].items())
+        out.append(f"Conversations failing each check: {classes}")
     if failures and data["failures"]:
         out.append(f"Failures ({len(data['failed_conversations'])} conversations):")
         for f in data["failures"]:
