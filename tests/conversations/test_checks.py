@@ -12,6 +12,7 @@ from scripts.eval_conversations import (
     CHECKS,
     Picked,
     Reply,
+    always,
     covers,
     days_late,
     expected_day,
@@ -107,3 +108,20 @@ def test_the_suite_is_large_and_spans_every_service_and_both_channels() -> None:
                         "notifications", "handoff", "out_of_scope", "smalltalk"}
     sms = sum(c.channel == "sms" for c in suite)
     assert 0.15 <= sms / len(suite) <= 0.35
+
+
+class _TypedCtx:
+    def __init__(self, typed: list[str], channel: str = "web") -> None:
+        self.typed, self.channel = typed, channel
+
+
+def test_a_phone_or_id_number_the_citizen_typed_must_not_come_back_in_clear() -> None:
+    ctx = _TypedCtx(["sđt 0905 246 813, CCCD 048090001234"])
+    assert always(ctx, Reply("Đã ghi nhận số 0905.246.813", []))
+    assert always(ctx, Reply("Người phản ánh: CCCD 048090001234", []))
+    assert always(ctx, Reply("Bưu tá sẽ gọi số *******813", [])) == []
+
+
+def test_an_sms_reply_must_be_ascii() -> None:
+    assert always(_TypedCtx([], "sms"), Reply("Hồ sơ đang xử lý", []))
+    assert always(_TypedCtx([], "sms"), Reply("Ho so dang xu ly", [])) == []
