@@ -34,6 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import redis
 import redis.asyncio as aioredis
@@ -822,7 +823,7 @@ def _play(conv: Conversation, stack: Stack, pool: DossierPool, catalog: dict[str
         replies.append(reply.text)
         transcript.append((said, reply.text + "".join(f" [{b['title']}]" for b in reply.buttons)))
         expect = turn.get("expect") or {}
-        if not reply.text.strip() and expect.get("replied", True):
+        if not reply.text.strip() and "replied" not in expect:
             fail(i, said, "a reply", "(silence)", "replied")
         for problem in always(ctx, reply):
             fail(i, said, problem, reply.text, "privacy_or_ascii")
@@ -950,8 +951,8 @@ def whole_stack(workdir: Path) -> Iterator[Stack]:
     db_path = workdir / "dossiers.sqlite3"
     # The reference data is seeded as of 11 days before the day it is played (as the shipped seed,
     # 2026-11-20, is for 2026-12-01): dossiers of every status exist on time and overdue whatever the date.
-    seeding.REFERENCE_DATE = today() - dt.timedelta(days=SEED_AGE_DAYS)
-    seeding.seed(Database(db_path))
+    with mock.patch.object(seeding, "REFERENCE_DATE", today() - dt.timedelta(days=SEED_AGE_DAYS)):
+        seeding.seed(Database(db_path))
     (workdir / "redis").mkdir()
     redis_proc, redis_url = start_redis(workdir / "redis")
     local = LocalStack(redis_url=redis_url, db_path=db_path, logs=workdir)
