@@ -19,8 +19,9 @@ import html
 import logging
 import re
 import secrets
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from aiohttp import web
@@ -64,6 +65,7 @@ from dossier_api.client import DossierApiError, DossierApiUnavailable, DossierCl
 from dossier_api.models import TicketAnswer
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 HASHING = 2  # concurrent bcrypt checks; the default thread pool has min(32, cores + 4) workers
 MAX_USERNAME, MAX_PASSWORD = 64, 1024  # what a sign-in form field may hold (bcrypt reads 72 bytes)
@@ -90,8 +92,8 @@ async def staff_guard(request: web.Request, handler: Handler) -> web.StreamRespo
     return await handler(request)
 
 
-SIGN_IN_REFUSED = ("Tên đăng nhập hoặc mật khẩu không đúng. Sau {failures} lần sai liên tiếp, tài khoản tạm khóa "
-                   "{minutes} phút đối với máy này.")
+SIGN_IN_REFUSED = ("Tên đăng nhập hoặc mật khẩu không đúng. Đăng nhập sai {failures} lần trong {minutes} phút thì "
+                   "tài khoản bị tạm khóa {minutes} phút trên máy này.")
 THROTTLED = "Máy này đã đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {minutes} phút."
 
 
@@ -109,7 +111,7 @@ async def login_page(request: web.Request, error: str = "") -> web.Response:
     return response
 
 
-async def _hashing(request: web.Request, work: Any, *args: Any) -> Any:
+async def _hashing(request: web.Request, work: Callable[..., T], *args: Any) -> T:
     """Run a bcrypt-and-SQLite account call in a thread, a few at a time."""
     async with request.app[HASHING_KEY]:
         return await asyncio.to_thread(work, *args)
