@@ -16,7 +16,7 @@ import aiohttp
 import bcrypt
 import pytest
 
-from bot.staff.accounts import AccountError, Role, SignIn
+from bot.staff.accounts import AccountError, Accounts, Role, SignIn
 from common.handoff import mark_waiting
 from tests.bot.conftest import ADMIN_PASSWORD, ANNOTATOR_PASSWORD, NOW
 from tests.bot.conftest import csrf as _csrf
@@ -260,6 +260,21 @@ async def test_x_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(con
             await _attempt(http, f"khach.{i}", "guess-2026", token, address=f"198.51.100.{i}")
         status, _, _ = await _attempt(http, "admin.so", ADMIN_PASSWORD, token, address="192.0.2.1")
         assert status == 429  # the header changed nothing: every attempt came from the test client
+
+
+def test_an_account_file_from_before_the_per_address_failures_keeps_working(tmp_path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as conn:  # the schema of the previous release: failures kept per account
+        conn.execute("CREATE TABLE staff (username TEXT PRIMARY KEY, password_hash TEXT NOT NULL, role TEXT NOT NULL,"
+                     " failures INTEGER NOT NULL DEFAULT 0, locked_until TEXT, created_at TEXT NOT NULL)")
+        conn.execute("INSERT INTO staff VALUES ('cu.admin', ?, 'admin', 4, NULL, ?)",
+                     (bcrypt.hashpw(ADMIN_PASSWORD.encode(), bcrypt.gensalt()).decode(), NOW.isoformat()))
+    accounts = Accounts(path, max_failures=3)
+    assert accounts.sign_in("cu.admin", ADMIN_PASSWORD, NOW, "192.0.2.1")[0] is SignIn.OK
+    accounts.create("moi.annotator", ANNOTATOR_PASSWORD, Role.ANNOTATOR, NOW)
+    assert [s.username for s in accounts.list()] == ["cu.admin", "moi.annotator"]
 
 
 def test_failures_are_counted_per_address_and_expire(accounts) -> None:
