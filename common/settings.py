@@ -71,8 +71,11 @@ class Settings(BaseSettings):
     nlu_data_dir: str = Field("nlu_data/nlu", description="Where examples confirmed in the NLU inbox are written")
     staff_db_path: str = Field("var/staff.sqlite3", description="Staff accounts of the console")
     staff_session_hours: float = 8.0
-    staff_max_failures: int = 5  # failed sign-ins before the account locks
+    staff_max_failures: int = 5  # failed sign-ins before an account locks for the address they came from
     staff_lock_minutes: int = 15
+    staff_address_max_failures: int = Field(20, description="Failed sign-ins (any names) before an address waits")
+    staff_trusted_proxies: str = Field("", description="Comma-separated proxy addresses whose X-Forwarded-For the "
+                                       "console believes; empty = the TCP peer is the client")
     staff_cookie_secure: bool = Field(False, description="Set the session cookie Secure (behind https)")
     model_path: str = Field("models/sct-assistant.tar.gz", description="The model `make model` trains (first live)")
     models_dir: str = Field("models", description="Candidate models, their reports and the promotion record")

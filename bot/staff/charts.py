@@ -18,7 +18,8 @@ def _esc(text: object) -> str:
 
 
 def _frame(title: str, svg: str, legend: Sequence[tuple[str, str]] = (), chart_id: str = "") -> str:
-    keys = "".join(f'<span><i style="background:{c}"></i>{_esc(n)}</span>' for n, c in legend)
+    keys = "".join(f'<span><svg class="swatch" viewBox="0 0 10 10" aria-hidden="true"><rect width="10" height="10" '
+                   f'fill="{_esc(c)}"/></svg>{_esc(n)}</span>' for n, c in legend)  # no style attribute: CSP
     ident = f' id="{_esc(chart_id)}"' if chart_id else ""
     return (f'<figure class="chart"{ident}><figcaption>{_esc(title)}</figcaption>'
             f'<svg viewBox="0 0 {W} {H}" width="100%" role="img" aria-label="{_esc(title)}">{svg}</svg>'

@@ -6,6 +6,7 @@ promoting and rolling back are for admins.
 
 from __future__ import annotations
 
+import asyncio
 import html
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,8 @@ async def models_page(request: web.Request, error: str = "") -> web.Response:
     registry = models.Registry.from_settings(settings)
     job = await models.last_job(request.app[REDIS_KEY])
     notice = NOTICES.get(request.query.get("done", ""), "")
-    previous = registry.previous()
+    live, previous, reports = await asyncio.to_thread(
+        lambda: (registry.live(), registry.previous(), registry.reports()))  # files: off the event loop
     rollback = (_button(session, "/staff/api/models/rollback", f"Quay lại mô hình trước ({previous[0].name})",
                         "Quay lại mô hình trước đó?") if previous else '<p class="muted">Chưa có mô hình trước đó.</p>')
     running = job is not None and job.public()["state"] not in ("done", "failed")
@@ -67,14 +69,14 @@ async def models_page(request: web.Request, error: str = "") -> web.Response:
         f'<tr><td><a href="/staff/models/{html.escape(r["job"])}">{html.escape(r["job"])}</a></td>'
         f'<td>{html.escape(r.get("by", ""))}</td><td class="num">{r["live"]["accuracy"]:.3f}</td>'
         f'<td class="num">{r["candidate"]["accuracy"]:.3f}</td><td class="num">{len(r["fixed"])}</td>'
-        f'<td class="num">{len(r["broken"])}</td></tr>' for r in registry.reports())
+        f'<td class="num">{len(r["broken"])}</td></tr>' for r in reports)
     candidates = (f"<table><tr><th>Ứng viên</th><th>Người chạy</th><th class=num>Đang chạy</th>"
                   f"<th class=num>Ứng viên</th><th class=num>Mới đúng</th><th class=num>Mới sai</th></tr>{rows}</table>"
                   if rows else "<p>Chưa có mô hình ứng viên nào.</p>")
     body = f"""{f'<div class="card ok">{html.escape(notice)}</div>' if notice else ''}
 {f'<div class="card error">{html.escape(error)}</div>' if error else ''}
 <div class="card"><h1>Mô hình đang chạy</h1>
-<p><strong>{html.escape(registry.live().name)}</strong> <span class="muted">(máy chủ Rasa báo:
+<p><strong>{html.escape(live.name)}</strong> <span class="muted">(máy chủ Rasa báo:
 {html.escape(Path(await _rasa_model(settings)).name)})</span></p>{rollback}</div>
 <div class="card"><h2>Huấn luyện mô hình mới</h2>
 <p>Huấn luyện trên dữ liệu hiện có (kể cả các câu vừa xác nhận trong hộp thư), rồi chấm mô hình mới và mô hình
@@ -95,7 +97,7 @@ async def comparison_page(request: web.Request) -> web.Response:
     """A candidate beside the live model on the fixed test split."""
     session = session_of(request)
     job_id = request.match_info["job"]
-    report = models.Registry.from_settings(request.app[SETTINGS_KEY]).report(job_id)
+    report = await asyncio.to_thread(models.Registry.from_settings(request.app[SETTINGS_KEY]).report, job_id)
     if report is None:
         raise web.HTTPNotFound(text="Không tìm thấy mô hình ứng viên này.")
     live, cand = report["live"], report["candidate"]
@@ -137,9 +139,10 @@ async def start_training(request: web.Request) -> web.StreamResponse:
 
 
 async def training_state(request: web.Request) -> web.Response:
-    job = await models.get_job(request.app[REDIS_KEY], request.match_info["job"])
+    job_id = request.match_info["job"]
+    job = await models.get_job(request.app[REDIS_KEY], job_id) if models.JOB_ID.fullmatch(job_id) else None
     if job is None:
-        return web.json_response({"error": "Không có lượt huấn luyện này."}, status=404)
+        raise web.HTTPNotFound(text="Không có lượt huấn luyện này.")
     return web.json_response(job.public())
 
 

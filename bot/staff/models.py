@@ -17,11 +17,13 @@ store, so none is dropped.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -48,6 +50,7 @@ HEARTBEAT_S = 5
 STALE_AFTER_S = 60  # no heartbeat for this long: the job's process is gone
 KEEP_PREVIOUS = 10
 KEEP_CANDIDATES = 20  # candidate models kept on disk (about 0.2 MB each)
+JOB_ID = re.compile(r"\d{8}-\d{6}", re.ASCII)  # new_job_id's form: anything else names no job
 
 
 class ModelError(Exception):
@@ -122,7 +125,7 @@ class Registry:
 
     def report(self, job_id: str) -> dict[str, Any] | None:
         """The comparison report of a candidate (None when unknown)."""
-        if not job_id.replace("-", "").isalnum():
+        if not JOB_ID.fullmatch(job_id):
             return None
         path = self.candidates_dir / f"{job_id}.json"
         return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
@@ -209,13 +212,17 @@ async def start_job(redis: Any, by: str) -> Job | None:
     pipe.expire(JOB_KEY.format(job_id), 30 * 86400)
     pipe.set(LAST_JOB, job_id)
     await pipe.execute()
+    await asyncio.to_thread(_spawn, job_id)  # file and process creation: off the event loop
+    logger.info("staff %s started training job %s", by, job_id)
+    return await get_job(redis, job_id)
+
+
+def _spawn(job_id: str) -> None:
     log = ROOT / "var" / f"training-{job_id}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
         subprocess.Popen([sys.executable, "-m", "bot.staff", "run-job", job_id], cwd=ROOT, stdout=out,
                          stderr=subprocess.STDOUT, start_new_session=True)
-    logger.info("staff %s started training job %s", by, job_id)
-    return await get_job(redis, job_id)
 
 
 class Reporter:
@@ -347,13 +354,13 @@ async def load_into_rasa(settings: Settings, model: Path) -> None:
 async def promote(redis: Any, settings: Settings, job_id: str, by: str) -> Path:
     """Put a candidate live (one promotion or rollback at a time)."""
     registry = Registry.from_settings(settings)
-    report = registry.report(job_id)
+    report = await asyncio.to_thread(registry.report, job_id)
     if report is None or not Path(report["candidate_model"]).exists():
         raise ModelError("Không tìm thấy mô hình ứng viên này.")
     model = Path(report["candidate_model"])
     async with _promotion_lock(redis):
         await load_into_rasa(settings, model)
-        registry.promoted(model, by)
+        await asyncio.to_thread(registry.promoted, model, by)
     logger.info("staff %s promoted model %s", by, model.name)
     return model
 
@@ -362,11 +369,11 @@ async def rollback(redis: Any, settings: Settings, by: str) -> Path:
     """Put the model live before the current one back."""
     registry = Registry.from_settings(settings)
     async with _promotion_lock(redis):
-        previous = registry.previous()
+        previous = await asyncio.to_thread(registry.previous)
         if not previous:
             raise ModelError("Không có mô hình trước đó để quay lại.")
         await load_into_rasa(settings, previous[0])
-        model = registry.rolled_back(by)
+        model = await asyncio.to_thread(registry.rolled_back, by)
     logger.info("staff %s rolled back to model %s", by, model.name)
     return model
 

@@ -4,16 +4,24 @@ Every route but the sign-in page needs a session (pages redirect to the
 sign-in page, ``/staff/api/`` answers 401); every state-changing request
 needs the session's CSRF token (form field ``csrf_token`` or header
 ``X-CSRF-Token``), else 403; admin-only routes answer 403 to annotators.
+Every response carries the security headers; refusals and errors are a
+Vietnamese page in the console's frame, or JSON when the client asks for JSON.
+Nothing blocks the event loop: bcrypt and SQLite run in threads (at most
+``HASHING`` bcrypt checks at once, so sign-in floods do not take every worker thread).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hmac
 import html
 import logging
+import re
 import secrets
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import yaml
 from aiohttp import web
@@ -26,19 +34,26 @@ from bot.staff.layout import (
     ACCOUNTS_KEY,
     COOKIE,
     DOSSIERS_KEY,
+    HASHING_KEY,
     LOGIN_CSRF_COOKIE,
+    PROXIES_KEY,
     PUBLIC,
     REDIS_KEY,
     SESSION_KEY,
     SESSIONS_KEY,
     SETTINGS_KEY,
     Handler,
+    client_address,
     csrf_field,
     done,
+    error_pages,
+    error_response,
     form_or_json,
+    in_console,
     page,
     refused,
     requires,
+    security_headers,
     session_of,
 )
 from bot.staff.sessions import Session, Sessions
@@ -46,20 +61,27 @@ from common import handoff, inbox
 from common.dates import local_now
 from common.privacy import redact
 from common.settings import Settings
-from dossier_api.client import DossierApiError, DossierClient
+from dossier_api.client import DossierApiError, DossierApiUnavailable, DossierClient, DossierNotFound
 from dossier_api.models import TicketAnswer
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+HASHING = 2  # concurrent bcrypt checks; the default thread pool has min(32, cores + 4) workers
+MAX_USERNAME, MAX_PASSWORD = 64, 1024  # what a sign-in form field may hold (bcrypt reads 72 bytes)
+_TICKET = re.compile(r"PA\d{6}-\d{4,12}", re.ASCII)  # dossier_api.db numbers tickets PA<yymmdd>-<id>
+_STREAM_ID = re.compile(r"(\d{1,20})-(\d{1,20})", re.ASCII)
+
 
 @web.middleware
 async def staff_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Sessions and CSRF for everything under /staff."""
-    if not request.path.startswith("/staff") or (request.method, request.path) in PUBLIC:
+    if not in_console(request) or (request.method, request.path) in PUBLIC:
         return await handler(request)
     session = await request.app[SESSIONS_KEY].get(request.cookies.get(COOKIE))
     if session is None:
         if request.path.startswith("/staff/api/"):
-            return web.json_response({"error": "Anh/chị cần đăng nhập."}, status=401)
+            return error_response(request, 401, "Phiên đăng nhập đã hết hạn; anh/chị vui lòng đăng nhập lại.")
         raise web.HTTPFound("/staff/login")
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         given = request.headers.get("X-CSRF-Token") or (await form_or_json(request)).get("csrf_token", "")
@@ -68,6 +90,11 @@ async def staff_guard(request: web.Request, handler: Handler) -> web.StreamRespo
             raise web.HTTPForbidden(text="Phiên làm việc không hợp lệ (thiếu mã CSRF). Vui lòng tải lại trang.")
     request[SESSION_KEY] = session
     return await handler(request)
+
+
+SIGN_IN_REFUSED = ("Tên đăng nhập hoặc mật khẩu không đúng. Đăng nhập sai {failures} lần trong {minutes} phút thì "
+                   "tài khoản bị tạm khóa {minutes} phút trên máy này.")
+THROTTLED = "Máy này đã đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {minutes} phút."
 
 
 async def login_page(request: web.Request, error: str = "") -> web.Response:
@@ -84,19 +111,33 @@ async def login_page(request: web.Request, error: str = "") -> web.Response:
     return response
 
 
+async def _hashing(request: web.Request, work: Callable[..., T], *args: Any) -> T:
+    """Run a bcrypt-and-SQLite account call in a thread, a few at a time."""
+    async with request.app[HASHING_KEY]:
+        return await asyncio.to_thread(work, *args)
+
+
 async def login(request: web.Request) -> web.Response:
-    form = await request.post()
+    """Sign in. An unknown name, a wrong password and a locked account get the same page, status and
+    (one bcrypt check each) time; an address with too many failures waits (429), checked no further."""
+    form = await form_or_json(request)
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not hmac.compare_digest(str(form.get("csrf_token", "")).encode(), expected.encode()):
         raise web.HTTPForbidden(text="Phiên đăng nhập không hợp lệ (thiếu mã CSRF). Vui lòng tải lại trang.")
-    username = str(form.get("username", "")).strip().lower()
-    result, staff = request.app[ACCOUNTS_KEY].sign_in(username, str(form.get("password", "")), local_now())
-    if result is SignIn.LOCKED:
-        logger.warning("staff sign-in refused: account locked")
-        return await login_page(request, "Tài khoản tạm khóa do đăng nhập sai nhiều lần. Vui lòng thử lại sau.")
+    username = str(form.get("username", "")).strip().lower()[:MAX_USERNAME]
+    accounts, settings = request.app[ACCOUNTS_KEY], request.app[SETTINGS_KEY]
+    result, staff = await _hashing(request, accounts.sign_in, username, str(form.get("password", ""))[:MAX_PASSWORD],
+                                   local_now(), client_address(request))
+    if result is SignIn.THROTTLED:
+        logger.warning("staff sign-in refused: too many failures from this client address")
+        response = await login_page(request, THROTTLED.format(minutes=settings.staff_lock_minutes))
+        response.set_status(429)
+        response.headers["Retry-After"] = str(settings.staff_lock_minutes * 60)
+        return response
     if staff is None:
-        logger.info("staff sign-in failed")
-        return await login_page(request, "Tên đăng nhập hoặc mật khẩu không đúng.")
+        logger.info("staff sign-in refused (%s)", result.value)
+        return await login_page(request, SIGN_IN_REFUSED.format(failures=settings.staff_max_failures,
+                                                                minutes=settings.staff_lock_minutes))
     token, _ = await request.app[SESSIONS_KEY].create(staff)
     logger.info("staff %s signed in", staff.username)
     response = web.HTTPFound("/staff/")
@@ -114,7 +155,7 @@ async def logout(request: web.Request) -> web.Response:
     raise response
 
 
-async def home(request: web.Request) -> web.Response:
+async def home(request: web.Request, error: str = "") -> web.Response:
     """Overview: conversations waiting for a staff member, and open feedback tickets."""
     session = session_of(request)
     waiting = await handoff.waiting(request.app[REDIS_KEY])
@@ -125,7 +166,8 @@ async def home(request: web.Request) -> web.Response:
                    for sender, since in sorted(waiting.items(), key=lambda kv: kv[1]))
     table = (f"<table><tr><th>Người dân (kênh:mã)</th><th>Từ lúc</th><th></th></tr>{rows}</table>"
              if rows else "<p>Không có cuộc trò chuyện nào đang chờ.</p>")
-    body = (f'<div class="card"><h1>Cuộc trò chuyện chờ cán bộ ({len(waiting)})</h1>{table}</div>'
+    notice = f'<div class="card error">{html.escape(error)}</div>' if error else ""
+    body = (f'{notice}<div class="card"><h1>Cuộc trò chuyện chờ cán bộ ({len(waiting)})</h1>{table}</div>'
             f'{await _tickets_card(request, session)}')
     return page("Tổng quan", body, session)
 
@@ -133,13 +175,13 @@ async def home(request: web.Request) -> web.Response:
 async def release_handoff(request: web.Request) -> web.StreamResponse:
     """Give a conversation back to the assistant (the staff member has finished with it)."""
     sender = str((await form_or_json(request)).get("sender", ""))
-    if ":" not in sender:
-        return web.json_response({"error": "Thiếu mã cuộc trò chuyện."}, status=400)
+    if sender not in await handoff.waiting(request.app[REDIS_KEY]):
+        return await refused(request, "Cuộc trò chuyện này không còn chờ cán bộ.", 404, home)
     rasa = RasaClient.from_settings(request.app[SETTINGS_KEY])
     try:
         await release(request.app[REDIS_KEY], rasa, sender)
     except RasaUnavailable:
-        return web.json_response({"error": "Không kết nối được trợ lý ảo; anh/chị thử lại sau."}, status=502)
+        return await refused(request, "Không kết nối được trợ lý ảo; anh/chị thử lại sau.", 502, home)
     finally:
         await rasa.close()
     logger.info("staff %s gave a conversation back to the assistant", session_of(request).staff.username)
@@ -172,14 +214,19 @@ async def answer_ticket(request: web.Request) -> web.StreamResponse:
     """Answer a ticket: the dossier system records it and its author is told on their channel."""
     body = await form_or_json(request)
     answer = str(body.get("answer", "")).strip()
-    if not answer or len(answer) > 2000:
-        return web.json_response({"error": "Câu trả lời phải có từ 1 đến 2.000 ký tự."}, status=400)
     number = request.match_info["number"]
+    if not _TICKET.fullmatch(number):
+        raise web.HTTPNotFound(text="Không tìm thấy phản ánh này.")
+    if not answer or len(answer) > 2000:
+        return await refused(request, "Câu trả lời phải có từ 1 đến 2.000 ký tự.", 400, home)
     try:
         await request.app[DOSSIERS_KEY].answer_ticket(number, TicketAnswer(status="da_tra_loi", answer=answer))
+    except DossierNotFound:
+        return await refused(request, "Không tìm thấy phản ánh này.", 404, home)
     except DossierApiError as exc:
         logger.warning("ticket answer not stored: %s", type(exc).__name__)
-        return web.json_response({"error": "Không gửi được câu trả lời; anh/chị vui lòng thử lại."}, status=502)
+        status = 502 if isinstance(exc, DossierApiUnavailable) else 409
+        return await refused(request, "Không gửi được câu trả lời; anh/chị vui lòng thử lại.", status, home)
     logger.info("staff %s answered ticket %s", session_of(request).staff.username, number)
     return done(request, {"number": number, "status": "da_tra_loi"}, "/staff/")
 
@@ -229,20 +276,23 @@ async def review_inbox_item(request: web.Request) -> web.StreamResponse:
     """Confirm an item with an intent and entities (written to the day's batch file) or discard it."""
     body = await form_or_json(request)
     action, intent = str(body.get("action", "")), str(body.get("intent", ""))
+    entities = body.get("entities") if isinstance(body.get("entities"), list) else []
     marked = [(str(body.get("entity_value", "")), str(body.get("entity", "")))] if body.get("entity") else []
-    marked += [(str(e.get("value", "")), str(e.get("entity", ""))) for e in body.get("entities") or []
-               if isinstance(e, dict)]
+    marked += [(str(e.get("value", "")), str(e.get("entity", ""))) for e in entities if isinstance(e, dict)]
+    item_id = request.match_info["item_id"]
+    if not _is_stream_id(item_id):
+        return await refused(request, "Không có tin nhắn này trong hộp thư.", 404, inbox_page)
     if (action not in ("confirm", "discard") or (action == "confirm" and intent not in request.app[INTENTS_KEY])
             or any(entity not in request.app[ENTITIES_KEY] for _, entity in marked)):
-        return web.json_response({"error": "Thao tác, ý định hoặc thực thể không hợp lệ."}, status=400)
-    item = await inbox.take(request.app[REDIS_KEY], request.match_info["item_id"])
+        return await refused(request, "Thao tác, ý định hoặc thực thể không hợp lệ.", 400, inbox_page)
+    item = await inbox.take(request.app[REDIS_KEY], item_id)
     if item is None:
-        return web.json_response({"error": "Tin nhắn này đã được người khác xử lý."}, status=404)
+        return await refused(request, "Tin nhắn này đã được người khác xử lý.", 404, inbox_page)
     written = None
     if action == "confirm":
         try:
-            written = inbox.add_example(Path(request.app[SETTINGS_KEY].nlu_data_dir), intent, item.text,
-                                        local_now().date(), marked)
+            written = await asyncio.to_thread(inbox.add_example, Path(request.app[SETTINGS_KEY].nlu_data_dir),
+                                              intent, item.text, local_now().date(), marked)
         except ValueError as exc:
             await inbox.restore(request.app[REDIS_KEY], item)
             return await refused(request, str(exc), 400, inbox_page)
@@ -251,12 +301,19 @@ async def review_inbox_item(request: web.Request) -> web.StreamResponse:
     return done(request, {"action": action, "file": written.name if written else None}, "/staff/inbox")
 
 
-@requires(Role.ADMIN)
-async def users_page(request: web.Request) -> web.Response:
+def _is_stream_id(entry_id: str) -> bool:
+    """A Redis stream entry id (``<ms>-<seq>``, each below 2^64), so a malformed one is a 404, not a Redis error."""
+    match = _STREAM_ID.fullmatch(entry_id)
+    return match is not None and all(int(part) < 2**64 for part in match.groups())
+
+
+async def _users_page(request: web.Request, error: str = "") -> web.Response:
     session = session_of(request)
-    rows = "".join(f"<tr><td>{html.escape(s.username)}</td><td>{s.role.value}</td></tr>"
-                   for s in request.app[ACCOUNTS_KEY].list())
-    body = f"""<div class="card"><h1>Tài khoản cán bộ</h1>
+    staff = await asyncio.to_thread(request.app[ACCOUNTS_KEY].list)
+    rows = "".join(f"<tr><td>{html.escape(s.username)}</td><td>{s.role.value}</td></tr>" for s in staff)
+    notice = ('<div class="card ok">Đã thêm tài khoản.</div>' if request.query.get("done") == "created" and not error
+              else f'<div class="card error">{html.escape(error)}</div>' if error else "")
+    body = f"""{notice}<div class="card"><h1>Tài khoản cán bộ</h1>
 <table><tr><th>Tên</th><th>Vai trò</th></tr>{rows}</table></div>
 <div class="card"><h2>Thêm tài khoản</h2><form method="post" action="/staff/api/users">{csrf_field(session.csrf)}
 <input name="username" placeholder="tên đăng nhập" required> <input name="password" type="password"
@@ -265,38 +322,53 @@ placeholder="mật khẩu (≥ 12 ký tự)" required> <select name="role"><opti
     return page("Tài khoản", body, session)
 
 
+users_page = requires(Role.ADMIN)(_users_page)
+
+
 @requires(Role.ADMIN)
 async def create_user(request: web.Request) -> web.Response:
+    """Add an account: back to the accounts page (or JSON, 201), a refusal shown on that page."""
     body = await form_or_json(request)
     try:
         role = Role(str(body.get("role", "")))
-        staff = request.app[ACCOUNTS_KEY].create(str(body.get("username", "")).strip().lower(),
-                                                 str(body.get("password", "")), role, local_now())
+        staff = await _hashing(request, request.app[ACCOUNTS_KEY].create, str(body.get("username", "")).strip().lower(),
+                               str(body.get("password", "")), role, local_now())
     except ValueError as exc:
         message = str(exc) if isinstance(exc, AccountError) else "Vai trò không hợp lệ."
-        return web.json_response({"error": message}, status=400)
+        return await refused(request, message, 400, _users_page)
     logger.info("staff %s created account %s (%s)", session_of(request).staff.username, staff.username,
                 staff.role.value)
-    return web.json_response({"username": staff.username, "role": staff.role.value}, status=201)
+    return done(request, {"username": staff.username, "role": staff.role.value}, "/staff/users?done=created", 201)
+
+
+def _domain() -> tuple[list[str], list[str]]:
+    domain = yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))
+    return list(domain["intents"]), [e for e in domain.get("entities", []) if e not in NOT_MARKED]
 
 
 def setup_staff(app: web.Application, settings: Settings, redis_key: web.AppKey) -> None:
-    """Mount the console on the gateway (its Redis client is ``app[redis_key]``, set at start)."""
-    app[SETTINGS_KEY] = settings
-    domain = yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))
-    app[INTENTS_KEY] = list(domain["intents"])
-    app[ENTITIES_KEY] = [e for e in domain.get("entities", []) if e not in NOT_MARKED]
-    app[ACCOUNTS_KEY] = Accounts(settings.staff_db_path, settings.staff_max_failures, settings.staff_lock_minutes)
+    """Mount the console on the gateway (its Redis client is ``app[redis_key]``, set at start).
 
-    async def sessions(app: web.Application):
+    Its routes and middlewares are the gateway app's, limited to ``/staff``, not an aiohttp
+    sub-application: aiohttp 3.9 resolves a sub-application through ``request.url``, which the
+    installed yarl refuses to build from a ``Host`` header with a port (every request would be a 500).
+    """
+    app[SETTINGS_KEY] = settings
+    app[PROXIES_KEY] = frozenset(a.strip() for a in settings.staff_trusted_proxies.split(",") if a.strip())
+    app[ACCOUNTS_KEY] = Accounts(settings.staff_db_path, settings.staff_max_failures, settings.staff_lock_minutes,
+                                 settings.staff_address_max_failures)
+
+    async def resources(app: web.Application):
+        app[INTENTS_KEY], app[ENTITIES_KEY] = await asyncio.to_thread(_domain)
+        app[HASHING_KEY] = asyncio.Semaphore(HASHING)
         app[REDIS_KEY] = app[redis_key]
         app[SESSIONS_KEY] = Sessions(app[redis_key], int(settings.staff_session_hours * 3600))
         app[DOSSIERS_KEY] = DossierClient.from_settings(settings)
         yield
         await app[DOSSIERS_KEY].close()
 
-    app.cleanup_ctx.append(sessions)
-    app.middlewares.append(staff_guard)
+    app.cleanup_ctx.append(resources)
+    app.middlewares.extend([security_headers, error_pages, staff_guard])
     app.router.add_get("/staff/login", login_page)
     app.router.add_post("/staff/login", login)
     app.router.add_post("/staff/logout", logout)

@@ -3,19 +3,24 @@ the chat gateway in-process, in front of the real stack."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
+import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+import requests
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.staff.accounts import Accounts, Role
 from bot.web import create_app
 from bot.zalo import ACCESS_KEY, REFRESH_KEY
 from common.settings import Settings
+from scripts.localstack import free_port
 from tests.conftest import Stack
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_api import APP_ID, APP_SECRET, OA_SECRET, FakeZalo
@@ -117,3 +122,43 @@ async def sign_in(client: TestClient, username: str, password: str):
 async def csrf(client: TestClient) -> str:
     page = await (await client.get("/staff/")).text()
     return re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+
+
+class ThreadedGateway:
+    """The gateway served by its own event loop in a thread, for synchronous clients (``requests``,
+    hypothesis): a real HTTP server on a free port."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.app = create_app(settings)
+        self.url = f"http://127.0.0.1:{free_port()}"
+        self._loop = asyncio.new_event_loop()
+        self._runner = web.AppRunner(self.app)
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    def start(self) -> ThreadedGateway:
+        self._thread.start()
+
+        async def serve() -> None:
+            await self._runner.setup()
+            await web.TCPSite(self._runner, "127.0.0.1", int(self.url.rsplit(":", 1)[1])).start()
+
+        asyncio.run_coroutine_threadsafe(serve(), self._loop).result(30)
+        return self
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+
+def signed_in_session(url: str, username: str, password: str):
+    """A ``requests`` session signed in to the console at ``url``, and its CSRF token."""
+    http = requests.Session()
+    login = http.get(f"{url}/staff/login", timeout=10).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', login)[1]
+    signed = http.post(f"{url}/staff/login", data={"username": username, "password": password, "csrf_token": token},
+                       allow_redirects=False, timeout=10)
+    assert signed.status_code == 302, signed.status_code
+    page = http.get(f"{url}/staff/", timeout=10).text
+    return http, re.search(r'name="csrf_token" value="([^"]+)"', page)[1]

@@ -7,16 +7,32 @@ import csv
 import io
 import json
 import re
+import time
+from collections import Counter
 from pathlib import Path
+from urllib.parse import quote
 
+import hypothesis
 import pytest
+import redis
 import redis.asyncio as aioredis
 from aiohttp import web
+from hypothesis import strategies as st
 
 from bot.staff import models
 from common import inbox, stats
+from common.settings import Settings
 from common.stats import Count
-from tests.bot.conftest import ADMIN_PASSWORD, ANNOTATOR_PASSWORD, NOW, _serve, csrf, sign_in
+from tests.bot.conftest import (
+    ADMIN_PASSWORD,
+    ANNOTATOR_PASSWORD,
+    NOW,
+    ThreadedGateway,
+    _serve,
+    csrf,
+    sign_in,
+    signed_in_session,
+)
 from tests.conftest import Stack, seeded_dossier
 
 
@@ -223,3 +239,109 @@ async def test_a_waiting_conversation_is_given_back_to_the_assistant(accounts, r
                                                                      "sender": sender}, allow_redirects=False)
     assert released.status == 302 and sender not in await (await client.get("/staff/")).text()
     assert "trợ lý ảo" in chat.say("xin chào")  # the assistant answers again
+
+
+# -- fuzzing every console route (issue 15, Low: no 5xx on any input) ---------------------------
+
+FIELDS = ("username", "password", "role", "action", "intent", "entity", "entity_value", "entities", "answer",
+          "sender", "days", "done")
+TRICKY = ("", "..", "%2e%2e", "²", "٣", "0-0", "1" * 400, "99999999999999999999-0", "\ud800", "\x00", "<script>",
+          "PA261126-0001", "20261127-101500", "web:1", "admin", "annotator", "confirm", "discard", "hoi_le_phi")
+EXAMPLES_PER_ROUTE = 100
+
+
+def _strategies():
+    text = st.one_of(st.text(max_size=60), st.sampled_from(TRICKY))
+    printable = st.one_of(st.text(st.characters(exclude_categories=("Cs",)), max_size=60),
+                          st.sampled_from([t for t in TRICKY if t != "\ud800"]))
+    param = st.one_of(printable.filter(bool), st.from_regex(r"\A\d{1,20}-\d{1,20}\Z"),
+                      st.from_regex(r"\APA\d{6}-\d{4}\Z"), st.from_regex(r"\A\d{8}-\d{6}\Z"))
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), text)
+    value = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                          st.dictionaries(text, inner, max_size=4)), max_leaves=12)
+    keys = st.one_of(st.sampled_from(FIELDS), printable)
+    body = st.one_of(
+        st.tuples(st.just("form"), st.dictionaries(keys, printable, max_size=6)),
+        st.tuples(st.just("json"), st.one_of(st.dictionaries(keys, value, max_size=6), value)),
+        st.tuples(st.sampled_from(["application/json", "application/x-www-form-urlencoded", "multipart/form-data",
+                                   "text/plain"]), st.binary(max_size=512)))
+    return param, st.dictionaries(st.sampled_from(FIELDS), printable, max_size=3), body, printable
+
+
+def test_fuzzed_console_requests_never_get_a_5xx(accounts, redis_url, stack: Stack, tmp_path) -> None:
+    """Every console route (signed in as an admin, with the CSRF token) against the real Rasa, dossier API
+    and Redis: generated path parameters, queries and bodies (forms, JSON, raw bytes) are answered < 500."""
+    nlu_dir = tmp_path / "nlu"
+    nlu_dir.mkdir()
+    server = ThreadedGateway(Settings(
+        _env_file=None, rasa_url=stack.rasa_url, rasa_token=stack.rasa_token, redis_url=redis_url,
+        dossier_api_url=stack.api_url, staff_db_path=accounts.path, nlu_data_dir=str(nlu_dir),
+        models_dir=str(tmp_path / "models"), model_path=str(tmp_path / "sct-assistant.tar.gz"))).start()
+    store = redis.Redis.from_url(redis_url)
+    busy = "20261127-000000"  # a training job "running" for the whole run: the training button answers 409
+    store.set(models.LOCK, busy, ex=3600)
+    store.hset(models.JOB_KEY.format(busy), mapping={**models._initial(busy, "fuzz"),
+                                                     "updated_at": str(time.time() + 3600)})
+    statuses: Counter = Counter()
+    param, query, body, printable = _strategies()
+    try:
+        http, token = signed_in_session(server.url, "admin.so", ADMIN_PASSWORD)
+        routes = sorted({(r.method, r.resource.canonical) for r in server.app.router.routes()
+                         if r.resource is not None and r.resource.canonical.startswith("/staff")
+                         and r.method != "HEAD" and r.resource.canonical not in ("/staff/logout", "/staff/login")})
+        assert len(routes) >= 14
+
+        def fuzz(method: str, path: str):
+            names = re.findall(r"\{(\w+)\}", path)
+
+            @hypothesis.settings(max_examples=EXAMPLES_PER_ROUTE, deadline=None, database=None,
+                                 suppress_health_check=[hypothesis.HealthCheck.too_slow,
+                                                        hypothesis.HealthCheck.filter_too_much])
+            @hypothesis.given(values=st.lists(param, min_size=len(names), max_size=len(names)), params=query,
+                              payload=body, json_accept=st.booleans())
+            def one(values, params, payload, json_accept) -> None:
+                url = path
+                for name, value in zip(names, values, strict=True):
+                    url = url.replace("{" + name + "}", quote(value.encode("utf-8", "surrogatepass"), safe=""))
+                headers = {"X-CSRF-Token": token, "Accept": "application/json" if json_accept else "text/html"}
+                kind, content = payload
+                if kind == "form":
+                    kwargs = {"data": content}
+                elif kind == "json":
+                    kwargs = {"data": json.dumps(content).encode()}
+                    headers["Content-Type"] = "application/json"
+                else:
+                    kwargs = {"data": content}
+                    headers["Content-Type"] = kind
+                resp = http.request(method, server.url + url, params=params, headers=headers, timeout=30,
+                                    allow_redirects=False, **({} if method == "GET" else kwargs))
+                statuses[resp.status_code] += 1
+                assert resp.status_code < 500, (method, url, params, payload, resp.status_code, resp.text[:300])
+                assert "Content-Security-Policy" in resp.headers
+
+            return one
+
+        for method, path in routes:
+            fuzz(method, path)()
+        assert http.get(f"{server.url}/staff/", timeout=10).status_code == 200  # still signed in, still serving
+
+        anonymous = requests.Session()  # the sign-in form, with its valid CSRF token (bcrypt until throttled)
+        anonymous.get(f"{server.url}/staff/login", timeout=10)
+
+        @hypothesis.settings(max_examples=40, deadline=None, database=None,
+                             suppress_health_check=[hypothesis.HealthCheck.too_slow])
+        @hypothesis.given(fields=st.dictionaries(st.sampled_from(("username", "password", "role")), printable),
+                          as_json=st.booleans())
+        def sign_in_once(fields, as_json) -> None:
+            form = {**fields, "csrf_token": anonymous.cookies.get("sct_login_csrf")}
+            resp = anonymous.post(f"{server.url}/staff/login", timeout=30, allow_redirects=False,
+                                  **({"json": form} if as_json else {"data": form}))
+            statuses[resp.status_code] += 1
+            assert resp.status_code in (200, 429), (fields, resp.status_code, resp.text[:300])
+
+        sign_in_once()
+        print(f"fuzzed {sum(statuses.values())} console requests on {len(routes) + 1} routes: {dict(statuses)}")
+    finally:
+        store.delete(models.LOCK, models.JOB_KEY.format(busy))
+        store.close()
+        server.stop()

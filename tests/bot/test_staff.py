@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import re
+import statistics
 import subprocess
 import sys
+import time
+from collections.abc import AsyncIterator
 
+import aiohttp
+import bcrypt
 import pytest
 
-from bot.staff.accounts import AccountError, Role, SignIn
+from bot.staff.accounts import AccountError, Accounts, Role, SignIn
 from common.handoff import mark_waiting
 from tests.bot.conftest import ADMIN_PASSWORD, ANNOTATOR_PASSWORD, NOW
 from tests.bot.conftest import csrf as _csrf
@@ -151,3 +158,194 @@ async def test_inbox_review_confirms_into_the_batch_file_or_discards(inbox_conso
     assert "- làm giấy phép bán gas tốn nhiêu tiền, gọi 0900000000" in batch.read_text()  # nobody's number
     assert "ádfghj" not in batch.read_text()
     assert "Hộp thư trống" in await (await client.get("/staff/inbox")).text()
+
+
+# -- sign-in off the event loop, throttles, no enumeration (issue 15, M3 and M4) -----------------
+
+
+@contextlib.asynccontextmanager
+async def _sign_in_form(client) -> AsyncIterator[tuple[aiohttp.ClientSession, str]]:
+    """An HTTP session to the console that keeps no cookies, and one login CSRF token for all its attempts."""
+    async with aiohttp.ClientSession(base_url=str(client.make_url("")), cookie_jar=aiohttp.DummyCookieJar()) as http:
+        yield http, (await http.get("/staff/login")).cookies["sct_login_csrf"].value
+
+
+async def _attempt(http: aiohttp.ClientSession, username: str, password: str, token: str, address: str = ""):
+    """One sign-in POST with a fixed login CSRF token (cookie and field), from ``address`` when the test
+    gateway trusts the test client as a proxy; the answer's status, body (token removed) and duration."""
+    headers = {"Cookie": f"sct_login_csrf={token}"} | ({"X-Forwarded-For": address} if address else {})
+    start = time.monotonic()
+    resp = await http.post("/staff/login", data={"username": username, "password": password, "csrf_token": token},
+                           headers=headers, allow_redirects=False)
+    body = re.sub(r'name="csrf_token" value="[^"]+"', "", await resp.text())
+    return resp.status, body, time.monotonic() - start
+
+
+def _bcrypt_seconds() -> float:
+    hashed = bcrypt.hashpw(b"x", bcrypt.gensalt())
+    start = time.monotonic()
+    bcrypt.checkpw(b"y", hashed)
+    return time.monotonic() - start
+
+
+@pytest.fixture
+async def proxied_console(accounts, redis_url, gateway):
+    """A console behind a trusted proxy (the test client): X-Forwarded-For names each attempt's client."""
+    return await gateway(rasa_url="http://127.0.0.1:9", redis_url=redis_url, dossier_api_url="http://127.0.0.1:9",
+                         staff_db_path=accounts.path, staff_max_failures=3, staff_address_max_failures=6,
+                         staff_trusted_proxies="127.0.0.1, ::1")
+
+
+async def test_concurrent_sign_ins_do_not_stall_the_event_loop(console) -> None:
+    serial = 8 * _bcrypt_seconds()  # what 8 sign-ins cost when their bcrypt runs on the loop, one after another
+    stalls: list[float] = []
+    async with _sign_in_form(console) as (http, token):
+        started = time.monotonic()
+        sign_ins = asyncio.ensure_future(asyncio.gather(*(
+            _attempt(http, name, "wrong-password", token)
+            for name in ["admin.so", "lan.nguyen", "nobody.here", "khach"] * 2)))
+        while not sign_ins.done():  # a cheap page, asked again and again while the 8 are checked
+            probe = time.monotonic()
+            assert (await console.get("/staff/login")).status == 200
+            stalls.append(time.monotonic() - probe)
+            await asyncio.sleep(0.01)
+        results = await sign_ins
+    assert [status for status, _, _ in results] == [200] * 8  # every one was checked (and refused)
+    assert time.monotonic() - started > serial / 8 and len(stalls) >= 3  # the probes ran while bcrypt did
+    assert max(stalls) < serial / 4, (max(stalls), serial)
+
+
+async def test_unknown_wrong_and_locked_answer_alike(console) -> None:
+    async with _sign_in_form(console) as (http, token):
+        for _ in range(3):  # lan.nguyen locks for this address
+            await _attempt(http, "lan.nguyen", "wrong-password", token)
+        answers = {"unknown": [], "wrong": [], "locked": []}
+        for _ in range(3):
+            answers["unknown"].append(await _attempt(http, "nobody.here", "wrong-password", token))
+            answers["wrong"].append(await _attempt(http, "admin.so", "wrong-password", token))
+            answers["locked"].append(await _attempt(http, "lan.nguyen", ANNOTATOR_PASSWORD, token))  # right one
+        shapes = {(status, body) for case in answers.values() for status, body, _ in case}
+        assert len(shapes) == 1, "the answer tells unknown, wrong and locked apart"
+        [(status, body)] = shapes
+        assert status == 200 and "không đúng" in body and "tạm khóa" in body
+        medians = [statistics.median(t for _, _, t in case) for case in answers.values()]
+        assert max(medians) < 3 * min(medians), medians  # each one costs one bcrypt check
+        assert min(medians) > _bcrypt_seconds() / 3
+
+
+async def test_an_attacker_cannot_lock_the_admin_out(proxied_console) -> None:
+    async with _sign_in_form(proxied_console) as (http, token):
+        for _ in range(5):
+            await _attempt(http, "admin.so", "guess-2026", token, address="203.0.113.66")
+        status, body, _ = await _attempt(http, "admin.so", ADMIN_PASSWORD, token, address="203.0.113.66")
+        assert status == 200 and "không đúng" in body  # locked for the attacker's address, even with the password
+        status, _, _ = await _attempt(http, "admin.so", ADMIN_PASSWORD, token, address="198.51.100.7")
+        assert status == 302  # the admin, at their own desk, signs in
+
+
+async def test_an_address_that_fails_too_often_waits_whatever_the_names(proxied_console) -> None:
+    async with _sign_in_form(proxied_console) as (http, token):
+        for i in range(6):  # staff_address_max_failures=6, each on another name: none of them locks
+            status, _, _ = await _attempt(http, f"ten.{i}", "guess-2026", token, address="203.0.113.9")
+            assert status == 200
+        status, body, took = await _attempt(http, "admin.so", ADMIN_PASSWORD, token, address="203.0.113.9")
+        assert status == 429 and "quá nhiều lần" in body
+        assert took < _bcrypt_seconds() / 2  # refused before any password check: a flood costs no bcrypt
+        assert (await _attempt(http, "admin.so", ADMIN_PASSWORD, token, address="198.51.100.7"))[0] == 302
+
+
+async def test_x_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(console) -> None:
+    async with _sign_in_form(console) as (http, token):
+        for i in range(20):  # default per-address limit; each attempt claims another address
+            await _attempt(http, f"khach.{i}", "guess-2026", token, address=f"198.51.100.{i}")
+        status, _, _ = await _attempt(http, "admin.so", ADMIN_PASSWORD, token, address="192.0.2.1")
+        assert status == 429  # the header changed nothing: every attempt came from the test client
+
+
+def test_an_account_file_from_before_the_per_address_failures_keeps_working(tmp_path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as conn:  # the schema of the previous release: failures kept per account
+        conn.execute("CREATE TABLE staff (username TEXT PRIMARY KEY, password_hash TEXT NOT NULL, role TEXT NOT NULL,"
+                     " failures INTEGER NOT NULL DEFAULT 0, locked_until TEXT, created_at TEXT NOT NULL)")
+        conn.execute("INSERT INTO staff VALUES ('cu.admin', ?, 'admin', 4, NULL, ?)",
+                     (bcrypt.hashpw(ADMIN_PASSWORD.encode(), bcrypt.gensalt()).decode(), NOW.isoformat()))
+    accounts = Accounts(path, max_failures=3)
+    assert accounts.sign_in("cu.admin", ADMIN_PASSWORD, NOW, "192.0.2.1")[0] is SignIn.OK
+    accounts.create("moi.annotator", ANNOTATOR_PASSWORD, Role.ANNOTATOR, NOW)
+    assert [s.username for s in accounts.list()] == ["cu.admin", "moi.annotator"]
+
+
+def test_failures_are_counted_per_address_and_expire(accounts) -> None:
+    for _ in range(3):
+        accounts.sign_in("admin.so", "guess", NOW, "203.0.113.66")
+    assert accounts.sign_in("admin.so", ADMIN_PASSWORD, NOW, "203.0.113.66")[0] is SignIn.LOCKED
+    assert accounts.sign_in("admin.so", ADMIN_PASSWORD, NOW, "198.51.100.7")[0] is SignIn.OK
+    almost = NOW + dt.timedelta(minutes=14)  # the window has passed, the lock has not: still locked
+    assert accounts.sign_in("admin.so", "guess", almost, "203.0.113.66")[0] is SignIn.LOCKED
+    later = NOW + dt.timedelta(minutes=16)
+    assert accounts.sign_in("admin.so", ADMIN_PASSWORD, later, "203.0.113.66")[0] is SignIn.OK
+    for i in range(accounts.address_max_failures):
+        assert accounts.sign_in(f"ten.{i}", "guess", later, "192.0.2.5")[0] is not SignIn.THROTTLED
+    assert accounts.sign_in("admin.so", ADMIN_PASSWORD, later, "192.0.2.5")[0] is SignIn.THROTTLED
+    assert accounts.sign_in("admin.so", ADMIN_PASSWORD, later + dt.timedelta(minutes=16), "192.0.2.5")[0] is SignIn.OK
+    import sqlite3
+
+    names = [n for (n,) in sqlite3.connect(accounts.path).execute("SELECT name FROM sign_in_failures")]
+    assert names and not any("ten." in n for n in names)  # typed names are kept as digests only
+
+
+# -- security headers, error pages, JSON only on request (issue 15 Low, issue 14 item 5) -------
+
+
+async def test_every_console_response_has_the_security_headers_and_no_inline_code(console) -> None:
+    anonymous = [await console.get("/staff/login"), await console.get("/staff/", allow_redirects=False),
+                 await console.get("/staff/nothing-here"), await console.post("/staff/login", data={})]
+    await _sign_in(console, "admin.so", ADMIN_PASSWORD)
+    pages = [await console.get(path) for path in ("/staff/", "/staff/users", "/staff/inbox", "/staff/models",
+                                                  "/staff/dashboard", "/staff/models/20260101-000000")]
+    for resp in anonymous + pages:
+        assert resp.headers["X-Frame-Options"] == "DENY" and resp.headers["X-Content-Type-Options"] == "nosniff"
+        assert resp.headers["Referrer-Policy"] == "no-referrer"
+        csp = resp.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+    for resp in pages:
+        text = await resp.text()
+        assert resp.content_type == "text/html" and "<header>" in text  # in the console's frame
+        assert not re.search(r"<script(?![^>]*\ssrc=)", text) and " style=" not in text
+        assert not re.search(r"\son[a-z]+=", text)  # no inline event handlers either
+    assert (await console.get("/health")).headers.get("X-Frame-Options") is None  # the console's, not the chat's
+
+
+async def test_refusals_are_console_pages_for_a_browser_and_json_on_request(inbox_console) -> None:
+    client, _ = inbox_console
+    await _sign_in(client, "admin.so", ADMIN_PASSWORD)
+    token = await _csrf(client)
+    made = await client.post("/staff/api/users", data={"csrf_token": token, "username": "minh.tran",
+                                                       "password": "Bien-tap-2026", "role": "annotator"})
+    assert made.status == 200 and made.url.path == "/staff/users" and "Đã thêm tài khoản" in await made.text()
+    weak = await client.post("/staff/api/users", data={"csrf_token": token, "username": "an.vo", "password": "123",
+                                                       "role": "admin"})
+    text = await weak.text()
+    assert weak.status == 400 and weak.content_type == "text/html" and "Mật khẩu cần" in text and "<header>" in text
+    for item in ("abc", "1-2-3", "99999999999999999999-0", "1700000000000-0"):  # malformed, then unknown
+        resp = await client.post(f"/staff/api/inbox/{item}", data={"csrf_token": token, "action": "discard"})
+        assert resp.status == 404 and resp.content_type == "text/html", item
+        assert "Hộp thư NLU" in await resp.text()
+    api = await client.post("/staff/api/inbox/abc", json={"action": "discard"}, headers={"X-CSRF-Token": token})
+    assert api.status == 404 and "error" in await api.json()
+    empty = await client.post("/staff/api/tickets/PA261126-0001/answer", data={"csrf_token": token, "answer": " "})
+    assert empty.status == 400 and "Câu trả lời phải có" in await empty.text()
+    for path in ("/staff/api/tickets/x/answer", "/staff/api/handoffs/release"):
+        resp = await client.post(path, data={"csrf_token": token, "sender": "web:nobody"})
+        assert resp.status == 404 and resp.content_type == "text/html", path
+    forged = await client.post("/staff/api/users", data={"csrf_token": "forged"})
+    assert forged.status == 403 and "CSRF" in await forged.text() and forged.content_type == "text/html"
+    for body, kind in ((b"{not json", "application/json"), (b"\xff\xfe=%ff", "application/x-www-form-urlencoded"),
+                       (b"[" * 100_000 + b"]" * 100_000, "application/json"),
+                       (b'{"username": "\\ud800"}', "application/json")):
+        resp = await client.post("/staff/api/users", data=body, headers={"Content-Type": kind, "X-CSRF-Token": token})
+        assert resp.status in (400, 413), (body[:20], resp.status)
+    gone = await client.get("/staff/api/training/20260101-000000", headers={"Accept": "application/json"})
+    assert gone.status == 404 and "error" in await gone.json()
