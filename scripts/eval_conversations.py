@@ -209,8 +209,8 @@ class Picked:
 class DossierPool:
     """Real dossiers of the API, each given to one conversation only."""
 
-    def __init__(self, api_url: str, db_path: Path, on: dt.date) -> None:
-        self.api_url, self.db_path, self.on = api_url, db_path, on
+    def __init__(self, api_url: str, db_path: Path, on: dt.date, api: requests.Session) -> None:
+        self.api_url, self.db_path, self.on, self.api = api_url, db_path, on, api
         self.by_status: dict[str, list[dict]] = {}
         self.used: set[str] = set()
         self.lock = threading.Lock()
@@ -219,7 +219,7 @@ class DossierPool:
         if status not in self.by_status:
             items, offset = [], 0
             while True:
-                page = requests.get(f"{self.api_url}/api/v1/dossiers",
+                page = self.api.get(f"{self.api_url}/api/v1/dossiers",
                                     params={"status": status, "limit": 500, "offset": offset}, timeout=10).json()
                 items += page["items"]
                 offset += len(page["items"])
@@ -274,6 +274,12 @@ class Stack:
     db_path: Path
     smsc_control: str | None = None
     smsc_log: Path | None = None
+    api_token: str = ""  # the dossier API's staff token (it opens every route)
+
+    def api_session(self) -> requests.Session:
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {self.api_token}"
+        return session
 
 
 # --------------------------------------------------------------------------- clients
@@ -407,7 +413,8 @@ class Context:
     typed: list[str] = field(default_factory=list)  # what the citizen typed so far
     tickets_before: int = 0
     ratings_before: int = 0
-    api: requests.Session = field(default_factory=requests.Session)
+    def __post_init__(self) -> None:
+        self.api = self.stack.api_session()  # the staff token reads every route (the ticket list too)
 
     def tickets(self) -> list[dict]:
         items = self.api.get(f"{self.stack.api_url}/api/v1/tickets", params={"status": "all"}, timeout=10).json()
@@ -846,7 +853,7 @@ def _play(conv: Conversation, stack: Stack, pool: DossierPool, catalog: dict[str
 
 def run_suite(stack: Stack, conversations: list[Conversation], workers: int = WORKERS) -> list[Result]:
     """Play every conversation, ``workers`` at a time."""
-    pool = DossierPool(stack.api_url, stack.db_path, today())
+    pool = DossierPool(stack.api_url, stack.db_path, today(), stack.api_session())
     catalog = {p.id: p for p in load_catalog()}
     calendar = Calendar.load()
     sms_log = SmsLog(stack.smsc_log) if stack.smsc_log else None
@@ -916,22 +923,24 @@ def write_json(data: dict[str, Any], path: Path = OUTPUT) -> None:
 # --------------------------------------------------------------------------- the stack
 
 
-def sms_gateway_env(redis_url: str, api_url: str, rasa_url: str, smsc_port: int) -> dict[str, str]:
+def sms_gateway_env(redis_url: str, api_url: str, rasa_url: str, smsc_port: int,
+                    credentials: dict[str, str]) -> dict[str, str]:
     """The SMS gateway's environment against the simulator (as tests/sms_gateway/conftest.py sets it)."""
-    return {**os.environ, "REDIS_URL": redis_url, "DOSSIER_API_URL": api_url, "RASA_URL": rasa_url,
+    return {**os.environ, **credentials, "REDIS_URL": redis_url, "DOSSIER_API_URL": api_url, "RASA_URL": rasa_url,
             "HOTLINE": "1022", "SMS_SMSC_PORT": str(smsc_port), "SMS_SYSTEM_ID": "sct", "SMS_PASSWORD": "t3stpwd",
             "SMS_ENQUIRE_LINK_S": "2", "SMS_RECONNECT_MAX_S": "1", "SMS_CONSUMER": "gw-eval",
             "SMS_RATE_LIMIT_PER_MIN": "100"}
 
 
 @contextmanager
-def sms_side(redis_url: str, api_url: str, rasa_url: str, workdir: Path) -> Iterator[tuple[str, Path]]:
+def sms_side(redis_url: str, api_url: str, rasa_url: str, workdir: Path,
+             credentials: dict[str, str]) -> Iterator[tuple[str, Path]]:
     """The node-smpp SMSC simulator and the SMS gateway bound to it: (control URL, submit log)."""
     from tests.sms_gateway.conftest import GatewayProcess, Smsc
 
     smsc = Smsc(workdir)
     smsc.start()
-    gateway = GatewayProcess(sms_gateway_env(redis_url, api_url, rasa_url, smsc.port), workdir)
+    gateway = GatewayProcess(sms_gateway_env(redis_url, api_url, rasa_url, smsc.port, credentials), workdir)
     try:
         gateway.start()
         yield smsc.url(""), smsc.log
@@ -958,8 +967,8 @@ def whole_stack(workdir: Path) -> Iterator[Stack]:
     local = LocalStack(redis_url=redis_url, db_path=db_path, logs=workdir)
     try:
         local.start()
-        with sms_side(redis_url, local.api_url, local.rasa_url, workdir) as (control, log):
-            yield Stack(local.api_url, local.chat_url, redis_url, db_path, control, log)
+        with sms_side(redis_url, local.api_url, local.rasa_url, workdir, local.credentials()) as (control, log):
+            yield Stack(local.api_url, local.chat_url, redis_url, db_path, control, log, local.staff_token)
     finally:
         local.stop()
         stop([redis_proc])
