@@ -1,0 +1,89 @@
+"""What a citizen's message asks about a dossier or a feedback ticket (pure, no I/O).
+
+- A follow-up about the dossier just looked up: when is the result due
+  ("khi nào có kết quả"), is it late ("trễ hạn rồi phải không"), where is the
+  result collected ("nhận kết quả ở đâu").
+- Whether a message that holds a dossier code is a plain complaint (filed as a
+  ticket) or a question about the dossier (a lookup): only an explicit
+  complaint verb makes it a complaint; "sao lâu vậy" in a question is not one.
+- Feedback ticket numbers (``PA<yymmdd>-<số>``) typed in any case or spacing.
+
+Matching is on folded text (``common.text.fold_key``), with the Central
+Vietnamese words citizens of Đà Nẵng type (``mô`` = đâu, ``chừ`` = giờ).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+
+from common.text import fold_key, nfc
+
+
+class Followup(str, enum.Enum):
+    """The facts a follow-up question asks about a dossier."""
+
+    WHERE = "where"  # where / how the result is collected
+    LATE = "late"  # is it late?
+    WHEN = "when"  # when is the result due?
+
+
+# Checked in this order: "trễ hạn rồi, khi nào có kết quả" is about lateness (the answer gives the date too).
+_FOLLOWUPS: dict[Followup, tuple[str, ...]] = {
+    Followup.WHERE: (
+        "nhan ket qua o", "lay ket qua o", "tra ket qua o", "nhan ket qua tai", "lay ket qua tai",
+        "nhan o dau", "lay o dau", "nhan o mo", "lay o mo", "o dau nhan", "o dau lay", "cho nao nhan",
+        "cho nao lay", "noi nhan ket qua", "noi tra ket qua", "nhan ket qua the nao", "nhan ket qua nhu the nao",
+        "nhan ket qua bang cach nao", "lay ket qua the nao", "lay ket qua nhu the nao", "di dau nhan",
+        "den dau nhan", "den dau lay", "ra dau lay", "ra dau nhan",
+    ),
+    Followup.LATE: (
+        "tre han", "qua han", "tre hen", "qua hen", "lo hen", "bi tre", "bi cham", "cham roi", "tre roi",
+        "dung han", "dung hen", "dung ngay hen", "kip han", "con han", "trong han",
+    ),
+    Followup.WHEN: (
+        "khi nao co ket qua", "bao gio co ket qua", "khi mo co ket qua", "bao chu co ket qua", "chung nao co",
+        "khi nao xong", "bao gio xong", "khi mo xong", "chung nao xong", "may ngay nua", "bao lau nua",
+        "khi nao lay duoc", "bao gio lay duoc", "khi nao nhan duoc", "bao gio nhan duoc", "ngay nao co ket qua",
+        "ngay nao tra", "ngay hen tra", "hen tra ngay nao", "hen ngay nao", "den khi nao", "toi khi nao",
+        "bao gio co", "khi nao co", "khi mo co",
+    ),
+}
+
+# Words that make a message a complaint even when it names a dossier code.
+_COMPLAINT_VERBS = (
+    "phan anh", "khieu nai", "to cao", "to giac", "kien nghi", "gop y", "khieu kien", "bao cao vi pham",
+    "muon phan anh", "gui phan anh",
+)
+
+TICKET_PATTERN = re.compile(r"(?<![0-9A-Za-z])PA\s*[-.]?\s*(?P<date>\d{6})\s*[-.\s]\s*(?P<serial>\d{1,6})(?!\d)",
+                            re.IGNORECASE)
+
+
+def _has(key: str, phrase: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", key) is not None
+
+
+def followup_of(text: str) -> Followup | None:
+    """The dossier fact ``text`` asks about, if it is such a follow-up question."""
+    key = fold_key(text)
+    for kind, phrases in _FOLLOWUPS.items():
+        if any(_has(key, p) for p in phrases):
+            return kind
+    return None
+
+
+def is_explicit_complaint(text: str) -> bool:
+    """True when ``text`` says it complains, petitions or reports (not merely asks, however upset)."""
+    key = fold_key(text)
+    return any(_has(key, verb) for verb in _COMPLAINT_VERBS)
+
+
+def find_ticket_numbers(text: str) -> list[str]:
+    """Feedback ticket numbers in ``text``, canonical (``PA261201-0003``), in order, without repeats."""
+    numbers: list[str] = []
+    for match in TICKET_PATTERN.finditer(nfc(text)):
+        number = f"PA{match['date']}-{int(match['serial']):04d}"
+        if number not in numbers:
+            numbers.append(number)
+    return numbers
