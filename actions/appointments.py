@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 MAX_SLOT_BUTTONS = 8
 CLOSED = {
     "past": "Ngày {day} đã qua.",
-    "too_far": "Hiện chỉ nhận đặt lịch trong vòng 30 ngày tới; ngày {day} còn xa quá.",
+    "too_far": "Ngày {day} còn xa quá: anh/chị chỉ đặt được trong 30 ngày tới.",
     "weekend": "Bộ phận Một cửa không làm việc vào {day} (Thứ Bảy, Chủ nhật).",
     "holiday": "Ngày {day} là ngày nghỉ lễ, Bộ phận Một cửa không làm việc.",
 }

@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.rasa_client import BotMessage, RasaClient, RasaUnavailable
 from common import replies, stats, subscriptions
+from common.dates import local_now
 from common.privacy import mask_phone
 from common.ratelimit import RATE_LIMITED, UserRateLimit, Verdict
 from common.settings import Settings
@@ -95,7 +96,7 @@ class Router:
         except DossierApiUnavailable:
             return replies.service_unavailable(self.settings.hotline)
         if command.kind is Kind.STATUS:
-            return replies.dossier_status_short(dossier)
+            return replies.dossier_status_short(dossier, local_now().date())
         if command.kind is Kind.SUBSCRIBE:
             await subscriptions.subscribe(self.redis, dossier.code, sender)
             return replies.subscribed(dossier.code, dossier.status_label, "sms")
