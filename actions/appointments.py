@@ -39,6 +39,20 @@ def _wants(text: str, *words: str) -> bool:
     return any(re.search(rf"(?<!\w){w}(?!\w)", key) for w in words)
 
 
+# While a booking goes on, a message that names a day or a time is about the booking even when
+# the classifier read it otherwise ("à thôi, cho em thứ sáu đi" looks like a goodbye); without
+# one, the message gets the answer its intent has anyway (rules send these intents here).
+NOT_BOOKING = {"tam_biet": "utter_tam_biet", "ngoai_pham_vi": "utter_ngoai_pham_vi",
+               "nlu_fallback": "utter_xin_dien_dat_lai"}
+
+
+def names_day_or_time(tracker: Tracker, today: dt.date) -> bool:
+    """True when the latest message picks a day or a time (typed, or a button's entities)."""
+    text = tracker.latest_message.get("text") or ""
+    return bool(latest_entity(tracker, "ngay_hen") or latest_entity(tracker, "gio_hen")
+                or parse_day(text, today) or parse_time(text))
+
+
 def describe(a: Appointment) -> str:
     return f"số thứ tự {a.queue_number:03d}, quầy {a.counter}, lúc {a.time} {vn_day(a.date)}"
 
@@ -52,6 +66,10 @@ class ActionDatLichHen(DossierAction):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         text = tracker.latest_message.get("text") or ""
         owner = tracker.sender_id
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent in NOT_BOOKING and not names_day_or_time(tracker, local_now().date()):
+            dispatcher.utter_message(response=NOT_BOOKING[intent])
+            return []
         try:
             cancel_id = latest_entity(tracker, "huy_lich")
             if cancel_id or _wants(text, "huy", "bo lich", "khong den duoc"):

@@ -21,10 +21,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction
-from actions.lookup import ActionTraCuuHoSo
+from actions.lookup import ActionHoiHoSo
 from common import replies
 from common.codes import find_codes
-from common.dossier_questions import find_ticket_numbers, is_explicit_complaint
+from common.dossier_questions import find_ticket_numbers, followup_of, is_explicit_complaint
 from dossier_api.client import DossierApiError, DossierNotFound
 from dossier_api.models import TicketIn
 
@@ -47,8 +47,10 @@ class ActionPhanAnh(DossierAction):
         if numbers:
             await self._tell_ticket(dispatcher, numbers[0], tracker.sender_id)
             return [SlotSet("noi_dung_phan_anh", None)]
-        if not content and find_codes(text) and not is_explicit_complaint(text):
-            return await ActionTraCuuHoSo().run(dispatcher, tracker, domain)
+        if not content and not is_explicit_complaint(text) and (
+                find_codes(text) or (tracker.get_slot("ho_so_gan_nhat") and followup_of(text))):
+            # "hồ sơ X sao lâu vậy, bao giờ có kết quả", or "sao trễ hạn vậy" after a lookup: a question.
+            return await ActionHoiHoSo().run(dispatcher, tracker, domain)
         if not content:
             intent = (tracker.latest_message.get("intent") or {}).get("name")
             if intent != "phan_anh_kien_nghi" or len(text.split()) < MIN_WORDS or text.startswith("/"):

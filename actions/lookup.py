@@ -160,7 +160,10 @@ class ActionHoiHoSo(ActionTraCuuHoSo):
         if kind is None or not code or about_procedure:
             if intent == "tra_cuu_ho_so":
                 return [FollowupAction("tra_cuu_form")]
-            return await ActionHuongDanThuTuc().run(dispatcher, tracker, domain)
+            if intent in ("hoi_thoi_han", "hoi_nop_ho_so"):
+                return await ActionHuongDanThuTuc().run(dispatcher, tracker, domain)
+            dispatcher.utter_message(response="utter_xin_dien_dat_lai")
+            return []
         dossier = await self.lookup(dispatcher, code)
         if dossier is None:
             return []
