@@ -53,6 +53,22 @@ def names_day_or_time(tracker: Tracker, today: dt.date) -> bool:
                 or parse_day(text, today) or parse_time(text))
 
 
+def offered_day(tracker: Tracker) -> dt.date | None:
+    """The day whose free slots the bot's last message offered ("9h" typed then means that day)."""
+    for event in reversed(tracker.events):
+        if event.get("event") != "bot":
+            continue
+        for button in (event.get("data") or {}).get("buttons") or []:
+            payload = str(button.get("payload") or "")
+            if payload.startswith("/dat_lich_hen{") and "gio_hen" in payload:
+                try:
+                    return dt.date.fromisoformat(json.loads(payload[len("/dat_lich_hen"):])["ngay_hen"])
+                except (ValueError, KeyError):
+                    return None
+        return None
+    return None
+
+
 def describe(a: Appointment) -> str:
     return f"số thứ tự {a.queue_number:03d}, quầy {a.counter}, lúc {a.time} {vn_day(a.date)}"
 
@@ -87,6 +103,8 @@ class ActionDatLichHen(DossierAction):
         now = local_now()
         raw_day, raw_time = latest_entity(tracker, "ngay_hen"), latest_entity(tracker, "gio_hen")
         day = dt.date.fromisoformat(raw_day) if raw_day else parse_day(text, now.date())
+        if day is None and parse_time(text):
+            day = offered_day(tracker)
         if day is None:
             await self._offer_days(dispatcher, "Anh/chị muốn đến vào ngày nào?")
             return

@@ -71,6 +71,7 @@ LOOKUP_BUTTONS = [
     {"title": "Tra cứu hồ sơ khác", "payload": "/tra_cuu_ho_so"},
 ]
 MAX_CODES = 3  # codes answered from one message
+NOT_A_FOLLOWUP = {"ngoai_pham_vi": "utter_ngoai_pham_vi"}  # what other intents routed here get otherwise
 FOLLOWUP_ANSWERS = {Followup.WHEN: replies.dossier_when, Followup.LATE: replies.dossier_late,
                     Followup.WHERE: replies.dossier_where}
 
@@ -115,7 +116,8 @@ class ActionTraCuuHoSo(DossierAction):
             if dossier is not None:
                 dispatcher.utter_message(text=replies.dossier_status(dossier, local_now().date()),
                                          buttons=LOOKUP_BUTTONS)
-                events.append(SlotSet("ho_so_gan_nhat", dossier.code))
+                # Its procedure is the one discussed now ("còn lệ phí thì sao"); the dossier is the latest topic.
+                events += [SlotSet("thu_tuc_gan_nhat", dossier.procedure_id), SlotSet("ho_so_gan_nhat", dossier.code)]
         return events
 
     async def lookup(self, dispatcher: CollectingDispatcher, code: str) -> Dossier | None:
@@ -162,7 +164,7 @@ class ActionHoiHoSo(ActionTraCuuHoSo):
                 return [FollowupAction("tra_cuu_form")]
             if intent in ("hoi_thoi_han", "hoi_nop_ho_so"):
                 return await ActionHuongDanThuTuc().run(dispatcher, tracker, domain)
-            dispatcher.utter_message(response="utter_xin_dien_dat_lai")
+            dispatcher.utter_message(response=NOT_A_FOLLOWUP.get(str(intent), "utter_xin_dien_dat_lai"))
             return []
         dossier = await self.lookup(dispatcher, code)
         if dossier is None:

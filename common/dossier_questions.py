@@ -36,10 +36,12 @@ _FOLLOWUPS: dict[Followup, tuple[str, ...]] = {
         "cho nao lay", "noi nhan ket qua", "noi tra ket qua", "nhan ket qua the nao", "nhan ket qua nhu the nao",
         "nhan ket qua bang cach nao", "lay ket qua the nao", "lay ket qua nhu the nao", "di dau nhan",
         "den dau nhan", "den dau lay", "ra dau lay", "ra dau nhan",
+        "where do i get", "where can i get", "where can i collect", "where do i collect", "pick up", "pick it up",
     ),
     Followup.LATE: (
         "tre han", "qua han", "tre hen", "qua hen", "lo hen", "bi tre", "bi cham", "cham roi", "tre roi",
-        "dung han", "dung hen", "dung ngay hen", "kip han", "con han", "trong han",
+        "dung han", "dung hen", "dung ngay hen", "kip han", "con han", "trong han", "tre", "tre may ngay",
+        "tre bao nhieu ngay", "cham may ngay", "overdue", "late", "delayed",
     ),
     Followup.WHEN: (
         "khi nao co ket qua", "bao gio co ket qua", "khi mo co ket qua", "bao chu co ket qua", "chung nao co",
@@ -47,6 +49,7 @@ _FOLLOWUPS: dict[Followup, tuple[str, ...]] = {
         "khi nao lay duoc", "bao gio lay duoc", "khi nao nhan duoc", "bao gio nhan duoc", "ngay nao co ket qua",
         "ngay nao tra", "ngay hen tra", "hen tra ngay nao", "hen ngay nao", "den khi nao", "toi khi nao",
         "bao gio co", "khi nao co", "khi mo co",
+        "when will", "when can i", "when do i", "how long", "how many days",
     ),
 }
 

@@ -7,6 +7,7 @@ import datetime as dt
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.appointments import ActionDatLichHen
+from actions.base import dossier_client
 from common.dates import local_now, vn_day
 from tests.actions.conftest import make_tracker
 
@@ -47,3 +48,17 @@ async def test_a_real_goodbye_while_booking_is_a_goodbye(api_url: str) -> None:
     dispatcher = CollectingDispatcher()
     await ActionDatLichHen().run(dispatcher, make_tracker("thôi chào nhé", "tam_biet"), {})
     assert [m["response"] for m in dispatcher.messages] == ["utter_tam_biet"]
+
+
+async def test_a_time_typed_after_the_slots_of_a_day_books_that_day(api_url: str) -> None:
+    days = await dossier_client().appointment_days(5)
+    day = days[-1]
+    offer = CollectingDispatcher()
+    await ActionDatLichHen().run(offer, make_tracker(f"đặt lịch ngày {day:%d/%m/%Y}", "dat_lich_hen"), {})
+    [slots] = offer.messages
+    wanted = slots["buttons"][-1]["title"]
+    tracker = make_tracker(f"cho em {wanted.replace(':', 'h')}", "dat_lich_hen", sender_id="web:dates-2")
+    tracker.events.insert(0, {"event": "bot", "text": slots["text"], "data": {"buttons": slots["buttons"]}})
+    dispatcher = CollectingDispatcher()
+    await ActionDatLichHen().run(dispatcher, tracker, {})
+    assert f"lúc {wanted} {vn_day(day)}" in dispatcher.messages[0]["text"]

@@ -143,3 +143,23 @@ async def test_a_lookup_without_code_or_follow_up_asks_for_the_code(api_url: str
     events = await ActionHoiHoSo().run(dispatcher, tracker, {})
     assert dispatcher.messages == []
     assert events == [{"event": "followup", "timestamp": None, "name": "tra_cuu_form"}]
+
+
+@pytest.mark.parametrize(("text", "intent", "response"), [
+    ("kể chuyện cười đi", "ngoai_pham_vi", "utter_ngoai_pham_vi"),
+    ("ừm ờ", "nlu_fallback", "utter_xin_dien_dat_lai"),
+])
+async def test_what_is_no_follow_up_gets_its_usual_answer(
+        api_url: str, seeded_db: Path, text: str, intent: str, response: str) -> None:
+    dossier = _dossier(seeded_db, "dang_xu_ly", late=True)
+    dispatcher = CollectingDispatcher()
+    await ActionHoiHoSo().run(dispatcher, _after([("ho_so_gan_nhat", dossier.code)], text, intent), {})
+    assert [m["response"] for m in dispatcher.messages] == [response]
+
+
+async def test_a_follow_up_read_as_out_of_scope_is_still_answered(api_url: str, seeded_db: Path) -> None:
+    dossier = _dossier(seeded_db, "dang_xu_ly", late=True)
+    dispatcher = CollectingDispatcher()
+    await ActionHoiHoSo().run(dispatcher, _after([("ho_so_gan_nhat", dossier.code)], "tre han chua",
+                                                 "ngoai_pham_vi"), {})
+    assert dossier.code in dispatcher.messages[0]["text"] and "đúng vậy" in dispatcher.messages[0]["text"]

@@ -15,6 +15,10 @@ from common.dossier_questions import Followup, find_ticket_numbers, followup_of,
     ("nhận kết quả ở đâu", Followup.WHERE),
     ("lay ket qua o mo", Followup.WHERE),
     ("rồi đến đâu nhận vậy", Followup.WHERE),
+    ("vậy trễ mấy ngày rồi", Followup.LATE),
+    ("tre han chua", Followup.LATE),
+    ("when will it be done", Followup.WHEN),
+    ("where can I collect the licence", Followup.WHERE),
 ])
 def test_follow_up_questions_are_recognised_with_and_without_diacritics(text: str, kind: Followup) -> None:
     assert followup_of(text) is kind
