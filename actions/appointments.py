@@ -22,9 +22,10 @@ from dossier_api.models import Appointment, AppointmentIn
 logger = logging.getLogger(__name__)
 
 MAX_SLOT_BUTTONS = 8
+BOOK_DAYS_AHEAD = 30  # the booking window (dossier_api/data/calendar.yml book_days_ahead), as citizens are told
 CLOSED = {
     "past": "Ngày {day} đã qua.",
-    "too_far": "Ngày {day} còn xa quá: anh/chị chỉ đặt được trong 30 ngày tới.",
+    "too_far": "Ngày {day} còn xa quá: anh/chị chỉ đặt được trong {ahead} ngày tới.",
     "weekend": "Bộ phận Một cửa không làm việc vào {day} (Thứ Bảy, Chủ nhật).",
     "holiday": "Ngày {day} là ngày nghỉ lễ, Bộ phận Một cửa không làm việc.",
 }
@@ -110,7 +111,8 @@ class ActionDatLichHen(DossierAction):
             return
         slots = await self.client.appointment_slots(day)
         if slots.closed:
-            await self._offer_days(dispatcher, CLOSED[slots.closed].format(day=vn_day(day)) + " Mời chọn ngày khác:")
+            why = CLOSED[slots.closed].format(day=vn_day(day), ahead=BOOK_DAYS_AHEAD)
+            await self._offer_days(dispatcher, why + " Mời chọn ngày khác:")
             return
         free = [s.time for s in slots.slots if s.free > 0]
         if not free:

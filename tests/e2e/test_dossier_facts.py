@@ -54,7 +54,12 @@ def test_an_overdue_dossier_and_its_follow_ups(stack: Stack) -> None:
     assert dossier["code"] in late and "đúng vậy" in late
     where = chat.say("nhận kết quả ở đâu")
     assert dossier["code"] in where and get_settings().office_address in where
-    assert "Tạm biệt" not in where and "Cảm ơn anh/chị đã liên hệ" not in where
+    assert "Cảm ơn anh/chị đã liên hệ" not in where
+    fee = chat.say("còn lệ phí thì sao")  # the dossier's procedure is the one discussed
+    assert dossier["procedure_name"] in fee and "Lệ phí" in fee
+    assert "nhập mã hồ sơ" in chat.say("/tra_cuu_ho_so")  # the "another dossier" button asks for the code
+    other = _dossiers(stack, "da_co_ket_qua")[0]
+    assert other["code"] in chat.say(other["code"]) and "ĐÃ CÓ KẾT QUẢ" in chat.say("khi nào có kết quả")
 
 
 @pytest.mark.parametrize("shape", ["à nhầm, mã đúng là {spaces}", "My code is {nodots}", "{spaces}"])

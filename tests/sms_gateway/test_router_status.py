@@ -49,3 +49,23 @@ async def test_hs_keyword_tells_an_overdue_dossier_late(
         await dossiers.close()
         await redis.close()
         await server.close()
+
+
+async def test_two_codes_in_one_status_sms_are_both_answered(seeded_db: Path, redis_url: str) -> None:
+    first, _ = Database(seeded_db).dossiers("da_tra_ket_qua", 1, 0)
+    second, _ = Database(seeded_db).dossiers("tu_choi", 1, 0)
+    server = TestServer(create_app(str(seeded_db)))
+    await server.start_server()
+    redis = aioredis.from_url(redis_url)
+    dossiers = DossierClient(str(server.make_url("")))
+    try:
+        router = Router(redis, dossiers, RasaClient("http://127.0.0.1:9"), Settings(), SmsSettings())
+        reply = await router.reply("84905550102", f"HS {first[0].code} {second[0].code.replace('-', ' ')}")
+        assert reply is not None
+        one, two = reply.split("\n")
+        assert first[0].code in one and "ĐÃ TRẢ KẾT QUẢ" in one
+        assert second[0].code in two and "TỪ CHỐI" in two
+    finally:
+        await dossiers.close()
+        await redis.close()
+        await server.close()
