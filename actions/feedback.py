@@ -24,7 +24,7 @@ from actions.base import DossierAction
 from actions.lookup import ActionHoiHoSo
 from common import replies
 from common.codes import find_codes
-from common.dossier_questions import find_ticket_numbers, followup_of, is_explicit_complaint
+from common.dossier_questions import asks_about_ticket, find_ticket_numbers, followup_of, is_explicit_complaint
 from dossier_api.client import DossierApiError, DossierNotFound
 from dossier_api.models import TicketIn
 
@@ -43,9 +43,12 @@ class ActionPhanAnh(DossierAction):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         content = tracker.get_slot("noi_dung_phan_anh")
         text = (tracker.latest_message.get("text") or "").strip()
-        numbers = find_ticket_numbers(content or text)
-        if numbers:
-            await self._tell_ticket(dispatcher, numbers[0], tracker.sender_id)
+        if asks_about_ticket(content or text):
+            numbers = find_ticket_numbers(content or text) or [tracker.get_slot("phieu_gan_nhat")]
+            if numbers[0]:
+                await self._tell_ticket(dispatcher, numbers[0], tracker.sender_id)
+            else:
+                dispatcher.utter_message(text=replies.ticket_number_needed())
             return [SlotSet("noi_dung_phan_anh", None)]
         if not content and not is_explicit_complaint(text) and (
                 find_codes(text) or (tracker.get_slot("ho_so_gan_nhat") and followup_of(text))):
@@ -68,7 +71,7 @@ class ActionPhanAnh(DossierAction):
         logger.info("ticket %s filed (%s)", stored.number, stored.category)
         dispatcher.utter_message(
             text=replies.ticket_created(stored.number, stored.category_label, stored.due_date, self.settings.hotline))
-        return [SlotSet("noi_dung_phan_anh", None)]
+        return [SlotSet("noi_dung_phan_anh", None), SlotSet("phieu_gan_nhat", stored.number)]
 
     async def _tell_ticket(self, dispatcher: CollectingDispatcher, number: str, owner: str) -> None:
         """The state of ticket ``number``, if ``owner`` filed it (nobody else learns it exists)."""

@@ -6,7 +6,8 @@
 - Whether a message that holds a dossier code is a plain complaint (filed as a
   ticket) or a question about the dossier (a lookup): only an explicit
   complaint verb makes it a complaint; "sao lâu vậy" in a question is not one.
-- Feedback ticket numbers (``PA<yymmdd>-<số>``) typed in any case or spacing.
+- Feedback ticket numbers (``PA<yymmdd>-<số>``) typed in any case or spacing, and
+  questions about a ticket already filed ("phiếu vừa rồi thế nào rồi").
 
 Matching is on folded text (``common.text.fold_key``), with the Central
 Vietnamese words citizens of Đà Nẵng type (``mô`` = đâu, ``chừ`` = giờ).
@@ -59,6 +60,18 @@ _COMPLAINT_VERBS = (
     "muon phan anh", "gui phan anh",
 )
 
+# A question about a ticket already filed, without its number ("phiếu vừa rồi thế nào rồi").
+_TICKET_MENTIONS = (
+    "phieu phan anh", "phieu kien nghi", "phieu gop y", "phieu khieu nai", "phieu vua roi", "phieu vua gui",
+    "phieu luc nay", "phieu hoi nay", "phieu hom truoc", "phieu hom qua", "phieu cua toi", "phieu cua em",
+    "phieu cua minh", "phieu do", "phieu nay", "phieu no", "phan anh cua toi", "phan anh cua em",
+    "phan anh cua minh", "phan anh vua roi", "phan anh vua gui", "phan anh hom truoc", "phan anh hom qua",
+    "don phan anh", "kien nghi cua toi", "kien nghi cua em", "gop y cua toi", "gop y cua em",
+)
+_STATE_WORDS = (
+    "the nao", "sao roi", "ra sao", "chua", "toi dau", "den dau", "xu ly", "tra loi", "giai quyet", "tinh trang",
+    "rang roi", "co gi", "ket qua",
+)
 TICKET_PATTERN = re.compile(r"(?<![0-9A-Za-z])PA\s*[-.]?\s*(?P<date>\d{6})\s*[-.\s]\s*(?P<serial>\d{1,6})(?!\d)",
                             re.IGNORECASE)
 
@@ -80,6 +93,14 @@ def is_explicit_complaint(text: str) -> bool:
     """True when ``text`` says it complains, petitions or reports (not merely asks, however upset)."""
     key = fold_key(text)
     return any(_has(key, verb) for verb in _COMPLAINT_VERBS)
+
+
+def asks_about_ticket(text: str) -> bool:
+    """True when ``text`` asks how a feedback ticket already filed is doing (with or without its number)."""
+    if find_ticket_numbers(text):
+        return True
+    key = fold_key(text)
+    return any(_has(key, m) for m in _TICKET_MENTIONS) and any(_has(key, w) for w in _STATE_WORDS)
 
 
 def find_ticket_numbers(text: str) -> list[str]:

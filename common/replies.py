@@ -174,6 +174,12 @@ def ticket_status(number: str, status: str, answer: str | None, due: dt.date) ->
     return text
 
 
+def ticket_number_needed() -> str:
+    """Asked about a ticket without its number, in a conversation that filed none."""
+    return ("Anh/chị vui lòng cho biết số phiếu (dạng PA<năm tháng ngày>-<số>, ví dụ PA261201-0003) "
+            "được gửi khi tiếp nhận phản ánh, tôi sẽ tra tình trạng phiếu cho anh/chị.")
+
+
 def ticket_not_found(number: str) -> str:
     """A ticket number this sender did not file (or that does not exist): nothing about it is told."""
     return (f"Tôi không tìm thấy phiếu {number} do anh/chị gửi từ kênh này. Anh/chị vui lòng kiểm tra lại số phiếu "

@@ -49,7 +49,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from common.codes import find_codes, is_bare_code_attempt
 from common.dates import local_now
-from common.dossier_questions import find_ticket_numbers, is_explicit_complaint
+from common.dossier_questions import asks_about_ticket, is_explicit_complaint
 from common.inbox import note_parse
 from common.text import nfc
 from vn_nlu.lexicon import (
@@ -145,8 +145,9 @@ class DossierCodeExtractor(_Extractor):
     is ..."): the message becomes a lookup unless the classifier found something
     else the citizen does with a code (``keep_intents``: rate, subscribe...) or it
     is an explicit complaint (``complaint_intent`` with a complaint verb). A
-    feedback ticket number without a dossier code makes it ``ticket_intent``
-    (the ticket's status, never a new ticket)."""
+    question about a feedback ticket (its number, or "phiếu vừa rồi thế nào rồi")
+    without a dossier code makes it ``ticket_intent`` (the ticket's state, never a
+    new ticket)."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
@@ -189,7 +190,7 @@ class DossierCodeExtractor(_Extractor):
         current = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
         if not has_code:
             ticket_intent = self._config["ticket_intent"]
-            return ticket_intent if ticket_intent and find_ticket_numbers(text) else None
+            return ticket_intent if ticket_intent and asks_about_ticket(text) else None
         if current in self._config["keep_intents"] or current == lookup:
             return None
         if current == self._config["complaint_intent"] and is_explicit_complaint(text):

@@ -67,3 +67,26 @@ async def test_an_explicit_complaint_about_a_dossier_is_still_filed(api_url: str
     await ActionPhanAnh().run(dispatcher, make_tracker(text, "phan_anh_kien_nghi", sender_id="web:complainer"), {})
     assert "số phiếu PA" in dispatcher.messages[0]["text"]
     assert _tickets_of(seeded_db, "web:complainer") == before + 1
+
+
+async def test_the_ticket_just_filed_is_told_without_its_number(api_url: str, seeded_db: Path) -> None:
+    author = "telegram:author-9"
+    dispatcher = CollectingDispatcher()
+    text = "Tôi muốn phản ánh cửa hàng xăng ở đường Nguyễn Tất Thành bơm thiếu, cân điêu cho khách"
+    events = await ActionPhanAnh().run(dispatcher, make_tracker(text, "phan_anh_kien_nghi", sender_id=author), {})
+    number = next(e["value"] for e in events if e.get("name") == "phieu_gan_nhat")
+    assert number in dispatcher.messages[0]["text"]
+    asked = CollectingDispatcher()
+    tracker = make_tracker("phiếu vừa rồi thế nào rồi ạ", "phan_anh_kien_nghi", sender_id=author,
+                           slots={"phieu_gan_nhat": number})
+    await ActionPhanAnh().run(asked, tracker, {})
+    assert number in asked.messages[0]["text"] and "mới tiếp nhận" in asked.messages[0]["text"]
+    assert _tickets_of(seeded_db, author) == 1
+
+
+async def test_a_ticket_question_without_number_or_ticket_asks_for_the_number(api_url: str, seeded_db: Path) -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("phản ánh của em hôm trước xử lý chưa", "phan_anh_kien_nghi", sender_id="web:asker-9")
+    await ActionPhanAnh().run(dispatcher, tracker, {})
+    assert "số phiếu" in dispatcher.messages[0]["text"] and "PA" in dispatcher.messages[0]["text"]
+    assert _tickets_of(seeded_db, "web:asker-9") == 0

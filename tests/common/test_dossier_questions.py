@@ -1,6 +1,12 @@
 import pytest
 
-from common.dossier_questions import Followup, find_ticket_numbers, followup_of, is_explicit_complaint
+from common.dossier_questions import (
+    Followup,
+    asks_about_ticket,
+    find_ticket_numbers,
+    followup_of,
+    is_explicit_complaint,
+)
 
 
 @pytest.mark.parametrize(("text", "kind"), [
@@ -41,3 +47,15 @@ def test_ticket_numbers_in_any_spacing_are_canonical_and_deduplicated() -> None:
     assert find_ticket_numbers(text) == ["PA261201-0003", "PA261130-0012"]
     assert find_ticket_numbers("mã 000.00.12.H17-261201-0003") == []
     assert find_ticket_numbers("SPA261201-0003") == []
+
+
+@pytest.mark.parametrize(("text", "asks"), [
+    ("phiếu vừa rồi thế nào rồi", True),
+    ("phan anh cua em hom truoc xu ly chua", True),
+    ("phiếu PA261201-0003", True),
+    ("cho em lấy phiếu thứ tự", False),
+    ("tôi muốn phản ánh cửa hàng bán hàng giả", False),
+    ("phiếu của tôi", False),  # no question about its state
+])
+def test_questions_about_a_ticket_already_filed(text: str, asks: bool) -> None:
+    assert asks_about_ticket(text) is asks

@@ -98,6 +98,8 @@ def test_the_author_asks_a_ticket_by_its_number(stack: Stack) -> None:
     number = filed.split("số phiếu ")[1].split(".")[0]
     answer = chat.say(f"phiếu {number} thế nào rồi ạ")
     assert number in answer and "mới tiếp nhận" in answer and "số phiếu" not in answer
+    again = chat.say("phiếu vừa rồi xử lý chưa")
+    assert number in again and "mới tiếp nhận" in again
     stranger = Chat(stack).say(f"phiếu {number} thế nào rồi ạ")
     assert "không tìm thấy phiếu" in stranger and "thái độ" not in stranger
 

@@ -49,4 +49,5 @@ def test_both_codes_of_a_message_are_entities() -> None:
 
 def test_a_ticket_number_is_a_question_about_feedback() -> None:
     assert _run("phiếu PA261201-0003 thế nào rồi", "tra_cuu_ho_so").get(INTENT)["name"] == "phan_anh_kien_nghi"
+    assert _run("phiếu vừa rồi thế nào rồi", "tam_biet").get(INTENT)["name"] == "phan_anh_kien_nghi"
     assert _run("cho em hỏi thủ tục bán lẻ rượu", "hoi_thu_tuc").get(INTENT)["name"] == "hoi_thu_tuc"
