@@ -76,15 +76,16 @@ FOLLOWUP_ANSWERS = {Followup.WHEN: replies.dossier_when, Followup.LATE: replies.
                     Followup.WHERE: replies.dossier_where}
 
 
-def codes_asked(tracker: Tracker) -> list[str]:
-    """The codes to look up: every valid code of the latest message, in order, and the form's code."""
+def codes_in_message(tracker: Tracker) -> list[str]:
+    """Every valid code of the latest message, in order, without repeats (at most ``MAX_CODES``)."""
     codes = [m.code.canonical for m in find_codes(tracker.latest_message.get("text") or "")]
-    slot = tracker.get_slot("ma_ho_so")
-    if isinstance(slot, list):  # a list slot elsewhere, or a custom mapping, may give several
-        codes += [c for c in (canonical_code(str(v)) for v in slot) if c]
-    elif slot:
-        codes.append(canonical_code(str(slot)) or str(slot))
     return list(dict.fromkeys(codes))[:MAX_CODES]
+
+
+def codes_asked(tracker: Tracker) -> list[str]:
+    """The codes to look up: those of the latest message, else the one the form collected."""
+    slot = tracker.get_slot("ma_ho_so")
+    return codes_in_message(tracker) or ([canonical_code(str(slot)) or str(slot)] if slot else [])
 
 
 def latest_topic(tracker: Tracker) -> str | None:
@@ -152,7 +153,7 @@ class ActionHoiHoSo(ActionTraCuuHoSo):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        if codes_asked(tracker):
+        if codes_in_message(tracker):
             return await super().run(dispatcher, tracker, domain)
         text = tracker.latest_message.get("text") or ""
         intent = (tracker.latest_message.get("intent") or {}).get("name")

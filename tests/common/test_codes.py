@@ -1,6 +1,8 @@
 import datetime as dt
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from common.codes import (
     InvalidCode,
@@ -113,3 +115,16 @@ def test_ambiguous_or_invalid_shapes_are_still_rejected(text: str) -> None:
 def test_two_codes_in_other_shapes_are_both_found() -> None:
     text = "My code is 0000012H17-261023-0010, and 000.00.12.H17 261024 0002 too"
     assert [m.code.canonical for m in find_codes(text)] == ["000.00.12.H17-261023-0010", "000.00.12.H17-261024-0002"]
+
+
+@given(
+    st.from_regex(r"\d{3}", fullmatch=True), st.from_regex(r"\d{2}", fullmatch=True),
+    st.from_regex(r"\d{2}", fullmatch=True), st.from_regex(r"[A-Z]\d{2}", fullmatch=True),
+    st.dates(dt.date(2000, 1, 1), dt.date(2099, 12, 31)), st.integers(1, 9999),
+    st.sampled_from([".", "", " ", " . ", ","]), st.sampled_from(["-", " ", " - ", "–"]), st.booleans(),
+)
+def test_every_unambiguous_shape_parses_back(v: str, z: str, y: str, m: str, received: dt.date, serial: int,
+                                             dot: str, dash: str, lower: bool) -> None:
+    canonical = f"{v}.{z}.{y}.{m}-{received:%y%m%d}-{serial:04d}"
+    typed = f"{v}{dot}{z}{dot}{y}{dot}{m}{dash}{received:%y%m%d}{dash}{serial:04d}"
+    assert canonical_code(f"mã là {typed.lower() if lower else typed} nhé") == canonical
