@@ -22,9 +22,10 @@ from dossier_api.models import Appointment, AppointmentIn
 logger = logging.getLogger(__name__)
 
 MAX_SLOT_BUTTONS = 8
+BOOK_DAYS_AHEAD = 30  # the booking window (dossier_api/data/calendar.yml book_days_ahead), as citizens are told
 CLOSED = {
     "past": "Ngày {day} đã qua.",
-    "too_far": "Hiện chỉ nhận đặt lịch trong vòng 30 ngày tới; ngày {day} còn xa quá.",
+    "too_far": "Ngày {day} còn xa quá: anh/chị chỉ đặt được trong {ahead} ngày tới.",
     "weekend": "Bộ phận Một cửa không làm việc vào {day} (Thứ Bảy, Chủ nhật).",
     "holiday": "Ngày {day} là ngày nghỉ lễ, Bộ phận Một cửa không làm việc.",
 }
@@ -37,6 +38,36 @@ def _payload(**entities: str) -> str:
 def _wants(text: str, *words: str) -> bool:
     key = fold_key(text)
     return any(re.search(rf"(?<!\w){w}(?!\w)", key) for w in words)
+
+
+# While a booking goes on, a message that names a day or a time is about the booking even when
+# the classifier read it otherwise ("à thôi, cho em thứ sáu đi" looks like a goodbye); without
+# one, the message gets the answer its intent has anyway (rules send these intents here).
+NOT_BOOKING = {"tam_biet": "utter_tam_biet", "ngoai_pham_vi": "utter_ngoai_pham_vi",
+               "nlu_fallback": "utter_xin_dien_dat_lai"}
+
+
+def names_day_or_time(tracker: Tracker, today: dt.date) -> bool:
+    """True when the latest message picks a day or a time (typed, or a button's entities)."""
+    text = tracker.latest_message.get("text") or ""
+    return bool(latest_entity(tracker, "ngay_hen") or latest_entity(tracker, "gio_hen")
+                or parse_day(text, today) or parse_time(text))
+
+
+def offered_day(tracker: Tracker) -> dt.date | None:
+    """The day whose free slots the bot's last message offered ("9h" typed then means that day)."""
+    for event in reversed(tracker.events):
+        if event.get("event") != "bot":
+            continue
+        for button in (event.get("data") or {}).get("buttons") or []:
+            payload = str(button.get("payload") or "")
+            if payload.startswith("/dat_lich_hen{") and "gio_hen" in payload:
+                try:
+                    return dt.date.fromisoformat(json.loads(payload[len("/dat_lich_hen"):])["ngay_hen"])
+                except (ValueError, KeyError):
+                    return None
+        return None
+    return None
 
 
 def describe(a: Appointment) -> str:
@@ -52,6 +83,10 @@ class ActionDatLichHen(DossierAction):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         text = tracker.latest_message.get("text") or ""
         owner = tracker.sender_id
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent in NOT_BOOKING and not names_day_or_time(tracker, local_now().date()):
+            dispatcher.utter_message(response=NOT_BOOKING[intent])
+            return []
         try:
             cancel_id = latest_entity(tracker, "huy_lich")
             if cancel_id or _wants(text, "huy", "bo lich", "khong den duoc"):
@@ -69,12 +104,15 @@ class ActionDatLichHen(DossierAction):
         now = local_now()
         raw_day, raw_time = latest_entity(tracker, "ngay_hen"), latest_entity(tracker, "gio_hen")
         day = dt.date.fromisoformat(raw_day) if raw_day else parse_day(text, now.date())
+        if day is None and parse_time(text):
+            day = offered_day(tracker)
         if day is None:
             await self._offer_days(dispatcher, "Anh/chị muốn đến vào ngày nào?")
             return
         slots = await self.client.appointment_slots(day)
         if slots.closed:
-            await self._offer_days(dispatcher, CLOSED[slots.closed].format(day=vn_day(day)) + " Mời chọn ngày khác:")
+            why = CLOSED[slots.closed].format(day=vn_day(day), ahead=BOOK_DAYS_AHEAD)
+            await self._offer_days(dispatcher, why + " Mời chọn ngày khác:")
             return
         free = [s.time for s in slots.slots if s.free > 0]
         if not free:

@@ -3,6 +3,11 @@
 A message with substance is filed at once ("phản ánh cửa hàng X bán rượu giả");
 "tôi muốn phản ánh" starts ``phan_anh_form``, which asks for the content. The
 content is never logged; a ticket is shown only to its author.
+
+Never a ticket for what is not a complaint: a message that names a ticket number
+("phiếu PA261201-0003 thế nào rồi") gets that ticket's state (for its author
+only), and a question that names a dossier code without a complaint verb
+("hồ sơ ... sao lâu vậy, bao giờ có kết quả") is a lookup of that dossier.
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction
+from actions.lookup import ActionHoiHoSo
 from common import replies
 from common.codes import find_codes
-from dossier_api.client import DossierApiError
+from common.dossier_questions import asks_about_ticket, find_ticket_numbers, followup_of, is_explicit_complaint
+from dossier_api.client import DossierApiError, DossierNotFound
 from dossier_api.models import TicketIn
 
 logger = logging.getLogger(__name__)
@@ -35,8 +42,19 @@ class ActionPhanAnh(DossierAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         content = tracker.get_slot("noi_dung_phan_anh")
+        text = (tracker.latest_message.get("text") or "").strip()
+        if asks_about_ticket(content or text):
+            numbers = find_ticket_numbers(content or text) or [tracker.get_slot("phieu_gan_nhat")]
+            if numbers[0]:
+                await self._tell_ticket(dispatcher, numbers[0], tracker.sender_id)
+            else:
+                dispatcher.utter_message(text=replies.ticket_number_needed())
+            return [SlotSet("noi_dung_phan_anh", None)]
+        if not content and not is_explicit_complaint(text) and (
+                find_codes(text) or (tracker.get_slot("ho_so_gan_nhat") and followup_of(text))):
+            # "hồ sơ X sao lâu vậy, bao giờ có kết quả", or "sao trễ hạn vậy" after a lookup: a question.
+            return await ActionHoiHoSo().run(dispatcher, tracker, domain)
         if not content:
-            text = (tracker.latest_message.get("text") or "").strip()
             intent = (tracker.latest_message.get("intent") or {}).get("name")
             if intent != "phan_anh_kien_nghi" or len(text.split()) < MIN_WORDS or text.startswith("/"):
                 return [FollowupAction("phan_anh_form")]
@@ -53,7 +71,21 @@ class ActionPhanAnh(DossierAction):
         logger.info("ticket %s filed (%s)", stored.number, stored.category)
         dispatcher.utter_message(
             text=replies.ticket_created(stored.number, stored.category_label, stored.due_date, self.settings.hotline))
-        return [SlotSet("noi_dung_phan_anh", None)]
+        return [SlotSet("noi_dung_phan_anh", None), SlotSet("phieu_gan_nhat", stored.number)]
+
+    async def _tell_ticket(self, dispatcher: CollectingDispatcher, number: str, owner: str) -> None:
+        """The state of ticket ``number``, if ``owner`` filed it (nobody else learns it exists)."""
+        try:
+            ticket = await self.client.get_ticket(number, owner)
+        except DossierNotFound:
+            dispatcher.utter_message(text=replies.ticket_not_found(number))
+            return
+        except DossierApiError:
+            logger.warning("ticket not read", exc_info=True)
+            dispatcher.utter_message(text=replies.service_unavailable(self.settings.hotline))
+            return
+        dispatcher.utter_message(text=replies.ticket_status(ticket.number, ticket.status, ticket.answer,
+                                                            ticket.due_date))
 
 
 class ValidatePhanAnhForm(FormValidationAction):

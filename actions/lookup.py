@@ -1,4 +1,4 @@
-"""Dossier lookup: the form that asks for a code, and the lookup itself."""
+"""Dossier lookup: the form that asks for a code, the lookup itself, and the follow-up questions."""
 
 from __future__ import annotations
 
@@ -6,16 +6,20 @@ import logging
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, redis_client
+from actions.procedures import ActionHuongDanThuTuc
 from common import replies, stats
-from common.codes import canonical_code, is_bare_code_attempt, looks_like_code_attempt
+from common.codes import canonical_code, find_codes, is_bare_code_attempt, looks_like_code_attempt
+from common.dates import local_now
+from common.dossier_questions import Followup, followup_of
 from common.stats import Count
 from dossier_api.client import DossierApiUnavailable, DossierNotFound, InvalidDossierCode
+from dossier_api.models import Dossier
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +66,39 @@ class ValidateTraCuuForm(FormValidationAction):
         return events
 
 
+LOOKUP_BUTTONS = [
+    {"title": "Đánh giá dịch vụ", "payload": "/danh_gia"},
+    {"title": "Tra cứu hồ sơ khác", "payload": "/tra_cuu_ho_so"},
+]
+MAX_CODES = 3  # codes answered from one message
+NOT_A_FOLLOWUP = {"ngoai_pham_vi": "utter_ngoai_pham_vi"}  # what other intents routed here get otherwise
+FOLLOWUP_ANSWERS = {Followup.WHEN: replies.dossier_when, Followup.LATE: replies.dossier_late,
+                    Followup.WHERE: replies.dossier_where}
+
+
+def codes_in_message(tracker: Tracker) -> list[str]:
+    """Every valid code of the latest message, in order, without repeats (at most ``MAX_CODES``)."""
+    codes = [m.code.canonical for m in find_codes(tracker.latest_message.get("text") or "")]
+    return list(dict.fromkeys(codes))[:MAX_CODES]
+
+
+def codes_asked(tracker: Tracker) -> list[str]:
+    """The codes to look up: those of the latest message, else the one the form collected."""
+    slot = tracker.get_slot("ma_ho_so")
+    return codes_in_message(tracker) or ([canonical_code(str(slot)) or str(slot)] if slot else [])
+
+
+def latest_topic(tracker: Tracker) -> str | None:
+    """What the conversation was last about: ``ho_so_gan_nhat`` (a dossier) or ``thu_tuc_gan_nhat``."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "slot" and event.get("value") and event.get("name") in (
+                "ho_so_gan_nhat", "thu_tuc_gan_nhat"):
+            return event["name"]
+    return None
+
+
 class ActionTraCuuHoSo(DossierAction):
-    """Looks the dossier up and tells its status; remembers it for a rating."""
+    """Looks the dossiers up (every code the message gave) and tells their status; remembers the last."""
 
     def name(self) -> str:
         return "action_tra_cuu_ho_so"
@@ -71,10 +106,23 @@ class ActionTraCuuHoSo(DossierAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        code = tracker.get_slot("ma_ho_so")
-        if not code:  # the form gave up after malformed codes
+        codes = codes_asked(tracker)
+        if not codes:  # the form gave up after malformed codes
             return []
         events: list[EventType] = [SlotSet("ma_ho_so", None)]
+        if len(codes) > 1:
+            dispatcher.utter_message(text=replies.several_codes(len(codes)))
+        for code in codes:
+            dossier = await self.lookup(dispatcher, code)
+            if dossier is not None:
+                dispatcher.utter_message(text=replies.dossier_status(dossier, local_now().date()),
+                                         buttons=LOOKUP_BUTTONS)
+                # Its procedure is the one discussed now ("còn lệ phí thì sao"); the dossier is the latest topic.
+                events += [SlotSet("thu_tuc_gan_nhat", dossier.procedure_id), SlotSet("ho_so_gan_nhat", dossier.code)]
+        return events
+
+    async def lookup(self, dispatcher: CollectingDispatcher, code: str) -> Dossier | None:
+        """The dossier of ``code``; when there is none, the citizen is told why and None returned."""
         dossier, outcome, text = None, "found", ""
         try:
             dossier = await self.client.get_dossier(code)
@@ -88,12 +136,39 @@ class ActionTraCuuHoSo(DossierAction):
         await stats.record(redis_client(), Count(stats.LOOKUPS, outcome))
         if dossier is None:
             dispatcher.utter_message(text=text)
-            return events
-        dispatcher.utter_message(
-            text=replies.dossier_status(dossier),
-            buttons=[
-                {"title": "Đánh giá dịch vụ", "payload": "/danh_gia"},
-                {"title": "Tra cứu hồ sơ khác", "payload": "/tra_cuu_ho_so"},
-            ],
-        )
-        return events + [SlotSet("ho_so_gan_nhat", dossier.code)]
+        return dossier
+
+
+class ActionHoiHoSo(ActionTraCuuHoSo):
+    """A question after a lookup ("khi nào có kết quả", "trễ hạn rồi phải không", "nhận kết quả ở đâu")
+    is answered about the dossier just looked up, from the dossier system at this moment.
+
+    A message that gives a code is a lookup of that code; a question that is not such a
+    follow-up, or that comes after the conversation moved on to a procedure, is procedure
+    guidance; a lookup without a code asks for one."""
+
+    def name(self) -> str:
+        return "action_hoi_ho_so"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if codes_in_message(tracker):
+            return await super().run(dispatcher, tracker, domain)
+        text = tracker.latest_message.get("text") or ""
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        kind = followup_of(text)
+        code = tracker.get_slot("ho_so_gan_nhat")
+        about_procedure = latest_topic(tracker) == "thu_tuc_gan_nhat" and kind is not Followup.LATE
+        if kind is None or not code or about_procedure:
+            if intent == "tra_cuu_ho_so":
+                return [FollowupAction("tra_cuu_form")]
+            if intent in ("hoi_thoi_han", "hoi_nop_ho_so"):
+                return await ActionHuongDanThuTuc().run(dispatcher, tracker, domain)
+            dispatcher.utter_message(response=NOT_A_FOLLOWUP.get(str(intent), "utter_xin_dien_dat_lai"))
+            return []
+        dossier = await self.lookup(dispatcher, code)
+        if dossier is None:
+            return []
+        dispatcher.utter_message(text=FOLLOWUP_ANSWERS[kind](dossier, local_now().date()), buttons=LOOKUP_BUTTONS)
+        return [SlotSet("ho_so_gan_nhat", dossier.code)]

@@ -3,8 +3,12 @@
 ``V1V2V3.Z1Z2.Y1Y2.MX1X2-YYMMDD-XXXX``, e.g. ``000.00.12.H17-200115-0001``:
 the agency code (four dot-separated groups), the receipt date and the daily
 serial number. Citizens type codes in every shape - lower case, spaces around
-the separators, Unicode dashes, a comma instead of a dot - so parsing is
-tolerant and the canonical form is upper case with ASCII separators.
+the separators, Unicode dashes, a comma instead of a dot, spaces instead of
+the dashes (``000.00.12.H17 261023 0010``) or no dots at all
+(``0000012H17-261023-0010``) - so parsing is tolerant and the canonical form
+is upper case with ASCII separators. Every group has a fixed width, so each of
+those shapes is unambiguous; the receipt date must be a real date and the
+serial not zero.
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ from dataclasses import dataclass
 from common.text import nfc
 
 _DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d_"
-_DOT = r"\s*[.,\u00b7]\s*"
-_DASH = rf"\s*[{_DASHES}]\s*"
+_DOT = r"\s*(?:[.,\u00b7]\s*)?"  # a dot, a comma, spaces, or nothing
+_DASH = rf"(?:\s*[{_DASHES}]\s*|\s+)"  # a dash (spaces around it allowed) or spaces
 # Groups: agency (V, Z, Y, M), date, serial. The separators may carry spaces.
 CODE_PATTERN = re.compile(
     rf"(?<![0-9A-Za-z])"
@@ -27,7 +31,8 @@ CODE_PATTERN = re.compile(
 )
 # Something that tries to be a code: an agency-like head or a date-serial tail.
 _ATTEMPT = re.compile(
-    rf"\d{{2,3}}{_DOT}\d{{1,3}}|[A-Za-z]\d{{2}}{_DASH}\d|\d{{6}}{_DASH}\d{{1,5}}"
+    r"\d{2,3}\s*[.,\u00b7]\s*\d{1,3}"
+    rf"|[A-Za-z]\d{{2}}\s*[{_DASHES}]\s*\d|\d{{6}}\s*[{_DASHES}]\s*\d{{1,5}}"
 )
 
 

@@ -1,4 +1,10 @@
-"""Days and times as citizens type them: ``ngày mai``, ``thứ 3``, ``30/11``, ``9h30``, ``2h chiều``."""
+"""Days and times as citizens type them: ``ngày mai``, ``thứ 3``, ``30/11``, ``9h30``, ``2h chiều``,
+``thứ hai tuần tới``.
+
+Folded, "tuần tới" (next week) reads "tuan toi", whose last word is "tối" (evening):
+week phrases are taken out before the time of day is read, so "8h sáng thứ hai
+tuần tới" is 08:00 on next week's Monday, never 20:00.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +23,9 @@ _WEEKDAYS = {
     "chu nhat": 6, "cn": 6,
 }
 _RELATIVE = {"hom nay": 0, "bua nay": 0, "ngay mai": 1, "mai": 1, "ngay kia": 2, "ngay mot": 2, "mai mot": 2}
+# "Next week" and "this week", folded; a weekday with one of them is that week's day.
+_NEXT_WEEK = ("tuan toi", "tuan sau", "tuan ke tiep", "tuan ke", "tuan sau nua")
+_THIS_WEEK = ("tuan nay", "tuan ni")
 WEEKDAY_NAMES = ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật"]
 
 
@@ -61,16 +70,28 @@ def parse_day(text: str, today: dt.date) -> dt.date | None:
         if _has(key, phrase):
             return today + dt.timedelta(days=offset)
     key = key.replace("so thu tu", "")  # "số thứ tự" (queue number) folds like "thứ tư" (Wednesday)
+    week = (2 if _has(key, "tuan sau nua") else 1 if any(_has(key, p) for p in _NEXT_WEEK)
+            else 0 if any(_has(key, p) for p in _THIS_WEEK) else None)
+    key = _without_weeks(key)
     for phrase, weekday in sorted(_WEEKDAYS.items(), key=lambda kv: -len(kv[0])):
         if _has(key, phrase):
+            if week is not None:  # "thứ năm tuần tới": Thursday of next week, even when today is Tuesday
+                return today + dt.timedelta(days=7 * week + weekday - today.weekday())
             ahead = (weekday - today.weekday()) % 7 or 7
             return today + dt.timedelta(days=ahead)
     return None
 
 
+def _without_weeks(key: str) -> str:
+    """``key`` without its week phrases ("tuần tới" must not read as "tối", "tuần sau" as "sáu")."""
+    for phrase in (*_NEXT_WEEK, *_THIS_WEEK):
+        key = re.sub(rf"(?<!\w){phrase}(?!\w)", " ", key)
+    return key
+
+
 def parse_time(text: str) -> dt.time | None:
     """The time of day named in ``text`` (``9h``, ``9h30``, ``14:00``, ``2h chiều``), if any."""
-    key = fold_key(text)
+    key = _without_weeks(fold_key(text))
     match = _TIME.search(key)
     if not match:
         return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from common.deadlines import deadline, finished_late_by
 from common.feedback import ANSWER_WORKING_DAYS
 from common.settings import get_settings
 from common.status import DossierStatus, RatingLevel
@@ -25,10 +26,7 @@ _HINTS = {
         "hoặc đăng ký nhận qua bưu chính."
     ),
     DossierStatus.DA_TRA_KET_QUA: "Kết quả đã được trả cho tổ chức, cá nhân.",
-    DossierStatus.TRE_HAN: (
-        "Hồ sơ đã quá hạn giải quyết. Sở Công Thương xin lỗi anh/chị; bộ phận chuyên môn "
-        "sẽ gửi văn bản xin lỗi và hẹn lại ngày trả kết quả."
-    ),
+    DossierStatus.TRE_HAN: "Hồ sơ đã quá hạn giải quyết.",
     DossierStatus.TU_CHOI: "Hồ sơ không được giải quyết; lý do được nêu trong văn bản trả lời gửi kèm.",
 }
 
@@ -38,29 +36,154 @@ def vn_date(day: dt.date) -> str:
     return day.strftime("%d/%m/%Y")
 
 
-def dossier_status(dossier: Dossier) -> str:
-    """The full status reply for a dossier."""
+def _late_apology(dossier: Dossier, days_late: int) -> str:
+    """Says how late a dossier is, apologises and gives the hotline."""
+    hotline = get_settings().hotline
+    overdue = f"đã quá hạn {days_late} ngày" if days_late else "đã quá hạn"
+    return (
+        f"Hồ sơ {overdue} so với ngày hẹn trả {vn_date(dossier.due_date)}. "
+        "Sở Công Thương thành thật xin lỗi anh/chị vì sự chậm trễ này; bộ phận chuyên môn sẽ gửi "
+        f"văn bản xin lỗi và hẹn lại ngày trả kết quả. Cần hỗ trợ ngay, anh/chị vui lòng gọi đường dây nóng {hotline}."
+    )
+
+
+def _on_time(dossier: Dossier, days_left: int) -> str:
+    if days_left == 0:
+        return f"Hồ sơ đang trong thời hạn giải quyết; hôm nay ({vn_date(dossier.due_date)}) là ngày hẹn trả kết quả."
+    return (f"Hồ sơ đang trong thời hạn giải quyết, hẹn trả kết quả ngày {vn_date(dossier.due_date)} "
+            f"(còn {days_left} ngày).")
+
+
+def dossier_hint(dossier: Dossier, today: dt.date) -> str:
+    """What the status means for the citizen today: late (how many days, apology, hotline) or not."""
+    facts = deadline(dossier.status, dossier.due_date, today)
+    if facts.late:
+        return _late_apology(dossier, facts.days_late)
+    if dossier.status in (DossierStatus.MOI_TIEP_NHAN, DossierStatus.DANG_XU_LY):
+        prefix = _HINTS[DossierStatus.MOI_TIEP_NHAN] + " " if dossier.status is DossierStatus.MOI_TIEP_NHAN else ""
+        return prefix + _on_time(dossier, facts.days_left)
+    return _HINTS[dossier.status]
+
+
+def _status_label(dossier: Dossier, today: dt.date) -> str:
+    facts = deadline(dossier.status, dossier.due_date, today)
+    label = dossier.status_label.upper()
+    if facts.late and dossier.status is not DossierStatus.TRE_HAN:
+        label += f" - TRỄ HẠN {facts.days_late} NGÀY"
+    elif facts.late and facts.days_late:
+        label += f" {facts.days_late} NGÀY"
+    return label
+
+
+def dossier_status(dossier: Dossier, today: dt.date) -> str:
+    """The full status reply for a dossier, late or not as of ``today`` (the department's date)."""
     lines = [
         f"Hồ sơ {dossier.code}",
         f"- Thủ tục: {dossier.procedure_name}",
         f"- Người nộp: {dossier.applicant}",
         f"- Ngày nhận: {vn_date(dossier.received_date)}; hẹn trả: {vn_date(dossier.due_date)}",
-        f"- Trạng thái: {dossier.status_label.upper()}",
+        f"- Trạng thái: {_status_label(dossier, today)}",
         f"- Bước hiện tại: {dossier.current_step}",
     ]
     if dossier.result_date is not None:
         lines.append(f"- Ngày có kết quả: {vn_date(dossier.result_date)}")
-    lines.append(_HINTS[dossier.status])
+    lines.append(dossier_hint(dossier, today))
     return "\n".join(lines)
 
 
-def dossier_status_short(dossier: Dossier) -> str:
-    """The status in a few lines, for SMS."""
-    return (
-        f"Hồ sơ {dossier.code}: {dossier.status_label.upper()}. "
+def dossier_status_short(dossier: Dossier, today: dt.date) -> str:
+    """The status in a few lines, for SMS (late or not as of ``today``)."""
+    text = (
+        f"Hồ sơ {dossier.code}: {_status_label(dossier, today)}. "
         f"{dossier.procedure_name}. Người nộp: {dossier.applicant}. "
         f"Nhận {vn_date(dossier.received_date)}, hẹn trả {vn_date(dossier.due_date)}. {dossier.current_step}."
     )
+    facts = deadline(dossier.status, dossier.due_date, today)
+    if facts.late:
+        text += f" Sở Công Thương xin lỗi anh/chị vì sự chậm trễ. Đường dây nóng {get_settings().hotline}."
+    return text
+
+
+def dossier_when(dossier: Dossier, today: dt.date) -> str:
+    """When the result of a dossier is due ("khi nào có kết quả"), late or not as of ``today``."""
+    facts = deadline(dossier.status, dossier.due_date, today)
+    head = f"Hồ sơ {dossier.code} ({dossier.status_label}): "
+    if dossier.status is DossierStatus.DA_CO_KET_QUA:
+        when = f" ngày {vn_date(dossier.result_date)}" if dossier.result_date else ""
+        return head + f"đã có kết quả{when}. " + _HINTS[dossier.status]
+    if dossier.status is DossierStatus.DA_TRA_KET_QUA:
+        when = f" ngày {vn_date(dossier.result_date)}" if dossier.result_date else ""
+        return head + f"đã có kết quả{when} và kết quả đã được trả."
+    if dossier.status is DossierStatus.TU_CHOI:
+        return head + _HINTS[dossier.status]
+    if dossier.status is DossierStatus.CHO_BO_SUNG:
+        return head + "chưa thể hẹn ngày có kết quả. " + _HINTS[dossier.status]
+    if facts.late:
+        return head + _late_apology(dossier, facts.days_late)
+    return head + _on_time(dossier, facts.days_left)
+
+
+def dossier_late(dossier: Dossier, today: dt.date) -> str:
+    """Whether a dossier is late ("trễ hạn rồi phải không"), as of ``today``."""
+    facts = deadline(dossier.status, dossier.due_date, today)
+    head = f"Hồ sơ {dossier.code} ({dossier.status_label}): "
+    if facts.late:
+        return head + "đúng vậy. " + _late_apology(dossier, facts.days_late)
+    if dossier.status in (DossierStatus.DA_CO_KET_QUA, DossierStatus.DA_TRA_KET_QUA):
+        late_by = finished_late_by(dossier.due_date, dossier.result_date)
+        when = f" ngày {vn_date(dossier.result_date)}" if dossier.result_date else ""
+        verdict = (f"chậm {late_by} ngày so với ngày hẹn trả {vn_date(dossier.due_date)}; Sở Công Thương xin lỗi "
+                   "anh/chị vì sự chậm trễ" if late_by else f"đúng hẹn (hẹn trả {vn_date(dossier.due_date)})")
+        return head + f"không còn trễ hạn: hồ sơ đã có kết quả{when}, {verdict}."
+    if dossier.status is DossierStatus.TU_CHOI:
+        return head + "hồ sơ đã được trả lời, không còn tính thời hạn. " + _HINTS[dossier.status]
+    if dossier.status is DossierStatus.CHO_BO_SUNG:
+        return head + "chưa trễ hạn. " + _HINTS[dossier.status]
+    return head + "chưa trễ hạn. " + _on_time(dossier, facts.days_left)
+
+
+def dossier_where(dossier: Dossier, today: dt.date) -> str:
+    """Where the result of a dossier is collected ("nhận kết quả ở đâu")."""
+    settings = get_settings()
+    where = (f"Kết quả hồ sơ {dossier.code} được trả tại {settings.office_address} ({settings.office_hours}); "
+             "anh/chị mang theo giấy tiếp nhận hồ sơ và giấy tờ tùy thân, hoặc gõ \"nhận kết quả qua bưu điện\" "
+             "để được gửi tận nhà.")
+    if dossier.status is DossierStatus.DA_CO_KET_QUA:
+        return where + " Hồ sơ đã có kết quả, anh/chị có thể đến nhận ngay."
+    if dossier.status is DossierStatus.DA_TRA_KET_QUA:
+        when = f" ngày {vn_date(dossier.result_date)}" if dossier.result_date else ""
+        return f"Kết quả hồ sơ {dossier.code} đã được trả{when} cho tổ chức, cá nhân."
+    if dossier.status is DossierStatus.TU_CHOI:
+        return f"Hồ sơ {dossier.code}: " + _HINTS[dossier.status]
+    return where + " Hồ sơ chưa có kết quả. " + dossier_hint(dossier, today)
+
+
+def several_codes(count: int) -> str:
+    """Said before answering a message that gave several dossier codes."""
+    return f"Anh/chị gửi {count} mã hồ sơ; tôi trả lời lần lượt từng hồ sơ:"
+
+
+def ticket_status(number: str, status: str, answer: str | None, due: dt.date) -> str:
+    """A feedback ticket's state, told to its author who asked by its number."""
+    label = TICKET_STATUS.get(status, status)
+    text = f"Phiếu {number} của anh/chị: {label}."
+    if answer:
+        text += f" Trả lời của Sở Công Thương: {answer}"
+    else:
+        text += f" Hạn trả lời chậm nhất ngày {vn_date(due)}."
+    return text
+
+
+def ticket_number_needed() -> str:
+    """Asked about a ticket without its number, in a conversation that filed none."""
+    return ("Anh/chị vui lòng cho biết số phiếu (dạng PA<năm tháng ngày>-<số>, ví dụ PA261201-0003) "
+            "được gửi khi tiếp nhận phản ánh, tôi sẽ tra tình trạng phiếu cho anh/chị.")
+
+
+def ticket_not_found(number: str) -> str:
+    """A ticket number this sender did not file (or that does not exist): nothing about it is told."""
+    return (f"Tôi không tìm thấy phiếu {number} do anh/chị gửi từ kênh này. Anh/chị vui lòng kiểm tra lại số phiếu "
+            f"hoặc gọi đường dây nóng {get_settings().hotline}.")
 
 
 def dossier_not_found(code: str) -> str:

@@ -6,6 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, Field
 
+from common.deadlines import deadline
 from common.status import DossierStatus, RatingLevel
 
 
@@ -48,6 +49,14 @@ class Dossier(BaseModel):
     applicant: str
     updated_at: dt.datetime
     result_date: dt.date | None = None
+    # Computed when the dossier is served (common.deadlines), never stored.
+    late: bool = False
+    days_late: int = 0
+
+    def as_of(self, today: dt.date) -> Dossier:
+        """This dossier with ``late``/``days_late`` computed for ``today`` (the department's date)."""
+        facts = deadline(self.status, self.due_date, today)
+        return self.copy(update={"late": facts.late, "days_late": facts.days_late})
 
 
 class ChangeEvent(BaseModel):

@@ -193,7 +193,7 @@ async def get_dossier(request: web.Request) -> web.Response:
     dossier = await asyncio.to_thread(request.app[DB_KEY].dossier, code)
     if dossier is None:
         raise HttpError(404, "not_found", "No dossier with this code")
-    return web.json_response(text=dossier.json())
+    return web.json_response(text=dossier.as_of(request.app[CLOCK_KEY]().date()).json())
 
 
 async def list_dossiers(request: web.Request) -> web.Response:
@@ -204,7 +204,8 @@ async def list_dossiers(request: web.Request) -> web.Response:
     limit = _int_param(request, "limit", 50, MAX_PAGE)
     offset = _int_param(request, "offset", 0, 10**9)
     items, total = await asyncio.to_thread(request.app[DB_KEY].dossiers, status, limit, offset)
-    page = DossierPage(items=items, total=total, limit=limit, offset=offset)
+    today = request.app[CLOCK_KEY]().date()
+    page = DossierPage(items=[d.as_of(today) for d in items], total=total, limit=limit, offset=offset)
     return web.json_response(text=page.json())
 
 
@@ -219,7 +220,7 @@ async def set_status(request: web.Request) -> web.Response:
         raise HttpError(404, "not_found", "No dossier with this code")
     if event is not None:
         request.app[HOOK_KEY].push(event)
-    return web.json_response(text=dossier.json())
+    return web.json_response(text=dossier.as_of(request.app[CLOCK_KEY]().date()).json())
 
 
 async def list_events(request: web.Request) -> web.Response:

@@ -13,6 +13,8 @@ from typing import Any
 
 from bot.rasa_client import BotMessage, RasaClient, RasaUnavailable
 from common import replies, stats, subscriptions
+from common.codes import find_codes
+from common.dates import local_now
 from common.privacy import mask_phone
 from common.ratelimit import RATE_LIMITED, UserRateLimit, Verdict
 from common.settings import Settings
@@ -26,6 +28,7 @@ from sms_gateway.keywords import HELP_TEXT, Command, Kind, parse_sms
 logger = logging.getLogger(__name__)
 
 MAX_CHAT_TEXT = 1000
+MAX_CODES = 3  # codes answered from one status SMS
 ENUMERATION_LIMITED = (
     "Bạn đã tra cứu nhiều mã hồ sơ không tồn tại. Vui lòng kiểm tra mã trên giấy tiếp nhận "
     "và thử lại sau 1 giờ."
@@ -58,13 +61,13 @@ class Router:
         command = parse_sms(text)
         if command.kind is Kind.CHAT:
             return await self._chat(msisdn, text)
-        return await self._keyword(msisdn, command)
+        return await self._keyword(msisdn, command, text)
 
     async def _already_told(self, msisdn: str, what: str) -> bool:
         """True if the number was already told it is limited (told once per window)."""
         return not await self.redis.set(streams.told(what, msisdn), 1, nx=True, ex=3600 if what == "unknown" else 60)
 
-    async def _keyword(self, msisdn: str, command: Command) -> str | None:
+    async def _keyword(self, msisdn: str, command: Command, text: str = "") -> str | None:
         if command.kind is Kind.HELP:
             return HELP_TEXT
         if command.error == "missing_code":
@@ -95,7 +98,11 @@ class Router:
         except DossierApiUnavailable:
             return replies.service_unavailable(self.settings.hotline)
         if command.kind is Kind.STATUS:
-            return replies.dossier_status_short(dossier)
+            # "HS <mã 1> <mã 2>": every code is answered, one after the other.
+            others = [m.code.canonical for m in find_codes(text) if m.code.canonical != dossier.code]
+            answers = [replies.dossier_status_short(dossier, local_now().date())]
+            answers += [await self._other_status(msisdn, code) for code in dict.fromkeys(others[:MAX_CODES - 1])]
+            return "\n".join(answers)
         if command.kind is Kind.SUBSCRIBE:
             await subscriptions.subscribe(self.redis, dossier.code, sender)
             return replies.subscribed(dossier.code, dossier.status_label, "sms")
@@ -124,6 +131,16 @@ class Router:
         finally:
             if counted and outcome:
                 await stats.record(self.redis, Count(stats.LOOKUPS, outcome))
+
+    async def _other_status(self, msisdn: str, code: str) -> str:
+        """The short status of one more code of the same message (unknown codes count against enumeration)."""
+        try:
+            return replies.dossier_status_short(await self._dossier(code, counted=True), local_now().date())
+        except DossierNotFound:
+            await self._count_unknown(msisdn)
+            return replies.dossier_not_found(code)
+        except DossierApiUnavailable:
+            return replies.service_unavailable(self.settings.hotline)
 
     async def _enumerating(self, msisdn: str) -> bool:
         count = await self.redis.get(streams.unknown_codes(msisdn))

@@ -48,6 +48,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from common.codes import find_codes, is_bare_code_attempt
 from common.dates import local_now
+from common.dossier_questions import asks_about_ticket, is_explicit_complaint
 from common.inbox import note_parse
 from common.settings import get_settings
 from common.text import nfc
@@ -138,15 +139,30 @@ class _Extractor(GraphComponent, EntityExtractorMixin):
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
 class DossierCodeExtractor(_Extractor):
-    """``ma_ho_so`` entities with canonical values; bare codes are lookups."""
+    """``ma_ho_so`` entities with canonical values; a message with a code is a lookup.
+
+    A code anywhere in a message is honoured ("à nhầm, mã đúng là ...", "My code
+    is ..."): the message becomes a lookup unless the classifier found something
+    else the citizen does with a code (``keep_intents``: rate, subscribe...) or it
+    is an explicit complaint (``complaint_intent`` with a complaint verb). A
+    question about a feedback ticket (its number, or "phiếu vừa rồi thế nào rồi")
+    without a dossier code makes it ``ticket_intent`` (the ticket's state, never a
+    new ticket)."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         """The component's default config."""
-        return {"entity": "ma_ho_so", "bare_code_intent": "tra_cuu_ho_so"}
+        return {
+            "entity": "ma_ho_so",
+            "bare_code_intent": "tra_cuu_ho_so",
+            "keep_intents": ["danh_gia", "dang_ky_thong_bao", "huy_dang_ky", "chuyen_phat_ket_qua",
+                             "gap_can_bo", "dat_lich_hen"],
+            "complaint_intent": "phan_anh_kien_nghi",
+            "ticket_intent": "phan_anh_kien_nghi",
+        }
 
     def process(self, messages: list[Message]) -> list[Message]:
-        """Add code entities, and the lookup intent to code-only messages."""
+        """Add code entities, and the lookup intent to messages that give a code."""
         for message in messages:
             text = message.get(TEXT) or ""
             matches = find_codes(text)
@@ -159,9 +175,27 @@ class DossierCodeExtractor(_Extractor):
                 }
                 for m in matches
             ])
-            if self._config["bare_code_intent"] and is_bare_code_attempt(text):
-                self._set_intent(message, self._config["bare_code_intent"])
+            intent = self._intent_for(message, text, bool(matches))
+            if intent:
+                self._set_intent(message, intent)
         return messages
+
+    def _intent_for(self, message: Message, text: str, has_code: bool) -> str | None:
+        """The intent the message must get because of a code or ticket number in it (None: keep it)."""
+        lookup = self._config["bare_code_intent"]
+        if not lookup:
+            return None
+        if is_bare_code_attempt(text):
+            return lookup
+        current = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        if not has_code:
+            ticket_intent = self._config["ticket_intent"]
+            return ticket_intent if ticket_intent and asks_about_ticket(text) else None
+        if current in self._config["keep_intents"] or current == lookup:
+            return None
+        if current == self._config["complaint_intent"] and is_explicit_complaint(text):
+            return None
+        return lookup
 
     @staticmethod
     def _set_intent(message: Message, name: str) -> None:

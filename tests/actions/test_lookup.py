@@ -21,7 +21,8 @@ async def test_lookup_tells_the_real_status(api_url: str, seeded_db: Path) -> No
     assert "TRỄ HẠN" in message["text"]
     assert dossier.applicant in message["text"] and "***" in dossier.applicant
     assert dossier.procedure_name in message["text"]
-    assert _slot_events(events) == {"ma_ho_so": None, "ho_so_gan_nhat": dossier.code}
+    assert _slot_events(events) == {"ma_ho_so": None, "thu_tuc_gan_nhat": dossier.procedure_id,
+                                    "ho_so_gan_nhat": dossier.code}
 
 
 async def test_unknown_code_gets_a_helpful_sentence(api_url: str) -> None:

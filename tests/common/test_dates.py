@@ -37,3 +37,21 @@ def test_times(text: str, time: dt.time | None) -> None:
 
 def test_vn_day() -> None:
     assert vn_day(dt.date(2026, 11, 30)) == "Thứ Hai 30/11/2026"
+
+
+TUESDAY = dt.date(2026, 12, 1)
+
+
+@pytest.mark.parametrize(("text", "day", "time"), [
+    ("8h sáng thứ hai tuần tới", dt.date(2026, 12, 7), dt.time(8)),
+    ("9h sang thu nam tuan toi", dt.date(2026, 12, 10), dt.time(9)),  # next week's Thursday, not this week's
+    ("cho em 9h30 thứ 5 tuần sau", dt.date(2026, 12, 10), dt.time(9, 30)),
+    ("t6 tuan ke tiep luc 14h", dt.date(2026, 12, 11), dt.time(14)),
+    ("thứ sáu tuần này 3h chiều", dt.date(2026, 12, 4), dt.time(15)),
+    ("thứ hai tuần sau nữa 10h", dt.date(2026, 12, 14), dt.time(10)),
+    ("8h tối thứ 6", dt.date(2026, 12, 4), dt.time(20)),  # "tối" itself still means the evening
+    ("à thôi, cho em thứ sáu đi", dt.date(2026, 12, 4), None),
+])
+def test_next_week_is_never_read_as_evening(text: str, day: dt.date, time: dt.time | None) -> None:
+    assert parse_day(text, TUESDAY) == day
+    assert parse_time(text) == time

@@ -1,0 +1,113 @@
+"""What a citizen's message asks about a dossier or a feedback ticket (pure, no I/O).
+
+- A follow-up about the dossier just looked up: when is the result due
+  ("khi nào có kết quả"), is it late ("trễ hạn rồi phải không"), where is the
+  result collected ("nhận kết quả ở đâu").
+- Whether a message that holds a dossier code is a plain complaint (filed as a
+  ticket) or a question about the dossier (a lookup): only an explicit
+  complaint verb makes it a complaint; "sao lâu vậy" in a question is not one.
+- Feedback ticket numbers (``PA<yymmdd>-<số>``) typed in any case or spacing, and
+  questions about a ticket already filed ("phiếu vừa rồi thế nào rồi").
+
+Matching is on folded text (``common.text.fold_key``), with the Central
+Vietnamese words citizens of Đà Nẵng type (``mô`` = đâu, ``chừ`` = giờ).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+
+from common.text import fold_key, nfc
+
+
+class Followup(str, enum.Enum):
+    """The facts a follow-up question asks about a dossier."""
+
+    WHERE = "where"  # where / how the result is collected
+    LATE = "late"  # is it late?
+    WHEN = "when"  # when is the result due?
+
+
+# Checked in this order: "trễ hạn rồi, khi nào có kết quả" is about lateness (the answer gives the date too).
+_FOLLOWUPS: dict[Followup, tuple[str, ...]] = {
+    Followup.WHERE: (
+        "nhan ket qua o", "lay ket qua o", "tra ket qua o", "nhan ket qua tai", "lay ket qua tai",
+        "nhan o dau", "lay o dau", "nhan o mo", "lay o mo", "o dau nhan", "o dau lay", "cho nao nhan",
+        "cho nao lay", "noi nhan ket qua", "noi tra ket qua", "nhan ket qua the nao", "nhan ket qua nhu the nao",
+        "nhan ket qua bang cach nao", "lay ket qua the nao", "lay ket qua nhu the nao", "di dau nhan",
+        "den dau nhan", "den dau lay", "ra dau lay", "ra dau nhan",
+        "where do i get", "where can i get", "where can i collect", "where do i collect", "pick up", "pick it up",
+    ),
+    Followup.LATE: (
+        "tre han", "qua han", "tre hen", "qua hen", "lo hen", "bi tre", "bi cham", "cham roi", "tre roi",
+        "dung han", "dung hen", "dung ngay hen", "kip han", "con han", "trong han", "tre", "tre may ngay",
+        "tre bao nhieu ngay", "cham may ngay", "overdue", "late", "delayed",
+    ),
+    Followup.WHEN: (
+        "khi nao co ket qua", "bao gio co ket qua", "khi mo co ket qua", "bao chu co ket qua", "chung nao co",
+        "khi nao xong", "bao gio xong", "khi mo xong", "chung nao xong", "may ngay nua", "bao lau nua",
+        "khi nao lay duoc", "bao gio lay duoc", "khi nao nhan duoc", "bao gio nhan duoc", "ngay nao co ket qua",
+        "ngay nao tra", "ngay hen tra", "hen tra ngay nao", "hen ngay nao", "den khi nao", "toi khi nao",
+        "bao gio co", "khi nao co", "khi mo co",
+        "when will", "when can i", "when do i", "how long", "how many days",
+    ),
+}
+
+# Words that make a message a complaint even when it names a dossier code.
+_COMPLAINT_VERBS = (
+    "phan anh", "khieu nai", "to cao", "to giac", "kien nghi", "gop y", "khieu kien", "bao cao vi pham",
+    "muon phan anh", "gui phan anh",
+)
+
+# A question about a ticket already filed, without its number ("phiếu vừa rồi thế nào rồi").
+_TICKET_MENTIONS = (
+    "phieu phan anh", "phieu kien nghi", "phieu gop y", "phieu khieu nai", "phieu vua roi", "phieu vua gui",
+    "phieu luc nay", "phieu hoi nay", "phieu hom truoc", "phieu hom qua", "phieu cua toi", "phieu cua em",
+    "phieu cua minh", "phieu do", "phieu nay", "phieu no", "phan anh cua toi", "phan anh cua em",
+    "phan anh cua minh", "phan anh vua roi", "phan anh vua gui", "phan anh hom truoc", "phan anh hom qua",
+    "don phan anh", "kien nghi cua toi", "kien nghi cua em", "gop y cua toi", "gop y cua em",
+)
+_STATE_WORDS = (
+    "the nao", "sao roi", "ra sao", "chua", "toi dau", "den dau", "xu ly", "tra loi", "giai quyet", "tinh trang",
+    "rang roi", "co gi", "ket qua",
+)
+TICKET_PATTERN = re.compile(r"(?<![0-9A-Za-z])PA\s*[-.]?\s*(?P<date>\d{6})\s*[-.\s]\s*(?P<serial>\d{1,6})(?!\d)",
+                            re.IGNORECASE)
+
+
+def _has(key: str, phrase: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", key) is not None
+
+
+def followup_of(text: str) -> Followup | None:
+    """The dossier fact ``text`` asks about, if it is such a follow-up question."""
+    key = fold_key(text)
+    for kind, phrases in _FOLLOWUPS.items():
+        if any(_has(key, p) for p in phrases):
+            return kind
+    return None
+
+
+def is_explicit_complaint(text: str) -> bool:
+    """True when ``text`` says it complains, petitions or reports (not merely asks, however upset)."""
+    key = fold_key(text)
+    return any(_has(key, verb) for verb in _COMPLAINT_VERBS)
+
+
+def asks_about_ticket(text: str) -> bool:
+    """True when ``text`` asks how a feedback ticket already filed is doing (with or without its number)."""
+    if find_ticket_numbers(text):
+        return True
+    key = fold_key(text)
+    return any(_has(key, m) for m in _TICKET_MENTIONS) and any(_has(key, w) for w in _STATE_WORDS)
+
+
+def find_ticket_numbers(text: str) -> list[str]:
+    """Feedback ticket numbers in ``text``, canonical (``PA261201-0003``), in order, without repeats."""
+    numbers: list[str] = []
+    for match in TICKET_PATTERN.finditer(nfc(text)):
+        number = f"PA{match['date']}-{int(match['serial']):04d}"
+        if number not in numbers:
+            numbers.append(number)
+    return numbers

@@ -1,0 +1,64 @@
+"""Days and times typed in the booking: real API (its calendar), real trackers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.appointments import ActionDatLichHen
+from actions.base import dossier_client
+from common.dates import local_now, vn_day
+from tests.actions.conftest import make_tracker
+
+
+def _next_week(weekday: int) -> dt.date:
+    today = local_now().date()
+    return today + dt.timedelta(days=7 + weekday - today.weekday())
+
+
+async def test_next_week_monday_at_8_books_8_on_that_monday(api_url: str) -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("đặt lịch 8h sáng thứ hai tuần tới", "dat_lich_hen", sender_id="web:dates-1")
+    await ActionDatLichHen().run(dispatcher, tracker, {})
+    text = dispatcher.messages[0]["text"]
+    monday = _next_week(0)
+    assert vn_day(monday) in text and "20:00" not in text
+    assert f"lúc 08:00 {vn_day(monday)}" in text or "nghỉ" in text  # booked, unless a holiday closes it
+
+
+async def test_a_date_beyond_the_window_says_the_window(api_url: str) -> None:
+    far = local_now().date() + dt.timedelta(days=60)
+    dispatcher = CollectingDispatcher()
+    await ActionDatLichHen().run(dispatcher, make_tracker(f"đặt lịch ngày {far:%d/%m/%Y}", "dat_lich_hen"), {})
+    assert "chỉ đặt được trong 30 ngày tới" in dispatcher.messages[0]["text"]
+    assert len(dispatcher.messages[0]["buttons"]) == 5
+
+
+async def test_a_change_of_day_read_as_a_goodbye_changes_the_day(api_url: str) -> None:
+    today = local_now().date()
+    friday = today + dt.timedelta(days=(4 - today.weekday()) % 7 or 7)
+    dispatcher = CollectingDispatcher()
+    await ActionDatLichHen().run(dispatcher, make_tracker("à thôi, cho em thứ sáu đi", "tam_biet"), {})
+    [message] = dispatcher.messages
+    assert vn_day(friday) in message["text"] and message.get("response") is None
+
+
+async def test_a_real_goodbye_while_booking_is_a_goodbye(api_url: str) -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionDatLichHen().run(dispatcher, make_tracker("thôi chào nhé", "tam_biet"), {})
+    assert [m["response"] for m in dispatcher.messages] == ["utter_tam_biet"]
+
+
+async def test_a_time_typed_after_the_slots_of_a_day_books_that_day(api_url: str) -> None:
+    days = await dossier_client().appointment_days(5)
+    day = days[-1]
+    offer = CollectingDispatcher()
+    await ActionDatLichHen().run(offer, make_tracker(f"đặt lịch ngày {day:%d/%m/%Y}", "dat_lich_hen"), {})
+    [slots] = offer.messages
+    wanted = slots["buttons"][-1]["title"]
+    tracker = make_tracker(f"cho em {wanted.replace(':', 'h')}", "dat_lich_hen", sender_id="web:dates-2")
+    tracker.events.insert(0, {"event": "bot", "text": slots["text"], "data": {"buttons": slots["buttons"]}})
+    dispatcher = CollectingDispatcher()
+    await ActionDatLichHen().run(dispatcher, tracker, {})
+    assert f"lúc {wanted} {vn_day(day)}" in dispatcher.messages[0]["text"]

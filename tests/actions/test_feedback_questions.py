@@ -1,0 +1,92 @@
+"""Class 7: questions are not complaints. Real API and trackers."""
+
+from __future__ import annotations
+
+from contextlib import closing
+from pathlib import Path
+
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import dossier_client
+from actions.feedback import ActionPhanAnh
+from dossier_api.db import Database
+from dossier_api.models import TicketIn
+from tests.actions.conftest import make_tracker
+
+
+def _tickets_of(db: Path, owner: str) -> int:
+    with closing(Database(db).connect()) as conn:
+        return conn.execute("SELECT COUNT(*) FROM tickets WHERE owner = ?", (owner,)).fetchone()[0]
+
+
+async def test_the_author_gets_the_state_of_their_ticket_and_no_new_ticket(api_url: str, seeded_db: Path) -> None:
+    author = "zalo:author-7"
+    filed = await dossier_client().create_ticket(
+        TicketIn(owner=author, content="cửa hàng gần chợ bán rượu không rõ nguồn gốc, đề nghị kiểm tra"))
+    before = _tickets_of(seeded_db, author)
+    dispatcher = CollectingDispatcher()
+    number = filed.number.lower().replace("-", " - ")
+    tracker = make_tracker(f"cho em hỏi phiếu {number} thế nào rồi, đã có ai xử lý chưa ạ", "phan_anh_kien_nghi",
+                           sender_id=author)
+    await ActionPhanAnh().run(dispatcher, tracker, {})
+    [message] = dispatcher.messages
+    assert filed.number in message["text"] and "mới tiếp nhận" in message["text"]
+    assert filed.due_date.strftime("%d/%m/%Y") in message["text"]
+    assert _tickets_of(seeded_db, author) == before == 1
+
+
+async def test_somebody_else_learns_nothing_about_a_ticket(api_url: str, seeded_db: Path) -> None:
+    filed = await dossier_client().create_ticket(
+        TicketIn(owner="web:author-8", content="cán bộ tiếp nhận có thái độ không đúng mực với người dân"))
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(f"phiếu {filed.number} sao rồi", "phan_anh_kien_nghi", sender_id="web:stranger")
+    await ActionPhanAnh().run(dispatcher, tracker, {})
+    text = dispatcher.messages[0]["text"]
+    assert "không tìm thấy phiếu" in text and "thái độ" not in text and "mới tiếp nhận" not in text
+    assert _tickets_of(seeded_db, "web:stranger") == 0
+
+
+async def test_a_long_status_question_with_a_code_is_a_lookup_not_a_ticket(api_url: str, seeded_db: Path) -> None:
+    [dossier], _ = Database(seeded_db).dossiers("dang_xu_ly", 1, 0)
+    text = (f"cho em hỏi hồ sơ {dossier.code} của công ty em nộp từ tháng trước sao lâu quá vậy, "
+            "chờ mãi chưa có kết quả, bao giờ mới xong ạ")
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(text, "phan_anh_kien_nghi", sender_id="web:asker-7")
+    events = await ActionPhanAnh().run(dispatcher, tracker, {})
+    assert dossier.code in dispatcher.messages[0]["text"] and "ĐANG XỬ LÝ" in dispatcher.messages[0]["text"]
+    assert "số phiếu" not in dispatcher.messages[0]["text"]
+    assert any(e.get("name") == "ho_so_gan_nhat" and e.get("value") == dossier.code for e in events)
+    assert _tickets_of(seeded_db, "web:asker-7") == 0
+
+
+async def test_an_explicit_complaint_about_a_dossier_is_still_filed(api_url: str, seeded_db: Path) -> None:
+    [dossier], _ = Database(seeded_db).dossiers("tre_han", 1, 0)
+    before = _tickets_of(seeded_db, "web:complainer")
+    text = f"tôi muốn phản ánh việc hồ sơ {dossier.code} bị giải quyết chậm trễ, quá hạn mà không ai báo"
+    dispatcher = CollectingDispatcher()
+    await ActionPhanAnh().run(dispatcher, make_tracker(text, "phan_anh_kien_nghi", sender_id="web:complainer"), {})
+    assert "số phiếu PA" in dispatcher.messages[0]["text"]
+    assert _tickets_of(seeded_db, "web:complainer") == before + 1
+
+
+async def test_the_ticket_just_filed_is_told_without_its_number(api_url: str, seeded_db: Path) -> None:
+    author = "telegram:author-9"
+    dispatcher = CollectingDispatcher()
+    text = "Tôi muốn phản ánh cửa hàng xăng ở đường Nguyễn Tất Thành bơm thiếu, cân điêu cho khách"
+    events = await ActionPhanAnh().run(dispatcher, make_tracker(text, "phan_anh_kien_nghi", sender_id=author), {})
+    number = next(e["value"] for e in events if e.get("name") == "phieu_gan_nhat")
+    assert number in dispatcher.messages[0]["text"]
+    asked = CollectingDispatcher()
+    tracker = make_tracker("phiếu vừa rồi thế nào rồi ạ", "phan_anh_kien_nghi", sender_id=author,
+                           slots={"phieu_gan_nhat": number})
+    await ActionPhanAnh().run(asked, tracker, {})
+    assert number in asked.messages[0]["text"] and "mới tiếp nhận" in asked.messages[0]["text"]
+    assert _tickets_of(seeded_db, author) == 1
+
+
+async def test_a_ticket_question_without_number_or_ticket_asks_for_the_number(api_url: str, seeded_db: Path) -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("phản ánh của em hôm trước xử lý chưa", "phan_anh_kien_nghi", sender_id="web:asker-9")
+    await ActionPhanAnh().run(dispatcher, tracker, {})
+    assert "số phiếu" in dispatcher.messages[0]["text"] and "PA" in dispatcher.messages[0]["text"]
+    assert _tickets_of(seeded_db, "web:asker-9") == 0

@@ -1,0 +1,165 @@
+"""Late dossiers, several codes, follow-ups after a lookup: real API, real trackers, a frozen clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+import actions.lookup
+from actions.lookup import ActionHoiHoSo, ActionTraCuuHoSo
+from common.settings import get_settings
+from dossier_api.db import Database
+from dossier_api.models import Dossier
+from tests.actions.conftest import make_tracker
+
+TODAY = dt.date(2026, 12, 1)
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(actions.lookup, "local_now", lambda: dt.datetime.combine(TODAY, dt.time(9, 0)))
+
+
+def _dossier(db: Path, status: str, late: bool) -> Dossier:
+    items, _ = Database(db).dossiers(status, 500, 0)
+    return next(d for d in items if (d.due_date < TODAY) == late)
+
+
+def _slots(events: list[dict]) -> dict:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def _after(history: list[tuple[str, Any]], text: str, intent: str, sender_id: str = "web:followup") -> Tracker:
+    """A tracker where ``history`` slots were set (in this order) before the latest message."""
+    latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []}
+    events = [{"event": "slot", "name": k, "value": v} for k, v in history]
+    events.append({"event": "user", "text": text, "parse_data": latest})
+    return Tracker(sender_id=sender_id, slots=dict(history), latest_message=latest, events=events, paused=False,
+                   followup_action=None, active_loop={}, latest_action_name="action_listen")
+
+
+@pytest.mark.parametrize("status", ["dang_xu_ly", "moi_tiep_nhan"])
+async def test_an_overdue_dossier_is_told_late_with_days_apology_and_hotline(
+        api_url: str, seeded_db: Path, status: str) -> None:
+    dossier = _dossier(seeded_db, status, late=True)
+    dispatcher = CollectingDispatcher()
+    await ActionTraCuuHoSo().run(dispatcher, make_tracker("x", "tra_cuu_ho_so", slots={"ma_ho_so": dossier.code}), {})
+    [message] = dispatcher.messages
+    days = (TODAY - dossier.due_date).days
+    assert f"TRỄ HẠN {days} NGÀY" in message["text"]
+    assert f"đã quá hạn {days} ngày" in message["text"]
+    assert "xin lỗi" in message["text"] and get_settings().hotline in message["text"]
+    assert "đang trong thời hạn" not in message["text"]
+
+
+async def test_a_dossier_within_its_time_says_how_many_days_are_left(api_url: str, seeded_db: Path) -> None:
+    dossier = _dossier(seeded_db, "dang_xu_ly", late=False)
+    dispatcher = CollectingDispatcher()
+    await ActionTraCuuHoSo().run(dispatcher, make_tracker("x", "tra_cuu_ho_so", slots={"ma_ho_so": dossier.code}), {})
+    text = dispatcher.messages[0]["text"]
+    assert "đang trong thời hạn" in text and "quá hạn" not in text
+    if dossier.due_date > TODAY:
+        assert f"còn {(dossier.due_date - TODAY).days} ngày" in text
+
+
+async def test_two_codes_in_one_message_are_both_answered(api_url: str, seeded_db: Path) -> None:
+    first, second = _dossier(seeded_db, "dang_xu_ly", late=True), _dossier(seeded_db, "da_tra_ket_qua", late=True)
+    text = f"cho em hỏi 2 hồ sơ {first.code.replace('-', ' ')} và {second.code.replace('.', '')} với"
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(text, "tra_cuu_ho_so", slots={"ma_ho_so": second.code})
+    events = await ActionTraCuuHoSo().run(dispatcher, tracker, {})
+    intro, one, two = (m["text"] for m in dispatcher.messages)
+    assert "2 mã hồ sơ" in intro
+    assert first.code in one and "ĐANG XỬ LÝ" in one
+    assert second.code in two and "ĐÃ TRẢ KẾT QUẢ" in two
+    assert _slots(events)["ho_so_gan_nhat"] == second.code
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("khi nào có kết quả", "đã quá hạn {days} ngày"),
+    ("trễ hạn rồi phải không", "đúng vậy"),
+    ("nhận kết quả ở đâu", "{address}"),
+])
+async def test_follow_ups_are_about_the_dossier_just_looked_up(
+        api_url: str, seeded_db: Path, question: str, expected: str) -> None:
+    dossier = _dossier(seeded_db, "dang_xu_ly", late=True)
+    dispatcher = CollectingDispatcher()
+    tracker = _after([("thu_tuc_gan_nhat", "ban_buon_ruou"), ("ho_so_gan_nhat", dossier.code)], question,
+                     "hoi_thoi_han")
+    events = await ActionHoiHoSo().run(dispatcher, tracker, {})
+    [message] = dispatcher.messages
+    assert dossier.code in message["text"]
+    assert expected.format(days=(TODAY - dossier.due_date).days, address=get_settings().office_address) in message[
+        "text"]
+    assert _slots(events) == {"ho_so_gan_nhat": dossier.code}
+
+
+async def test_is_it_late_gets_no_for_a_dossier_on_time(api_url: str, seeded_db: Path) -> None:
+    dossier = _dossier(seeded_db, "dang_xu_ly", late=False)
+    dispatcher = CollectingDispatcher()
+    tracker = _after([("ho_so_gan_nhat", dossier.code)], "tre han roi phai ko", "tra_cuu_ho_so")
+    await ActionHoiHoSo().run(dispatcher, tracker, {})
+    assert "chưa trễ hạn" in dispatcher.messages[0]["text"]
+
+
+async def test_a_finished_dossier_says_whether_its_result_came_on_time(api_url: str, seeded_db: Path) -> None:
+    dossier = _dossier(seeded_db, "da_co_ket_qua", late=True)
+    dispatcher = CollectingDispatcher()
+    tracker = _after([("ho_so_gan_nhat", dossier.code)], "vậy là trễ hẹn rồi hả", "hoi_thoi_han")
+    await ActionHoiHoSo().run(dispatcher, tracker, {})
+    text = dispatcher.messages[0]["text"]
+    assert "không còn trễ hạn" in text and "đã có kết quả" in text
+
+
+async def test_after_a_procedure_answer_the_question_is_about_the_procedure(api_url: str, seeded_db: Path) -> None:
+    dossier = _dossier(seeded_db, "dang_xu_ly", late=True)
+    dispatcher = CollectingDispatcher()
+    tracker = _after([("ho_so_gan_nhat", dossier.code), ("thu_tuc_gan_nhat", "ban_buon_ruou")],
+                     "khi nào có kết quả", "hoi_thoi_han")
+    await ActionHoiHoSo().run(dispatcher, tracker, {})
+    [message] = dispatcher.messages
+    assert dossier.code not in message["text"]
+    assert "Thời hạn giải quyết thủ tục" in message["text"]
+
+
+async def test_a_code_in_the_follow_up_is_looked_up_instead(api_url: str, seeded_db: Path) -> None:
+    old, new = _dossier(seeded_db, "dang_xu_ly", late=True), _dossier(seeded_db, "dang_xu_ly", late=False)
+    dispatcher = CollectingDispatcher()
+    tracker = _after([("ho_so_gan_nhat", old.code)], f"à nhầm, mã đúng là {new.code}", "tra_cuu_ho_so")
+    events = await ActionHoiHoSo().run(dispatcher, tracker, {})
+    assert new.code in dispatcher.messages[0]["text"] and old.code not in dispatcher.messages[0]["text"]
+    assert _slots(events)["ho_so_gan_nhat"] == new.code
+
+
+async def test_a_lookup_without_code_or_follow_up_asks_for_the_code(api_url: str, seeded_db: Path) -> None:
+    dossier = _dossier(seeded_db, "dang_xu_ly", late=True)
+    tracker = _after([("ho_so_gan_nhat", dossier.code)], "tra cứu hồ sơ khác", "tra_cuu_ho_so")
+    dispatcher = CollectingDispatcher()
+    events = await ActionHoiHoSo().run(dispatcher, tracker, {})
+    assert dispatcher.messages == []
+    assert events == [{"event": "followup", "timestamp": None, "name": "tra_cuu_form"}]
+
+
+@pytest.mark.parametrize(("text", "intent", "response"), [
+    ("kể chuyện cười đi", "ngoai_pham_vi", "utter_ngoai_pham_vi"),
+    ("ừm ờ", "nlu_fallback", "utter_xin_dien_dat_lai"),
+])
+async def test_what_is_no_follow_up_gets_its_usual_answer(
+        api_url: str, seeded_db: Path, text: str, intent: str, response: str) -> None:
+    dossier = _dossier(seeded_db, "dang_xu_ly", late=True)
+    dispatcher = CollectingDispatcher()
+    await ActionHoiHoSo().run(dispatcher, _after([("ho_so_gan_nhat", dossier.code)], text, intent), {})
+    assert [m["response"] for m in dispatcher.messages] == [response]
+
+
+async def test_a_follow_up_read_as_out_of_scope_is_still_answered(api_url: str, seeded_db: Path) -> None:
+    dossier = _dossier(seeded_db, "dang_xu_ly", late=True)
+    dispatcher = CollectingDispatcher()
+    await ActionHoiHoSo().run(dispatcher, _after([("ho_so_gan_nhat", dossier.code)], "tre han chua",
+                                                 "ngoai_pham_vi"), {})
+    assert dossier.code in dispatcher.messages[0]["text"] and "đúng vậy" in dispatcher.messages[0]["text"]

@@ -1,0 +1,61 @@
+import pytest
+
+from common.dossier_questions import (
+    Followup,
+    asks_about_ticket,
+    find_ticket_numbers,
+    followup_of,
+    is_explicit_complaint,
+)
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("khi nào có kết quả", Followup.WHEN),
+    ("bao gio xong vay ad", Followup.WHEN),
+    ("khi mô có kết quả rứa", Followup.WHEN),
+    ("còn mấy ngày nữa", Followup.WHEN),
+    ("trễ hạn rồi phải không", Followup.LATE),
+    ("vay la qua han roi ha", Followup.LATE),
+    ("có đúng hẹn không em", Followup.LATE),
+    ("trễ hạn rồi thì khi nào có kết quả", Followup.LATE),
+    ("nhận kết quả ở đâu", Followup.WHERE),
+    ("lay ket qua o mo", Followup.WHERE),
+    ("rồi đến đâu nhận vậy", Followup.WHERE),
+    ("vậy trễ mấy ngày rồi", Followup.LATE),
+    ("tre han chua", Followup.LATE),
+    ("when will it be done", Followup.WHEN),
+    ("where can I collect the licence", Followup.WHERE),
+])
+def test_follow_up_questions_are_recognised_with_and_without_diacritics(text: str, kind: Followup) -> None:
+    assert followup_of(text) is kind
+
+
+@pytest.mark.parametrize("text", ["lệ phí bao nhiêu", "cảm ơn nhiều", "tối nay mấy giờ đóng cửa", "hồ sơ gồm gì"])
+def test_other_questions_are_not_dossier_follow_ups(text: str) -> None:
+    assert followup_of(text) is None
+
+
+def test_only_a_complaint_verb_makes_a_message_with_a_code_a_complaint() -> None:
+    assert is_explicit_complaint("tôi muốn phản ánh hồ sơ 000.00.12.H17-200115-0001 giải quyết chậm")
+    assert is_explicit_complaint("khieu nai ve ho so nay")
+    assert not is_explicit_complaint(
+        "hồ sơ 000.00.12.H17-200115-0001 của công ty em nộp từ tháng trước sao lâu vậy, bao giờ mới có kết quả ạ")
+
+
+def test_ticket_numbers_in_any_spacing_are_canonical_and_deduplicated() -> None:
+    text = "phiếu pa261201-0003 thế nào rồi, còn PA 261201 - 3 và PA261130-0012 nữa"
+    assert find_ticket_numbers(text) == ["PA261201-0003", "PA261130-0012"]
+    assert find_ticket_numbers("mã 000.00.12.H17-261201-0003") == []
+    assert find_ticket_numbers("SPA261201-0003") == []
+
+
+@pytest.mark.parametrize(("text", "asks"), [
+    ("phiếu vừa rồi thế nào rồi", True),
+    ("phan anh cua em hom truoc xu ly chua", True),
+    ("phiếu PA261201-0003", True),
+    ("cho em lấy phiếu thứ tự", False),
+    ("tôi muốn phản ánh cửa hàng bán hàng giả", False),
+    ("phiếu của tôi", False),  # no question about its state
+])
+def test_questions_about_a_ticket_already_filed(text: str, asks: bool) -> None:
+    assert asks_about_ticket(text) is asks

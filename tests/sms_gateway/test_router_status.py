@@ -1,0 +1,71 @@
+"""The SMS keyword path tells a late dossier late (the same rule as chat): real Redis, real API, frozen clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+from aiohttp.test_utils import TestServer
+
+import sms_gateway.router
+from bot.rasa_client import RasaClient
+from common.settings import Settings
+from common.text import fold
+from dossier_api.client import DossierClient
+from dossier_api.db import Database
+from dossier_api.server import create_app
+from sms_gateway.config import SmsSettings
+from sms_gateway.router import Router
+
+TODAY = dt.date(2026, 12, 1)
+
+
+async def test_hs_keyword_tells_an_overdue_dossier_late(
+        seeded_db: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sms_gateway.router, "local_now", lambda: dt.datetime.combine(TODAY, dt.time(10)))
+    items, _ = Database(seeded_db).dossiers("dang_xu_ly", 500, 0)
+    late = next(d for d in items if d.due_date < TODAY)
+    on_time = next(d for d in items if d.due_date >= TODAY)
+    server = TestServer(create_app(str(seeded_db)))
+    await server.start_server()
+    redis = aioredis.from_url(redis_url)
+    dossiers = DossierClient(str(server.make_url("")))
+    rasa = RasaClient("http://127.0.0.1:9")  # never called on the keyword path
+    settings = Settings(hotline="1022")
+    try:
+        router = Router(redis, dossiers, rasa, settings, SmsSettings(rate_limit_per_min=100))
+        reply = await router.reply("84905550101", f"HS {late.code.replace('-', ' ')}")
+        assert reply is not None
+        assert f"TRỄ HẠN {(TODAY - late.due_date).days} NGÀY" in reply
+        assert "xin lỗi" in reply and "1022" in reply
+        reply = await router.reply("84905550101", f"hs {late.code.replace('.', '')}")
+        assert reply is not None and late.code in reply
+        fresh = await router.reply("84905550101", f"HS {on_time.code}")
+        assert fresh is not None and on_time.code in fresh
+        assert "TRE HAN" not in fold(fresh).upper() and "xin lỗi" not in fresh
+    finally:
+        await dossiers.close()
+        await redis.close()
+        await server.close()
+
+
+async def test_two_codes_in_one_status_sms_are_both_answered(seeded_db: Path, redis_url: str) -> None:
+    first, _ = Database(seeded_db).dossiers("da_tra_ket_qua", 1, 0)
+    second, _ = Database(seeded_db).dossiers("tu_choi", 1, 0)
+    server = TestServer(create_app(str(seeded_db)))
+    await server.start_server()
+    redis = aioredis.from_url(redis_url)
+    dossiers = DossierClient(str(server.make_url("")))
+    try:
+        router = Router(redis, dossiers, RasaClient("http://127.0.0.1:9"), Settings(), SmsSettings())
+        reply = await router.reply("84905550102", f"HS {first[0].code} {second[0].code.replace('-', ' ')}")
+        assert reply is not None
+        one, two = reply.split("\n")
+        assert first[0].code in one and "ĐÃ TRẢ KẾT QUẢ" in one
+        assert second[0].code in two and "TỪ CHỐI" in two
+    finally:
+        await dossiers.close()
+        await redis.close()
+        await server.close()
