@@ -16,6 +16,7 @@ import hypothesis
 import pytest
 import redis
 import redis.asyncio as aioredis
+import requests
 from aiohttp import web
 from hypothesis import strategies as st
 

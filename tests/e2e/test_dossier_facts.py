@@ -31,7 +31,8 @@ class Chat:
 
 
 def _dossiers(stack: Stack, status: str) -> list[dict]:
-    page = requests.get(f"{stack.api_url}/api/v1/dossiers", params={"status": status, "limit": 500}, timeout=10)
+    page = stack.api_session().get(f"{stack.api_url}/api/v1/dossiers", params={"status": status, "limit": 500},
+                                   timeout=10)
     return page.json()["items"]
 
 
