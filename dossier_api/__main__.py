@@ -10,7 +10,7 @@ from aiohttp import web
 from common.settings import get_settings
 from dossier_api.db import Database
 from dossier_api.seed import seed
-from dossier_api.server import EventHook, create_app
+from dossier_api.server import EventHook, MaskedAccessLogger, create_app
 
 
 def main() -> None:
@@ -23,7 +23,8 @@ def main() -> None:
         seed(Database(db_path))
     hook = EventHook(settings.dossier_events_webhook_url, settings.dossier_events_secret)
     app = create_app(str(db_path), settings.dossier_api_token, hook)
-    web.run_app(app, host=settings.dossier_api_host, port=settings.dossier_api_port, print=None)
+    web.run_app(app, host=settings.dossier_api_host, port=settings.dossier_api_port, print=None,
+                access_log_class=MaskedAccessLogger)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,9 @@ with a real Redis and, for the lookup limits, the real reference dossier API in-
 
 from __future__ import annotations
 
-import asyncio
+import json
 import random
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from common.privacy import pseudonym
 from common.settings import Settings
 from dossier_api.client import DossierClient
 from dossier_api.server import create_app as create_api
+from tests.rawhttp import raw_status
 
 
 @pytest.fixture
@@ -165,21 +167,12 @@ async def test_bad_input_gets_a_vietnamese_400(rasa_stub, chat_gateway, raw: byt
 async def test_a_header_that_is_not_utf8_gets_a_400(rasa_stub, chat_gateway) -> None:
     client = await chat_gateway()
     token = await _session(client, _address())
-    for path in ("/api/chat", "/webhooks/dossier-events", "/api/session"):
-        reader, writer = await _raw_connection(client)
-        body = b'{"session": "' + token.encode() + b'", "text": "xin chao"}'
-        writer.write(b"POST " + path.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                     b"X-Signature: \xff\xfe\xc3(\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
-        await writer.drain()
-        status_line = (await reader.readline()).decode()
-        writer.close()
-        assert " 400 " in status_line, (path, status_line)
+    body = b'{"session": "' + token.encode() + b'", "text": "xin chao"}'
+    for path in ("/api/chat", "/webhooks/dossier-events", "/api/session", "/staff/login"):
+        status = await raw_status(client.host, client.port, "POST", path,
+                                  b"X-Signature: \xff\xfe\xc3(\r\nContent-Type: application/json\r\n", body)
+        assert status == 400, path
     assert rasa_stub[1] == []
-
-
-async def _raw_connection(client: TestClient) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    return await asyncio.open_connection(client.host, client.port)
 
 
 async def test_rasa_down_gets_a_503_with_an_apology(chat_gateway) -> None:
@@ -314,3 +307,23 @@ async def test_addresses_behind_an_untrusted_peer_are_not_believed(rasa_stub, ch
         assert (await resp.json())["error"] == Refusal.TOO_FAST.value
     finally:
         await _forget(redis_url, "127.0.0.1")
+
+
+async def test_dossier_events_with_an_old_signature_are_refused(chat_gateway) -> None:
+    """A captured event replayed later (after the de-duplication window) is not taken."""
+    client = await chat_gateway(dossier_events_secret="events-secret", notify_quiet_hours="")
+    event = {"id": random.randint(10**9, 10**10), "code": "000.00.12.H17-261126-0042", "old_status": "dang_xu_ly",
+             "new_status": "da_co_ket_qua", "current_step": "Đã ký", "at": "2026-11-26T09:00:00"}
+    body = json.dumps(event).encode()
+    stale = signing.signed_headers("events-secret", body, now=time.time() - signing.MAX_AGE_S - 60)
+    assert (await client.post("/webhooks/dossier-events", data=body, headers=stale)).status == 401
+    future = signing.signed_headers("events-secret", body, now=time.time() + signing.MAX_AGE_S + 60)
+    assert (await client.post("/webhooks/dossier-events", data=body, headers=future)).status == 401
+    moved = {**signing.signed_headers("events-secret", body), signing.TIMESTAMP_HEADER: str(int(time.time()) - 1)}
+    assert (await client.post("/webhooks/dossier-events", data=body, headers=moved)).status == 401
+    fresh = signing.signed_headers("events-secret", body)
+    accepted = await client.post("/webhooks/dossier-events", data=body, headers=fresh)
+    assert accepted.status == 200 and (await accepted.json()) == {"new": True}
+    deep = b"[" * 5000 + b"]" * 5000
+    assert (await client.post("/webhooks/dossier-events", data=deep,
+                              headers=signing.signed_headers("events-secret", deep))).status == 400
