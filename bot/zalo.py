@@ -34,6 +34,7 @@ from redis import exceptions as redis_errors
 
 from bot.conversation import Conversations
 from bot.rasa_client import BotMessage
+from common.jsonbody import parse_json
 from common.phones import normalize_msisdn
 from common.privacy import pseudonym
 from common.settings import Settings
@@ -51,6 +52,7 @@ ACCESS_KEY = "zalo:access_token"
 REFRESH_KEY = "zalo:refresh_token"
 REFRESH_LOCK = "zalo:refresh:lock"
 SEEN_TTL_S = 24 * 3600
+MAX_TIMESTAMP_DIGITS = 16  # milliseconds since 1970 have 13 digits until the year 2286
 MAX_ATTEMPTS = 5
 MAX_TEXT = 2000  # characters per Zalo text message
 MAX_BUTTONS = 5
@@ -192,14 +194,19 @@ class ZaloChannel:
     async def webhook(self, request: web.Request) -> web.Response:
         """``POST /webhooks/zalo``: verify, deduplicate, store, answer 200."""
         body = await request.read()
+        given = request.headers.get(SIGNATURE_HEADER, "")
         try:
-            event = json.loads(body)
-            timestamp = str(event["timestamp"])
+            event = parse_json(body)
+            timestamp = str(event["timestamp"])  # milliseconds, as digits
+            if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= MAX_TIMESTAMP_DIGITS):
+                raise ValueError("timestamp")
             age_s = abs(time.time() - int(timestamp) / 1000)
+            if not given.isascii():  # not even a hex digest: malformed, before any comparison
+                raise ValueError("signature header")
         except (ValueError, KeyError, TypeError):
             return web.json_response({"error": "bad event"}, status=400)
         expected = signature(self.settings.zalo_app_id, body, timestamp, self.settings.zalo_oa_secret_key)
-        if not hmac.compare_digest(request.headers.get(SIGNATURE_HEADER, "").encode(), expected.encode()):
+        if not hmac.compare_digest(given.encode(), expected.encode()):
             logger.warning("Zalo webhook call with a bad signature refused")
             return web.json_response({"error": "bad signature"}, status=401)
         if age_s > self.settings.zalo_signature_max_age_s or str(event.get("app_id", "")) != self.settings.zalo_app_id:
