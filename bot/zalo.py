@@ -215,7 +215,10 @@ class ZaloChannel:
         name = str(event.get("event_name", ""))
         if name not in HANDLED_EVENTS:  # the OA's own oa_* echoes and events we do not use
             return web.json_response({"ignored": name})
-        message = event.get("message") if isinstance(event.get("message"), dict) else {}
+        if not _well_formed(event):  # signed, but not a shape the worker can answer: say so now
+            logger.warning("Zalo %s event of an unexpected shape refused", name)
+            return web.json_response({"error": "bad event"}, status=400)
+        message = event.get("message") or {}
         event_id = message.get("msg_id") or f"{name}:{user_of(event)}:{timestamp}"
         seen = f"zalo:seen:{event_id}"
         if not await self.redis.set(seen, 1, nx=True, ex=SEEN_TTL_S):
@@ -351,11 +354,22 @@ class ZaloChannel:
         logger.warning("Zalo reply to %s not delivered (error %d); recorded", pseudonym(user), code)
 
 
+def _well_formed(event: dict[str, Any]) -> bool:
+    """An event the worker can read: a user, and a message (or info) that is an object, with a
+    list of attachment objects if any."""
+    message, info = event.get("message", {}), event.get("info", {})
+    if user_of(event) is None or not isinstance(message, dict) or not isinstance(info, dict):
+        return False
+    attachments = message.get("attachments", [])
+    return isinstance(attachments, list) and all(
+        isinstance(a, dict) and isinstance(a.get("payload", {}), dict) for a in attachments)
+
+
 def _coordinates(message: dict[str, Any]) -> dict[str, float] | None:
     for attachment in message.get("attachments") or []:
         coords = (attachment.get("payload") or {}).get("coordinates") or {}
         try:
             return {"latitude": float(coords["latitude"]), "longitude": float(coords["longitude"])}
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             continue
     return None

@@ -104,6 +104,11 @@ class LocalStack:
             "HOTLINE": "1022",
             "HANDOFF_HOURS": "always",  # deterministic whatever the hour the tests run
             "NOTIFY_QUIET_HOURS": "",  # likewise: the stack's notifier is one of the replicas in the tests
+            # Every test citizen comes from 127.0.0.1: the per-address web chat limits would count the
+            # whole suite as one client (tests/bot/test_web.py tests those limits in-process).
+            "CHAT_RATE_LIMIT_PER_ADDRESS_PER_MIN": "100000",
+            "CHAT_LOOKUP_LIMIT_PER_ADDRESS_PER_HOUR": "100000",
+            "CHAT_UNKNOWN_CODE_LIMIT_PER_ADDRESS_PER_HOUR": "100000",
             # The console's state stays out of the working tree: accounts, confirmed examples, candidates.
             "STAFF_DB_PATH": str(self.logs / "staff.sqlite3"),
             "NLU_DATA_DIR": str(self.logs / "nlu_inbox"),

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.web import MAX_TEXT, SESSION_REFUSED, create_app
@@ -22,32 +21,14 @@ from common.privacy import pseudonym
 from common.settings import Settings
 from dossier_api.client import DossierClient
 from dossier_api.server import create_app as create_api
+from tests.fakes.rasa_rest import rasa_rest_app
 from tests.rawhttp import raw_status
 
 
 @pytest.fixture
 async def rasa_stub() -> AsyncIterator[tuple[TestServer, list[dict]]]:
     received: list[dict] = []
-
-    async def webhook(request: web.Request) -> web.Response:
-        body = await request.json()
-        received.append(body)
-        return web.json_response([
-            {"recipient_id": body["sender"], "text": f"echo: {body['message']}"},
-            {
-                "recipient_id": body["sender"],
-                "text": "Chọn:",
-                "buttons": [{"title": "Hài lòng", "payload": "/danh_gia"}],
-            },
-        ])
-
-    async def status(request: web.Request) -> web.Response:
-        return web.json_response({"model_file": "x.tar.gz"})
-
-    app = web.Application()
-    app.router.add_post("/webhooks/rest/webhook", webhook)
-    app.router.add_get("/status", status)
-    server = TestServer(app)
+    server = TestServer(rasa_rest_app(received))
     await server.start_server()
     yield server, received
     await server.close()
