@@ -57,7 +57,8 @@ seed: $(BIN)/.installed ## (Re)seed the reference dossier database
 run: install model ## Start the whole stack locally (Ctrl-C stops it)
 	@test -f .env || { cp .env.example .env && \
 		sed -i "s/^DOSSIER_EVENTS_SECRET=.*/DOSSIER_EVENTS_SECRET=$$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')/" .env && \
-		sed -i "s/^RASA_TOKEN=.*/RASA_TOKEN=$$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')/" .env; }
+		sed -i "s/^RASA_TOKEN=.*/RASA_TOKEN=$$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')/" .env && \
+		sed -i "s/^WEB_SESSION_SECRET=.*/WEB_SESSION_SECRET=$$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')/" .env; }
 	@test -f $(DOSSIER_DB) || $(BIN)/python -m dossier_api.seed --db $(DOSSIER_DB)
 	@mkdir -p var/redis
 	@echo "==> Web chat:        http://127.0.0.1:$${CHAT_PORT:-8080}/"
