@@ -69,7 +69,7 @@ async def new_session(request: web.Request) -> web.Response:
     guard = request.app[GUARD_KEY]
     refusal = await guard.admit(request)
     if refusal is not None:
-        return _error(429, refusal.value)
+        return _error(429, guard.text(refusal))
     return web.json_response({"session": guard.issue()})
 
 
@@ -99,7 +99,7 @@ async def chat(request: web.Request) -> web.Response:
         metadata = {"location": location}
     refusal = await guard.admit(request) or await guard.check_lookups(request, session, text)
     if refusal is not None:
-        return _error(429, refusal.value)
+        return _error(429, guard.text(refusal))
     try:
         messages = await request.app[CONVERSATIONS_KEY].handle(f"web:{session}", text, metadata)
     except RasaUnavailable:

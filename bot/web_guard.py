@@ -39,13 +39,25 @@ MAX_CODES_CHECKED = 3  # codes of one message checked (and counted); the assista
 
 
 class Refusal(enum.Enum):
-    """Why a web chat message is not handled (the value is the citizen-facing text)."""
+    """Why a web chat request is not handled."""
 
-    TOO_FAST = "Anh/chị gửi tin nhắn quá nhanh. Vui lòng thử lại sau ít phút."
-    TOO_MANY_LOOKUPS = ("Anh/chị đã tra cứu quá nhiều mã hồ sơ trong một giờ. Vui lòng thử lại sau, "
-                        "hoặc gọi đường dây nóng để được hỗ trợ.")
-    UNKNOWN_CODES = ("Anh/chị đã tra cứu nhiều mã hồ sơ không tồn tại. Vui lòng kiểm tra mã trên giấy "
-                     "tiếp nhận hồ sơ và thử lại sau 1 giờ.")
+    TOO_FAST = "too_fast"
+    TOO_MANY_LOOKUPS = "too_many_lookups"
+    UNKNOWN_CODES = "unknown_codes"
+
+
+_TEXTS = {
+    Refusal.TOO_FAST: "Anh/chị gửi tin nhắn quá nhanh. Vui lòng thử lại sau ít phút.",
+    Refusal.TOO_MANY_LOOKUPS: ("Anh/chị đã tra cứu quá nhiều mã hồ sơ trong một giờ. Vui lòng thử lại sau "
+                               "hoặc gọi đường dây nóng {hotline} để được hỗ trợ."),
+    Refusal.UNKNOWN_CODES: ("Anh/chị đã tra cứu nhiều mã hồ sơ không tồn tại. Vui lòng kiểm tra mã trên giấy "
+                            "tiếp nhận hồ sơ và thử lại sau 1 giờ, hoặc gọi đường dây nóng {hotline}."),
+}
+
+
+def refusal_text(refusal: Refusal, hotline: str) -> str:
+    """What the citizen reads when a request is refused."""
+    return _TEXTS[refusal].format(hotline=hotline)
 
 
 def client_address(request: web.Request, trusted_proxies: set[str]) -> str:
@@ -79,6 +91,7 @@ class WebGuard:
             self.secret = secrets.token_urlsafe(32)
         self.trusted_proxies = {p.strip() for p in settings.chat_trusted_proxies.split(",") if p.strip()}
         self.agencies = settings.agencies
+        self.hotline = settings.hotline
         self.dossiers = dossiers
         self.messages = UserRateLimit(redis, settings.chat_rate_limit_per_address_per_min, prefix="web:rate:addr")
         self.lookups = UserRateLimit(redis, settings.chat_lookup_limit_per_address_per_hour, HOUR_S,
@@ -99,6 +112,10 @@ class WebGuard:
         return signing.unsign_id(self.secret, token)
 
     # -- limits ----------------------------------------------------------------------
+
+    def text(self, refusal: Refusal) -> str:
+        """The citizen-facing text of a refusal."""
+        return refusal_text(refusal, self.hotline)
 
     def address_key(self, request: web.Request) -> str:
         """The client address as a Redis key: a pseudonym, never the address itself."""

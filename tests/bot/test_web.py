@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.web import MAX_TEXT, SESSION_REFUSED, create_app
-from bot.web_guard import Refusal
+from bot.web_guard import Refusal, refusal_text
 from common import signing
 from common.privacy import pseudonym
 from common.settings import Settings
@@ -23,6 +23,8 @@ from dossier_api.client import DossierClient
 from dossier_api.server import create_app as create_api
 from tests.fakes.rasa_rest import rasa_rest_app
 from tests.rawhttp import raw_status
+
+HOTLINE = Settings(_env_file=None).hotline
 
 
 @pytest.fixture
@@ -209,7 +211,7 @@ async def test_enumeration_with_rotating_sessions_is_refused_after_the_limits(
                                      headers={"X-Forwarded-For": address})
             statuses.append(resp.status)
             if resp.status == 429:
-                assert (await resp.json())["error"] in {r.value for r in Refusal}
+                assert (await resp.json())["error"] in {refusal_text(r, HOTLINE) for r in Refusal}
         answered = statuses.count(200)
         settings = Settings(_env_file=None)
         assert len(statuses) == 200 and set(statuses) <= {200, 429}
@@ -247,7 +249,7 @@ async def test_lookup_and_unknown_code_limits_per_address_and_per_session(
         assert outcomes == [200] * limit + [429] * (8 - limit)
         refused = await client.post("/api/chat", json={"session": token, "text": real[0]},
                                     headers={"X-Forwarded-For": one_session})
-        assert refused.status == 429 and (await refused.json())["error"] == Refusal.UNKNOWN_CODES.value
+        assert refused.status == 429 and (await refused.json())["error"] == refusal_text(Refusal.UNKNOWN_CODES, HOTLINE)
         chat = await client.post("/api/chat", json={"session": token, "text": "xin chào"},
                                  headers={"X-Forwarded-For": one_session})
         assert chat.status == 200  # messages without a code still go through
@@ -285,7 +287,7 @@ async def test_addresses_behind_an_untrusted_peer_are_not_believed(rasa_stub, ch
             resp = await client.post("/api/session", headers={"X-Forwarded-For": f"203.0.113.{i + 1}"})
             statuses.append(resp.status)
         assert statuses == [200, 200, 200, 429, 429]
-        assert (await resp.json())["error"] == Refusal.TOO_FAST.value
+        assert (await resp.json())["error"] == refusal_text(Refusal.TOO_FAST, HOTLINE)
     finally:
         await _forget(redis_url, "127.0.0.1")
 
