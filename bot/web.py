@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import redis.asyncio as aioredis
@@ -56,7 +57,8 @@ async def health(request: web.Request) -> web.Response:
 
 
 @web.middleware
-async def refuse_undecodable_headers(request: web.Request, handler) -> web.StreamResponse:
+async def refuse_undecodable_headers(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
     """A header that is not UTF-8 (aiohttp hands it over with surrogate escapes) is refused
     with a 400 before any handler compares it to a secret or logs it."""
     if not all(is_text(value) for value in request.headers.values()):
