@@ -143,7 +143,7 @@ class WebGuard:
             # Counted after the lookup: concurrent lookups cannot all slip under the limit.
             by_address = await self.unknown_by_address.count(address) or 0
             by_session = await self.unknown_by_session.count(session) or 0
-            if (by_address > self.unknown_by_address.per_min or by_session > self.unknown_by_session.per_min):
+            if by_address > self.unknown_by_address.limit or by_session > self.unknown_by_session.limit:
                 return self._refused(Refusal.UNKNOWN_CODES, session)
         return None
 

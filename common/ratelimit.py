@@ -6,7 +6,7 @@ ones stay silent, so a flood is not answered with a flood.
 
 The same fixed-window counter, with another key prefix and window, limits other
 things per key: web chat messages per client address, dossier codes looked up
-and unknown codes tried per hour (``peek`` before an action, ``count`` after it).
+and unknown codes tried per hour (``exhausted`` before an action, ``count`` after it).
 """
 
 from __future__ import annotations
@@ -37,6 +37,11 @@ class UserRateLimit:
         self.per_min = per_min
         self.window_s = window_s
         self.prefix = prefix
+
+    @property
+    def limit(self) -> int:
+        """Events allowed per window (``per_min`` is the one-minute name of it)."""
+        return self.per_min
 
     async def check(self, sender: str) -> Verdict:
         """Count one message of ``sender`` and say whether to handle it."""
