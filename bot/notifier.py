@@ -151,7 +151,10 @@ class Notifier:
             logger.warning("dossier event with a missing, bad or stale signature refused")
             return web.json_response({"error": "bad signature"}, status=401)
         try:
-            event = ChangeEvent.parse_obj(parse_json(body))
+            data = parse_json(body)
+            if not isinstance(data, dict):  # pydantic reads [[k, v]] as a dict and fails on odd keys
+                raise BadJson("not an object")
+            event = ChangeEvent.parse_obj(data)
         except (BadJson, ValidationError):
             return web.json_response({"error": "bad event"}, status=400)
         return web.json_response({"new": await self.ingest(event)})

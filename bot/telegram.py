@@ -165,7 +165,8 @@ class TelegramChannel:
         except Exception:  # any shape PTB cannot read is the sender's error, not ours
             logger.warning("Telegram webhook call with a malformed update refused")
             return web.json_response({"error": "bad update"}, status=400)
-        if update is None:
+        chat = update.effective_chat if update is not None else None
+        if update is None or (chat is not None and not isinstance(chat.id, int)):  # ids are integers
             return web.json_response({"error": "bad update"}, status=400)
         await self.app.update_queue.put(update)
         return web.json_response({"ok": True})

@@ -154,8 +154,11 @@ M = TypeVar("M", bound=BaseModel)
 
 async def _body(request: web.Request, model: type[M]) -> M:
     """The request body as ``model``, or a 400."""
+    data = await _json(request)
+    if not isinstance(data, dict):  # pydantic turns [[k, v]] into a dict, and a None key into a TypeError
+        raise HttpError(400, "invalid_body", "The body must be a JSON object")
     try:
-        return model.parse_obj(await _json(request))
+        return model.parse_obj(data)
     except ValidationError as exc:
         raise HttpError(400, "invalid_body", str(exc)) from exc
 

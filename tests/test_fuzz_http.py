@@ -176,7 +176,8 @@ scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.integers(-(10**4
                     st.floats(), texts)
 json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
                            | st.dictionaries(texts, inner, max_size=4), max_leaves=12)
-SPECIAL_BODIES = [b"[" * 5000 + b"]" * 5000, b"{" * 3000, b'{"a": "\\ud800"}', b'"\\udfff"', b"\xff\xfe\x00",
+SPECIAL_BODIES = [b"[[null, null]]", b'[["id", 1], ["code", "x"]]',  # pydantic reads pairs as a dict
+                  b"[" * 5000 + b"]" * 5000, b"{" * 3000, b'{"a": "\\ud800"}', b'"\\udfff"', b"\xff\xfe\x00",
                   b"NaN", b"Infinity", b"1" * 5000, b"", b" ", b"null", b"[1]", b'{"__proto__": {}}',
                   b'{"x": ' + b"[" * 40 + b"]" * 40 + b"}"]
 
@@ -381,15 +382,16 @@ def test_after_fuzzing_every_process_answers_and_a_lookup_is_right(surfaces: Sur
     status, body = surfaces.request("POST", f"{surfaces.gateway}/api/chat",
                                     json={"session": token, "text": f"tra cứu hồ sơ {code}"})
     assert status == 200 and json.loads(body)["messages"][0]["text"] == f"echo: tra cứu hồ sơ {code}"
-    assert surfaces.received[-1]["sender"] == f"web:{token.split('.')[0]}"
+    sender = f"web:{token.split('.')[0]}"  # (fuzzed Telegram and Zalo updates may still be answered meanwhile)
+    assert [m["message"] for m in surfaces.received if m["sender"] == sender] == [f"tra cứu hồ sơ {code}"]
     # Telegram and Zalo still take a real update and answer it.
     chat = 987654321
     update = surfaces.telegram.text_update(chat, "xin chào")
     status, _ = surfaces.request("POST", f"{surfaces.gateway}/webhooks/telegram", json=update,
                                  headers={SECRET_HEADER: TELEGRAM_SECRET})
     assert status == 200
-    surfaces.loop.run(_wait_for(lambda: any("echo: xin chào" in m.get("text", "")
-                                            for m in surfaces.telegram.sent_to(chat))))
+    surfaces.loop.run(_wait_for(lambda: any("echo: xin chào" in m.get("text", "") and str(m["chat_id"]) == str(chat)
+                                            for m in surfaces.telegram.sent)))
     user = "777000111222333444"
     event = {"app_id": APP_ID, "event_name": "user_send_text", "timestamp": str(int(time.time() * 1000)),
              "sender": {"id": user}, "recipient": {"id": "oa"}, "message": {"msg_id": f"after-{time.time()}",

@@ -222,6 +222,7 @@ async def test_malformed_webhook_calls_get_4xx_before_and_after_the_secret(redis
         assert await raw_status(client.host, client.port, "POST", "/webhooks/telegram", headers, update) == 400
     bodies = [b"[1]", b"null", b"[]", b'"update"', b"{}", b'{"update_id": "1"}', b'{"update_id": 1.5}',
               b'{"update_id": 1, "message": 5}', b'{"update_id": 1, "message": {"chat": []}}',
+              b'{"update_id": 1, "message": {"message_id": 1, "date": 0, "chat": {"id": "x", "type": "private"}}}',
               b"[" * 5000 + b"]" * 5000, b'{"update_id": 1, "x": "\\udc00"}', b"\xff{}", b""]
     for body in bodies:
         with_secret = await client.post("/webhooks/telegram", data=body, headers={SECRET_HEADER: "s3cret-token_1"})

@@ -63,7 +63,7 @@ async def test_malformed_parameters_and_bodies_get_400_not_500(seeded_db: Path) 
         for path in ["/api/v1/ratings", "/api/v1/tickets", "/api/v1/appointments", "/api/v1/deliveries",
                      "/api/v1/appointments/1/cancel", "/api/v1/dossiers/000.00.12.H17-200115-0001/status",
                      "/api/v1/tickets/PA261126-0001/answer"]:
-            for body in (deep, surrogate, b"\xff\xfe{", b"[1]", b"null"):
+            for body in (deep, surrogate, b"\xff\xfe{", b"[1]", b"null", b"[[null, null]]"):
                 resp = await client.post(path, data=body)
                 assert resp.status in (400, 404), (path, body[:20], resp.status)
                 assert (await resp.json())["error"] in ("invalid_body", "not_found")
