@@ -37,6 +37,7 @@ from redis import exceptions as redis_errors
 
 from common import replies, signing, subscriptions
 from common.dates import Span, parse_spans
+from common.jsonbody import BadJson, parse_json
 from common.privacy import pseudonym
 from common.settings import Settings
 from common.tasks import stop_loop
@@ -146,12 +147,15 @@ class Notifier:
     async def webhook(self, request: web.Request) -> web.Response:
         """``POST /webhooks/dossier-events`` from the dossier system, signed."""
         body = await request.read()
-        if not signing.verify(self.settings.dossier_events_secret, body, request.headers.get(signing.HEADER, "")):
-            logger.warning("dossier event with a missing or bad signature refused")
+        if not signing.verify(self.settings.dossier_events_secret, body, request.headers):
+            logger.warning("dossier event with a missing, bad or stale signature refused")
             return web.json_response({"error": "bad signature"}, status=401)
         try:
-            event = ChangeEvent.parse_raw(body)
-        except ValidationError:
+            data = parse_json(body)
+            if not isinstance(data, dict):  # pydantic reads [[k, v]] as a dict and fails on odd keys
+                raise BadJson("not an object")
+            event = ChangeEvent.parse_obj(data)
+        except (BadJson, ValidationError):
             return web.json_response({"error": "bad event"}, status=400)
         return web.json_response({"new": await self.ingest(event)})
 

@@ -40,6 +40,7 @@ from telegram.ext import (
 
 from bot.conversation import UNHELPFUL_COMMAND, Conversations
 from bot.rasa_client import BotMessage
+from common.jsonbody import BadJson, is_text, parse_json
 from common.privacy import pseudonym
 from common.settings import Settings
 from common.text import as_str, split_text
@@ -151,13 +152,21 @@ class TelegramChannel:
     async def webhook(self, request: web.Request) -> web.Response:
         """``POST /webhooks/telegram``: only with the secret token Telegram was given."""
         given = request.headers.get(SECRET_HEADER, "")
+        if not is_text(given):  # not UTF-8 (surrogate escapes): malformed, before any comparison
+            return web.json_response({"error": "bad header"}, status=400)
         if not hmac.compare_digest(given.encode(), self.settings.telegram_secret_token.encode()):
             logger.warning("Telegram webhook call with a missing or wrong secret token refused")
             return web.json_response({"error": "forbidden"}, status=403)
         try:
-            data = json.loads(await request.read())
+            data = parse_json(await request.read())
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                raise BadJson("not an update")
             update = Update.de_json(data, self.app.bot)
-        except (ValueError, TypeError, KeyError):
+        except Exception:  # any shape PTB cannot read is the sender's error, not ours
+            logger.warning("Telegram webhook call with a malformed update refused")
+            return web.json_response({"error": "bad update"}, status=400)
+        chat = update.effective_chat if update is not None else None
+        if update is None or (chat is not None and not isinstance(chat.id, int)):  # ids are integers
             return web.json_response({"error": "bad update"}, status=400)
         await self.app.update_queue.put(update)
         return web.json_response({"ok": True})

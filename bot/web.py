@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import redis.asyncio as aioredis
@@ -15,7 +16,9 @@ from bot.notifier import Notifier
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.staff.web import setup_staff
 from bot.telegram import TelegramChannel
+from bot.web_guard import WebGuard
 from bot.zalo import ZaloChannel
+from common.jsonbody import BadJson, is_text, parse_json
 from common.ratelimit import UserRateLimit
 from common.settings import Settings
 from dossier_api.client import DossierClient
@@ -29,7 +32,11 @@ TELEGRAM_KEY = web.AppKey("telegram", TelegramChannel)
 ZALO_KEY = web.AppKey("zalo", ZaloChannel)
 NOTIFIER_KEY = web.AppKey("notifier", Notifier)
 REDIS_KEY = web.AppKey("redis", object)
+GUARD_KEY = web.AppKey("web_guard", WebGuard)
 _SESSION = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+BAD_REQUEST = "Yêu cầu không hợp lệ."
+# The page recognises this error and asks for a fresh session (then sends the message again).
+SESSION_REFUSED = "session_refused"
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -49,18 +56,39 @@ async def health(request: web.Request) -> web.Response:
                              status=200 if rasa_ready else 503)
 
 
+@web.middleware
+async def refuse_undecodable_headers(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    """A header that is not UTF-8 (aiohttp hands it over with surrogate escapes) is refused
+    with a 400 before any handler compares it to a secret or logs it."""
+    if not all(is_text(value) for value in request.headers.values()):
+        return _error(400, BAD_REQUEST)
+    return await handler(request)
+
+
+async def new_session(request: web.Request) -> web.Response:
+    """``POST /api/session`` -> ``{"session": "<id>.<mac>"}``: a web chat session the page keeps."""
+    guard = request.app[GUARD_KEY]
+    refusal = await guard.admit(request)
+    if refusal is not None:
+        return _error(429, guard.text(refusal))
+    return web.json_response({"session": guard.issue()})
+
+
 async def chat(request: web.Request) -> web.Response:
-    """``POST {"session": "...", "text": "..."}`` -> ``{"messages": [...]}``."""
+    """``POST {"session": "<issued token>", "text": "..."}`` -> ``{"messages": [...]}``."""
     try:
-        body = await request.json()
-    except ValueError:
-        return _error(400, "Yêu cầu không hợp lệ.")
-    if not isinstance(body, dict):
-        return _error(400, "Yêu cầu không hợp lệ.")
-    session = str(body.get("session", ""))
-    text = str(body.get("text", "")).strip()
-    if not _SESSION.match(session):
-        return _error(400, "Phiên trò chuyện không hợp lệ, vui lòng tải lại trang.")
+        body = parse_json(await request.read())
+    except BadJson:
+        return _error(400, BAD_REQUEST)
+    if not isinstance(body, dict) or not isinstance(body.get("text", ""), str):
+        return _error(400, BAD_REQUEST)
+    guard = request.app[GUARD_KEY]
+    session = guard.session_of(body["session"]) if isinstance(body.get("session"), str) else None
+    text = body.get("text", "").strip()
+    if session is None or not _SESSION.match(session):
+        return web.json_response({"error": "Phiên trò chuyện không hợp lệ, vui lòng tải lại trang.",
+                                  "code": SESSION_REFUSED}, status=401)
     if not text:
         return _error(400, "Anh/chị vui lòng nhập nội dung tin nhắn.")
     if len(text) > MAX_TEXT:
@@ -71,6 +99,9 @@ async def chat(request: web.Request) -> web.Response:
         if location is None:
             return _error(400, "Vị trí không hợp lệ.")
         metadata = {"location": location}
+    refusal = await guard.admit(request) or await guard.check_lookups(request, session, text)
+    if refusal is not None:
+        return _error(429, guard.text(refusal))
     try:
         messages = await request.app[CONVERSATIONS_KEY].handle(f"web:{session}", text, metadata)
     except RasaUnavailable:
@@ -83,7 +114,7 @@ def _location(raw: object) -> dict[str, float] | None:
     """A browser's shared position, if it is one."""
     try:
         lat, lon = float(raw["latitude"]), float(raw["longitude"])  # type: ignore[index]
-    except (TypeError, KeyError, ValueError):
+    except (TypeError, KeyError, ValueError, OverflowError):
         return None
     return {"latitude": lat, "longitude": lon} if -90 <= lat <= 90 and -180 <= lon <= 180 else None
 
@@ -112,7 +143,7 @@ async def dossier_events(request: web.Request) -> web.Response:
 def create_app(settings: Settings) -> web.Application:
     """Build the chat gateway; Telegram and Zalo join when their secrets are set; the staff
     console is under /staff."""
-    app = web.Application(client_max_size=settings.webhook_max_bytes)
+    app = web.Application(client_max_size=settings.webhook_max_bytes, middlewares=[refuse_undecodable_headers])
 
     async def channels(app: web.Application):
         redis = aioredis.from_url(settings.redis_url)
@@ -121,7 +152,8 @@ def create_app(settings: Settings) -> web.Application:
         conversations = Conversations(rasa, UserRateLimit(redis, settings.chat_rate_limit_per_min), redis)
         app[RASA_KEY] = rasa
         app[CONVERSATIONS_KEY] = conversations
-        dossiers = DossierClient.from_settings(settings)
+        dossiers = DossierClient.from_settings(settings, cache=redis)
+        app[GUARD_KEY] = WebGuard(settings, redis, dossiers)
         started: list[TelegramChannel | ZaloChannel | Notifier] = []
         try:
             if settings.telegram_token:
@@ -149,6 +181,7 @@ def create_app(settings: Settings) -> web.Application:
     setup_staff(app, settings, REDIS_KEY)
     app.router.add_get("/", index)
     app.router.add_get("/health", health)
+    app.router.add_post("/api/session", new_session)
     app.router.add_post("/api/chat", chat)
     app.router.add_post("/webhooks/telegram", telegram_webhook)
     app.router.add_post("/webhooks/zalo", zalo_webhook)

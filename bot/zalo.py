@@ -34,6 +34,7 @@ from redis import exceptions as redis_errors
 
 from bot.conversation import Conversations
 from bot.rasa_client import BotMessage
+from common.jsonbody import parse_json
 from common.phones import normalize_msisdn
 from common.privacy import pseudonym
 from common.settings import Settings
@@ -51,6 +52,7 @@ ACCESS_KEY = "zalo:access_token"
 REFRESH_KEY = "zalo:refresh_token"
 REFRESH_LOCK = "zalo:refresh:lock"
 SEEN_TTL_S = 24 * 3600
+MAX_TIMESTAMP_DIGITS = 16  # milliseconds since 1970 have 13 digits until the year 2286
 MAX_ATTEMPTS = 5
 MAX_TEXT = 2000  # characters per Zalo text message
 MAX_BUTTONS = 5
@@ -192,14 +194,19 @@ class ZaloChannel:
     async def webhook(self, request: web.Request) -> web.Response:
         """``POST /webhooks/zalo``: verify, deduplicate, store, answer 200."""
         body = await request.read()
+        given = request.headers.get(SIGNATURE_HEADER, "")
         try:
-            event = json.loads(body)
-            timestamp = str(event["timestamp"])
+            event = parse_json(body)
+            timestamp = str(event["timestamp"])  # milliseconds, as digits
+            if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= MAX_TIMESTAMP_DIGITS):
+                raise ValueError("timestamp")
             age_s = abs(time.time() - int(timestamp) / 1000)
+            if not given.isascii():  # not even a hex digest: malformed, before any comparison
+                raise ValueError("signature header")
         except (ValueError, KeyError, TypeError):
             return web.json_response({"error": "bad event"}, status=400)
         expected = signature(self.settings.zalo_app_id, body, timestamp, self.settings.zalo_oa_secret_key)
-        if not hmac.compare_digest(request.headers.get(SIGNATURE_HEADER, "").encode(), expected.encode()):
+        if not hmac.compare_digest(given.encode(), expected.encode()):
             logger.warning("Zalo webhook call with a bad signature refused")
             return web.json_response({"error": "bad signature"}, status=401)
         if age_s > self.settings.zalo_signature_max_age_s or str(event.get("app_id", "")) != self.settings.zalo_app_id:
@@ -208,7 +215,10 @@ class ZaloChannel:
         name = str(event.get("event_name", ""))
         if name not in HANDLED_EVENTS:  # the OA's own oa_* echoes and events we do not use
             return web.json_response({"ignored": name})
-        message = event.get("message") if isinstance(event.get("message"), dict) else {}
+        if not _well_formed(event):  # signed, but not a shape the worker can answer: say so now
+            logger.warning("Zalo %s event of an unexpected shape refused", name)
+            return web.json_response({"error": "bad event"}, status=400)
+        message = event.get("message") or {}
         event_id = message.get("msg_id") or f"{name}:{user_of(event)}:{timestamp}"
         seen = f"zalo:seen:{event_id}"
         if not await self.redis.set(seen, 1, nx=True, ex=SEEN_TTL_S):
@@ -344,11 +354,22 @@ class ZaloChannel:
         logger.warning("Zalo reply to %s not delivered (error %d); recorded", pseudonym(user), code)
 
 
+def _well_formed(event: dict[str, Any]) -> bool:
+    """An event the worker can read: a user, and a message (or info) that is an object, with a
+    list of attachment objects if any."""
+    message, info = event.get("message", {}), event.get("info", {})
+    if user_of(event) is None or not isinstance(message, dict) or not isinstance(info, dict):
+        return False
+    attachments = message.get("attachments", [])
+    return isinstance(attachments, list) and all(
+        isinstance(a, dict) and isinstance(a.get("payload", {}), dict) for a in attachments)
+
+
 def _coordinates(message: dict[str, Any]) -> dict[str, float] | None:
     for attachment in message.get("attachments") or []:
         coords = (attachment.get("payload") or {}).get("coordinates") or {}
         try:
             return {"latitude": float(coords["latitude"]), "longitude": float(coords["longitude"])}
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             continue
     return None

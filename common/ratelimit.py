@@ -3,6 +3,10 @@
 A sender (``<channel>:<id>``) may send ``per_min`` messages in the minute that
 starts with its first one. The first refusal in a window says so politely; later
 ones stay silent, so a flood is not answered with a flood.
+
+The same fixed-window counter, with another key prefix and window, limits other
+things per key: web chat messages per client address, dossier codes looked up
+and unknown codes tried per hour (``exhausted`` before an action, ``count`` after it).
 """
 
 from __future__ import annotations
@@ -25,24 +29,46 @@ class Verdict(enum.Enum):
 
 
 class UserRateLimit:
-    """Fixed one-minute windows counted in Redis (atomic, shared by replicas)."""
+    """Fixed windows (one minute unless told otherwise) counted in Redis (atomic, shared
+    by replicas): at most ``per_min`` events of a key per window."""
 
-    def __init__(self, redis: Any, per_min: int) -> None:
+    def __init__(self, redis: Any, per_min: int, window_s: int = 60, prefix: str = "rate") -> None:
         self.redis = redis
         self.per_min = per_min
+        self.window_s = window_s
+        self.prefix = prefix
+
+    @property
+    def limit(self) -> int:
+        """Events allowed per window (``per_min`` is the one-minute name of it)."""
+        return self.per_min
 
     async def check(self, sender: str) -> Verdict:
         """Count one message of ``sender`` and say whether to handle it."""
-        key = f"rate:{sender}"
+        count = await self.count(sender)
+        if count is None or count <= self.per_min:
+            return Verdict.ALLOW
+        first_refusal = await self.redis.set(f"{self.prefix}:told:{sender}", 1, nx=True, ex=self.window_s)
+        return Verdict.TELL if first_refusal else Verdict.SILENT
+
+    async def count(self, key: str) -> int | None:
+        """Count one event of ``key``; the count in this window (None: Redis unreachable)."""
+        name = f"{self.prefix}:{key}"
         pipe = self.redis.pipeline(transaction=True)
-        pipe.set(key, 0, ex=60, nx=True)
-        pipe.incr(key)
+        pipe.set(name, 0, ex=self.window_s, nx=True)
+        pipe.incr(name)
         try:
             _, count = await pipe.execute()
         except redis_errors.ConnectionError:  # fail open: an outage must not silence citizens
             logger.warning("rate limit not checked: Redis unreachable")
-            return Verdict.ALLOW
-        if count <= self.per_min:
-            return Verdict.ALLOW
-        first_refusal = await self.redis.set(f"rate:told:{sender}", 1, nx=True, ex=60)
-        return Verdict.TELL if first_refusal else Verdict.SILENT
+            return None
+        return int(count)
+
+    async def exhausted(self, key: str) -> bool:
+        """True when ``key`` used up this window's events (nothing is counted)."""
+        try:
+            count = await self.redis.get(f"{self.prefix}:{key}")
+        except redis_errors.ConnectionError:
+            logger.warning("rate limit not checked: Redis unreachable")
+            return False
+        return int(count or 0) >= self.per_min

@@ -38,6 +38,14 @@ class Settings(BaseSettings):
     chat_port: int = 8080
     chat_rate_limit_per_min: int = Field(20, description="Messages a chat user may send per minute (all channels)")
     webhook_max_bytes: int = 64 * 1024
+    # Web chat against enumeration: sessions are issued (signed) by the gateway; limits per
+    # client address too, since a script can ask for any number of sessions.
+    web_session_secret: str = Field("", description="HMAC key of web chat session ids; empty = random per process")
+    chat_trusted_proxies: str = Field("", description="Reverse proxies whose X-Forwarded-For names the client")
+    chat_rate_limit_per_address_per_min: int = Field(60, description="Web chat messages per client address a minute")
+    chat_lookup_limit_per_address_per_hour: int = Field(60, description="Dossier codes looked up per address an hour")
+    chat_unknown_code_limit_per_hour: int = Field(5, description="Unknown codes per web session an hour (as SMS)")
+    chat_unknown_code_limit_per_address_per_hour: int = Field(20, description="Unknown codes per address an hour")
 
     # Telegram: on when a token is set. Polling unless a public webhook URL is given.
     telegram_token: str = ""

@@ -11,7 +11,7 @@ from common.logs import setup_logging
 from common.settings import get_settings
 from dossier_api.db import Database
 from dossier_api.seed import seed
-from dossier_api.server import EventHook, create_app
+from dossier_api.server import EventHook, MaskedAccessLogger, create_app
 
 
 def main() -> None:
@@ -27,7 +27,8 @@ def main() -> None:
         seed(Database(db_path))
     hook = EventHook(settings.dossier_events_webhook_url, settings.dossier_events_secret)
     app = create_app(str(db_path), settings.dossier_api_token, hook, staff_token=settings.dossier_api_staff_token)
-    web.run_app(app, host=settings.dossier_api_host, port=settings.dossier_api_port, print=None)
+    web.run_app(app, host=settings.dossier_api_host, port=settings.dossier_api_port, print=None,
+                access_log_class=MaskedAccessLogger)
 
 
 if __name__ == "__main__":

@@ -17,12 +17,14 @@ from typing import Any, TypeVar
 
 import aiohttp
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 from pydantic import BaseModel, ValidationError
 
 from common import signing
 from common.codes import canonical_code
 from common.dates import local_now
 from common.feedback import ANSWER_WORKING_DAYS, classify
+from common.jsonbody import BadJson, parse_json
 from common.phones import normalize_msisdn
 from common.status import DossierStatus
 from common.workdays import add_working_days
@@ -74,9 +76,10 @@ class EventHook:
         task.add_done_callback(self.tasks.discard)
 
     async def _push(self, body: bytes) -> None:
-        headers = {"Content-Type": "application/json", signing.HEADER: signing.sign(self.secret, body)}
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
             for attempt in range(self.tries):
+                # Signed at each attempt: the receiver refuses old timestamps (replays).
+                headers = {"Content-Type": "application/json", **signing.signed_headers(self.secret, body)}
                 try:
                     async with http.post(self.url, data=body, headers=headers) as resp:
                         if resp.status < 300:
@@ -103,6 +106,21 @@ class HttpError(Exception):
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def masked_target(request: web.BaseRequest) -> str:
+    """The request's path with its query values hidden (``owner=sms:<phone>`` is personal data)."""
+    if not request.query:
+        return request.path
+    return request.path + "?" + "&".join(f"{key}=***" for key in request.query)
+
+
+class MaskedAccessLogger(AbstractAccessLogger):
+    """The access log of ``python -m dossier_api``: method, path, status and time; no query values."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info('%s "%s %s" %d %.1f ms', request.remote, request.method, masked_target(request),
+                         response.status, time * 1000)
 
 
 @web.middleware
@@ -153,10 +171,21 @@ M = TypeVar("M", bound=BaseModel)
 
 async def _body(request: web.Request, model: type[M]) -> M:
     """The request body as ``model``, or a 400."""
+    data = await _json(request)
+    if not isinstance(data, dict):  # pydantic turns [[k, v]] into a dict, and a None key into a TypeError
+        raise HttpError(400, "invalid_body", "The body must be a JSON object")
     try:
-        return model.parse_raw(await request.read())
+        return model.parse_obj(data)
     except ValidationError as exc:
         raise HttpError(400, "invalid_body", str(exc)) from exc
+
+
+async def _json(request: web.Request) -> Any:
+    """The request body as JSON of ordinary depth and text, or a 400."""
+    try:
+        return parse_json(await request.read())
+    except BadJson as exc:
+        raise HttpError(400, "invalid_body", "The body is not UTF-8 JSON of reasonable depth") from exc
 
 
 def _code(code: str | None) -> str | None:
@@ -169,11 +198,18 @@ def _code(code: str | None) -> str | None:
     return canonical
 
 
+MAX_INT_DIGITS = 18  # below 2**63: what SQLite's INTEGER holds
+
+
+def _non_negative_int(raw: str, name: str) -> int:
+    """ASCII digits only (``str.isdigit`` also takes ``²`` and other scripts' digits), at most 18."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > MAX_INT_DIGITS:
+        raise HttpError(400, "invalid_parameter", f"{name} must be a non-negative integer below 10^18")
+    return int(raw)
+
+
 def _int_param(request: web.Request, name: str, default: int, maximum: int) -> int:
-    raw = request.query.get(name, str(default))
-    if not raw.isdigit():
-        raise HttpError(400, "invalid_parameter", f"{name} must be a non-negative integer")
-    return min(int(raw), maximum)
+    return min(_non_negative_int(request.query.get(name, str(default)), name), maximum)
 
 
 async def health(request: web.Request) -> web.Response:
@@ -291,11 +327,11 @@ async def list_appointments(request: web.Request) -> web.Response:
 
 async def cancel_appointment(request: web.Request) -> web.Response:
     """Cancel one of an owner's appointments."""
-    try:
-        appointment_id = int(request.match_info["appointment_id"])
-        owner = str((await request.json())["owner"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise HttpError(400, "invalid_body", "owner is required") from exc
+    appointment_id = _non_negative_int(request.match_info["appointment_id"], "appointment_id")
+    body = await _json(request)
+    if not isinstance(body, dict) or not isinstance(body.get("owner"), str) or not body["owner"]:
+        raise HttpError(400, "invalid_body", "owner is required")
+    owner = body["owner"]
     cancelled = await asyncio.to_thread(request.app[DB_KEY].cancel_appointment, appointment_id, owner)
     if cancelled is None:
         raise HttpError(404, "not_found", "No booked appointment with this id for this owner")
@@ -422,8 +458,11 @@ async def list_tickets(request: web.Request) -> web.Response:
 
 
 def _float_param(request: web.Request, name: str, low: float, high: float) -> float:
+    raw = request.query.get(name)
+    if raw is None:
+        raise HttpError(400, "invalid_parameter", "lat and lon go together")
     try:
-        value = float(request.query[name])
+        value = float(raw) if raw.isascii() else float("nan")
     except ValueError as exc:
         raise HttpError(400, "invalid_parameter", f"{name} must be a number") from exc
     if not low <= value <= high:

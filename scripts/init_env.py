@@ -26,6 +26,7 @@ GENERATED = (
     "DOSSIER_API_STAFF_TOKEN",
     "REDIS_PASSWORD",
     "TRACKER_KEY",
+    "WEB_SESSION_SECRET",
 )
 _LINE = re.compile(r"^([A-Z0-9_]+)=(.*)$")
 

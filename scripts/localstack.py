@@ -78,6 +78,7 @@ class LocalStack:
     api_token: str = field(default_factory=lambda: secrets.token_hex(16))
     staff_token: str = field(default_factory=lambda: secrets.token_hex(16))
     tracker_key: str = field(default_factory=lambda: secrets.token_hex(16))
+    web_session_secret: str = field(default_factory=lambda: secrets.token_hex(16))
 
     @property
     def api_url(self) -> str:
@@ -100,6 +101,7 @@ class LocalStack:
             "DOSSIER_API_TOKEN": self.api_token,
             "DOSSIER_API_STAFF_TOKEN": self.staff_token,
             "TRACKER_KEY": self.tracker_key,
+            "WEB_SESSION_SECRET": self.web_session_secret,
         }
 
     def api_session(self) -> requests.Session:
@@ -129,6 +131,11 @@ class LocalStack:
             "HOTLINE": "1022",
             "HANDOFF_HOURS": "always",  # deterministic whatever the hour the tests run
             "NOTIFY_QUIET_HOURS": "",  # likewise: the stack's notifier is one of the replicas in the tests
+            # Every test citizen comes from 127.0.0.1: the per-address web chat limits would count the
+            # whole suite as one client (tests/bot/test_web.py tests those limits in-process).
+            "CHAT_RATE_LIMIT_PER_ADDRESS_PER_MIN": "100000",
+            "CHAT_LOOKUP_LIMIT_PER_ADDRESS_PER_HOUR": "100000",
+            "CHAT_UNKNOWN_CODE_LIMIT_PER_ADDRESS_PER_HOUR": "100000",
             # The console's state stays out of the working tree: accounts, confirmed examples, candidates.
             "STAFF_DB_PATH": str(self.logs / "staff.sqlite3"),
             "NLU_DATA_DIR": str(self.logs / "nlu_inbox"),

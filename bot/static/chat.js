@@ -3,10 +3,30 @@
   const log = document.getElementById("log");
   const form = document.getElementById("composer");
   const input = document.getElementById("text");
-  let session = localStorage.getItem("sct-session");
-  if (!session) {
-    session = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(16).slice(2)).replace(/[^A-Za-z0-9_-]/g, "");
-    localStorage.setItem("sct-session", session);
+  // The gateway issues (and signs) the session; it is kept across reloads. One it refuses
+  // (from before a key change, or not issued by it) is replaced transparently.
+  const SESSION_KEY = "sct-session";
+  let session = localStorage.getItem(SESSION_KEY);
+  async function newSession() {
+    const resp = await fetch("/api/session", { method: "POST" });
+    const data = await resp.json();
+    if (!resp.ok) throw Object.assign(new Error("session"), { shown: data.error });
+    session = data.session;
+    localStorage.setItem(SESSION_KEY, session);
+  }
+
+  async function post(payload) {
+    if (!session) await newSession();
+    for (let attempt = 0; ; attempt++) {
+      const resp = await fetch("/api/chat", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ session, ...payload }),
+      });
+      const data = await resp.json();
+      if (resp.status === 401 && data.code === "session_refused" && attempt === 0) { await newSession(); continue; }
+      return { resp, data };
+    }
   }
 
   // The citizen may say the last answer did not help: the question goes to the staff's NLU inbox.
@@ -65,18 +85,13 @@
   async function send(text, shown, location) {
     add("user", shown || text);
     try {
-      const resp = await fetch("/api/chat", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(location ? { session, text, location } : { session, text }),
-      });
-      const data = await resp.json();
+      const { resp, data } = await post(location ? { text, location } : { text });
       if (!resp.ok) { add("error", data.error || "Đã có lỗi xảy ra."); return; }
       if (!data.messages.length) add("bot", "…");
       for (const m of data.messages) add("bot", m.text, m.buttons, m.request_location);
       if (data.messages.length && text !== UNHELPFUL) offerUnhelpful();
     } catch (e) {
-      add("error", "Không kết nối được máy chủ, anh/chị vui lòng thử lại.");
+      add("error", e.shown || "Không kết nối được máy chủ, anh/chị vui lòng thử lại.");
     }
   }
 

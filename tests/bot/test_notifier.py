@@ -69,10 +69,10 @@ def _event(code: str, event_id: int | None = None) -> ChangeEvent:
 
 async def test_status_change_is_recorded_and_pushed_signed(api, redis_url) -> None:
     hook, url = api
-    received: list[tuple[bytes, str]] = []
+    received: list[tuple[bytes, dict[str, str]]] = []
 
     async def sink(request: web.Request) -> web.Response:
-        received.append((await request.read(), request.headers.get(signing.HEADER, "")))
+        received.append((await request.read(), dict(request.headers)))
         return web.json_response({})
 
     app = web.Application()
@@ -95,8 +95,9 @@ async def test_status_change_is_recorded_and_pushed_signed(api, redis_url) -> No
             if received:
                 break
             await asyncio.sleep(0.1)
-        [(body, sig)] = received
-        assert json.loads(body)["code"] == code and signing.verify(SECRET, body, sig)
+        [(body, headers)] = received
+        assert json.loads(body)["code"] == code and signing.verify(SECRET, body, headers)
+        assert not signing.verify(SECRET, body, headers, now=int(headers[signing.TIMESTAMP_HEADER]) + 3600)
     finally:
         await receiver.close()
 

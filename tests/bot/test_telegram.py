@@ -4,6 +4,7 @@ stack behind it (Rasa, actions, dossier API, Redis)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 
 import pytest
@@ -16,6 +17,7 @@ from common.ratelimit import RATE_LIMITED
 from tests.bot.conftest import TELEGRAM_TOKEN
 from tests.conftest import Stack, seeded_dossier
 from tests.fakes.telegram_api import FakeTelegram
+from tests.rawhttp import raw_status
 
 pytestmark = pytest.mark.e2e
 
@@ -204,3 +206,31 @@ async def test_handoff_pauses_the_bot_for_that_chat(stack, bot) -> None:
     await fake.wait_sent(2)
     await asyncio.sleep(2)  # time enough for a (wrong) answer to "alo?" to arrive
     assert [int(m["chat_id"]) for m in fake.sent] == [chat, other]
+
+
+async def test_malformed_webhook_calls_get_4xx_before_and_after_the_secret(redis_url, fake_telegram, gateway) -> None:
+    """Issue 19 item 4: a non-UTF-8 header, or a JSON body that is no update, never gives a 500."""
+    fake, url = fake_telegram
+    client = await gateway(rasa_url="http://127.0.0.1:9", redis_url=redis_url, telegram_token=TELEGRAM_TOKEN,
+                           telegram_api_url=url, telegram_webhook_url="https://bot.example.vn/webhooks/telegram",
+                           telegram_secret_token="s3cret-token_1")
+    chat = _chat_id()
+    update = json.dumps(fake.text_update(chat, "xin chào")).encode()
+    secret = f"{SECRET_HEADER}: s3cret-token_1\r\n".encode()
+    for headers in (f"{SECRET_HEADER}: \xff\xfe".encode("latin-1") + b"\r\n",  # not UTF-8, before the check
+                    secret + b"X-Forwarded-For: \xc3(\r\n"):  # after it (right secret)
+        assert await raw_status(client.host, client.port, "POST", "/webhooks/telegram", headers, update) == 400
+    bodies = [b"[1]", b"null", b"[]", b'"update"', b"{}", b'{"update_id": "1"}', b'{"update_id": 1.5}',
+              b'{"update_id": 1, "message": 5}', b'{"update_id": 1, "message": {"chat": []}}',
+              b'{"update_id": 1, "message": {"message_id": 1, "date": 0, "chat": {"id": "x", "type": "private"}}}',
+              b"[" * 5000 + b"]" * 5000, b'{"update_id": 1, "x": "\\udc00"}', b"\xff{}", b""]
+    for body in bodies:
+        with_secret = await client.post("/webhooks/telegram", data=body, headers={SECRET_HEADER: "s3cret-token_1"})
+        without = await client.post("/webhooks/telegram", data=body, headers={SECRET_HEADER: "guess"})
+        assert (with_secret.status, without.status) == (400, 403), body[:40]
+    assert fake.sent == []
+    # The channel still works: a real update is answered (Rasa is down here: the apology).
+    ok = await client.post("/webhooks/telegram", data=update, headers={SECRET_HEADER: "s3cret-token_1"})
+    assert ok.status == 200
+    reply = (await fake.wait_sent(1))[0]
+    assert int(reply["chat_id"]) == chat and "tạm gián đoạn" in reply["text"]

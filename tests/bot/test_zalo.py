@@ -4,6 +4,7 @@ with the real stack behind (Rasa, actions, dossier API, Redis)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 
@@ -15,6 +16,7 @@ from sms_gateway.streams import MT_STREAM
 from tests.bot.conftest import zalo_settings
 from tests.conftest import seeded_dossier
 from tests.fakes.zalo_api import event, location_event, signed, text_event
+from tests.rawhttp import raw_status
 
 pytestmark = pytest.mark.e2e
 
@@ -167,3 +169,41 @@ async def test_oversized_body_is_refused(stack, redis_url, fake_zalo, gateway) -
     client = await gateway(**zalo_settings(stack, redis_url, url))
     resp = await _post(client, text_event(_user(), "a" * 70_000))
     assert resp.status == 413
+
+
+async def test_malformed_webhook_calls_get_4xx_before_the_signature_check(redis_url, fake_zalo, gateway, redis) -> None:
+    """Issue 15 'Low' and issue 19 item 4: a 400-digit timestamp (500 before, ahead of the
+    signature check), other timestamps that are no number, non-UTF-8 headers, bodies that are no event."""
+    fake, url = fake_zalo
+    client = await gateway(**zalo_settings(_NoStack(), redis_url, url))
+    user = _user()
+    before = await redis.xlen(IN_STREAM)
+    for timestamp in ["9" * 400, "1" + "0" * 30, "١٧٠٠٠٠٠٠٠٠٠٠٠", "²", "-1", "1e12", "", "0x10"]:
+        body = text_event(user, "xin chào", timestamp_ms=0)
+        body["timestamp"] = timestamp
+        for headers in (signed(body)[1], {}):  # rightly signed or not signed at all
+            resp = await client.post("/webhooks/zalo", data=signed(body)[0], headers=headers)
+            assert resp.status == 400, timestamp[:20]
+    for timestamp in [10**400, 1e300, None, [1], {"ms": 1}]:
+        raw = json.dumps({**text_event(user, "xin chào"), "timestamp": timestamp}).encode()
+        assert (await client.post("/webhooks/zalo", data=raw)).status == 400
+    for raw in [b"[1]", b"null", b"\"x\"", b"[" * 5000 + b"]" * 5000, b"\xff", b'{"timestamp": "\\ud800"}']:
+        assert (await client.post("/webhooks/zalo", data=raw)).status == 400
+    raw, headers = signed(text_event(user, "xin chào"))
+    for bad in (b"X-ZEvent-Signature: \xff\xfe\r\n", b"X-ZEvent-Signature: " + headers["X-ZEvent-Signature"].encode()
+                + b"\r\nUser-Agent: \xc3(\r\n"):
+        assert await raw_status(client.host, client.port, "POST", "/webhooks/zalo", bad, raw) == 400
+    wrong = await _post(client, text_event(user, "xin chào"), secret="not-the-oa-secret")
+    assert wrong.status == 401
+    await asyncio.sleep(0.5)
+    assert await redis.xlen(IN_STREAM) == before and fake.attempts == 0
+    # A good event is still taken (and answered: the apology, Rasa being down here).
+    assert (await _post(client, text_event(user, "xin chào"))).status == 200
+    assert "tạm gián đoạn" in (await fake.wait_sent(1))[0]["message"]["text"]
+
+
+class _NoStack:
+    """Settings for a gateway whose assistant is down: only the webhook itself is under test."""
+
+    rasa_url = "http://127.0.0.1:9"
+    api_url = "http://127.0.0.1:9"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 import redis
 import requests
@@ -14,15 +12,23 @@ from tests.conftest import Stack, seeded_dossier
 pytestmark = pytest.mark.e2e
 
 
+def new_session(stack: Stack) -> str:
+    """A web chat session token, issued by the gateway as the page gets it."""
+    resp = requests.post(f"{stack.chat_url}/api/session", timeout=10)
+    assert resp.status_code == 200, resp.text
+    return resp.json()["session"]
+
+
 class Conversation:
     """One citizen talking to the web chat endpoint."""
 
     def __init__(self, stack: Stack) -> None:
         self.url = f"{stack.chat_url}/api/chat"
-        self.session = uuid.uuid4().hex
+        self.token = new_session(stack)
+        self.session = self.token.split(".")[0]  # the sender id is web:<session>
 
     def say(self, text: str) -> str:
-        resp = requests.post(self.url, json={"session": self.session, "text": text}, timeout=60)
+        resp = requests.post(self.url, json={"session": self.token, "text": text}, timeout=60)
         assert resp.status_code == 200, resp.text
         return "\n".join(m["text"] for m in resp.json()["messages"])
 
@@ -88,7 +94,7 @@ def test_conversations_live_in_redis_per_channel_sender(stack: Stack) -> None:
 
 def test_nearby_places_by_shared_location_and_by_ward(stack: Stack) -> None:
     chat = Conversation(stack)
-    url, session = chat.url, chat.session
+    url, session = chat.url, chat.token
     ask = requests.post(url, json={"session": session, "text": "ngân hàng gần nhất ở đâu"}, timeout=60).json()
     assert ask["messages"][0]["request_location"] is True
     here = {"latitude": 16.0718, "longitude": 108.2199}  # at Vietcombank, Lê Lợi
@@ -114,7 +120,7 @@ def _post(stack: Stack, session: str, text: str) -> list[dict]:
 
 
 def test_queue_number_booked_listed_and_cancelled(stack: Stack) -> None:
-    session = uuid.uuid4().hex
+    session = new_session(stack)
     [days] = _post(stack, session, "tôi muốn đặt lịch hẹn lấy số")
     assert "ngày nào" in days["text"] and len(days["buttons"]) == 5
     [slots] = _post(stack, session, days["buttons"][1]["payload"])  # the second open day
@@ -134,7 +140,7 @@ def test_queue_number_booked_listed_and_cancelled(stack: Stack) -> None:
     ("đặt lịch hẹn ngày 02/01/2020", "đã qua"),
 ])
 def test_queue_number_on_a_closed_day_gets_other_days(stack: Stack, text: str, expected: str) -> None:
-    [reply] = _post(stack, uuid.uuid4().hex, text)
+    [reply] = _post(stack, new_session(stack), text)
     assert expected in reply["text"] and len(reply["buttons"]) == 5
 
 
