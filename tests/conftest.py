@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from dossier_api.db import Database
 from dossier_api.seed import seed
@@ -56,3 +57,25 @@ def seeded_dossier(stack: Stack, status: str, offset: int = 0) -> dict:
     params = {"status": status, "limit": 1, "offset": offset}
     page = stack.api_session().get(f"{stack.api_url}/api/v1/dossiers", params=params, timeout=10).json()
     return page["items"][0]
+
+
+def new_session(chat_url: str) -> str:
+    """A web chat session token, issued by the gateway as the page gets it."""
+    resp = requests.post(f"{chat_url}/api/session", timeout=10)
+    assert resp.status_code == 200, resp.text
+    return resp.json()["session"]
+
+
+class Conversation:
+    """One citizen talking to the web chat endpoint (of a stack, or of any chat gateway URL)."""
+
+    def __init__(self, stack: Stack | str) -> None:
+        chat_url = stack if isinstance(stack, str) else stack.chat_url
+        self.url = f"{chat_url}/api/chat"
+        self.token = new_session(chat_url)
+        self.session = self.token.split(".")[0]  # the sender id is web:<session>
+
+    def say(self, text: str) -> str:
+        resp = requests.post(self.url, json={"session": self.token, "text": text}, timeout=60)
+        assert resp.status_code == 200, resp.text
+        return "\n".join(m["text"] for m in resp.json()["messages"])

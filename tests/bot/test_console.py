@@ -226,7 +226,7 @@ async def test_inbox_items_are_confirmed_with_entities(inbox_console, redis_url)
 
 async def test_a_waiting_conversation_is_given_back_to_the_assistant(accounts, redis_url, gateway,
                                                                      stack: Stack) -> None:
-    from tests.e2e.test_conversations import Conversation
+    from tests.conftest import Conversation
 
     chat = Conversation(stack)
     assert "chuyển cuộc trò chuyện cho cán bộ" in chat.say("cho tôi gặp cán bộ")  # HANDOFF_HOURS=always

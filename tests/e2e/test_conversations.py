@@ -7,30 +7,9 @@ import redis
 import requests
 
 from dossier_api.catalog import load_catalog
-from tests.conftest import Stack, seeded_dossier
+from tests.conftest import Conversation, Stack, new_session, seeded_dossier
 
 pytestmark = pytest.mark.e2e
-
-
-def new_session(stack: Stack) -> str:
-    """A web chat session token, issued by the gateway as the page gets it."""
-    resp = requests.post(f"{stack.chat_url}/api/session", timeout=10)
-    assert resp.status_code == 200, resp.text
-    return resp.json()["session"]
-
-
-class Conversation:
-    """One citizen talking to the web chat endpoint."""
-
-    def __init__(self, stack: Stack) -> None:
-        self.url = f"{stack.chat_url}/api/chat"
-        self.token = new_session(stack)
-        self.session = self.token.split(".")[0]  # the sender id is web:<session>
-
-    def say(self, text: str) -> str:
-        resp = requests.post(self.url, json={"session": self.token, "text": text}, timeout=60)
-        assert resp.status_code == 200, resp.text
-        return "\n".join(m["text"] for m in resp.json()["messages"])
 
 
 def test_lookup_of_a_real_code_returns_its_real_status(stack: Stack) -> None:
@@ -120,7 +99,7 @@ def _post(stack: Stack, session: str, text: str) -> list[dict]:
 
 
 def test_queue_number_booked_listed_and_cancelled(stack: Stack) -> None:
-    session = new_session(stack)
+    session = new_session(stack.chat_url)
     [days] = _post(stack, session, "tôi muốn đặt lịch hẹn lấy số")
     assert "ngày nào" in days["text"] and len(days["buttons"]) == 5
     [slots] = _post(stack, session, days["buttons"][1]["payload"])  # the second open day
@@ -140,7 +119,7 @@ def test_queue_number_booked_listed_and_cancelled(stack: Stack) -> None:
     ("đặt lịch hẹn ngày 02/01/2020", "đã qua"),
 ])
 def test_queue_number_on_a_closed_day_gets_other_days(stack: Stack, text: str, expected: str) -> None:
-    [reply] = _post(stack, new_session(stack), text)
+    [reply] = _post(stack, new_session(stack.chat_url), text)
     assert expected in reply["text"] and len(reply["buttons"]) == 5
 
 

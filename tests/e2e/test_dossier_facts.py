@@ -7,27 +7,14 @@ the department's date, the same way the assistant must."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 import pytest
-import requests
 
 from common.dates import local_now, vn_day
 from common.settings import get_settings
-from tests.conftest import Stack
+from tests.conftest import Conversation, Stack
 
 pytestmark = pytest.mark.e2e
-
-
-class Chat:
-    def __init__(self, stack: Stack) -> None:
-        self.url = f"{stack.chat_url}/api/chat"
-        self.session = uuid.uuid4().hex
-
-    def say(self, text: str) -> str:
-        resp = requests.post(self.url, json={"session": self.session, "text": text}, timeout=60)
-        assert resp.status_code == 200, resp.text
-        return "\n".join(m["text"] for m in resp.json()["messages"])
 
 
 def _dossiers(stack: Stack, status: str) -> list[dict]:
@@ -45,7 +32,7 @@ def _late(stack: Stack, status: str = "dang_xu_ly") -> tuple[dict, int]:
 def test_an_overdue_dossier_and_its_follow_ups(stack: Stack) -> None:
     dossier, days = _late(stack)
     assert dossier["late"] is True and dossier["days_late"] == days  # the API says the same
-    chat = Chat(stack)
+    chat = Conversation(stack)
     first = chat.say(f"cho em hỏi hồ sơ {dossier['code']} giờ sao rồi")
     assert f"TRỄ HẠN {days} NGÀY" in first and "xin lỗi" in first and get_settings().hotline in first
     assert "đang trong thời hạn" not in first
@@ -71,7 +58,7 @@ def test_a_code_given_in_any_words_or_shape_is_looked_up(stack: Stack, shape: st
     code = dossier["code"]
     agency, date, serial = code.split("-")
     text = shape.format(spaces=f"{agency} {date} {serial}", nodots=f"{agency.replace('.', '')}-{date}-{serial}")
-    chat = Chat(stack)
+    chat = Conversation(stack)
     chat.say("tra cứu hồ sơ 000.00.12.H17-200115-0999")  # a first, wrong code
     reply = chat.say(text)
     assert code in reply and "CHỜ BỔ SUNG" in reply
@@ -79,14 +66,14 @@ def test_a_code_given_in_any_words_or_shape_is_looked_up(stack: Stack, shape: st
 
 def test_two_codes_in_one_message_are_both_answered(stack: Stack) -> None:
     one, two = _dossiers(stack, "da_tra_ket_qua")[0], _dossiers(stack, "tu_choi")[0]
-    reply = Chat(stack).say(f"kiểm tra giúp 2 hồ sơ {one['code']} và {two['code']}")
+    reply = Conversation(stack).say(f"kiểm tra giúp 2 hồ sơ {one['code']} và {two['code']}")
     assert one["code"] in reply and "ĐÃ TRẢ KẾT QUẢ" in reply
     assert two["code"] in reply and "TỪ CHỐI" in reply
 
 
 def test_a_long_status_question_with_a_code_files_no_ticket(stack: Stack) -> None:
     dossier, days = _late(stack, "moi_tiep_nhan")
-    chat = Chat(stack)
+    chat = Conversation(stack)
     reply = chat.say(f"hồ sơ {dossier['code']} công ty em nộp lâu lắm rồi mà chờ hoài chưa thấy gì, "
                      "không biết bao giờ mới có kết quả vậy ạ")
     assert dossier["code"] in reply and f"TRỄ HẠN {days} NGÀY" in reply
@@ -94,14 +81,14 @@ def test_a_long_status_question_with_a_code_files_no_ticket(stack: Stack) -> Non
 
 
 def test_the_author_asks_a_ticket_by_its_number(stack: Stack) -> None:
-    chat = Chat(stack)
+    chat = Conversation(stack)
     filed = chat.say("Tôi muốn phản ánh cán bộ ở quầy một cửa có thái độ hách dịch với người dân hôm qua")
     number = filed.split("số phiếu ")[1].split(".")[0]
     answer = chat.say(f"phiếu {number} thế nào rồi ạ")
     assert number in answer and "mới tiếp nhận" in answer and "số phiếu" not in answer
     again = chat.say("phiếu vừa rồi xử lý chưa")
     assert number in again and "mới tiếp nhận" in again
-    stranger = Chat(stack).say(f"phiếu {number} thế nào rồi ạ")
+    stranger = Conversation(stack).say(f"phiếu {number} thế nào rồi ạ")
     assert "không tìm thấy phiếu" in stranger and "thái độ" not in stranger
 
 
@@ -112,7 +99,7 @@ def _next_week(weekday: int) -> dt.date:
 
 def test_next_week_monday_at_8_is_booked_at_8(stack: Stack) -> None:
     monday = _next_week(0)
-    reply = Chat(stack).say("đặt lịch 8h sáng thứ hai tuần tới")
+    reply = Conversation(stack).say("đặt lịch 8h sáng thứ hai tuần tới")
     assert vn_day(monday) in reply
     assert "20:00" not in reply
     assert "lúc 08:00" in reply or "nghỉ" in reply  # booked, or the desk is closed that Monday
@@ -120,13 +107,13 @@ def test_next_week_monday_at_8_is_booked_at_8(stack: Stack) -> None:
 
 def test_a_date_beyond_the_window_is_told_the_window(stack: Stack) -> None:
     far = local_now().date() + dt.timedelta(days=75)
-    reply = Chat(stack).say(f"cho em đặt lịch hẹn ngày {far:%d/%m/%Y}")
+    reply = Conversation(stack).say(f"cho em đặt lịch hẹn ngày {far:%d/%m/%Y}")
     assert "chỉ đặt được trong 30 ngày tới" in reply
     assert "không thuộc phạm vi" not in reply
 
 
 def test_changing_the_day_inside_the_booking_changes_it(stack: Stack) -> None:
-    chat = Chat(stack)
+    chat = Conversation(stack)
     chat.say("tôi muốn đặt lịch hẹn lấy số")
     today = local_now().date()
     friday = today + dt.timedelta(days=(4 - today.weekday()) % 7 or 7)

@@ -11,7 +11,6 @@ import stat
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ import redis
 import requests
 
 from scripts import init_env
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, Conversation, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -208,19 +207,9 @@ def test_files_with_citizens_data_are_private(run_stack: RunStack) -> None:
             assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
 
 
-def _web_session(chat: str) -> str:
-    resp = requests.post(f"{chat}/api/session", timeout=10)
-    return resp.json()["session"] if resp.status_code == 200 else uuid.uuid4().hex
-
-
 def test_a_conversation_with_personal_data_leaves_none_in_logs_and_expires(run_stack: RunStack) -> None:
-    chat = run_stack.url("CHAT_PORT")
-    session = _web_session(chat)
-
-    def say(text: str) -> str:
-        resp = requests.post(f"{chat}/api/chat", json={"session": session, "text": text}, timeout=60)
-        assert resp.status_code == 200, resp.text
-        return "\n".join(m["text"] for m in resp.json()["messages"])
+    chat = Conversation(run_stack.url("CHAT_PORT"))
+    say = chat.say
 
     say(f"tôi tên là {NAME}, số điện thoại {PHONE}, căn cước {ID_NUMBER}")
     # M1: a long procedure question (it made an 8.6 KB query string and a failed action) gets an answer.
@@ -231,7 +220,7 @@ def test_a_conversation_with_personal_data_leaves_none_in_logs_and_expires(run_s
     for secret in (PHONE, ID_NUMBER, NAME, "bán lẻ xăng dầu", *(run_stack.env[n] for n in init_env.GENERATED)):
         assert secret not in logs
     client = redis.Redis(port=int(run_stack.env["REDIS_PORT"]), password=run_stack.env["REDIS_PASSWORD"])
-    [key] = client.keys(f"*tracker*web:{session}")
+    [key] = client.keys(f"*tracker*web:{chat.session}")
     ttl = client.ttl(key)
     days = int(run_stack.env["TRACKER_RETENTION_DAYS"])
     assert 0 < ttl <= days * 86400, (key, ttl)
