@@ -131,6 +131,50 @@ def procedure_summary(p: Procedure) -> str:
     ])
 
 
+WHICH_PROCEDURE = "Anh/chị hỏi về thủ tục nào ạ?"
+
+
+def which_procedure() -> str:
+    """The question when a message names no procedure."""
+    return f"{WHICH_PROCEDURE} Hãy nêu tên thủ tục (ví dụ: \"bán lẻ xăng dầu\") hoặc chọn:"
+
+
+def which_variant() -> str:
+    """The question when the words fit several variants (bán buôn / bán lẻ, cấp mới / cấp lại...)."""
+    return f"{WHICH_PROCEDURE} Có một số thủ tục gần với câu hỏi, anh/chị chọn giúp thủ tục đúng:"
+
+
+def _review_note(review: bool, who: str) -> str:
+    return (f"\n(Thông tin thẩm quyền này đang được Sở rà soát theo quy định mới; anh/chị vui lòng xác nhận "
+            f"với {who} trước khi nộp hồ sơ.)" if review else "")
+
+
+def procedure_elsewhere(p: Procedure, hotline: str) -> str:
+    """A procedure of the sector that another body decides: who, where, the legal
+    basis, and what the department can still help with."""
+    a = p.authority
+    if a is None:
+        return procedure_summary(p)
+    lines = [
+        f"Thủ tục \"{p.name}\" không do Sở Công Thương giải quyết: cơ quan có thẩm quyền là {a.name}.",
+        f"- Nơi nộp: {a.where}",
+        f"- Căn cứ: {a.legal_basis}",
+    ]
+    if a.department_help:
+        lines.append(f"- Sở Công Thương vẫn hỗ trợ anh/chị: {a.department_help}; đường dây nóng {hotline}.")
+    return "\n".join(lines) + _review_note(a.review, a.name)
+
+
+def other_agency_matter(name: str, where: str, legal_basis: str, review: bool, hotline: str) -> str:
+    """Another agency's matter (passport, marriage, land...): who handles it and where."""
+    return (
+        f"Việc này không thuộc phạm vi của Sở Công Thương: cơ quan giải quyết là {name}.\n"
+        f"- Nơi nộp, liên hệ: {where}\n- Căn cứ: {legal_basis}\n"
+        f"Sở Công Thương hỗ trợ các thủ tục lĩnh vực công thương (rượu, thuốc lá, xăng dầu, khí, khuyến mại, "
+        f"an toàn thực phẩm, điện...); đường dây nóng {hotline}." + _review_note(review, name)
+    )
+
+
 def rating_thanks(level: RatingLevel, hotline: str) -> str:
     """Thanks for a rating; an unhappy citizen is offered a way to be heard."""
     text = f"Cảm ơn anh/chị đã đánh giá \"{level.label}\". Ý kiến của anh/chị giúp Sở Công Thương phục vụ tốt hơn."
