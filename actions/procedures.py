@@ -95,23 +95,23 @@ def aspect_of(text: str) -> str:
     return found.pop() if len(found) == 1 else "hoi_thu_tuc"
 
 
-def pending_question(events: list[dict[str, Any]]) -> tuple[str | None, str]:
+def pending_question(events: list[dict[str, Any]]) -> tuple[str, str] | None:
     """When the bot's last message asked "which procedure?": the intent of the question
-    it asked for and that question's text; else (None, "")."""
+    it asked about and that question's text (empty for a button); else None."""
     users = [i for i, e in enumerate(events) if e.get("event") == "user"]
     if len(users) < 2:
-        return None, ""
+        return None
     before, latest = users[-2], users[-1]
     asked = any(
         e.get("event") == "bot" and (e.get("text") or "").startswith(replies.WHICH_PROCEDURE)
         for e in events[before + 1 : latest]
     )
     if not asked:
-        return None, ""
+        return None
     previous = events[before]
     intent = ((previous.get("parse_data") or {}).get("intent") or {}).get("name")
     text = previous.get("text") or ""
-    return (intent if intent in ANSWERS else None), ("" if text.startswith("/") else text)
+    return (intent if intent in ANSWERS else "hoi_thu_tuc"), ("" if text.startswith("/") else text)
 
 
 def _payload(intent: str, procedure_id: str) -> str:
@@ -163,9 +163,9 @@ class ActionHuongDanThuTuc(GuidanceAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name") or "hoi_thu_tuc"
-        asked_intent, asked_text = pending_question(tracker.events)
-        if intent not in ANSWERS or (intent == "hoi_thu_tuc" and asked_intent):
-            intent = asked_intent or "hoi_thu_tuc"  # "an toàn thực phẩm", the answer to "which procedure?"
+        asked_intent, asked_text = pending_question(tracker.events) or ("hoi_thu_tuc", "")
+        if intent not in ANSWERS or intent == "hoi_thu_tuc":
+            intent = asked_intent  # "an toàn thực phẩm", the answer to "which procedure?" about a fee
         try:
             resolution = await self._find(tracker, asked_text)
             if not resolution.procedures and resolution.agency is None:
@@ -225,6 +225,9 @@ class ActionNgoaiPhamVi(GuidanceAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        if pending_question(tracker.events) is not None:
+            # The answer to the bot's own "which procedure?" ("bán buôn", "an toàn thực phẩm").
+            return await ActionHuongDanThuTuc().run(dispatcher, tracker, domain)
         text = tracker.latest_message.get("text") or ""
         try:
             matches = await self.client.search_procedures(text, limit=MAX_CHOICES + 3) if text.strip() else []

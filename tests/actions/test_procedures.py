@@ -172,4 +172,13 @@ def test_pending_question_is_only_the_bots_own_which_procedure() -> None:
     tracker = _after_prompt("lệ phí bao nhiêu", "hoi_le_phi", replies.which_procedure(), "attp", "hoi_thu_tuc")
     assert pending_question(tracker.events) == ("hoi_le_phi", "lệ phí bao nhiêu")
     tracker = _after_prompt("lệ phí bao nhiêu", "hoi_le_phi", "Xin chào!", "attp", "hoi_thu_tuc")
-    assert pending_question(tracker.events) == (None, "")
+    assert pending_question(tracker.events) is None
+
+
+async def test_an_answer_the_nlu_calls_out_of_scope_still_answers_which_procedure(api_url: str) -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = _after_prompt("thuốc lá thì lệ phí sao", "hoi_le_phi", replies.which_variant(), "bán buôn",
+                            "ngoai_pham_vi")
+    await ActionNgoaiPhamVi().run(dispatcher, tracker, {})
+    [message] = dispatcher.messages
+    assert message["text"].startswith("Lệ phí thủ tục") and "bán buôn sản phẩm thuốc lá" in message["text"]
