@@ -190,7 +190,7 @@ class ActionHuongDanThuTuc(GuidanceAction):
         "giấy phép rượu" ... "bán lẻ")."""
         mention = latest_entity(tracker, "thu_tuc")
         text = tracker.latest_message.get("text") or ""
-        if mention:  # a button payload names the procedure id, a mention a topic
+        if mention and text.startswith("/"):  # a button payload names the procedure id, a mention a topic
             try:
                 return Resolution(procedures=[await self.client.get_procedure(mention)])
             except DossierNotFound:
