@@ -22,7 +22,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, latest_entity
 from common import replies
-from dossier_api.catalog import close_matches
+from dossier_api.catalog import FacetVocabulary, close_matches
 from dossier_api.client import DossierApiUnavailable, DossierNotFound
 from dossier_api.models import Procedure, ProcedureMatch
 from vn_nlu.lexicon import CUES_FILE, Lexicon, OtherAgency, load_teencode, other_agency, split_tokens
@@ -38,6 +38,9 @@ OURS_DESPITE_AGENCY = 18.0
 # ("đổi trưởng VPĐD", "giảm giá dịp tết có phải đăng ký với sở không").
 OURS_DESPITE_NLU = 8.0
 MAX_CHOICES = 5
+# After a procedure answer, a match weaker than this is a follow-up about that procedure
+# ("còn lệ phí thì sao", "bán lẻ thì sao"), not a new question.
+FOLLOW_UP_BELOW = 6.0
 
 ANSWERS: dict[str, Callable[[Procedure], str]] = {
     "hoi_le_phi": replies.procedure_fee,
@@ -71,6 +74,7 @@ class Resolution:
 
     procedures: list[Procedure] = field(default_factory=list)
     agency: OtherAgency | None = None
+    score: float = 0.0  # the best match's
 
 
 def resolve(text: str, matches: list[ProcedureMatch]) -> Resolution:
@@ -79,7 +83,8 @@ def resolve(text: str, matches: list[ProcedureMatch]) -> Resolution:
     agency = other_agency(text)
     if agency is not None and not (strong and strong[0].score >= OURS_DESPITE_AGENCY):
         return Resolution(agency=agency)
-    return Resolution(procedures=[m.procedure for m in close_matches(strong)[:MAX_CHOICES]])
+    return Resolution(procedures=[m.procedure for m in close_matches(strong)[:MAX_CHOICES]],
+                      score=strong[0].score if strong else 0.0)
 
 
 @lru_cache(maxsize=1)
@@ -112,6 +117,17 @@ def pending_question(events: list[dict[str, Any]]) -> tuple[str, str] | None:
     intent = ((previous.get("parse_data") or {}).get("intent") or {}).get("name")
     text = previous.get("text") or ""
     return (intent if intent in ANSWERS else "hoi_thu_tuc"), ("" if text.startswith("/") else text)
+
+
+@lru_cache(maxsize=1)
+def _facets() -> FacetVocabulary:
+    return FacetVocabulary.from_file()
+
+
+def _names_a_product(text: str) -> bool:
+    """Whether a message names what a procedure is about (rượu, xăng dầu...), not only a
+    variant ("cấp lại thì sao"): without one, it is about the procedure discussed before."""
+    return bool(_facets().find(text).get("san_pham"))
 
 
 def _payload(intent: str, procedure_id: str) -> str:
@@ -168,9 +184,9 @@ class ActionHuongDanThuTuc(GuidanceAction):
             intent = asked_intent  # "an toàn thực phẩm", the answer to "which procedure?" about a fee
         try:
             resolution = await self._find(tracker, asked_text)
-            if not resolution.procedures and resolution.agency is None:
-                previous = await self._previous(tracker)
-                resolution = Resolution(procedures=[previous] if previous else [])
+            if resolution.agency is None and (resolution.score < FOLLOW_UP_BELOW or (
+                    len(resolution.procedures) > 1 and not _names_a_product(tracker.latest_message.get("text") or ""))):
+                resolution = await self._follow_up(tracker, resolution)
             events = await self.answer(dispatcher, tracker, intent, resolution)
         except DossierApiUnavailable:
             logger.warning("dossier API unavailable during procedure guidance", exc_info=True)
@@ -202,6 +218,22 @@ class ActionHuongDanThuTuc(GuidanceAction):
             if joined.procedures and len(joined.procedures) <= max(1, len(resolution.procedures) - 1):
                 return joined
         return resolution
+
+    async def _follow_up(self, tracker: Tracker, resolution: Resolution) -> Resolution:
+        """A message that names no procedure clearly, after a procedure answer: the variant
+        it names of the same product ("bán lẻ thì sao" after bán buôn rượu), else the
+        procedure discussed before; without one, the resolution as it was."""
+        previous = await self._previous(tracker)
+        if previous is None:
+            return resolution
+        text = tracker.latest_message.get("text") or ""
+        if resolution.procedures and previous.product and not text.startswith("/"):  # it named something
+            # Facet values are folded words ("thuoc_la" -> "thuoc la"): the product, then its activity too.
+            for words in ([previous.product], [previous.product, *previous.activities]):
+                variant = await self.search(" ".join([text, *(w.replace("_", " ") for w in words)]))
+                if variant.agency is None and len(variant.procedures) == 1:
+                    return variant
+        return Resolution(procedures=[previous])
 
     async def _previous(self, tracker: Tracker) -> Procedure | None:
         """The procedure discussed before, for a follow-up ("còn lệ phí thì sao")."""

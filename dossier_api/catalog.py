@@ -194,7 +194,7 @@ QUESTION_WORDS = frozenset("""
     giay to ho so thanh phan gom nhung gi can chuan bi nop o dau cho nao noi
     the nao sao ra lam cach thu tuc huong dan hoi cho toi minh em anh chi ad
     xin muon duoc khong ko k co la thi con vay a oi nhe giup voi va hay
-    cap giay phep chung nhan
+    cap giay phep chung nhan giai quyet ket qua tra khi cao
     """.split())
 
 

@@ -83,6 +83,16 @@ async def test_the_variant_named_gives_its_own_fee_and_follow_ups_stay_on_it(api
     [slot] = [e["value"] for e in events if e.get("name") == "thu_tuc_gan_nhat"]
     [follow_up], _ = await _run("còn lệ phí thì sao", "hoi_le_phi", slots={"thu_tuc_gan_nhat": slot})
     assert "Gia hạn Giấy phép thành lập Văn phòng đại diện" in follow_up["text"] and "1.500.000" in follow_up["text"]
+    # A weak, coincidental match does not take the conversation elsewhere.
+    [follow_up], _ = await _run("thế thời hạn giải quyết thì sao", "hoi_thoi_han", slots={"thu_tuc_gan_nhat": slot})
+    assert "Gia hạn Giấy phép thành lập Văn phòng đại diện" in follow_up["text"]
+
+
+async def test_a_follow_up_naming_another_variant_keeps_the_product(api_url: str) -> None:
+    [message], events = await _run("bán lẻ thì sao", "hoi_thu_tuc", slots={"thu_tuc_gan_nhat": "ban_buon_ruou"})
+    assert "bán lẻ rượu" in message["text"] and "Ủy ban nhân dân cấp xã" in message["text"]
+    [message], _ = await _run("cấp lại thì sao", "hoi_thu_tuc", slots={"thu_tuc_gan_nhat": "ban_buon_thuoc_la"})
+    assert "Cấp lại, sửa đổi, bổ sung Giấy phép bán buôn sản phẩm thuốc lá" in message["text"]
 
 
 async def test_close_variants_are_asked_with_buttons_that_each_name_one_procedure(api_url: str) -> None:

@@ -94,3 +94,11 @@ def test_asking_the_opening_hours_gives_them_and_does_not_hand_off(stack: Stack)
 def catalog_free_reply(chat: Chat) -> bool:
     """The bot still answers after the hours question (it was not paused for a handoff)."""
     return "trợ lý ảo" in chat.text("xin chào")
+
+
+def test_thoi_leaves_the_bots_question_and_the_next_question_is_answered(stack: Stack, catalog: dict) -> None:
+    chat = Chat(stack)
+    assert "thủ tục nào" in chat.text("cho hỏi thời hạn giải quyết")
+    left = chat.text("thôi")
+    assert "thủ tục nào" not in left and "chưa hiểu" not in left
+    assert catalog["ban_le_xang_dau"].processing_time in chat.text("thời hạn cấp giấy chứng nhận bán lẻ xăng dầu")
