@@ -51,20 +51,8 @@ ANSWERS: dict[str, Callable[[Procedure], str]] = {
 }
 # Cue groups (vn_nlu/data/cues.yml) that say which aspect a message asks about.
 ASPECT_CUES = {"phi": "hoi_le_phi", "thoi_gian": "hoi_thoi_han", "giay_to": "hoi_giay_to", "noi_nop": "hoi_nop_ho_so"}
-FOLLOW_UPS = [
-    ("Giấy tờ cần nộp", "hoi_giay_to"),
-    ("Lệ phí", "hoi_le_phi"),
-    ("Thời hạn", "hoi_thoi_han"),
-    ("Nơi nộp", "hoi_nop_ho_so"),
-]
-POPULAR = [
-    ("Bán lẻ xăng dầu", "ban_le_xang_dau"),
-    ("Bán buôn rượu", "ban_buon_ruou"),
-    ("Bán buôn thuốc lá", "ban_buon_thuoc_la"),
-    ("Đăng ký khuyến mại", "dang_ky_khuyen_mai"),
-    ("An toàn thực phẩm", "attp_co_so"),
-    ("Cửa hàng LPG chai", "ban_le_lpg_chai"),
-]
+FOLLOW_UPS = replies.PROCEDURE_FOLLOW_UPS
+POPULAR = replies.POPULAR_PROCEDURES
 
 
 @dataclass(frozen=True)
@@ -160,7 +148,10 @@ class GuidanceAction(DossierAction):
             dispatcher.utter_message(text=replies.procedure_elsewhere(procedure, hotline))
         else:
             buttons = [{"title": t, "payload": _payload(i, procedure.id)} for t, i in FOLLOW_UPS if i != intent]
-            dispatcher.utter_message(text=ANSWERS.get(intent, replies.procedure_summary)(procedure), buttons=buttons)
+            text = ANSWERS.get(intent, replies.procedure_summary)(procedure)
+            if procedure.review:
+                text += replies.procedure_under_review(hotline)
+            dispatcher.utter_message(text=text, buttons=buttons)
         return [SlotSet("thu_tuc_gan_nhat", procedure.id), SlotSet("thu_tuc", None)]
 
     async def search(self, query: str) -> Resolution:

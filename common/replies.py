@@ -132,6 +132,21 @@ def procedure_summary(p: Procedure) -> str:
 
 
 WHICH_PROCEDURE = "Anh/chị hỏi về thủ tục nào ạ?"
+# Buttons under a procedure answer (title, intent) and under "which procedure?" (title, id).
+PROCEDURE_FOLLOW_UPS = [
+    ("Giấy tờ cần nộp", "hoi_giay_to"),
+    ("Lệ phí", "hoi_le_phi"),
+    ("Thời hạn", "hoi_thoi_han"),
+    ("Nơi nộp", "hoi_nop_ho_so"),
+]
+POPULAR_PROCEDURES = [
+    ("Bán lẻ xăng dầu", "ban_le_xang_dau"),
+    ("Bán buôn rượu", "ban_buon_ruou"),
+    ("Bán buôn thuốc lá", "ban_buon_thuoc_la"),
+    ("Đăng ký khuyến mại", "dang_ky_khuyen_mai"),
+    ("An toàn thực phẩm", "attp_co_so"),
+    ("Cửa hàng LPG chai", "ban_le_lpg_chai"),
+]
 
 
 def which_procedure() -> str:
@@ -147,6 +162,12 @@ def which_variant() -> str:
 def _review_note(review: bool, who: str) -> str:
     return (f"\n(Thông tin thẩm quyền này đang được Sở rà soát theo quy định mới; anh/chị vui lòng xác nhận "
             f"với {who} trước khi nộp hồ sơ.)" if review else "")
+
+
+def procedure_under_review(hotline: str) -> str:
+    """Added to an answer from a catalog entry staff have yet to confirm (``review``)."""
+    return (f"\n(Thông tin của thủ tục này đang được Sở rà soát theo quy định mới; anh/chị vui lòng gọi {hotline} "
+            "để xác nhận trước khi nộp hồ sơ.)")
 
 
 def procedure_elsewhere(p: Procedure, hotline: str) -> str:

@@ -192,3 +192,11 @@ async def test_an_answer_the_nlu_calls_out_of_scope_still_answers_which_procedur
     await ActionNgoaiPhamVi().run(dispatcher, tracker, {})
     [message] = dispatcher.messages
     assert message["text"].startswith("Lệ phí thủ tục") and "bán buôn sản phẩm thuốc lá" in message["text"]
+
+
+async def test_an_entry_staff_have_to_confirm_says_so(api_url: str) -> None:
+    [message], _ = await _run("lệ phí sửa đổi bổ sung giấy phép bán buôn rượu", "hoi_le_phi")
+    assert "Cấp sửa đổi, bổ sung Giấy phép bán buôn rượu" in message["text"]
+    assert "đang được Sở rà soát" in message["text"] and "1022" in message["text"]
+    [message], _ = await _run("lệ phí bán lẻ xăng dầu", "hoi_le_phi")
+    assert "rà soát" not in message["text"]
