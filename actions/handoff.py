@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from rasa_sdk import Tracker
 from rasa_sdk.events import ConversationPaused, EventType
 from rasa_sdk.executor import CollectingDispatcher
@@ -13,17 +15,19 @@ from common.handoff import in_office_hours, mark_waiting
 from common.text import fold_key
 
 CHAT_CHANNELS = {"telegram", "zalo", "web"}
+_WORD = re.compile(r"\w+")
 # The intent covers both "how do I reach you" and "let me talk to a person": only the
 # second hands the conversation over (asking the opening hours must not pause the bot).
 CONTACT_CUES = ("gio lam viec", "may gio", "mo cua", "dong cua", "so dien thoai", "sdt", "so dt", "hotline",
-                "duong day nong", "email", "dia chi", "so tong dai", "goi dien", "goi so", "lien he")
+                "duong day nong", "email", "dia chi", "so tong dai", "goi dien", "goi so", "lien he",
+                "lam viec", "thu 7", "thu bay", "chu nhat", "cuoi tuan", "ngay le", "nghi trua", "luc nao")
 PERSON_CUES = ("gap", "noi chuyen", "chuyen cho", "ket noi", "nguoi that", "truc tiep", "co ai", "phu trach",
                "giai dap", "ho tro vien", "tu van vien", "chuyen vien", "admin")
 
 
 def wants_a_person(text: str) -> bool:
     """False when the message only asks how to reach the department (hours, phone, address)."""
-    words = f" {fold_key(text)} "
+    words = f" {' '.join(_WORD.findall(fold_key(text)))} "  # punctuation never hides a cue ("mấy giờ,")
     return not any(f" {c} " in words for c in CONTACT_CUES) or any(f" {c} " in words for c in PERSON_CUES)
 
 

@@ -1,10 +1,20 @@
-"""Procedure guidance: documents, fees, processing time, where to submit."""
+"""Procedure guidance: documents, fees, processing time, where to submit.
+
+Resolution (docs/procedures.md): the catalog search ranks the procedures by the
+words of the question and by the variant they name (product, activity, act);
+``resolve`` turns the ranking into one procedure to answer, a few variants to
+choose from with buttons, another agency's matter, or nothing.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
 
+import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -12,14 +22,25 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, latest_entity
 from common import replies
+from dossier_api.catalog import FacetVocabulary, close_matches
 from dossier_api.client import DossierApiUnavailable, DossierNotFound
-from dossier_api.models import Procedure
-from vn_nlu.lexicon import names_other_agency
+from dossier_api.models import Procedure, ProcedureMatch
+from vn_nlu.lexicon import CUES_FILE, Lexicon, OtherAgency, load_teencode, other_agency, split_tokens
 
 logger = logging.getLogger(__name__)
 
 # A search hit below this score is a coincidence of common words, not a match.
 MIN_SCORE = 1.5
+# A question that names another agency's paper is ours only when it clearly names one
+# of our procedures too ("bán lẻ xăng dầu có cần bản sao sổ đỏ không").
+OURS_DESPITE_AGENCY = 18.0
+# A message the NLU called out of scope is ours when it names a procedure this clearly
+# ("đổi trưởng VPĐD", "giảm giá dịp tết có phải đăng ký với sở không").
+OURS_DESPITE_NLU = 8.0
+MAX_CHOICES = 5
+# After a procedure answer, a match weaker than this is a follow-up about that procedure
+# ("còn lệ phí thì sao", "bán lẻ thì sao"), not a new question.
+FOLLOW_UP_BELOW = 6.0
 
 ANSWERS: dict[str, Callable[[Procedure], str]] = {
     "hoi_le_phi": replies.procedure_fee,
@@ -28,27 +49,118 @@ ANSWERS: dict[str, Callable[[Procedure], str]] = {
     "hoi_nop_ho_so": replies.procedure_submission,
     "hoi_thu_tuc": replies.procedure_summary,
 }
-FOLLOW_UPS = [
-    ("Giấy tờ cần nộp", "hoi_giay_to"),
-    ("Lệ phí", "hoi_le_phi"),
-    ("Thời hạn", "hoi_thoi_han"),
-    ("Nơi nộp", "hoi_nop_ho_so"),
-]
-POPULAR = [
-    ("Bán lẻ xăng dầu", "ban_le_xang_dau"),
-    ("Bán buôn rượu", "ban_buon_ruou"),
-    ("Bán buôn thuốc lá", "ban_buon_thuoc_la"),
-    ("Đăng ký khuyến mại", "dang_ky_khuyen_mai"),
-    ("An toàn thực phẩm", "attp_co_so"),
-    ("Cửa hàng LPG chai", "ban_le_lpg_chai"),
-]
+# Cue groups (vn_nlu/data/cues.yml) that say which aspect a message asks about.
+ASPECT_CUES = {"phi": "hoi_le_phi", "thoi_gian": "hoi_thoi_han", "giay_to": "hoi_giay_to", "noi_nop": "hoi_nop_ho_so"}
+FOLLOW_UPS = replies.PROCEDURE_FOLLOW_UPS
+POPULAR = replies.POPULAR_PROCEDURES
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What a question names: one procedure (answer it), several (ask which), another
+    agency's matter, or nothing (``procedures`` empty, ``agency`` None)."""
+
+    procedures: list[Procedure] = field(default_factory=list)
+    agency: OtherAgency | None = None
+    score: float = 0.0  # the best match's
+
+
+def resolve(text: str, matches: list[ProcedureMatch]) -> Resolution:
+    """Turn the catalog's ranking of ``text`` into a resolution."""
+    strong = [m for m in matches if m.score >= MIN_SCORE]
+    agency = other_agency(text)
+    if agency is not None and not (strong and strong[0].score >= OURS_DESPITE_AGENCY):
+        return Resolution(agency=agency)
+    return Resolution(procedures=[m.procedure for m in close_matches(strong)[:MAX_CHOICES]],
+                      score=strong[0].score if strong else 0.0)
+
+
+@lru_cache(maxsize=1)
+def _aspect_cues() -> Lexicon:
+    cues = yaml.safe_load(CUES_FILE.read_text(encoding="utf-8")) or {}
+    return Lexicon.of_groups({g: cues[g] for g in ASPECT_CUES}, load_teencode(), cues.get("exact_only", []))
+
+
+def aspect_of(text: str) -> str:
+    """The intent of the aspect a message asks about by its cue words (fee, time...);
+    the general guidance when it names none or several."""
+    found = {ASPECT_CUES[h.value] for h in _aspect_cues().find(split_tokens(text, load_teencode()))}
+    return found.pop() if len(found) == 1 else "hoi_thu_tuc"
+
+
+def pending_question(events: list[dict[str, Any]]) -> tuple[str, str] | None:
+    """When the bot's last message asked "which procedure?": the intent of the question
+    it asked about and that question's text (empty for a button); else None."""
+    users = [i for i, e in enumerate(events) if e.get("event") == "user"]
+    if len(users) < 2:
+        return None
+    before, latest = users[-2], users[-1]
+    asked = any(
+        e.get("event") == "bot" and (e.get("text") or "").startswith(replies.WHICH_PROCEDURE)
+        for e in events[before + 1 : latest]
+    )
+    if not asked:
+        return None
+    previous = events[before]
+    intent = ((previous.get("parse_data") or {}).get("intent") or {}).get("name")
+    text = previous.get("text") or ""
+    return (intent if intent in ANSWERS else "hoi_thu_tuc"), ("" if text.startswith("/") else text)
+
+
+@lru_cache(maxsize=1)
+def _facets() -> FacetVocabulary:
+    return FacetVocabulary.from_file()
+
+
+def _names_a_product(text: str) -> bool:
+    """Whether a message names what a procedure is about (rượu, xăng dầu...), not only a
+    variant ("cấp lại thì sao"): without one, it is about the procedure discussed before."""
+    return bool(_facets().find(text).get("san_pham"))
 
 
 def _payload(intent: str, procedure_id: str) -> str:
     return f'/{intent}{{"thu_tuc": "{procedure_id}"}}'
 
 
-class ActionHuongDanThuTuc(DossierAction):
+class GuidanceAction(DossierAction):
+    """Shared resolution and answers of the procedure actions (abstract: not registered)."""
+
+    async def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: str, resolution: Resolution
+    ) -> list[EventType] | None:
+        """Utter the resolution; None when it holds nothing to say."""
+        hotline = self.settings.hotline
+        if resolution.agency is not None:
+            a = resolution.agency
+            text = replies.other_agency_matter(a.name, a.where, a.legal_basis, a.review, hotline)
+            dispatcher.utter_message(text=text)
+            return [SlotSet("thu_tuc", None)]
+        if len(resolution.procedures) > 1:
+            dispatcher.utter_message(
+                text=replies.which_variant(),
+                buttons=[{"title": p.name, "payload": _payload(intent, p.id)} for p in resolution.procedures],
+            )
+            return [SlotSet("thu_tuc", None)]
+        if not resolution.procedures:
+            return None
+        procedure = resolution.procedures[0]
+        if procedure.authority is not None:
+            dispatcher.utter_message(text=replies.procedure_elsewhere(procedure, hotline))
+        else:
+            buttons = [{"title": t, "payload": _payload(i, procedure.id)} for t, i in FOLLOW_UPS if i != intent]
+            text = ANSWERS.get(intent, replies.procedure_summary)(procedure)
+            if procedure.review:
+                text += replies.procedure_under_review(hotline)
+            dispatcher.utter_message(text=text, buttons=buttons)
+        return [SlotSet("thu_tuc_gan_nhat", procedure.id), SlotSet("thu_tuc", None)]
+
+    async def search(self, query: str) -> Resolution:
+        """Resolve a free-text query against the catalog."""
+        matches = await self.client.search_procedures(query, limit=MAX_CHOICES + 3) if query.strip() else []
+        return resolve(query, matches)
+
+
+class ActionHuongDanThuTuc(GuidanceAction):
     """Finds the procedure the citizen means and answers the asked aspect of it."""
 
     def name(self) -> str:
@@ -58,46 +170,61 @@ class ActionHuongDanThuTuc(DossierAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name") or "hoi_thu_tuc"
-        answer = ANSWERS.get(intent, replies.procedure_summary)
+        asked_intent, asked_text = pending_question(tracker.events) or ("hoi_thu_tuc", "")
+        if intent not in ANSWERS or intent == "hoi_thu_tuc":
+            intent = asked_intent  # "an toàn thực phẩm", the answer to "which procedure?" about a fee
         try:
-            procedure, related = await self._find(tracker)
-            if procedure is None and names_other_agency(tracker.latest_message.get("text") or ""):
-                # "nộp hồ sơ làm hộ chiếu ở đâu": not the procedure discussed before, not ours.
-                dispatcher.utter_message(response="utter_ngoai_pham_vi")
-                return []
-            if procedure is None:
-                procedure = await self._previous(tracker)
+            resolution = await self._find(tracker, asked_text)
+            if resolution.agency is None and (resolution.score < FOLLOW_UP_BELOW or (
+                    len(resolution.procedures) > 1 and not _names_a_product(tracker.latest_message.get("text") or ""))):
+                resolution = await self._follow_up(tracker, resolution)
+            events = await self.answer(dispatcher, tracker, intent, resolution)
         except DossierApiUnavailable:
             logger.warning("dossier API unavailable during procedure guidance", exc_info=True)
             dispatcher.utter_message(text=replies.service_unavailable(self.settings.hotline))
             return []
-        if procedure is None:
+        if events is None:
             dispatcher.utter_message(
-                text="Anh/chị hỏi về thủ tục nào ạ? Hãy nêu tên thủ tục (ví dụ: \"bán lẻ xăng dầu\") hoặc chọn:",
+                text=replies.which_procedure(),
                 buttons=[{"title": t, "payload": _payload(intent, pid)} for t, pid in POPULAR],
             )
             return []
-        buttons = [{"title": t, "payload": _payload(i, procedure.id)} for t, i in FOLLOW_UPS if i != intent]
-        buttons += [{"title": p.name, "payload": _payload(intent, p.id)} for p in related]
-        dispatcher.utter_message(text=answer(procedure), buttons=buttons)
-        return [SlotSet("thu_tuc_gan_nhat", procedure.id), SlotSet("thu_tuc", None)]
+        return events
 
-    async def _find(self, tracker: Tracker) -> tuple[Procedure | None, list[Procedure]]:
-        """The procedure the latest message means, by its topic or a catalog search."""
+    async def _find(self, tracker: Tracker, asked_text: str) -> Resolution:
+        """What the latest message means: a button's procedure id, else a catalog search
+        (joined to the question it answers when it alone names no single procedure:
+        "giấy phép rượu" ... "bán lẻ")."""
         mention = latest_entity(tracker, "thu_tuc")
         text = tracker.latest_message.get("text") or ""
-        if mention:  # a button payload names the procedure id, a mention a topic
+        if mention and text.startswith("/"):  # a button payload names the procedure id, a mention a topic
             try:
-                return await self.client.get_procedure(mention), []
+                return Resolution(procedures=[await self.client.get_procedure(mention)])
             except DossierNotFound:
                 pass
         query = " ".join(filter(None, [text if not text.startswith("/") else "", (mention or "").replace("_", " ")]))
-        matches = await self.client.search_procedures(query, limit=3) if query.strip() else []
-        if matches and matches[0].score >= MIN_SCORE:
-            top = matches[0]
-            related = [m.procedure for m in matches[1:] if m.score >= max(MIN_SCORE, 0.85 * top.score)]
-            return top.procedure, related
-        return None, []
+        resolution = await self.search(query)
+        if asked_text and len(resolution.procedures) != 1 and resolution.agency is None:
+            joined = await self.search(f"{asked_text} {query}")
+            if joined.procedures and len(joined.procedures) <= max(1, len(resolution.procedures) - 1):
+                return joined
+        return resolution
+
+    async def _follow_up(self, tracker: Tracker, resolution: Resolution) -> Resolution:
+        """A message that names no procedure clearly, after a procedure answer: the variant
+        it names of the same product ("bán lẻ thì sao" after bán buôn rượu), else the
+        procedure discussed before; without one, the resolution as it was."""
+        previous = await self._previous(tracker)
+        if previous is None:
+            return resolution
+        text = tracker.latest_message.get("text") or ""
+        if resolution.procedures and previous.product and not text.startswith("/"):  # it named something
+            # Facet values are folded words ("thuoc_la" -> "thuoc la"): the product, then its activity too.
+            for words in ([previous.product], [previous.product, *previous.activities]):
+                variant = await self.search(" ".join([text, *(w.replace("_", " ") for w in words)]))
+                if variant.agency is None and len(variant.procedures) == 1:
+                    return variant
+        return Resolution(procedures=[previous])
 
     async def _previous(self, tracker: Tracker) -> Procedure | None:
         """The procedure discussed before, for a follow-up ("còn lệ phí thì sao")."""
@@ -108,3 +235,31 @@ class ActionHuongDanThuTuc(DossierAction):
             return await self.client.get_procedure(previous)
         except DossierNotFound:
             return None
+
+
+class ActionNgoaiPhamVi(GuidanceAction):
+    """Out of scope, as the NLU saw it: another agency's matter gets who handles it; a
+    message that clearly names one of the sector's procedures gets that procedure; the
+    rest the general "not ours" answer."""
+
+    def name(self) -> str:
+        return "action_ngoai_pham_vi"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if pending_question(tracker.events) is not None:
+            # The answer to the bot's own "which procedure?" ("bán buôn", "an toàn thực phẩm").
+            return await ActionHuongDanThuTuc().run(dispatcher, tracker, domain)
+        text = tracker.latest_message.get("text") or ""
+        try:
+            matches = await self.client.search_procedures(text, limit=MAX_CHOICES + 3) if text.strip() else []
+        except DossierApiUnavailable:
+            logger.warning("dossier API unavailable during the scope check", exc_info=True)
+            matches = []
+        resolution = resolve(text, [m for m in matches if m.score >= OURS_DESPITE_NLU])
+        events = await self.answer(dispatcher, tracker, aspect_of(text), resolution)
+        if events is None:
+            dispatcher.utter_message(response="utter_ngoai_pham_vi")
+            return []
+        return events

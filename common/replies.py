@@ -254,6 +254,71 @@ def procedure_summary(p: Procedure) -> str:
     ])
 
 
+WHICH_PROCEDURE = "Anh/chị hỏi về thủ tục nào ạ?"
+# Buttons under a procedure answer (title, intent) and under "which procedure?" (title, id).
+PROCEDURE_FOLLOW_UPS = [
+    ("Giấy tờ cần nộp", "hoi_giay_to"),
+    ("Lệ phí", "hoi_le_phi"),
+    ("Thời hạn", "hoi_thoi_han"),
+    ("Nơi nộp", "hoi_nop_ho_so"),
+]
+POPULAR_PROCEDURES = [
+    ("Bán lẻ xăng dầu", "ban_le_xang_dau"),
+    ("Bán buôn rượu", "ban_buon_ruou"),
+    ("Bán buôn thuốc lá", "ban_buon_thuoc_la"),
+    ("Đăng ký khuyến mại", "dang_ky_khuyen_mai"),
+    ("An toàn thực phẩm", "attp_co_so"),
+    ("Cửa hàng LPG chai", "ban_le_lpg_chai"),
+]
+
+
+def which_procedure() -> str:
+    """The question when a message names no procedure."""
+    return f"{WHICH_PROCEDURE} Hãy nêu tên thủ tục (ví dụ: \"bán lẻ xăng dầu\") hoặc chọn:"
+
+
+def which_variant() -> str:
+    """The question when the words fit several variants (bán buôn / bán lẻ, cấp mới / cấp lại...)."""
+    return f"{WHICH_PROCEDURE} Có một số thủ tục gần với câu hỏi, anh/chị chọn giúp thủ tục đúng:"
+
+
+def _review_note(review: bool, who: str) -> str:
+    return (f"\n(Thông tin thẩm quyền này đang được Sở rà soát theo quy định mới; anh/chị vui lòng xác nhận "
+            f"với {who} trước khi nộp hồ sơ.)" if review else "")
+
+
+def procedure_under_review(hotline: str) -> str:
+    """Added to an answer from a catalog entry staff have yet to confirm (``review``)."""
+    return (f"\n(Thông tin của thủ tục này đang được Sở rà soát theo quy định mới; anh/chị vui lòng gọi {hotline} "
+            "để xác nhận trước khi nộp hồ sơ.)")
+
+
+def procedure_elsewhere(p: Procedure, hotline: str) -> str:
+    """A procedure of the sector that another body decides: who, where, the legal
+    basis, and what the department can still help with."""
+    a = p.authority
+    if a is None:
+        return procedure_summary(p)
+    lines = [
+        f"Thủ tục \"{p.name}\" không do Sở Công Thương giải quyết: cơ quan có thẩm quyền là {a.name}.",
+        f"- Nơi nộp: {a.where}",
+        f"- Căn cứ: {a.legal_basis}",
+    ]
+    if a.department_help:
+        lines.append(f"- Sở Công Thương vẫn hỗ trợ anh/chị: {a.department_help}; đường dây nóng {hotline}.")
+    return "\n".join(lines) + _review_note(a.review, a.name)
+
+
+def other_agency_matter(name: str, where: str, legal_basis: str, review: bool, hotline: str) -> str:
+    """Another agency's matter (passport, marriage, land...): who handles it and where."""
+    return (
+        f"Việc này không thuộc phạm vi của Sở Công Thương: cơ quan giải quyết là {name}.\n"
+        f"- Nơi nộp, liên hệ: {where}\n- Căn cứ: {legal_basis}\n"
+        f"Sở Công Thương hỗ trợ các thủ tục lĩnh vực công thương (rượu, thuốc lá, xăng dầu, khí, khuyến mại, "
+        f"an toàn thực phẩm, điện...); đường dây nóng {hotline}." + _review_note(review, name)
+    )
+
+
 def rating_thanks(level: RatingLevel, hotline: str) -> str:
     """Thanks for a rating; an unhappy citizen is offered a way to be heard."""
     text = f"Cảm ơn anh/chị đã đánh giá \"{level.label}\". Ý kiến của anh/chị giúp Sở Công Thương phục vụ tốt hơn."

@@ -1,10 +1,18 @@
-"""The procedure catalog: loading the data file and keyword search.
+"""The procedure catalog: loading the data file, keyword search and variants.
 
 Search is diacritic-insensitive: the query and every procedure are folded
 (``Bán lẻ xăng dầu`` -> ``ban le xang dau``) and compared as word unigrams and
 bigrams, each weighted by how rare it is across the catalog (idf), so words
 every procedure shares (``cấp``, ``giấy phép``) count for little and the
 distinctive ones (``rượu``, ``xăng``, ``LPG``) decide.
+
+Variants are data: each procedure names its product, activities and acts
+(``procedures.yml``), and ``procedure_facets.yml`` the words for each value.
+A query that names a facet value favours the procedures that have it and
+pushes back those with another value (``bán lẻ rượu`` is not ``bán buôn
+rượu``, ``gia hạn`` is not ``cấp mới``); a facet the query leaves open leaves
+the variants tied, and ``close_matches`` returns them for the assistant to ask
+which one. docs/procedures.md tells the whole resolution.
 """
 
 from __future__ import annotations
@@ -17,10 +25,11 @@ from pathlib import Path
 
 import yaml
 
-from common.text import fold_key
-from dossier_api.models import Procedure, ProcedureMatch
+from common.text import fold_key, nfc
+from dossier_api.models import Authority, Procedure, ProcedureMatch
 
 CATALOG_FILE = Path(__file__).parent / "data" / "procedures.yml"
+FACETS_FILE = Path(__file__).parent / "data" / "procedure_facets.yml"
 _WORD = re.compile(r"\w+")
 # Data-file keys (Vietnamese, for staff) -> API field names.
 _FIELDS = {
@@ -37,13 +46,145 @@ _FIELDS = {
     "cach_nop": "submission",
     "muc_do": "online_level",
     "can_cu": "legal_basis",
+    "san_pham": "product",
+    "hoat_dong": "activities",
+    "hanh_vi": "acts",
+    "tham_quyen": "authority",
+    "review": "review",
 }
+_AUTHORITY_FIELDS = {
+    "co_quan": "name",
+    "noi_nop": "where",
+    "can_cu": "legal_basis",
+    "so_ho_tro": "department_help",
+    "review": "review",
+}
+# Score adjustments for the facets a query names (see the module docstring).
+FACET_MATCH = {"product": 3.0, "activities": 3.0, "acts": 4.0}
+FACET_MISMATCH = {"product": -8.0, "activities": -8.0, "acts": -8.0}
+DEFAULT_ACT = "cap_moi"  # a query that names no act asks about the new licence...
+DEFAULT_ACT_BONUS = 1.5  # ...a little more than about its re-issue or renewal
+# Matches within this distance of the best one are variants the query does not tell apart.
+CLOSE_MARGIN = 1.0
+
+
+def _entry(entry: dict) -> Procedure:
+    fields = {_FIELDS[k]: v for k, v in entry.items()}
+    if "authority" in fields:
+        fields["authority"] = Authority(**{_AUTHORITY_FIELDS[k]: v for k, v in fields["authority"].items()})
+    return Procedure(**fields)
 
 
 def load_catalog(path: Path = CATALOG_FILE) -> list[Procedure]:
     """Read the procedure data file."""
     entries = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return [Procedure(**{_FIELDS[k]: v for k, v in entry.items()}) for entry in entries]
+    return [_entry(entry) for entry in entries]
+
+
+class FacetVocabulary:
+    """The words for each facet value (``procedure_facets.yml``). A word typed with
+    diacritics matches only the same word (``lệ`` is not ``lẻ``); a word typed without
+    matches whatever its accents."""
+
+    def __init__(self, table: dict[str, dict[str, list[str]]]) -> None:
+        # facet -> folded phrase -> [(the phrase's lower-case NFC words, value)]
+        self._phrases: dict[str, dict[tuple[str, ...], list[tuple[tuple[str, ...], str]]]] = {}
+        for facet, values in table.items():
+            phrases = self._phrases.setdefault(facet, {})
+            for value, words in values.items():
+                for phrase in words:
+                    exact = tuple(_WORD.findall(nfc(str(phrase)).lower()))
+                    phrases.setdefault(tuple(fold_key(w) for w in exact), []).append((exact, value))
+        self._longest = max((len(k) for phrases in self._phrases.values() for k in phrases), default=1)
+
+    @classmethod
+    def from_file(cls, path: Path = FACETS_FILE) -> FacetVocabulary:
+        """Load the facet vocabulary file."""
+        return cls(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+
+    def find(self, text: str) -> dict[str, set[str]]:
+        """Per facet (``san_pham``, ``hoat_dong``, ``hanh_vi``): the values the text names,
+        longest phrase first, each word in at most one phrase per facet."""
+        typed = _WORD.findall(nfc(text).lower())
+        folded = [fold_key(w) for w in typed]
+        found: dict[str, set[str]] = {}
+        for facet, phrases in self._phrases.items():
+            pos = 0
+            while pos < len(typed):
+                for size in range(min(self._longest, len(typed) - pos), 0, -1):
+                    value = self._value(phrases.get(tuple(folded[pos : pos + size]), ()), typed[pos : pos + size])
+                    if value is not None:
+                        found.setdefault(facet, set()).add(value)
+                        pos += size
+                        break
+                else:
+                    pos += 1
+        return found
+
+    @staticmethod
+    def _value(candidates: Iterable[tuple[tuple[str, ...], str]], typed: list[str]) -> str | None:
+        for exact, value in candidates:
+            if all(t == e or t == fold_key(t) for t, e in zip(typed, exact, strict=True)):
+                return value
+        return None
+
+
+_FACET_KEYS = {"san_pham": "product", "hoat_dong": "activities", "hanh_vi": "acts"}
+
+
+def _facet_score(procedure: Procedure, named: dict[str, set[str]]) -> float:
+    """How well a procedure's product, activities and acts fit what the query names."""
+    score = 0.0
+    product_named = procedure.product in named.get("san_pham", ()) or not procedure.product
+    for facet, attribute in _FACET_KEYS.items():
+        have = getattr(procedure, attribute)
+        have = {have} if isinstance(have, str) else set(have)
+        have.discard("")
+        wanted = named.get(facet, set())
+        if attribute == "acts" and not wanted:
+            score += DEFAULT_ACT_BONUS if DEFAULT_ACT in have else 0.0
+        elif wanted and have and not wanted & have:
+            score += FACET_MISMATCH[attribute]
+        elif wanted & have and (attribute != "activities" or product_named):
+            # An activity counts for the procedure only with its product ("đăng ký" alone
+            # does not make a promotion registration, "đăng ký khuyến mại" does).
+            score += FACET_MATCH[attribute]
+    return score
+
+
+def _prefer_named_variants(
+    hits: list[tuple[Procedure, float]], named: dict[str, set[str]]
+) -> list[tuple[Procedure, float]]:
+    """Within a family of variants (one product; for acts, one product and activity), the
+    members that have what the query names (or, naming no act, the new licence) rank
+    clearly above those that lack it, whatever their other words scored."""
+    scores = {p.id: score for p, score in hits}
+    passes = [("activities", named.get("hoat_dong", set()), lambda p: p.product),
+              ("acts", named.get("hanh_vi", set()) or {DEFAULT_ACT}, lambda p: (p.product, tuple(p.activities)))]
+    for attribute, wanted, family_of in passes:
+        if not wanted:
+            continue
+        families: dict[object, list[Procedure]] = {}
+        for procedure, _ in hits:
+            if procedure.product:
+                families.setdefault(family_of(procedure), []).append(procedure)
+        for members in families.values():
+            covering = [p for p in members if wanted & set(getattr(p, attribute))]
+            if not covering or len(covering) == len(members):
+                continue
+            cap = max(scores[p.id] for p in covering) - CLOSE_MARGIN - 0.5
+            for p in members:
+                if p not in covering:
+                    scores[p.id] = min(scores[p.id], cap)
+    return [(p, scores[p.id]) for p, _ in hits]
+
+
+def close_matches(matches: list[ProcedureMatch], margin: float = CLOSE_MARGIN) -> list[ProcedureMatch]:
+    """The best match and those the query does not tell apart from it (within ``margin``)."""
+    if not matches:
+        return []
+    top = matches[0].score
+    return [m for m in matches if m.score >= top - margin]
 
 
 # Words of the question itself ("bao lâu", "lệ phí", "ở đâu"...), folded: they
@@ -53,20 +194,25 @@ QUESTION_WORDS = frozenset("""
     giay to ho so thanh phan gom nhung gi can chuan bi nop o dau cho nao noi
     the nao sao ra lam cach thu tuc huong dan hoi cho toi minh em anh chi ad
     xin muon duoc khong ko k co la thi con vay a oi nhe giup voi va hay
-    cap giay phep chung nhan
+    cap giay phep chung nhan giai quyet ket qua tra khi cao
     """.split())
 
 
 # What citizens call any licence: a query's words inside these phrases say nothing
 # about which procedure ("giấy phép kinh doanh quán ăn" is not the foreign-invested
 # trader's "Giấy phép kinh doanh"); a procedure's own words around them still do.
-GENERIC_PHRASES = re.compile(r"\b(?:giay phep|giay|dang ky) kinh doanh\b")
+GENERIC_PHRASES = re.compile(r"\b(?:(?:giay phep|giay|dang ky) )?kinh doanh\b")
+
+
+# Word pairs any licence question has: they say nothing of which licence.
+GENERIC_BIGRAMS = frozenset({"cap giay", "giay phep", "xin giay", "lam giay", "giay chung", "chung nhan", "cap phep",
+                             "xin phep"})
 
 
 def _query_terms(query: str) -> set[str]:
     """The terms of a query, less its question words and generic licence phrases."""
     pieces = GENERIC_PHRASES.split(fold_key(query))
-    return {t for piece in pieces for t in _terms(piece, QUESTION_WORDS)}
+    return {t for piece in pieces for t in _terms(piece, QUESTION_WORDS) if t not in GENERIC_BIGRAMS}
 
 
 def _terms(text: str, drop: frozenset[str] = frozenset()) -> list[str]:
@@ -82,8 +228,9 @@ def _terms(text: str, drop: frozenset[str] = frozenset()) -> list[str]:
 class CatalogIndex:
     """An in-memory search index over the catalog."""
 
-    def __init__(self, procedures: Iterable[Procedure]) -> None:
+    def __init__(self, procedures: Iterable[Procedure], facets: FacetVocabulary | None = None) -> None:
         self.procedures = list(procedures)
+        self._facets = facets if facets is not None else FacetVocabulary.from_file()
         self._by_id = {p.id: p for p in self.procedures}
         # Terms of each text separately: no bigram across two keywords ("... hội chợ" +
         # "hội chợ ..." must not make "chợ hội", which "cho hỏi" folds to).
@@ -105,16 +252,22 @@ class CatalogIndex:
     def search(self, query: str, limit: int = 5) -> list[ProcedureMatch]:
         """Procedures matching ``query``, best first; empty when nothing matches."""
         query_terms = _query_terms(query)
-        folded_query = f" {fold_key(query)} "
-        hits = []
+        folded_query = f" {' '.join(_WORD.findall(fold_key(query)))} "
+        named = self._facets.find(query)
+        hits: list[tuple[Procedure, float]] = []
         for procedure, terms, keywords in zip(self.procedures, self._terms, self._keywords, strict=False):
             score = sum(self._idf[t] * (2.0 if " " in t else 1.0) for t in query_terms if t in terms)
-            if score <= 0:
+            facets = _facet_score(procedure, named)
+            # No shared word, but the named product fits ("wholesale alcohol licence").
+            if score <= 0 and not (procedure.product and procedure.product in named.get("san_pham", ())):
                 continue
             # A whole keyword phrase typed by the citizen is strong evidence.
             score += sum(2.0 * len(k.split()) for k in keywords if f" {k} " in folded_query)
             # Prefer the procedure whose name the query covers best.
             score -= 0.02 * len(terms)
-            hits.append(ProcedureMatch(procedure=procedure, score=round(score, 3)))
-        hits.sort(key=lambda h: h.score, reverse=True)
-        return hits[:limit]
+            # The variant the words ask for: product, activity (bán buôn / bán lẻ), act (gia hạn).
+            score += facets
+            hits.append((procedure, score))
+        hits = _prefer_named_variants(hits, named)
+        hits.sort(key=lambda h: h[1], reverse=True)
+        return [ProcedureMatch(procedure=p, score=round(score, 3)) for p, score in hits[:limit]]

@@ -10,22 +10,41 @@ from common.deadlines import deadline
 from common.status import DossierStatus, RatingLevel
 
 
+class Authority(BaseModel):
+    """Who decides a procedure the department does not: where to file, on what legal
+    basis, and what the department can still help with (``review``: staff to confirm)."""
+
+    name: str
+    where: str
+    legal_basis: str
+    department_help: str = ""
+    review: bool = False
+
+
 class Procedure(BaseModel):
-    """An administrative procedure of the department's catalog."""
+    """An administrative procedure of the department's catalog (or of the sector,
+    decided by another body: ``authority`` says which, and the documents, fee and time
+    fields may then be empty). ``product``, ``activities`` and ``acts`` tell variants
+    apart (rượu / bán lẻ / gia hạn); ``review``: staff must confirm the entry."""
 
     id: str
     name: str
     field: str
     keywords: list[str]
-    documents: list[str]
-    copies: int
-    fee: str
-    fee_vnd: int
-    processing_time: str
-    processing_days: int
-    submission: str
-    online_level: str
-    legal_basis: str
+    documents: list[str] = []
+    copies: int = 0
+    fee: str = ""
+    fee_vnd: int | None = None
+    processing_time: str = ""
+    processing_days: int = 0
+    submission: str = ""
+    online_level: str = ""
+    legal_basis: str = ""
+    product: str = ""
+    activities: list[str] = []
+    acts: list[str] = []
+    authority: Authority | None = None
+    review: bool = False
 
 
 class ProcedureMatch(BaseModel):

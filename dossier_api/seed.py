@@ -89,6 +89,7 @@ def _status(rng: random.Random, received: dt.date, due: dt.date) -> DossierStatu
 def generate(procedures: list[Procedure], count: int, seed: int) -> list[dict]:
     """The seed dossiers as rows (deterministic for a given seed)."""
     rng = random.Random(seed)
+    procedures = [p for p in procedures if p.authority is None]  # the department's desk receives only its own
     first = REFERENCE_DATE - dt.timedelta(days=365)
     days = [first + dt.timedelta(days=i) for i in range(366)]
     days = [d for d in days if is_working_day(d)]

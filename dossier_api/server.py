@@ -513,7 +513,7 @@ def create_app(db_path: str, token: str = "", hook: EventHook | None = None,
     app[CLOCK_KEY] = clock
 
     async def load_catalog(app: web.Application):
-        app[CATALOG_KEY] = CatalogIndex(await asyncio.to_thread(db.procedures))
+        app[CATALOG_KEY] = await asyncio.to_thread(lambda: CatalogIndex(db.procedures()))  # reads the facet file too
         app[PLACES_KEY] = await asyncio.to_thread(PlaceIndex.load)
         yield
 

@@ -193,13 +193,36 @@ class Lexicon:
         return typed is None or tuple(t.text.lower() for t in tokens) == typed
 
 
+@dataclass(frozen=True)
+class OtherAgency:
+    """Another agency's matter: who handles it, where, on what basis (``review``: staff to confirm)."""
+
+    key: str
+    name: str
+    where: str
+    legal_basis: str
+    review: bool = False
+
+
 @lru_cache(maxsize=1)
-def _other_agencies() -> Lexicon:
-    phrases = yaml.safe_load(OTHER_AGENCIES_FILE.read_text(encoding="utf-8")) or []
-    return Lexicon.of_groups({"co_quan_khac": phrases}, load_teencode())
+def _other_agencies() -> tuple[Lexicon, dict[str, OtherAgency]]:
+    data = yaml.safe_load(OTHER_AGENCIES_FILE.read_text(encoding="utf-8")) or {}
+    lexicon = Lexicon({"co_quan_khac": {key: entry["tu_khoa"] for key, entry in data.items()}}, load_teencode())
+    agencies = {
+        key: OtherAgency(key, entry["co_quan"], entry["noi_nop"], entry["can_cu"], bool(entry.get("review")))
+        for key, entry in data.items()
+    }
+    return lexicon, agencies
+
+
+def other_agency(text: str) -> OtherAgency | None:
+    """The other agency whose procedure or paper a message names (``hộ chiếu``, ``cccd``,
+    ``sổ đỏ``, ``vay vốn``), from ``vn_nlu/data/other_agencies.yml``; None if none."""
+    lexicon, agencies = _other_agencies()
+    hits = lexicon.find(split_tokens(nfc(text), load_teencode()))
+    return agencies[hits[0].value] if hits else None
 
 
 def names_other_agency(text: str) -> bool:
-    """Whether a message names another agency's procedure or paper (``hộ chiếu``, ``cccd``,
-    ``sổ đỏ``): ``vn_nlu/data/other_agencies.yml``."""
-    return bool(_other_agencies().find(split_tokens(nfc(text), load_teencode())))
+    """Whether a message names another agency's procedure or paper."""
+    return other_agency(text) is not None

@@ -1,6 +1,11 @@
+import json
+
+import pytest
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.procedures import ActionHuongDanThuTuc
+from actions.procedures import ActionHuongDanThuTuc, ActionNgoaiPhamVi, aspect_of, pending_question
+from common import replies
 from tests.actions.conftest import make_tracker
 
 
@@ -47,9 +52,151 @@ async def test_unknown_procedure_is_asked_for(api_url: str) -> None:
 async def test_another_agencys_procedure_is_not_answered_with_the_one_discussed_before(api_url: str) -> None:
     slots = {"thu_tuc_gan_nhat": "ban_le_xang_dau"}
     [message], events = await _run("nộp hồ sơ làm hộ chiếu ở đâu", "hoi_nop_ho_so", slots=slots)
-    assert message["response"] == "utter_ngoai_pham_vi" and events == []
+    assert "không thuộc phạm vi" in message["text"] and "Công an" in message["text"]
+    assert not any(e.get("name") == "thu_tuc_gan_nhat" for e in events)
     [message], _ = await _run("giay to can de sang ten xe", "hoi_giay_to")
-    assert message["response"] == "utter_ngoai_pham_vi"
+    assert "không thuộc phạm vi" in message["text"] and "Công an" in message["text"]
     # Our procedure, with another agency's paper among its documents: answered.
     [message], _ = await _run("bán lẻ xăng dầu có cần bản sao sổ đỏ không", "hoi_giay_to", slots=slots)
-    assert "xăng dầu" in message["text"]
+    assert "xăng dầu" in message["text"] and "không thuộc phạm vi" not in message["text"]
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("giấy phép bán lẻ rượu lệ phí bao nhiêu", "hoi_le_phi"),
+    ("bán lẻ thuốc lá cần giấy tờ gì", "hoi_giay_to"),
+    ("mở quán nhậu bán rượu cho khách uống tại quán thì xin phép ở đâu", "hoi_nop_ho_so"),
+])
+async def test_a_licence_the_commune_issues_gets_who_where_and_what_the_department_does(
+    api_url: str, text: str, intent: str
+) -> None:
+    [message], events = await _run(text, intent)
+    assert "không do Sở Công Thương giải quyết" in message["text"]
+    assert "Ủy ban nhân dân cấp xã" in message["text"] and "Nơi nộp" in message["text"]
+    assert "Sở Công Thương vẫn hỗ trợ" in message["text"] and "1022" in message["text"]
+    assert "2.200.000" not in message["text"] and "50 m²" not in message["text"]  # not the wholesale licence
+    assert any(e.get("name") == "thu_tuc_gan_nhat" for e in events)
+
+
+async def test_the_variant_named_gives_its_own_fee_and_follow_ups_stay_on_it(api_url: str) -> None:
+    [message], events = await _run("gia hạn giấy phép văn phòng đại diện phí bao nhiêu", "hoi_le_phi")
+    assert "1.500.000 đồng" in message["text"] and "3.000.000" not in message["text"]
+    [slot] = [e["value"] for e in events if e.get("name") == "thu_tuc_gan_nhat"]
+    [follow_up], _ = await _run("còn lệ phí thì sao", "hoi_le_phi", slots={"thu_tuc_gan_nhat": slot})
+    assert "Gia hạn Giấy phép thành lập Văn phòng đại diện" in follow_up["text"] and "1.500.000" in follow_up["text"]
+    # A weak, coincidental match does not take the conversation elsewhere.
+    [follow_up], _ = await _run("thế thời hạn giải quyết thì sao", "hoi_thoi_han", slots={"thu_tuc_gan_nhat": slot})
+    assert "Gia hạn Giấy phép thành lập Văn phòng đại diện" in follow_up["text"]
+
+
+async def test_a_follow_up_naming_another_variant_keeps_the_product(api_url: str) -> None:
+    [message], events = await _run("bán lẻ thì sao", "hoi_thu_tuc", slots={"thu_tuc_gan_nhat": "ban_buon_ruou"})
+    assert "bán lẻ rượu" in message["text"] and "Ủy ban nhân dân cấp xã" in message["text"]
+    [message], _ = await _run("cấp lại thì sao", "hoi_thu_tuc", slots={"thu_tuc_gan_nhat": "ban_buon_thuoc_la"})
+    assert "Cấp lại, sửa đổi, bổ sung Giấy phép bán buôn sản phẩm thuốc lá" in message["text"]
+
+
+async def test_close_variants_are_asked_with_buttons_that_each_name_one_procedure(api_url: str) -> None:
+    [message], events = await _run("lệ phí giấy phép thuốc lá", "hoi_le_phi")
+    assert message["text"].startswith(replies.WHICH_PROCEDURE)
+    ids = [json.loads("{" + b["payload"].split("{", 1)[1])["thu_tuc"] for b in message["buttons"]]
+    assert {"ban_buon_thuoc_la", "ban_le_thuoc_la"} <= set(ids) and len(ids) == len(set(ids))
+    assert all(b["payload"].startswith("/hoi_le_phi{") for b in message["buttons"])
+    # Pressing one answers that procedure's fee.
+    button = next(b for b in message["buttons"] if '"ban_buon_thuoc_la"' in b["payload"])
+    entities = [{"entity": "thu_tuc", "value": "ban_buon_thuoc_la"}]
+    [answer], _ = await _run(button["payload"], "hoi_le_phi", entities=entities)
+    assert "2.200.000 đồng" in answer["text"] and "bán buôn sản phẩm thuốc lá" in answer["text"]
+
+
+def _after_prompt(first: str, first_intent: str, prompt: str, answer: str, answer_intent: str) -> Tracker:
+    """A tracker where the bot asked ``prompt`` after ``first`` and the citizen answered."""
+    def user(text: str, intent: str) -> dict:
+        return {"event": "user", "text": text, "parse_data": {"intent": {"name": intent}, "entities": []}}
+    latest = {"text": answer, "intent": {"name": answer_intent, "confidence": 0.9}, "entities": []}
+    events = [user(first, first_intent), {"event": "action", "name": "action_huong_dan_thu_tuc"},
+              {"event": "bot", "text": prompt}, user(answer, answer_intent)]
+    return Tracker("web:test", {}, latest, events, False, None, {}, "action_listen")
+
+
+@pytest.mark.parametrize(("answer", "expected"), [
+    ("an toàn thực phẩm", "Cấp Giấy chứng nhận cơ sở đủ điều kiện an toàn thực phẩm"),
+    ("bán buôn thuốc lá", "Cấp Giấy phép bán buôn sản phẩm thuốc lá"),
+])
+async def test_the_answer_to_which_procedure_is_taken_with_the_question_it_answers(
+    api_url: str, answer: str, expected: str
+) -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = _after_prompt("lệ phí bao nhiêu", "hoi_le_phi", replies.which_procedure(), answer, "hoi_thu_tuc")
+    await ActionHuongDanThuTuc().run(dispatcher, tracker, {})
+    [message] = dispatcher.messages
+    assert message["text"].startswith("Lệ phí thủ tục") and expected in message["text"]
+
+
+async def test_a_typed_variant_answers_the_choice_together_with_the_first_question(api_url: str) -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = _after_prompt("giấy phép rượu cần giấy tờ gì", "hoi_giay_to", replies.which_variant(),
+                            "bán buôn", "hoi_thu_tuc")
+    await ActionHuongDanThuTuc().run(dispatcher, tracker, {})
+    [message] = dispatcher.messages
+    assert "Đơn đề nghị cấp Giấy phép bán buôn rượu" in message["text"]
+
+
+async def _scope(text: str) -> tuple[list[dict], list[dict]]:
+    dispatcher = CollectingDispatcher()
+    events = await ActionNgoaiPhamVi().run(dispatcher, make_tracker(text, "ngoai_pham_vi"), {})
+    return dispatcher.messages, events
+
+
+async def test_out_of_scope_for_the_nlu_but_the_departments_own_procedure_is_answered(api_url: str) -> None:
+    [message], events = await _scope("đổi trưởng VPĐD")
+    assert "Điều chỉnh Giấy phép thành lập Văn phòng đại diện" in message["text"]
+    [message], _ = await _scope("giảm giá 30% dịp tết có phải đăng ký với sở không")
+    assert "khuyến mại" in message["text"] and "không thuộc phạm vi" not in message["text"]
+    [message], _ = await _scope("phí đăng ký website thương mại điện tử")
+    assert "Bộ Công Thương" in message["text"] and "online.gov.vn" in message["text"]
+
+
+@pytest.mark.parametrize(("text", "who"), [
+    ("vay vốn ngân hàng để mở quán", "ngân hàng"),
+    ("đăng ký kết hôn cần gì", "Ủy ban nhân dân cấp xã"),
+    ("chốt sổ bảo hiểm xã hội ở đâu", "Bảo hiểm xã hội"),
+    ("thủ tục cấp đổi bằng lái xe", "Công an"),
+])
+async def test_another_agencys_matter_gets_not_ours_with_who_handles_it(api_url: str, text: str, who: str) -> None:
+    [message], _ = await _scope(text)
+    assert "không thuộc phạm vi của Sở Công Thương" in message["text"] and who in message["text"]
+
+
+async def test_plain_out_of_scope_gets_the_general_answer(api_url: str) -> None:
+    [message], events = await _scope("tối nay đội nào đá bóng")
+    assert message["response"] == "utter_ngoai_pham_vi" and events == []
+
+
+def test_aspect_of_a_message_is_read_from_its_cue_words() -> None:
+    assert aspect_of("phí đăng ký website") == "hoi_le_phi"
+    assert aspect_of("làm mất bao lâu") == "hoi_thoi_han"
+    assert aspect_of("đổi trưởng VPĐD") == "hoi_thu_tuc"
+
+
+def test_pending_question_is_only_the_bots_own_which_procedure() -> None:
+    tracker = _after_prompt("lệ phí bao nhiêu", "hoi_le_phi", replies.which_procedure(), "attp", "hoi_thu_tuc")
+    assert pending_question(tracker.events) == ("hoi_le_phi", "lệ phí bao nhiêu")
+    tracker = _after_prompt("lệ phí bao nhiêu", "hoi_le_phi", "Xin chào!", "attp", "hoi_thu_tuc")
+    assert pending_question(tracker.events) is None
+
+
+async def test_an_answer_the_nlu_calls_out_of_scope_still_answers_which_procedure(api_url: str) -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = _after_prompt("thuốc lá thì lệ phí sao", "hoi_le_phi", replies.which_variant(), "bán buôn",
+                            "ngoai_pham_vi")
+    await ActionNgoaiPhamVi().run(dispatcher, tracker, {})
+    [message] = dispatcher.messages
+    assert message["text"].startswith("Lệ phí thủ tục") and "bán buôn sản phẩm thuốc lá" in message["text"]
+
+
+async def test_an_entry_staff_have_to_confirm_says_so(api_url: str) -> None:
+    [message], _ = await _run("lệ phí sửa đổi bổ sung giấy phép bán buôn rượu", "hoi_le_phi")
+    assert "Cấp sửa đổi, bổ sung Giấy phép bán buôn rượu" in message["text"]
+    assert "đang được Sở rà soát" in message["text"] and "1022" in message["text"]
+    [message], _ = await _run("lệ phí bán lẻ xăng dầu", "hoi_le_phi")
+    assert "rà soát" not in message["text"]

@@ -63,6 +63,7 @@ async def test_handoff_in_office_hours_pauses_chat_but_not_sms(api_url: str, mon
     ("tôi muốn gặp cán bộ", True), ("bot ko hieu cho gap nguoi", True), ("có ai trực không", True),
     ("giờ làm việc của bộ phận một cửa thế nào", False), ("mấy giờ sở mở cửa", False),
     ("cho tôi số tổng đài", False), ("email liên hệ của sở", False),
+    ("sở làm việc mấy giờ, thứ 7 có làm không", False), ("chủ nhật có làm việc không", False),
 ])
 async def test_asking_how_to_reach_the_department_does_not_pause_the_bot(api_url: str, monkeypatch, text: str,
                                                                          handed_over: bool) -> None:
