@@ -75,7 +75,11 @@ class Conversation:
         self.token = new_session(chat_url)
         self.session = self.token.split(".")[0]  # the sender id is web:<session>
 
-    def say(self, text: str) -> str:
+    def messages(self, text: str) -> list[dict]:
+        """The replies to ``text`` as the web chat gets them (text, buttons)."""
         resp = requests.post(self.url, json={"session": self.token, "text": text}, timeout=60)
         assert resp.status_code == 200, resp.text
-        return "\n".join(m["text"] for m in resp.json()["messages"])
+        return resp.json()["messages"]
+
+    def say(self, text: str) -> str:
+        return "\n".join(m.get("text") or "" for m in self.messages(text))
