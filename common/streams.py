@@ -153,7 +153,6 @@ class StreamConsumer:
                 await self.prepare()
                 if time.monotonic() >= self._next_housekeeping:
                     await self.housekeeping()
-                await self._retry_due()
                 await self.step(self.policy.block_ms)
                 if self._outage:
                     logger.info("%s: Redis reachable again", self.consumer)
@@ -207,6 +206,7 @@ class StreamConsumer:
         if self.gate is not None and not await self.gate():
             self._tick()
             return 0
+        await self._retry_due()
         room = self.policy.concurrency - len(self._in_flight)
         if room <= 0:
             tasks = [t for t in self._in_flight.values() if t is not None]

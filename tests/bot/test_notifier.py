@@ -118,8 +118,9 @@ async def test_replicas_deliver_each_change_once_per_subscriber(api, redis) -> N
     senders = {"telegram": await chat("telegram"), "zalo": await chat("zalo")}
     async with DossierClient(url) as dossiers:
         # two full replicas and one with SMS only: chat jobs wait for a replica that has the channel
-        replicas = [Notifier(settings, redis, dossiers, senders) for _ in range(2)]
-        replicas.append(Notifier(settings, redis, dossiers, {}))
+        # (each replica its own consumer index, as CONSUMER_INDEX gives replicas on one host)
+        replicas = [Notifier(settings.copy(update={"consumer_index": i}), redis, dossiers, senders) for i in range(2)]
+        replicas.append(Notifier(settings.copy(update={"consumer_index": 2}), redis, dossiers, {}))
         await replicas[0].prepare()
         mt_before = await redis.xlen(MT_STREAM)
         events = [_event(code), _event(code)]

@@ -86,9 +86,49 @@ def test_three_part_mo_is_reassembled(stack: Stack, smsc: Smsc, gateway: Gateway
 
 
 def test_duplicate_deliver_sm_gets_one_reply(smsc: Smsc, gateway: GatewayProcess) -> None:
-    smsc.send_text("84901234572", "HD")
-    smsc.send_text("84901234572", "HD")  # the SMSC resends after a lost deliver_sm_resp
+    # The SMSC sends the very PDU again (same sequence number), as after a lost deliver_sm_resp.
+    assert smsc.deliver("84901234572", b"HD", resend=True) == 0
+    time.sleep(1.0)
     assert len(smsc.wait_replies(1)["84901234572"]) == 1
+    assert 'sms_mo_total{outcome="duplicate"} 1.0' in gateway.metrics()
+
+
+def test_the_same_answer_sent_again_later_is_answered_again(smsc: Smsc, gateway: GatewayProcess) -> None:
+    """Issue 13 class 8: "1" to a numbered menu, and later "1" again, is two messages, not a resend."""
+    citizen = "84901234573"
+    smsc.send_text(citizen, "thu tuc cap giay phep ban le ruou")
+    [menu] = smsc.wait_replies(1, timeout=60)[citizen]
+    assert "1." in menu  # the assistant's buttons as numbered lines
+    smsc.send_text(citizen, "1")
+    smsc.wait_replies(2, timeout=60)
+    smsc.send_text(citizen, "1")
+    replies = smsc.wait_replies(3, timeout=60)[citizen]
+    assert len(replies) == 3 and all(r.strip() for r in replies)
+    smsc.send_text(citizen, "HD")  # and the keyword path too: the same text again, later
+    smsc.wait_replies(4)
+    smsc.send_text(citizen, "HD")
+    assert len(smsc.wait_replies(5)[citizen]) == 5
+    assert 'sms_mo_total{outcome="duplicate"}' not in gateway.metrics()
+
+
+def test_poison_mo_with_a_truncated_udh_gets_one_unreadable_reply(stack: Stack, smsc: Smsc, gateway: GatewayProcess,
+                                                                  redis_db: str) -> None:
+    """Issue 15 M5: UDHI set and a UDH cut short (05 00 03) was retried every minute, forever."""
+    citizen = "84901234574"
+    assert smsc.deliver(citizen, bytes.fromhex("050003"), esm_class=0x40) == 0
+    [reply] = smsc.wait_replies(1)[citizen]
+    assert "khong doc duoc" in reply and reply == to_gsm7(reply)
+    [code] = _codes(stack, "dang_xu_ly")
+    smsc.send_text(citizen, f"HS {code}")
+    replies = smsc.wait_replies(2)[citizen]
+    assert len(replies) == 2 and code in replies[1] and "DANG XU LY" in replies[1]
+    r = redis.Redis.from_url(redis_db)
+    wait_until(lambda: r.xpending("sms:mo", "sms-workers")["pending"] == 0, 10, "every MO acknowledged")
+    assert r.xlen("sms:dead") == 0  # answered, not dead-lettered
+    health = requests.get(f"http://127.0.0.1:{gateway.http_port}/health", timeout=5).json()
+    assert health["loops"] == {"mo-worker": True, "mt-sender": True}
+    wait_until(lambda: 'sms_stream_lag{stream="sms:mo"} 0.0' in gateway.metrics(), 10, "lag exported")
+    assert 'sms_dead_letters{stream="sms:dead"} 0.0' in gateway.metrics()
 
 
 def test_throttling_loses_nothing(stack: Stack, smsc: Smsc, gateway: GatewayProcess) -> None:
