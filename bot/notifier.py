@@ -38,7 +38,16 @@ from common import replies, signing, subscriptions
 from common.dates import Span, parse_spans
 from common.privacy import pseudonym
 from common.settings import Settings
-from common.streams import REDIS_DOWN, SMS_OUTBOX, Entry, StreamConsumer, consumer_name, ensure_group, policy_from
+from common.streams import (
+    REDIS_DOWN,
+    SMS_OUTBOX,
+    Entry,
+    StreamConsumer,
+    consumer_name,
+    ensure_group,
+    pause,
+    policy_from,
+)
 from common.tasks import stop_loop
 from common.text import as_str
 from dossier_api.client import DossierApiError, DossierClient, cache_key
@@ -100,13 +109,17 @@ class Notifier:
                            dead_stream=FAILED, policy=policy)
             for c in self.channels
         ]
-        self._task: asyncio.Task | None = None
+        self._tasks: list[asyncio.Task] = []
         self._stopping = asyncio.Event()
 
     # -- lifecycle -------------------------------------------------------------
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="notifier")
+        """Start the consumer loops (StreamConsumer: claims, retries, dead letters, trimming) and the
+        polling / quiet-hours loop. The tasks are created here, at start-up: aiohttp's graceful
+        shutdown waits for tasks created later, which would hold it for its whole timeout."""
+        loops = [c.run(self._stopping) for c in (self.expander, *self.deliverers)]
+        self._tasks = [asyncio.create_task(loop, name="notifier") for loop in (*loops, self._timers())]
 
     async def prepare(self) -> None:
         """Create the consumer groups (idempotent)."""
@@ -115,17 +128,12 @@ class Notifier:
             await ensure_group(self.redis, out_stream(channel), OUT_GROUP)
 
     async def stop(self) -> None:
-        await stop_loop(self._task, self._stopping)
+        for task in self._tasks:
+            await stop_loop(task, self._stopping)
 
     def alive(self) -> bool:
         """Every consumer loop ticks within its deadline."""
         return all(c.alive() for c in (self.expander, *self.deliverers))
-
-    async def _run(self) -> None:
-        """The consumer loops (StreamConsumer: claims, retries, dead letters, trimming) and the
-        polling / quiet-hours loop, side by side."""
-        loops = [c.run(self._stopping) for c in (self.expander, *self.deliverers)]
-        await asyncio.gather(*loops, self._timers())
 
     async def _timers(self) -> None:
         last_poll = 0.0
@@ -145,10 +153,7 @@ class Notifier:
                 logger.warning("notifier: Redis unreachable, retrying")
             except Exception:
                 logger.exception("notifier: unexpected error, continuing")
-            try:
-                await asyncio.wait_for(self._stopping.wait(), 1.0)
-            except asyncio.TimeoutError:
-                pass
+            await pause(self._stopping, 1.0)
 
     # -- events in ----------------------------------------------------------------
 

@@ -71,6 +71,15 @@ async def queue_sms(redis: Any, dest: str, text: str, origin: str) -> str:
     return as_str(entry)
 
 
+async def pause(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep ``seconds`` or until ``stop`` is set, creating no task (aiohttp's graceful
+    shutdown waits for every task created after start-up, and a loop that makes a new
+    ``wait_for`` task each second would hold it for its whole timeout)."""
+    deadline = time.monotonic() + seconds
+    while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
+        await asyncio.sleep(min(left, 0.1))
+
+
 def _id(value: str) -> tuple[int, int]:
     ms, _, seq = value.partition("-")
     return int(ms), int(seq or 0)
@@ -188,10 +197,7 @@ class StreamConsumer:
             self._outage = True
         self._cursor = "0"  # in-doubt entries are ours and pending: resume them after recovery
         delay = min(self.policy.backoff_max_s, 0.2 * 2 ** min(failures, 8)) * (0.5 + random.random() / 2)
-        try:
-            await asyncio.wait_for(stop.wait(), delay)
-        except asyncio.TimeoutError:
-            pass
+        await pause(stop, delay)
 
     def _tick(self) -> None:
         self.last_tick = time.monotonic()

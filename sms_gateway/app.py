@@ -62,7 +62,7 @@ class Gateway:
         self.loops = {"mo-worker": worker.consumer, "mt-sender": sender.consumer}
         self.link.start()
         self._tasks = [
-            asyncio.create_task(worker.run(self.stop_event), name="mo-worker"),
+            *worker.start(self.stop_event),
             asyncio.create_task(sender.run(self.stop_event), name="mt-sender"),
             asyncio.create_task(self._watch_queues(), name="queue-depth"),
         ]

@@ -22,7 +22,7 @@ from typing import Any
 from common import stats
 from common.privacy import mask_phone
 from common.stats import Count
-from common.streams import REDIS_DOWN, ConsumerPolicy, Entry, StreamConsumer
+from common.streams import REDIS_DOWN, ConsumerPolicy, Entry, StreamConsumer, pause
 from common.text import as_str
 from sms_gateway import streams
 from sms_gateway.config import SmsSettings
@@ -50,9 +50,17 @@ class MoWorker:
                                        dead_stream=streams.DEAD_STREAM,
                                        policy=policy or ConsumerPolicy(batch=50, concurrency=50))
 
+    def start(self, stop: asyncio.Event) -> list[asyncio.Task]:
+        """Answer MOs until ``stop``; long messages whose parts stopped coming are swept meanwhile.
+
+        The tasks are created here, at start-up (aiohttp's graceful shutdown waits for the
+        tasks created later, which would hold it for its whole timeout)."""
+        return [asyncio.create_task(self.consumer.run(stop), name="mo-worker"),
+                asyncio.create_task(self._sweeper(stop), name="mo-parts-sweeper")]
+
     async def run(self, stop: asyncio.Event) -> None:
-        """Answer MOs until ``stop``; long messages whose parts stopped coming are swept meanwhile."""
-        await asyncio.gather(self.consumer.run(stop), self._sweeper(stop))
+        """:meth:`start`, and wait until both loops end."""
+        await asyncio.gather(*self.start(stop))
 
     async def _sweeper(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -62,10 +70,7 @@ class MoWorker:
                 pass  # the consumer loop reports the outage
             except Exception:
                 logger.exception("sweeping incomplete long MOs failed; continuing")
-            try:
-                await asyncio.wait_for(stop.wait(), 1.0)
-            except asyncio.TimeoutError:
-                pass
+            await pause(stop, 1.0)
 
     async def _handle_entry(self, entry: Entry) -> None:
         await self.handle(entry.id, entry.fields)
