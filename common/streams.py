@@ -44,7 +44,9 @@ logger = logging.getLogger(__name__)
 
 SMS_OUTBOX = "sms:mt"  # replies and notifications to send by SMS (the SMS gateway's sender reads it)
 
-REDIS_DOWN = (redis_errors.ConnectionError, redis_errors.TimeoutError, redis_errors.BusyLoadingError, OSError)
+# Redis unreachable (redis-py wraps socket errors in its own classes): not an entry's fault, never an attempt.
+# A handler's own network errors (OSError: a chat API down) are failures of the entry and count.
+REDIS_DOWN = (redis_errors.ConnectionError, redis_errors.TimeoutError, redis_errors.BusyLoadingError)
 
 
 def consumer_name(role: str, prefix: str = "", index: int = 0) -> str:

@@ -47,8 +47,8 @@ def test_fuzzed_mos_are_all_answered_once_and_the_gateway_stays_right(
 ) -> None:
     tried: list[int] = []
 
-    @settings(max_examples=5, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-    @given(batch=st.lists(mos, min_size=20, max_size=40))
+    @settings(max_examples=20, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(batch=st.lists(mos, min_size=20, max_size=50))
     def every_mo_answered_once(batch: list[tuple[bytes, int, int]]) -> None:
         sources = []
         for payload, coding, esm_class in batch:
