@@ -194,7 +194,14 @@ class MoWorker:
                 source = key.split(":")[2]
                 logger.info("long MO from %s incomplete after timeout; answering its parts", mask_phone(source))
                 self.metrics.mo.labels("incomplete").inc()
-                await self._assemble(f"parts-{key}", key, source)
+                try:
+                    await self._assemble(f"parts-{key}", key, source)
+                except REDIS_DOWN:
+                    await self.redis.zadd(streams.PARTS_DEADLINES, {key: time.time()})  # swept again later
+                    raise
+                except Exception:  # no retry from a stream here: the citizen is told it was unreadable
+                    logger.exception("long MO from %s could not be assembled", mask_phone(source))
+                    await self._answer(f"parts-{key}", source, None, time.time(), parts_key=key)
 
     async def _answer(self, entry_id: str, source: str, text: str | None, received_at: float,
                       parts_key: str | None = None) -> None:

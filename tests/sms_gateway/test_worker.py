@@ -70,3 +70,26 @@ async def test_an_mo_that_always_fails_is_dead_lettered_with_its_reason(redis_ur
         stop.set()
         await asyncio.wait_for(task, 10)
         await client.close()
+
+
+class EchoRouter:
+    """Answers what the worker asks, so the test sees which text it was given."""
+
+    async def reply(self, msisdn: str, text: str | None) -> str | None:
+        return "unreadable" if text is None else f"echo {text}"
+
+
+async def test_a_long_mo_whose_parts_cannot_be_assembled_gets_the_unreadable_reply(redis_url: str) -> None:
+    client = aioredis.from_url(redis_url.rsplit("/", 1)[0] + "/14")
+    await client.flushdb()
+    worker = MoWorker(client, EchoRouter(), SmsSettings(_env_file=None), Metrics(), "host-mo-worker-0")  # type: ignore[arg-type]
+    key = streams.parts("84905000112", "9:3")
+    await client.hset(key, "1", "{not json")  # a part stored by an older version, or damaged
+    await client.zadd(streams.PARTS_DEADLINES, {key: time.time() - 1})
+    try:
+        await worker._sweep_parts()
+        [(_, mt)] = await client.xrange(streams.MT_STREAM)
+        assert mt[b"dest"] == b"84905000112" and mt[b"text"] == b"unreadable"
+        assert not await client.exists(key) and not await client.zcard(streams.PARTS_DEADLINES)
+    finally:
+        await client.close()
