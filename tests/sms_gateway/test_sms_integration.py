@@ -11,7 +11,7 @@ import requests
 from common import stats
 from sms_gateway.encoding import to_gsm7, udh
 from sms_gateway.keywords import HELP_TEXT
-from tests.conftest import Stack
+from tests.conftest import Stack, start_redis, stop
 from tests.sms_gateway.conftest import GatewayProcess, Smsc, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -286,3 +286,26 @@ def test_nearby_places_by_ward_name_over_sms(smsc: Smsc, gateway: GatewayProcess
     lines = reply.splitlines()
     assert lines[0] == "Cac ATM gan phuong Hoa Khanh nhat:" and lines[1].startswith("1. ATM BIDV Ton Duc Thang")
     assert len(lines) == 4  # the three nearest
+
+
+def test_a_redis_restart_mid_run_is_survived(stack: Stack, smsc: Smsc, gateway_env: dict, tmp_path) -> None:
+    """Redis restarted under a running gateway (no persistence: the streams and groups are gone too)."""
+    proc, url = start_redis(tmp_path)
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    own = GatewayProcess({**gateway_env, "REDIS_URL": url}, tmp_path)
+    own.start()
+    try:
+        first, second = _codes(stack, "da_co_ket_qua", 2)
+        assert smsc.send_text("84901234599", f"HS {first}") == 0
+        smsc.wait_replies(1)
+        stop([proc])
+        time.sleep(1)
+        proc, _ = start_redis(tmp_path, port)
+        # The first store after the restart may meet a dead connection: the SMSC is told to retry, and does.
+        wait_until(lambda: smsc.send_text("84901234599", f"HS {second}") == 0, 20, "MO stored again")
+        replies = smsc.wait_replies(2, timeout=30)["84901234599"]
+        assert first in replies[0] and second in replies[1] and "DA CO KET QUA" in replies[1]
+        assert own.healthy()
+    finally:
+        own.stop()
+        stop([proc])
