@@ -25,27 +25,34 @@ import asyncio
 import datetime as dt
 import json
 import logging
-import socket
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from pydantic import ValidationError
-from redis import exceptions as redis_errors
 
 from common import replies, signing, subscriptions
 from common.dates import Span, parse_spans
 from common.jsonbody import BadJson, parse_json
 from common.privacy import pseudonym
 from common.settings import Settings
+from common.streams import (
+    REDIS_DOWN,
+    SMS_OUTBOX,
+    Entry,
+    StreamConsumer,
+    consumer_name,
+    ensure_group,
+    pause,
+    policy_from,
+)
 from common.tasks import stop_loop
 from common.text import as_str
 from dossier_api.client import DossierApiError, DossierClient, cache_key
 from dossier_api.models import ChangeEvent
-from sms_gateway import streams as sms_streams
-from sms_gateway.streams import ensure_group
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +64,6 @@ FAILED = "notify:failed"
 CURSOR = "notify:cursor"  # last event id read by polling
 POLL_LOCK = "notify:poll:lock"
 SEEN_TTL_S = 30 * 24 * 3600
-MAX_ATTEMPTS = 5
 
 ChatSender = Callable[[str, str], Awaitable[None]]  # (id within the channel, text)
 CHANNELS = ("sms", "telegram", "zalo")  # the channels that can reach a citizen later
@@ -95,14 +101,26 @@ class Notifier:
         self.quiet = parse_spans(settings.notify_quiet_hours)
         self.clock = clock or (lambda: dt.datetime.now(self.tz))
         self.channels = ["sms", *chat_senders]  # SMS goes through the shared MT queue: any replica
-        self.consumer = f"{socket.gethostname()}-{id(self):x}"
-        self._task: asyncio.Task | None = None
+        self.consumer = consumer_name("notifier", settings.consumer_name, settings.consumer_index)
+        policy = policy_from(settings, batch=20)
+        self.expander = StreamConsumer(redis, EVENTS, EVENTS_GROUP, self.consumer, self._expand,
+                                       dead_stream=FAILED, policy=policy)
+        self.deliverers = [
+            StreamConsumer(redis, out_stream(c), OUT_GROUP, self.consumer, partial(self._deliver_entry, out_stream(c)),
+                           dead_stream=FAILED, policy=policy)
+            for c in self.channels
+        ]
+        self._tasks: list[asyncio.Task] = []
         self._stopping = asyncio.Event()
 
     # -- lifecycle -------------------------------------------------------------
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="notifier")
+        """Start the consumer loops (StreamConsumer: claims, retries, dead letters, trimming) and the
+        polling / quiet-hours loop. The tasks are created here, at start-up: aiohttp's graceful
+        shutdown waits for tasks created later, which would hold it for its whole timeout."""
+        loops = [c.run(self._stopping) for c in (self.expander, *self.deliverers)]
+        self._tasks = [asyncio.create_task(loop, name="notifier") for loop in (*loops, self._timers())]
 
     async def prepare(self) -> None:
         """Create the consumer groups (idempotent)."""
@@ -111,10 +129,15 @@ class Notifier:
             await ensure_group(self.redis, out_stream(channel), OUT_GROUP)
 
     async def stop(self) -> None:
-        await stop_loop(self._task, self._stopping)
+        for task in self._tasks:
+            await stop_loop(task, self._stopping)
 
-    async def _run(self) -> None:
-        last_poll = last_claim = 0.0
+    def alive(self) -> bool:
+        """Every consumer loop ticks within its deadline."""
+        return all(c.alive() for c in (self.expander, *self.deliverers))
+
+    async def _timers(self) -> None:
+        last_poll = 0.0
         ready = False
         while not self._stopping.is_set():
             try:
@@ -124,23 +147,14 @@ class Notifier:
                 if time.monotonic() - last_poll >= self.settings.notify_poll_interval_s:
                     await self.poll_once()
                     last_poll = time.monotonic()
-                if time.monotonic() - last_claim >= 30:  # work of a replica that died
-                    mine = [(out_stream(c), OUT_GROUP) for c in self.channels]
-                    for stream, group in [(EVENTS, EVENTS_GROUP), *mine]:
-                        await self.redis.xautoclaim(stream, group, self.consumer, min_idle_time=60_000, count=100)
-                    last_claim = time.monotonic()
                 await self.release_due()
-                busy = await self.expand_once(block_ms=200) + await self.deliver_once(block_ms=200)
-                if not busy:
-                    await asyncio.sleep(0.05)
             except asyncio.CancelledError:
                 raise
-            except redis_errors.ConnectionError:
+            except REDIS_DOWN:
                 logger.warning("notifier: Redis unreachable, retrying")
-                await asyncio.sleep(1)
             except Exception:
                 logger.exception("notifier: unexpected error, continuing")
-                await asyncio.sleep(1)
+            await pause(self._stopping, 1.0)
 
     # -- events in ----------------------------------------------------------------
 
@@ -191,44 +205,42 @@ class Notifier:
     # -- expansion ----------------------------------------------------------------
 
     async def expand_once(self, block_ms: int = 0) -> int:
+        """Expand the events waiting (own pending ones first); the number taken."""
+        return await self.expander.step(block_ms)
+
+    async def _expand(self, entry: Entry) -> None:
         """One event -> one job per subscriber, queued and acked atomically."""
-        entries = await self._read(EVENTS, EVENTS_GROUP, block_ms)
-        for entry_id, fields in entries:
-            raw = as_str(fields[b"event"])
-            event = ChangeEvent.parse_raw(raw)
-            if event.kind == "ticket":  # told to its author only
-                senders = [event.owner] if event.owner else []
+        raw = entry.fields["event"]
+        event = ChangeEvent.parse_raw(raw)
+        if event.kind == "ticket":  # told to its author only
+            senders = [event.owner] if event.owner else []
+        else:
+            senders = sorted(await subscriptions.subscribers(self.redis, event.code))
+        pipe = self.redis.pipeline(transaction=True)
+        for sender in senders:
+            channel = sender.partition(":")[0]
+            if channel in CHANNELS:
+                pipe.xadd(out_stream(channel), {"sender": sender, "event": raw})
             else:
-                senders = sorted(await subscriptions.subscribers(self.redis, event.code))
-            pipe = self.redis.pipeline(transaction=True)
-            for sender in senders:
-                channel = sender.partition(":")[0]
-                if channel in CHANNELS:
-                    pipe.xadd(out_stream(channel), {"sender": sender, "event": raw})
-                else:
-                    pipe.xadd(FAILED, {"sender": sender, "event": raw, "reason": f"{channel} cannot be notified"})
-            pipe.xack(EVENTS, EVENTS_GROUP, entry_id)
-            pipe.xdel(EVENTS, entry_id)
-            await pipe.execute()
-            logger.info("%s change queued for %d recipient(s)", event.kind, len(senders))
-        return len(entries)
+                pipe.xadd(FAILED, {"sender": sender, "event": raw, "reason": f"{channel} cannot be notified"})
+        self.expander.ack(pipe, entry.id)
+        pipe.xdel(EVENTS, entry.id)
+        await pipe.execute()
+        logger.info("%s change queued for %d recipient(s)", event.kind, len(senders))
 
     # -- delivery -----------------------------------------------------------------
 
     async def deliver_once(self, block_ms: int = 0) -> int:
         """Deliver waiting jobs of the channels this replica serves."""
         done = 0
-        for channel in self.channels:
-            stream = out_stream(channel)
-            entries = await self._read(stream, OUT_GROUP, block_ms if channel == self.channels[-1] else 0)
-            for entry_id, fields in entries:
-                job = {as_str(k): as_str(v) for k, v in fields.items()}
-                await self._deliver(stream, as_str(entry_id), job)
-            done += len(entries)
+        for consumer in self.deliverers:
+            done += await consumer.step(block_ms if consumer is self.deliverers[-1] else 0)
         return done
 
-    async def _deliver(self, stream: str, entry_id: str, job: dict[str, str]) -> None:
-        sender, raw = job["sender"], job["event"]
+    async def _deliver_entry(self, stream: str, entry: Entry) -> None:
+        """Deliver one job, or defer it to the morning; a failed chat send raises (retried with
+        backoff, then dead-lettered in ``notify:failed`` with the reason)."""
+        sender, raw = entry.fields["sender"], entry.fields["event"]
         wait_until = quiet_until(self.clock(), self.quiet)
         pipe = self.redis.pipeline(transaction=True)
         if wait_until is not None:
@@ -239,27 +251,16 @@ class Notifier:
             text = (replies.ticket_answered(event) if event.kind == "ticket"
                     else replies.status_changed(event, channel))
             if channel == "sms":
-                pipe.xadd(sms_streams.MT_STREAM, {"dest": user, "text": text, "origin": "notify"})
-            elif not await self._send_chat(entry_id, channel, user, text, job):
-                return  # stays pending, retried
-        pipe.xack(stream, OUT_GROUP, entry_id)
-        pipe.xdel(stream, entry_id)
+                pipe.xadd(SMS_OUTBOX, {"dest": user, "text": text, "origin": "notify"})
+            else:
+                try:
+                    await self.chat_senders[channel](user, text)
+                except Exception as exc:
+                    logger.warning("notification to %s failed: %s", pseudonym(user), type(exc).__name__)
+                    raise
+        pipe.xack(stream, OUT_GROUP, entry.id)
+        pipe.xdel(stream, entry.id)
         await pipe.execute()
-
-    async def _send_chat(self, entry_id: str, channel: str, user: str, text: str, job: dict[str, str]) -> bool:
-        send = self.chat_senders[channel]
-        try:
-            await send(user, text)
-            return True
-        except Exception as exc:
-            attempts = await self.redis.incr(f"notify:attempts:{entry_id}")
-            await self.redis.expire(f"notify:attempts:{entry_id}", SEEN_TTL_S)
-            logger.warning("notification to %s failed (attempt %d): %r", pseudonym(user), attempts, exc)
-            if attempts >= MAX_ATTEMPTS:
-                await self.redis.xadd(FAILED, {**job, "reason": repr(exc)[:200]})
-                return True
-            await asyncio.sleep(min(attempts, 5))
-            return False
 
     async def release_due(self) -> int:
         """Jobs whose quiet period is over go back to the queue (one replica wins each)."""
@@ -271,17 +272,3 @@ class Notifier:
                 await self.redis.xadd(out_stream(job["sender"].partition(":")[0]), job)
                 released += 1
         return released
-
-    async def _read(self, stream: str, group: str, block_ms: int) -> list[tuple[Any, dict]]:
-        """Our pending entries first (a restart or a retry), then new ones."""
-        for cursor in ("0", ">"):
-            batch = await self.redis.xreadgroup(group, self.consumer, {stream: cursor}, count=20,
-                                                block=None if cursor == "0" else (block_ms or None))
-            entries = batch[0][1] if batch else []
-            for entry_id, fields in entries:
-                if not fields:  # deleted after it was delivered: nothing left to do
-                    await self.redis.xack(stream, group, entry_id)
-            entries = [(i, f) for i, f in entries if f]
-            if entries:
-                return entries
-        return []

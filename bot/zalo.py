@@ -4,7 +4,9 @@ In: ``POST /webhooks/zalo``. The ``X-ZEvent-Signature`` header must be
 ``mac=<sha256(app_id + raw body + timestamp + OA secret key)>`` and the event's
 timestamp recent, else 401 before anything else happens. A known event is
 stored in a Redis Stream and answered 200 at once (Zalo retries slow webhooks);
-a worker answers it and only then acknowledges it, so a crash loses nothing.
+a worker (common.streams.StreamConsumer) answers it and only then acknowledges
+it, so a crash loses nothing; an event failing ``STREAM_MAX_ATTEMPTS`` times is
+set aside in ``zalo:undelivered`` with the reason.
 Events seen before (same ``msg_id``) are dropped.
 
 Out: ``POST /v3.0/oa/message/cs`` with the ``access_token`` header; buttons
@@ -38,9 +40,9 @@ from common.jsonbody import parse_json
 from common.phones import normalize_msisdn
 from common.privacy import pseudonym
 from common.settings import Settings
+from common.streams import Entry, StreamConsumer, consumer_name, ensure_group, policy_from, queue_sms
 from common.tasks import stop_loop
 from common.text import as_str, split_text
-from sms_gateway.streams import ensure_group, queue_mt
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +55,6 @@ REFRESH_KEY = "zalo:refresh_token"
 REFRESH_LOCK = "zalo:refresh:lock"
 SEEN_TTL_S = 24 * 3600
 MAX_TIMESTAMP_DIGITS = 16  # milliseconds since 1970 have 13 digits until the year 2286
-MAX_ATTEMPTS = 5
 MAX_TEXT = 2000  # characters per Zalo text message
 MAX_BUTTONS = 5
 EXPIRY_MARGIN_S = 300  # refresh this long before the token expires
@@ -170,7 +171,10 @@ class ZaloChannel:
         self.settings = settings
         self.conversations = conversations
         self.redis = redis
-        self.consumer = f"{socket.gethostname()}-{id(self):x}"
+        self.consumer = StreamConsumer(
+            redis, IN_STREAM, IN_GROUP, consumer_name("zalo", settings.consumer_name, settings.consumer_index),
+            self._process, dead_stream=UNDELIVERED_STREAM, policy=policy_from(settings, batch=20),
+        )
         self._http: aiohttp.ClientSession | None = None
         self.tokens: ZaloTokens | None = None
         self._task: asyncio.Task | None = None
@@ -182,7 +186,7 @@ class ZaloChannel:
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
         self.tokens = ZaloTokens(self.settings, self.redis, self._http)
         await ensure_group(self.redis, IN_STREAM, IN_GROUP)
-        self._task = asyncio.create_task(self._work(), name="zalo-worker")
+        self._task = asyncio.create_task(self.consumer.run(self._stopping), name="zalo-worker")
 
     async def stop(self) -> None:
         await stop_loop(self._task, self._stopping)
@@ -230,52 +234,20 @@ class ZaloChannel:
             raise
         return web.json_response({"queued": True})
 
-    async def _work(self) -> None:
-        """Answer stored events: own pending ones first (a restart), then new ones."""
-        cursor = "0"
-        last_claim = 0.0
-        while not self._stopping.is_set():
-            try:
-                if time.monotonic() - last_claim > 30:  # events of a replica that died
-                    await self.redis.xautoclaim(IN_STREAM, IN_GROUP, self.consumer, min_idle_time=60_000, count=50)
-                    last_claim = time.monotonic()
-                    cursor = "0"  # the claimed entries are now our pending ones
-                batch = await self.redis.xreadgroup(IN_GROUP, self.consumer, {IN_STREAM: cursor}, count=20, block=500)
-                entries = batch[0][1] if batch else []
-                if cursor == "0" and not entries:
-                    cursor = ">"
-                for entry_id, fields in entries:
-                    if not await self._process(as_str(entry_id), fields):
-                        cursor = "0"  # retry it from our pending entries
-                        break
-            except asyncio.CancelledError:
-                raise
-            except redis_errors.ConnectionError:
-                logger.warning("Zalo worker: Redis unreachable, retrying")
-                await asyncio.sleep(1)
-
-    async def _process(self, entry_id: str, fields: dict) -> bool:
-        """Answer one stored event, then acknowledge it (True). A failing event stays
-        pending (False) and is retried a few times, then set aside as undelivered."""
-        raw = fields.get(b"event") or fields.get("event")
-        try:
-            if raw:
-                await self._answer(json.loads(raw))
-        except (asyncio.CancelledError, redis_errors.ConnectionError):
-            raise
-        except Exception:
-            attempts = await self.redis.incr(f"zalo:attempts:{entry_id}")
-            await self.redis.expire(f"zalo:attempts:{entry_id}", SEEN_TTL_S)
-            logger.exception("Zalo worker: event %s failed (attempt %d)", entry_id, attempts)
-            if attempts < MAX_ATTEMPTS:
-                await asyncio.sleep(1)
-                return False
-            await self.redis.xadd(UNDELIVERED_STREAM, {"entry": entry_id, "error": "processing", "event": raw or ""})
+    async def _process(self, entry: Entry) -> None:
+        """Answer one stored event, then acknowledge it. A failing event stays pending and is
+        retried with backoff, then set aside in ``zalo:undelivered`` with the reason (StreamConsumer)."""
+        raw = entry.fields.get("event")
+        if raw:
+            await self._answer(json.loads(raw))
         pipe = self.redis.pipeline(transaction=True)
-        pipe.xack(IN_STREAM, IN_GROUP, entry_id)
-        pipe.xdel(IN_STREAM, entry_id)
+        self.consumer.ack(pipe, entry.id)
+        pipe.xdel(IN_STREAM, entry.id)
         await pipe.execute()
-        return True
+
+    def alive(self) -> bool:
+        """The event worker ticks within its deadline."""
+        return self.consumer.alive()
 
     async def _answer(self, event: dict[str, Any]) -> None:
         name = event.get("event_name")
@@ -347,7 +319,7 @@ class ZaloChannel:
     async def _undeliverable(self, user: str, message: BotMessage, code: int) -> None:
         phone = await self.redis.get(f"zalo:phone:{user}")
         if code in OUTSIDE_WINDOW and phone:
-            await queue_mt(self.redis, as_str(phone), message.text, origin="zalo")
+            await queue_sms(self.redis, as_str(phone), message.text, origin="zalo")
             logger.info("Zalo reply to %s outside the interaction window sent by SMS", pseudonym(user))
             return
         await self.redis.xadd(UNDELIVERED_STREAM, {"user_id": user, "error": str(code), "text": message.text})

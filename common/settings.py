@@ -64,6 +64,14 @@ class Settings(BaseSettings):
     zalo_signature_max_age_s: int = 300
     zalo_rate_limit_retries: int = 4
 
+    # Redis Streams (common/streams.py): consumer names, attempts, liveness, retention.
+    consumer_name: str = Field("", description="First part of this process's consumer names; empty = host name")
+    consumer_index: int = Field(0, description="Replica number on this host (each replica its own)")
+    stream_max_attempts: int = Field(5, description="Deliveries of a stream entry before it is dead-lettered")
+    stream_loop_deadline_s: float = Field(60.0, description="/health fails when a consumer loop is silent longer")
+    stream_retention_hours: float = Field(48.0, description="Handled stream entries (message texts) kept this long")
+    dead_letter_retention_hours: float = Field(720.0, description="Dead letters kept this long for staff")
+
     dossier_db_path: str = "var/dossiers.sqlite3"
     dossier_api_host: str = "127.0.0.1"
     dossier_api_port: int = 8081

@@ -37,11 +37,11 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
     raise TimeoutError(f"nothing listens on port {port} after {timeout} s")
 
 
-def start_redis(workdir: Path) -> tuple[subprocess.Popen, str]:
-    """A throw-away redis-server on a free port; returns the process and its URL."""
+def start_redis(workdir: Path, port: int | None = None) -> tuple[subprocess.Popen, str]:
+    """A throw-away redis-server on a free port (or ``port``: a restart); returns the process and its URL."""
     binary = shutil.which("redis-server")
     assert binary, "redis-server is missing: run `make install`"
-    port = free_port()
+    port = port or free_port()
     proc = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir), "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,

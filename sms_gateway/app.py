@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-import socket
 from typing import Any
 
 import redis
@@ -14,8 +14,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.rasa_client import RasaClient
 from common.settings import Settings
+from common.streams import StreamConsumer, consumer_name, policy_from
 from dossier_api.client import DossierClient
-from sms_gateway import streams
 from sms_gateway.config import SmsSettings
 from sms_gateway.intake import Intake
 from sms_gateway.link import SmppLink
@@ -33,33 +33,42 @@ class Gateway:
     def __init__(self, settings: Settings, sms: SmsSettings) -> None:
         self.settings = settings
         self.sms = sms
-        self.consumer = sms.consumer or socket.gethostname()
+        self.consumer_prefix = sms.consumer or settings.consumer_name
         self.metrics = Metrics()
         self.stop_event = asyncio.Event()
         self.redis: Any = None
         self.link: SmppLink | None = None
         self._tasks: list[asyncio.Task] = []
         self._clients: list[Any] = []
+        self.loops: dict[str, StreamConsumer] = {}
 
     async def start(self) -> None:
         """Connect and start the link, the worker and the sender."""
         self.redis = aioredis.from_url(self.settings.redis_url)
         sync_redis = redis.Redis.from_url(self.settings.redis_url)
-        intake = Intake(sync_redis, self.metrics, self.sms.receipt_ttl_s)
+        intake = Intake(sync_redis, self.metrics, self.sms.receipt_ttl_s, session=lambda: self._session())
         self.link = SmppLink(self.sms, intake)
         self.link.state_listeners.append(self._on_bind_state)
         dossiers = DossierClient.from_settings(self.settings, self.redis)
         rasa = RasaClient.from_settings(self.settings)
         self._clients = [dossiers, rasa]
         router = Router(self.redis, dossiers, rasa, self.settings, self.sms)
-        worker = MoWorker(self.redis, router, self.sms, self.metrics, self.consumer)
-        sender = MtSender(self.redis, sync_redis, self.link, self.sms, self.metrics, self.consumer)
+        name = lambda role: consumer_name(role, self.consumer_prefix, self.settings.consumer_index)  # noqa: E731
+        window = max(self.sms.window, 1)
+        worker = MoWorker(self.redis, router, self.sms, self.metrics, name("mo-worker"),
+                          policy_from(self.settings, batch=50, concurrency=50))
+        sender = MtSender(self.redis, sync_redis, self.link, self.sms, self.metrics, name("mt-sender"),
+                          policy_from(self.settings, batch=window, concurrency=window, block_ms=200))
+        self.loops = {"mo-worker": worker.consumer, "mt-sender": sender.consumer}
         self.link.start()
         self._tasks = [
-            asyncio.create_task(worker.run(self.stop_event), name="mo-worker"),
+            *worker.start(self.stop_event),
             asyncio.create_task(sender.run(self.stop_event), name="mt-sender"),
             asyncio.create_task(self._watch_queues(), name="queue-depth"),
         ]
+
+    def _session(self) -> str:
+        return self.link.session_id if self.link is not None else ""
 
     def _on_bind_state(self, bound: bool) -> None:
         self.metrics.bound.set(1 if bound else 0)
@@ -67,16 +76,26 @@ class Gateway:
             self.metrics.binds.inc()
 
     async def _watch_queues(self) -> None:
+        """Backlog, dead letters and loop counters into the metrics, every 2 s."""
         while not self.stop_event.is_set():
-            try:
-                for stream, group in ((streams.MO_STREAM, self.sms.mo_group), (streams.MT_STREAM, streams.MT_GROUP)):
-                    for info in await self.redis.xinfo_groups(stream):
-                        if info["name"].decode() == group:
-                            depth = (info.get("pending") or 0) + (info.get("lag") or 0)
-                            self.metrics.queue_depth.labels(stream).set(depth)
-            except Exception:  # the stream may not exist yet
-                pass
+            for loop, consumer in self.loops.items():
+                try:
+                    pending, lag = await consumer.backlog()
+                    self.metrics.queue_depth.labels(consumer.stream).set(pending + lag)
+                    self.metrics.stream_pending.labels(consumer.stream).set(pending)
+                    self.metrics.stream_lag.labels(consumer.stream).set(lag)
+                    self.metrics.dead_letters.labels(consumer.dead_stream).set(
+                        await self.redis.xlen(consumer.dead_stream))
+                except Exception:  # Redis down or the stream not there yet: the loops report it
+                    pass
+                self.metrics.loop_alive.labels(loop).set(1 if consumer.alive() else 0)
+                for kind, value in dataclasses.asdict(consumer.stats).items():
+                    self.metrics.loop_events.labels(loop, kind).set(value)
             await asyncio.sleep(2)
+
+    def alive(self) -> dict[str, bool]:
+        """Each consumer loop: has it ticked within its deadline?"""
+        return {loop: consumer.alive() for loop, consumer in self.loops.items()}
 
     async def stop(self) -> None:
         """Stop the loops, unbind, close the clients."""
@@ -100,12 +119,15 @@ GATEWAY_KEY = web.AppKey("gateway", Gateway)
 
 
 async def health(request: web.Request) -> web.Response:
-    """Bound or not, and how much work is queued."""
+    """Bound, every consumer loop alive, and how much work is queued."""
     gateway = request.app[GATEWAY_KEY]
     bound = bool(gateway.link and gateway.link.bound)
+    loops = gateway.alive()
+    healthy = bound and all(loops.values())
     depth = {s.labels["stream"]: s.value for m in gateway.metrics.queue_depth.collect() for s in m.samples}
-    return web.json_response({"status": "ok" if bound else "unbound", "bound": bound, "queue_depth": depth},
-                             status=200 if bound else 503)
+    status = "ok" if healthy else ("unbound" if not bound else "stalled")
+    return web.json_response({"status": status, "bound": bound, "loops": loops, "queue_depth": depth},
+                             status=200 if healthy else 503)
 
 
 async def metrics(request: web.Request) -> web.Response:

@@ -30,7 +30,8 @@ class SmsSettings(BaseSettings):
     ucs2_msisdns: str = ""  # or only to these numbers (comma separated)
     use_sar: bool = False  # concatenate with sar_ TLVs instead of UDH
     registered_delivery: bool = True
-    dedup_window_s: int = 120
+    dedup_window_s: int = 120  # how long an MO's resend evidence is kept (same sequence, or another bind)
+    dedup_resend_s: float = 3.0  # an identical MO this soon, before ours was answered, is a resend
     part_timeout_s: int = 60
     rate_limit_per_min: int = 10
     unknown_code_limit_per_hour: int = 5
@@ -39,7 +40,7 @@ class SmsSettings(BaseSettings):
     receipt_ttl_s: int = 3 * 24 * 3600
     http_host: str = "127.0.0.1"
     http_port: int = 8090
-    consumer: str = ""  # consumer name in the Redis groups; default: host name
+    consumer: str = ""  # first part of the consumer names in the Redis groups; default: CONSUMER_NAME or host
     mo_group: str = "sms-workers"
 
     class Config:

@@ -164,19 +164,37 @@ def decode_gsm7(octets: bytes) -> str:
     return "".join(out)
 
 
+class MalformedUdh(ValueError):
+    """A user data header that does not fit its own lengths (or a concatenation header that makes no sense)."""
+
+
 def split_udh(payload: bytes) -> tuple[tuple[int, int, int] | None, bytes]:
-    """(reference, total, index) of a concatenation UDH, and the payload without it."""
+    """(reference, total, index) of a concatenation UDH, and the payload without it.
+
+    Raises:
+        MalformedUdh: the header is cut short (``05 00 03``), or its concatenation
+            numbers are impossible (no parts, part 0, part beyond the total).
+    """
     if not payload:
-        return None, payload
+        raise MalformedUdh("UDHI set on an empty payload")
     length = payload[0]
+    if 1 + length > len(payload):
+        raise MalformedUdh("UDH longer than the payload")
     header, body = payload[1 : 1 + length], payload[1 + length :]
     i = 0
-    while i + 1 < len(header):
+    while i < len(header):
+        if i + 2 > len(header) or i + 2 + header[i + 1] > len(header):
+            raise MalformedUdh("information element cut short")
         iei, size = header[i], header[i + 1]
         data = header[i + 2 : i + 2 + size]
+        concat = None
         if iei == 0x00 and size == 3:
-            return (data[0], data[1], data[2]), body
-        if iei == 0x08 and size == 4:
-            return ((data[0] << 8) | data[1], data[2], data[3]), body
+            concat = (data[0], data[1], data[2])
+        elif iei == 0x08 and size == 4:
+            concat = ((data[0] << 8) | data[1], data[2], data[3])
+        if concat is not None:
+            if concat[1] == 0 or not 1 <= concat[2] <= concat[1]:
+                raise MalformedUdh("impossible concatenation numbers")
+            return concat, body
         i += 2 + size
     return None, body

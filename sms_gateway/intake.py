@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 import smpplib.consts as C
@@ -53,10 +54,12 @@ def id_candidates(smsc_id: str) -> list[str]:
 class Intake:
     """The deliver_sm handler given to :class:`sms_gateway.link.SmppLink`."""
 
-    def __init__(self, redis: Any, metrics: Metrics, receipt_ttl_s: int) -> None:
+    def __init__(self, redis: Any, metrics: Metrics, receipt_ttl_s: int,
+                 session: Callable[[], str] | None = None) -> None:
         self.redis = redis  # a synchronous redis.Redis: this runs in the reader thread
         self.metrics = metrics
         self.receipt_ttl_s = receipt_ttl_s
+        self.session = session or (lambda: "")  # the current bind (SmppLink.session_id)
 
     def __call__(self, pdu: Any) -> int:
         esm_class = int(getattr(pdu, "esm_class", 0) or 0)
@@ -70,6 +73,8 @@ class Intake:
             "esm_class": esm_class,
             "payload": payload.hex(),
             "received_at": f"{time.time():.6f}",
+            "bind": self.session(),  # with seq: the SMSC's evidence when it resends this very PDU
+            "seq": int(getattr(pdu, "sequence", 0) or 0),
         }
         sar = [getattr(pdu, name, None) for name in ("sar_msg_ref_num", "sar_total_segments", "sar_segment_seqnum")]
         if all(v is not None for v in sar):
@@ -82,7 +87,7 @@ class Intake:
             self.metrics.mo.labels("store_failed").inc()
             return C.SMPP_ESME_RX_T_APPN
         self.metrics.mo.labels("stored").inc()
-        logger.info("MO from %s stored (%d bytes)", mask_phone(fields["source"]), len(payload))
+        logger.debug("MO from %s stored (%d bytes)", mask_phone(fields["source"]), len(payload))
         return C.SMPP_ESME_ROK
 
     def _receipt(self, pdu: Any) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -102,7 +103,14 @@ class SmppLink:
         self._window: asyncio.Semaphore | None = None
         self._limiter = RateLimiter(settings.tps)
         self.binds = 0
+        self._instance = secrets.token_hex(4)
         self.state_listeners: list[Callable[[bool], None]] = []
+
+    @property
+    def session_id(self) -> str:
+        """Names the current bind (process and bind count): an MO seen again on another bind
+        may be the SMSC resending one whose deliver_sm_resp was lost with the link."""
+        return f"{self._instance}.{self.binds}"
 
     @property
     def bound(self) -> bool:

@@ -19,6 +19,13 @@ class Metrics:
         self.throttled = Counter("sms_throttling_errors", "ESME_RTHROTTLED / ESME_RMSGQFUL answers", registry=r)
         self.receipts = Counter("sms_delivery_receipts", "Delivery receipts by final state", ["state"], registry=r)
         self.queue_depth = Gauge("sms_queue_depth", "Entries not yet acknowledged", ["stream"], registry=r)
+        self.stream_lag = Gauge("sms_stream_lag", "Entries not read yet by the group", ["stream"], registry=r)
+        self.stream_pending = Gauge("sms_stream_pending", "Entries read, not acknowledged", ["stream"], registry=r)
+        self.dead_letters = Gauge("sms_dead_letters", "Entries in the dead-letter stream", ["stream"], registry=r)
+        self.loop_alive = Gauge("sms_loop_alive", "1 while a consumer loop ticks within its deadline", ["loop"],
+                                registry=r)
+        self.loop_events = Gauge("sms_loop_events", "Consumer loop counters since start (handled, failures, "
+                                 "dead_lettered, claimed, redis_errors...)", ["loop", "kind"], registry=r)
         self.round_trip = Histogram(
             "sms_round_trip_seconds", "From deliver_sm received to the reply accepted by the SMSC",
             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60), registry=r,

@@ -168,7 +168,7 @@ class Router:
         return await self._render(msisdn, messages)
 
     async def _chosen_option(self, msisdn: str, text: str) -> str | None:
-        if not text.isdigit():
+        if not (text.isascii() and text.isdigit()):  # "¹" or "٣" are digits to str.isdigit, not to int()
             return None
         raw = await self.redis.get(streams.options(msisdn))
         payloads = json.loads(raw) if raw else []

@@ -3,7 +3,7 @@
 Each reply is encoded (ASCII-folded GSM-7 by default, UCS2 when configured),
 split into at most ``max_segments`` concatenated parts (UDH, or sar_ TLVs) and
 submitted part by part. A part accepted by the SMSC is recorded at once, so a
-restart resumes with the parts still to send. ESME_RTHROTTLED and
+restart resumes with the parts still to send (the consumer's own pending entries come first). ESME_RTHROTTLED and
 ESME_RMSGQFUL back off and resend the same part, as does a lost link; other
 errors are retried ``submit_retries`` times, then the reply goes to the
 dead-letter stream with the reason.
@@ -19,6 +19,7 @@ from typing import Any
 
 from common import stats
 from common.privacy import mask_phone
+from common.streams import ConsumerPolicy, Entry, StreamConsumer
 from common.text import as_str
 from sms_gateway import streams
 from sms_gateway.config import SmsSettings
@@ -28,68 +29,34 @@ from sms_gateway.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
-RETRY_PENDING_S = 1.0
-
-
 class MtSender:
-    """Sends queued replies, ``window`` of them at a time."""
+    """Sends queued replies, ``window`` of them at a time (read through :class:`StreamConsumer`).
+
+    An entry whose sending failed unexpectedly stays pending and is retried with
+    backoff up to the attempt limit, then dead-lettered with the error."""
 
     def __init__(self, redis: Any, sync_redis: Any, link: SmppLink, settings: SmsSettings, metrics: Metrics,
-                 consumer: str) -> None:
+                 consumer: str, policy: ConsumerPolicy | None = None) -> None:
         self.redis = redis
         self.sync_redis = sync_redis  # for recording acceptances in the SMPP reader thread
         self.link = link
         self.settings = settings
         self.metrics = metrics
-        self.consumer = consumer
-        self._failed = asyncio.Event()  # an entry failed unexpectedly: page the pending ones again
+        window = max(settings.window, 1)
+        self.consumer = StreamConsumer(
+            redis, streams.MT_STREAM, streams.MT_GROUP, consumer, self._handle_entry, dead_stream=streams.DEAD_STREAM,
+            policy=policy or ConsumerPolicy(batch=window, concurrency=window, block_ms=200), gate=self._bound,
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Send pending entries of this consumer first, then new ones, until ``stop``.
+        """Send pending entries of this consumer first, then new ones, until ``stop``."""
+        await self.consumer.run(stop)
 
-        An entry whose sending failed unexpectedly stays pending; the loop pages
-        through its pending entries again a moment later (skipping those in flight)."""
-        await streams.ensure_group(self.redis, streams.MT_STREAM, streams.MT_GROUP)
-        cursor = "0"
-        in_flight: dict[str, asyncio.Task] = {}
-        while not stop.is_set():
-            if not self.link.bound:
-                await self.link.wait_bound(0.5)
-                continue
-            if self._failed.is_set() and cursor == ">":
-                self._failed.clear()
-                await asyncio.sleep(RETRY_PENDING_S)
-                cursor = "0"
-            room = max(self.settings.window - len(in_flight), 0)
-            if room == 0:
-                await asyncio.wait(in_flight.values(), return_when=asyncio.FIRST_COMPLETED)
-                continue
-            batch = await self.redis.xreadgroup(
-                streams.MT_GROUP, self.consumer, {streams.MT_STREAM: cursor}, count=room, block=200
-            )
-            entries = batch[0][1] if batch else []
-            if cursor != ">":  # paging through our own pending entries (a resume or a retry)
-                if not entries:
-                    cursor = ">"
-                    continue
-                cursor = as_str(entries[-1][0])
-            for entry_id, fields in entries:
-                entry_id = as_str(entry_id)
-                if entry_id in in_flight or not fields:
-                    continue
-                mt = {as_str(k): as_str(v) for k, v in fields.items()}
-                task = asyncio.create_task(self._safely(entry_id, mt))
-                in_flight[entry_id] = task
-                task.add_done_callback(lambda _t, e=entry_id: in_flight.pop(e, None))
-        if in_flight:
-            await asyncio.wait(in_flight.values(), timeout=10)
+    async def _bound(self) -> bool:
+        return self.link.bound or await self.link.wait_bound(0.5)
 
-    async def _safely(self, entry_id: str, mt: dict) -> None:
-        try:
-            await self.send(entry_id, mt)
-        except Exception:
-            logger.error("MT %s could not be sent; left pending, retried shortly", entry_id, exc_info=True)
-            self._failed.set()
+    async def _handle_entry(self, entry: Entry) -> None:
+        await self.send(entry.id, entry.fields)
 
     async def send(self, entry_id: str, mt: dict) -> None:
         """Submit every part of one reply not yet accepted, then acknowledge it."""
@@ -102,9 +69,9 @@ class MtSender:
             if str(part.index) in done:
                 continue
             params = self._params(dest, part.text, ucs2, reference, part.index, part.total)
-            reason = await self._submit_part(entry_id, part.index, params)
-            if reason is not None:
-                await self._dead_letter(entry_id, mt, reason)
+            refused = await self._submit_part(entry_id, part.index, params)
+            if refused is not None:
+                await self._dead_letter(entry_id, mt, *refused)
                 return
         pipe = self.redis.pipeline(transaction=True)
         pipe.xack(streams.MT_STREAM, streams.MT_GROUP, entry_id)
@@ -133,8 +100,8 @@ class MtSender:
                 params.update(esm_class=0x40, short_message=udh(reference, total, index) + body)
         return params
 
-    async def _submit_part(self, entry_id: str, index: int, params: dict) -> str | None:
-        """Submit until accepted; returns the reason when the part is given up."""
+    async def _submit_part(self, entry_id: str, index: int, params: dict) -> tuple[str, int] | None:
+        """Submit until accepted; returns the reason and the attempts when the part is given up."""
         errors = 0
         throttles = 0
         while True:
@@ -155,7 +122,7 @@ class MtSender:
             self.metrics.submits.labels("error").inc()
             errors += 1
             if errors > self.settings.submit_retries:
-                return f"submit_sm error 0x{result.status:x} after {errors} attempts"
+                return f"submit_sm error 0x{result.status:x} after {errors} attempts", errors
             await asyncio.sleep(self.settings.throttle_backoff_s * errors)
 
     def _record(self, entry_id: str, index: int, result: SubmitResult) -> None:
@@ -166,11 +133,8 @@ class MtSender:
         pipe.expire(streams.message_id(result.message_id), self.settings.receipt_ttl_s)
         pipe.execute()
 
-    async def _dead_letter(self, entry_id: str, mt: dict, reason: str) -> None:
+    async def _dead_letter(self, entry_id: str, mt: dict, reason: str, attempts: int) -> None:
         logger.error("MT to %s given up: %s", mask_phone(mt["dest"]), reason)
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.xadd(streams.DEAD_STREAM, {**mt, "entry": entry_id, "reason": reason})
-        pipe.xack(streams.MT_STREAM, streams.MT_GROUP, entry_id)
-        pipe.delete(streams.mt_progress(entry_id))
-        await pipe.execute()
+        await self.consumer.dead_letter(Entry(entry_id, mt), "SubmitRefused", reason, attempts,
+                                        extra=lambda pipe: pipe.delete(streams.mt_progress(entry_id)))
         self.metrics.mt.labels("dead_letter").inc()

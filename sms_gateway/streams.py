@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from redis import exceptions as redis_errors
-
-from common.text import as_str
+from common.streams import SMS_OUTBOX, queue_sms
+from common.streams import ensure_group as ensure_group  # re-exported
 
 MO_STREAM = "sms:mo"  # deliver_sm as received, before deliver_sm_resp
-MT_STREAM = "sms:mt"  # replies to send
-DEAD_STREAM = "sms:dead"  # MT given up, with the reason
+MT_STREAM = SMS_OUTBOX  # replies to send (the name lives in common: other services queue SMS too)
+DEAD_STREAM = "sms:dead"  # MO or MT given up, with the reason
 MT_GROUP = "sms-senders"
 
 
 def mo_done(entry_id: str) -> str:
-    """Set atomically with the reply: the MO was answered (restart-safe)."""
+    """Set atomically with the reply to the time it was answered (restart-safe)."""
     return f"sms:mo:done:{entry_id}"
 
 
@@ -62,16 +59,4 @@ def told(what: str, msisdn: str) -> str:
     return f"sms:told:{what}:{msisdn}"
 
 
-async def ensure_group(redis: Any, stream: str, group: str) -> None:
-    """Create the consumer group (and the stream) if missing."""
-    try:
-        await redis.xgroup_create(stream, group, id="0", mkstream=True)
-    except redis_errors.ResponseError as exc:
-        if "BUSYGROUP" not in str(exc):
-            raise
-
-
-async def queue_mt(redis: Any, dest: str, text: str, origin: str) -> str:
-    """Queue an SMS for the gateway's sender (other services reach citizens by SMS this way)."""
-    entry = await redis.xadd(MT_STREAM, {"dest": dest, "text": text, "origin": origin})
-    return as_str(entry)
+queue_mt = queue_sms  # the SMS outbox, for the callers that knew it by this name

@@ -1,11 +1,13 @@
-"""MO worker: a consumer of the ``sms:mo`` stream (consumer group).
+"""MO worker: a consumer of the ``sms:mo`` stream (consumer group), read through
+:class:`common.streams.StreamConsumer`.
 
-Each MO is de-duplicated (same source, content and segment within a window,
-e.g. a deliver_sm resent after a lost resp), reassembled when it is one part
-of a long message (UDH or sar_ TLVs; after ``part_timeout_s`` the parts that
-came are used), answered, and acknowledged only in the same Redis transaction
-that queues its reply, so a crash at any point neither loses the MO nor sends
-its reply twice.
+Each MO is de-duplicated (only true resends by the SMSC, see :meth:`MoWorker.is_resend`),
+reassembled when it is one part of a long message (UDH or sar_ TLVs; after
+``part_timeout_s`` the parts that came are used), answered, and acknowledged only
+in the same Redis transaction that queues its reply, so a crash at any point
+neither loses the MO nor sends its reply twice. A malformed header gets the
+"unreadable" reply; any other failure is retried up to the attempt limit, then
+the MO goes to ``sms:dead`` with the reason.
 """
 
 from __future__ import annotations
@@ -17,74 +19,61 @@ import logging
 import time
 from typing import Any
 
-from redis import exceptions as redis_errors
-
 from common import stats
 from common.privacy import mask_phone
 from common.stats import Count
+from common.streams import REDIS_DOWN, ConsumerPolicy, Entry, StreamConsumer, pause
 from common.text import as_str
 from sms_gateway import streams
 from sms_gateway.config import SmsSettings
-from sms_gateway.encoding import decode_mo, split_udh
+from sms_gateway.encoding import MalformedUdh, decode_mo, split_udh
 from sms_gateway.metrics import Metrics
 from sms_gateway.router import Router
 
 logger = logging.getLogger(__name__)
 
 UDHI = 0x40
+MALFORMED = "malformed"  # _segment's verdict on a header that cannot be read
 
 
 class MoWorker:
     """Reads MOs, answers them, queues the replies."""
 
-    def __init__(self, redis: Any, router: Router, settings: SmsSettings, metrics: Metrics, consumer: str) -> None:
+    def __init__(self, redis: Any, router: Router, settings: SmsSettings, metrics: Metrics, consumer: str,
+                 policy: ConsumerPolicy | None = None) -> None:
         self.redis = redis
         self.router = router
         self.settings = settings
         self.metrics = metrics
-        self.consumer = consumer
         self.group = settings.mo_group
+        self.consumer = StreamConsumer(redis, streams.MO_STREAM, self.group, consumer, self._handle_entry,
+                                       dead_stream=streams.DEAD_STREAM,
+                                       policy=policy or ConsumerPolicy(batch=50, concurrency=50))
+
+    def start(self, stop: asyncio.Event) -> list[asyncio.Task]:
+        """Answer MOs until ``stop``; long messages whose parts stopped coming are swept meanwhile.
+
+        The tasks are created here, at start-up (aiohttp's graceful shutdown waits for the
+        tasks created later, which would hold it for its whole timeout)."""
+        return [asyncio.create_task(self.consumer.run(stop), name="mo-worker"),
+                asyncio.create_task(self._sweeper(stop), name="mo-parts-sweeper")]
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Process pending entries of this consumer first, then new ones, until ``stop``."""
-        await streams.ensure_group(self.redis, streams.MO_STREAM, self.group)
-        cursor = "0"  # our own pending entries (a restart resumes them)
-        last_sweep = 0.0
+        """:meth:`start`, and wait until both loops end."""
+        await asyncio.gather(*self.start(stop))
+
+    async def _sweeper(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
-                if time.monotonic() - last_sweep > 1.0:
-                    last_sweep = time.monotonic()
-                    await self._sweep_parts()
-                    await self._claim_abandoned()
-                batch = await self.redis.xreadgroup(
-                    self.group, self.consumer, {streams.MO_STREAM: cursor}, count=50, block=500
-                )
-                entries = batch[0][1] if batch else []
-                if cursor == "0" and not entries:
-                    cursor = ">"
-                    continue
-                await asyncio.gather(*(self._safely(as_str(i), f) for i, f in entries))
-            except (redis_errors.ConnectionError, redis_errors.TimeoutError):
-                logger.warning("Redis unavailable to the MO worker; retrying", exc_info=True)
-                await asyncio.sleep(1)
+                await self._sweep_parts()
+            except REDIS_DOWN:
+                pass  # the consumer loop reports the outage
+            except Exception:
+                logger.exception("sweeping incomplete long MOs failed; continuing")
+            await pause(stop, 1.0)
 
-    async def _claim_abandoned(self) -> None:
-        """Take over entries another (dead) worker left pending for a minute."""
-        result = await self.redis.xautoclaim(
-            streams.MO_STREAM, self.group, self.consumer, min_idle_time=60_000, start_id="0-0", count=50
-        )
-        for entry_id, fields in result[1] if result else []:
-            if fields:
-                await self._safely(as_str(entry_id), fields)
-
-    async def _safely(self, entry_id: str, raw: dict) -> None:
-        """Handle one entry; a failure leaves it pending (retried after a restart or a claim)."""
-        try:
-            await self.handle(entry_id, raw)
-        except (redis_errors.ConnectionError, redis_errors.TimeoutError):
-            raise
-        except Exception:
-            logger.error("MO %s could not be handled; left pending", entry_id, exc_info=True)
+    async def _handle_entry(self, entry: Entry) -> None:
+        await self.handle(entry.id, entry.fields)
 
     async def handle(self, entry_id: str, raw: dict) -> None:
         """Process one stored deliver_sm."""
@@ -95,29 +84,79 @@ class MoWorker:
         source = fields["source"]
         payload = bytes.fromhex(fields.get("payload", ""))
         data_coding = int(fields.get("data_coding", 0))
+        received_at = float(fields["received_at"])
         segment, body = self._segment(fields, payload)
         digest = hashlib.sha1(payload + repr(segment).encode() + str(data_coding).encode()).hexdigest()[:20]
-        first = await self.redis.set(streams.dedup(source, digest), entry_id, nx=True,
-                                     ex=self.settings.dedup_window_s)
-        if not first and as_str(await self.redis.get(streams.dedup(source, digest)) or "") != entry_id:
+        if await self._is_duplicate(entry_id, source, digest, fields, received_at):
             self.metrics.mo.labels("duplicate").inc()
-            logger.info("duplicate MO from %s dropped", mask_phone(source))
+            logger.debug("resent MO from %s dropped", mask_phone(source))
             await self._finish(entry_id, None)
             return
-        if segment is None:
-            await self._answer(entry_id, source, decode_mo(body, data_coding), float(fields["received_at"]))
+        if segment == MALFORMED:
+            await self._answer(entry_id, source, None, received_at)
             return
-        text = await self._add_part(entry_id, source, segment, body, data_coding, float(fields["received_at"]))
+        if segment is None:
+            await self._answer(entry_id, source, decode_mo(body, data_coding), received_at)
+            return
+        text = await self._add_part(entry_id, source, segment, body, data_coding, received_at)
         if text is None:  # waiting for the other parts; this one is safe in Redis
             await self._finish(entry_id, None)
 
+    async def _is_duplicate(self, entry_id: str, source: str, digest: str, fields: dict, received_at: float) -> bool:
+        """True for a resend of an MO already taken; records this one as the latest otherwise."""
+        key = streams.dedup(source, digest)
+        record = json.dumps({"entry": entry_id, "bind": fields.get("bind", ""), "seq": fields.get("seq", ""),
+                             "at": received_at})
+        window = self.settings.dedup_window_s
+        if await self.redis.set(key, record, nx=True, ex=window):
+            return False
+        try:
+            previous = json.loads(await self.redis.get(key) or "{}")
+        except ValueError:
+            previous = {}
+        if previous.get("entry") == entry_id:  # this very entry, handled again (a retry)
+            return False
+        answered = await self.redis.get(streams.mo_done(str(previous.get("entry", ""))))
+        if self.is_resend(previous, fields, received_at, float(answered) if answered else None):
+            return True
+        await self.redis.set(key, record, ex=window)  # the citizen's new message: later resends compare to it
+        return False
+
+    def is_resend(self, previous: dict, fields: dict, received_at: float, answered_at: float | None) -> bool:
+        """Whether an MO with the same source and content as ``previous`` is the SMSC resending it.
+
+        Only the SMSC's resend evidence counts, never the sameness alone (a citizen answers
+        "1" to one menu and "1" to the next):
+
+        - the same sequence number on the same bind: the SMSC sent that PDU again;
+        - another bind: the link dropped, so our deliver_sm_resp may never have reached
+          the SMSC, which delivers again after binding (within ``dedup_window_s``);
+        - a few seconds apart (``dedup_resend_s``) and before our reply to the first was
+          even queued: the citizen cannot have seen an answer to react to.
+        """
+        gap = received_at - float(previous.get("at", 0))
+        if gap > self.settings.dedup_window_s or gap < -self.settings.dedup_window_s:
+            return False
+        bind, seq = fields.get("bind", ""), fields.get("seq", "")
+        if bind and bind == previous.get("bind"):
+            if seq and seq == previous.get("seq"):
+                return True
+            return gap <= self.settings.dedup_resend_s and (answered_at is None or received_at < answered_at)
+        return bool(bind and previous.get("bind"))
+
     @staticmethod
-    def _segment(fields: dict, payload: bytes) -> tuple[tuple[int, int, int] | None, bytes]:
+    def _segment(fields: dict, payload: bytes) -> tuple[Any, bytes]:
+        """(reference, total, index) of a part of a long MO, None for a whole one, or ``MALFORMED``."""
         if "sar" in fields:
             ref, total, seq = (int(x) for x in fields["sar"].split(","))
+            if total > 1 and not 1 <= seq <= total:
+                return MALFORMED, payload
             return ((ref, total, seq) if total > 1 else None), payload
         if int(fields.get("esm_class", 0)) & UDHI:
-            concat, body = split_udh(payload)
+            try:
+                concat, body = split_udh(payload)
+            except MalformedUdh:
+                return MALFORMED, payload
             return (concat if concat and concat[1] > 1 else None), body
         return None, payload
 
@@ -155,7 +194,14 @@ class MoWorker:
                 source = key.split(":")[2]
                 logger.info("long MO from %s incomplete after timeout; answering its parts", mask_phone(source))
                 self.metrics.mo.labels("incomplete").inc()
-                await self._assemble(f"parts-{key}", key, source)
+                try:
+                    await self._assemble(f"parts-{key}", key, source)
+                except REDIS_DOWN:
+                    await self.redis.zadd(streams.PARTS_DEADLINES, {key: time.time()})  # swept again later
+                    raise
+                except Exception:  # no retry from a stream here: the citizen is told it was unreadable
+                    logger.exception("long MO from %s could not be assembled", mask_phone(source))
+                    await self._answer(f"parts-{key}", source, None, time.time(), parts_key=key)
 
     async def _answer(self, entry_id: str, source: str, text: str | None, received_at: float,
                       parts_key: str | None = None) -> None:
@@ -179,7 +225,8 @@ class MoWorker:
         if parts_key is not None:
             pipe.delete(parts_key)
             pipe.zrem(streams.PARTS_DEADLINES, parts_key)
-        pipe.set(streams.mo_done(entry_id), 1, ex=max(self.settings.dedup_window_s, 3600))
+        # The time it was answered: a later identical MO arriving after it is the citizen's, not a resend.
+        pipe.set(streams.mo_done(entry_id), f"{time.time():.6f}", ex=max(self.settings.dedup_window_s, 3600))
         if not entry_id.startswith("parts-"):
             pipe.xack(streams.MO_STREAM, self.group, entry_id)
         await pipe.execute()

@@ -67,11 +67,14 @@ class SimulatorControl:
         self.log = log
 
     def deliver(self, source: str, payload: bytes, data_coding: int = 0, esm_class: int = 0,
-                tlvs: dict | None = None) -> int:
-        """Send one deliver_sm to the bound gateway; returns the deliver_sm_resp status."""
+                tlvs: dict | None = None, resend: bool = False) -> int:
+        """Send one deliver_sm to the bound gateway; returns the deliver_sm_resp status.
+
+        ``resend``: then send the very same PDU again (same sequence number), as an SMSC
+        does when our deliver_sm_resp did not reach it in time."""
         resp = requests.post(f"{self.url}/deliver", json={
             "source": source, "dest": "8283", "hex": payload.hex(), "data_coding": data_coding,
-            "esm_class": esm_class, "tlvs": tlvs or {},
+            "esm_class": esm_class, "tlvs": tlvs or {}, "resend_same_sequence": resend,
         }, timeout=15)
         resp.raise_for_status()
         return resp.json()["status"]

@@ -6,7 +6,7 @@
 // It checks bind credentials, answers submit_sm with message ids (and delivery
 // receipts when asked), can throttle every Nth submit_sm, and is driven over a
 // small HTTP control API:
-//   POST /deliver {source, dest, hex, data_coding, esm_class, tlvs}  -> {status}
+//   POST /deliver {source, dest, hex, data_coding, esm_class, tlvs, resend_same_sequence}  -> {status}
 //   POST /config  {throttle_every, error_every, error_status, receipts, receipt_id_format}
 //   POST /drop    closes every SMPP connection (link loss)
 //   GET  /state   {bound}
@@ -196,6 +196,16 @@ http.createServer(async (req, res) => {
       let answered = false;
       const timer = setTimeout(() => { if (!answered) reply(504, { error: 'no deliver_sm_resp' }); answered = true; }, 10000);
       session.deliver_sm(pdu, (resp) => {
+        if (m.resend_same_sequence) {
+          // An SMSC whose deliver_sm_resp timer expired sends the very PDU again, same sequence number
+          // (on the next tick: node-smpp drops the callback of this sequence number after this one returns).
+          setImmediate(() => session.deliver_sm({ ...pdu, sequence_number: resp.sequence_number }, (again) => {
+            clearTimeout(timer);
+            if (!answered) reply(200, { status: resp.command_status, resend_status: again.command_status });
+            answered = true;
+          }));
+          return;
+        }
         clearTimeout(timer);
         if (!answered) reply(200, { status: resp.command_status });
         answered = true;

@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.notifier import DEFERRED, Notifier, quiet_until
+from bot.notifier import DEFERRED, FAILED, Notifier, out_stream, quiet_until
 from common import signing, subscriptions
 from common.dates import parse_spans
 from common.settings import Settings
@@ -119,8 +119,9 @@ async def test_replicas_deliver_each_change_once_per_subscriber(api, redis) -> N
     senders = {"telegram": await chat("telegram"), "zalo": await chat("zalo")}
     async with DossierClient(url) as dossiers:
         # two full replicas and one with SMS only: chat jobs wait for a replica that has the channel
-        replicas = [Notifier(settings, redis, dossiers, senders) for _ in range(2)]
-        replicas.append(Notifier(settings, redis, dossiers, {}))
+        # (each replica its own consumer index, as CONSUMER_INDEX gives replicas on one host)
+        replicas = [Notifier(settings.copy(update={"consumer_index": i}), redis, dossiers, senders) for i in range(2)]
+        replicas.append(Notifier(settings.copy(update={"consumer_index": 2}), redis, dossiers, {}))
         await replicas[0].prepare()
         mt_before = await redis.xlen(MT_STREAM)
         events = [_event(code), _event(code)]
@@ -213,3 +214,32 @@ async def test_ticket_author_is_told_the_answer(stack, redis_url, api, fake_zalo
     told = (await fake.wait_sent(2))[1]
     assert told["recipient"]["user_id"] == user
     assert told["message"]["text"] == f"Phản ánh số {number} của anh/chị: đã trả lời. Trả lời: Sở đã nhắc nhở cán bộ."
+
+
+async def test_a_chat_notification_that_keeps_failing_is_dead_lettered_with_its_reason(api, redis) -> None:
+    _, url = api
+    settings = Settings(_env_file=None, notify_quiet_hours="", dossier_api_url=url, stream_max_attempts=2)
+    code = f"000.00.12.H17-261126-{random.randint(1000, 9999)}"
+    await subscriptions.subscribe(redis, code, "telegram:913")
+    calls: list[str] = []
+
+    async def broken(user: str, text: str) -> None:
+        calls.append(user)
+        raise ConnectionResetError("Telegram unreachable")
+
+    async with DossierClient(url) as dossiers:
+        notifier = Notifier(settings, redis, dossiers, {"telegram": broken})
+        await notifier.prepare()
+        await redis.delete(FAILED)
+        await notifier.ingest(_event(code))
+        await notifier.expand_once()
+        for _ in range(60):  # the first failure is retried after a backoff, the second is the last
+            await notifier.deliver_once()
+            if await redis.xlen(FAILED):
+                break
+            await asyncio.sleep(0.1)
+    [(_, failed)] = await redis.xrange(FAILED)
+    assert calls == ["913", "913"]
+    assert failed[b"sender"] == b"telegram:913" and failed[b"error"] == b"ConnectionResetError"
+    assert failed[b"attempts"] == b"2" and failed[b"reason"] == b"Telegram unreachable"
+    assert (await redis.xpending(out_stream("telegram"), "notify-senders"))["pending"] == 0

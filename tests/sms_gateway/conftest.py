@@ -78,9 +78,9 @@ class Smsc:
         return SimulatorControl(self.url(""), self.log)
 
     def deliver(self, source: str, payload: bytes, data_coding: int = 0, esm_class: int = 0,
-                tlvs: dict | None = None) -> int:
-        """Send one deliver_sm; returns the command_status of its deliver_sm_resp."""
-        return self.sim.deliver(source, payload, data_coding, esm_class, tlvs)
+                tlvs: dict | None = None, resend: bool = False) -> int:
+        """Send one deliver_sm (``resend``: twice, same sequence); the command_status of its deliver_sm_resp."""
+        return self.sim.deliver(source, payload, data_coding, esm_class, tlvs, resend)
 
     def send_text(self, source: str, text: str, ucs2: bool = False) -> int:
         if ucs2:

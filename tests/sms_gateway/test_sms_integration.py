@@ -10,7 +10,7 @@ import redis
 from common import stats
 from sms_gateway.encoding import to_gsm7, udh
 from sms_gateway.keywords import HELP_TEXT
-from tests.conftest import Stack
+from tests.conftest import Stack, start_redis, stop
 from tests.sms_gateway.conftest import GatewayProcess, Smsc, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -86,9 +86,44 @@ def test_three_part_mo_is_reassembled(stack: Stack, smsc: Smsc, gateway: Gateway
 
 
 def test_duplicate_deliver_sm_gets_one_reply(smsc: Smsc, gateway: GatewayProcess) -> None:
-    smsc.send_text("84901234572", "HD")
-    smsc.send_text("84901234572", "HD")  # the SMSC resends after a lost deliver_sm_resp
+    # The SMSC sends the very PDU again (same sequence number), as after a lost deliver_sm_resp.
+    assert smsc.deliver("84901234572", b"HD", resend=True) == 0
+    time.sleep(1.0)
     assert len(smsc.wait_replies(1)["84901234572"]) == 1
+    assert 'sms_mo_total{outcome="duplicate"} 1.0' in gateway.metrics()
+
+
+def test_the_same_answer_sent_again_later_is_answered_again(smsc: Smsc, gateway: GatewayProcess) -> None:
+    """Issue 13 class 8: "1" to a numbered menu, and later "1" again, is two messages, not a resend."""
+    citizen = "84901234573"
+    for turn, text in enumerate(["xin chao", "1", "xin chao", "1", "HD", "HD"], 1):
+        smsc.send_text(citizen, text)
+        replies = smsc.wait_replies(turn, timeout=60)[citizen]
+        if turn == 1:
+            assert "1. Tra cuu ho so" in replies[0]  # the assistant's buttons as numbered lines
+    assert len(replies) == 6 and all(r.strip() for r in replies)
+    assert replies[4] == replies[5] == to_gsm7(HELP_TEXT)  # the keyword path too
+    assert 'sms_mo_total{outcome="duplicate"}' not in gateway.metrics()
+
+
+def test_poison_mo_with_a_truncated_udh_gets_one_unreadable_reply(stack: Stack, smsc: Smsc, gateway: GatewayProcess,
+                                                                  redis_db: str) -> None:
+    """Issue 15 M5: UDHI set and a UDH cut short (05 00 03) was retried every minute, forever."""
+    citizen = "84901234574"
+    assert smsc.deliver(citizen, bytes.fromhex("050003"), esm_class=0x40) == 0
+    [reply] = smsc.wait_replies(1)[citizen]
+    assert "khong doc duoc" in reply and reply == to_gsm7(reply)
+    [code] = _codes(stack, "dang_xu_ly")
+    smsc.send_text(citizen, f"HS {code}")
+    replies = smsc.wait_replies(2)[citizen]
+    assert len(replies) == 2 and code in replies[1] and "DANG XU LY" in replies[1]
+    r = redis.Redis.from_url(redis_db)
+    wait_until(lambda: r.xpending("sms:mo", "sms-workers")["pending"] == 0, 10, "every MO acknowledged")
+    assert r.xlen("sms:dead") == 0  # answered, not dead-lettered
+    health = requests.get(f"http://127.0.0.1:{gateway.http_port}/health", timeout=5).json()
+    assert health["loops"] == {"mo-worker": True, "mt-sender": True}
+    wait_until(lambda: 'sms_stream_lag{stream="sms:mo"} 0.0' in gateway.metrics(), 10, "lag exported")
+    assert 'sms_dead_letters{stream="sms:dead"} 0.0' in gateway.metrics()
 
 
 def test_throttling_loses_nothing(stack: Stack, smsc: Smsc, gateway: GatewayProcess) -> None:
@@ -251,3 +286,26 @@ def test_nearby_places_by_ward_name_over_sms(smsc: Smsc, gateway: GatewayProcess
     lines = reply.splitlines()
     assert lines[0] == "Cac ATM gan phuong Hoa Khanh nhat:" and lines[1].startswith("1. ATM BIDV Ton Duc Thang")
     assert len(lines) == 4  # the three nearest
+
+
+def test_a_redis_restart_mid_run_is_survived(stack: Stack, smsc: Smsc, gateway_env: dict, tmp_path) -> None:
+    """Redis restarted under a running gateway (no persistence: the streams and groups are gone too)."""
+    proc, url = start_redis(tmp_path)
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    own = GatewayProcess({**gateway_env, "REDIS_URL": url}, tmp_path)
+    own.start()
+    try:
+        first, second = _codes(stack, "da_co_ket_qua", 2)
+        assert smsc.send_text("84901234599", f"HS {first}") == 0
+        smsc.wait_replies(1)
+        stop([proc])
+        time.sleep(1)
+        proc, _ = start_redis(tmp_path, port)
+        # The first store after the restart may meet a dead connection: the SMSC is told to retry, and does.
+        wait_until(lambda: smsc.send_text("84901234599", f"HS {second}") == 0, 20, "MO stored again")
+        replies = smsc.wait_replies(2, timeout=30)["84901234599"]
+        assert first in replies[0] and second in replies[1] and "DA CO KET QUA" in replies[1]
+        assert own.healthy()
+    finally:
+        own.stop()
+        stop([proc])
