@@ -6,6 +6,7 @@ import time
 
 import pytest
 import redis
+import requests
 
 from common import stats
 from sms_gateway.encoding import to_gsm7, udh
