@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     office_hours: str = "Thứ Hai đến Thứ Sáu, sáng 7h30-11h30, chiều 13h30-17h00"
     handoff_hours: str = Field("07:30-11:30,13:30-17:00", description="When staff take chat conversations over")
     office_address: str = "Bộ phận Một cửa, Trung tâm Hành chính thành phố"
+    handoff_timeout_min: float = Field(5.0, description="No staff reply within this many minutes: hotline, bot resumes")
 
     @property
     def agencies(self) -> set[str]:
