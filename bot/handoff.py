@@ -242,8 +242,11 @@ class Handoffs:
                 intent = (event.get("parse_data") or {}).get("intent") or {}
                 note = f"{intent.get('name', '')} ({float(intent.get('confidence') or 0):.2f})" if intent else ""
                 lines.append(Line(float(event.get("timestamp") or 0), "citizen", event["text"], note))
-            elif kind == "bot" and event.get("text"):
-                lines.append(Line(float(event.get("timestamp") or 0), "bot", event["text"]))
+            elif kind == "bot":
+                custom = (event.get("data") or {}).get("custom") or {}
+                text = event.get("text") or (custom.get("text") if isinstance(custom, dict) else "")
+                if text:
+                    lines.append(Line(float(event.get("timestamp") or 0), "bot", str(text)))
             elif kind == "slot" and isinstance(event.get("value"), str):
                 if event.get("name") in NAME_SLOTS:
                     names.add(event["value"])
