@@ -134,7 +134,7 @@ class Handoffs:
         before = await handoff.get(self.redis, sender)
         result = await handoff.claim(self.redis, sender, staff, self.clock())
         if result is Claim.CLAIMED and before is not None and before.state == handoff.WAITING:
-            await self._tell(sender, [BotMessage(handoff.CLAIMED_NOTICE)], "staff")
+            await self._tell(sender, [BotMessage(handoff.CLAIMED_NOTICE)])
         return result
 
     async def reply(self, sender: str, staff: str, text: str) -> None:
@@ -187,7 +187,7 @@ class Handoffs:
             buttons = tuple(Button(label, payload) for payload, label in
                             ((p, handoff.CSAT_LABELS[s]) for p, s in handoff.CSAT_PAYLOADS.items()))
             messages = [*messages, BotMessage(handoff.CSAT_QUESTION, buttons)]
-        await self._tell(ended.sender, messages, "staff")
+        await self._tell(ended.sender, messages)
 
     # -- delivery ---------------------------------------------------------------------
 
@@ -211,10 +211,10 @@ class Handoffs:
             logger.warning("message to %s not delivered: %r", pseudonym(sender), exc)
             raise Undeliverable(repr(exc)) from exc
 
-    async def _tell(self, sender: str, messages: list[BotMessage], kind: str) -> None:
+    async def _tell(self, sender: str, messages: list[BotMessage]) -> None:
         """Like :meth:`deliver` for what the citizen is told about the handoff itself (logged, not raised)."""
         try:
-            await self.deliver(sender, messages, kind)
+            await self.deliver(sender, messages, "notice")
         except Undeliverable:
             pass
 

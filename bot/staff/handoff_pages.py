@@ -79,12 +79,13 @@ async def queue_page(request: web.Request, error: str = "") -> web.Response:
     notice = f'<p class="error">{html.escape(error)}</p>' if error else ""
     answers = await handoff.csat_answers(redis)
     counts = Counter(a["score"] for a in answers)
-    csat = (" · ".join(f"{label}: {counts.get(score, 0)}" for score, label in handoff.CSAT_LABELS.items())
-            if answers else "chưa có đánh giá")
+    csat = (f"{len(answers)} lượt gần nhất: " + " · ".join(
+        f"{label}: {counts.get(score, 0)}" for score, label in handoff.CSAT_LABELS.items())
+            if answers else "Chưa có đánh giá.")
     body = (f'<div class="card" id="handoff-queue"><h1>Người dân chờ cán bộ ({len(rows)})</h1>{notice}{table}'
             f'<p class="muted">Hết {request.app[SETTINGS_KEY].handoff_timeout_min:g} phút không có cán bộ trả lời, '
             'người dân được hướng dẫn gọi đường dây nóng và trợ lý ảo tiếp tục.</p></div>'
-            f'<div class="card"><h2>Mức hài lòng sau khi gặp cán bộ ({len(answers)} gần nhất)</h2><p>{csat}</p>'
+            f'<div class="card"><h2>Mức hài lòng sau khi gặp cán bộ</h2><p>{csat}</p>'
             '<p><a href="/staff/handoffs/canned">Sửa câu trả lời mẫu</a></p></div>'
             '<script src="/static/handoff.js" defer></script>')
     return page("Người dân chờ cán bộ", body, session)

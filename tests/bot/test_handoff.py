@@ -196,7 +196,7 @@ async def test_claim_reply_and_give_back_in_the_console(desk, redis, gateway, ac
     winner, loser = (client, other) if lan_won else (other, client)
     refused = claims[1 if lan_won else 0]
     assert f"Cán bộ {holder} đã nhận" in (await refused.json())["error"]
-    assert (await _texts(redis))[-1] == ("staff", handoff.CLAIMED_NOTICE)
+    assert (await _texts(redis))[-1] == ("notice", handoff.CLAIMED_NOTICE)
 
     page = await (await winner.get(f"/staff/handoffs/view?sender={SENDER}")).text()
     assert "Kết thúc và trả lại cho trợ lý ảo" in page and 'id="canned"' in page and "Người dân yêu cầu" in page
