@@ -76,7 +76,7 @@ class Conversations:
             await stats.record(self.redis, Count(stats.MESSAGES, channel),
                                response=(channel, time.monotonic() - started))
         if self.handoffs is not None and any(m.handoff for m in messages):
-            await self.handoffs.begin(sender)
+            messages = await self.handoffs.begin(sender, messages)
         return messages
 
     async def reply(self, sender: str, text: str, metadata: dict[str, Any] | None = None) -> list[BotMessage]:

@@ -100,7 +100,15 @@ class Handoffs:
 
     async def intercept(self, sender: str, text: str) -> list[BotMessage] | None:
         """The replies when the message is not the bot's (handed off, a satisfaction answer,
-        leaving the queue); None when the bot should answer it."""
+        leaving the queue); None when the bot should answer it (also when Redis is down: an
+        outage must not silence citizens)."""
+        try:
+            return await self._intercept(sender, text)
+        except (redis_errors.ConnectionError, redis_errors.TimeoutError):
+            logger.warning("handoff state unreachable; %s answered by the bot", pseudonym(sender))
+            return None
+
+    async def _intercept(self, sender: str, text: str) -> list[BotMessage] | None:
         key = text.strip()
         if key in handoff.CSAT_PAYLOADS:
             stored = await handoff.answer_csat(self.redis, sender, handoff.CSAT_PAYLOADS[key], self.clock())
@@ -118,15 +126,22 @@ class Handoffs:
             return None
         return [BotMessage(handoff.STILL_WAITING)] if state == handoff.WAITING else []
 
-    async def begin(self, sender: str) -> bool:
-        """The assistant handed the conversation over: queue it (once)."""
-        started = await handoff.start(self.redis, sender, self.clock(), self.timeout_s)
-        if started:
-            logger.info("%s conversation %s handed to staff", sender.partition(":")[0], pseudonym(sender))
-        return started
+    async def begin(self, sender: str, replies: list[BotMessage]) -> list[BotMessage]:
+        """The assistant handed the conversation over (``replies`` say so): queue it, once. The
+        replies to send: these, or the hotline instead of the promise when Redis is down."""
+        try:
+            if await handoff.start(self.redis, sender, self.clock(), self.timeout_s):
+                logger.info("%s conversation %s handed to staff", sender.partition(":")[0], pseudonym(sender))
+            return replies
+        except (redis_errors.ConnectionError, redis_errors.TimeoutError):
+            logger.warning("handoff state unreachable; %s not queued", pseudonym(sender))
+            return [*(m for m in replies if not m.handoff), BotMessage(handoff.unavailable(self.settings.hotline))]
 
     async def is_handed_off(self, sender: str) -> bool:
-        return await self.redis.exists(handoff.state_key(sender)) == 1
+        try:
+            return await self.redis.exists(handoff.state_key(sender)) == 1
+        except (redis_errors.ConnectionError, redis_errors.TimeoutError):
+            return False
 
     # -- staff ------------------------------------------------------------------------
 

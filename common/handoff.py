@@ -74,6 +74,11 @@ def timed_out(hotline: str, minutes: float) -> str:
             "Trợ lý ảo tiếp tục hỗ trợ anh/chị.")
 
 
+def unavailable(hotline: str) -> str:
+    return (f"Xin lỗi anh/chị, hiện chưa chuyển được cuộc trò chuyện cho cán bộ. Anh/chị vui lòng gọi "
+            f"đường dây nóng {hotline}.")
+
+
 def in_office_hours(now: dt.datetime, spec: str) -> bool:
     """True on a working day within one of the spans (``always``: staff on call at any time;
     empty: never, every citizen gets the hotline)."""

@@ -138,7 +138,8 @@ async def test_a_handed_off_citizen_writes_to_staff_but_a_code_still_gets_the_bo
     clock = [1_800_000_000.0]
     service = _handoffs(redis, clock)
     assert await service.intercept(SENDER, "alo") is None  # not handed off: the bot answers
-    assert await service.begin(SENDER)
+    promise = [BotMessage("đã chuyển", handoff=True)]
+    assert await service.begin(SENDER, promise) == promise
     assert [m.text for m in await service.intercept(SENDER, "alo, có ai không?")] == [handoff.STILL_WAITING]
     assert await service.intercept(SENDER, "tra cứu 000.00.12.H17-200115-0001") is None  # the bot answers lookups
     await service.claim(SENDER, "lan")
@@ -152,7 +153,7 @@ async def test_a_handed_off_citizen_writes_to_staff_but_a_code_still_gets_the_bo
 async def test_timeout_tells_the_citizen_offers_the_hotline_and_a_ticket_and_gives_back(redis) -> None:
     clock = [1_800_000_000.0]
     service = _handoffs(redis, clock, timeout_min=2)
-    await service.begin(SENDER)
+    await service.begin(SENDER, [])
     clock[0] += 119
     assert await service.check_timeouts() == 0
     clock[0] += 1
@@ -166,6 +167,16 @@ async def test_timeout_tells_the_citizen_offers_the_hotline_and_a_ticket_and_giv
     await service.rasa.close()
 
 
+async def test_with_redis_down_the_bot_answers_and_the_hotline_replaces_the_promise() -> None:
+    down = aioredis.from_url("redis://127.0.0.1:9/0")
+    service = _handoffs(down, [1_800_000_000.0])
+    assert await service.intercept(SENDER, "alo") is None
+    replies = await service.begin(SENDER, [BotMessage("đã chuyển cho cán bộ", handoff=True), BotMessage("khác")])
+    assert [m.text for m in replies] == ["khác", handoff.unavailable("1022")]
+    await service.rasa.close()
+    await down.close()
+
+
 def test_transcript_masking_uses_what_the_conversation_gave() -> None:
     text = "Tôi là Phạm Thị Hoa, số 0935 000 111, CCCD 001200012345, nhà ở 08 Bạch Đằng, phường Hải Châu"
     masked = mask_known(text, {"Phạm Thị Hoa"}, {"08 Bạch Đằng, phường Hải Châu"})
@@ -177,7 +188,7 @@ def test_transcript_masking_uses_what_the_conversation_gave() -> None:
 async def test_claim_reply_and_give_back_in_the_console(desk, redis, gateway, accounts, redis_db) -> None:
     client, app = desk
     service: Handoffs = app[HANDOFFS_KEY]
-    await service.begin(SENDER)
+    await service.begin(SENDER, [])
     await service.intercept(SENDER, "số của tôi 0935 000 111, gọi lại giúp")
     await sign_in(client, "lan.nguyen", ANNOTATOR_PASSWORD)
     queue = await (await client.get("/staff/handoffs")).text()
@@ -235,7 +246,7 @@ async def test_claim_reply_and_give_back_in_the_console(desk, redis, gateway, ac
 
 async def test_ending_someone_elses_conversation_is_refused_and_canned_replies_are_edited(desk, redis) -> None:
     client, app = desk
-    await app[HANDOFFS_KEY].begin(SENDER)
+    await app[HANDOFFS_KEY].begin(SENDER, [])
     await handoff.claim(redis, SENDER, "minh.tran", 1.0)
     await sign_in(client, "lan.nguyen", ANNOTATOR_PASSWORD)
     token = await csrf(client)
