@@ -85,11 +85,20 @@ class PushHub:
         self.redis = redis
         self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
         self._task: asyncio.Task | None = None
+        self.closing = False
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._listen(), name="push-hub")
 
+    def close_streams(self) -> None:
+        """The gateway shuts down: open pages' streams end now (they reconnect to another replica)."""
+        self.closing = True
+        for waiters in self._waiters.values():
+            for event in waiters:
+                event.set()
+
     async def stop(self) -> None:
+        self.close_streams()
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -139,7 +148,7 @@ async def serve(request: web.Request, store: PushStore, hub: PushHub, session: s
     logger.info("push stream opened for %s", pseudonym(session))
     try:
         await response.write(b"retry: 2000\n\n")
-        while True:
+        while not hub.closing:
             woken.clear()  # before reading: a message that comes during the read wakes the next wait
             for entry_id, data in await store.after(session, last):
                 await response.write(_event(entry_id, data))

@@ -177,7 +177,12 @@ def create_app(settings: Settings) -> web.Application:
             await dossiers.close()
             await redis.close()
 
+    async def close_push_streams(app: web.Application) -> None:
+        if PUSH_HUB_KEY in app:
+            app[PUSH_HUB_KEY].close_streams()
+
     app.cleanup_ctx.append(channels)
+    app.on_shutdown.append(close_push_streams)  # before aiohttp waits for open requests to finish
     setup_staff(app, settings, REDIS_KEY)
     app.router.add_get("/", index)
     app.router.add_get("/health", health)
