@@ -189,7 +189,7 @@ class Handoffs:
                                           mode="timeout")
             except EndRefused:  # answered meanwhile, or another replica took it
                 continue
-            text = handoff.timed_out(self.settings.hotline, self.settings.handoff_timeout_min)
+            text = handoff.timed_out(self.settings.hotline)
             await self._after(ended, [BotMessage(text, (Button("Gửi phản ánh", handoff.TICKET_PAYLOAD),))])
             logger.info("handoff of %s timed out", pseudonym(sender))
             done += 1

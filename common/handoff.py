@@ -68,8 +68,8 @@ def handed_over(department: str, hotline: str) -> str:
             f"trong lúc chờ, anh/chị vẫn có thể gửi mã hồ sơ để tra cứu. Cần gấp, vui lòng gọi {hotline}.")
 
 
-def timed_out(hotline: str, minutes: float) -> str:
-    return (f"Xin lỗi anh/chị, trong {minutes:g} phút qua chưa có cán bộ trả lời được. Anh/chị vui lòng gọi "
+def timed_out(hotline: str) -> str:
+    return ("Xin lỗi anh/chị, hiện chưa có cán bộ trả lời được. Anh/chị vui lòng gọi "
             f"đường dây nóng {hotline}, hoặc gửi phản ánh để được trả lời bằng văn bản. "
             "Trợ lý ảo tiếp tục hỗ trợ anh/chị.")
 
