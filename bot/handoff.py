@@ -4,7 +4,8 @@ The state lives in Redis (``common/handoff.py``); this service acts on it:
 
 - :meth:`Handoffs.intercept` sees every chat message before the bot does: a
   handed-off citizen's message goes to the handoff log (not to Rasa), except one
-  holding a dossier code, which the bot still answers; answers to the
+  holding a dossier code or a button's payload (``/...``), which the bot still
+  answers; answers to the
   satisfaction question are stored here.
 - :meth:`Handoffs.begin` runs when the assistant's reply says "hand over"
   (``action_gap_can_bo`` in office hours on chat).
@@ -119,7 +120,7 @@ class Handoffs:
             except EndRefused:
                 pass
             return [BotMessage(handoff.LEFT)]
-        if find_codes(text):  # a lookup is answered by the bot even while handed off
+        if find_codes(text) or key.startswith("/"):  # a lookup, a button of the bot's: the bot answers
             return None
         state = await handoff.citizen_said(self.redis, sender, text, self.clock(), self.timeout_s)
         if state is None:

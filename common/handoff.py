@@ -288,12 +288,6 @@ async def active(redis: Any) -> list[Handoff]:
     return found
 
 
-async def waiting(redis: Any) -> dict[str, str]:
-    """Conversations nobody has claimed yet: sender -> since (ISO, local time of the server)."""
-    return {h.sender: dt.datetime.fromtimestamp(h.since).isoformat(timespec="seconds")
-            for h in await active(redis) if h.state == WAITING}
-
-
 async def overdue(redis: Any, now: float) -> list[str]:
     """Senders whose citizen has waited longer than the timeout for a staff reply."""
     return [as_str(s) for s in await redis.zrangebyscore(DUE, "-inf", now)]

@@ -142,6 +142,7 @@ async def test_a_handed_off_citizen_writes_to_staff_but_a_code_still_gets_the_bo
     assert await service.begin(SENDER, promise) == promise
     assert [m.text for m in await service.intercept(SENDER, "alo, có ai không?")] == [handoff.STILL_WAITING]
     assert await service.intercept(SENDER, "tra cứu 000.00.12.H17-200115-0001") is None  # the bot answers lookups
+    assert await service.intercept(SENDER, "/danh_gia") is None  # and the buttons of its earlier replies
     await service.claim(SENDER, "lan")
     assert await service.intercept(SENDER, "tôi cần hỏi về hồ sơ") == []  # the staff member answers
     assert [m.text for m in await service.intercept(SENDER, handoff.LEAVE_PAYLOAD)] == [handoff.LEFT]
