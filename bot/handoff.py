@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import re
 import time
@@ -77,6 +78,8 @@ class Line:
     by: str
     text: str
     note: str = ""  # the intent and confidence of a citizen's message; the staff member's name
+    intent: str = ""  # a citizen's message the assistant parsed: what it understood
+    confidence: float = 0.0
 
 
 class Handoffs:
@@ -256,8 +259,10 @@ class Handoffs:
             kind = event.get("event")
             if kind == "user" and event.get("text"):
                 intent = (event.get("parse_data") or {}).get("intent") or {}
-                note = f"{intent.get('name', '')} ({float(intent.get('confidence') or 0):.2f})" if intent else ""
-                lines.append(Line(float(event.get("timestamp") or 0), "citizen", event["text"], note))
+                name, confidence = str(intent.get("name") or ""), float(intent.get("confidence") or 0)
+                note = f"{name} ({confidence:.2f})" if name else ""
+                lines.append(Line(float(event.get("timestamp") or 0), "citizen", event["text"], note, name,
+                                  confidence))
             elif kind == "bot":
                 custom = (event.get("data") or {}).get("custom") or {}
                 text = event.get("text") or (custom.get("text") if isinstance(custom, dict) else "")
@@ -273,7 +278,7 @@ class Handoffs:
         lines.sort(key=lambda line: line.at)
         lines = lines[-limit:]
         if masked:
-            lines = [Line(x.at, x.by, mask_known(x.text, names, addresses), x.note) for x in lines]
+            lines = [dataclasses.replace(x, text=mask_known(x.text, names, addresses)) for x in lines]
         return lines
 
     # -- lifecycle ----------------------------------------------------------------------

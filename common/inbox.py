@@ -30,7 +30,8 @@ MAX_ITEMS = 10_000  # the stream is capped: the oldest unreviewed messages go fi
 
 LAST_PARSE = "nlu:last:{}"  # the last message of a sender, for a later "unhelpful" mark
 LAST_PARSE_TTL_S = 3600
-REASONS = {"low_confidence": "độ tin cậy thấp", "fallback": "không hiểu", "unhelpful": "người dân báo chưa hữu ích"}
+REASONS = {"low_confidence": "độ tin cậy thấp", "fallback": "không hiểu", "unhelpful": "người dân báo chưa hữu ích",
+           "staff": "cán bộ gửi từ cuộc trò chuyện"}
 
 
 @dataclass(frozen=True)

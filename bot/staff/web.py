@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 from aiohttp import web
 
-from bot.staff import dashboard, handoff_pages, model_pages
+from bot.staff import conversation_pages, dashboard, handoff_pages, model_pages
 from bot.staff.accounts import AccountError, Accounts, Role, SignIn
 from bot.staff.layout import (
     ACCOUNTS_KEY,
@@ -285,5 +285,6 @@ def setup_staff(app: web.Application, settings: Settings, redis_key: web.AppKey)
     app.router.add_post("/staff/api/users", create_user)
     app.router.add_post("/staff/api/tickets/{number}/answer", answer_ticket)
     handoff_pages.add_routes(app)
+    conversation_pages.add_routes(app)
     model_pages.add_routes(app)
     dashboard.add_routes(app)
