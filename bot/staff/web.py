@@ -177,8 +177,9 @@ async def inbox_page(request: web.Request, error: str = "") -> web.Response:
         f'<option value="{e}">{e}</option>' for e in entities)
     rows = []
     for item in entries:
-        guess = item.intent if item.intent in intents else "ngoai_pham_vi"
-        options = "".join(f'<option value="{i}"{" selected" if i == guess else ""}>{i}</option>' for i in intents)
+        guess = item.intent if item.intent in intents else ""  # fell back: staff choose, nothing preselected
+        options = '<option value="">(chọn ý định)</option>' + "".join(
+            f'<option value="{i}"{" selected" if i == guess else ""}>{i}</option>' for i in intents)
         rows.append(
             f'<tr data-item="{html.escape(item.id)}"><td>{html.escape(item.masked)}</td>'
             f'<td>{html.escape(item.channel)}</td><td>{html.escape(_when(item.at))}</td>'

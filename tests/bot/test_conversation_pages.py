@@ -78,3 +78,25 @@ async def test_find_a_conversation_read_it_tag_it_and_send_a_message_to_the_inbo
     wrong = await client.post("/staff/api/conversations/inbox", json={"sender": sender, "at": "1.0"},
                               headers={"X-CSRF-Token": token})
     assert wrong.status == 404
+
+
+async def test_an_inbox_item_that_fell_back_starts_with_no_intent_chosen(inbox_console, redis_url) -> None:
+    import datetime as dt
+
+    client, _ = inbox_console
+    redis = aioredis.from_url(redis_url)
+    try:
+        fell_back = await redis.xadd(inbox.STREAM, inbox.record_fields(
+            "tôi muốn khiếu nại cán bộ một cửa", "web:x1", "nlu_fallback", 0.3, dt.datetime(2026, 12, 1, 9)))
+        unsure = await redis.xadd(inbox.STREAM, inbox.record_fields(
+            "phí làm giấy phép rượu", "web:x2", "hoi_le_phi", 0.41, dt.datetime(2026, 12, 1, 9)))
+    finally:
+        await redis.close()
+    await sign_in(client, "lan.nguyen", ANNOTATOR_PASSWORD)
+    page = await (await client.get("/staff/inbox")).text()
+    row = lambda entry: page.split(f'data-item="{entry.decode()}"')[1].split("</tr>")[0]  # noqa: E731
+    assert " selected" not in row(fell_back) and "(chọn ý định)" in row(fell_back)
+    assert '<option value="hoi_le_phi" selected>' in row(unsure)  # a guess that may be right stays offered
+    blank = await client.post(f"/staff/api/inbox/{fell_back.decode()}", json={"action": "confirm", "intent": ""},
+                              headers={"X-CSRF-Token": await csrf(client)})
+    assert blank.status == 400
