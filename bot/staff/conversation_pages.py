@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from bot.handoff import HANDOFFS_KEY
+from bot.staff.handoff_pages import WHO
 from bot.staff.layout import REDIS_KEY, SETTINGS_KEY, csrf_field, done, form_or_json, page, refused, session_of
 from bot.staff.sessions import Session
 from common import handoff, inbox
@@ -146,7 +147,10 @@ async def conversations(redis: Any) -> list[Summary]:
         except ValueError:
             continue
         summary = summarize(sender, events)
-        summary.handed_off |= bool(await redis.exists(handoff.log_key(sender)))
+        said_to_staff = await handoff.log(redis, sender)  # what the citizen said to staff is not in the tracker
+        summary.handed_off |= bool(said_to_staff)
+        summary.masked += [mask(e.text) for e in said_to_staff if e.by == "citizen"]
+        summary.last = max([summary.last, *(e.at for e in said_to_staff)])
         summary.tags = {as_str(t) for t in await redis.smembers(TAGS_KEY.format(sender))}
         found.append(summary)
         if len(found) >= MAX_SCANNED:
@@ -221,7 +225,7 @@ async def view_page(request: web.Request, error: str = "") -> web.Response:
                         f'<input type="hidden" name="at" value="{line.at!r}">'
                         "<button>Gửi vào hộp thư NLU</button></form>")
         note = f' <span class="muted">{html.escape(line.note)}</span>' if line.note else ""
-        items.append(f'<li class="{line.by}"><strong>{html.escape(line.by)}</strong> <span class="muted">'
+        items.append(f'<li class="{line.by}"><strong>{WHO.get(line.by, line.by)}</strong> <span class="muted">'
                      f"{dt.datetime.fromtimestamp(line.at, tz):%d/%m %H:%M:%S}</span>{note} {to_inbox}<br>"
                      f"{html.escape(line.text)}</li>")
     tags = sorted(as_str(t) for t in await request.app[REDIS_KEY].smembers(TAGS_KEY.format(sender)))

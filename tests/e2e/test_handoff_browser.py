@@ -116,6 +116,16 @@ def test_a_person_answers_in_the_web_chat(browser, stack: Stack) -> None:  # noq
     staff.goto("/staff/handoffs")
     assert "Hài lòng: 1" in staff.locator("body").inner_text()
 
+    # The conversations screen finds it (handed off, masked text without diacritics) with its intents.
+    staff.goto("/staff/conversations?handed_off=1&q=giay+phep+ban+le+ruou")
+    found = staff.locator("tr[data-sender^='web:']")
+    assert found.count() == 1 and "gap_can_bo" in found.inner_text() and "gặp cán bộ" in found.inner_text()
+    assert "0905" not in staff.locator("body").inner_text()
+    _shot(staff, "27-conversations")
+    found.get_by_role("link", name="Xem").click()
+    staff.get_by_text("hoi_le_phi (").first.wait_for()  # the fee question after the give-back, with its intent
+    _shot(staff, "28-conversation-transcript")
+
     # A reload does not repeat what the page showed; a ticket answered while the page is closed is
     # shown when it opens again.
     citizen.reload()
