@@ -172,10 +172,11 @@ async def list_page(request: web.Request) -> web.Response:
     f = Filters.of(request.query)
     every = await conversations(request.app[REDIS_KEY])
     kept = [s for s in every if f.keep(s, tz)]
-    channels = "".join(f'<option value="{c}"{" selected" if c == f.channel else ""}>{c}</option>'
-                       for c in ("", *CHANNELS))
-    intents = "".join(f'<option value="{i}"{" selected" if i == f.intent else ""}>{i}</option>'
-                      for i in ("", *sorted(set().union(*(s.intents for s in every)))))
+    channels = '<option value="">(tất cả)</option>' + "".join(
+        f'<option value="{c}"{" selected" if c == f.channel else ""}>{c}</option>' for c in CHANNELS)
+    intents = '<option value="">(tất cả)</option>' + "".join(
+        f'<option value="{i}"{" selected" if i == f.intent else ""}>{i}</option>'
+        for i in sorted(set().union(*(s.intents for s in every))))
     form = (f'<form method="get" action="/staff/conversations" class="filters">'
             f'<label>Kênh <select name="channel">{channels}</select></label> '
             f'<label>Từ ngày <input type="date" name="since" value="{f.since or ""}"></label> '
