@@ -167,7 +167,8 @@ class Handoffs:
         if current is None or current.state != handoff.CLAIMED or current.staff != staff:
             raise NotYours(sender)
         await self.deliver(sender, [BotMessage(text)], "staff")
-        if not await handoff.staff_said(self.redis, sender, staff, text, self.clock()):
+        if not await handoff.staff_said(self.redis, sender, staff, text, self.clock(),
+                                        self.settings.handoff_idle_min * 60):
             raise NotYours(sender)  # ended in between: delivered, but not logged as part of it
         logger.info("staff %s replied to %s", staff, pseudonym(sender))
 
@@ -193,9 +194,12 @@ class Handoffs:
                                           mode="timeout")
             except EndRefused:  # answered meanwhile, or another replica took it
                 continue
-            text = handoff.timed_out(self.settings.hotline)
-            await self._after(ended, [BotMessage(text, (Button("Gửi phản ánh", handoff.TICKET_PAYLOAD),))])
-            logger.info("handoff of %s timed out", pseudonym(sender))
+            if ended.answered:  # the citizen went quiet after the staff's answer
+                await self._after(ended, [BotMessage(handoff.IDLE_ENDED)])
+            else:
+                text = handoff.timed_out(self.settings.hotline)
+                await self._after(ended, [BotMessage(text, (Button("Gửi phản ánh", handoff.TICKET_PAYLOAD),))])
+            logger.info("handoff of %s timed out (%s)", pseudonym(sender), "idle" if ended.answered else "no reply")
             done += 1
         return done
 

@@ -60,6 +60,8 @@ ENDED = ("Cán bộ đã kết thúc cuộc trò chuyện. Trợ lý ảo tiếp
 LEFT = "Trợ lý ảo tiếp tục hỗ trợ anh/chị. Anh/chị hãy nhập mã hồ sơ hoặc đặt câu hỏi."
 CSAT_QUESTION = "Anh/chị có hài lòng với sự hỗ trợ của cán bộ vừa rồi không?"
 CSAT_THANKS = "Cảm ơn anh/chị đã đánh giá. Ý kiến của anh/chị giúp Sở phục vụ tốt hơn."
+IDLE_ENDED = ("Cuộc trò chuyện với cán bộ đã kết thúc vì lâu không có tin nhắn mới. Trợ lý ảo tiếp tục hỗ trợ "
+              "anh/chị; cần gặp cán bộ, anh/chị cứ nhắn \"gặp cán bộ\".")
 CSAT_EXPIRED = "Cảm ơn anh/chị. Phiếu đánh giá này đã hết hạn hoặc đã được ghi nhận."
 
 
@@ -108,6 +110,7 @@ class Handoff:
     since: float
     staff: str = ""
     replied: bool = False  # a staff member has written at least once
+    answered: bool = False  # the last word was a staff member's (a timeout then means the citizen went quiet)
     last: str = ""  # the citizen's last message (as typed; mask before showing)
     last_at: float = 0.0
 
@@ -119,6 +122,7 @@ class Handoff:
     def of(cls, sender: str, fields: dict[str, str]) -> Handoff:
         return cls(sender=sender, state=fields.get("state", WAITING), since=float(fields.get("since") or 0),
                    staff=fields.get("staff", ""), replied=fields.get("replied") == "1",
+                   answered=fields.get("answered") == "1",
                    last=fields.get("last", ""), last_at=float(fields.get("last_at") or 0))
 
 
@@ -145,7 +149,7 @@ class Claim(Enum):
 # KEYS: state, active, due, log. ARGV: sender, now, due at, entry, log max, log ttl.
 _START = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'state', 'waiting', 'since', ARGV[2], 'staff', '', 'replied', '0')
+redis.call('HSET', KEYS[1], 'state', 'waiting', 'since', ARGV[2], 'staff', '', 'replied', '0', 'answered', '0')
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
 redis.call('RPUSH', KEYS[4], ARGV[4])
@@ -157,8 +161,8 @@ return 1
 _CITIZEN = """
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return false end
-redis.call('HSET', KEYS[1], 'last', ARGV[7], 'last_at', ARGV[2])
-redis.call('ZADD', KEYS[2], 'NX', ARGV[3], ARGV[1])
+redis.call('HSET', KEYS[1], 'last', ARGV[7], 'last_at', ARGV[2], 'answered', '0')
+redis.call('ZADD', KEYS[2], 'LT', ARGV[3], ARGV[1])
 redis.call('RPUSH', KEYS[3], ARGV[4])
 redis.call('LTRIM', KEYS[3], -tonumber(ARGV[5]), -1)
 redis.call('EXPIRE', KEYS[3], ARGV[6])
@@ -178,13 +182,13 @@ redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
 redis.call('EXPIRE', KEYS[2], ARGV[4])
 return 'claimed'
 """
-# KEYS: state, due, log. ARGV: sender, staff, entry, log max, log ttl.
+# KEYS: state, due, log. ARGV: sender, staff, entry, log max, log ttl, idle due at.
 _STAFF = """
 if redis.call('HGET', KEYS[1], 'state') ~= 'claimed' or redis.call('HGET', KEYS[1], 'staff') ~= ARGV[2] then
   return 0
 end
-redis.call('HSET', KEYS[1], 'replied', '1')
-redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('HSET', KEYS[1], 'replied', '1', 'answered', '1')
+redis.call('ZADD', KEYS[2], ARGV[6], ARGV[1])
 redis.call('RPUSH', KEYS[3], ARGV[3])
 redis.call('LTRIM', KEYS[3], -tonumber(ARGV[4]), -1)
 redis.call('EXPIRE', KEYS[3], ARGV[5])
@@ -238,12 +242,13 @@ async def claim(redis: Any, sender: str, staff: str, now: float) -> Claim:
     return Claim(as_str(result))
 
 
-async def staff_said(redis: Any, sender: str, staff: str, text: str, now: float) -> bool:
-    """Log a staff reply (the citizen is answered: no timeout until they write again);
+async def staff_said(redis: Any, sender: str, staff: str, text: str, now: float, idle_s: float) -> bool:
+    """Log a staff reply. The citizen is answered: the next timeout is ``idle_s`` away (the
+    conversation ends if nobody writes again), or the usual one once the citizen writes.
     False when ``staff`` does not hold the conversation."""
     entry = Entry(now, "staff", text, staff).json()
     return bool(await _run(redis, _STAFF, [state_key(sender), DUE, log_key(sender)],
-                           [sender, staff, entry, LOG_MAX, LOG_TTL_S]))
+                           [sender, staff, entry, LOG_MAX, LOG_TTL_S, now + idle_s]))
 
 
 class EndRefused(Exception):

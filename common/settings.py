@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     handoff_hours: str = Field("07:30-11:30,13:30-17:00", description="When staff take chat conversations over")
     office_address: str = "Bộ phận Một cửa, Trung tâm Hành chính thành phố"
     handoff_timeout_min: float = Field(5.0, description="No staff reply within this many minutes: hotline, bot resumes")
+    handoff_idle_min: float = Field(30.0, description="Nobody wrote since the staff's last reply: the handoff ends")
 
     @property
     def agencies(self) -> set[str]:

@@ -178,6 +178,22 @@ async def test_with_redis_down_the_bot_answers_and_the_hotline_replaces_the_prom
     await down.close()
 
 
+async def test_a_citizen_who_goes_quiet_after_the_staff_answer_is_given_back_after_the_idle_limit(redis) -> None:
+    clock = [1_800_000_000.0]
+    service = _handoffs(redis, clock, timeout_min=2)
+    service.settings.handoff_idle_min = 30
+    await service.begin(SENDER, [])
+    await service.claim(SENDER, "lan")
+    await service.reply(SENDER, "lan", "Hồ sơ của anh/chị đang được xử lý.")
+    clock[0] += 29 * 60
+    assert await service.check_timeouts() == 0  # answered: the 2-minute timeout does not apply
+    clock[0] += 60
+    assert await service.check_timeouts() == 1 and not await service.is_handed_off(SENDER)
+    texts = [t for _, t in await _texts(redis)]
+    assert texts[-2:] == [handoff.IDLE_ENDED, handoff.CSAT_QUESTION]  # a staff member spoke: rate them
+    await service.rasa.close()
+
+
 def test_transcript_masking_uses_what_the_conversation_gave() -> None:
     text = "Tôi là Phạm Thị Hoa, số 0935 000 111, CCCD 001200012345, nhà ở 08 Bạch Đằng, phường Hải Châu"
     masked = mask_known(text, {"Phạm Thị Hoa"}, {"08 Bạch Đằng, phường Hải Châu"})

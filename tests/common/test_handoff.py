@@ -11,6 +11,7 @@ from common.handoff import Claim, EndRefused, in_office_hours
 HOURS = "07:30-11:30,13:30-17:00"
 T0 = 1_800_000_000.0
 TIMEOUT = 300.0
+IDLE = 1800.0
 
 
 def test_office_hours() -> None:
@@ -42,13 +43,13 @@ async def test_a_citizen_waits_then_a_staff_member_claims_and_replies(redis) -> 
     [queued] = await handoff.active(redis)
     assert (queued.sender, queued.state, queued.channel, queued.last) == ("web:abc12345", "waiting", "web",
                                                                           "alo, có ai không?")
-    assert not await handoff.staff_said(redis, "web:abc12345", "lan", "chào", T0 + 6)  # not claimed: refused
+    assert not await handoff.staff_said(redis, "web:abc12345", "lan", "chào", T0 + 6, IDLE)  # not claimed: refused
 
     assert await handoff.claim(redis, "web:abc12345", "lan", T0 + 10) is Claim.CLAIMED
     assert await handoff.claim(redis, "web:abc12345", "lan", T0 + 11) is Claim.CLAIMED  # again: still hers
     assert await handoff.claim(redis, "web:abc12345", "minh", T0 + 12) is Claim.TAKEN
-    assert not await handoff.staff_said(redis, "web:abc12345", "minh", "chào", T0 + 13)
-    assert await handoff.staff_said(redis, "web:abc12345", "lan", "Chào anh/chị", T0 + 20)
+    assert not await handoff.staff_said(redis, "web:abc12345", "minh", "chào", T0 + 13, IDLE)
+    assert await handoff.staff_said(redis, "web:abc12345", "lan", "Chào anh/chị", T0 + 20, IDLE)
     assert await handoff.citizen_said(redis, "web:abc12345", "cảm ơn", T0 + 30, TIMEOUT) == "claimed"
     log = await handoff.log(redis, "web:abc12345")
     assert [(e.by, e.text) for e in log if e.by != "system"] == [
@@ -84,9 +85,12 @@ async def test_timeout_counts_from_the_oldest_unanswered_citizen_message(redis) 
     assert await handoff.overdue(redis, T0 + TIMEOUT) == ["zalo:1"]  # nobody answered the request itself
 
     await handoff.claim(redis, "zalo:1", "lan", T0 + 10)
-    await handoff.staff_said(redis, "zalo:1", "lan", "Tôi nghe", T0 + 20)  # answered: no timeout pending
-    assert await handoff.overdue(redis, T0 + 10 * TIMEOUT) == []
-    await handoff.citizen_said(redis, "zalo:1", "hồ sơ của tôi đâu", T0 + 100, TIMEOUT)
+    await handoff.staff_said(redis, "zalo:1", "lan", "Tôi nghe", T0 + 20, IDLE)  # answered: only the idle limit
+    assert await handoff.overdue(redis, T0 + 20 + IDLE - 1) == []
+    assert await handoff.overdue(redis, T0 + 20 + IDLE) == ["zalo:1"]
+    assert (await handoff.get(redis, "zalo:1")).answered
+    await handoff.citizen_said(redis, "zalo:1", "hồ sơ của tôi đâu", T0 + 100, TIMEOUT)  # the usual timeout again
+    assert not (await handoff.get(redis, "zalo:1")).answered
     await handoff.citizen_said(redis, "zalo:1", "alo?", T0 + 200, TIMEOUT)  # does not push the due time later
     assert await handoff.overdue(redis, T0 + 100 + TIMEOUT - 1) == []
     assert await handoff.overdue(redis, T0 + 100 + TIMEOUT) == ["zalo:1"]
