@@ -35,6 +35,7 @@ KEEP = 50
 TTL_S = 7 * 24 * 3600
 CHANNEL = "push:new"
 HEARTBEAT_S = 15.0
+MAX_STREAMS = 5  # open pages per session and gateway (tabs of one citizen); more is refused
 _ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 
 
@@ -103,6 +104,9 @@ class PushHub:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
+    def watching(self, session: str) -> int:
+        return len(self._waiters.get(session, ()))
+
     def watch(self, session: str) -> asyncio.Event:
         event = asyncio.Event()
         self._waiters[session].add(event)
@@ -141,6 +145,9 @@ async def serve(request: web.Request, store: PushStore, hub: PushHub, session: s
     """Stream a session's messages as Server-Sent Events, from after the last one the page saw
     (``Last-Event-ID`` on a reconnect, else ``?after=``), until the page goes away."""
     last = request.headers.get("Last-Event-ID") or request.query.get("after", "0")
+    if hub.watching(session) >= MAX_STREAMS:
+        return web.json_response({"error": "Quá nhiều cửa sổ trò chuyện đang mở; anh/chị vui lòng đóng bớt."},
+                                 status=429)
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                            "X-Accel-Buffering": "no"})
     await response.prepare(request)

@@ -65,9 +65,9 @@ async def queue_page(request: web.Request, error: str = "") -> web.Response:
         mine = h.staff == session.staff.username
         state = "Chờ cán bộ" if h.state == handoff.WAITING else f"Đang xử lý: {html.escape(h.staff)}"
         if h.state == handoff.WAITING:
-            action = (f'<form method="post" action="/staff/api/handoffs/claim">{csrf_field(session.csrf)}'
-                      f'<input type="hidden" name="sender" value="{html.escape(h.sender)}">'
-                      "<button>Nhận</button></form>")
+            action = (f'<form method="post" action="/staff/api/handoffs/claim" class="inline">'
+                      f'{csrf_field(session.csrf)}<input type="hidden" name="sender" value="{html.escape(h.sender)}">'
+                      f'<button>Nhận</button></form> <a href="{html.escape(_view_url(h.sender))}">Xem</a>')
         else:
             action = f'<a href="{html.escape(_view_url(h.sender))}">{"Mở" if mine else "Xem"}</a>'
         rows.append(f'<tr data-sender="{html.escape(h.sender)}"><td>{CHANNELS.get(h.channel, h.channel)}</td>'

@@ -110,6 +110,13 @@ async def test_the_page_receives_pushes_live_and_what_it_missed_when_it_reconnec
     again.close()
     assert (await client.get("/api/push?session=bad")).status == 400
 
+    pages = [await client.get(f"/api/push?session={SESSION}&after={missed}") for _ in range(push.MAX_STREAMS)]
+    await asyncio.sleep(0.2)
+    assert all(p.status == 200 for p in pages)
+    assert (await client.get(f"/api/push?session={SESSION}")).status == 429  # one citizen, not a thousand tabs
+    for p in pages:
+        p.close()
+
 
 async def test_notifier_delivers_web_notifications_through_the_push_store(redis) -> None:
     settings = Settings(_env_file=None, notify_quiet_hours="")
