@@ -1,17 +1,22 @@
-"""Handoff to a person: the hotline and the office hours."""
+"""Handoff to a person: the hotline and the office hours.
+
+In office hours on chat the reply carries ``handoff: true``: the chat gateway
+queues the conversation for staff (``bot/handoff.py``). Rasa is not paused, so
+"give back" and the timeout need nothing from Rasa.
+"""
 
 from __future__ import annotations
 
 import re
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import ConversationPaused, EventType
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import DossierAction, channel_of, redis_client
+from actions.base import DossierAction, channel_of
 from common.dates import local_now
-from common.handoff import in_office_hours, mark_waiting
+from common.handoff import LEAVE_PAYLOAD, handed_over, in_office_hours
 from common.text import fold_key
 
 CHAT_CHANNELS = {"telegram", "zalo", "web"}
@@ -45,12 +50,10 @@ class ActionGapCanBo(DossierAction):
         text = tracker.latest_message.get("text") or ""
         if (channel_of(tracker) in CHAT_CHANNELS and in_office_hours(now, s.handoff_hours)
                 and wants_a_person(text)):
-            await mark_waiting(redis_client(), tracker.sender_id, now)
-            dispatcher.utter_message(text=(
-                f"Tôi đã chuyển cuộc trò chuyện cho cán bộ {s.department_name}. Cán bộ sẽ trả lời anh/chị "
-                "ngay tại đây trong giờ làm việc; trong lúc chờ, trợ lý ảo tạm dừng. "
-                f"Cần gấp, vui lòng gọi {s.hotline}."))
-            return [ConversationPaused()]
+            dispatcher.utter_message(json_message={
+                "text": handed_over(s.department_name, s.hotline), "handoff": True,
+                "buttons": [{"title": "Quay lại trợ lý ảo", "payload": LEAVE_PAYLOAD}]})
+            return []
         dispatcher.utter_message(
             text=(
                 f"Anh/chị có thể gặp cán bộ {s.department_name} qua đường dây nóng {s.hotline} "

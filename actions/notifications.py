@@ -1,8 +1,8 @@
 """Subscribing to (and leaving) status-change notifications from a chat channel.
 
 SMS subscribes with ``DK <mã>`` at the gateway; this is the same subscription
-(``common/subscriptions.py``) for Telegram and Zalo. The web chat cannot
-receive messages later, so it points to the channels that can.
+(``common/subscriptions.py``) for Telegram, Zalo and the web chat (which
+receives them through its push stream, ``bot/push.py``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dossier_api.client import DossierApiUnavailable, DossierNotFound, InvalidDo
 
 logger = logging.getLogger(__name__)
 
-PUSH_CHANNELS = {"telegram", "zalo", "sms"}
+PUSH_CHANNELS = {"telegram", "zalo", "sms", "web"}
 WEB_CANNOT_PUSH = (
     "Trang web không gửi được tin nhắn về sau. Để nhận thông báo khi hồ sơ thay đổi, anh/chị soạn "
     "DK <mã hồ sơ> gửi 8283, hoặc nhắn \"đăng ký nhận thông báo <mã hồ sơ>\" cho trợ lý trên Zalo hoặc Telegram."

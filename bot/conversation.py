@@ -3,14 +3,16 @@
 A channel adapter turns what arrives into (sender id, text, metadata) and gives
 it here: the per-user limit shared with SMS is applied, the message is logged
 without its content, and Rasa's channel-neutral replies come back for the
-channel to render.
+channel to render. A citizen handed to staff is routed by ``bot/handoff.py``:
+their messages go to staff, not to the bot (a dossier code still gets the bot's
+answer), and a reply of the bot that hands over starts the handoff.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.rasa_client import BotMessage, RasaClient, RasaUnavailable
 from common import inbox, stats
@@ -18,6 +20,9 @@ from common.privacy import log_text, pseudonym
 from common.ratelimit import RATE_LIMITED, UserRateLimit, Verdict
 from common.stats import Count
 from common.text import fold_key
+
+if TYPE_CHECKING:
+    from bot.handoff import Handoffs
 
 logger = logging.getLogger(__name__)
 
@@ -36,10 +41,12 @@ UNHELPFUL_NOTHING = "Chưa có câu hỏi nào gần đây để ghi nhận. Anh
 class Conversations:
     """Rate limit, log, ask Rasa."""
 
-    def __init__(self, rasa: RasaClient, limit: UserRateLimit | None, redis: Any = None) -> None:
+    def __init__(self, rasa: RasaClient, limit: UserRateLimit | None, redis: Any = None,
+                 handoffs: Handoffs | None = None) -> None:
         self.rasa = rasa
         self.limit = limit
         self.redis = redis  # the dashboard's figures, when given
+        self.handoffs = handoffs  # live handoff to staff, when given
 
     async def handle(self, sender: str, text: str, metadata: dict[str, Any] | None = None) -> list[BotMessage]:
         """The replies to one message of ``sender`` (``<channel>:<id>``); empty when silenced.
@@ -59,11 +66,17 @@ class Conversations:
         if self.redis is not None and fold_key(text).strip(" .!") in UNHELPFUL_WORDS:
             return [BotMessage(UNHELPFUL_NOTED if await inbox.mark_unhelpful(self.redis, sender)
                                else UNHELPFUL_NOTHING)]
+        if self.handoffs is not None:
+            routed = await self.handoffs.intercept(sender, text)
+            if routed is not None:
+                return routed
         started = time.monotonic()
         messages = await self.rasa.send(sender, text, metadata)
         if self.redis is not None:
             await stats.record(self.redis, Count(stats.MESSAGES, channel),
                                response=(channel, time.monotonic() - started))
+        if self.handoffs is not None and any(m.handoff for m in messages):
+            messages = await self.handoffs.begin(sender, messages)
         return messages
 
     async def reply(self, sender: str, text: str, metadata: dict[str, Any] | None = None) -> list[BotMessage]:

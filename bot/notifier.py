@@ -66,7 +66,7 @@ POLL_LOCK = "notify:poll:lock"
 SEEN_TTL_S = 30 * 24 * 3600
 
 ChatSender = Callable[[str, str], Awaitable[None]]  # (id within the channel, text)
-CHANNELS = ("sms", "telegram", "zalo")  # the channels that can reach a citizen later
+CHANNELS = ("sms", "telegram", "zalo", "web")  # the channels that can reach a citizen later (web: push store)
 
 
 def out_stream(channel: str) -> str:

@@ -32,6 +32,7 @@ class BotMessage:
     text: str = ""
     buttons: tuple[Button, ...] = field(default_factory=tuple)
     request_location: bool = False  # the channel should offer a "share my location" control
+    handoff: bool = False  # the assistant hands the conversation to staff (the gateway acts; not shown)
 
     def to_json(self) -> dict[str, Any]:
         """The web chat's JSON form."""
@@ -102,6 +103,18 @@ class RasaClient:
         await self._api("POST", f"/conversations/{quote(sender_id, safe='')}/tracker/events", 200,
                         json={"event": "resume"})
 
+    async def tracker(self, sender_id: str) -> dict[str, Any]:
+        """The conversation's tracker (``GET /conversations/{id}/tracker``: events, slots).
+
+        Raises:
+            RasaUnavailable: Rasa could not be reached or refused.
+        """
+        body = await self._api("GET", f"/conversations/{quote(sender_id, safe='')}/tracker", 200)
+        try:
+            return json.loads(body)
+        except ValueError as exc:
+            raise RasaUnavailable(repr(exc)) from exc
+
     async def model_file(self) -> str:
         """The model file the server has loaded (its ``/status``).
 
@@ -152,4 +165,4 @@ def parse_message(raw: dict[str, Any]) -> BotMessage:
         for b in raw.get("buttons") or []
     )
     return BotMessage(text=str(raw.get("text") or ""), buttons=buttons,
-                      request_location=bool(raw.get("request_location")))
+                      request_location=bool(raw.get("request_location")), handoff=bool(raw.get("handoff")))

@@ -175,6 +175,10 @@ class TelegramChannel:
         """A message the citizen did not ask for just now (a status change)."""
         await self._send(int(chat_id), [BotMessage(text)])
 
+    async def send(self, chat_id: str, messages: list[BotMessage]) -> None:
+        """Messages the citizen did not ask for just now, with their buttons (a staff reply)."""
+        await self._send(int(chat_id), messages)
+
     # -- handlers ----------------------------------------------------------------
 
     async def _start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

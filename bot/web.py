@@ -11,7 +11,9 @@ from pathlib import Path
 import redis.asyncio as aioredis
 from aiohttp import web
 
+from bot import push
 from bot.conversation import MAX_TEXT, TOO_LONG, UNAVAILABLE, Conversations
+from bot.handoff import HANDOFFS_KEY, Handoffs, one_by_one
 from bot.notifier import Notifier
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.staff.web import setup_staff
@@ -33,6 +35,8 @@ ZALO_KEY = web.AppKey("zalo", ZaloChannel)
 NOTIFIER_KEY = web.AppKey("notifier", Notifier)
 REDIS_KEY = web.AppKey("redis", object)
 GUARD_KEY = web.AppKey("web_guard", WebGuard)
+PUSH_KEY = web.AppKey("push", push.PushStore)
+PUSH_HUB_KEY = web.AppKey("push_hub", push.PushHub)
 _SESSION = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 BAD_REQUEST = "Yêu cầu không hợp lệ."
 # The page recognises this error and asks for a fresh session (then sends the message again).
@@ -111,7 +115,24 @@ async def chat(request: web.Request) -> web.Response:
     except RasaUnavailable:
         logger.error("Rasa unavailable for a web message", exc_info=True)
         return _error(503, UNAVAILABLE)
-    return web.json_response({"messages": [m.to_json() for m in messages]})
+    # No reply because a staff member holds the conversation: the page shows no "…" (their answer is pushed).
+    to_staff = not messages and await request.app[HANDOFFS_KEY].is_handed_off(f"web:{session}")
+    return web.json_response({"messages": [m.to_json() for m in messages], "to_staff": to_staff})
+
+
+def push_session(request: web.Request) -> str | None:
+    """The web chat session a push stream is opened for: only with the token the gateway issued
+    for it (staff replies and notifications are for that citizen alone)."""
+    session = request.app[GUARD_KEY].session_of(request.query.get("session", ""))
+    return session if session is not None and _SESSION.match(session) else None
+
+
+async def push_events(request: web.Request) -> web.StreamResponse:
+    """``GET /api/push?session=...``: the session's pushed messages as Server-Sent Events."""
+    session = push_session(request)
+    if session is None:
+        return _error(400, "Phiên trò chuyện không hợp lệ, vui lòng tải lại trang.")
+    return await push.serve(request, request.app[PUSH_KEY], request.app[PUSH_HUB_KEY], session)
 
 
 def _location(raw: object) -> dict[str, float] | None:
@@ -153,13 +174,18 @@ def create_app(settings: Settings) -> web.Application:
         redis = aioredis.from_url(settings.redis_url)
         app[REDIS_KEY] = redis
         rasa = RasaClient.from_settings(settings)
-        conversations = Conversations(rasa, UserRateLimit(redis, settings.chat_rate_limit_per_min), redis)
+        app[PUSH_KEY] = push.PushStore(redis)
+        app[PUSH_HUB_KEY] = push.PushHub(redis)
+        app[HANDOFFS_KEY] = handoffs = Handoffs(settings, redis, app[PUSH_KEY], rasa)
+        conversations = Conversations(rasa, UserRateLimit(redis, settings.chat_rate_limit_per_min), redis, handoffs)
         app[RASA_KEY] = rasa
         app[CONVERSATIONS_KEY] = conversations
         dossiers = DossierClient.from_settings(settings, cache=redis)
         app[GUARD_KEY] = WebGuard(settings, redis, dossiers)
-        started: list[TelegramChannel | ZaloChannel | Notifier] = []
+        started: list[TelegramChannel | ZaloChannel | Notifier | Handoffs | push.PushHub] = []
         try:
+            await app[PUSH_HUB_KEY].start()
+            started.append(app[PUSH_HUB_KEY])
             if settings.telegram_token:
                 app[TELEGRAM_KEY] = TelegramChannel(settings, conversations, redis)
                 await app[TELEGRAM_KEY].start()
@@ -170,9 +196,16 @@ def create_app(settings: Settings) -> web.Application:
                 started.append(app[ZALO_KEY])
             chat_senders = {name: app[key].notify for name, key in (("telegram", TELEGRAM_KEY), ("zalo", ZALO_KEY))
                             if key in app}
+            chat_senders["web"] = app[PUSH_KEY].notify
             app[NOTIFIER_KEY] = Notifier(settings, redis, dossiers, chat_senders)
             await app[NOTIFIER_KEY].start()
             started.append(app[NOTIFIER_KEY])
+            if TELEGRAM_KEY in app:
+                handoffs.senders["telegram"] = app[TELEGRAM_KEY].send
+            if ZALO_KEY in app:
+                handoffs.senders["zalo"] = one_by_one(app[ZALO_KEY].send)
+            await handoffs.start()
+            started.append(handoffs)
             yield
         finally:
             for channel in reversed(started):
@@ -181,12 +214,18 @@ def create_app(settings: Settings) -> web.Application:
             await dossiers.close()
             await redis.close()
 
+    async def close_push_streams(app: web.Application) -> None:
+        if PUSH_HUB_KEY in app:
+            app[PUSH_HUB_KEY].close_streams()
+
     app.cleanup_ctx.append(channels)
+    app.on_shutdown.append(close_push_streams)  # before aiohttp waits for open requests to finish
     setup_staff(app, settings, REDIS_KEY)
     app.router.add_get("/", index)
     app.router.add_get("/health", health)
     app.router.add_post("/api/session", new_session)
     app.router.add_post("/api/chat", chat)
+    app.router.add_get("/api/push", push_events)
     app.router.add_post("/webhooks/telegram", telegram_webhook)
     app.router.add_post("/webhooks/zalo", zalo_webhook)
     app.router.add_post("/webhooks/dossier-events", dossier_events)

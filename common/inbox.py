@@ -29,9 +29,11 @@ MAX_ITEMS = 10_000  # the stream is capped: the oldest unreviewed messages go fi
 RETENTION_DAYS = 30  # and nothing in it is older than this, reviewed or not
 
 
+_PAYLOAD = re.compile(r"^/(\w+)")
 LAST_PARSE = "nlu:last:{}"  # the last message of a sender, for a later "unhelpful" mark
 LAST_PARSE_TTL_S = 3600
-REASONS = {"low_confidence": "độ tin cậy thấp", "fallback": "không hiểu", "unhelpful": "người dân báo chưa hữu ích"}
+REASONS = {"low_confidence": "độ tin cậy thấp", "fallback": "không hiểu", "unhelpful": "người dân báo chưa hữu ích",
+           "staff": "cán bộ gửi từ cuộc trò chuyện"}
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,13 @@ def note_parse(client: Any, text: str, sender: str, intent: str, confidence: flo
                at: dt.datetime) -> None:
     """What the NLU pipeline keeps of a citizen's message (synchronous client): the intent
     counted for the dashboard, the message in the inbox when barely understood, and the
-    message kept an hour in case its sender marks the answer unhelpful."""
+    message kept an hour in case its sender marks the answer unhelpful. A button press
+    (``/intent{...}``: Rasa takes the intent from the payload, not from the pipeline) only
+    counts the payload's intent."""
+    payload = _PAYLOAD.match(text)
+    if payload:
+        stats.queue(client.pipeline(transaction=False), [stats.Count(stats.INTENTS, payload[1])], at.date()).execute()
+        return
     low = intent == "nlu_fallback" or confidence < threshold
     fields = record_fields(text, sender, intent, confidence, at, "fallback" if intent == "nlu_fallback"
                            else "low_confidence")

@@ -103,6 +103,8 @@ class Settings(BaseSettings):
     office_hours: str = "Thứ Hai đến Thứ Sáu, sáng 7h30-11h30, chiều 13h30-17h00"
     handoff_hours: str = Field("07:30-11:30,13:30-17:00", description="When staff take chat conversations over")
     office_address: str = "Bộ phận Một cửa, Trung tâm Hành chính thành phố"
+    handoff_timeout_min: float = Field(5.0, description="No staff reply within this many minutes: hotline, bot resumes")
+    handoff_idle_min: float = Field(30.0, description="Nobody wrote since the staff's last reply: the handoff ends")
 
     @validator("redis_url")
     def _redis_url_with_password(cls, url: str, values: dict) -> str:

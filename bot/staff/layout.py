@@ -47,7 +47,8 @@ def page(title: str, body: str, session: Session | None = None) -> web.Response:
     nav = ""
     if session is not None:
         admin = '<a href="/staff/users">Tài khoản</a>' if session.staff.role is Role.ADMIN else ""
-        nav = ('<a href="/staff/">Tổng quan</a><a href="/staff/inbox">Hộp thư NLU</a>'
+        nav = ('<a href="/staff/">Tổng quan</a><a href="/staff/handoffs">Người dân chờ</a>'
+               '<a href="/staff/conversations">Cuộc trò chuyện</a><a href="/staff/inbox">Hộp thư NLU</a>'
                f'<a href="/staff/models">Mô hình</a><a href="/staff/dashboard">Số liệu</a>{admin}'
                '<span class="who">'
                f"{html.escape(session.staff.username)} ({session.staff.role.value})</span>"

@@ -26,9 +26,7 @@ from typing import Any, TypeVar
 import yaml
 from aiohttp import web
 
-from bot.handoff import release
-from bot.rasa_client import RasaClient, RasaUnavailable
-from bot.staff import dashboard, model_pages
+from bot.staff import conversation_pages, dashboard, handoff_pages, model_pages
 from bot.staff.accounts import AccountError, Accounts, Role, SignIn
 from bot.staff.layout import (
     ACCOUNTS_KEY,
@@ -158,34 +156,14 @@ async def logout(request: web.Request) -> web.Response:
 async def home(request: web.Request, error: str = "") -> web.Response:
     """Overview: conversations waiting for a staff member, and open feedback tickets."""
     session = session_of(request)
-    waiting = await handoff.waiting(request.app[REDIS_KEY])
-    rows = "".join(f"<tr><td>{html.escape(sender)}</td><td>{html.escape(_when(since))}</td><td>"
-                   f'<form method="post" action="/staff/api/handoffs/release">{csrf_field(session.csrf)}'
-                   f'<input type="hidden" name="sender" value="{html.escape(sender)}">'
-                   "<button>Trả lại cho trợ lý ảo</button></form></td></tr>"
-                   for sender, since in sorted(waiting.items(), key=lambda kv: kv[1]))
-    table = (f"<table><tr><th>Người dân (kênh:mã)</th><th>Từ lúc</th><th></th></tr>{rows}</table>"
-             if rows else "<p>Không có cuộc trò chuyện nào đang chờ.</p>")
+    active = await handoff.active(request.app[REDIS_KEY])
+    waiting = sum(h.state == handoff.WAITING for h in active)
     notice = f'<div class="card error">{html.escape(error)}</div>' if error else ""
-    body = (f'{notice}<div class="card"><h1>Cuộc trò chuyện chờ cán bộ ({len(waiting)})</h1>{table}</div>'
+    body = (f'{notice}<div class="card"><h1>Cuộc trò chuyện chờ cán bộ ({waiting})</h1>'
+            f'<p>{waiting} chờ nhận, {len(active) - waiting} đang xử lý. '
+            '<a href="/staff/handoffs">Mở hàng chờ</a></p></div>'
             f'{await _tickets_card(request, session)}')
     return page("Tổng quan", body, session)
-
-
-async def release_handoff(request: web.Request) -> web.StreamResponse:
-    """Give a conversation back to the assistant (the staff member has finished with it)."""
-    sender = str((await form_or_json(request)).get("sender", ""))
-    if sender not in await handoff.waiting(request.app[REDIS_KEY]):
-        return await refused(request, "Cuộc trò chuyện này không còn chờ cán bộ.", 404, home)
-    rasa = RasaClient.from_settings(request.app[SETTINGS_KEY])
-    try:
-        await release(request.app[REDIS_KEY], rasa, sender)
-    except RasaUnavailable:
-        return await refused(request, "Không kết nối được trợ lý ảo; anh/chị thử lại sau.", 502, home)
-    finally:
-        await rasa.close()
-    logger.info("staff %s gave a conversation back to the assistant", session_of(request).staff.username)
-    return done(request, {"released": True}, "/staff/")
 
 
 TICKET_STATUS = {"moi": "Mới", "dang_xu_ly": "Đang xử lý", "da_tra_loi": "Đã trả lời"}
@@ -246,8 +224,9 @@ async def inbox_page(request: web.Request, error: str = "") -> web.Response:
         f'<option value="{e}">{e}</option>' for e in entities)
     rows = []
     for item in entries:
-        guess = item.intent if item.intent in intents else "ngoai_pham_vi"
-        options = "".join(f'<option value="{i}"{" selected" if i == guess else ""}>{i}</option>' for i in intents)
+        guess = item.intent if item.intent in intents else ""  # fell back: staff choose, nothing preselected
+        options = '<option value="">(chọn ý định)</option>' + "".join(
+            f'<option value="{i}"{" selected" if i == guess else ""}>{i}</option>' for i in intents)
         rows.append(
             f'<tr data-item="{html.escape(item.id)}"><td>{html.escape(item.masked)}</td>'
             f'<td>{html.escape(item.channel)}</td><td>{html.escape(_when(item.at))}</td>'
@@ -378,6 +357,7 @@ def setup_staff(app: web.Application, settings: Settings, redis_key: web.AppKey)
     app.router.add_post("/staff/api/inbox/{item_id}", review_inbox_item)
     app.router.add_post("/staff/api/users", create_user)
     app.router.add_post("/staff/api/tickets/{number}/answer", answer_ticket)
-    app.router.add_post("/staff/api/handoffs/release", release_handoff)
+    handoff_pages.add_routes(app)
+    conversation_pages.add_routes(app)
     model_pages.add_routes(app)
     dashboard.add_routes(app)

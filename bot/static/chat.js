@@ -7,12 +7,15 @@
   // (from before a key change, or not issued by it) is replaced transparently.
   const SESSION_KEY = "sct-session";
   let session = localStorage.getItem(SESSION_KEY);
+  let pushSource = null;  // the open push stream, reopened for a new session
+  let pushRenewals = 0;
   async function newSession() {
     const resp = await fetch("/api/session", { method: "POST" });
     const data = await resp.json();
     if (!resp.ok) throw Object.assign(new Error("session"), { shown: data.error });
     session = data.session;
     localStorage.setItem(SESSION_KEY, session);
+    if (pushSource) listenForPushes();
   }
 
   async function post(payload) {
@@ -87,7 +90,7 @@
     try {
       const { resp, data } = await post(location ? { text, location } : { text });
       if (!resp.ok) { add("error", data.error || "Đã có lỗi xảy ra."); return; }
-      if (!data.messages.length) add("bot", "…");
+      if (!data.messages.length && !data.to_staff) add("bot", "…");
       for (const m of data.messages) add("bot", m.text, m.buttons, m.request_location);
       if (data.messages.length && text !== UNHELPFUL) offerUnhelpful();
     } catch (e) {
@@ -103,4 +106,34 @@
     send(text);
   });
   add("bot", "Xin chào! Anh/chị hãy nhập mã hồ sơ (ví dụ 000.00.12.H17-200115-0001) hoặc đặt câu hỏi về thủ tục.");
+
+  // -- Pushed messages: staff replies, status changes, ticket answers (Server-Sent Events). ----------
+  // Written against "the session id the page has": pushSession() is the one place that reads it.
+  // The id of the last message shown is kept, so a reopened page shows only what came meanwhile.
+  function pushSession() { return session; }
+  async function listenForPushes() {
+    if (!session) await newSession();
+    if (pushSource) pushSource.close();
+    const current = pushSession();
+    const key = "sct-push-last:" + current;
+    const after = localStorage.getItem(key) || "0";
+    const source = new EventSource("/api/push?session=" + encodeURIComponent(current) + "&after=" + encodeURIComponent(after));
+    source.addEventListener("message", (ev) => {
+      const m = JSON.parse(ev.data);
+      localStorage.setItem(key, ev.lastEventId);
+      add(m.kind === "staff" ? "bot staff" : "bot", m.text, m.buttons, m.request_location);
+      if (m.kind === "staff") {
+        const label = document.createElement("span");
+        label.className = "from";
+        label.textContent = "Cán bộ Sở Công Thương";
+        log.lastElementChild.prepend(label);
+      }
+    });
+    pushSource = source;
+    // A refused session (an old token after a key change) gets a fresh one and a new stream.
+    source.addEventListener("error", () => {
+      if (source.readyState === EventSource.CLOSED && pushRenewals++ < 3) newSession().catch(() => {});
+    });
+  }
+  listenForPushes().catch(() => {});
 })();

@@ -46,17 +46,24 @@ async def test_handoff_outside_office_hours_gives_the_hotline(api_url: str, monk
     assert events == [] and "1022" in text and "Giờ làm việc" in text
 
 
-async def test_handoff_in_office_hours_pauses_chat_but_not_sms(api_url: str, monkeypatch) -> None:
+def _handed_over(dispatcher: CollectingDispatcher) -> bool:
+    """The reply asks the gateway to hand over (Rasa itself is never paused)."""
+    return bool((dispatcher.messages[0].get("custom") or {}).get("handoff"))
+
+
+async def test_handoff_in_office_hours_hands_chat_over_but_not_sms(api_url: str, monkeypatch) -> None:
     from common.settings import get_settings
 
     monkeypatch.setenv("HANDOFF_HOURS", "always")
     get_settings.cache_clear()
     chat = CollectingDispatcher()
     events = await ActionGapCanBo().run(chat, make_tracker("gặp cán bộ", "gap_can_bo", sender_id="telegram:9"), {})
-    assert [e["event"] for e in events] == ["pause"] and "chuyển cuộc trò chuyện" in chat.messages[0]["text"]
+    custom = chat.messages[0]["custom"]
+    assert events == [] and _handed_over(chat) and "chuyển cuộc trò chuyện" in custom["text"]
+    assert custom["buttons"] == [{"title": "Quay lại trợ lý ảo", "payload": "/tro_ly_ao"}]
     sms = CollectingDispatcher()
     events = await ActionGapCanBo().run(sms, make_tracker("gap can bo", "gap_can_bo", sender_id="sms:849"), {})
-    assert events == [] and "1022" in sms.messages[0]["text"]
+    assert events == [] and not _handed_over(sms) and "1022" in sms.messages[0]["text"]
 
 
 @pytest.mark.parametrize(("text", "handed_over"), [
@@ -72,6 +79,6 @@ async def test_asking_how_to_reach_the_department_does_not_pause_the_bot(api_url
     monkeypatch.setenv("HANDOFF_HOURS", "always")
     get_settings.cache_clear()
     chat = CollectingDispatcher()
-    events = await ActionGapCanBo().run(chat, make_tracker(text, "gap_can_bo", sender_id="web:abcdefgh12"), {})
-    assert bool(events) is handed_over
-    assert ("Giờ làm việc" in chat.messages[0]["text"]) is not handed_over
+    await ActionGapCanBo().run(chat, make_tracker(text, "gap_can_bo", sender_id="web:abcdefgh12"), {})
+    assert _handed_over(chat) is handed_over
+    assert ("Giờ làm việc" in (chat.messages[0]["text"] or "")) is not handed_over

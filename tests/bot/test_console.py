@@ -224,24 +224,6 @@ async def test_inbox_items_are_confirmed_with_entities(inbox_console, redis_url)
     assert "- chỗ nào có [siêu thị](loai_dia_diem) gần đây" in batch.read_text()
 
 
-async def test_a_waiting_conversation_is_given_back_to_the_assistant(accounts, redis_url, gateway,
-                                                                     stack: Stack) -> None:
-    from tests.conftest import Conversation
-
-    chat = Conversation(stack)
-    assert "chuyển cuộc trò chuyện cho cán bộ" in chat.say("cho tôi gặp cán bộ")  # HANDOFF_HOURS=always
-    sender = f"web:{chat.session}"
-    assert chat.say("alo, có ai không?") == ""  # paused: the staff member answers, not the assistant
-    client = await gateway(rasa_url=stack.rasa_url, rasa_token=stack.rasa_token, redis_url=redis_url,
-                           dossier_api_url=stack.api_url, staff_db_path=accounts.path)
-    await sign_in(client, "lan.nguyen", ANNOTATOR_PASSWORD)
-    assert sender in await (await client.get("/staff/")).text()
-    released = await client.post("/staff/api/handoffs/release", data={"csrf_token": await csrf(client),
-                                                                     "sender": sender}, allow_redirects=False)
-    assert released.status == 302 and sender not in await (await client.get("/staff/")).text()
-    assert "trợ lý ảo" in chat.say("xin chào")  # the assistant answers again
-
-
 # -- fuzzing every console route (issue 15, Low: no 5xx on any input) ---------------------------
 
 FIELDS = ("username", "password", "role", "action", "intent", "entity", "entity_value", "entities", "answer",

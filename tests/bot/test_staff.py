@@ -17,7 +17,7 @@ import bcrypt
 import pytest
 
 from bot.staff.accounts import AccountError, Accounts, Role, SignIn
-from common.handoff import mark_waiting
+from common import handoff
 from tests.bot.conftest import ADMIN_PASSWORD, ANNOTATOR_PASSWORD, NOW
 from tests.bot.conftest import csrf as _csrf
 from tests.bot.conftest import sign_in as _sign_in
@@ -70,10 +70,12 @@ async def test_sign_in_session_and_sign_out(console, redis_url) -> None:
     assert cookie["httponly"] and cookie["samesite"] == "Strict"
 
     redis = aioredis.from_url(redis_url)
-    await mark_waiting(redis, "zalo:4242", NOW)
-    await redis.close()
+    await handoff.start(redis, "zalo:4242", time.time(), 300)  # now: the stack's gateway times out old ones
     home = await (await console.get("/staff/")).text()
-    assert "admin.so" in home and "zalo:4242" in home  # handoffs wait here
+    assert "admin.so" in home and 'href="/staff/handoffs"' in home  # handoffs wait here
+    assert 'data-sender="zalo:4242"' in await (await console.get("/staff/handoffs")).text()
+    await handoff.end(redis, "zalo:4242", time.time(), "test", mode="any")
+    await redis.close()
 
     out = await console.post("/staff/logout", data={"csrf_token": await _csrf(console)}, allow_redirects=False)
     assert out.status == 302

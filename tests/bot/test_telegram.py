@@ -3,7 +3,6 @@ stack behind it (Rasa, actions, dossier API, Redis)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 
@@ -193,19 +192,6 @@ async def test_result_delivery_after_a_lookup_asks_only_the_rest(stack, bot) -> 
                                       ("08 Bạch Đằng, phường Hải Châu", "Mã vận đơn: BD")], start=2):
         fake.push_text(chat, say)
         assert asked in (await fake.wait_sent(i))[i - 1]["text"]
-
-
-async def test_handoff_pauses_the_bot_for_that_chat(stack, bot) -> None:
-    fake = bot
-    chat = _chat_id()
-    fake.push_text(chat, "cho tôi nói chuyện với cán bộ")
-    assert "chuyển cuộc trò chuyện cho cán bộ" in (await fake.wait_sent(1))[0]["text"]
-    fake.push_text(chat, "alo?")
-    other = _chat_id()
-    fake.push_text(other, "xin chào")  # other chats are still answered, and after this one's message
-    await fake.wait_sent(2)
-    await asyncio.sleep(2)  # time enough for a (wrong) answer to "alo?" to arrive
-    assert [int(m["chat_id"]) for m in fake.sent] == [chat, other]
 
 
 async def test_malformed_webhook_calls_get_4xx_before_and_after_the_secret(redis_url, fake_telegram, gateway) -> None:

@@ -51,6 +51,23 @@ def test_recorder_keeps_only_citizens_low_confidence_messages(redis_url: str, re
     assert all(b"sender" not in f for _, f in rows)  # the channel, not who
 
 
+def test_button_presses_never_enter_the_inbox_and_count_their_payloads_intent(redis_url: str, redis_env) -> None:
+    import redis
+
+    from common import stats
+
+    redis_env(redis_url)
+    sync = redis.Redis.from_url(redis_url)
+    sync.delete(inbox.STREAM, inbox.LAST_PARSE.format("web:btn1"))
+    today = stats.local_now().date()
+    before = int(sync.hget(stats.key(today, stats.INTENTS), "danh_gia") or 0)
+    InboxRecorder({"threshold": 0.6}).process([  # the pipeline's own guess for a payload is noise
+        Message({"text": '/danh_gia{"muc_do": "hai_long"}', "intent": {"name": "nlu_fallback", "confidence": 0.2},
+                 "metadata": {"sender": "web:btn1"}})])
+    assert sync.xrange(inbox.STREAM) == [] and sync.get(inbox.LAST_PARSE.format("web:btn1")) is None
+    assert int(sync.hget(stats.key(today, stats.INTENTS), "danh_gia")) == before + 1
+
+
 def test_recorder_never_fails_the_parse_when_redis_is_down(redis_env) -> None:
     redis_env("redis://127.0.0.1:9/0")
     message = Message({"text": "?", "intent": {"name": "nlu_fallback", "confidence": 0.3},

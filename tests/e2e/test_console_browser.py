@@ -17,8 +17,7 @@ import requests
 
 from bot.staff.accounts import Accounts, Role
 from tests.bot.conftest import ADMIN_PASSWORD, ANNOTATOR_PASSWORD, NOW
-from tests.conftest import ROOT, Stack, seeded_dossier
-from tests.e2e.test_conversations import Conversation
+from tests.conftest import ROOT, Conversation, Stack, seeded_dossier
 
 pytestmark = pytest.mark.e2e
 

@@ -1,0 +1,54 @@
+"use strict";
+// Staff console, handoff pages: the transcript follows the conversation (polled), canned replies
+// fill the reply box, and the queue refreshes itself.
+(function () {
+  const canned = document.getElementById("canned");
+  const form = document.getElementById("reply-form");
+  if (canned && form) {
+    canned.addEventListener("change", () => {
+      if (canned.value) form.elements.text.value = canned.value;
+      form.elements.text.focus();
+    });
+  }
+
+  if (document.getElementById("handoff-queue")) {
+    setTimeout(() => window.location.reload(), 5000);  // new citizens join the queue
+    return;
+  }
+
+  const list = document.getElementById("transcript");
+  const status = document.getElementById("handoff-status");
+  if (!list) return;
+  const sender = list.dataset.sender;
+  let shown = list.children.length;
+  let state = null;
+
+  function render(line) {
+    const li = document.createElement("li");
+    li.className = line.by;
+    const who = document.createElement("strong");
+    who.textContent = line.who;
+    const when = document.createElement("span");
+    when.className = "muted";
+    when.textContent = " " + line.time + (line.note ? " " + line.note : "");
+    li.append(who, when, document.createElement("br"), document.createTextNode(line.text));
+    return li;
+  }
+
+  async function poll() {
+    try {
+      const resp = await fetch("/staff/api/handoffs/transcript?sender=" + encodeURIComponent(sender),
+                               { headers: { Accept: "application/json" } });
+      if (resp.status === 401) { window.location.href = "/staff/login"; return; }
+      const data = await resp.json();
+      if (data.lines.length !== shown) list.replaceChildren(...data.lines.map(render));
+      shown = data.lines.length;
+      if (state !== null && data.state !== state) window.location.reload();  // claimed, ended, timed out
+      state = data.state;
+    } catch (e) {
+      if (status) status.dataset.offline = "true";
+    }
+    setTimeout(poll, 2000);
+  }
+  setTimeout(poll, 2000);
+})();
