@@ -18,8 +18,8 @@ from bot.handoff import HANDOFFS_KEY, Handoffs, mask_known
 from bot.notifier import Notifier
 from bot.push import PushStore
 from bot.rasa_client import BotMessage, RasaClient
-from bot.web import CONVERSATIONS_KEY
-from common import handoff
+from bot.web import CONVERSATIONS_KEY, GUARD_KEY
+from common import handoff, signing
 from common.settings import Settings
 from dossier_api.client import DossierClient
 from dossier_api.models import ChangeEvent
@@ -91,7 +91,9 @@ async def test_the_page_receives_pushes_live_and_what_it_missed_when_it_reconnec
     client, app = desk
     store = PushStore(redis)
     before = await store.push(SESSION, [BotMessage("đã gửi trước khi mở trang")], kind="notice")
-    resp = await client.get(f"/api/push?session={SESSION}&after=0")
+    assert (await client.get(f"/api/push?session={SESSION}&after=0")).status == 400  # only with the issued token
+    token = signing.sign_id(app[GUARD_KEY].secret, SESSION)  # what /api/session gave the page for it
+    resp = await client.get(f"/api/push?session={token}&after=0")
     assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/event-stream")
     [first] = await _read_events(resp, 1)
     assert first["id"] == before and first["data"]["text"] == "đã gửi trước khi mở trang"
@@ -104,16 +106,16 @@ async def test_the_page_receives_pushes_live_and_what_it_missed_when_it_reconnec
     resp.close()
 
     missed = await store.push(SESSION, [BotMessage("trong lúc mất kết nối")])
-    again = await client.get(f"/api/push?session={SESSION}&after=0", headers={"Last-Event-ID": live})
+    again = await client.get(f"/api/push?session={token}&after=0", headers={"Last-Event-ID": live})
     [third] = await _read_events(again, 1)
     assert third["id"] == missed  # only what it has not shown
     again.close()
     assert (await client.get("/api/push?session=bad")).status == 400
 
-    pages = [await client.get(f"/api/push?session={SESSION}&after={missed}") for _ in range(push.MAX_STREAMS)]
+    pages = [await client.get(f"/api/push?session={token}&after={missed}") for _ in range(push.MAX_STREAMS)]
     await asyncio.sleep(0.2)
     assert all(p.status == 200 for p in pages)
-    assert (await client.get(f"/api/push?session={SESSION}")).status == 429  # one citizen, not a thousand tabs
+    assert (await client.get(f"/api/push?session={token}")).status == 429  # one citizen, not a thousand tabs
     for p in pages:
         p.close()
 
