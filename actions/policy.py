@@ -42,7 +42,10 @@ class ActionHoiChinhSach(DossierAction):
     ) -> list[EventType]:
         settings = self.settings
         text = tracker.latest_message.get("text") or ""
-        hit = (await retriever()).answer(text) if text and not text.startswith("/") else None
+        if not text.strip() or text.startswith("/"):  # a button: the question is still to come
+            dispatcher.utter_message(text=answer.ask_question())
+            return []
+        hit = (await retriever()).answer(text)
         if hit is None:
             logger.info("policy question not answered (%d chars)", len(text))
             dispatcher.utter_message(text=answer.not_known(settings.hotline), buttons=answer.not_known_buttons())

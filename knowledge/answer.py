@@ -15,8 +15,8 @@ from knowledge.loader import Entry
 
 # Three concatenated GSM-7 parts carry 3 x 153 characters; keep a little room.
 SMS_BUDGET = 450
-REVIEW_NOTE = "Lưu ý: nội dung này đang được cán bộ rà soát lại theo văn bản mới nhất; anh/chị nên xác nhận với Sở trước khi thực hiện."
-PROCEDURE_PROMPT = "Thủ tục liên quan:"
+REVIEW_NOTE = ("Lưu ý: nội dung này đang được cán bộ rà soát lại theo văn bản mới nhất; "
+               "anh/chị nên xác nhận với Sở trước khi thực hiện.")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -51,6 +51,14 @@ def sms_reply(entry: Entry, hotline: str, budget: int = SMS_BUDGET) -> str:
     if not kept:
         kept = cut_at_word(answer_text(entry, hotline), room - 3) + "..."
     return f"{kept}\n{tail}"
+
+
+def ask_question() -> str:
+    """When the citizen chose "policy questions" without asking one yet."""
+    return (
+        "Anh/chị muốn hỏi quy định nào? Ví dụ: \"giảm giá tối đa bao nhiêu phần trăm\", "
+        "\"điện mặt trời mái nhà có cần giấy phép không\", \"bán rượu online có được không\"."
+    )
 
 
 def not_known(hotline: str) -> str:

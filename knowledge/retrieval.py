@@ -7,8 +7,8 @@ on a weighted blend of word (1-2 grams: meaning carried by word pairs such as
 ``khuyen mai``) and character (2-5 grams inside words: typos, run-together
 words) features, plus a little of the answer text (a question using the
 answer's words still lands) and of the whole topic (the one subject word of
-"bán gas không phép bị phạt sao" outweighs the shared "phạt"). Below ``threshold`` the retriever declines: the
-bot says it does not know. ``make eval-faq`` measures all this.
+"bán gas không phép bị phạt sao" outweighs the shared "phạt"). Below
+``threshold`` the retriever declines: the bot says it does not know. ``make eval-faq`` measures all this.
 """
 
 from __future__ import annotations
