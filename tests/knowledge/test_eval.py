@@ -24,4 +24,5 @@ def test_floors_slightly_below_the_measured_figures() -> None:
 
 def test_the_threshold_in_use_is_the_one_the_tuning_set_gives() -> None:
     """Chosen on the NLU's out-of-scope examples, not on the evaluation set."""
-    assert tuned_threshold(Retriever(load()), out_of_scope_examples()) == DEFAULT_THRESHOLD
+    # Others add out-of-scope examples too: a small drift is fine, a large one means re-tuning.
+    assert abs(tuned_threshold(Retriever(load()), out_of_scope_examples()) - DEFAULT_THRESHOLD) <= 0.02
