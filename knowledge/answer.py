@@ -15,6 +15,7 @@ from knowledge.loader import Entry
 
 # Three concatenated GSM-7 parts carry 3 x 153 characters; keep a little room.
 SMS_BUDGET = 450
+MIN_PIECE = 60  # characters of a sentence worth sending cut, rather than dropped
 REVIEW_NOTE = ("Lưu ý: nội dung này đang được cán bộ rà soát lại theo văn bản mới nhất; "
                "anh/chị nên xác nhận với Sở trước khi thực hiện.")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -46,10 +47,11 @@ def sms_reply(entry: Entry, hotline: str, budget: int = SMS_BUDGET) -> str:
     for sentence in _SENTENCE_END.split(answer_text(entry, hotline)):
         candidate = f"{kept} {sentence}".strip()
         if len(candidate) > room:
+            left = room - len(kept) - 4
+            if left >= MIN_PIECE:  # room for a useful piece of the next sentence
+                kept = f"{kept} {cut_at_word(sentence, left)}...".strip()
             break
         kept = candidate
-    if not kept:
-        kept = cut_at_word(answer_text(entry, hotline), room - 3) + "..."
     return f"{kept}\n{tail}"
 
 
