@@ -1,0 +1,72 @@
+"""Policy questions (``hoi_chinh_sach``): the knowledge base entry that answers, or an honest "I don't know".
+
+The answer cites its legal basis and review date, offers the linked catalog
+procedure as a button, and is shortened for SMS. Below the retrieval threshold
+the bot says it does not know and offers a person or a ticket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.base import DossierAction, channel_of
+from dossier_api.client import DossierApiError
+from knowledge import answer
+from knowledge.loader import Entry
+from knowledge.retrieval import Retriever, retriever_for
+
+logger = logging.getLogger(__name__)
+
+GENERIC_PROCEDURE_TITLE = "Xem thủ tục liên quan"
+
+
+async def retriever() -> Retriever:
+    """The process-wide index, built off the event loop on first use (it reads the data files)."""
+    return await asyncio.to_thread(retriever_for)
+
+
+class ActionHoiChinhSach(DossierAction):
+    """Answers a policy question from the knowledge base."""
+
+    def name(self) -> str:
+        return "action_hoi_chinh_sach"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        settings = self.settings
+        text = tracker.latest_message.get("text") or ""
+        if not text.strip() or text.startswith("/"):  # a button: the question is still to come
+            dispatcher.utter_message(text=answer.ask_question())
+            return []
+        hit = (await retriever()).answer(text)
+        if hit is None:
+            logger.info("policy question not answered (%d chars)", len(text))
+            dispatcher.utter_message(text=answer.not_known(settings.hotline), buttons=answer.not_known_buttons())
+            return []
+        entry = hit.entry
+        logger.info("policy question answered by %s (score %.2f)", entry.id, hit.score)
+        if channel_of(tracker) == "sms":
+            dispatcher.utter_message(text=answer.sms_reply(entry, settings.hotline))
+            return []
+        dispatcher.utter_message(text=answer.chat_reply(entry, settings.hotline),
+                                 buttons=await self._procedure_buttons(entry))
+        return []
+
+    async def _procedure_buttons(self, entry: Entry) -> list[dict[str, str]]:
+        """One button per linked catalog procedure, named as the catalog names it."""
+        buttons = []
+        for procedure_id in entry.procedures:
+            try:
+                title = (await self.client.get_procedure(procedure_id)).name
+            except DossierApiError:
+                logger.warning("procedure %s not read for a policy answer", procedure_id, exc_info=True)
+                title = GENERIC_PROCEDURE_TITLE
+            buttons.append({"title": title, "payload": f'/hoi_thu_tuc{{"thu_tuc": "{procedure_id}"}}'})
+        return buttons

@@ -1,0 +1,120 @@
+"""Find the entry a question means: TF-IDF on folded, teencode-expanded words and
+character n-grams (scikit-learn, fitted on the entries at start-up; no model download).
+
+Every phrasing of an entry (its question and alternatives) is a document; an
+entry scores the best cosine similarity of the query with one of its phrasings,
+on a weighted blend of word (1-2 grams: meaning carried by word pairs such as
+``khuyen mai``) and character (2-5 grams inside words: typos, run-together
+words) features, plus a little of the answer text (a question using the
+answer's words still lands) and of the whole topic (the one subject word of
+"bán gas không phép bị phạt sao" outweighs the shared "phạt"). Below
+``threshold`` the retriever declines: the bot says it does not know. ``make eval-faq`` measures all this.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from common.text import nfc
+from knowledge.loader import DATA_DIR, Entry, KnowledgeBase, load
+from vn_nlu.lexicon import CODE_LEMMA, load_teencode, names_other_agency, split_tokens
+
+# Weights compared on tests/knowledge/eval_set.yml; the threshold is chosen apart from it,
+# as the score that declines 95 % of the out-of-scope training examples of the NLU
+# (`scripts/eval_faq.py --tune`, docs/policy_qa.md).
+WORD_WEIGHT = 0.5
+CHAR_WEIGHT = 0.5
+ANSWER_WEIGHT = 0.15  # the answer text, next to the best phrasing
+TOPIC_WEIGHT = 0.3  # all the phrasings of the entry's topic: "phạt" next to "gas" is about gas
+DEFAULT_THRESHOLD = 0.35
+# A question that names another agency's paper ("thuế", "bảo hiểm xã hội") needs a closer match.
+OTHER_AGENCY_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class Hit:
+    """An entry and how well the query matched it (0..1)."""
+
+    entry: Entry
+    score: float
+
+
+def normalise(text: str) -> str:
+    """Folded, lower-case, teencode-expanded words of ``text`` (``đc ko`` -> ``duoc khong``)."""
+    return " ".join(s.lemma for s in split_tokens(nfc(text), load_teencode()) if s.lemma != CODE_LEMMA)
+
+
+class Retriever:
+    """An index of one knowledge base (build it once; ``search`` is pure CPU, sub-millisecond)."""
+
+    def __init__(self, kb: KnowledgeBase, threshold: float = DEFAULT_THRESHOLD) -> None:
+        self.kb = kb
+        self.threshold = threshold
+        docs: list[str] = []
+        owner: list[int] = []
+        for i, entry in enumerate(kb.entries):
+            for phrasing in entry.phrasings:
+                docs.append(normalise(phrasing))
+                owner.append(i)
+        answers = [normalise(e.answer) for e in kb.entries]
+        self._words = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True,
+                                      token_pattern=r"\S+")
+        self._chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)
+        self._words.fit(docs + answers)
+        self._chars.fit(docs + answers)
+        self._docs = self._features(docs)
+        self._answers = self._features(answers)
+        self._owner = np.asarray(owner)
+        topics = list(kb.topics)
+        self._topic_of = np.asarray([topics.index(e.topic) for e in kb.entries])
+        self._topics = self._features([" ".join(d for d, o in zip(docs, owner, strict=True) if kb.entries[o].topic == t)
+                                       for t in topics])
+
+    def _features(self, texts: list[str]) -> sparse.csr_matrix:
+        words = self._words.transform(texts) * np.sqrt(WORD_WEIGHT)
+        chars = self._chars.transform(texts) * np.sqrt(CHAR_WEIGHT)
+        return sparse.hstack([words, chars], format="csr")
+
+    def search(self, text: str, limit: int = 3) -> list[Hit]:
+        """The best ``limit`` entries for ``text``, best first (whatever their score)."""
+        query = self._features([normalise(text)])
+        if query.nnz == 0:
+            return []
+        by_doc = (self._docs @ query.T).toarray().ravel()
+        best = np.zeros(len(self.kb.entries))
+        np.maximum.at(best, self._owner, by_doc)
+        scores = best * (1 - ANSWER_WEIGHT) + (self._answers @ query.T).toarray().ravel() * ANSWER_WEIGHT
+        topic = (self._topics @ query.T).toarray().ravel()[self._topic_of]
+        scores = scores * (1 - TOPIC_WEIGHT) + topic * TOPIC_WEIGHT
+        order = np.argsort(-scores)[:limit]
+        return [Hit(self.kb.entries[i], float(scores[i])) for i in order]
+
+    def answer(self, text: str) -> Hit | None:
+        """The entry that answers ``text``, or None when nothing matches well enough
+        (or the question names another agency's paper: ``hộ chiếu``, ``sổ đỏ``...)."""
+        hits = self.search(text, limit=1)
+        if not hits or hits[0].score < self.threshold:
+            return None
+        if hits[0].score < OTHER_AGENCY_THRESHOLD and names_other_agency(text):
+            return None
+        return hits[0]
+
+
+@lru_cache(maxsize=4)
+def retriever_for(directory: Path = DATA_DIR) -> Retriever:
+    """The index of the knowledge base in ``directory``, built on first use (blocking)."""
+    return Retriever(load(directory))
+
+
+def timed(retriever: Retriever, text: str) -> tuple[Hit | None, float]:
+    """``retriever.answer(text)`` and how long it took, in milliseconds."""
+    start = time.perf_counter()
+    hit = retriever.answer(text)
+    return hit, (time.perf_counter() - start) * 1000

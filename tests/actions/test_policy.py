@@ -1,0 +1,47 @@
+"""Policy questions against the real reference API (procedure names come from the catalog)."""
+
+from __future__ import annotations
+
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.policy import ActionHoiChinhSach
+from sms_gateway.encoding import prepare
+from tests.actions.conftest import make_tracker
+
+
+async def _run(text: str, sender_id: str = "web:test-session") -> list[dict]:
+    dispatcher = CollectingDispatcher()
+    events = await ActionHoiChinhSach().run(dispatcher, make_tracker(text, "hoi_chinh_sach", sender_id=sender_id), {})
+    assert events == []
+    return dispatcher.messages
+
+
+async def test_answer_cites_the_basis_and_offers_the_linked_procedure(api_url: str) -> None:
+    [message] = await _run("lam khuyen mai quay so trung thuong phai dang ky o dau")
+    assert "Căn cứ: Luật Thương mại 2005, Điều 96" in message["text"]
+    assert "Cập nhật ngày 01/12/2026" in message["text"]
+    [button] = message["buttons"]
+    assert button["payload"] == '/hoi_thu_tuc{"thu_tuc": "dang_ky_khuyen_mai"}'
+    assert "khuyến mại" in button["title"].lower()  # the catalog's name of the procedure
+
+
+async def test_an_answer_without_a_procedure_has_no_button(api_url: str) -> None:
+    [message] = await _run("thuoc la dien tu con duoc ban khong")
+    assert "173/2024/QH15" in message["text"] and not message["buttons"]
+
+
+async def test_sms_gets_the_short_form_with_the_hotline(api_url: str) -> None:
+    [message] = await _run("điện mặt trời áp mái có cần giấy phép không", sender_id="sms:84901234567")
+    assert "Hỏi thêm: 1022" in message["text"] and not message["buttons"]
+    assert len(prepare(message["text"], ucs2=False, max_segments=3)) <= 3
+
+
+async def test_what_the_base_does_not_know_offers_a_person_or_a_ticket(api_url: str) -> None:
+    [message] = await _run("thủ tục nhập khẩu ô tô cũ từ nhật")
+    assert "chưa có câu trả lời" in message["text"]
+    assert [b["payload"] for b in message["buttons"]] == ["/gap_can_bo", "/phan_anh_kien_nghi"]
+
+
+async def test_a_button_payload_asks_for_the_question(api_url: str) -> None:
+    [message] = await _run("/hoi_chinh_sach")
+    assert "muốn hỏi quy định nào" in message["text"]
