@@ -45,19 +45,24 @@ class ActionHoiChinhSach(DossierAction):
         if not text.strip() or text.startswith("/"):  # a button: the question is still to come
             dispatcher.utter_message(text=answer.ask_question())
             return []
-        hit = (await retriever()).answer(text)
-        if hit is None:
+        if not await self.reply_from_knowledge(dispatcher, tracker, text):
             logger.info("policy question not answered (%d chars)", len(text))
             dispatcher.utter_message(text=answer.not_known(settings.hotline), buttons=answer.not_known_buttons())
-            return []
+        return []
+
+    async def reply_from_knowledge(self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> bool:
+        """Answer ``text`` from the knowledge base when an entry matches well enough; False otherwise."""
+        hit = (await retriever()).answer(text)
+        if hit is None:
+            return False
         entry = hit.entry
         logger.info("policy question answered by %s (score %.2f)", entry.id, hit.score)
         if channel_of(tracker) == "sms":
-            dispatcher.utter_message(text=answer.sms_reply(entry, settings.hotline))
-            return []
-        dispatcher.utter_message(text=answer.chat_reply(entry, settings.hotline),
-                                 buttons=await self._procedure_buttons(entry))
-        return []
+            dispatcher.utter_message(text=answer.sms_reply(entry, self.settings.hotline))
+        else:
+            dispatcher.utter_message(text=answer.chat_reply(entry, self.settings.hotline),
+                                     buttons=await self._procedure_buttons(entry))
+        return True
 
     async def _procedure_buttons(self, entry: Entry) -> list[dict[str, str]]:
         """One button per linked catalog procedure, named as the catalog names it."""
@@ -70,3 +75,21 @@ class ActionHoiChinhSach(DossierAction):
                 title = GENERIC_PROCEDURE_TITLE
             buttons.append({"title": title, "payload": f'/hoi_thu_tuc{{"thu_tuc": "{procedure_id}"}}'})
         return buttons
+
+
+class ActionChuaHieu(ActionHoiChinhSach):
+    """The NLU barely understood the message: a policy question the classifier did not
+    recognise is still answered when the knowledge base matches it well; otherwise the
+    bot asks to rephrase (with the main services as buttons)."""
+
+    def name(self) -> str:
+        return "action_chua_hieu"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        text = tracker.latest_message.get("text") or ""
+        if text.strip() and not text.startswith("/") and await self.reply_from_knowledge(dispatcher, tracker, text):
+            return []
+        dispatcher.utter_message(response="utter_xin_dien_dat_lai")
+        return []

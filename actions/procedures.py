@@ -21,6 +21,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, latest_entity
+from actions.policy import ActionHoiChinhSach
 from common import replies
 from dossier_api.catalog import FacetVocabulary, close_matches
 from dossier_api.client import DossierApiUnavailable, DossierNotFound
@@ -259,7 +260,11 @@ class ActionNgoaiPhamVi(GuidanceAction):
             matches = []
         resolution = resolve(text, [m for m in matches if m.score >= OURS_DESPITE_NLU])
         events = await self.answer(dispatcher, tracker, aspect_of(text), resolution)
-        if events is None:
-            dispatcher.utter_message(response="utter_ngoai_pham_vi")
+        if events is not None:
+            return events
+        # A question on the sector's rules the classifier took for out of scope (the base declines
+        # other agencies' matters itself).
+        if text.strip() and await ActionHoiChinhSach().reply_from_knowledge(dispatcher, tracker, text):
             return []
-        return events
+        dispatcher.utter_message(response="utter_ngoai_pham_vi")
+        return []

@@ -22,14 +22,14 @@ def test_the_variant_named_is_answered_and_a_follow_up_stays_on_it(stack: Stack,
     assert renewal.name in chat.say("gia hạn giấy phép văn phòng đại diện")
     reply = chat.say("còn lệ phí thì sao")
     assert renewal.fee in reply and catalog["van_phong_dai_dien"].fee not in reply
-    assert catalog["dieu_chinh_van_phong_dai_dien"].name in Conversation(stack).text("đổi trưởng VPĐD")
-    assert catalog["ban_le_lpg_chai"].name in Conversation(stack).text("bán ga")
+    assert catalog["dieu_chinh_van_phong_dai_dien"].name in Conversation(stack).say("đổi trưởng VPĐD")
+    assert catalog["ban_le_lpg_chai"].name in Conversation(stack).say("bán ga")
 
 
 def test_a_retail_licence_gets_the_commune_level_not_the_wholesale_fee(stack: Stack, catalog: dict) -> None:
-    reply = Conversation(stack).text("giấy phép bán lẻ rượu lệ phí bao nhiêu")
+    reply = Conversation(stack).say("giấy phép bán lẻ rượu lệ phí bao nhiêu")
     assert "Ủy ban nhân dân cấp xã" in reply and catalog["ban_buon_ruou"].fee not in reply
-    reply = Conversation(stack).text("bán lẻ thuốc lá")
+    reply = Conversation(stack).say("bán lẻ thuốc lá")
     assert "Ủy ban nhân dân cấp xã" in reply and "Sở Công Thương vẫn hỗ trợ" in reply
 
 
@@ -56,13 +56,13 @@ def test_close_variants_are_asked_with_buttons_and_a_button_answers(stack: Stack
     ("rút bảo hiểm xã hội một lần", "Bảo hiểm xã hội"),
 ])
 def test_another_agencys_matter_is_not_ours_with_a_pointer(stack: Stack, text: str, who: str) -> None:
-    reply = Conversation(stack).text(text)
+    reply = Conversation(stack).say(text)
     assert "không thuộc phạm vi" in reply and who in reply
 
 
 def test_the_departments_own_topics_and_english_questions_are_answered(stack: Stack, catalog: dict) -> None:
-    assert catalog["dang_ky_khuyen_mai"].name in Conversation(stack).text("How do I register a promotion?")
-    reply = Conversation(stack).text("đăng ký website thương mại điện tử")
+    assert catalog["dang_ky_khuyen_mai"].name in Conversation(stack).say("How do I register a promotion?")
+    reply = Conversation(stack).say("đăng ký website thương mại điện tử")
     assert "Bộ Công Thương" in reply and "không thuộc phạm vi" not in reply
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import redis
-import requests
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -68,8 +67,8 @@ def test_fuzzed_mos_are_all_answered_once_and_the_gateway_stays_right(
     started = time.monotonic()
     every_mo_answered_once()
     print(f"\nMO fuzz: {sum(tried)} MOs in {len(tried)} batches, {time.monotonic() - started:.1f} s")
-    code = requests.get(f"{stack.api_url}/api/v1/dossiers", params={"status": "dang_xu_ly", "limit": 1},
-                        timeout=10).json()["items"][0]["code"]
+    code = stack.api_session().get(f"{stack.api_url}/api/v1/dossiers", params={"status": "dang_xu_ly", "limit": 1},
+                                   timeout=10).json()["items"][0]["code"]
     smsc.send_text("84980000001", f"HS {code}")
     wait_until(lambda: "84980000001" in smsc.replies(), 30, "lookup answered")
     [reply] = smsc.replies()["84980000001"]
