@@ -300,7 +300,8 @@ class WebClient:
         self.chat_url = chat_url
         self.http = requests.Session()
         self.session = self._start()
-        self.sender = f"web:{self.session}"
+        # An issued token is "<id>.<signature>"; Rasa and the dossier system know the citizen as web:<id>.
+        self.sender = f"web:{self.session.split('.')[0]}"
 
     def _start(self) -> str:
         if WebClient.session_route is not False:
