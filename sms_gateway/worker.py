@@ -228,5 +228,7 @@ class MoWorker:
         # The time it was answered: a later identical MO arriving after it is the citizen's, not a resend.
         pipe.set(streams.mo_done(entry_id), f"{time.time():.6f}", ex=max(self.settings.dedup_window_s, 3600))
         if not entry_id.startswith("parts-"):
+            # Answered: nothing of what the citizen typed stays in Redis (the dedup record keeps a digest).
             pipe.xack(streams.MO_STREAM, self.group, entry_id)
+            pipe.xdel(streams.MO_STREAM, entry_id)
         await pipe.execute()

@@ -239,3 +239,48 @@ def test_a_failing_action_returns_an_apology_not_the_tracker(run_stack: RunStack
     resp = requests.post(f"{run_stack.url('ACTION_SERVER_PORT')}/webhook", json=call, headers=token, timeout=10)
     assert resp.status_code == 200 and PHONE not in resp.text
     assert resp.json()["responses"][0]["text"].startswith("Hệ thống tra cứu đang bận")
+
+
+def _redis_dump(client: redis.Redis) -> bytes:
+    """Every key and every value in the database, whatever its type."""
+    chunks: list[bytes] = []
+    for key in client.scan_iter(count=500):
+        chunks.append(key)
+        kind = client.type(key)
+        if kind == b"string":
+            chunks.append(client.get(key) or b"")
+        elif kind == b"hash":
+            chunks += [b for kv in client.hgetall(key).items() for b in kv]
+        elif kind == b"list":
+            chunks += client.lrange(key, 0, -1)
+        elif kind == b"set":
+            chunks += list(client.smembers(key))
+        elif kind == b"zset":
+            chunks += client.zrange(key, 0, -1)
+        elif kind == b"stream":
+            chunks += [b for _, fields in client.xrange(key) for kv in fields.items() for b in kv]
+    return b"\n".join(chunks)
+
+
+def test_phone_and_id_numbers_typed_on_sms_and_web_are_nowhere_in_clear(run_stack: RunStack) -> None:
+    """Issue 15's privacy test: after a web and an SMS conversation that type a phone and an ID
+    number (and a name), no log line and no Redis value holds the numbers, and no log the name."""
+    from sms_gateway.simulator.control import SimulatorControl
+
+    web = Conversation(run_stack.url("CHAT_PORT"))
+    web.say(f"em là {NAME}, sđt 0912 345 678, cccd 079201009876, hồ sơ của em sao rồi")
+    sms = SimulatorControl(run_stack.env["SMS_SIM_CONTROL_URL"])
+    since = time.time()
+    sms.send_text("84987000111", f"toi la Tran Thi Bich Ngoc sdt {PHONE} cccd {ID_NUMBER} hoi thu tuc ban xang")
+    assert sms.wait_reply("84987000111", since, timeout=60)
+    time.sleep(1)
+    client = redis.Redis(port=int(run_stack.env["REDIS_PORT"]), password=run_stack.env["REDIS_PASSWORD"])
+    dump = _redis_dump(client)
+    assert len(dump) > 1000  # the stack did write: trackers, streams, counters
+    for number in (PHONE, ID_NUMBER, "0912345678", "0912 345 678", "079201009876"):
+        assert number.encode() not in dump, number
+        assert number.encode().hex().encode() not in dump, f"{number} (hex, as an MO payload is stored)"
+    ours = "\n".join(line for line in run_stack.log.read_text(errors="replace").splitlines()
+                     if not line.split("|", 1)[0].strip().startswith("smsc"))  # the simulator is the operator's
+    for secret in (PHONE, ID_NUMBER, "0912 345 678", "079201009876", NAME, "Tran Thi Bich Ngoc", "84987000111"):
+        assert secret not in ours, secret
