@@ -4,12 +4,14 @@ personal in the logs (issue 15: H1, H2, M1, M2, M8)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from pathlib import Path
 import pytest
 import redis
 import requests
+from aiohttp import web
 
 from scripts import init_env
 from tests.conftest import ROOT, Conversation, free_port
@@ -28,12 +31,56 @@ BIN = Path(sys.executable).parent
 PHONE, ID_NUMBER, NAME = "0905123456", "048092001234", "Trần Thị Bích Ngọc"
 
 
+class Fakes:
+    """The Telegram Bot API and Zalo OA API stand-ins (tests/fakes), served from a thread of their own."""
+
+    TELEGRAM_TOKEN = "123456789:AAH-fake-token-for-the-privacy-test-x"
+
+    def __init__(self) -> None:
+        from tests.fakes.telegram_api import FakeTelegram
+        from tests.fakes.zalo_api import FakeZalo
+
+        self.telegram, self.zalo = FakeTelegram(self.TELEGRAM_TOKEN), FakeZalo()
+        self.ports = {"telegram": free_port(), "zalo": free_port()}
+        self.loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+        assert self._ready.wait(10)
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        for name, app in (("telegram", self.telegram.app()), ("zalo", self.zalo.app())):
+            runner = web.AppRunner(app)
+            self.loop.run_until_complete(runner.setup())
+            self.loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.ports[name]).start())
+        self._ready.set()
+        self.loop.run_forever()
+
+    def call(self, fn, *args):
+        """Run a fake's method on its loop (their events belong to it)."""
+        return asyncio.run_coroutine_threadsafe(_call(fn, *args), self.loop).result(10)
+
+    def settings(self) -> dict[str, str]:
+        from tests.fakes.zalo_api import APP_ID, APP_SECRET, OA_SECRET
+
+        zalo = f"http://127.0.0.1:{self.ports['zalo']}"
+        return {"TELEGRAM_TOKEN": self.TELEGRAM_TOKEN, "TELEGRAM_API_URL": f"http://127.0.0.1:{self.ports['telegram']}",
+                "ZALO_APP_ID": APP_ID, "ZALO_OA_SECRET_KEY": OA_SECRET, "ZALO_APP_SECRET_KEY": APP_SECRET,
+                "ZALO_ACCESS_TOKEN": "access-1", "ZALO_REFRESH_TOKEN": "refresh-1",
+                "ZALO_API_URL": zalo, "ZALO_OAUTH_URL": zalo}
+
+
+async def _call(fn, *args):
+    return fn(*args)
+
+
 @dataclass
 class RunStack:
     proc: subprocess.Popen
     env: dict[str, str]
     work: Path
     log: Path
+    fakes: Fakes
 
     def url(self, port_var: str) -> str:
         return f"http://127.0.0.1:{self.env[port_var]}"
@@ -82,6 +129,8 @@ def run_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunStack]:
         "MODELS_DIR": str(work / "models"),
         "HANDOFF_HOURS": "",
     }
+    fakes = Fakes()
+    overrides.update(fakes.settings())
     env_file = work / ".env"
     env_file.write_text(_env_text((ROOT / ".env.example").read_text(encoding="utf-8"), overrides), encoding="utf-8")
     init_env.main(["--env", str(env_file), "--var", str(var)])  # what `make run` does first
@@ -92,7 +141,7 @@ def run_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunStack]:
         ["sh", "-c", f"umask 077 && exec {BIN / 'honcho'} start -f Procfile -e {env_file}"],
         cwd=ROOT, env={**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"},
         stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True)
-    stack = RunStack(proc, env, work, log)
+    stack = RunStack(proc, env, work, log, fakes)
     try:
         deadline = time.monotonic() + 240
         while True:
@@ -106,11 +155,12 @@ def run_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunStack]:
             time.sleep(0.5)
         yield stack
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
 
 
 def _listening(pids: list[int]) -> set[tuple[str, int]]:
@@ -262,9 +312,10 @@ def _redis_dump(client: redis.Redis) -> bytes:
     return b"\n".join(chunks)
 
 
-def test_phone_and_id_numbers_typed_on_sms_and_web_are_nowhere_in_clear(run_stack: RunStack) -> None:
-    """Issue 15's privacy test: after a web and an SMS conversation that type a phone and an ID
-    number (and a name), no log line and no Redis value holds the numbers, and no log the name."""
+def test_phone_and_id_numbers_typed_on_every_channel_are_nowhere_in_clear(run_stack: RunStack) -> None:
+    """Issue 15's privacy test: after web, SMS, Telegram and Zalo conversations that type a phone and
+    an ID number (and a name), no log line and no Redis value holds the numbers, and no log the name
+    or the bot token."""
     from sms_gateway.simulator.control import SimulatorControl
 
     web = Conversation(run_stack.url("CHAT_PORT"))
@@ -273,14 +324,27 @@ def test_phone_and_id_numbers_typed_on_sms_and_web_are_nowhere_in_clear(run_stac
     since = time.time()
     sms.send_text("84987000111", f"toi la Tran Thi Bich Ngoc sdt {PHONE} cccd {ID_NUMBER} hoi thu tuc ban xang")
     assert sms.wait_reply("84987000111", since, timeout=60)
+    from tests.fakes.zalo_api import signed, text_event
+
+    telegram = run_stack.fakes.telegram
+    run_stack.fakes.call(telegram.push_text, 5550001, f"tôi {NAME}, số 0933 111 222, cmnd 201234567, hỏi giờ làm việc")
+    raw, headers = signed(text_event("zalo-user-77", f"mình là {NAME}, đt 0944555666, cccd 048300112233"))
+    assert requests.post(f"{run_stack.url('CHAT_PORT')}/webhooks/zalo", data=raw, headers=headers,
+                         timeout=10).status_code == 200
+    deadline = time.monotonic() + 60
+    while not (telegram.sent_to(5550001) and run_stack.fakes.zalo.sent_to("zalo-user-77")):
+        assert time.monotonic() < deadline, "Telegram and Zalo replies"
+        time.sleep(0.2)
     time.sleep(1)
     client = redis.Redis(port=int(run_stack.env["REDIS_PORT"]), password=run_stack.env["REDIS_PASSWORD"])
     dump = _redis_dump(client)
     assert len(dump) > 1000  # the stack did write: trackers, streams, counters
-    for number in (PHONE, ID_NUMBER, "0912345678", "0912 345 678", "079201009876"):
+    for number in (PHONE, ID_NUMBER, "0912345678", "0912 345 678", "079201009876", "0933 111 222", "0933111222",
+                   "201234567", "0944555666", "048300112233"):
         assert number.encode() not in dump, number
         assert number.encode().hex().encode() not in dump, f"{number} (hex, as an MO payload is stored)"
     ours = "\n".join(line for line in run_stack.log.read_text(errors="replace").splitlines()
                      if not line.split("|", 1)[0].strip().startswith("smsc"))  # the simulator is the operator's
-    for secret in (PHONE, ID_NUMBER, "0912 345 678", "079201009876", NAME, "Tran Thi Bich Ngoc", "84987000111"):
+    for secret in (PHONE, ID_NUMBER, "0912 345 678", "079201009876", NAME, "Tran Thi Bich Ngoc", "84987000111",
+                   "0933 111 222", "201234567", "0944555666", "048300112233", Fakes.TELEGRAM_TOKEN):
         assert secret not in ours, secret
