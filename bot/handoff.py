@@ -43,8 +43,8 @@ from common.codes import find_codes
 from common.handoff import Claim, EndRefused, Handoff
 from common.privacy import mask_person_name, pseudonym, redact
 from common.settings import Settings, get_settings
+from common.streams import queue_sms
 from common.tasks import stop_loop
-from sms_gateway.streams import queue_mt
 
 logger = logging.getLogger(__name__)
 
@@ -243,7 +243,7 @@ class Handoffs:
 
     async def _sms(self, msisdn: str, messages: list[BotMessage]) -> None:
         for message in messages:
-            await queue_mt(self.redis, msisdn, message.text, origin="handoff")
+            await queue_sms(self.redis, msisdn, message.text, origin="handoff")
 
     # -- the transcript ------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from common.streams import SMS_OUTBOX, queue_sms
+from common.streams import SMS_OUTBOX
 from common.streams import ensure_group as ensure_group  # re-exported
 
 MO_STREAM = "sms:mo"  # deliver_sm as received, before deliver_sm_resp
@@ -58,5 +58,3 @@ def told(what: str, msisdn: str) -> str:
     """Set once a number was told it is limited (``rate`` or ``unknown``)."""
     return f"sms:told:{what}:{msisdn}"
 
-
-queue_mt = queue_sms  # the SMS outbox, for the callers that knew it by this name
