@@ -73,8 +73,11 @@ class Conversations:
         started = time.monotonic()
         messages = await self.rasa.send(sender, text, metadata)
         if self.redis is not None:
+            handed = self.handoffs is not None and any(m.handoff for m in messages)
             await stats.record(self.redis, Count(stats.MESSAGES, channel),
-                               response=(channel, time.monotonic() - started))
+                               *([Count(stats.HANDOFFS, channel)] if handed else []),
+                               response=(channel, time.monotonic() - started),
+                               conversation=(channel, pseudonym(sender)))
         if self.handoffs is not None and any(m.handoff for m in messages):
             messages = await self.handoffs.begin(sender, messages)
         return messages
