@@ -166,7 +166,7 @@ async def streams_backlog(redis: Any) -> list[tuple[str, int, list[tuple[str, in
     return out
 
 
-def _outcome_label(state: str) -> str:
+def outcome_label(state: str) -> str:
     return RECEIPT_LABELS.get(state) or OUTCOME_LABELS.get(state, state)
 
 
@@ -205,7 +205,7 @@ async def _ops_page(request: web.Request, error: str = "") -> web.Response:
     live, record = await asyncio.to_thread(lambda: (registry.live(), registry.promotion()))
     total = sum(outcomes.values())
     receipt_rows = "".join(
-        f'<tr data-outcome="{html.escape(state)}"><td>{html.escape(_outcome_label(state))}</td>'
+        f'<tr data-outcome="{html.escape(state)}"><td>{html.escape(outcome_label(state))}</td>'
         f'<td class="num">{n}</td><td class="num">{_pct(n / total if total else None)}</td></tr>'
         for state, n in outcomes.most_common())
     stream_rows = "".join(

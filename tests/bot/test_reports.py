@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -124,3 +125,17 @@ def test_periods() -> None:
     assert parse_range({"period": "month", "year": "2024", "month": "2"}, today)[2] == dt.date(2024, 2, 29)
     with pytest.raises(BadRange):
         parse_range({"period": "week"}, today)
+
+
+async def test_the_dashboard_is_not_capped_at_90_days_and_its_csv_speaks_vietnamese(reports: TestClient) -> None:
+    today = local_now().date()
+    page = await reports.get("/staff/dashboard?days=365")
+    assert page.status == 200 and f"Từ {today - dt.timedelta(days=364):%d/%m/%Y}" in await page.text()
+    first = today - dt.timedelta(days=199)
+    resp = await reports.get(f"/staff/dashboard.csv?from={first}&to={today}")
+    rows = list(csv.DictReader(io.StringIO((await resp.text()).lstrip("\ufeff"))))
+    assert len(rows) == 200 and rows[0]["Ngày"] == first.isoformat()
+    assert {"Tin nhắn – zalo", "Tra cứu – Tìm thấy", "Đánh giá sms – Hài lòng"} <= set(rows[0])
+    assert not any(re.fullmatch(r"[a-z0-9_]+", key) for key in rows[0])  # no code identifiers
+    for query in ("days=400", "days=0", "from=2026-01-01&to=2025-01-01", "from=2020-01-01&to=2022-01-01"):
+        assert (await reports.get(f"/staff/dashboard?{query}")).status == 400
