@@ -190,8 +190,8 @@ def _letters_table(letters: list[DeadLetter], csrf: str) -> str:
             f'<td class="wrap">{html.escape(x.fields.get("reason", ""))}<br><span class="muted">'
             f'{html.escape(x.fields.get("error", ""))} · {html.escape(x.fields.get("attempts", "?"))} lần</span></td>'
             f'<td>{actions}</td></tr>')
-    return ('<div class="scroll"><table><tr><th>Lúc</th><th>Luồng</th><th>Người nhận</th><th>Nội dung</th>'
-            f'<th>Lý do</th><th></th></tr>{"".join(rows)}</table></div>')
+    return ('<div class="scroll"><table class="stack"><tr><th>Lúc</th><th>Luồng</th><th>Người nhận</th>'
+            f'<th>Nội dung</th><th>Lý do</th><th></th></tr>{"".join(rows)}</table></div>')
 
 
 async def _ops_page(request: web.Request, error: str = "") -> web.Response:

@@ -165,8 +165,8 @@ async def build(request: web.Request, first: dt.date, last: dt.date) -> Report:
         days = await stats.read(redis, since, until, CHANNELS)
         lines += assistant_lines(days, await stats.conversations(redis, since, until, CHANNELS))
     else:
-        since = None
-        lines += assistant_lines([], {})
+        since = None  # nothing counted then: every figure unknown, not zero
+        lines += [Line(x.section, x.label, None, None, x.unit) for x in assistant_lines([], {})]
     return Report(first, last, lines, error, since)
 
 
