@@ -72,13 +72,13 @@ class Conversations:
                 return routed
         started = time.monotonic()
         messages = await self.rasa.send(sender, text, metadata)
+        handed = self.handoffs is not None and any(m.handoff for m in messages)
         if self.redis is not None:
-            handed = self.handoffs is not None and any(m.handoff for m in messages)
             await stats.record(self.redis, Count(stats.MESSAGES, channel),
                                *([Count(stats.HANDOFFS, channel)] if handed else []),
                                response=(channel, time.monotonic() - started),
                                conversation=(channel, pseudonym(sender)))
-        if self.handoffs is not None and any(m.handoff for m in messages):
+        if handed and self.handoffs is not None:
             messages = await self.handoffs.begin(sender, messages)
         return messages
 

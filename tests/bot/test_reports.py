@@ -3,24 +3,28 @@ the XLSX read back with openpyxl, the CSV, periods, and the assistant's counters
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import io
 import re
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import redis
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient, TestServer
 from openpyxl import load_workbook
 
 from bot.staff.report_pages import HEADERS, BadRange, parse_range
-from common import stats
+from common import handoff, stats
 from common.dates import local_now
 from common.stats import Count
 from dossier_api.server import create_app
 from tests.bot.conftest import ANNOTATOR_PASSWORD, sign_in
+from tests.conftest import Conversation, Stack
 
 STAFF_TOKEN = "staff-report-token"
 
@@ -139,3 +143,31 @@ async def test_the_dashboard_is_not_capped_at_90_days_and_its_csv_speaks_vietnam
     assert not any(re.fullmatch(r"[a-z0-9_]+", key) for key in rows[0])  # no code identifiers
     for query in ("days=400", "days=0", "from=2026-01-01&to=2025-01-01", "from=2020-01-01&to=2022-01-01"):
         assert (await reports.get(f"/staff/dashboard?{query}")).status == 400
+
+
+def test_the_web_chat_counts_its_conversations_and_handoffs(stack: Stack) -> None:
+    """Through the real stack (gateway, Rasa): two messages of one citizen are one conversation, and asking
+    for a staff member is one handoff."""
+    r = redis.Redis.from_url(stack.redis_url)
+    today = local_now().date()
+
+    def figures() -> tuple[int, int]:
+        return (int(r.pfcount(stats.key(today, stats.CONVERSATIONS, "web"))),
+                int(r.hget(stats.key(today, stats.HANDOFFS), "web") or 0))
+
+    conversations, handoffs = figures()
+    chat = Conversation(stack)
+    chat.say("xin chào")
+    assert "cán bộ" in chat.say("cho tôi gặp cán bộ")
+    try:
+        assert figures() == (conversations + 1, handoffs + 1)
+    finally:
+        asyncio.run(_give_back(stack.redis_url, f"web:{chat.session}"))
+
+
+async def _give_back(redis_url: str, sender: str) -> None:
+    client = aioredis.from_url(redis_url)
+    try:
+        await handoff.end(client, sender, time.time(), "test over", mode="any")
+    finally:
+        await client.close()
