@@ -71,6 +71,8 @@ async def test_the_year_page_shows_the_shares_the_api_gives(reports: TestClient,
         assert _pct(level, rated) in page
     assert "98,06 %" in page and "1,94 %" in page
     assert "Máy đánh giá tại quầy" in page and "Cổng dịch vụ công" in page  # ratings by channel
+    printable = await (await reports.get("/staff/reports?period=year&year=2019&print=1")).text()
+    assert "90,44 %" in printable and "<form" not in printable and "<nav></nav>" in printable
 
 
 async def test_xlsx_and_csv_carry_vietnamese_headers_and_the_same_figures(reports: TestClient,
