@@ -63,9 +63,6 @@ class Report:
     dossier_error: bool = False
     assistant_from: dt.date | None = None  # the assistant's counters cover assistant_from..last
 
-    def line(self, section: str, label: str) -> Line:
-        return next(x for x in self.lines if x.section == section and x.label == label)
-
 
 def _share(n: float, total: float) -> float | None:
     return n / total if total else None

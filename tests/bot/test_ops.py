@@ -85,17 +85,18 @@ async def test_discard_and_what_cannot_be_resent(ops: TestClient, redis_ops) -> 
 async def test_a_failed_notification_goes_back_on_its_stream(ops: TestClient, redis_ops) -> None:
     _, redis = redis_ops
     stream = notifier.out_stream("telegram")
-    entry = as_str(await redis.xadd(notifier.FAILED, {"user": "telegram:42", "text": "Hồ sơ đã có kết quả",
+    job = {"sender": "telegram:42", "event": '{"id": 7, "code": "000.00.12.H17-261120-0001"}'}
+    entry = as_str(await redis.xadd(notifier.FAILED, {**job,
                                                       "entry": "3-0", "stream": stream, "error": "TimeoutError",
                                                       "reason": "telegram timed out", "attempts": "4",
                                                       "at": f"{time.time():.0f}"}))
     page = await (await ops.get("/staff/ops")).text()
-    assert "telegram timed out" in page and 'id="notify-failed"' in page
+    assert "telegram timed out" in page and 'id="notify-failed"' in page and "telegram:42" not in page
     token = await csrf(ops)
     resp = await ops.post(f"/staff/api/ops/notify/{entry}", json={"action": "resend"}, headers={"X-CSRF-Token": token})
     assert resp.status == 200
     [(_, fields)] = await redis.xrange(stream)
-    assert {as_str(k): as_str(v) for k, v in fields.items()} == {"user": "telegram:42", "text": "Hồ sơ đã có kết quả"}
+    assert {as_str(k): as_str(v) for k, v in fields.items()} == job
 
 
 async def test_annotators_cannot_open_or_act(accounts, redis_ops, gateway) -> None:
