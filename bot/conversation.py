@@ -72,10 +72,13 @@ class Conversations:
                 return routed
         started = time.monotonic()
         messages = await self.rasa.send(sender, text, metadata)
+        handed = self.handoffs is not None and any(m.handoff for m in messages)
         if self.redis is not None:
             await stats.record(self.redis, Count(stats.MESSAGES, channel),
-                               response=(channel, time.monotonic() - started))
-        if self.handoffs is not None and any(m.handoff for m in messages):
+                               *([Count(stats.HANDOFFS, channel)] if handed else []),
+                               response=(channel, time.monotonic() - started),
+                               conversation=(channel, pseudonym(sender)))
+        if handed and self.handoffs is not None:
             messages = await self.handoffs.begin(sender, messages)
         return messages
 

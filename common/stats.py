@@ -33,8 +33,10 @@ MESSAGES = "messages"  # field: channel
 LOOKUPS = "lookups"  # field: found, not_found, other_agency, invalid
 INTENTS = "intents"  # field: intent name (nlu_fallback included)
 DLR = "dlr"  # field: final state of an SMS part (DELIVRD, UNDELIV, ...)
+HANDOFFS = "handoffs"  # field: channel (a conversation handed to a staff member)
 RESPONSE_MS = "response_ms"  # list per channel
-COUNTERS = (MESSAGES, LOOKUPS, INTENTS, DLR)
+CONVERSATIONS = "conversations"  # HyperLogLog per channel of the day's senders (pseudonyms; nothing readable back)
+COUNTERS = (MESSAGES, LOOKUPS, INTENTS, DLR, HANDOFFS)
 
 
 @dataclass(frozen=True)
@@ -66,13 +68,24 @@ def queue_response(pipe: Any, channel: str, seconds: float, day: dt.date | None 
     return pipe
 
 
+def queue_conversation(pipe: Any, channel: str, who: str, day: dt.date | None = None) -> Any:
+    """Add "``who`` (a pseudonym) wrote on ``channel``" to the day's conversations (one per sender a day)."""
+    name = key(day or local_now().date(), CONVERSATIONS, channel)
+    pipe.pfadd(name, who)
+    pipe.expire(name, KEEP_DAYS * 86400)
+    return pipe
+
+
 async def record(client: Any, *counts: Count, response: tuple[str, float] | None = None,
-                 day: dt.date | None = None) -> None:
-    """Add ``counts`` (and a ``(channel, seconds)`` response time) to today's figures, in one round trip."""
+                 day: dt.date | None = None, conversation: tuple[str, str] | None = None) -> None:
+    """Add ``counts`` (a ``(channel, seconds)`` response time, a ``(channel, pseudonym)`` conversation)
+    to today's figures, in one round trip."""
     try:
         pipe = queue(client.pipeline(transaction=False), counts, day)
         if response is not None:
             queue_response(pipe, *response, day)
+        if conversation is not None:
+            queue_conversation(pipe, *conversation, day)
         await pipe.execute()
     except (redis.RedisError, OSError):
         logger.warning("service figures not recorded: Redis unreachable")
@@ -104,3 +117,20 @@ async def read(client: Any, first: dt.date, last: dt.date, channels: Iterable[st
     return out
 
 
+
+
+async def conversations(client: Any, first: dt.date, last: dt.date, channels: Iterable[str]) -> dict[str, int]:
+    """Conversations per channel from ``first`` to ``last``: each day's distinct senders, added up
+    (HyperLogLog estimates, exact for small counts)."""
+    channels = list(channels)
+    days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    pipe = client.pipeline(transaction=False)
+    for day in days:
+        for channel in channels:
+            pipe.pfcount(key(day, CONVERSATIONS, channel))
+    replies = iter(await pipe.execute())
+    out = dict.fromkeys(channels, 0)
+    for _ in days:
+        for channel in channels:
+            out[channel] += int(next(replies))
+    return out

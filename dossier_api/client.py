@@ -307,6 +307,12 @@ class DossierClient:
         return await self._request("GET", "/api/v1/ratings/daily",
                                    params={"from": first.isoformat(), "to": last.isoformat()})
 
+    async def report(self, first: dt.date, last: dt.date) -> dict[str, Any]:
+        """The department's indicators over ``first``..``last``: received by filing channel, results on
+        time / late, ratings by channel and level (``GET /api/v1/reports/summary``, staff token)."""
+        return await self._request("GET", "/api/v1/reports/summary", staff=True,
+                                   params={"from": first.isoformat(), "to": last.isoformat()})
+
     async def search_procedures(self, query: str, limit: int = 5) -> list[ProcedureMatch]:
         """Procedures matching a free-text query, best first."""
         # A long question cut at a word boundary: the search needs its words, not an 8 KB query string.

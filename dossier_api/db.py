@@ -101,7 +101,23 @@ CREATE TABLE IF NOT EXISTS ratings (
     comment TEXT,
     created_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS history_dossiers (
+    day TEXT NOT NULL,
+    filing TEXT NOT NULL,
+    received INTEGER NOT NULL,
+    on_time INTEGER NOT NULL,
+    late INTEGER NOT NULL,
+    PRIMARY KEY (day, filing)
+);
+CREATE TABLE IF NOT EXISTS history_ratings (
+    day TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    level TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (day, channel, level)
+);
 """
+UNKNOWN_FILING = "khong_ro"  # the dossiers table does not say how a dossier was filed
 
 
 class Database:
@@ -332,6 +348,33 @@ class Database:
         with closing(self.connect()) as conn:
             rows = conn.execute("SELECT level, COUNT(*) AS n FROM ratings GROUP BY level").fetchall()
         return {r["level"]: r["n"] for r in rows}
+
+    def report(self, first: dt.date, last: dt.date) -> dict[str, Any]:
+        """The department's indicators over ``first``..``last`` (included): dossiers received by channel of
+        filing, results on time and late (a result is late when given after its due date), and ratings by
+        channel and level; live records and the yearly history (``history_*`` tables) added up."""
+        span = (first.isoformat(), last.isoformat())
+        with closing(self.connect()) as conn:
+            received = {r["filing"]: r["n"] for r in conn.execute(
+                "SELECT filing, SUM(received) AS n FROM history_dossiers WHERE day BETWEEN ? AND ? GROUP BY filing",
+                span)}
+            live = conn.execute("SELECT COUNT(*) FROM dossiers WHERE received_date BETWEEN ? AND ?", span).fetchone()[0]
+            if live:
+                received[UNKNOWN_FILING] = received.get(UNKNOWN_FILING, 0) + live
+            history = conn.execute("SELECT COALESCE(SUM(on_time), 0), COALESCE(SUM(late), 0) FROM history_dossiers"
+                                   " WHERE day BETWEEN ? AND ?", span).fetchone()
+            results = conn.execute(
+                "SELECT COALESCE(SUM(result_date <= due_date), 0), COALESCE(SUM(result_date > due_date), 0)"
+                " FROM dossiers WHERE result_date BETWEEN ? AND ?", span).fetchone()
+            ratings = conn.execute(
+                "SELECT channel, level, SUM(n) AS n FROM ("
+                " SELECT channel, level, COUNT(*) AS n FROM ratings WHERE substr(created_at, 1, 10) BETWEEN ? AND ?"
+                " GROUP BY channel, level UNION ALL"
+                " SELECT channel, level, SUM(n) FROM history_ratings WHERE day BETWEEN ? AND ? GROUP BY channel, level"
+                ") GROUP BY channel, level ORDER BY channel, level", span + span).fetchall()
+        return {"from": first.isoformat(), "to": last.isoformat(), "received": received,
+                "results": {"on_time": history[0] + results[0], "late": history[1] + results[1]},
+                "ratings": [dict(r) for r in ratings]}
 
 
 _DOSSIER_SELECT = (

@@ -2,7 +2,9 @@
 
 The same seed always writes the same dossiers: codes in the national format
 for the department's agency code, receipt dates over the year before
-``REFERENCE_DATE``, statuses that fit each dossier's age and due date.
+``REFERENCE_DATE``, statuses that fit each dossier's age and due date. The department's published
+years (``HISTORY``) are written as daily aggregates (``history_*`` tables), so the
+reports reproduce their figures without touching today's dossiers.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import logging
 import random
 from collections import Counter
 from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 
 from common.status import DossierStatus
@@ -121,8 +124,66 @@ def generate(procedures: list[Procedure], count: int, seed: int) -> list[dict]:
     return rows
 
 
+@dataclass(frozen=True)
+class YearFigures:
+    """A year the department published: dossiers received (online of them), results given late, ratings by level."""
+
+    received: int
+    online: int
+    late: int
+    ratings: dict[str, int]
+
+
+# The department's published yearly figures (ratings split by level to the published shares).
+HISTORY = {
+    2018: YearFigures(78663, 71893, 389, {"hai_long": 4920, "binh_thuong": 127, "khong_hai_long": 20}),
+    2019: YearFigures(74950, 67785, 214, {"hai_long": 5043, "binh_thuong": 100, "khong_hai_long": 0}),
+}
+# Where ratings were given before the assistant: the desk's rating kiosk and the online public-service portal.
+HISTORY_RATING_CHANNELS = {"kiosk": 0.7, "cong_dvc": 0.3}
+
+
+def _spread(rng: random.Random, total: int, days: list[dt.date]) -> dict[dt.date, int]:
+    """``total`` split over ``days`` with some day-to-day variation, adding up exactly (largest remainder)."""
+    weights = [rng.uniform(0.6, 1.4) for _ in days]
+    scale = total / sum(weights)
+    shares = [w * scale for w in weights]
+    counts = [int(x) for x in shares]
+    for i in sorted(range(len(days)), key=lambda i: counts[i] - shares[i])[: total - sum(counts)]:
+        counts[i] += 1
+    return dict(zip(days, counts, strict=True))
+
+
+def generate_history(seed_value: int = DEFAULT_SEED) -> tuple[list[dict], list[dict]]:
+    """Daily rows of the historical years (``HISTORY``): dossiers by channel of filing, ratings by channel
+    and level. Each year's daily rows add up to its published figures exactly."""
+    rng = random.Random(seed_value)
+    dossiers: list[dict] = []
+    ratings: list[dict] = []
+    for year, figures in sorted(HISTORY.items()):
+        days = [d for d in (dt.date(year, 1, 1) + dt.timedelta(days=i) for i in range(366))
+                if d.year == year and is_working_day(d)]
+        late_online = round(figures.late * figures.online / figures.received)
+        filings = {"truc_tuyen": (figures.online, late_online),
+                   "truc_tiep": (figures.received - figures.online, figures.late - late_online)}
+        for filing, (received, late) in filings.items():
+            per_day, late_per_day = _spread(rng, received, days), _spread(rng, late, days)
+            for day in days:
+                late_day = min(late_per_day[day], per_day[day])
+                dossiers.append({"day": day.isoformat(), "filing": filing, "received": per_day[day],
+                                 "on_time": per_day[day] - late_day, "late": late_day})
+        channels = list(HISTORY_RATING_CHANNELS)
+        for level, total in figures.ratings.items():
+            kiosk = round(total * HISTORY_RATING_CHANNELS[channels[0]])
+            for channel, n in zip(channels, (kiosk, total - kiosk), strict=True):
+                for day, count in _spread(rng, n, days).items():
+                    if count:
+                        ratings.append({"day": day.isoformat(), "channel": channel, "level": level, "n": count})
+    return dossiers, ratings
+
+
 def seed(db: Database, count: int = DEFAULT_COUNT, seed_value: int = DEFAULT_SEED) -> Counter[str]:
-    """(Re)write the catalog and the dossiers; returns the count per status."""
+    """(Re)write the catalog, the dossiers and the yearly history; returns the count per status."""
     procedures = load_catalog()
     rows = generate(procedures, count, seed_value)
     db.create_schema()
@@ -140,6 +201,13 @@ def seed(db: Database, count: int = DEFAULT_COUNT, seed_value: int = DEFAULT_SEE
             " :result_date)",
             rows,
         )
+        history, history_ratings = generate_history(seed_value)
+        conn.execute("DELETE FROM history_dossiers")
+        conn.execute("DELETE FROM history_ratings")
+        conn.executemany("INSERT INTO history_dossiers (day, filing, received, on_time, late)"
+                         " VALUES (:day, :filing, :received, :on_time, :late)", history)
+        conn.executemany("INSERT INTO history_ratings (day, channel, level, n) VALUES (:day, :channel, :level, :n)",
+                         history_ratings)
     return Counter(r["status"] for r in rows)
 
 

@@ -142,6 +142,7 @@ STAFF_ROUTES = frozenset({
     ("POST", "/api/v1/dossiers/{code}/status"),
     ("GET", "/api/v1/tickets"),
     ("POST", "/api/v1/tickets/{number}/answer"),
+    ("GET", "/api/v1/reports/summary"),
 })
 
 
@@ -448,6 +449,17 @@ async def ratings_by_day(request: web.Request) -> web.Response:
     return web.json_response(rows)
 
 
+MAX_REPORT_DAYS = 3700  # ten years and a bit
+
+
+async def report_summary(request: web.Request) -> web.Response:
+    """The department's indicators over ``from``..``to`` (ISO dates, both required, at most ten years)."""
+    first, last = _date_param(request, "from"), _date_param(request, "to")
+    if first > last or (last - first).days > MAX_REPORT_DAYS:
+        raise HttpError(400, "invalid_parameter", f"from must be before to, at most {MAX_REPORT_DAYS} days apart")
+    return web.json_response(await asyncio.to_thread(request.app[DB_KEY].report, first, last))
+
+
 async def list_tickets(request: web.Request) -> web.Response:
     """Tickets for staff, due first; ``status=open`` (default) leaves out the answered ones."""
     status = request.query.get("status", "open")
@@ -540,5 +552,6 @@ def create_app(db_path: str, token: str = "", hook: EventHook | None = None,
     app.router.add_post("/api/v1/ratings", post_rating)
     app.router.add_get("/api/v1/ratings/summary", rating_summary)
     app.router.add_get("/api/v1/ratings/daily", ratings_by_day)
+    app.router.add_get("/api/v1/reports/summary", report_summary)
     app.router.add_get("/api/v1/places", search_places)
     return app

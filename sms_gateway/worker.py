@@ -20,7 +20,7 @@ import time
 from typing import Any
 
 from common import stats
-from common.privacy import mask_phone
+from common.privacy import mask_phone, pseudonym
 from common.stats import Count
 from common.streams import REDIS_DOWN, ConsumerPolicy, Entry, StreamConsumer, pause
 from common.text import as_str
@@ -220,6 +220,8 @@ class MoWorker:
         pipe = self.redis.pipeline(transaction=True)
         if counted:
             stats.queue(pipe, [Count(stats.MESSAGES, "sms")], None)
+            if mt is not None:
+                stats.queue_conversation(pipe, "sms", pseudonym(mt["dest"]))
         if mt is not None:
             pipe.xadd(streams.MT_STREAM, mt)
         if parts_key is not None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from bot.staff import charts
+from bot.staff import charts, ops_pages
 from bot.staff.layout import DOSSIERS_KEY, REDIS_KEY, page, session_of
 from common import stats
 from common.dates import local_now
@@ -24,7 +24,8 @@ from common.status import RatingLevel
 from dossier_api.client import DossierApiError
 
 CHANNELS = ("web", "telegram", "zalo", "sms")
-PERIODS = (7, 14, 30, 90)
+PERIODS = (7, 14, 30, 90, 180, 365)
+MAX_DAYS = 366  # what the dossier system's daily ratings serve at once
 DEFAULT_DAYS = 14
 LOOKUP_OUTCOMES = {"found": "Tìm thấy", "not_found": "Không có mã", "invalid": "Mã sai dạng",
                    "unavailable": "Hệ thống lỗi"}
@@ -63,12 +64,20 @@ class Figures:
 
 
 def period(request: web.Request) -> tuple[dt.date, dt.date]:
-    try:
-        days = int(request.query.get("days", DEFAULT_DAYS))
-    except ValueError:
-        days = DEFAULT_DAYS
-    days = days if days in PERIODS else DEFAULT_DAYS
+    """``from``/``to`` (ISO dates), else the last ``days`` days (up to ``MAX_DAYS``), else the default."""
     last = local_now().date()
+    try:
+        if "from" in request.query or "to" in request.query:
+            first = dt.date.fromisoformat(request.query.get("from", ""))
+            last = dt.date.fromisoformat(request.query.get("to", last.isoformat()))
+            if first <= last and (last - first).days < MAX_DAYS:
+                return first, last
+            raise ValueError("range")
+        days = int(request.query.get("days", DEFAULT_DAYS))
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text=f"Khoảng thời gian không hợp lệ (tối đa {MAX_DAYS} ngày).") from exc
+    if not 1 <= days <= MAX_DAYS:
+        raise web.HTTPBadRequest(text=f"Khoảng thời gian không hợp lệ (tối đa {MAX_DAYS} ngày).")
     return last - dt.timedelta(days=days - 1), last
 
 
@@ -96,7 +105,7 @@ async def dashboard_page(request: web.Request) -> web.Response:
     messages = figs.total(stats.MESSAGES)
     lookups = figs.total(stats.LOOKUPS)
     intents = figs.total(stats.INTENTS)
-    dlr = figs.total(stats.DLR)
+    outcomes = await ops_pages.sms_outcomes(request.app[REDIS_KEY], first, last)
     levels = Counter()
     for row in figs.ratings:
         levels[row["level"]] += row["n"]
@@ -108,7 +117,7 @@ async def dashboard_page(request: web.Request) -> web.Response:
         ("Tỷ lệ không hiểu", _pct(figs.fallback_rate(intents))),
         ("Hài lòng", _pct(levels[RatingLevel.HAI_LONG.value] / rated if rated else None) + f" ({rated} lượt)"),
         ("Thời gian trả lời (trung vị)", _ms(statistics.median(all_ms) if all_ms else None)),
-        ("SMS đến máy (DELIVRD)", _pct(dlr["DELIVRD"] / sum(dlr.values()) if dlr else None)),
+        ("SMS đến máy (kể cả tin không báo nhận, tin bị bỏ)", _pct(ops_pages.delivered_share(outcomes))),
     ]
     weeks: dict[str, Counter] = defaultdict(Counter)
     for row in figs.ratings:
@@ -133,7 +142,8 @@ async def dashboard_page(request: web.Request) -> web.Response:
         charts.lines("Thời gian trả lời trung vị mỗi ngày (giây)", labels,
                      {c: [None if (m := figs.median_ms(c, d)) is None else m / 1000 for d in figs.days]
                       for c in CHANNELS}, fmt=lambda v: f"{v:.1f}", chart_id="chart-response"),
-        charts.hbars("Báo nhận SMS (delivery receipt)", list(dlr.items()), chart_id="chart-dlr"),
+        charts.hbars("Báo nhận SMS (delivery receipt)", [(ops_pages.outcome_label(k), v) for k, v in outcomes.items()],
+                     chart_id="chart-dlr"),
     ]
     periods = " ".join(
         f'<a href="?days={n}"{" class=current" if (last - first).days + 1 == n else ""}>{n} ngày</a>'
@@ -142,7 +152,10 @@ async def dashboard_page(request: web.Request) -> web.Response:
                if figs.ratings_error else "")
     body = f"""<div class="card"><h1>Số liệu dịch vụ</h1>
 <p>Từ {first:%d/%m/%Y} đến {last:%d/%m/%Y} · {periods} ·
-<a href="/staff/dashboard.csv?days={(last - first).days + 1}" download>Tải CSV</a></p>{warning}
+<a href="/staff/dashboard.csv?from={first.isoformat()}&amp;to={last.isoformat()}" download>Tải CSV</a></p>
+<form method="get" action="/staff/dashboard" class="filters"><label>Từ <input name="from" type="date"
+value="{first.isoformat()}"></label><label>Đến <input name="to" type="date" value="{last.isoformat()}"></label>
+<button>Xem</button></form>{warning}
 <div class="kpi">{''.join(f'<div><strong>{v}</strong>{k}</div>' for k, v in kpis)}</div></div>
 <div class="grid">{''.join(f'<div class="card">{c}</div>' for c in chart_list)}</div>"""
     return page("Số liệu", body, session_of(request))
@@ -155,10 +168,11 @@ async def dashboard_csv(request: web.Request) -> web.Response:
     intents = sorted(figs.total(stats.INTENTS))
     states = sorted(figs.total(stats.DLR))
     ratings = {(r["day"], r["channel"], r["level"]): r["n"] for r in figs.ratings}
-    header = (["ngay"] + [f"tin_nhan_{c}" for c in CHANNELS] + [f"tra_cuu_{k}" for k in LOOKUP_OUTCOMES]
-              + ["ty_le_fallback"] + [f"trung_vi_ms_{c}" for c in CHANNELS]
-              + [f"danh_gia_{c}_{lv}" for c in CHANNELS for lv, _, _ in LEVELS]
-              + [f"y_dinh_{i}" for i in intents] + [f"dlr_{s}" for s in states])
+    header = (["Ngày"] + [f"Tin nhắn – {c}" for c in CHANNELS]
+              + [f"Tra cứu – {name}" for name in LOOKUP_OUTCOMES.values()]
+              + ["Tỷ lệ không hiểu (fallback)"] + [f"Thời gian trả lời trung vị (ms) – {c}" for c in CHANNELS]
+              + [f"Đánh giá {c} – {label}" for c in CHANNELS for _, label, _ in LEVELS]
+              + [f"Ý định: {i}" for i in intents] + [f"Báo nhận SMS: {s}" for s in states])
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)

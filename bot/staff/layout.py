@@ -46,10 +46,12 @@ PAGE = """<!doctype html>
 def page(title: str, body: str, session: Session | None = None) -> web.Response:
     nav = ""
     if session is not None:
-        admin = '<a href="/staff/users">Tài khoản</a>' if session.staff.role is Role.ADMIN else ""
+        admin = ('<a href="/staff/ops">Vận hành</a><a href="/staff/users">Tài khoản</a>'
+                 if session.staff.role is Role.ADMIN else "")
         nav = ('<a href="/staff/">Tổng quan</a><a href="/staff/handoffs">Người dân chờ</a>'
                '<a href="/staff/conversations">Cuộc trò chuyện</a><a href="/staff/inbox">Hộp thư NLU</a>'
-               f'<a href="/staff/models">Mô hình</a><a href="/staff/dashboard">Số liệu</a>{admin}'
+               f'<a href="/staff/models">Mô hình</a><a href="/staff/dashboard">Số liệu</a>'
+               f'<a href="/staff/reports">Báo cáo</a>{admin}'
                '<span class="who">'
                f"{html.escape(session.staff.username)} ({session.staff.role.value})</span>"
                f'<form method="post" action="/staff/logout" class="inline">{csrf_field(session.csrf)}'

@@ -106,6 +106,10 @@ class Registry:
             return self.default
         return live
 
+    def promotion(self) -> dict[str, Any]:
+        """The last promotion or rollback: ``live``, ``promoted_at`` (epoch seconds), ``by``; {} when none."""
+        return self._read()
+
     def previous(self) -> list[Path]:
         return [Path(p) for p in self._read().get("previous", []) if Path(p).exists()]
 

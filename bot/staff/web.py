@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import yaml
 from aiohttp import web
 
-from bot.staff import conversation_pages, dashboard, handoff_pages, model_pages
+from bot.staff import conversation_pages, dashboard, handoff_pages, model_pages, ops_pages, report_pages
 from bot.staff.accounts import AccountError, Accounts, Role, SignIn
 from bot.staff.layout import (
     ACCOUNTS_KEY,
@@ -361,3 +361,5 @@ def setup_staff(app: web.Application, settings: Settings, redis_key: web.AppKey)
     conversation_pages.add_routes(app)
     model_pages.add_routes(app)
     dashboard.add_routes(app)
+    report_pages.add_routes(app)
+    ops_pages.add_routes(app)

@@ -170,14 +170,15 @@ async def test_dashboard_draws_every_chart_and_exports_csv(accounts, redis_url, 
     for chart in ("messages", "lookups", "intents", "fallback", "satisfaction-channel", "satisfaction-week",
                   "response", "dlr"):
         assert f'id="chart-{chart}"' in page
-    assert f"{today:%d/%m} – zalo: " in page and "hoi_le_phi: " in page and "DELIVRD: " in page
+    assert f"{today:%d/%m} – zalo: " in page and "hoi_le_phi: " in page and "Đã đến máy: " in page
     assert re.search(r"zalo – Hài lòng: \d+", page) and "Tải CSV" in page
     exported = await client.get("/staff/dashboard.csv?days=7")
     assert exported.status == 200 and "attachment" in exported.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO((await exported.text()).lstrip("\ufeff"))))
-    assert len(rows) == 7 and rows[-1]["ngay"] == today.isoformat()
-    assert int(rows[-1]["tin_nhan_zalo"]) >= 7 and int(rows[-1]["dlr_DELIVRD"]) >= 5
-    assert int(rows[-1]["danh_gia_zalo_hai_long"]) >= 2 and rows[-1]["trung_vi_ms_zalo"] != ""
+    assert len(rows) == 7 and rows[-1]["Ngày"] == today.isoformat()
+    assert int(rows[-1]["Tin nhắn – zalo"]) >= 7 and int(rows[-1]["Báo nhận SMS: DELIVRD"]) >= 5
+    assert int(rows[-1]["Đánh giá zalo – Hài lòng"]) >= 2
+    assert rows[-1]["Thời gian trả lời trung vị (ms) – zalo"] != ""
 
 
 async def test_open_tickets_are_listed_and_answered_to_their_author(accounts, redis_url, gateway,

@@ -41,6 +41,7 @@ def test_hs_lookup_returns_the_real_status_and_records_the_receipt(
     assert int(r.hget(figures[stats.LOOKUPS], "found")) == found + 1  # the dashboard's figures
     assert int(r.hget(figures[stats.DLR], "DELIVRD")) == delivered + len(submits)
     assert "sms_smpp_bound 1.0" in gateway.metrics()
+    assert r.pfcount(stats.key(stats.local_now().date(), stats.CONVERSATIONS, "sms")) == 1  # one sender today
 
 
 def test_receipts_reported_in_decimal_are_matched(stack: Stack, smsc: Smsc, gateway: GatewayProcess,
