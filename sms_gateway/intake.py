@@ -15,10 +15,9 @@ from typing import Any
 
 import smpplib.consts as C
 
-from common import stats
+from common import sms_keys, stats
 from common.privacy import mask_phone
 from common.stats import Count
-from sms_gateway import streams
 from sms_gateway.metrics import Metrics
 
 logger = logging.getLogger(__name__)
@@ -80,7 +79,7 @@ class Intake:
         if all(v is not None for v in sar):
             fields["sar"] = ",".join(str(int(v)) for v in sar)
         try:
-            self.redis.xadd(streams.MO_STREAM, fields)
+            self.redis.xadd(sms_keys.MO_STREAM, fields)
         except Exception:
             logger.error("could not store an MO from %s; asking the SMSC to retry",
                          mask_phone(fields["source"]), exc_info=True)
@@ -105,12 +104,12 @@ class Intake:
     def record_receipt(self, smsc_id: str, state: str) -> str | None:
         """Record the final state of the MT part with this SMSC id; returns the MT entry id."""
         for candidate in id_candidates(smsc_id) if smsc_id else []:
-            found = self.redis.hgetall(streams.message_id(candidate))
+            found = self.redis.hgetall(sms_keys.message_id(candidate))
             if found:
                 entry = found[b"mt"].decode()
                 pipe = self.redis.pipeline(transaction=False)
-                pipe.hset(streams.mt_state(entry), found[b"part"].decode(), state)
-                pipe.expire(streams.mt_state(entry), self.receipt_ttl_s)
+                pipe.hset(sms_keys.mt_state(entry), found[b"part"].decode(), state)
+                pipe.expire(sms_keys.mt_state(entry), self.receipt_ttl_s)
                 stats.queue(pipe, [Count(stats.DLR, state)], None).execute()
                 self.metrics.receipts.labels(state).inc()
                 return entry

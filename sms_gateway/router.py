@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from bot.rasa_client import BotMessage, RasaClient, RasaUnavailable
-from common import replies, stats, subscriptions
+from common import replies, sms_keys, stats, subscriptions
 from common.codes import find_codes
 from common.dates import local_now
 from common.privacy import mask_phone
@@ -21,7 +21,6 @@ from common.settings import Settings
 from common.stats import Count
 from dossier_api.client import DossierApiError, DossierApiUnavailable, DossierClient, DossierNotFound
 from dossier_api.models import Dossier, RatingIn
-from sms_gateway import streams
 from sms_gateway.config import SmsSettings
 from sms_gateway.keywords import HELP_TEXT, Command, Kind, parse_sms
 
@@ -65,7 +64,7 @@ class Router:
 
     async def _already_told(self, msisdn: str, what: str) -> bool:
         """True if the number was already told it is limited (told once per window)."""
-        return not await self.redis.set(streams.told(what, msisdn), 1, nx=True, ex=3600 if what == "unknown" else 60)
+        return not await self.redis.set(sms_keys.told(what, msisdn), 1, nx=True, ex=3600 if what == "unknown" else 60)
 
     async def _keyword(self, msisdn: str, command: Command, text: str = "") -> str | None:
         if command.kind is Kind.HELP:
@@ -143,14 +142,14 @@ class Router:
             return replies.service_unavailable(self.settings.hotline)
 
     async def _enumerating(self, msisdn: str) -> bool:
-        count = await self.redis.get(streams.unknown_codes(msisdn))
+        count = await self.redis.get(sms_keys.unknown_codes(msisdn))
         return int(count or 0) >= self.sms.unknown_code_limit_per_hour
 
     async def _count_unknown(self, msisdn: str) -> int:
         """Count one more unknown code for the number; returns the count this hour."""
         pipe = self.redis.pipeline(transaction=True)
-        pipe.incr(streams.unknown_codes(msisdn))
-        pipe.expire(streams.unknown_codes(msisdn), 3600)
+        pipe.incr(sms_keys.unknown_codes(msisdn))
+        pipe.expire(sms_keys.unknown_codes(msisdn), 3600)
         count, _ = await pipe.execute()
         return count
 
@@ -170,7 +169,7 @@ class Router:
     async def _chosen_option(self, msisdn: str, text: str) -> str | None:
         if not (text.isascii() and text.isdigit()):  # "¹" or "٣" are digits to str.isdigit, not to int()
             return None
-        raw = await self.redis.get(streams.options(msisdn))
+        raw = await self.redis.get(sms_keys.options(msisdn))
         payloads = json.loads(raw) if raw else []
         index = int(text) - 1
         return payloads[index] if 0 <= index < len(payloads) else None
@@ -181,7 +180,7 @@ class Router:
         buttons = [b for m in messages for b in m.buttons]
         if buttons:
             lines += [f"{i}. {b.title}" for i, b in enumerate(buttons, 1)] + [OPTIONS_HINT]
-            await self.redis.set(streams.options(msisdn), json.dumps([b.payload for b in buttons]), ex=900)
+            await self.redis.set(sms_keys.options(msisdn), json.dumps([b.payload for b in buttons]), ex=900)
         else:
-            await self.redis.delete(streams.options(msisdn))
+            await self.redis.delete(sms_keys.options(msisdn))
         return "\n".join(lines) or "Xin lỗi, tôi chưa hiểu. Soạn HD gửi 8283 để xem hướng dẫn."

@@ -17,11 +17,10 @@ import logging
 import time
 from typing import Any
 
-from common import stats
+from common import sms_keys, stats
 from common.privacy import mask_phone
 from common.streams import ConsumerPolicy, Entry, StreamConsumer
 from common.text import as_str
-from sms_gateway import streams
 from sms_gateway.config import SmsSettings
 from sms_gateway.encoding import DATA_CODING_GSM7, DATA_CODING_UCS2, encode, prepare, udh
 from sms_gateway.link import LinkDown, SmppLink, SubmitResult
@@ -44,7 +43,8 @@ class MtSender:
         self.metrics = metrics
         window = max(settings.window, 1)
         self.consumer = StreamConsumer(
-            redis, streams.MT_STREAM, streams.MT_GROUP, consumer, self._handle_entry, dead_stream=streams.DEAD_STREAM,
+            redis, sms_keys.MT_STREAM, sms_keys.MT_GROUP, consumer, self._handle_entry,
+            dead_stream=sms_keys.DEAD_STREAM,
             policy=policy or ConsumerPolicy(batch=window, concurrency=window, block_ms=200), gate=self._bound,
         )
 
@@ -63,7 +63,7 @@ class MtSender:
         dest = mt["dest"]
         ucs2 = self.settings.wants_ucs2(dest)
         parts = prepare(mt["text"], ucs2, self.settings.max_segments)
-        done = {as_str(k) for k in await self.redis.hkeys(streams.mt_progress(entry_id))}
+        done = {as_str(k) for k in await self.redis.hkeys(sms_keys.mt_progress(entry_id))}
         reference = int(hashlib.sha1(entry_id.encode()).hexdigest(), 16) % 255 + 1  # same on a resume
         for part in parts:
             if str(part.index) in done:
@@ -74,8 +74,8 @@ class MtSender:
                 await self._dead_letter(entry_id, mt, *refused)
                 return
         pipe = self.redis.pipeline(transaction=True)
-        pipe.xack(streams.MT_STREAM, streams.MT_GROUP, entry_id)
-        pipe.delete(streams.mt_progress(entry_id))
+        pipe.xack(sms_keys.MT_STREAM, sms_keys.MT_GROUP, entry_id)
+        pipe.delete(sms_keys.mt_progress(entry_id))
         if mt.get("mo_at"):
             seconds = max(time.time() - float(mt["mo_at"]), 0)
             self.metrics.round_trip.observe(seconds)
@@ -128,13 +128,13 @@ class MtSender:
     def _record(self, entry_id: str, index: int, result: SubmitResult) -> None:
         """The part is with the SMSC: remember it (a restart must not send it again)."""
         pipe = self.sync_redis.pipeline(transaction=True)
-        pipe.hset(streams.mt_progress(entry_id), str(index), result.message_id)
-        pipe.hset(streams.message_id(result.message_id), mapping={"mt": entry_id, "part": str(index)})
-        pipe.expire(streams.message_id(result.message_id), self.settings.receipt_ttl_s)
+        pipe.hset(sms_keys.mt_progress(entry_id), str(index), result.message_id)
+        pipe.hset(sms_keys.message_id(result.message_id), mapping={"mt": entry_id, "part": str(index)})
+        pipe.expire(sms_keys.message_id(result.message_id), self.settings.receipt_ttl_s)
         pipe.execute()
 
     async def _dead_letter(self, entry_id: str, mt: dict, reason: str, attempts: int) -> None:
         logger.error("MT to %s given up: %s", mask_phone(mt["dest"]), reason)
         await self.consumer.dead_letter(Entry(entry_id, mt), "SubmitRefused", reason, attempts,
-                                        extra=lambda pipe: pipe.delete(streams.mt_progress(entry_id)))
+                                        extra=lambda pipe: pipe.delete(sms_keys.mt_progress(entry_id)))
         self.metrics.mt.labels("dead_letter").inc()

@@ -19,12 +19,11 @@ import logging
 import time
 from typing import Any
 
-from common import stats
+from common import sms_keys, stats
 from common.privacy import mask_phone, pseudonym
 from common.stats import Count
 from common.streams import REDIS_DOWN, ConsumerPolicy, Entry, StreamConsumer, pause
 from common.text import as_str
-from sms_gateway import streams
 from sms_gateway.config import SmsSettings
 from sms_gateway.encoding import MalformedUdh, decode_mo, split_udh
 from sms_gateway.metrics import Metrics
@@ -46,8 +45,8 @@ class MoWorker:
         self.settings = settings
         self.metrics = metrics
         self.group = settings.mo_group
-        self.consumer = StreamConsumer(redis, streams.MO_STREAM, self.group, consumer, self._handle_entry,
-                                       dead_stream=streams.DEAD_STREAM,
+        self.consumer = StreamConsumer(redis, sms_keys.MO_STREAM, self.group, consumer, self._handle_entry,
+                                       dead_stream=sms_keys.DEAD_STREAM,
                                        policy=policy or ConsumerPolicy(batch=50, concurrency=50))
 
     def start(self, stop: asyncio.Event) -> list[asyncio.Task]:
@@ -78,8 +77,8 @@ class MoWorker:
     async def handle(self, entry_id: str, raw: dict) -> None:
         """Process one stored deliver_sm."""
         fields = {as_str(k): as_str(v) for k, v in raw.items()}
-        if await self.redis.exists(streams.mo_done(entry_id)):
-            await self.redis.xack(streams.MO_STREAM, self.group, entry_id)
+        if await self.redis.exists(sms_keys.mo_done(entry_id)):
+            await self.redis.xack(sms_keys.MO_STREAM, self.group, entry_id)
             return
         source = fields["source"]
         payload = bytes.fromhex(fields.get("payload", ""))
@@ -104,7 +103,7 @@ class MoWorker:
 
     async def _is_duplicate(self, entry_id: str, source: str, digest: str, fields: dict, received_at: float) -> bool:
         """True for a resend of an MO already taken; records this one as the latest otherwise."""
-        key = streams.dedup(source, digest)
+        key = sms_keys.dedup(source, digest)
         record = json.dumps({"entry": entry_id, "bind": fields.get("bind", ""), "seq": fields.get("seq", ""),
                              "at": received_at})
         window = self.settings.dedup_window_s
@@ -116,7 +115,7 @@ class MoWorker:
             previous = {}
         if previous.get("entry") == entry_id:  # this very entry, handled again (a retry)
             return False
-        answered = await self.redis.get(streams.mo_done(str(previous.get("entry", ""))))
+        answered = await self.redis.get(sms_keys.mo_done(str(previous.get("entry", ""))))
         if self.is_resend(previous, fields, received_at, float(answered) if answered else None):
             return True
         await self.redis.set(key, record, ex=window)  # the citizen's new message: later resends compare to it
@@ -163,12 +162,12 @@ class MoWorker:
     async def _add_part(self, entry_id: str, source: str, segment: tuple[int, int, int], body: bytes,
                         data_coding: int, received_at: float) -> str | None:
         ref, total, seq = segment
-        key = streams.parts(source, f"{ref}:{total}")
+        key = sms_keys.parts(source, f"{ref}:{total}")
         part = json.dumps({"hex": body.hex(), "dc": data_coding, "at": received_at})
         pipe = self.redis.pipeline(transaction=True)
         pipe.hset(key, str(seq), part)
         pipe.expire(key, self.settings.part_timeout_s * 10)
-        pipe.zadd(streams.PARTS_DEADLINES, {key: time.time() + self.settings.part_timeout_s}, nx=True)
+        pipe.zadd(sms_keys.PARTS_DEADLINES, {key: time.time() + self.settings.part_timeout_s}, nx=True)
         pipe.hlen(key)
         *_, count = await pipe.execute()
         if count < total:
@@ -188,16 +187,16 @@ class MoWorker:
 
     async def _sweep_parts(self) -> None:
         """Long messages whose missing parts never came: answer what arrived."""
-        for key in await self.redis.zrangebyscore(streams.PARTS_DEADLINES, 0, time.time()):
+        for key in await self.redis.zrangebyscore(sms_keys.PARTS_DEADLINES, 0, time.time()):
             key = as_str(key)
-            if await self.redis.zrem(streams.PARTS_DEADLINES, key):  # one worker wins
+            if await self.redis.zrem(sms_keys.PARTS_DEADLINES, key):  # one worker wins
                 source = key.split(":")[2]
                 logger.info("long MO from %s incomplete after timeout; answering its parts", mask_phone(source))
                 self.metrics.mo.labels("incomplete").inc()
                 try:
                     await self._assemble(f"parts-{key}", key, source)
                 except REDIS_DOWN:
-                    await self.redis.zadd(streams.PARTS_DEADLINES, {key: time.time()})  # swept again later
+                    await self.redis.zadd(sms_keys.PARTS_DEADLINES, {key: time.time()})  # swept again later
                     raise
                 except Exception:  # no retry from a stream here: the citizen is told it was unreadable
                     logger.exception("long MO from %s could not be assembled", mask_phone(source))
@@ -223,14 +222,14 @@ class MoWorker:
             if mt is not None:
                 stats.queue_conversation(pipe, "sms", pseudonym(mt["dest"]))
         if mt is not None:
-            pipe.xadd(streams.MT_STREAM, mt)
+            pipe.xadd(sms_keys.MT_STREAM, mt)
         if parts_key is not None:
             pipe.delete(parts_key)
-            pipe.zrem(streams.PARTS_DEADLINES, parts_key)
+            pipe.zrem(sms_keys.PARTS_DEADLINES, parts_key)
         # The time it was answered: a later identical MO arriving after it is the citizen's, not a resend.
-        pipe.set(streams.mo_done(entry_id), f"{time.time():.6f}", ex=max(self.settings.dedup_window_s, 3600))
+        pipe.set(sms_keys.mo_done(entry_id), f"{time.time():.6f}", ex=max(self.settings.dedup_window_s, 3600))
         if not entry_id.startswith("parts-"):
             # Answered: nothing of what the citizen typed stays in Redis (the dedup record keeps a digest).
-            pipe.xack(streams.MO_STREAM, self.group, entry_id)
-            pipe.xdel(streams.MO_STREAM, entry_id)
+            pipe.xack(sms_keys.MO_STREAM, self.group, entry_id)
+            pipe.xdel(sms_keys.MO_STREAM, entry_id)
         await pipe.execute()

@@ -39,16 +39,15 @@ from bot.staff.layout import (
     requires,
     session_of,
 )
-from common import stats
+from common import sms_keys, stats
 from common.dates import local_now
 from common.privacy import mask_phone, pseudonym, redact
 from common.streams import SMS_OUTBOX, queue_sms
 from common.text import as_str
-from sms_gateway import streams as sms_streams
 
 logger = logging.getLogger(__name__)
 
-DEAD_STREAMS = {"sms": sms_streams.DEAD_STREAM, "notify": notifier.FAILED}
+DEAD_STREAMS = {"sms": sms_keys.DEAD_STREAM, "notify": notifier.FAILED}
 META = {"entry", "stream", "error", "reason", "attempts", "at"}  # what StreamConsumer.dead_letter adds
 LIST_LIMIT = 100
 RECEIPT_WAIT_S = 3600  # an accepted part with no receipt after this is "never acknowledged"
@@ -125,7 +124,7 @@ async def sms_outcomes(redis: Any, first: dt.date, last: dt.date, now: float | N
     cut = (dt.datetime.combine(first, dt.time(), local_now().tzinfo).timestamp(),
            dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), local_now().tzinfo).timestamp())
     keys = []
-    async for name in redis.scan_iter(match=sms_streams.message_id("*"), count=500):
+    async for name in redis.scan_iter(match=sms_keys.message_id("*"), count=500):
         keys.append(name)
         if len(keys) >= SCAN_LIMIT:
             break
@@ -135,14 +134,14 @@ async def sms_outcomes(redis: Any, first: dt.date, last: dt.date, now: float | N
     parts = [(as_str(f.get(b"mt", b"")), as_str(f.get(b"part", b""))) for f in await pipe.execute() if f]
     pipe = redis.pipeline(transaction=False)
     for mt, part in parts:
-        pipe.hexists(sms_streams.mt_state(mt), part)
+        pipe.hexists(sms_keys.mt_state(mt), part)
     for (mt, _), has_state in zip(parts, await pipe.execute(), strict=True):
         sent = int(mt.split("-")[0]) / 1000 if mt.split("-")[0].isdigit() else now
         if has_state or not cut[0] <= sent < cut[1]:
             continue
         out[WAITING if now - sent < RECEIPT_WAIT_S else NEVER] += 1
     start, end = int(cut[0] * 1000), int(cut[1] * 1000) - 1
-    for _, fields in await redis.xrange(sms_streams.DEAD_STREAM, min=f"{start}-0", max=f"{end}-18446744073709551615"):
+    for _, fields in await redis.xrange(sms_keys.DEAD_STREAM, min=f"{start}-0", max=f"{end}-18446744073709551615"):
         if as_str(fields.get(b"stream", b"")) == SMS_OUTBOX:
             out[GIVEN_UP] += 1
     return out

@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 
 from bot.handoff import HANDOFFS_KEY
 from common import handoff
-from sms_gateway.streams import MT_STREAM
+from common.sms_keys import MT_STREAM
 from tests.bot.conftest import ANNOTATOR_PASSWORD, csrf, sign_in, zalo_settings
 from tests.fakes.zalo_api import event, signed, text_event
 

@@ -20,10 +20,10 @@ from bot.notifier import DEFERRED, FAILED, Notifier, out_stream, quiet_until
 from common import signing, subscriptions
 from common.dates import parse_spans
 from common.settings import Settings
+from common.sms_keys import MT_STREAM
 from dossier_api.client import DossierClient
 from dossier_api.models import ChangeEvent, StatusChange, TicketAnswer
 from dossier_api.server import EventHook, create_app
-from sms_gateway.streams import MT_STREAM
 from tests.bot.conftest import TELEGRAM_TOKEN, zalo_settings
 from tests.conftest import seeded_dossier
 from tests.fakes.zalo_api import signed, text_event

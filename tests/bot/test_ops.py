@@ -13,11 +13,10 @@ from aiohttp.test_utils import TestClient
 
 from bot import notifier
 from bot.staff import ops_pages
-from common import stats
+from common import sms_keys, stats
 from common.dates import local_now
 from common.streams import SMS_OUTBOX
 from common.text import as_str
-from sms_gateway import streams as sms_streams
 from tests.bot.conftest import ADMIN_PASSWORD, ANNOTATOR_PASSWORD, csrf, sign_in
 
 PHONE = "84905551234"
@@ -42,7 +41,7 @@ async def ops(accounts, redis_ops, gateway) -> TestClient:
 
 
 async def _dead_mt(redis: aioredis.Redis, text: str = "Ho so da co ket qua") -> str:
-    return as_str(await redis.xadd(sms_streams.DEAD_STREAM, {
+    return as_str(await redis.xadd(sms_keys.DEAD_STREAM, {
         "dest": PHONE, "text": text, "origin": "reply", "entry": "1-0", "stream": SMS_OUTBOX,
         "error": "SubmitRefused", "reason": "submit_sm error 0x45 after 3 attempts", "attempts": "3",
         "at": f"{time.time():.0f}"}))
@@ -61,7 +60,7 @@ async def test_a_dead_mt_is_listed_masked_and_resent_once(ops: TestClient, redis
     [(_, fields)] = await redis.xrange(SMS_OUTBOX)
     assert {as_str(k): as_str(v) for k, v in fields.items()} == {"dest": PHONE, "text": "Ho so da co ket qua",
                                                                  "origin": "reply"}
-    assert await redis.xlen(sms_streams.DEAD_STREAM) == 0
+    assert await redis.xlen(sms_keys.DEAD_STREAM) == 0
     again = await ops.post(f"/staff/api/ops/sms/{entry}", json={"action": "resend"}, headers={"X-CSRF-Token": token})
     assert again.status == 404 and await redis.xlen(SMS_OUTBOX) == 1
 
@@ -71,11 +70,11 @@ async def test_discard_and_what_cannot_be_resent(ops: TestClient, redis_ops) -> 
     token = await csrf(ops)
     entry = await _dead_mt(redis)
     resp = await ops.post(f"/staff/api/ops/sms/{entry}", json={"action": "discard"}, headers={"X-CSRF-Token": token})
-    assert resp.status == 200 and await redis.xlen(sms_streams.DEAD_STREAM) == 0 and await redis.xlen(SMS_OUTBOX) == 0
-    mo = as_str(await redis.xadd(sms_streams.DEAD_STREAM, {"source": PHONE, "entry": "2-0", "stream": "sms:mo",
+    assert resp.status == 200 and await redis.xlen(sms_keys.DEAD_STREAM) == 0 and await redis.xlen(SMS_OUTBOX) == 0
+    mo = as_str(await redis.xadd(sms_keys.DEAD_STREAM, {"source": PHONE, "entry": "2-0", "stream": "sms:mo",
                                                            "error": "ValueError", "reason": "bad", "attempts": "4"}))
     resp = await ops.post(f"/staff/api/ops/sms/{mo}", json={"action": "resend"}, headers={"X-CSRF-Token": token})
-    assert resp.status == 409 and await redis.xlen(sms_streams.DEAD_STREAM) == 1 and await redis.xlen(SMS_OUTBOX) == 0
+    assert resp.status == 409 and await redis.xlen(sms_keys.DEAD_STREAM) == 1 and await redis.xlen(SMS_OUTBOX) == 0
     for path, status in (("/staff/api/ops/sms/abc", 404), ("/staff/api/ops/other/1-0", 404)):
         assert (await ops.post(path, json={"action": "discard"}, headers={"X-CSRF-Token": token})).status == status
     assert (await ops.post(f"/staff/api/ops/sms/{mo}", json={"action": "x"},
@@ -108,7 +107,7 @@ async def test_annotators_cannot_open_or_act(accounts, redis_ops, gateway) -> No
     assert (await client.get("/staff/ops")).status == 403
     resp = await client.post(f"/staff/api/ops/sms/{entry}", json={"action": "discard"},
                              headers={"X-CSRF-Token": await csrf(client)})
-    assert resp.status == 403 and await redis.xlen(sms_streams.DEAD_STREAM) == 1
+    assert resp.status == 403 and await redis.xlen(sms_keys.DEAD_STREAM) == 1
 
 
 async def test_receipt_outcomes_count_missing_receipts_and_given_up_mts(ops: TestClient, redis_ops) -> None:
@@ -118,8 +117,8 @@ async def test_receipt_outcomes_count_missing_receipts_and_given_up_mts(ops: Tes
     await stats.record(redis, stats.Count(stats.DLR, "DELIVRD", 6), stats.Count(stats.DLR, "UNDELIV", 1))
     old, recent, answered = f"{int((now - 2 * 3600) * 1000)}-0", f"{int(now * 1000)}-0", f"{int(now * 1000)}-1"
     for smsc_id, mt in (("a1", old), ("a2", recent), ("a3", answered)):
-        await redis.hset(sms_streams.message_id(smsc_id), mapping={"mt": mt, "part": "0"})
-    await redis.hset(sms_streams.mt_state(answered), "0", "DELIVRD")
+        await redis.hset(sms_keys.message_id(smsc_id), mapping={"mt": mt, "part": "0"})
+    await redis.hset(sms_keys.mt_state(answered), "0", "DELIVRD")
     await _dead_mt(redis)
     outcomes = await ops_pages.sms_outcomes(redis, today, today, now)
     assert outcomes == {"DELIVRD": 6, "UNDELIV": 1, ops_pages.NEVER: 1, ops_pages.WAITING: 1, ops_pages.GIVEN_UP: 1}

@@ -12,7 +12,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.zalo import IN_STREAM, REFRESH_KEY, UNDELIVERED_STREAM
-from sms_gateway.streams import MT_STREAM
+from common.sms_keys import MT_STREAM
 from tests.bot.conftest import zalo_settings
 from tests.conftest import seeded_dossier
 from tests.fakes.zalo_api import event, location_event, signed, text_event

@@ -8,7 +8,8 @@ import redis
 import redis.asyncio as aioredis
 import smpplib.consts as C
 
-from sms_gateway import streams
+from common import sms_keys
+from common.streams import ensure_group
 from sms_gateway.config import SmsSettings
 from sms_gateway.link import SubmitResult
 from sms_gateway.metrics import Metrics
@@ -42,9 +43,9 @@ async def test_an_entry_that_failed_unexpectedly_is_sent_again_without_a_restart
     client = aioredis.from_url(redis_url)
     sync = redis.Redis.from_url(redis_url)
     try:
-        await client.delete(streams.MT_STREAM)
-        await streams.ensure_group(client, streams.MT_STREAM, streams.MT_GROUP)
-        await client.xadd(streams.MT_STREAM, {"dest": "84905000999", "text": "Ho so da co ket qua"})
+        await client.delete(sms_keys.MT_STREAM)
+        await ensure_group(client, sms_keys.MT_STREAM, sms_keys.MT_GROUP)
+        await client.xadd(sms_keys.MT_STREAM, {"dest": "84905000999", "text": "Ho so da co ket qua"})
         link = FlakyLink()
         sender = MtSender(client, sync, link, SmsSettings(_env_file=None), Metrics(), "test-consumer")
         stop = asyncio.Event()
@@ -56,7 +57,7 @@ async def test_an_entry_that_failed_unexpectedly_is_sent_again_without_a_restart
         stop.set()
         await asyncio.wait_for(task, 10)
         assert link.calls == 2 and len(link.accepted) == 1  # failed once, then sent once
-        pending = await client.xpending(streams.MT_STREAM, streams.MT_GROUP)
+        pending = await client.xpending(sms_keys.MT_STREAM, sms_keys.MT_GROUP)
         assert pending["pending"] == 0  # and acknowledged
     finally:
         await client.close()

@@ -7,8 +7,8 @@ import time
 
 import redis.asyncio as aioredis
 
-from common.streams import ConsumerPolicy
-from sms_gateway import streams
+from common import sms_keys
+from common.streams import ConsumerPolicy, ensure_group
 from sms_gateway.config import SmsSettings
 from sms_gateway.metrics import Metrics
 from sms_gateway.worker import MoWorker
@@ -50,22 +50,22 @@ async def test_an_mo_that_always_fails_is_dead_lettered_with_its_reason(redis_ur
     router = FailingRouter()
     policy = ConsumerPolicy(block_ms=50, backoff_s=0.05, backoff_max_s=0.1, max_attempts=3)
     worker = MoWorker(client, router, SmsSettings(_env_file=None), Metrics(), "host-mo-worker-0", policy)  # type: ignore[arg-type]
-    await streams.ensure_group(client, streams.MO_STREAM, worker.group)
-    await client.xadd(streams.MO_STREAM, {"source": "84905000111", "dest": "8283", "data_coding": 0, "esm_class": 0,
+    await ensure_group(client, sms_keys.MO_STREAM, worker.group)
+    await client.xadd(sms_keys.MO_STREAM, {"source": "84905000111", "dest": "8283", "data_coding": 0, "esm_class": 0,
                                           "payload": b"HD".hex(), "received_at": f"{time.time():.6f}",
                                           "bind": "x.1", "seq": 1})
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))
     try:
         for _ in range(200):
-            if await client.xlen(streams.DEAD_STREAM):
+            if await client.xlen(sms_keys.DEAD_STREAM):
                 break
             await asyncio.sleep(0.05)
-        [(_, dead)] = await client.xrange(streams.DEAD_STREAM)
+        [(_, dead)] = await client.xrange(sms_keys.DEAD_STREAM)
         assert dead[b"error"] == b"RuntimeError" and dead[b"reason"] == b"dependency broke"
         assert dead[b"attempts"] == b"3" and dead[b"stream"] == b"sms:mo" and dead[b"source"] == b"84905000111"
         assert router.calls == 3
-        assert (await client.xpending(streams.MO_STREAM, worker.group))["pending"] == 0
+        assert (await client.xpending(sms_keys.MO_STREAM, worker.group))["pending"] == 0
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)
@@ -83,13 +83,13 @@ async def test_a_long_mo_whose_parts_cannot_be_assembled_gets_the_unreadable_rep
     client = aioredis.from_url(redis_url.rsplit("/", 1)[0] + "/14")
     await client.flushdb()
     worker = MoWorker(client, EchoRouter(), SmsSettings(_env_file=None), Metrics(), "host-mo-worker-0")  # type: ignore[arg-type]
-    key = streams.parts("84905000112", "9:3")
+    key = sms_keys.parts("84905000112", "9:3")
     await client.hset(key, "1", "{not json")  # a part stored by an older version, or damaged
-    await client.zadd(streams.PARTS_DEADLINES, {key: time.time() - 1})
+    await client.zadd(sms_keys.PARTS_DEADLINES, {key: time.time() - 1})
     try:
         await worker._sweep_parts()
-        [(_, mt)] = await client.xrange(streams.MT_STREAM)
+        [(_, mt)] = await client.xrange(sms_keys.MT_STREAM)
         assert mt[b"dest"] == b"84905000112" and mt[b"text"] == b"unreadable"
-        assert not await client.exists(key) and not await client.zcard(streams.PARTS_DEADLINES)
+        assert not await client.exists(key) and not await client.zcard(sms_keys.PARTS_DEADLINES)
     finally:
         await client.close()

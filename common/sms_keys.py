@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from common.streams import SMS_OUTBOX
-from common.streams import ensure_group as ensure_group  # re-exported
 
 MO_STREAM = "sms:mo"  # deliver_sm as received, before deliver_sm_resp
 MT_STREAM = SMS_OUTBOX  # replies to send (the name lives in common: other services queue SMS too)
