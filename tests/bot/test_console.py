@@ -191,7 +191,8 @@ async def test_open_tickets_are_listed_and_answered_to_their_author(accounts, re
     home = await (await client.get("/staff/")).text()
     assert ticket["number"] in home and "&lt;SĐT&gt;" in home and "0905123456" not in home
     answered = await client.post(f"/staff/api/tickets/{ticket['number']}/answer",
-                                 data={"csrf_token": await csrf(client), "answer": "Sở đã xử lý, xin lỗi anh/chị."},
+                                 data={"csrf_token": await csrf(client), "answer": "Sở đã xử lý, xin lỗi anh/chị.",
+                                       "version": "1", "back": "home"},
                                  allow_redirects=False)
     assert answered.status == 302
     stored = stack.api_session().get(f"{stack.api_url}/api/v1/tickets/{ticket['number']}",
