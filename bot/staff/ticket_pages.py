@@ -237,7 +237,8 @@ async def change(request: web.Request) -> web.StreamResponse:
     version = _version(body)
     status, assignee = body.get("status"), body.get("assignee")
     known = {s.value for s in TicketStatus}
-    if (version is None or (status is None and assignee is None) or (status is not None and status not in known)
+    if (version is None or (status is None and assignee is None)
+            or (status is not None and (not isinstance(status, str) or status not in known))
             or (assignee is not None and not isinstance(assignee, str))):
         return await refused(request, "Biểu mẫu không hợp lệ; anh/chị vui lòng tải lại trang.", 400, ticket_page)
     if assignee:

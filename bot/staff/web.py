@@ -190,12 +190,23 @@ async def inbox_page(request: web.Request, error: str = "") -> web.Response:
             f'<select name="intent" aria-label="Ý định">{options}</select><br>'
             f'<input name="entity_value" placeholder="từ trong câu (thực thể)" aria-label="Giá trị thực thể"> '
             f'<select name="entity" aria-label="Loại thực thể">{entity_options}</select><br>'
+            f'{_anonymised_field(item)}'
             '<button name="action" value="confirm">Xác nhận</button> '
             '<button name="action" value="discard">Bỏ qua</button></form></td></tr>')
     table = ("<table><tr><th>Tin nhắn</th><th>Kênh</th><th>Lúc</th><th>Dự đoán</th><th></th></tr>"
              + "".join(rows) + "</table>") if rows else "<p>Hộp thư trống.</p>"
     notice = f'<p class="error">{html.escape(error)}</p>' if error else ""
     return page("Hộp thư NLU", f'<div class="card"><h1>Hộp thư NLU</h1>{notice}{table}</div>', session)
+
+
+def _anonymised_field(item: inbox.InboxItem) -> str:
+    """A complaint (or anything about officials) is confirmed only rewritten without names: the box for it,
+    open on a row that looks like one, folded away on the others (needed if staff label it a complaint)."""
+    box = ('<textarea name="anonymised" rows="2" maxlength="4000" aria-label="Câu đã ẩn danh" '
+           'placeholder="Câu đã ẩn danh: viết lại, bỏ tên người, chức vụ, nơi làm việc cụ thể"></textarea><br>')
+    if inbox.is_complaint("", item.text, item.intent):
+        return f'<p class="error">Phản ánh: chỉ đưa vào dữ liệu huấn luyện khi đã ẩn danh.</p>{box}'
+    return f"<details><summary>Câu đã ẩn danh (bắt buộc với phản ánh)</summary>{box}</details>"
 
 
 def _when(iso: str) -> str:
@@ -224,8 +235,9 @@ async def review_inbox_item(request: web.Request) -> web.StreamResponse:
     written = None
     if action == "confirm":
         try:
+            text, anonymised = inbox.training_text(item, intent, str(body.get("anonymised", "")))
             written = await asyncio.to_thread(inbox.add_example, Path(request.app[SETTINGS_KEY].nlu_data_dir),
-                                              intent, item.text, local_now().date(), marked)
+                                              intent, text, local_now().date(), marked, anonymised)
         except ValueError as exc:
             await inbox.restore(request.app[REDIS_KEY], item)
             return await refused(request, str(exc), 400, inbox_page)
