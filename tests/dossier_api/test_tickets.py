@@ -215,3 +215,16 @@ def test_a_database_from_before_keeps_its_answer_as_the_first_of_the_history(tmp
     db.create_schema()  # twice: nothing copied twice
     ticket = db.ticket("PA261120-0001")
     assert ticket is not None and [a.text for a in ticket.answers] == ["Đã mở"] and ticket.version == 1
+
+
+def test_every_ticket_route_is_in_the_contract(tmp_path: Path) -> None:
+    import yaml
+
+    from dossier_api.server import OPENAPI_FILE
+
+    spec = yaml.safe_load(OPENAPI_FILE.read_text(encoding="utf-8"))["paths"]
+    app = create_app(str(tmp_path / "t.sqlite3"))
+    routes = {(r.method.lower(), r.resource.canonical) for r in app.router.routes()
+              if r.resource is not None and "/tickets" in r.resource.canonical and r.method != "HEAD"}
+    assert len(routes) == 6
+    assert all(method in spec.get(path, {}) for method, path in routes), routes
