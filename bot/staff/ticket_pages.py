@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.notifier import undelivered_ticket_events
+from bot.notifier import UNDELIVERED_SCAN, undelivered_ticket_events
 from bot.staff.layout import (
     ACCOUNTS_KEY,
     DOSSIERS_KEY,
@@ -29,9 +29,11 @@ from bot.staff.layout import (
     session_of,
 )
 from bot.staff.sessions import Session
+from bot.zalo import UNDELIVERED_STREAM as ZALO_UNDELIVERED
 from common.dates import local_now
 from common.feedback import AFTER_ANSWER, TicketStatus
 from common.privacy import redact
+from common.text import as_str
 from dossier_api.client import DossierApiError, DossierApiUnavailable, DossierNotFound, StaleTicket
 from dossier_api.models import Ticket, TicketAnswer, TicketChange, TicketHistory
 
@@ -120,8 +122,21 @@ def _number(request: web.Request) -> str:
 
 
 async def _deliveries(request: web.Request, ticket: Ticket) -> dict[int, str]:
+    """The answers that never reached the citizen: event id -> why (the notifier's dead letters, and
+    the Zalo adapter's record of messages outside the interaction window with no SMS fallback)."""
+    redis = request.app[REDIS_KEY]
     try:
-        return await undelivered_ticket_events(request.app[REDIS_KEY], ticket.number)
+        failed = await undelivered_ticket_events(redis, ticket.number)
+        channel, _, user = ticket.owner.partition(":")
+        if channel == "zalo":
+            for _, fields in await redis.xrevrange(ZALO_UNDELIVERED, count=UNDELIVERED_SCAN):
+                data = {as_str(k): as_str(v) for k, v in fields.items()}
+                if data.get("user_id") != user or ticket.number not in data.get("text", ""):
+                    continue
+                for answer in ticket.answers:
+                    if answer.event_id is not None and answer.text in data["text"]:
+                        failed.setdefault(answer.event_id, f"Zalo {data.get('error', '')}".strip())
+        return failed
     except Exception:  # the page still shows the ticket when Redis does not answer
         logger.warning("ticket page: dead letters unreadable", exc_info=True)
         return {}

@@ -5,6 +5,7 @@ answer pushed to the web citizen, an undelivered answer shown as such."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -155,3 +156,26 @@ async def test_an_answer_that_cannot_reach_the_citizen_is_shown_undelivered(desk
         await redis.close()
     page = await (await client.get(url)).text()
     assert "Chưa đến được người dân" in page and "Đã chuyển đến kênh" not in page
+
+
+async def test_a_zalo_answer_outside_the_interaction_window_is_shown_undelivered(desk, redis_db) -> None:
+    from bot.zalo import UNDELIVERED_STREAM
+    from common import replies
+    from dossier_api.models import ChangeEvent
+
+    client, api = desk
+    number = await _file(api, "zalo:4242")
+    url = f"/staff/tickets/{number}"
+    fields = _form(await (await client.get(url)).text(), f"/staff/api/tickets/{number}/answer")
+    await client.post(f"/staff/api/tickets/{number}/answer", data={**fields, "answer": "Sở đã kiểm tra quầy 2."})
+    redis = aioredis.from_url(redis_db)
+    try:  # what the Zalo adapter records for a message outside the window to a citizen with no phone
+        event = ChangeEvent(id=1, kind="ticket", code=number, old_status="moi", new_status="da_tra_loi",
+                            current_step="Sở đã kiểm tra quầy 2.", owner="zalo:4242", at=dt.datetime(2026, 12, 1, 9, 0))
+        await redis.xadd(UNDELIVERED_STREAM, {"user_id": "4242", "error": "-230",
+                                              "text": replies.ticket_answered(event)})
+        await redis.xadd(UNDELIVERED_STREAM, {"user_id": "9999", "error": "-230", "text": "khác"})
+    finally:
+        await redis.close()
+    page = await (await client.get(url)).text()
+    assert "Chưa đến được người dân (Zalo -230)" in page
