@@ -309,6 +309,7 @@ class Database:
         """Add an answer (kept beside the earlier ones) and tell the citizen (an event), if the
         ticket is still at ``answer.version``; a ``TicketStale`` when it moved on, None when unknown."""
         with closing(self.connect()) as conn, conn:
+            conn.execute("BEGIN IMMEDIATE")  # what is read below is what the change applies to
             row = _bump(conn, number, answer.version, now, status=answer.status.value)
             if not isinstance(row, sqlite3.Row):
                 return row
@@ -335,6 +336,7 @@ class Database:
         A new state is told to the citizen (an event), except a return to "mới"; an assignment is not.
         Nothing to change: the ticket as it is, no new version. "Đã trả lời" needs an answer first."""
         with closing(self.connect()) as conn, conn:
+            conn.execute("BEGIN IMMEDIATE")
             current = conn.execute("SELECT * FROM tickets WHERE number = ?", (number,)).fetchone()
             if current is None:
                 return None

@@ -228,3 +228,22 @@ def test_every_ticket_route_is_in_the_contract(tmp_path: Path) -> None:
               if r.resource is not None and "/tickets" in r.resource.canonical and r.method != "HEAD"}
     assert len(routes) == 6
     assert all(method in spec.get(path, {}) for method, path in routes), routes
+
+
+def test_of_two_answers_from_the_same_version_at_once_one_wins(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dossier_api.db import Database, TicketStale
+    from dossier_api.models import TicketAnswer, TicketIn
+
+    db = Database(tmp_path / "t.sqlite3")
+    db.create_schema()
+    number = db.add_ticket(TicketIn(owner="web:x", content="Đề xuất mở thêm quầy"), Category.GOP_Y,
+                           NOW.date(), NOW).number
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda i: db.answer_ticket(number, TicketAnswer(version=1, author=f"s{i}",
+                                                                                answer=f"trả lời {i}"), NOW),
+                                range(8)))
+    assert sum(not isinstance(r, TicketStale) for r in results) == 1
+    ticket = db.ticket(number)
+    assert ticket is not None and len(ticket.answers) == 1 and ticket.version == 2
