@@ -84,8 +84,7 @@ class ActionPhanAnh(DossierAction):
             logger.warning("ticket not read", exc_info=True)
             dispatcher.utter_message(text=replies.service_unavailable(self.settings.hotline))
             return
-        dispatcher.utter_message(text=replies.ticket_status(ticket.number, ticket.status, ticket.answer,
-                                                            ticket.due_date))
+        dispatcher.utter_message(text=replies.ticket_status(ticket))
 
 
 class ValidatePhanAnhForm(FormValidationAction):

@@ -88,6 +88,24 @@ def quiet_until(now: dt.datetime, quiet: list[Span]) -> dt.datetime | None:
     return None
 
 
+UNDELIVERED_SCAN = 5000  # dead letters read (newest first) when a ticket page looks for its answers
+
+
+async def undelivered_ticket_events(redis: Any, number: str, scan: int = UNDELIVERED_SCAN) -> dict[int, str]:
+    """The events of ticket ``number`` that never reached its author: event id -> the error class
+    (or the reason, e.g. a channel that cannot be notified), from the notifier's dead letters."""
+    failed: dict[int, str] = {}
+    for _, fields in await redis.xrevrange(FAILED, count=scan):
+        data = {as_str(k): as_str(v) for k, v in fields.items()}
+        try:
+            event = ChangeEvent.parse_raw(data.get("event", ""))
+        except ValidationError:
+            continue
+        if event.kind == "ticket" and event.code == number:
+            failed.setdefault(event.id, data.get("error") or data.get("reason", ""))
+    return failed
+
+
 class Notifier:
     """Takes events in, expands them per subscriber, delivers the jobs."""
 

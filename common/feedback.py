@@ -57,3 +57,39 @@ def classify(text: str) -> Category:
         if any(f" {cue} " in key for cue in cues):
             return category
     return Category.KHAC
+
+
+class TicketStatus(str, enum.Enum):
+    """Where a ticket stands; the labels are what citizens and staff read."""
+
+    MOI = "moi"
+    DANG_XU_LY = "dang_xu_ly"
+    DA_TRA_LOI = "da_tra_loi"
+    DA_DONG = "da_dong"
+    KHONG_PHAI_PHAN_ANH = "khong_phai_phan_anh"
+
+    @property
+    def label(self) -> str:
+        return _TICKET_LABELS[self]
+
+
+_TICKET_LABELS = {
+    TicketStatus.MOI: "mới tiếp nhận",
+    TicketStatus.DANG_XU_LY: "đang xử lý",
+    TicketStatus.DA_TRA_LOI: "đã trả lời",
+    TicketStatus.DA_DONG: "đã đóng",
+    TicketStatus.KHONG_PHAI_PHAN_ANH: "không phải phản ánh, kiến nghị",
+}
+
+# Still waiting for the department: listed first to staff, counted as open.
+OPEN_TICKETS = (TicketStatus.MOI, TicketStatus.DANG_XU_LY)
+# What an answer may leave the ticket in (an interim answer keeps it in progress).
+AFTER_ANSWER = (TicketStatus.DA_TRA_LOI, TicketStatus.DANG_XU_LY, TicketStatus.DA_DONG)
+
+
+def ticket_label(status: str) -> str:
+    """The label of a stored status value (the value itself when unknown)."""
+    try:
+        return TicketStatus(status).label
+    except ValueError:
+        return status

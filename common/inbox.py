@@ -21,6 +21,7 @@ import yaml
 
 from common import stats
 from common.codes import CODE_PATTERN
+from common.feedback import Category, classify
 from common.privacy import anonymize, redact
 from common.text import as_str, fold_key
 
@@ -125,6 +126,66 @@ async def restore(redis: Any, item: InboxItem) -> None:
     await redis.xadd(STREAM, fields, maxlen=MAX_ITEMS, approximate=True)
 
 
+# Complaints name officials: their texts reach the training data only rewritten without the names.
+COMPLAINT_INTENTS = frozenset({"phan_anh_kien_nghi"})
+NEEDS_ANONYMISING = ("Đây là phản ánh, kiến nghị: chỉ đưa vào dữ liệu huấn luyện khi đã ẩn danh. Anh/chị vui lòng "
+                     "viết lại câu vào ô “Câu đã ẩn danh”, bỏ tên người, chức vụ, nơi làm việc cụ thể.")
+NOT_REWRITTEN = "Câu đã ẩn danh vẫn giống hệt câu gốc; anh/chị vui lòng bỏ tên người bị phản ánh."
+NAMES_LEFT = "Câu đã ẩn danh vẫn còn tên: {names}. Anh/chị vui lòng thay bằng cách gọi chung (ví dụ “cán bộ”)."
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_SENTENCE_END = ".!?…\n"
+NOT_NAMES = frozenset({"Sở", "Công", "Thương", "UBND", "Ủy", "Ban", "Nhân", "Dân", "Tôi", "Em", "Anh", "Chị"})
+
+
+def is_complaint(intent: str, text: str, predicted: str = "") -> bool:
+    """A complaint or feedback: the intent chosen (or predicted) says so, or the text is about officials."""
+    return intent in COMPLAINT_INTENTS or predicted in COMPLAINT_INTENTS or classify(text) is Category.CAN_BO
+
+
+def name_runs(text: str) -> list[str]:
+    """Runs of capitalised words that do not begin a sentence (how a citizen writes a person's
+    name: "cán bộ Trần Văn B"), a few institution words aside."""
+    runs: list[str] = []
+    current: list[str] = []
+    for match in _WORD.finditer(text):
+        word = match.group()
+        before = text[:match.start()].rstrip()
+        starts_sentence = not before or before[-1] in _SENTENCE_END
+        if word[0].isupper() and not starts_sentence and word not in NOT_NAMES:
+            current.append(word)
+            continue
+        if current:
+            runs.append(" ".join(current))
+        current = []
+    if current:
+        runs.append(" ".join(current))
+    return runs
+
+
+def training_text(item: InboxItem, intent: str, anonymised: str = "") -> tuple[str, bool]:
+    """What confirming ``item`` as ``intent`` adds to the training data, and whether it is a
+    complaint staff rewrote without names (then ``anonymised`` is the text).
+
+    Raises:
+        ValueError: a complaint without a rewritten text, rewritten identically, or with a name
+            of the original left in it (the message is for staff).
+    """
+    if not is_complaint(intent, item.text, item.intent):
+        return item.text, False
+    rewritten = " ".join(anonymised.split())
+    if not rewritten:
+        raise ValueError(NEEDS_ANONYMISING)
+    if fold_key(rewritten) == fold_key(" ".join(item.text.split())):
+        raise ValueError(NOT_REWRITTEN)
+    folded = f" {fold_key(' '.join(_WORD.findall(rewritten)))} "
+    # The whole name, or the given name alone ("cán bộ Tuấn"): its last word.
+    left = [run for run in name_runs(item.text)
+            if f" {fold_key(run)} " in folded or (len(last := run.split()[-1]) > 1 and f" {fold_key(last)} " in folded)]
+    if left:
+        raise ValueError(NAMES_LEFT.format(names=", ".join(f"“{run}”" for run in left)))
+    return rewritten, True
+
+
 def known_examples(nlu_dir: Path) -> set[str]:
     """Every training example of ``nlu_dir``, folded, annotations removed."""
     known = set()
@@ -158,10 +219,14 @@ def annotate(text: str, entities: list[tuple[str, str]]) -> str:
 
 
 def add_example(nlu_dir: Path, intent: str, text: str, day: dt.date,
-                entities: list[tuple[str, str]] | None = None) -> Path | None:
+                entities: list[tuple[str, str]] | None = None, anonymised: bool = False) -> Path | None:
     """Append a confirmed example (entities marked) to the batch file of ``day``; None when it
     is already known. Phone and ID numbers are replaced (:func:`common.privacy.anonymize`).
-    Raises ValueError when an entity value is not in the text."""
+    A complaint is written only when staff rewrote it without names (``anonymised``, see
+    :func:`training_text`). Raises ValueError when an entity value is not in the text, or for a
+    complaint not anonymised."""
+    if not anonymised and is_complaint(intent, text):
+        raise ValueError(NEEDS_ANONYMISING)
     text = " ".join(anonymize(text).split())
     if not text or fold_key(text) in known_examples(nlu_dir):
         return None

@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 
 from common.deadlines import deadline, finished_late_by
-from common.feedback import ANSWER_WORKING_DAYS
+from common.feedback import ANSWER_WORKING_DAYS, OPEN_TICKETS, ticket_label
 from common.settings import get_settings
 from common.status import DossierStatus, RatingLevel
-from dossier_api.models import ChangeEvent, Dossier, Procedure
+from dossier_api.models import ChangeEvent, Dossier, Procedure, Ticket
 
 _HINTS = {
     DossierStatus.MOI_TIEP_NHAN: "Hồ sơ đã được tiếp nhận và sẽ được chuyển phòng chuyên môn xử lý.",
@@ -163,14 +163,15 @@ def several_codes(count: int) -> str:
     return f"Anh/chị gửi {count} mã hồ sơ; tôi trả lời lần lượt từng hồ sơ:"
 
 
-def ticket_status(number: str, status: str, answer: str | None, due: dt.date) -> str:
-    """A feedback ticket's state, told to its author who asked by its number."""
-    label = TICKET_STATUS.get(status, status)
-    text = f"Phiếu {number} của anh/chị: {label}."
-    if answer:
-        text += f" Trả lời của Sở Công Thương: {answer}"
-    else:
-        text += f" Hạn trả lời chậm nhất ngày {vn_date(due)}."
+def ticket_status(ticket: Ticket) -> str:
+    """A feedback ticket's state and its latest answer, told to its author who asked by its number."""
+    text = f"Phiếu {ticket.number} của anh/chị: {ticket.status.label}."
+    if ticket.answers:
+        latest = ticket.answers[-1]
+        count = f" (Sở đã trả lời {len(ticket.answers)} lần)" if len(ticket.answers) > 1 else ""
+        text += f" Trả lời mới nhất của Sở Công Thương, ngày {vn_date(latest.at.date())}{count}: {latest.text}"
+    elif ticket.status in OPEN_TICKETS:
+        text += f" Hạn trả lời chậm nhất ngày {vn_date(ticket.due_date)}."
     return text
 
 
@@ -346,9 +347,6 @@ def subscribed(code: str, status_label: str, channel: str) -> str:
             f"{stop}")
 
 
-TICKET_STATUS = {"moi": "mới tiếp nhận", "dang_xu_ly": "đang xử lý", "da_tra_loi": "đã trả lời"}
-
-
 def ticket_created(number: str, category_label: str, due: dt.date, hotline: str) -> str:
     """Reply to a feedback or complaint filed."""
     return (f"Sở Công Thương đã tiếp nhận {category_label} của anh/chị, số phiếu {number}. "
@@ -358,6 +356,6 @@ def ticket_created(number: str, category_label: str, due: dt.date, hotline: str)
 
 def ticket_answered(event: ChangeEvent) -> str:
     """Told to the author when staff move their ticket on."""
-    status = TICKET_STATUS.get(event.new_status, event.new_status)
+    status = ticket_label(event.new_status)
     answer = f" Trả lời: {event.current_step}" if event.current_step else ""
     return f"Phản ánh số {event.code} của anh/chị: {status}.{answer}"

@@ -36,6 +36,8 @@ from dossier_api.models import (
     StatusChange,
     Ticket,
     TicketAnswer,
+    TicketChange,
+    TicketHistory,
     TicketIn,
 )
 
@@ -84,6 +86,11 @@ class BadRequest(DossierApiError):
 
 class Conflict(BadRequest):
     """The request conflicts with the current state (HTTP 409); ``error`` says how."""
+
+
+class StaleTicket(Conflict):
+    """The ticket changed since the version the change was decided on (or would be answered
+    without an answer: ``error`` ``no_answer``); reload it."""
 
 
 class SlotFull(Conflict):
@@ -292,14 +299,39 @@ class DossierClient:
         return Ticket.parse_obj(await self._request("GET", f"/api/v1/tickets/{quote(number)}", params={"owner": owner}))
 
     async def answer_ticket(self, number: str, answer: TicketAnswer) -> Ticket:
-        data = await self._request("POST", f"/api/v1/tickets/{quote(number)}/answer", retry=False, staff=True,
-                                   data=answer.json(), headers={"Content-Type": "application/json"})
+        """Add an answer to a ticket (the earlier ones are kept); its author is told.
+
+        Raises:
+            StaleTicket: the ticket is no longer at ``answer.version``.
+            DossierNotFound: no ticket with this number.
+        """
+        return await self._ticket_change(f"/api/v1/tickets/{quote(number)}/answer", answer)
+
+    async def change_ticket(self, number: str, change: TicketChange) -> Ticket:
+        """Move a ticket to another state and/or (un)assign it (raises as :meth:`answer_ticket`)."""
+        return await self._ticket_change(f"/api/v1/tickets/{quote(number)}/change", change)
+
+    async def _ticket_change(self, path: str, body: TicketAnswer | TicketChange) -> Ticket:
+        try:
+            data = await self._request("POST", path, retry=False, staff=True, data=body.json(),
+                                       headers={"Content-Type": "application/json"})
+        except Conflict as exc:
+            raise StaleTicket(exc.error, exc.message) from exc
         return Ticket.parse_obj(data)
 
-    async def tickets(self, open_only: bool = True) -> list[Ticket]:
-        """Tickets for staff, due first."""
-        data = await self._request("GET", "/api/v1/tickets", staff=True,
-                                   params={"status": "open" if open_only else "all"})
+    async def ticket_history(self, number: str) -> TicketHistory:
+        """A ticket for staff, with its answers and every change of state or assignee."""
+        return TicketHistory.parse_obj(await self._request("GET", f"/api/v1/tickets/{quote(number)}/history",
+                                                           staff=True))
+
+    async def tickets(self, open_only: bool = True, status: str | None = None,
+                      assignee: str | None = None) -> list[Ticket]:
+        """Tickets for staff, due first: open ones (mới, đang xử lý), all, or of one ``status``;
+        of one ``assignee`` ("": nobody's) when given."""
+        params = {"status": status or ("open" if open_only else "all")}
+        if assignee is not None:
+            params["assignee"] = assignee
+        data = await self._request("GET", "/api/v1/tickets", staff=True, params=params)
         return [Ticket.parse_obj(t) for t in data]
 
     async def ratings_by_day(self, first: dt.date, last: dt.date) -> list[dict]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+from collections.abc import Sequence
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from common.feedback import Category
+from common.feedback import Category, TicketStatus
 from common.privacy import mask_applicant
 from common.status import DossierStatus
 from dossier_api.models import (
@@ -24,6 +25,10 @@ from dossier_api.models import (
     RatingIn,
     Ticket,
     TicketAnswer,
+    TicketAnswerRecord,
+    TicketChange,
+    TicketChangeRecord,
+    TicketHistory,
     TicketIn,
 )
 
@@ -78,7 +83,28 @@ CREATE TABLE IF NOT EXISTS tickets (
     status TEXT NOT NULL,
     answer TEXT,
     due_date TEXT NOT NULL,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    assignee TEXT,
+    version INTEGER NOT NULL DEFAULT 1,
+    updated_at TEXT
+);
+CREATE TABLE IF NOT EXISTS ticket_answers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    number TEXT NOT NULL REFERENCES tickets(number),
+    text TEXT NOT NULL,
+    author TEXT NOT NULL,
+    event_id INTEGER,
+    at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ticket_answers_number ON ticket_answers(number, id);
+CREATE TABLE IF NOT EXISTS ticket_changes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    number TEXT NOT NULL REFERENCES tickets(number),
+    actor TEXT NOT NULL,
+    old_status TEXT NOT NULL,
+    new_status TEXT NOT NULL,
+    assignee TEXT,
+    at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS deliveries (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -138,6 +164,7 @@ class Database:
         with closing(self.connect()) as conn, conn:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.executescript(SCHEMA)
+            _migrate_tickets(conn)
 
     def procedures(self) -> list[Procedure]:
         """Every procedure of the catalog."""
@@ -276,31 +303,83 @@ class Database:
             number = f"PA{now:%y%m%d}-{cur.lastrowid:04d}"
             conn.execute("UPDATE tickets SET number = ? WHERE id = ?", (number, cur.lastrowid))
             row = conn.execute("SELECT * FROM tickets WHERE id = ?", (cur.lastrowid,)).fetchone()
-        return _to_ticket(row)
+        return _to_ticket(row, None)
 
     def ticket(self, number: str) -> Ticket | None:
+        """A ticket with its answers, or None."""
         with closing(self.connect()) as conn:
-            row = conn.execute("SELECT * FROM tickets WHERE number = ?", (number,)).fetchone()
-        return _to_ticket(row) if row else None
+            return _load_ticket(conn, number)
 
-    def answer_ticket(self, number: str, answer: TicketAnswer, now: dt.datetime) -> tuple[Ticket, ChangeEvent] | None:
-        """Staff move a ticket on; the change is recorded as an event for its owner."""
-        with closing(self.connect()) as conn, conn:
-            row = conn.execute("SELECT * FROM tickets WHERE number = ?", (number,)).fetchone()
-            if row is None:
+    def ticket_history(self, number: str) -> TicketHistory | None:
+        """A ticket with its answers and every change of state or assignee, for staff."""
+        with closing(self.connect()) as conn:
+            ticket = _load_ticket(conn, number)
+            if ticket is None:
                 return None
-            conn.execute("UPDATE tickets SET status = ?, answer = ? WHERE number = ?",
-                         (answer.status, answer.answer or row["answer"], number))
+            rows = conn.execute("SELECT at, actor, old_status, new_status, assignee FROM ticket_changes"
+                                " WHERE number = ? ORDER BY id", (number,)).fetchall()
+        return TicketHistory(ticket=ticket, changes=[TicketChangeRecord(**dict(r)) for r in rows])
+
+    def answer_ticket(self, number: str, answer: TicketAnswer,
+                      now: dt.datetime) -> tuple[Ticket, ChangeEvent] | TicketStale | None:
+        """Add an answer (kept beside the earlier ones) and tell the citizen (an event), if the
+        ticket is still at ``answer.version``; a ``TicketStale`` when it moved on, None when unknown."""
+        with closing(self.connect()) as conn, conn:
+            conn.execute("BEGIN IMMEDIATE")  # what is read below is what the change applies to
+            row = _bump(conn, number, answer.version, now, status=answer.status.value)
+            if not isinstance(row, sqlite3.Row):
+                return row
             cur = conn.execute(
                 "INSERT INTO events (kind, code, owner, old_status, new_status, current_step, at)"
                 " VALUES ('ticket', ?, ?, ?, ?, ?, ?)",
-                (number, row["owner"], row["status"], answer.status, answer.answer, now.isoformat()),
+                (number, row["owner"], row["status"], answer.status.value, answer.answer, now.isoformat()),
             )
             event = ChangeEvent(id=cur.lastrowid, kind="ticket", code=number, owner=row["owner"],
-                                old_status=row["status"], new_status=answer.status, current_step=answer.answer,
-                                at=now)
-            updated = conn.execute("SELECT * FROM tickets WHERE number = ?", (number,)).fetchone()
-        return _to_ticket(updated), event
+                                old_status=row["status"], new_status=answer.status.value,
+                                current_step=answer.answer, at=now)
+            conn.execute("INSERT INTO ticket_answers (number, text, author, event_id, at) VALUES (?, ?, ?, ?, ?)",
+                         (number, answer.answer, answer.author, event.id, now.isoformat()))
+            if row["status"] != answer.status.value:
+                _record_change(conn, number, answer.author, row["status"], answer.status.value, row["assignee"], now)
+            ticket = _load_ticket(conn, number)
+        assert ticket is not None
+        return ticket, event
+
+    def change_ticket(self, number: str, change: TicketChange,
+                      now: dt.datetime) -> tuple[Ticket, ChangeEvent | None] | TicketStale | None:
+        """Move a ticket to another state and/or (un)assign it, if still at ``change.version``.
+
+        A new state is told to the citizen (an event), except a return to "mới"; an assignment is not.
+        Nothing to change: the ticket as it is, no new version. "Đã trả lời" needs an answer first."""
+        with closing(self.connect()) as conn, conn:
+            conn.execute("BEGIN IMMEDIATE")
+            current = conn.execute("SELECT * FROM tickets WHERE number = ?", (number,)).fetchone()
+            if current is None:
+                return None
+            status = change.status.value if change.status is not None else current["status"]
+            assignee = current["assignee"] if change.assignee is None else (change.assignee.strip() or None)
+            if current["version"] != change.version:
+                return TicketStale(current["version"])
+            if (status, assignee) == (current["status"], current["assignee"]):
+                return _load_ticket(conn, number), None  # type: ignore[return-value]
+            if status == TicketStatus.DA_TRA_LOI.value and not conn.execute(
+                    "SELECT 1 FROM ticket_answers WHERE number = ?", (number,)).fetchone():
+                return TicketStale(current["version"], "no_answer")
+            row = _bump(conn, number, change.version, now, status=status, assignee=assignee)
+            if not isinstance(row, sqlite3.Row):
+                return row
+            _record_change(conn, number, change.actor, row["status"], status, assignee, now)
+            event = None
+            if status != row["status"] and status != TicketStatus.MOI.value:
+                cur = conn.execute(
+                    "INSERT INTO events (kind, code, owner, old_status, new_status, current_step, at)"
+                    " VALUES ('ticket', ?, ?, ?, ?, '', ?)", (number, row["owner"], row["status"], status,
+                                                              now.isoformat()))
+                event = ChangeEvent(id=cur.lastrowid, kind="ticket", code=number, owner=row["owner"],
+                                    old_status=row["status"], new_status=status, current_step="", at=now)
+            ticket = _load_ticket(conn, number)
+        assert ticket is not None
+        return ticket, event
 
     def add_delivery(self, request: DeliveryIn, fee_vnd: int, status: str, now: dt.datetime) -> Delivery | None:
         """Store a delivery request with its tracking number; None when the dossier already has one."""
@@ -325,12 +404,21 @@ class Database:
             return None
         return Delivery(**{k: row[k] for k in row.keys() if k != "id"})
 
-    def tickets(self, open_only: bool, limit: int) -> list[Ticket]:
-        """Tickets for staff, the ones due first (open: not yet answered)."""
-        where = "WHERE status != 'da_tra_loi'" if open_only else ""
+    def tickets(self, statuses: Sequence[TicketStatus] | None, limit: int, assignee: str | None = None) -> list[Ticket]:
+        """Tickets for staff, the ones due first: of some states only (None: all), of one assignee
+        ("" : nobody's). Without their answers' history (``answer`` is the latest)."""
+        where, args = [], []
+        if statuses is not None:
+            where.append(f"status IN ({','.join('?' * len(statuses))})")
+            args += [s.value for s in statuses]
+        if assignee is not None:
+            where.append("COALESCE(assignee, '') = ?")
+            args.append(assignee)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
         with closing(self.connect()) as conn:
-            rows = conn.execute(f"SELECT * FROM tickets {where} ORDER BY due_date, id LIMIT ?", (limit,)).fetchall()
-        return [_to_ticket(r) for r in rows]
+            rows = conn.execute(f"SELECT t.*, {_LATEST} AS latest FROM tickets t {clause} ORDER BY due_date, id"
+                                " LIMIT ?", (*args, limit)).fetchall()
+        return [_to_ticket(r, latest=r["latest"]) for r in rows]
 
     def ratings_by_day(self, first: dt.date, last: dt.date) -> list[dict]:
         """Ratings counted per day, channel and level, ``first`` to ``last`` included."""
@@ -383,11 +471,66 @@ _DOSSIER_SELECT = (
 )
 
 
-def _to_ticket(row: sqlite3.Row) -> Ticket:
+class TicketStale:
+    """A ticket change refused: it is no longer at the version it was decided on (``error``
+    ``stale_version``), or it would be "đã trả lời" without an answer (``no_answer``)."""
+
+    def __init__(self, version: int, error: str = "stale_version") -> None:
+        self.version, self.error = version, error
+
+
+_LATEST = "(SELECT a.text FROM ticket_answers a WHERE a.number = t.number ORDER BY a.id DESC LIMIT 1)"
+_TICKET_COLUMNS = {"assignee": "TEXT", "version": "INTEGER NOT NULL DEFAULT 1", "updated_at": "TEXT"}
+
+
+def _migrate_tickets(conn: sqlite3.Connection) -> None:
+    """A database made before answers had a history: the new columns, and its one answer as the first."""
+    have = {r["name"] for r in conn.execute("PRAGMA table_info(tickets)")}
+    for name, kind in _TICKET_COLUMNS.items():
+        if name not in have:
+            conn.execute(f"ALTER TABLE tickets ADD COLUMN {name} {kind}")
+    conn.execute("INSERT INTO ticket_answers (number, text, author, at) SELECT number, answer, '', created_at"
+                 " FROM tickets t WHERE answer IS NOT NULL AND answer != ''"
+                 " AND NOT EXISTS (SELECT 1 FROM ticket_answers a WHERE a.number = t.number)")
+
+
+def _bump(conn: sqlite3.Connection, number: str, version: int, now: dt.datetime,
+          **columns: str | None) -> sqlite3.Row | TicketStale | None:
+    """Set ``columns`` and the next version if the ticket is at ``version`` (one conditional UPDATE:
+    of two concurrent changes from the same version, one wins). The row as it was before."""
+    row = conn.execute("SELECT * FROM tickets WHERE number = ?", (number,)).fetchone()
+    if row is None:
+        return None
+    sets = ", ".join(f"{name} = ?" for name in columns)
+    cur = conn.execute(f"UPDATE tickets SET {sets}, version = version + 1, updated_at = ?"
+                       " WHERE number = ? AND version = ?", (*columns.values(), now.isoformat(), number, version))
+    if cur.rowcount == 0:
+        return TicketStale(row["version"])
+    return row
+
+
+def _record_change(conn: sqlite3.Connection, number: str, actor: str, old: str, new: str, assignee: str | None,
+                   now: dt.datetime) -> None:
+    conn.execute("INSERT INTO ticket_changes (number, actor, old_status, new_status, assignee, at)"
+                 " VALUES (?, ?, ?, ?, ?, ?)", (number, actor, old, new, assignee, now.isoformat()))
+
+
+def _load_ticket(conn: sqlite3.Connection, number: str) -> Ticket | None:
+    row = conn.execute("SELECT * FROM tickets WHERE number = ?", (number,)).fetchone()
+    if row is None:
+        return None
+    answers = [TicketAnswerRecord(**dict(r)) for r in conn.execute(
+        "SELECT id, text, author, at, event_id FROM ticket_answers WHERE number = ? ORDER BY id", (number,))]
+    return _to_ticket(row, answers[-1].text if answers else None, answers)
+
+
+def _to_ticket(row: sqlite3.Row, latest: str | None, answers: list[TicketAnswerRecord] | None = None) -> Ticket:
     category = Category(row["category"])
+    status = TicketStatus(row["status"])
     return Ticket(number=row["number"], owner=row["owner"], content=row["content"], dossier_code=row["dossier_code"],
-                  category=category.value, category_label=category.label, status=row["status"],
-                  answer=row["answer"], due_date=row["due_date"], created_at=row["created_at"])
+                  category=category.value, category_label=category.label, status=status, status_label=status.label,
+                  answer=latest, answers=answers or [], assignee=row["assignee"], version=row["version"],
+                  due_date=row["due_date"], created_at=row["created_at"], updated_at=row["updated_at"])
 
 
 def _to_appointment(row: sqlite3.Row) -> Appointment:

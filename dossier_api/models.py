@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, validator
 
 from common.deadlines import deadline
+from common.feedback import AFTER_ANSWER, TicketStatus
 from common.status import DossierStatus, RatingLevel
 
 
@@ -185,21 +186,78 @@ class TicketIn(BaseModel):
     dossier_code: str | None = None
 
 
+class TicketAnswerRecord(BaseModel):
+    """One answer of a ticket: kept for ever, never overwritten by a later one. ``event_id`` is
+    the change event that tells the citizen (the notifier's dead letters name it when it failed)."""
+
+    id: int
+    text: str
+    author: str
+    at: dt.datetime
+    event_id: int | None = None
+
+
 class Ticket(TicketIn):
     number: str
     category: str
     category_label: str
-    status: str  # moi, dang_xu_ly, da_tra_loi
-    answer: str | None = None
+    status: TicketStatus
+    status_label: str
+    answer: str | None = None  # the latest answer (all of them: ``answers``, oldest first)
+    answers: list[TicketAnswerRecord] = []
+    assignee: str | None = None  # a staff username
+    version: int = 1  # bumped by every change: a change must name the version it was decided on
     due_date: dt.date
     created_at: dt.datetime
+    updated_at: dt.datetime | None = None
 
 
 class TicketAnswer(BaseModel):
-    """Staff move a ticket on (and may answer it)."""
+    """Staff answer a ticket (another answer, never a replacement), seen at ``version``."""
 
-    status: str = Field(..., regex="^(dang_xu_ly|da_tra_loi)$")
-    answer: str = Field("", max_length=2000)
+    version: int = Field(..., ge=1)
+    answer: str = Field(..., min_length=1, max_length=2000)
+    author: str = Field(..., min_length=1, max_length=64)
+    status: TicketStatus = TicketStatus.DA_TRA_LOI
+
+    @validator("answer")
+    def _not_blank(cls, value: str) -> str:  # noqa: N805 (pydantic validators are class methods)
+        if not value.strip():
+            raise ValueError("the answer is blank")
+        return value.strip()
+
+    @validator("status")
+    def _after_answer(cls, value: TicketStatus) -> TicketStatus:  # noqa: N805
+        if value not in AFTER_ANSWER:
+            raise ValueError(f"an answer leaves a ticket in {', '.join(s.value for s in AFTER_ANSWER)}")
+        return value
+
+
+class TicketChange(BaseModel):
+    """Staff move a ticket to another state and/or (un)assign it (``assignee`` "": nobody;
+    None: unchanged), seen at ``version``."""
+
+    version: int = Field(..., ge=1)
+    actor: str = Field(..., min_length=1, max_length=64)
+    status: TicketStatus | None = None
+    assignee: str | None = Field(None, max_length=64)
+
+
+class TicketChangeRecord(BaseModel):
+    """One change of a ticket's state or assignee, by whom."""
+
+    at: dt.datetime
+    actor: str
+    old_status: TicketStatus
+    new_status: TicketStatus
+    assignee: str | None = None
+
+
+class TicketHistory(BaseModel):
+    """A ticket for staff: its answers and every change."""
+
+    ticket: Ticket
+    changes: list[TicketChangeRecord]
 
 
 class DeliveryIn(BaseModel):

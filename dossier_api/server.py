@@ -23,14 +23,14 @@ from pydantic import BaseModel, ValidationError
 from common import signing
 from common.codes import canonical_code
 from common.dates import local_now
-from common.feedback import ANSWER_WORKING_DAYS, classify
+from common.feedback import ANSWER_WORKING_DAYS, OPEN_TICKETS, TicketStatus, classify
 from common.jsonbody import BadJson, parse_json
 from common.phones import normalize_msisdn
 from common.status import DossierStatus
 from common.workdays import add_working_days
 from dossier_api.calendar import Calendar, ClosedDay
 from dossier_api.catalog import CatalogIndex
-from dossier_api.db import Database
+from dossier_api.db import Database, TicketStale
 from dossier_api.models import (
     AppointmentIn,
     ChangeEvent,
@@ -43,6 +43,7 @@ from dossier_api.models import (
     SlotInfo,
     StatusChange,
     TicketAnswer,
+    TicketChange,
     TicketIn,
 )
 from dossier_api.places import PLACE_TYPES, PlaceIndex
@@ -143,6 +144,8 @@ STAFF_ROUTES = frozenset({
     ("GET", "/api/v1/tickets"),
     ("POST", "/api/v1/tickets/{number}/answer"),
     ("GET", "/api/v1/reports/summary"),
+    ("POST", "/api/v1/tickets/{number}/change"),
+    ("GET", "/api/v1/tickets/{number}/history"),
 })
 
 
@@ -362,16 +365,44 @@ async def get_ticket(request: web.Request) -> web.Response:
     return await _owned(request, request.app[DB_KEY].ticket, "number", "ticket")
 
 
+STALE = {"stale_version": "The ticket changed since this version (reload it)",
+         "no_answer": "A ticket is answered only once it has an answer"}
+
+
+def _ticket_result(request: web.Request, result: Any) -> web.Response:
+    """A ticket change's outcome: the ticket (its event pushed), a 409 when stale, a 404 when unknown."""
+    if result is None:
+        raise HttpError(404, "not_found", "No ticket with this number")
+    if isinstance(result, TicketStale):
+        raise HttpError(409, result.error, f"{STALE[result.error]}; current version {result.version}")
+    ticket, event = result
+    if event is not None:
+        request.app[HOOK_KEY].push(event)
+    return web.json_response(text=ticket.json())
+
+
 async def answer_ticket(request: web.Request) -> web.Response:
-    """Staff move a ticket on; its author is told on the channel they wrote from."""
+    """Staff add an answer (the earlier ones are kept); its author is told on the channel they wrote from."""
     answer = await _body(request, TicketAnswer)
     result = await asyncio.to_thread(request.app[DB_KEY].answer_ticket, request.match_info["number"], answer,
                                      request.app[CLOCK_KEY]())
-    if result is None:
+    return _ticket_result(request, result)
+
+
+async def change_ticket(request: web.Request) -> web.Response:
+    """Staff move a ticket to another state or (un)assign it, from the version they saw."""
+    change = await _body(request, TicketChange)
+    result = await asyncio.to_thread(request.app[DB_KEY].change_ticket, request.match_info["number"], change,
+                                     request.app[CLOCK_KEY]())
+    return _ticket_result(request, result)
+
+
+async def ticket_history(request: web.Request) -> web.Response:
+    """A ticket for staff: its answers and every change of state or assignee."""
+    history = await asyncio.to_thread(request.app[DB_KEY].ticket_history, request.match_info["number"])
+    if history is None:
         raise HttpError(404, "not_found", "No ticket with this number")
-    ticket, event = result
-    request.app[HOOK_KEY].push(event)
-    return web.json_response(text=ticket.json())
+    return web.json_response(text=history.json())
 
 
 DELIVERY_FEE_VND = 25_000  # public postal service, within the province; staff adjust it here
@@ -461,12 +492,15 @@ async def report_summary(request: web.Request) -> web.Response:
 
 
 async def list_tickets(request: web.Request) -> web.Response:
-    """Tickets for staff, due first; ``status=open`` (default) leaves out the answered ones."""
+    """Tickets for staff, due first: ``status`` open (default: mới, đang xử lý), all, or one state;
+    ``assignee`` one staff member's ("" : nobody's)."""
     status = request.query.get("status", "open")
-    if status not in ("open", "all"):
-        raise HttpError(400, "invalid_parameter", "status must be open or all")
-    tickets = await asyncio.to_thread(request.app[DB_KEY].tickets, status == "open", 200)
-    return web.json_response(text="[" + ",".join(t.json() for t in tickets) + "]")
+    states = {"open": list(OPEN_TICKETS), "all": None, **{s.value: [s] for s in TicketStatus}}
+    if status not in states:
+        raise HttpError(400, "invalid_parameter", "status must be open, all or a ticket state")
+    tickets = await asyncio.to_thread(request.app[DB_KEY].tickets, states[status], 200,
+                                      request.query.get("assignee"))
+    return web.json_response(text=_json_list(tickets))
 
 
 def _float_param(request: web.Request, name: str, low: float, high: float) -> float:
@@ -547,6 +581,8 @@ def create_app(db_path: str, token: str = "", hook: EventHook | None = None,
     app.router.add_post("/api/v1/tickets", create_ticket)
     app.router.add_get("/api/v1/tickets/{number}", get_ticket)
     app.router.add_post("/api/v1/tickets/{number}/answer", answer_ticket)
+    app.router.add_post("/api/v1/tickets/{number}/change", change_ticket)
+    app.router.add_get("/api/v1/tickets/{number}/history", ticket_history)
     app.router.add_get("/api/v1/procedures", search_procedures)
     app.router.add_get("/api/v1/procedures/{procedure_id}", get_procedure)
     app.router.add_post("/api/v1/ratings", post_rating)

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import yaml
 from aiohttp import web
 
-from bot.staff import conversation_pages, dashboard, handoff_pages, model_pages, ops_pages, report_pages
+from bot.staff import conversation_pages, dashboard, handoff_pages, model_pages, ops_pages, report_pages, ticket_pages
 from bot.staff.accounts import AccountError, Accounts, Role, SignIn
 from bot.staff.layout import (
     ACCOUNTS_KEY,
@@ -54,20 +54,17 @@ from bot.staff.layout import (
     security_headers,
     session_of,
 )
-from bot.staff.sessions import Session, Sessions
+from bot.staff.sessions import Sessions
 from common import handoff, inbox
 from common.dates import local_now
-from common.privacy import redact
 from common.settings import Settings
-from dossier_api.client import DossierApiError, DossierApiUnavailable, DossierClient, DossierNotFound
-from dossier_api.models import TicketAnswer
+from dossier_api.client import DossierClient
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 HASHING = 2  # concurrent bcrypt checks; the default thread pool has min(32, cores + 4) workers
 MAX_USERNAME, MAX_PASSWORD = 64, 1024  # what a sign-in form field may hold (bcrypt reads 72 bytes)
-_TICKET = re.compile(r"PA\d{6}-\d{4,12}", re.ASCII)  # dossier_api.db numbers tickets PA<yymmdd>-<id>
 _STREAM_ID = re.compile(r"(\d{1,20})-(\d{1,20})", re.ASCII)
 
 
@@ -162,51 +159,8 @@ async def home(request: web.Request, error: str = "") -> web.Response:
     body = (f'{notice}<div class="card"><h1>Cuộc trò chuyện chờ cán bộ ({waiting})</h1>'
             f'<p>{waiting} chờ nhận, {len(active) - waiting} đang xử lý. '
             '<a href="/staff/handoffs">Mở hàng chờ</a></p></div>'
-            f'{await _tickets_card(request, session)}')
+            f'{await ticket_pages.tickets_card(request, session)}')
     return page("Tổng quan", body, session)
-
-
-TICKET_STATUS = {"moi": "Mới", "dang_xu_ly": "Đang xử lý", "da_tra_loi": "Đã trả lời"}
-
-
-async def _tickets_card(request: web.Request, session: Session) -> str:
-    try:
-        tickets = await request.app[DOSSIERS_KEY].tickets(open_only=True)
-    except DossierApiError:
-        return '<div class="card"><h2>Phản ánh, kiến nghị</h2><p class="error">Không lấy được danh sách.</p></div>'
-    today = local_now().date()
-    rows = "".join(
-        f'<tr><td>{html.escape(t.number)}</td><td>{html.escape(t.category_label)}</td>'
-        f'<td>{html.escape(redact(t.content))}</td><td class="{"worse" if t.due_date < today else ""}">'
-        f'{t.due_date:%d/%m/%Y}</td><td>{TICKET_STATUS.get(t.status, t.status)}</td>'
-        f'<td><form method="post" action="/staff/api/tickets/{html.escape(t.number)}/answer">'
-        f'{csrf_field(session.csrf)}<textarea name="answer" rows="2" required maxlength="2000" '
-        'placeholder="Trả lời người dân"></textarea><br><button>Gửi trả lời</button></form></td></tr>'
-        for t in tickets)
-    table = (f"<table><tr><th>Số</th><th>Loại</th><th>Nội dung</th><th>Hạn trả lời</th><th>Trạng thái</th><th></th>"
-             f"</tr>{rows}</table>" if rows else "<p>Không có phản ánh nào đang chờ trả lời.</p>")
-    return f'<div class="card"><h2>Phản ánh, kiến nghị đang mở ({len(tickets)})</h2>{table}</div>'
-
-
-async def answer_ticket(request: web.Request) -> web.StreamResponse:
-    """Answer a ticket: the dossier system records it and its author is told on their channel."""
-    body = await form_or_json(request)
-    answer = str(body.get("answer", "")).strip()
-    number = request.match_info["number"]
-    if not _TICKET.fullmatch(number):
-        raise web.HTTPNotFound(text="Không tìm thấy phản ánh này.")
-    if not answer or len(answer) > 2000:
-        return await refused(request, "Câu trả lời phải có từ 1 đến 2.000 ký tự.", 400, home)
-    try:
-        await request.app[DOSSIERS_KEY].answer_ticket(number, TicketAnswer(status="da_tra_loi", answer=answer))
-    except DossierNotFound:
-        return await refused(request, "Không tìm thấy phản ánh này.", 404, home)
-    except DossierApiError as exc:
-        logger.warning("ticket answer not stored: %s", type(exc).__name__)
-        status = 502 if isinstance(exc, DossierApiUnavailable) else 409
-        return await refused(request, "Không gửi được câu trả lời; anh/chị vui lòng thử lại.", status, home)
-    logger.info("staff %s answered ticket %s", session_of(request).staff.username, number)
-    return done(request, {"number": number, "status": "da_tra_loi"}, "/staff/")
 
 
 DOMAIN_FILE = Path(__file__).resolve().parents[2] / "domain.yml"
@@ -236,12 +190,23 @@ async def inbox_page(request: web.Request, error: str = "") -> web.Response:
             f'<select name="intent" aria-label="Ý định">{options}</select><br>'
             f'<input name="entity_value" placeholder="từ trong câu (thực thể)" aria-label="Giá trị thực thể"> '
             f'<select name="entity" aria-label="Loại thực thể">{entity_options}</select><br>'
+            f'{_anonymised_field(item)}'
             '<button name="action" value="confirm">Xác nhận</button> '
             '<button name="action" value="discard">Bỏ qua</button></form></td></tr>')
     table = ("<table><tr><th>Tin nhắn</th><th>Kênh</th><th>Lúc</th><th>Dự đoán</th><th></th></tr>"
              + "".join(rows) + "</table>") if rows else "<p>Hộp thư trống.</p>"
     notice = f'<p class="error">{html.escape(error)}</p>' if error else ""
     return page("Hộp thư NLU", f'<div class="card"><h1>Hộp thư NLU</h1>{notice}{table}</div>', session)
+
+
+def _anonymised_field(item: inbox.InboxItem) -> str:
+    """A complaint (or anything about officials) is confirmed only rewritten without names: the box for it,
+    open on a row that looks like one, folded away on the others (needed if staff label it a complaint)."""
+    box = ('<textarea name="anonymised" rows="2" maxlength="4000" aria-label="Câu đã ẩn danh" '
+           'placeholder="Câu đã ẩn danh: viết lại, bỏ tên người, chức vụ, nơi làm việc cụ thể"></textarea><br>')
+    if inbox.is_complaint("", item.text, item.intent):
+        return f'<p class="error">Phản ánh: chỉ đưa vào dữ liệu huấn luyện khi đã ẩn danh.</p>{box}'
+    return f"<details><summary>Câu đã ẩn danh (bắt buộc với phản ánh)</summary>{box}</details>"
 
 
 def _when(iso: str) -> str:
@@ -270,8 +235,9 @@ async def review_inbox_item(request: web.Request) -> web.StreamResponse:
     written = None
     if action == "confirm":
         try:
+            text, anonymised = inbox.training_text(item, intent, str(body.get("anonymised", "")))
             written = await asyncio.to_thread(inbox.add_example, Path(request.app[SETTINGS_KEY].nlu_data_dir),
-                                              intent, item.text, local_now().date(), marked)
+                                              intent, text, local_now().date(), marked, anonymised)
         except ValueError as exc:
             await inbox.restore(request.app[REDIS_KEY], item)
             return await refused(request, str(exc), 400, inbox_page)
@@ -356,8 +322,8 @@ def setup_staff(app: web.Application, settings: Settings, redis_key: web.AppKey)
     app.router.add_get("/staff/inbox", inbox_page)
     app.router.add_post("/staff/api/inbox/{item_id}", review_inbox_item)
     app.router.add_post("/staff/api/users", create_user)
-    app.router.add_post("/staff/api/tickets/{number}/answer", answer_ticket)
     handoff_pages.add_routes(app)
+    ticket_pages.add_routes(app)
     conversation_pages.add_routes(app)
     model_pages.add_routes(app)
     dashboard.add_routes(app)

@@ -90,3 +90,32 @@ async def test_a_ticket_question_without_number_or_ticket_asks_for_the_number(ap
     await ActionPhanAnh().run(dispatcher, tracker, {})
     assert "số phiếu" in dispatcher.messages[0]["text"] and "PA" in dispatcher.messages[0]["text"]
     assert _tickets_of(seeded_db, "web:asker-9") == 0
+
+
+async def test_the_author_gets_the_latest_of_several_answers_and_the_new_states(api_url: str) -> None:
+    from dossier_api.client import DossierClient
+    from dossier_api.models import TicketAnswer, TicketChange
+
+    author = "sms:84905000111"
+    filed = await dossier_client().create_ticket(
+        TicketIn(owner=author, content="cán bộ quầy số 2 có thái độ thiếu tôn trọng người dân"))
+    async with DossierClient(api_url) as staff:
+        await staff.answer_ticket(filed.number, TicketAnswer(version=1, author="lan", status="dang_xu_ly",
+                                                             answer="Sở đang xác minh sự việc."))
+        await staff.answer_ticket(filed.number, TicketAnswer(version=2, author="minh",
+                                                             answer="Sở đã nhắc nhở cán bộ và xin lỗi anh/chị."))
+
+    async def ask() -> str:
+        dispatcher = CollectingDispatcher()
+        tracker = make_tracker(f"phiếu {filed.number} thế nào rồi", "phan_anh_kien_nghi", sender_id=author)
+        await ActionPhanAnh().run(dispatcher, tracker, {})
+        [message] = dispatcher.messages
+        return message["text"]
+
+    told = await ask()
+    assert "đã trả lời" in told and "Sở đã nhắc nhở cán bộ và xin lỗi anh/chị." in told and "2 lần" in told
+    assert "đang xác minh" not in told and "Hạn trả lời" not in told
+    async with DossierClient(api_url) as staff:
+        await staff.change_ticket(filed.number, TicketChange(version=3, actor="lan", status="da_dong"))
+    closed = await ask()
+    assert "đã đóng" in closed and "Sở đã nhắc nhở cán bộ" in closed

@@ -192,7 +192,8 @@ async def test_open_tickets_are_listed_and_answered_to_their_author(accounts, re
     home = await (await client.get("/staff/")).text()
     assert ticket["number"] in home and "&lt;SĐT&gt;" in home and "0905123456" not in home
     answered = await client.post(f"/staff/api/tickets/{ticket['number']}/answer",
-                                 data={"csrf_token": await csrf(client), "answer": "Sở đã xử lý, xin lỗi anh/chị."},
+                                 data={"csrf_token": await csrf(client), "answer": "Sở đã xử lý, xin lỗi anh/chị.",
+                                       "version": "1", "back": "home"},
                                  allow_redirects=False)
     assert answered.status == 302
     stored = stack.api_session().get(f"{stack.api_url}/api/v1/tickets/{ticket['number']}",
@@ -225,10 +226,40 @@ async def test_inbox_items_are_confirmed_with_entities(inbox_console, redis_url)
     assert "- chỗ nào có [siêu thị](loai_dia_diem) gần đây" in batch.read_text()
 
 
+async def test_a_complaint_about_a_named_official_is_confirmed_only_anonymised(inbox_console, redis_url) -> None:
+    """Issue 14, item 4: the console never copies a complaint's names into the training files."""
+    client, nlu_dir = inbox_console
+    redis = aioredis.from_url(redis_url)
+    text = "cán bộ Trần Văn Bình ở bộ phận một cửa hách dịch, đòi bồi dưỡng"
+    await redis.xadd(inbox.STREAM, inbox.record_fields(text, "zalo:5", "phan_anh_kien_nghi", 0.45, NOW))
+    await sign_in(client, "lan.nguyen", ANNOTATOR_PASSWORD)
+    page = await (await client.get("/staff/inbox")).text()
+    assert "chỉ đưa vào dữ liệu huấn luyện khi đã ẩn danh" in page and 'name="anonymised"' in page
+    token = await csrf(client)
+
+    async def confirm(**fields: str):
+        [(item, _)] = await redis.xrange(inbox.STREAM)  # a refused item is put back, under a new id
+        return await client.post(f"/staff/api/inbox/{item.decode()}", allow_redirects=False, data={
+            "csrf_token": token, "action": "confirm", "intent": "phan_anh_kien_nghi", **fields})
+
+    for fields, message in [({}, "chỉ đưa vào dữ liệu huấn luyện khi đã ẩn danh"),
+                            ({"anonymised": text}, "giống hệt câu gốc"),
+                            ({"anonymised": "cán bộ Bình ở bộ phận một cửa hách dịch"}, "vẫn còn tên")]:
+        refused = await confirm(**fields)
+        assert refused.status == 400 and message in await refused.text(), fields
+        assert not list(nlu_dir.glob("inbox_*.yml"))
+    ok = await confirm(anonymised="cán bộ ở bộ phận một cửa hách dịch, đòi bồi dưỡng")
+    assert ok.status == 302 and await redis.xlen(inbox.STREAM) == 0
+    await redis.close()
+    [batch] = nlu_dir.glob("inbox_*.yml")
+    written = batch.read_text()
+    assert "- cán bộ ở bộ phận một cửa hách dịch, đòi bồi dưỡng" in written and "Bình" not in written
+
+
 # -- fuzzing every console route (issue 15, Low: no 5xx on any input) ---------------------------
 
 FIELDS = ("username", "password", "role", "action", "intent", "entity", "entity_value", "entities", "answer",
-          "sender", "days", "done")
+          "sender", "days", "done", "version", "status", "assignee", "anonymised", "back")
 TRICKY = ("", "..", "%2e%2e", "²", "٣", "0-0", "1" * 400, "99999999999999999999-0", "\ud800", "\x00", "<script>",
           "PA261126-0001", "20261127-101500", "web:1", "admin", "annotator", "confirm", "discard", "hoi_le_phi")
 EXAMPLES_PER_ROUTE = 100

@@ -210,7 +210,8 @@ async def test_ticket_author_is_told_the_answer(stack, redis_url, api, fake_zalo
     async with DossierClient(api_url) as dossiers:
         ticket = await dossiers.get_ticket(number, owner=f"zalo:{user}")
         assert ticket.category == "can_bo"
-        await dossiers.answer_ticket(number, TicketAnswer(status="da_tra_loi", answer="Sở đã nhắc nhở cán bộ."))
+        await dossiers.answer_ticket(number, TicketAnswer(version=ticket.version, author="lan",
+                                                           answer="Sở đã nhắc nhở cán bộ."))
     told = (await fake.wait_sent(2))[1]
     assert told["recipient"]["user_id"] == user
     assert told["message"]["text"] == f"Phản ánh số {number} của anh/chị: đã trả lời. Trả lời: Sở đã nhắc nhở cán bộ."

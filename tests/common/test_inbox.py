@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,31 @@ def test_entities_are_marked_the_rasa_way_and_checked(tmp_path: Path) -> None:
     [example] = data.intent_examples
     assert example.get("text") == "tôi rất hài lòng, sđt 0900000000"  # nobody's number kept
     assert [(e["entity"], e["value"]) for e in example.get("entities")] == [("muc_do", "rất hài lòng")]
+
+
+def test_a_complaint_reaches_the_training_data_only_rewritten_without_names(tmp_path: Path) -> None:
+    def item(text: str, predicted: str = "nlu_fallback") -> inbox.InboxItem:
+        return inbox.InboxItem("1-0", text, "web", "2026-11-27T10:00:00", predicted, 0.4)
+
+    complaint = item("cán bộ Trần Văn Bình ở quầy 2 hách dịch, đòi bồi dưỡng mới nhận hồ sơ")
+    for intent, rewritten, error in [
+            ("phan_anh_kien_nghi", "", inbox.NEEDS_ANONYMISING),
+            ("phan_anh_kien_nghi", "  cán bộ Trần Văn Bình ở quầy 2 hách dịch,  đòi bồi dưỡng mới nhận hồ sơ",
+             inbox.NOT_REWRITTEN),
+            ("phan_anh_kien_nghi", "cán bộ tran van binh ở quầy hách dịch", "“Trần Văn Bình”"),
+            ("phan_anh_kien_nghi", "anh Bình ở quầy hách dịch", "“Trần Văn Bình”"),  # the given name alone
+            ("chao_hoi", "", inbox.NEEDS_ANONYMISING)]:  # about an official, whatever the label
+        with pytest.raises(ValueError, match=re.escape(error)):
+            inbox.training_text(complaint, intent, rewritten)
+    assert inbox.training_text(complaint, "phan_anh_kien_nghi", "cán bộ ở quầy hách dịch, đòi bồi dưỡng") == (
+        "cán bộ ở quầy hách dịch, đòi bồi dưỡng", True)
+    predicted = item("Cửa hàng Minh Phát bán rượu giả", predicted="phan_anh_kien_nghi")
+    with pytest.raises(ValueError):
+        inbox.training_text(predicted, "hoi_thu_tuc")  # the model took it for a complaint: rewritten first
+    assert inbox.training_text(item("phí làm giấy phép bán gas là bao nhiêu"), "hoi_le_phi") == (
+        "phí làm giấy phép bán gas là bao nhiêu", False)
+    assert inbox.name_runs("Tôi gặp chị Lan ở Sở Công Thương. Cô Hoa nói") == ["Lan", "Hoa"]
+
+    with pytest.raises(ValueError):  # the writer refuses a complaint nobody rewrote
+        inbox.add_example(tmp_path, "phan_anh_kien_nghi", complaint.text, DAY)
+    assert not list(tmp_path.glob("inbox_*.yml"))
