@@ -75,6 +75,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 SHARE_LOCATION = "📍 Gửi vị trí của tôi"
 NOT_UNDERSTOOD_MEDIA = "Hiện tôi đọc được tin nhắn chữ và vị trí; anh/chị vui lòng gõ câu hỏi hoặc gửi mã hồ sơ."
 STALE_CHOICE = "Lựa chọn này đã hết hiệu lực."
+NOT_YOUR_CHOICE = "Lựa chọn này dành cho thành viên khác trong nhóm."
 EDITED_TOO_LATE = ("Tôi đã trả lời tin nhắn trước khi anh/chị sửa. Nếu cần sửa thông tin (ví dụ mã hồ sơ), "
                    "anh/chị vui lòng gửi nội dung đúng thành một tin nhắn mới.")
 LOCATION_IN_GROUP = ("(Trong nhóm, anh/chị hãy trả lời tin nhắn này bằng vị trí: bấm 📎 rồi chọn Vị trí; "
@@ -278,7 +279,7 @@ class TelegramChannel:
     async def _text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         text = self._addressed(update.effective_message)
         if text is not None:
-            await self._converse(update, text, remove_keyboard=await self._location_asked(update))
+            await self._converse(update, text)
 
     async def _location(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
@@ -295,6 +296,10 @@ class TelegramChannel:
         keyboard = query.message if isinstance(query.message, Message) else None
         pressed = f"tg:pressed:{update.effective_chat.id}:{keyboard.message_id if keyboard else query.id}"
         payload = await self.callbacks.decode(query.data or "")
+        owner = await self.redis.get(f"tg:kbowner:{pressed.removeprefix('tg:pressed:')}")
+        if owner is not None and as_str(owner) != self._sender(update):  # a group member's own keyboard
+            await query.answer(NOT_YOUR_CHOICE)
+            return
         if payload is None or not await self.redis.set(pressed, query.from_user.id, nx=True, ex=CALLBACK_TTL_S):
             await query.answer(STALE_CHOICE)
             return
@@ -404,6 +409,7 @@ class TelegramChannel:
         async with self._lock(chat.id):  # one chat's messages are answered in order
             if message is not None and update.callback_query is None:
                 await self.redis.set(self._acted_key(message), 1, ex=ACTED_TTL_S)
+                remove_keyboard = await self._location_asked(update) or remove_keyboard
             messages = await self.conversations.reply(sender, text, {**(metadata or {}), "idempotency_key": key})
             await self._send(chat.id, messages, remove_keyboard, sender=sender, private=chat.type == ChatType.PRIVATE)
 
@@ -422,7 +428,9 @@ class TelegramChannel:
             for i, chunk in enumerate(chunks):
                 last = i == len(chunks) - 1
                 try:
-                    await self._deliver(chat_id, chunk or "…", markup if last else None)
+                    sent = await self._deliver(chat_id, chunk or "…", markup if last else None)
+                    if last and not private and isinstance(markup, InlineKeyboardMarkup):
+                        await self.redis.set(f"tg:kbowner:{chat_id}:{sent.message_id}", sender, ex=CALLBACK_TTL_S)
                 except TelegramError as exc:
                     if blocked(exc):
                         dropped = await subscriptions.unsubscribe(self.redis, sender)
@@ -440,14 +448,13 @@ class TelegramChannel:
             if message.request_location and private:
                 await self.redis.set(f"tg:lockb:{sender}", 1, ex=CALLBACK_TTL_S)
 
-    async def _deliver(self, chat_id: int, text: str, markup: Any) -> None:
+    async def _deliver(self, chat_id: int, text: str, markup: Any) -> Message:
         """One ``sendMessage``, retried as :data:`SEND_RETRIES` says."""
         attempt = 0
         while True:
             attempt += 1
             try:
-                await self.app.bot.send_message(chat_id, text, reply_markup=markup)
-                return
+                return await self.app.bot.send_message(chat_id, text, reply_markup=markup)
             except BadRequest:
                 raise
             except TelegramError as exc:

@@ -15,6 +15,7 @@ from bot.telegram import (
     EDITED_TOO_LATE,
     MAX_MESSAGE,
     NOT_UNDERSTOOD_MEDIA,
+    NOT_YOUR_CHOICE,
     SECRET_HEADER,
     STALE_CHOICE,
     UNDELIVERED_STREAM,
@@ -360,8 +361,8 @@ async def test_in_a_supergroup_only_messages_for_the_bot_are_answered(stack, bot
     fake.group_update(group, bob, "ok anh", reply_to=asked["message_id"])  # another member answers the bot
     fake.group_update(group, alice, dossier["code"], reply_to=asked["message_id"])
     sent = await fake.wait_sent(3)
-    assert dossier["code"] in sent[2]["text"]  # Alice's code, answered in her own conversation...
-    assert "ok anh" not in sent[2]["text"] and dossier["code"] not in sent[1]["text"]  # ...not taken from Bob's
+    assert dossier["code"] in sent[2]["text"]  # Alice's code, answered in her own conversation, in order
+    assert dossier["code"] not in sent[1]["text"]  # Bob's "ok anh" was not taken as her answer
     fake.group_update(group, alice, "tìm cây atm gần đây", mention=True)
     places = (await fake.wait_sent(4))[3]
     assert "reply_markup" not in places and "📎" in places["text"]  # no location keyboard outside private chats
@@ -395,3 +396,16 @@ async def test_a_dossier_code_in_a_photo_caption_is_looked_up(stack, bot) -> Non
     assert dossier["code"] in status and "ĐANG XỬ LÝ" in status
     fake.push_photo(chat, "ảnh giấy tờ")
     assert (await fake.wait_sent(2))[1]["text"] == NOT_UNDERSTOOD_MEDIA
+
+
+async def test_in_a_group_a_keyboard_answers_only_the_member_it_was_for(stack, bot) -> None:
+    fake = bot
+    group, alice, bob = -_chat_id() * 1000, _chat_id(), _chat_id()
+    fake.group_update(group, alice, "/danhgia")  # a bare command in a group is for every bot
+    ask = (await fake.wait_sent(1))[0]
+    levels = ask["reply_markup"]["inline_keyboard"]
+    fake.push_callback(group, levels[2][0]["callback_data"], ask["message_id"], user_id=bob)
+    fake.push_callback(group, levels[0][0]["callback_data"], ask["message_id"], user_id=alice)
+    thanks = (await fake.wait_sent(2))[1]["text"]
+    assert "\"hài lòng\"" in thanks  # Alice's choice, not Bob's "không hài lòng"
+    assert NOT_YOUR_CHOICE in [a.get("text") for a in fake.answers()]

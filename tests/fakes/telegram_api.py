@@ -103,15 +103,18 @@ class FakeTelegram(SendsMessages):
     def push_location(self, chat_id: int, latitude: float, longitude: float) -> dict:
         return self._push({"message": self._message(chat_id, location={"latitude": latitude, "longitude": longitude})})
 
-    def push_callback(self, chat_id: int, data: str, message_id: int | None = None) -> dict:
+    def push_callback(self, chat_id: int, data: str, message_id: int | None = None,
+                      user_id: int | None = None) -> dict:
         """A press of a button whose ``callback_data`` is ``data``, on the message ``message_id``
-        the bot sent (as it now is, keyboard or not); without one, on some older message."""
+        the bot sent (as it now is, keyboard or not); without one, on some older message.
+        ``user_id``: who pressed (in a group), by default the private chat's user."""
         if message_id is not None:
             message = self.messages[message_id]
         else:
             message = self._message(chat_id, text="(tin nhắn có nút)")
             message["from"] = BOT_USER
-        query = {"id": str(next(self._ids)), "from": {"id": chat_id, "is_bot": False, "first_name": "Dân"},
+        who = user_id or chat_id
+        query = {"id": str(next(self._ids)), "from": {"id": who, "is_bot": False, "first_name": f"Dân {who}"},
                  "message": message, "chat_instance": "ci", "data": data}
         return self._push({"callback_query": query})
 
