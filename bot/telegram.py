@@ -293,8 +293,8 @@ class TelegramChannel:
         """A pressed inline button: the first press of a keyboard acts and removes the keyboard;
         any later press (a double tap, another button of it) is stale."""
         query = update.callback_query
-        keyboard = query.message if isinstance(query.message, Message) else None
-        pressed = f"tg:pressed:{update.effective_chat.id}:{keyboard.message_id if keyboard else query.id}"
+        keyboard = query.message if isinstance(query.message, Message) else None  # else older than 48 h
+        pressed = f"tg:pressed:{update.effective_chat.id}:{query.message.message_id if query.message else query.id}"
         payload = await self.callbacks.decode(query.data or "")
         owner = await self.redis.get(f"tg:kbowner:{pressed.removeprefix('tg:pressed:')}")
         if owner is not None and as_str(owner) != self._sender(update):  # a group member's own keyboard

@@ -15,7 +15,8 @@ from the OA API) sends only what was not sent yet. Each message carries an
 Buttons are single use, as on Telegram: the payloads of the last message with
 buttons are the citizen's offer (``zalo:offer:<user>``); the first press takes it
 (its key is the offer's, so a booking or a rating happens once), a press of a
-button no longer offered is answered "Lựa chọn này đã hết hiệu lực." and does nothing.
+choice with values (a slot, a level) no longer offered is answered "Lựa chọn này
+đã hết hiệu lực." and does nothing; a bare intent button (a menu entry) still works.
 
 Out: ``POST /v3.0/oa/message/cs`` with the ``access_token`` header; buttons
 become ``oa.query.hide`` buttons whose payload comes back as a text event. The
@@ -320,11 +321,13 @@ class ZaloChannel:
             if text.startswith("/"):  # a button's payload (an intent), pressed or copied
                 offer = await self.redis.getdel(f"zalo:offer:{user}")
                 offered = json.loads(offer) if offer else {}
-                if text not in offered.get("payloads", []):
+                if text in offered.get("payloads", []):
+                    metadata = {"idempotency_key": f"zalo:{user}:offer:{offered['id']}"}
+                else:
                     if offer:
                         await self.redis.set(f"zalo:offer:{user}", offer, ex=OFFER_TTL_S)  # still on offer
-                    return [BotMessage(STALE_CHOICE)]
-                metadata = {"idempotency_key": f"zalo:{user}:offer:{offered['id']}"}
+                    if "{" in text:  # a choice with values (a slot, a level): only from the current offer
+                        return [BotMessage(STALE_CHOICE)]
             return await self.conversations.reply(sender, text, metadata)
         if name == "user_send_location":
             coordinates = _coordinates(message)
