@@ -130,7 +130,8 @@ class Retry:
 MAX_WAIT_S = 8.0
 # Retries are data (most specific first). Anything else (BadRequest: the message itself is
 # wrong) is not retried; Forbidden (blocked by the user) unsubscribes instead.
-SEND_RETRIES: list[tuple[type[TelegramError], Retry]] = [
+SEND_RETRIES: list[tuple[type[TelegramError], Retry | None]] = [
+    (BadRequest, None),  # the message itself is wrong (PTB makes it a NetworkError: first here)
     (RetryAfter, Retry(attempts=10, wait_s=None)),  # flood control: wait as told
     (NetworkError, Retry(attempts=6)),  # unreachable, timed out, 5xx (TimedOut is a NetworkError)
 ]
@@ -143,7 +144,7 @@ def retry_for(exc: TelegramError) -> Retry | None:
         if isinstance(exc, kind):
             return rule
     if type(exc) is TelegramError and NOT_JSON in exc.message:
-        return SEND_RETRIES[-1][1]
+        return retry_for(NetworkError(NOT_JSON))
     return None
 
 
@@ -455,8 +456,6 @@ class TelegramChannel:
             attempt += 1
             try:
                 return await self.app.bot.send_message(chat_id, text, reply_markup=markup)
-            except BadRequest:
-                raise
             except TelegramError as exc:
                 rule = retry_for(exc)
                 if rule is None or attempt >= rule.attempts:

@@ -409,3 +409,18 @@ async def test_in_a_group_a_keyboard_answers_only_the_member_it_was_for(stack, b
     thanks = (await fake.wait_sent(2))[1]["text"]
     assert "\"hài lòng\"" in thanks  # Alice's choice, not Bob's "không hài lòng"
     assert NOT_YOUR_CHOICE in [a.get("text") for a in fake.answers()]
+
+
+def test_the_retry_table_and_group_ids() -> None:
+    from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+
+    from bot.telegram import blocked, chat_of, retry_for
+
+    assert retry_for(RetryAfter(3)).wait_s is None  # wait as told
+    assert retry_for(TimedOut()).attempts == retry_for(NetworkError("Bad Gateway (502)")).attempts == 6
+    assert retry_for(TelegramError("Invalid server response")) is not None  # a 2xx that is no JSON
+    assert retry_for(BadRequest("Bad Request: message text is empty")) is None
+    assert retry_for(Forbidden("Forbidden: bot was blocked by the user")) is None
+    assert blocked(Forbidden("Forbidden: bot was blocked by the user"))
+    assert not blocked(Forbidden("Forbidden: bot is not a member of the supergroup chat"))
+    assert (chat_of("42"), chat_of("-1001234:77")) == (42, -1001234)

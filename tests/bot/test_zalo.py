@@ -307,3 +307,16 @@ async def test_a_dossier_code_in_an_image_caption_is_looked_up(stack, redis_url,
         "msg_id": f"img-{user}", "text": f"tra cứu giúp em hồ sơ {dossier['code']}", "attachments": [image]}))
     status = (await fake.wait_sent(1))[0]["message"]["text"]
     assert dossier["code"] in status and "ĐÃ CÓ KẾT QUẢ" in status
+
+
+def test_location_shapes_are_read_and_nonsense_is_not() -> None:
+    from bot.zalo import _coordinates
+
+    point = {"latitude": 16.0348, "longitude": 108.224}
+    assert _coordinates({"attachments": [{"payload": {"coordinates": {"latitude": "16.0348",
+                                                                      "longitude": "108.224"}}}]}) == point
+    assert _coordinates({"attachments": [{"type": "location", "payload": point}]}) == point
+    assert _coordinates({"location": {"lat": 16.0348, "lng": 108.224}}) == point
+    for bad in ({}, {"location": {"lat": 200, "long": 1}}, {"location": "16,108"},
+                {"attachments": [{"payload": {"coordinates": {"latitude": "nan?", "longitude": None}}}]}):
+        assert _coordinates(bad) is None, bad
