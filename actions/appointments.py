@@ -12,7 +12,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import DossierAction, latest_entity
+from actions.base import DossierAction, idempotency_key, latest_entity
 from common import replies
 from common.dates import local_now, parse_day, parse_time, vn_day
 from common.text import fold_key
@@ -22,6 +22,7 @@ from dossier_api.models import Appointment, AppointmentIn
 logger = logging.getLogger(__name__)
 
 MAX_SLOT_BUTTONS = 8
+ALREADY_BOOKED = "already_booked"  # the API's 409: this owner holds a place at that time
 BOOK_DAYS_AHEAD = 30  # the booking window (dossier_api/data/calendar.yml book_days_ahead), as citizens are told
 CLOSED = {
     "past": "Ngày {day} đã qua.",
@@ -130,8 +131,14 @@ class ActionDatLichHen(DossierAction):
             return
         procedure = tracker.get_slot("thu_tuc_gan_nhat")
         try:
-            booked = await self.client.book(AppointmentIn(owner=owner, date=day, time=wanted, procedure_id=procedure))
-        except SlotFull:
+            booked = await self.client.book(AppointmentIn(owner=owner, date=day, time=wanted, procedure_id=procedure,
+                                                          idempotency_key=idempotency_key(tracker)))
+        except SlotFull as exc:
+            if exc.error == ALREADY_BOOKED:
+                dispatcher.utter_message(text=(
+                    f"Anh/chị đã có lịch hẹn lúc {wanted} {vn_day(day)}, không cần đặt thêm. "
+                    "Gõ \"xem lịch hẹn\" để xem lại số thứ tự."))
+                return
             taken = f"Khung giờ {wanted} {vn_day(day)} vừa hết chỗ, anh/chị vui lòng chọn giờ khác."
             dispatcher.utter_message(text=taken)
             return

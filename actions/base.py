@@ -49,6 +49,15 @@ def channel_of(tracker: Tracker) -> str:
     return sender.split(":", 1)[0] if ":" in sender else "khac"
 
 
+IDEMPOTENCY_KEY = "idempotency_key"  # metadata a channel sets from its update or callback id
+
+
+def idempotency_key(tracker: Tracker) -> str | None:
+    """The key a channel gave the latest message (so an effect it asks for happens once), if any."""
+    key = (tracker.latest_message.get("metadata") or {}).get(IDEMPOTENCY_KEY)
+    return str(key)[:200] if key else None
+
+
 def latest_entity(tracker: Tracker, entity: str) -> str | None:
     """The value of ``entity`` in the latest user message, if any."""
     return next(tracker.get_latest_entity_values(entity), None)

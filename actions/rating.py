@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import DossierAction, channel_of, latest_entity
+from actions.base import DossierAction, channel_of, idempotency_key, latest_entity
 from common import replies
 from common.status import RatingLevel
 from dossier_api.client import DossierApiError, DossierNotFound
@@ -33,14 +33,15 @@ class ActionDanhGia(DossierAction):
             return []
         level = RatingLevel(value)
         code = latest_entity(tracker, "ma_ho_so") or tracker.get_slot("ho_so_gan_nhat")
-        rating = RatingIn(level=level, channel=channel_of(tracker), dossier_code=code)
+        key = idempotency_key(tracker)
+        rating = RatingIn(level=level, channel=channel_of(tracker), dossier_code=code, idempotency_key=key)
         try:
-            await self.client.rate(rating)
+            stored = await self.client.rate(rating)
         except DossierNotFound:  # a rating of the service still counts without the dossier
-            await self.client.rate(RatingIn(level=level, channel=rating.channel))
+            stored = await self.client.rate(RatingIn(level=level, channel=rating.channel, idempotency_key=key))
         except DossierApiError:
             logger.warning("could not store a rating", exc_info=True)
             dispatcher.utter_message(text=replies.service_unavailable(self.settings.hotline))
             return [SlotSet("muc_do", None)]
-        dispatcher.utter_message(text=replies.rating_thanks(level, self.settings.hotline))
+        dispatcher.utter_message(text=replies.rating_thanks(stored.level, self.settings.hotline))
         return [SlotSet("muc_do", None), SlotSet("ma_ho_so", None)]

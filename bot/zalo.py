@@ -7,7 +7,16 @@ stored in a Redis Stream and answered 200 at once (Zalo retries slow webhooks);
 a worker (common.streams.StreamConsumer) answers it and only then acknowledges
 it, so a crash loses nothing; an event failing ``STREAM_MAX_ATTEMPTS`` times is
 set aside in ``zalo:undelivered`` with the reason.
-Events seen before (same ``msg_id``) are dropped.
+Events seen before (same ``msg_id``) are dropped. The Rasa turn of an event runs
+once: its replies are stored (``zalo:replies:<entry>``) before the first send, and
+a retry of the entry (an HTML 502, a timeout, a 5xx or an answer that is no JSON
+from the OA API) sends only what was not sent yet. Each message carries an
+``idempotency_key`` (``zalo:<msg_id>``) so a booking or a rating happens once.
+Buttons are single use, as on Telegram: the payloads of the last message with
+buttons are the citizen's offer (``zalo:offer:<user>``); the first press takes it
+(its key is the offer's, so a booking or a rating happens once), a press of a
+choice with values (a slot, a level) no longer offered is answered "Lựa chọn này
+đã hết hiệu lực." and does nothing; a bare intent button (a menu entry) still works.
 
 Out: ``POST /v3.0/oa/message/cs`` with the ``access_token`` header; buttons
 become ``oa.query.hide`` buttons whose payload comes back as a text event. The
@@ -36,6 +45,7 @@ from redis import exceptions as redis_errors
 
 from bot.conversation import Conversations
 from bot.rasa_client import BotMessage
+from common.codes import find_codes
 from common.jsonbody import parse_json
 from common.phones import normalize_msisdn
 from common.privacy import pseudonym
@@ -65,6 +75,15 @@ MEDIA_EVENTS = {"user_send_image", "user_send_gif", "user_send_sticker", "user_s
                 "user_send_audio", "user_send_video", "user_send_link", "user_send_business_card"}
 HANDLED_EVENTS = {"user_send_text", "user_send_location", "follow", "user_submit_info"} | MEDIA_EVENTS
 NOT_UNDERSTOOD_MEDIA = "Hiện tôi đọc được tin nhắn chữ và vị trí; anh/chị vui lòng gõ câu hỏi hoặc gửi mã hồ sơ."
+UNREADABLE_LOCATION = "Tôi chưa đọc được vị trí anh/chị gửi. Anh/chị vui lòng gửi lại, hoặc gõ tên phường."
+STALE_CHOICE = "Lựa chọn này đã hết hiệu lực."
+OFFER_TTL_S = 30 * 24 * 3600
+REPLIES_TTL_S = 2 * 24 * 3600  # a turn's stored replies, while their sending is retried
+SEND_TRIES = 3  # per body, within one attempt of the worker (then the worker retries the entry)
+
+
+class ZaloUnavailable(Exception):
+    """The OA API did not answer usefully (unreachable, timed out, 5xx, no JSON): worth a retry."""
 
 
 class ZaloApiError(Exception):
@@ -235,45 +254,91 @@ class ZaloChannel:
         return web.json_response({"queued": True})
 
     async def _process(self, entry: Entry) -> None:
-        """Answer one stored event, then acknowledge it. A failing event stays pending and is
-        retried with backoff, then set aside in ``zalo:undelivered`` with the reason (StreamConsumer)."""
+        """Answer one stored event, then acknowledge it.
+
+        The turn runs once: its replies are stored first, and a retry sends only the bodies not
+        sent yet. A send that fails for a reason worth a retry leaves the entry pending (retried
+        with backoff by StreamConsumer); on the last attempt the unsent reply is set aside in
+        ``zalo:undelivered`` with the reason, for staff."""
+        replies_key, sent_key = f"zalo:replies:{entry.id}", f"zalo:sent:{entry.id}"
         raw = entry.fields.get("event")
-        if raw:
-            await self._answer(json.loads(raw))
+        stored = await self.redis.get(replies_key)
+        if stored is None:
+            event = json.loads(raw) if raw else {}
+            messages = await self._answer(event) if raw else []
+            user = user_of(event) or ""
+            outgoing = {"user": user, "messages": [{"text": m.text, "bodies": render(m)} for m in messages]}
+            await self.redis.set(replies_key, json.dumps(outgoing, ensure_ascii=False), ex=REPLIES_TTL_S)
+        else:
+            outgoing = json.loads(stored)
+        done = int(as_str(await self.redis.get(sent_key) or b"0"))
+        position = 0
+        for message in outgoing["messages"]:
+            bodies = message["bodies"]
+            if position + len(bodies) <= done:
+                position += len(bodies)
+                continue
+            try:
+                await self._offer(outgoing["user"], bodies, entry.id)
+                for body in bodies[max(done - position, 0):]:
+                    await self._send_one(outgoing["user"], body)
+                    done = await self.redis.incr(sent_key)
+            except ZaloApiError as exc:  # Zalo will not deliver it: SMS fallback or a record
+                await self._undeliverable(outgoing["user"], BotMessage(message["text"]), exc.code)
+            except ZaloUnavailable as exc:
+                if await self.consumer.attempts(entry.id) < self.consumer.policy.max_attempts:
+                    raise
+                await self._undeliverable(outgoing["user"], BotMessage(message["text"]), 0, reason=str(exc))
+            position += len(bodies)
+            done = max(done, position)
+            await self.redis.set(sent_key, done, ex=REPLIES_TTL_S)
         pipe = self.redis.pipeline(transaction=True)
         self.consumer.ack(pipe, entry.id)
         pipe.xdel(IN_STREAM, entry.id)
+        pipe.delete(replies_key, sent_key)
         await pipe.execute()
 
     def alive(self) -> bool:
         """The event worker ticks within its deadline."""
         return self.consumer.alive()
 
-    async def _answer(self, event: dict[str, Any]) -> None:
+    async def _answer(self, event: dict[str, Any]) -> list[BotMessage]:
+        """The replies to one event (the Rasa turn, when it has one)."""
         name = event.get("event_name")
         user = user_of(event)
         if user is None:
-            return
+            return []
         sender = f"zalo:{user}"
         message = event.get("message") or {}
+        metadata = {"idempotency_key": f"zalo:{message['msg_id']}"} if message.get("msg_id") else {}
         if name == "user_submit_info":
             phone = normalize_msisdn(str((event.get("info") or {}).get("phone", "")))
             if phone:
                 await self.redis.set(f"zalo:phone:{user}", phone)
-            return
+            return []
         if name == "user_send_text":
-            replies = await self.conversations.reply(sender, str(message.get("text", "")))
-        elif name == "user_send_location":
+            text = str(message.get("text", ""))
+            if text.startswith("/"):  # a button's payload (an intent), pressed or copied
+                offer = await self.redis.getdel(f"zalo:offer:{user}")
+                offered = json.loads(offer) if offer else {}
+                if text in offered.get("payloads", []):
+                    metadata = {"idempotency_key": f"zalo:{user}:offer:{offered['id']}"}
+                else:
+                    if offer:
+                        await self.redis.set(f"zalo:offer:{user}", offer, ex=OFFER_TTL_S)  # still on offer
+                    if "{" in text:  # a choice with values (a slot, a level): only from the current offer
+                        return [BotMessage(STALE_CHOICE)]
+            return await self.conversations.reply(sender, text, metadata)
+        if name == "user_send_location":
             coordinates = _coordinates(message)
             if coordinates is None:
-                return
-            replies = await self.conversations.reply(sender, "/tim_dia_diem", {"location": coordinates})
-        elif name == "follow":
-            replies = await self.conversations.reply(sender, "/chao_hoi")
-        else:
-            replies = [BotMessage(NOT_UNDERSTOOD_MEDIA)]
-        for reply in replies:
-            await self.send(user, reply)
+                return [BotMessage(UNREADABLE_LOCATION)]
+            return await self.conversations.reply(sender, "/tim_dia_diem", {**metadata, "location": coordinates})
+        if name == "follow":
+            return await self.conversations.reply(sender, "/chao_hoi")
+        if name == "user_send_image" and find_codes(str(message.get("text") or "")):
+            return await self.conversations.reply(sender, str(message["text"]), metadata)  # a code in the caption
+        return [BotMessage(NOT_UNDERSTOOD_MEDIA)]
 
     # -- out -----------------------------------------------------------------------
 
@@ -282,27 +347,62 @@ class ZaloChannel:
         await self.send(user, BotMessage(text))
 
     async def send(self, user: str, message: BotMessage) -> None:
-        """Deliver one reply, or its SMS fallback, or record it as undelivered."""
-        for body in render(message):
+        """Deliver one reply (a staff reply, a notification), or its SMS fallback, or record it
+        as undelivered."""
+        bodies = render(message)
+        await self._offer(user, bodies, f"{time.time():.6f}")
+        for body in bodies:
             try:
                 await self._send_one(user, body)
             except ZaloApiError as exc:
                 await self._undeliverable(user, message, exc.code)
                 return
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                logger.warning("Zalo API unreachable for %s: %r", pseudonym(user), exc)
-                await self._undeliverable(user, message, 0)
+            except ZaloUnavailable as exc:
+                await self._undeliverable(user, message, 0, reason=str(exc))
                 return
 
+    async def _offer(self, user: str, bodies: list[dict[str, Any]], offer_id: str) -> None:
+        """The buttons of a message about to be sent become the citizen's offer (replacing the last)."""
+        payloads = [b["payload"] for body in bodies for b in (body.get("attachment") or {}).get("payload", {})
+                    .get("buttons", [])]
+        if payloads:
+            await self.redis.set(f"zalo:offer:{user}", json.dumps({"id": offer_id, "payloads": payloads},
+                                                                  ensure_ascii=False), ex=OFFER_TTL_S)
+
     async def _send_one(self, user: str, body: dict[str, Any]) -> None:
+        """One body, with a few quick tries when the OA API is unavailable.
+
+        Raises:
+            ZaloApiError: Zalo refused it (an error code that a retry does not change).
+            ZaloUnavailable: still unreachable, 5xx or no JSON after :data:`SEND_TRIES`.
+        """
+        for attempt in range(1, SEND_TRIES + 1):
+            try:
+                return await self._post_message(user, body)
+            except ZaloUnavailable as exc:
+                logger.warning("Zalo API unavailable for %s (try %d of %d): %s", pseudonym(user), attempt,
+                               SEND_TRIES, exc)
+                if attempt == SEND_TRIES:
+                    raise
+                await asyncio.sleep(0.5 * 2 ** (attempt - 1))
+
+    async def _post_message(self, user: str, body: dict[str, Any]) -> None:
         assert self.tokens is not None and self._http is not None
         url = f"{self.settings.zalo_api_url.rstrip('/')}/v3.0/oa/message/cs"
         payload = {"recipient": {"user_id": user}, "message": body}
         refreshed = False
         for attempt in range(self.settings.zalo_rate_limit_retries + 1):
             token = await self.tokens.get()
-            async with self._http.post(url, json=payload, headers={"access_token": token}) as resp:
-                answer = await resp.json(content_type=None)
+            try:
+                async with self._http.post(url, json=payload, headers={"access_token": token}) as resp:
+                    status = resp.status
+                    answer = await resp.json(content_type=None)
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                raise ZaloUnavailable(f"unreachable: {type(exc).__name__}") from exc
+            except ValueError as exc:  # an HTML page from a proxy
+                raise ZaloUnavailable(f"HTTP {status}, not JSON") from exc
+            if status >= 500 or not isinstance(answer, dict):
+                raise ZaloUnavailable(f"HTTP {status}")
             code = int(answer.get("error", 0))
             if code == 0:
                 return
@@ -316,13 +416,14 @@ class ZaloChannel:
             raise ZaloApiError(code, str(answer.get("message", "")))
         raise ZaloApiError(RATE_LIMITED, "still rate limited")
 
-    async def _undeliverable(self, user: str, message: BotMessage, code: int) -> None:
+    async def _undeliverable(self, user: str, message: BotMessage, code: int, reason: str = "") -> None:
         phone = await self.redis.get(f"zalo:phone:{user}")
         if code in OUTSIDE_WINDOW and phone:
             await queue_sms(self.redis, as_str(phone), message.text, origin="zalo")
             logger.info("Zalo reply to %s outside the interaction window sent by SMS", pseudonym(user))
             return
-        await self.redis.xadd(UNDELIVERED_STREAM, {"user_id": user, "error": str(code), "text": message.text})
+        record = {"user_id": user, "error": str(code), "text": message.text, "at": f"{time.time():.0f}"}
+        await self.redis.xadd(UNDELIVERED_STREAM, {**record, "reason": reason} if reason else record)
         logger.warning("Zalo reply to %s not delivered (error %d); recorded", pseudonym(user), code)
 
 
@@ -338,10 +439,20 @@ def _well_formed(event: dict[str, Any]) -> bool:
 
 
 def _coordinates(message: dict[str, Any]) -> dict[str, float] | None:
-    for attachment in message.get("attachments") or []:
-        coords = (attachment.get("payload") or {}).get("coordinates") or {}
-        try:
-            return {"latitude": float(coords["latitude"]), "longitude": float(coords["longitude"])}
-        except (KeyError, TypeError, ValueError, OverflowError):
+    """The shared location, in the shapes Zalo sends: ``attachments[].payload.coordinates``,
+    ``attachments[].payload`` itself, or ``message.location``; numbers or strings, ``latitude``/
+    ``longitude`` or ``lat``/``long``/``lng``."""
+    places = [(a.get("payload") or {}) for a in message.get("attachments") or [] if isinstance(a, dict)]
+    candidates = [p.get("coordinates") for p in places if isinstance(p, dict)] + places + [message.get("location")]
+    for coords in candidates:
+        if not isinstance(coords, dict):
             continue
+        latitude = coords.get("latitude", coords.get("lat"))
+        longitude = coords.get("longitude", coords.get("long", coords.get("lng")))
+        try:
+            point = {"latitude": float(latitude), "longitude": float(longitude)}
+        except (TypeError, ValueError, OverflowError):
+            continue
+        if -90 <= point["latitude"] <= 90 and -180 <= point["longitude"] <= 180:
+            return point
     return None

@@ -19,7 +19,7 @@ from redis import exceptions as redis_errors
 
 logger = logging.getLogger(__name__)
 
-RATE_LIMITED = "Bạn đã gửi quá nhiều tin nhắn. Vui lòng thử lại sau ít phút."
+RATE_LIMITED = "Anh/chị đã gửi quá nhiều tin nhắn, vui lòng thử lại sau ít phút."
 
 
 class Verdict(enum.Enum):

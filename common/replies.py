@@ -12,6 +12,7 @@ from common.deadlines import deadline, finished_late_by
 from common.feedback import ANSWER_WORKING_DAYS, OPEN_TICKETS, ticket_label
 from common.settings import get_settings
 from common.status import DossierStatus, RatingLevel
+from common.text import fold_key
 from dossier_api.models import ChangeEvent, Dossier, Procedure, Ticket
 
 _HINTS = {
@@ -331,13 +332,35 @@ def rating_thanks(level: RatingLevel, hotline: str) -> str:
     return text
 
 
+# How a status reads after "Hồ sơ <mã>" where its label alone is not a sentence.
+STATUS_PHRASES = {
+    DossierStatus.MOI_TIEP_NHAN: "đã được tiếp nhận",
+    DossierStatus.DA_TRA_KET_QUA: "đã được trả kết quả",
+    DossierStatus.TRE_HAN: "đã trễ hạn",
+    DossierStatus.TU_CHOI: "bị từ chối",
+}
+
+
+def stop_notifications(code: str, channel: str) -> str:
+    """How to stop a subscription made on ``channel``. A Zalo notification may reach the citizen
+    by SMS (outside Zalo's interaction window), so it names the Zalo OA: the subscription is the
+    Zalo identity's, and "HUY" by SMS would not find it."""
+    if channel == "sms":
+        return f"Soạn HUY {code} gửi 8283 để ngừng nhận tin."
+    if channel == "zalo":
+        return f"Để ngừng nhận thông báo, anh/chị nhắn \"hủy đăng ký {code}\" cho Zalo OA Sở Công Thương."
+    return f"Gõ \"hủy đăng ký {code}\" để ngừng nhận thông báo."
+
+
 def status_changed(event: ChangeEvent, channel: str) -> str:
-    """The notification of a status change; says how to stop them on that channel."""
-    stop = (f"Soạn HUY {event.code} gửi 8283 để ngừng nhận tin." if channel == "sms"
-            else f"Gõ \"hủy đăng ký {event.code}\" để ngừng nhận thông báo.")
-    new, old = DossierStatus(event.new_status).label, DossierStatus(event.old_status).label
-    return (f"Hồ sơ {event.code} vừa chuyển sang trạng thái {new.upper()} (trước đó: {old}). "
-            f"{event.current_step}. {stop}")
+    """The notification of a status change, e.g. "Hồ sơ … đã có kết quả (trước đó: đang xử lý).",
+    the current step when it says more, and how to stop them on that channel."""
+    new, old = DossierStatus(event.new_status), DossierStatus(event.old_status)
+    text = f"Hồ sơ {event.code} {STATUS_PHRASES.get(new, new.label)} (trước đó: {old.label})."
+    step = event.current_step.strip().rstrip(".")
+    if step and fold_key(step) not in {fold_key(new.label), fold_key(STATUS_PHRASES.get(new, ""))}:
+        text += f" {step[0].upper()}{step[1:]}."
+    return f"{text} {stop_notifications(event.code, channel)}"
 
 
 def subscribed(code: str, status_label: str, channel: str) -> str:

@@ -68,7 +68,8 @@ CREATE TABLE IF NOT EXISTS appointments (
     queue_number INTEGER NOT NULL,
     procedure_id TEXT,
     status TEXT NOT NULL,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    idempotency_key TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS appointments_one_per_counter
     ON appointments(day, time, counter) WHERE status = 'booked';
@@ -125,7 +126,8 @@ CREATE TABLE IF NOT EXISTS ratings (
     channel TEXT NOT NULL,
     dossier_code TEXT,
     comment TEXT,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    idempotency_key TEXT
 );
 CREATE TABLE IF NOT EXISTS history_dossiers (
     day TEXT NOT NULL,
@@ -144,6 +146,27 @@ CREATE TABLE IF NOT EXISTS history_ratings (
 );
 """
 UNKNOWN_FILING = "khong_ro"  # the dossiers table does not say how a dossier was filed
+
+# Effects exactly once (issue 19): a request repeated with its idempotency key returns the first
+# result, and an owner holds at most one booked appointment per slot. Created after the columns
+# are added to a database made before them.
+IDEMPOTENCY_COLUMNS = {"appointments": {"idempotency_key": "TEXT"}, "ratings": {"idempotency_key": "TEXT"}}
+IDEMPOTENCY_SCHEMA = """
+CREATE UNIQUE INDEX IF NOT EXISTS appointments_idempotency ON appointments(owner, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS appointments_one_per_owner_and_slot
+    ON appointments(owner, day, time) WHERE status = 'booked';
+CREATE UNIQUE INDEX IF NOT EXISTS ratings_idempotency ON ratings(idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+"""
+
+
+class AlreadyBooked(Exception):
+    """The owner already holds a booked appointment at that day and time."""
+
+    def __init__(self, existing: Appointment) -> None:
+        super().__init__(f"appointment {existing.id} already booked")
+        self.existing = existing
 
 
 class Database:
@@ -165,6 +188,9 @@ class Database:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.executescript(SCHEMA)
             _migrate_tickets(conn)
+            for table, columns in IDEMPOTENCY_COLUMNS.items():
+                _add_missing_columns(conn, table, columns)
+            conn.executescript(IDEMPOTENCY_SCHEMA)
 
     def procedures(self) -> list[Procedure]:
         """Every procedure of the catalog."""
@@ -193,16 +219,22 @@ class Database:
             ).fetchall()
         return [_to_dossier(r) for r in rows], total
 
-    def add_rating(self, rating: RatingIn, now: dt.datetime) -> Rating:
-        """Store a rating and return it with its id."""
+    def add_rating(self, rating: RatingIn, now: dt.datetime) -> tuple[Rating, bool]:
+        """Store a rating; ``(rating, True)``, or ``(the first one, False)`` when its
+        idempotency key was used before (the unique index decides, whatever the race)."""
         with closing(self.connect()) as conn, conn:
             cur = conn.execute(
-                "INSERT INTO ratings (level, channel, dossier_code, comment, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (rating.level.value, rating.channel, rating.dossier_code, rating.comment, now.isoformat()),
+                "INSERT INTO ratings (level, channel, dossier_code, comment, created_at, idempotency_key)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (rating.level.value, rating.channel, rating.dossier_code, rating.comment, now.isoformat(),
+                 rating.idempotency_key),
             )
+            if cur.rowcount == 0:
+                row = conn.execute("SELECT * FROM ratings WHERE idempotency_key = ?",
+                                   (rating.idempotency_key,)).fetchone()
+                return Rating(**{k: row[k] for k in row.keys()}), False
             rating_id = cur.lastrowid
-        return Rating(id=rating_id, created_at=now, **rating.dict())
+        return Rating(id=rating_id, created_at=now, **rating.dict()), True
 
     def set_status(self, code: str, status: DossierStatus, step: str,
                    now: dt.datetime) -> tuple[Dossier | None, ChangeEvent | None]:
@@ -245,30 +277,48 @@ class Database:
                                 " GROUP BY time", (day.isoformat(),)).fetchall()
         return {r["time"]: r["n"] for r in rows}
 
-    def book(self, request: AppointmentIn, counters: int, now: dt.datetime) -> Appointment | None:
+    def book(self, request: AppointmentIn, counters: int, now: dt.datetime) -> tuple[Appointment | None, bool]:
         """Take the first free counter of a slot and the day's next queue number,
-        atomically (``BEGIN IMMEDIATE`` holds the write lock); None when full."""
+        atomically (``BEGIN IMMEDIATE`` holds the write lock): ``(appointment, True)``;
+        ``(None, False)`` when full; ``(the first booking, False)`` when the owner's
+        idempotency key was used before.
+
+        Raises:
+            AlreadyBooked: the owner already has a booked appointment at that day and time.
+        """
         conn = self.connect()
         try:
             conn.execute("BEGIN IMMEDIATE")
             day = request.date.isoformat()
+            if request.idempotency_key:
+                first = conn.execute("SELECT * FROM appointments WHERE owner = ? AND idempotency_key = ?",
+                                     (request.owner, request.idempotency_key)).fetchone()
+                if first is not None:
+                    conn.rollback()
+                    return _to_appointment(first), False
+            mine = conn.execute("SELECT * FROM appointments WHERE owner = ? AND day = ? AND time = ?"
+                                " AND status = 'booked'", (request.owner, day, request.time)).fetchone()
+            if mine is not None:
+                conn.rollback()
+                raise AlreadyBooked(_to_appointment(mine))
             taken = {r[0] for r in conn.execute(
                 "SELECT counter FROM appointments WHERE day = ? AND time = ? AND status = 'booked'",
                 (day, request.time))}
             free = [c for c in range(1, counters + 1) if c not in taken]
             if not free:
                 conn.rollback()
-                return None
+                return None, False
             queue = conn.execute("SELECT COALESCE(MAX(queue_number), 0) + 1 FROM appointments WHERE day = ?",
                                  (day,)).fetchone()[0]
             cur = conn.execute(
-                "INSERT INTO appointments (owner, day, time, counter, queue_number, procedure_id, status, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, 'booked', ?)",
-                (request.owner, day, request.time, free[0], queue, request.procedure_id, now.isoformat()),
+                "INSERT INTO appointments (owner, day, time, counter, queue_number, procedure_id, status, created_at,"
+                " idempotency_key) VALUES (?, ?, ?, ?, ?, ?, 'booked', ?, ?)",
+                (request.owner, day, request.time, free[0], queue, request.procedure_id, now.isoformat(),
+                 request.idempotency_key),
             )
             conn.commit()
             return Appointment(id=cur.lastrowid, queue_number=queue, counter=free[0], status="booked",
-                               created_at=now, **request.dict())
+                               created_at=now, **request.dict()), True
         except BaseException:
             conn.rollback()
             raise
@@ -483,12 +533,17 @@ _LATEST = "(SELECT a.text FROM ticket_answers a WHERE a.number = t.number ORDER 
 _TICKET_COLUMNS = {"assignee": "TEXT", "version": "INTEGER NOT NULL DEFAULT 1", "updated_at": "TEXT"}
 
 
+def _add_missing_columns(conn: sqlite3.Connection, table: str, columns: dict[str, str]) -> None:
+    """Columns added since a database was made (name -> SQL type), added to it."""
+    have = {r["name"] for r in conn.execute(f"PRAGMA table_info({table})")}
+    for name, kind in columns.items():
+        if name not in have:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+
+
 def _migrate_tickets(conn: sqlite3.Connection) -> None:
     """A database made before answers had a history: the new columns, and its one answer as the first."""
-    have = {r["name"] for r in conn.execute("PRAGMA table_info(tickets)")}
-    for name, kind in _TICKET_COLUMNS.items():
-        if name not in have:
-            conn.execute(f"ALTER TABLE tickets ADD COLUMN {name} {kind}")
+    _add_missing_columns(conn, "tickets", _TICKET_COLUMNS)
     conn.execute("INSERT INTO ticket_answers (number, text, author, at) SELECT number, answer, '', created_at"
                  " FROM tickets t WHERE answer IS NOT NULL AND answer != ''"
                  " AND NOT EXISTS (SELECT 1 FROM ticket_answers a WHERE a.number = t.number)")
@@ -536,7 +591,7 @@ def _to_ticket(row: sqlite3.Row, latest: str | None, answers: list[TicketAnswerR
 def _to_appointment(row: sqlite3.Row) -> Appointment:
     return Appointment(id=row["id"], owner=row["owner"], date=row["day"], time=row["time"], counter=row["counter"],
                        queue_number=row["queue_number"], procedure_id=row["procedure_id"], status=row["status"],
-                       created_at=row["created_at"])
+                       created_at=row["created_at"], idempotency_key=row["idempotency_key"])
 
 
 def _to_dossier(row: sqlite3.Row) -> Dossier:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, Field, validator
+from pydantic import BaseModel, Field, constr, validator
 
 from common.deadlines import deadline
 from common.feedback import AFTER_ANSWER, TicketStatus
@@ -110,13 +110,18 @@ class DossierPage(BaseModel):
     offset: int
 
 
+IdempotencyKey = constr(min_length=1, max_length=200)  # from a channel's update or callback id
+
+
 class RatingIn(BaseModel):
-    """A satisfaction rating sent by a citizen."""
+    """A satisfaction rating sent by a citizen; a repeat with the same ``idempotency_key``
+    returns the first rating instead of storing another."""
 
     level: RatingLevel
     channel: str
     dossier_code: str | None = None
     comment: str | None = None
+    idempotency_key: IdempotencyKey | None = None
 
 
 class Rating(RatingIn):
@@ -166,10 +171,13 @@ class DaySlots(BaseModel):
 
 
 class AppointmentIn(BaseModel):
+    """A booking request; a repeat with the same owner and ``idempotency_key`` returns the first booking."""
+
     owner: str  # the citizen's sender id (<channel>:<id>)
     date: dt.date
     time: str
     procedure_id: str | None = None
+    idempotency_key: IdempotencyKey | None = None
 
 
 class Appointment(AppointmentIn):

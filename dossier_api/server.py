@@ -30,7 +30,7 @@ from common.status import DossierStatus
 from common.workdays import add_working_days
 from dossier_api.calendar import Calendar, ClosedDay
 from dossier_api.catalog import CatalogIndex
-from dossier_api.db import Database, TicketStale
+from dossier_api.db import AlreadyBooked, Database, TicketStale
 from dossier_api.models import (
     AppointmentIn,
     ChangeEvent,
@@ -306,7 +306,9 @@ async def appointment_days(request: web.Request) -> web.Response:
 
 
 async def book_appointment(request: web.Request) -> web.Response:
-    """Take a queue number for a slot; two requests can never get the same place."""
+    """Take a queue number for a slot; two requests can never get the same place, an owner never
+    holds two places at one time (409 ``already_booked``), and a repeat with the same
+    ``idempotency_key`` answers 200 with the first booking."""
     wanted = await _body(request, AppointmentIn)
     day_slots = _day_slots(request, wanted.date, {})
     if day_slots.closed:
@@ -314,10 +316,14 @@ async def book_appointment(request: web.Request) -> web.Response:
     if wanted.time not in {s.time for s in day_slots.slots}:
         raise HttpError(400, "invalid_time", "Not a slot of that day (or already past)")
     db, calendar = request.app[DB_KEY], request.app[CALENDAR_KEY]
-    booked = await asyncio.to_thread(db.book, wanted, calendar.counters, request.app[CLOCK_KEY]())
+    try:
+        booked, created = await asyncio.to_thread(db.book, wanted, calendar.counters, request.app[CLOCK_KEY]())
+    except AlreadyBooked as exc:
+        raise HttpError(409, "already_booked",
+                        f"This owner already has appointment {exc.existing.id} at that time") from exc
     if booked is None:
         raise HttpError(409, "slot_full", "Every counter of this slot is taken")
-    return web.json_response(text=booked.json(), status=201)
+    return web.json_response(text=booked.json(), status=201 if created else 200)
 
 
 async def list_appointments(request: web.Request) -> web.Response:
@@ -455,14 +461,14 @@ async def get_procedure(request: web.Request) -> web.Response:
 
 
 async def post_rating(request: web.Request) -> web.Response:
-    """Store a satisfaction rating."""
+    """Store a satisfaction rating (a repeat with the same ``idempotency_key``: 200, the first one)."""
     rating = await _body(request, RatingIn)
     rating.dossier_code = _code(rating.dossier_code)
     if rating.dossier_code and await asyncio.to_thread(request.app[DB_KEY].dossier, rating.dossier_code) is None:
         raise HttpError(404, "not_found", "No dossier with this code")
     now = request.app[CLOCK_KEY]().replace(microsecond=0)
-    stored = await asyncio.to_thread(request.app[DB_KEY].add_rating, rating, now)
-    return web.json_response(text=stored.json(), status=201)
+    stored, created = await asyncio.to_thread(request.app[DB_KEY].add_rating, rating, now)
+    return web.json_response(text=stored.json(), status=201 if created else 200)
 
 
 async def rating_summary(request: web.Request) -> web.Response:

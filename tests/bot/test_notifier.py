@@ -187,7 +187,7 @@ async def test_telegram_subscriber_is_told_when_the_status_changes(stack, redis_
         await dossiers.set_status(dossier["code"], StatusChange(status="dang_xu_ly", current_step="Đã nhận bổ sung"))
     message = (await fake.wait_sent(2))[1]
     assert int(message["chat_id"]) == chat
-    assert dossier["code"] in message["text"] and "ĐANG XỬ LÝ" in message["text"] and "chờ bổ sung" in message["text"]
+    assert f"Hồ sơ {dossier['code']} đang xử lý (trước đó: chờ bổ sung). Đã nhận bổ sung." in message["text"]
 
     fake.push_text(chat, f"hủy đăng ký nhận thông báo {dossier['code']}")
     assert "Đã hủy nhận thông báo" in (await fake.wait_sent(3))[2]["text"]

@@ -3,6 +3,7 @@ stack behind it (Rasa, actions, dossier API, Redis)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 
@@ -10,12 +11,23 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.rasa_client import BotMessage, Button
-from bot.telegram import MAX_MESSAGE, SECRET_HEADER, CallbackPayloads, TelegramChannel
+from bot.telegram import (
+    EDITED_TOO_LATE,
+    MAX_MESSAGE,
+    NOT_UNDERSTOOD_MEDIA,
+    NOT_YOUR_CHOICE,
+    SECRET_HEADER,
+    STALE_CHOICE,
+    UNDELIVERED_STREAM,
+    CallbackPayloads,
+    TelegramChannel,
+)
 from bot.web import TELEGRAM_KEY
+from common import subscriptions
 from common.ratelimit import RATE_LIMITED
 from tests.bot.conftest import TELEGRAM_TOKEN
 from tests.conftest import Stack, seeded_dossier
-from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_api import BOT_USER, FakeTelegram
 from tests.rawhttp import raw_status
 
 pytestmark = pytest.mark.e2e
@@ -220,3 +232,195 @@ async def test_malformed_webhook_calls_get_4xx_before_and_after_the_secret(redis
     assert ok.status == 200
     reply = (await fake.wait_sent(1))[0]
     assert int(reply["chat_id"]) == chat and "tạm gián đoạn" in reply["text"]
+
+
+# -- issue 19: every action once, every reply arrives, groups and edits ------------------
+
+
+async def _slot_keyboard(fake: FakeTelegram, chat: int) -> dict:
+    """Ask for a queue number and pick the first day: the message offering the slots."""
+    fake.push_text(chat, "cho tôi lấy số thứ tự")
+    days = (await fake.wait_sent(1))[0]
+    fake.push_callback(chat, days["reply_markup"]["inline_keyboard"][0][0]["callback_data"], days["message_id"])
+    offered = (await fake.wait_sent(2))[1]
+    assert "reply_markup" in offered, offered["text"]
+    return offered
+
+
+def _appointments(stack: Stack, chat: int) -> list[dict]:
+    resp = stack.api_session().get(f"{stack.api_url}/api/v1/appointments", params={"owner": f"telegram:{chat}"},
+                                   timeout=10)
+    return resp.json()
+
+
+async def test_a_double_tap_on_a_slot_books_once_and_the_second_press_is_stale(stack, bot) -> None:
+    fake = bot
+    chat = _chat_id()
+    offered = await _slot_keyboard(fake, chat)
+    slots = offered["reply_markup"]["inline_keyboard"]
+    fake.push_callback(chat, slots[0][0]["callback_data"], offered["message_id"])  # the tap...
+    fake.push_callback(chat, slots[1][0]["callback_data"], offered["message_id"])  # ...and the other counter's
+    booked = (await fake.wait_sent(3))[2]["text"]
+    assert booked.startswith("Đã đặt lịch: số thứ tự") and slots[0][0]["text"] in booked
+    await asyncio.sleep(1.5)
+    assert len(fake.sent_to(chat)) == 3  # the second press got no message...
+    assert fake.answers()[-1]["text"] == STALE_CHOICE  # ...but the "hết hiệu lực" answer
+    assert len(_appointments(stack, chat)) == 1
+    assert "reply_markup" not in fake.messages[offered["message_id"]]  # the pressed keyboard is gone
+    assert any(m == "editMessageReplyMarkup" for m, _ in fake.calls)
+
+
+async def test_two_levels_pressed_on_one_rating_keyboard_store_one_rating(stack, bot) -> None:
+    fake = bot
+    chat = _chat_id()
+    summary = f"{stack.api_url}/api/v1/ratings/summary"
+    before = sum(stack.api_session().get(summary, timeout=10).json().values())
+    fake.push_text(chat, "/danhgia")
+    ask = (await fake.wait_sent(1))[0]
+    levels = ask["reply_markup"]["inline_keyboard"]
+    fake.push_callback(chat, levels[0][0]["callback_data"], ask["message_id"])
+    fake.push_callback(chat, levels[2][0]["callback_data"], ask["message_id"])
+    thanks = (await fake.wait_sent(2))[1]["text"]
+    assert "\"hài lòng\"" in thanks
+    await asyncio.sleep(1.5)
+    assert len(fake.sent_to(chat)) == 2 and fake.answers()[-1]["text"] == STALE_CHOICE
+    assert sum(stack.api_session().get(summary, timeout=10).json().values()) == before + 1
+
+
+async def test_six_flood_refusals_in_a_row_then_the_reply_is_delivered(stack, bot) -> None:
+    fake = bot
+    for _ in range(6):
+        fake.script("sendMessage", 429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry"
+                                         " after 1", "parameters": {"retry_after": 1}})
+    chat = _chat_id()
+    fake.push_text(chat, "cảm ơn nhé")
+    reply = (await fake.wait_sent(1, timeout=30))[0]
+    assert int(reply["chat_id"]) == chat
+    assert len([m for m, _ in fake.calls if m == "sendMessage"]) == 7
+
+
+async def test_an_html_502_and_a_non_json_answer_are_retried_and_the_turn_runs_once(stack, bot) -> None:
+    fake = bot
+    chat = _chat_id()
+    offered = await _slot_keyboard(fake, chat)
+    fake.script("sendMessage", 502, "<html><body><h1>502 Bad Gateway</h1></body></html>")
+    fake.script("sendMessage", 200, "<html>maintenance</html>")
+    slots = offered["reply_markup"]["inline_keyboard"]
+    fake.push_callback(chat, slots[0][0]["callback_data"], offered["message_id"])
+    booked = (await fake.wait_sent(3, timeout=30))[2]["text"]
+    assert booked.startswith("Đã đặt lịch")
+    assert len(_appointments(stack, chat)) == 1
+
+
+async def test_a_reply_that_cannot_be_sent_is_recorded_for_staff(redis_url, fake_telegram, gateway) -> None:
+    fake, url = fake_telegram
+    client = await gateway(rasa_url="http://127.0.0.1:9", redis_url=redis_url, telegram_token=TELEGRAM_TOKEN,
+                           telegram_api_url=url)
+    channel: TelegramChannel = client.server.app[TELEGRAM_KEY]
+    redis = aioredis.from_url(redis_url)
+    try:
+        before = await redis.xlen(UNDELIVERED_STREAM)
+        for _ in range(6):
+            fake.script("sendMessage", 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"})
+        await channel._send(43, [BotMessage("Hồ sơ của anh/chị đã có kết quả.")])
+        record = (await redis.xrevrange(UNDELIVERED_STREAM, count=1))[0][1]
+        assert await redis.xlen(UNDELIVERED_STREAM) == before + 1
+        assert record[b"chat_id"] == b"43" and record[b"error"] == b"NetworkError" and record[b"text"]
+        assert len([m for m, _ in fake.calls if m == "sendMessage"]) == 6 and fake.sent == []
+    finally:
+        await redis.close()
+
+
+async def test_a_user_who_blocked_the_bot_is_unsubscribed(redis_url, fake_telegram, gateway) -> None:
+    fake, url = fake_telegram
+    client = await gateway(rasa_url="http://127.0.0.1:9", redis_url=redis_url, telegram_token=TELEGRAM_TOKEN,
+                           telegram_api_url=url)
+    channel: TelegramChannel = client.server.app[TELEGRAM_KEY]
+    redis = aioredis.from_url(redis_url)
+    chat = _chat_id()
+    try:
+        await subscriptions.subscribe(redis, "000.00.12.H17-200115-0001", f"telegram:{chat}")
+        fake.script("sendMessage", 403, {"ok": False, "error_code": 403,
+                                         "description": "Forbidden: bot was blocked by the user"})
+        await channel.notify(str(chat), "Hồ sơ 000.00.12.H17-200115-0001 đã có kết quả.")  # no error: nobody to retry
+        assert f"telegram:{chat}" not in await subscriptions.subscribers(redis, "000.00.12.H17-200115-0001")
+        assert len([m for m, _ in fake.calls if m == "sendMessage"]) == 1  # tried once, not five times
+    finally:
+        await redis.close()
+
+
+async def test_in_a_supergroup_only_messages_for_the_bot_are_answered(stack, bot) -> None:
+    fake = bot
+    group, alice, bob = -_chat_id() * 1000, _chat_id(), _chat_id()
+    dossier = seeded_dossier(stack, "dang_xu_ly", offset=3)
+    fake.group_update(group, alice, "tra cứu hồ sơ giúp em")  # not addressed: silence
+    fake.group_update(group, alice, "/help@other_bot")  # another bot's command: silence
+    fake.group_update(group, alice, "tra cứu hồ sơ", mention=True)
+    asked = (await fake.wait_sent(1))[0]
+    assert "nhập mã hồ sơ" in asked["text"] and int(asked["chat_id"]) == group
+    fake.group_update(group, bob, "ok anh", reply_to=asked["message_id"])  # another member answers the bot
+    fake.group_update(group, alice, dossier["code"], reply_to=asked["message_id"])
+    sent = await fake.wait_sent(3)
+    assert dossier["code"] in sent[2]["text"]  # Alice's code, answered in her own conversation, in order
+    assert dossier["code"] not in sent[1]["text"]  # Bob's "ok anh" was not taken as her answer
+    fake.group_update(group, alice, "tìm cây atm gần đây", mention=True)
+    places = (await fake.wait_sent(4))[3]
+    assert "reply_markup" not in places and "📎" in places["text"]  # no location keyboard outside private chats
+    await asyncio.sleep(1)
+    assert len(fake.sent) == 4
+
+
+async def test_an_edited_message_is_a_correction(stack, bot) -> None:
+    fake = bot
+    chat = _chat_id()
+    first = fake.push_text(chat, "cảm ơn")
+    await fake.wait_sent(1)
+    fake.push_edit(first, "cảm ơn nhiều")  # already answered: told how to correct
+    assert (await fake.wait_sent(2))[1]["text"] == EDITED_TOO_LATE
+
+    group, member = -_chat_id() * 1000, _chat_id()
+    dossier = seeded_dossier(stack, "dang_xu_ly", offset=4)
+    unaddressed = fake.group_update(group, member, f"mã {dossier['code']}")  # not for the bot: not acted on
+    edited = {**unaddressed["message"], "text": f"@{BOT_USER['username']} mã {dossier['code']}",
+              "entities": [{"type": "mention", "offset": 0, "length": len(BOT_USER["username"]) + 1}]}
+    fake._push({"edited_message": edited})  # corrected to ask the bot: answered as new
+    assert dossier["code"] in (await fake.wait_sent(3))[2]["text"]
+
+
+async def test_a_dossier_code_in_a_photo_caption_is_looked_up(stack, bot) -> None:
+    fake = bot
+    chat = _chat_id()
+    dossier = seeded_dossier(stack, "dang_xu_ly", offset=5)
+    fake.push_photo(chat, f"giấy hẹn của em, mã {dossier['code']}")
+    status = (await fake.wait_sent(1))[0]["text"]
+    assert dossier["code"] in status and "ĐANG XỬ LÝ" in status
+    fake.push_photo(chat, "ảnh giấy tờ")
+    assert (await fake.wait_sent(2))[1]["text"] == NOT_UNDERSTOOD_MEDIA
+
+
+async def test_in_a_group_a_keyboard_answers_only_the_member_it_was_for(stack, bot) -> None:
+    fake = bot
+    group, alice, bob = -_chat_id() * 1000, _chat_id(), _chat_id()
+    fake.group_update(group, alice, "/danhgia")  # a bare command in a group is for every bot
+    ask = (await fake.wait_sent(1))[0]
+    levels = ask["reply_markup"]["inline_keyboard"]
+    fake.push_callback(group, levels[2][0]["callback_data"], ask["message_id"], user_id=bob)
+    fake.push_callback(group, levels[0][0]["callback_data"], ask["message_id"], user_id=alice)
+    thanks = (await fake.wait_sent(2))[1]["text"]
+    assert "\"hài lòng\"" in thanks  # Alice's choice, not Bob's "không hài lòng"
+    assert NOT_YOUR_CHOICE in [a.get("text") for a in fake.answers()]
+
+
+def test_the_retry_table_and_group_ids() -> None:
+    from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+
+    from bot.telegram import blocked, chat_of, retry_for
+
+    assert retry_for(RetryAfter(3)).wait_s is None  # wait as told
+    assert retry_for(TimedOut()).attempts == retry_for(NetworkError("Bad Gateway (502)")).attempts == 6
+    assert retry_for(TelegramError("Invalid server response")) is not None  # a 2xx that is no JSON
+    assert retry_for(BadRequest("Bad Request: message text is empty")) is None
+    assert retry_for(Forbidden("Forbidden: bot was blocked by the user")) is None
+    assert blocked(Forbidden("Forbidden: bot was blocked by the user"))
+    assert not blocked(Forbidden("Forbidden: bot is not a member of the supergroup chat"))
+    assert (chat_of("42"), chat_of("-1001234:77")) == (42, -1001234)

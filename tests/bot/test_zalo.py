@@ -11,7 +11,7 @@ import time
 import pytest
 import redis.asyncio as aioredis
 
-from bot.zalo import IN_STREAM, REFRESH_KEY, UNDELIVERED_STREAM
+from bot.zalo import IN_STREAM, REFRESH_KEY, STALE_CHOICE, UNDELIVERED_STREAM, UNREADABLE_LOCATION
 from common.sms_keys import MT_STREAM
 from tests.bot.conftest import zalo_settings
 from tests.conftest import seeded_dossier
@@ -207,3 +207,116 @@ class _NoStack:
 
     rasa_url = "http://127.0.0.1:9"
     api_url = "http://127.0.0.1:9"
+
+
+# -- issue 19: the turn runs once, the sending is retried, location shapes -----------------
+
+async def _slot_buttons(client, fake, user: str) -> list[dict]:
+    """Ask for a queue number, pick the first day: the slot buttons offered (five per Zalo message)."""
+    await _post(client, text_event(user, "cho tôi lấy số thứ tự"))
+    days = (await fake.wait_sent(1))[0]["message"]["attachment"]["payload"]["buttons"]
+    await _post(client, text_event(user, days[0]["payload"]))
+    await fake.wait_sent(2)
+    await asyncio.sleep(1)  # the rest of the slots ("Lựa chọn khác:")
+    offered = fake.sent_to(user)[1:]
+    return [b for m in offered for b in (m.get("attachment") or {}).get("payload", {}).get("buttons", [])]
+
+
+HTML_502 = (502, "<html><head><title>502 Bad Gateway</title></head><body><center>nginx</center></body></html>")
+
+
+async def test_an_html_502_from_the_oa_api_books_once_and_the_reply_arrives_after_the_retry(
+        stack, redis_url, fake_zalo, gateway, redis) -> None:
+    fake, url = fake_zalo
+    client = await gateway(**zalo_settings(stack, redis_url, url))
+    user = _user()
+    slots = await _slot_buttons(client, fake, user)
+    before = len(fake.sent)
+    fake.scripted = [HTML_502] * 4  # more than one worker attempt's quick tries
+    await _post(client, text_event(user, slots[0]["payload"]))
+    await fake.wait_sent(before + 1, timeout=45)
+    assert fake.sent[-1]["message"]["text"].startswith("Đã đặt lịch: số thứ tự")
+    mine = stack.api_session().get(f"{stack.api_url}/api/v1/appointments", params={"owner": f"zalo:{user}"},
+                                   timeout=10).json()
+    assert len(mine) == 1  # the turn ran once: one queue number
+    assert len(fake.sent) == before + 1 and fake.attempts >= before + 1 + 4
+
+
+async def test_a_repeated_tap_on_a_zalo_button_books_once_and_is_told_it_is_stale(
+        stack, redis_url, fake_zalo, gateway) -> None:
+    fake, url = fake_zalo
+    client = await gateway(**zalo_settings(stack, redis_url, url))
+    user = _user()
+    slots = await _slot_buttons(client, fake, user)
+    before = len(fake.sent)
+    await _post(client, text_event(user, slots[0]["payload"]))
+    await _post(client, text_event(user, slots[0]["payload"]))  # the same button again (a new msg_id)
+    await _post(client, text_event(user, slots[-1]["payload"]))  # and another of that offer
+    await fake.wait_sent(before + 3)
+    texts = [m["message"]["text"] for m in fake.sent[before:]]
+    assert texts[0].startswith("Đã đặt lịch") and texts[1:] == [STALE_CHOICE, STALE_CHOICE]
+    mine = stack.api_session().get(f"{stack.api_url}/api/v1/appointments", params={"owner": f"zalo:{user}"},
+                                   timeout=10).json()
+    assert len(mine) == 1
+
+
+async def test_an_oa_api_down_for_long_sets_the_reply_aside_for_staff(redis_url, fake_zalo, gateway, redis) -> None:
+    fake, url = fake_zalo
+    client = await gateway(**zalo_settings(_NoStack(), redis_url, url, stream_max_attempts=2))
+    user = _user()
+    before = await redis.xlen(UNDELIVERED_STREAM)
+    fake.scripted = [HTML_502] * 6  # every try of both attempts
+    await _post(client, text_event(user, "xin chào"))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and await redis.xlen(UNDELIVERED_STREAM) == before:
+        await asyncio.sleep(0.2)
+    record = (await redis.xrevrange(UNDELIVERED_STREAM, count=1))[0][1]
+    assert record[b"user_id"].decode() == user and b"502" in record[b"reason"]
+    assert "tạm gián đoạn" in record[b"text"].decode()  # the reply itself, for staff to pass on
+    assert fake.attempts == 6 and fake.sent == []
+
+
+@pytest.mark.parametrize("shape", ["coordinates", "payload", "location"])
+async def test_every_location_shape_is_answered(stack, redis_url, fake_zalo, gateway, shape) -> None:
+    fake, url = fake_zalo
+    client = await gateway(**zalo_settings(stack, redis_url, url))
+    user = _user()
+    await _post(client, text_event(user, "tim sieu thi gan nhat"))
+    await fake.wait_sent(1)
+    await _post(client, location_event(user, 16.0348, 108.2240, shape=shape))  # at Lotte Mart
+    places = (await fake.wait_sent(2))[1]["message"]["text"]
+    assert places.splitlines()[1].startswith("1. Lotte Mart Đà Nẵng")
+
+
+async def test_a_location_without_coordinates_gets_a_reply(redis_url, fake_zalo, gateway) -> None:
+    fake, url = fake_zalo
+    client = await gateway(**zalo_settings(_NoStack(), redis_url, url))
+    user = _user()
+    await _post(client, event("user_send_location", user, message={"msg_id": f"loc-{user}", "attachments": [
+        {"type": "location", "payload": {"coordinates": {"latitude": "", "longitude": "x"}}}]}))
+    assert (await fake.wait_sent(1))[0]["message"]["text"] == UNREADABLE_LOCATION
+
+
+async def test_a_dossier_code_in_an_image_caption_is_looked_up(stack, redis_url, fake_zalo, gateway) -> None:
+    fake, url = fake_zalo
+    client = await gateway(**zalo_settings(stack, redis_url, url))
+    user = _user()
+    dossier = seeded_dossier(stack, "da_co_ket_qua", offset=6)
+    image = {"type": "image", "payload": {"thumbnail": "https://photo.example/t.jpg", "url": "https://photo.example/a.jpg"}}
+    await _post(client, event("user_send_image", user, message={
+        "msg_id": f"img-{user}", "text": f"tra cứu giúp em hồ sơ {dossier['code']}", "attachments": [image]}))
+    status = (await fake.wait_sent(1))[0]["message"]["text"]
+    assert dossier["code"] in status and "ĐÃ CÓ KẾT QUẢ" in status
+
+
+def test_location_shapes_are_read_and_nonsense_is_not() -> None:
+    from bot.zalo import _coordinates
+
+    point = {"latitude": 16.0348, "longitude": 108.224}
+    assert _coordinates({"attachments": [{"payload": {"coordinates": {"latitude": "16.0348",
+                                                                      "longitude": "108.224"}}}]}) == point
+    assert _coordinates({"attachments": [{"type": "location", "payload": point}]}) == point
+    assert _coordinates({"location": {"lat": 16.0348, "lng": 108.224}}) == point
+    for bad in ({}, {"location": {"lat": 200, "long": 1}}, {"location": "16,108"},
+                {"attachments": [{"payload": {"coordinates": {"latitude": "nan?", "longitude": None}}}]}):
+        assert _coordinates(bad) is None, bad

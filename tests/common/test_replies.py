@@ -14,5 +14,19 @@ def test_status_change_says_how_to_stop_on_each_channel() -> None:
     event = ChangeEvent(id=1, code="000.00.12.H17-200115-0001", old_status="dang_xu_ly", new_status="da_co_ket_qua",
                         current_step="Đã ký kết quả", at=dt.datetime(2026, 11, 26, 9))
     sms = replies.status_changed(event, "sms")
-    assert "ĐÃ CÓ KẾT QUẢ (trước đó: đang xử lý)" in sms and "Soạn HUY 000.00.12.H17-200115-0001 gửi 8283" in sms
-    assert "hủy đăng ký 000.00.12.H17-200115-0001" in replies.status_changed(event, "zalo")
+    assert sms == ("Hồ sơ 000.00.12.H17-200115-0001 đã có kết quả (trước đó: đang xử lý). Đã ký kết quả. "
+                   "Soạn HUY 000.00.12.H17-200115-0001 gửi 8283 để ngừng nhận tin.")
+    zalo = replies.status_changed(event, "zalo")  # may reach the citizen by SMS: it says where to write
+    assert "nhắn \"hủy đăng ký 000.00.12.H17-200115-0001\" cho Zalo OA" in zalo and "HUY" not in zalo
+    assert "Gõ \"hủy đăng ký 000.00.12.H17-200115-0001\"" in replies.status_changed(event, "telegram")
+
+
+def test_status_change_reads_as_a_sentence_whatever_the_status_and_step() -> None:
+    """Issue 19: "(trước đó: đang xử lý). đã có kết quả." read badly; a step that only repeats
+    the status is left out, and "từ chối" reads "bị từ chối"."""
+    event = ChangeEvent(id=2, code="000.00.12.H17-200115-0002", old_status="dang_xu_ly", new_status="da_co_ket_qua",
+                        current_step="đã có kết quả", at=dt.datetime(2026, 11, 26, 9))
+    assert replies.status_changed(event, "web").startswith(
+        "Hồ sơ 000.00.12.H17-200115-0002 đã có kết quả (trước đó: đang xử lý). Gõ")
+    refused = event.copy(update={"new_status": "tu_choi", "current_step": "thiếu giấy phép kinh doanh."})
+    assert "bị từ chối (trước đó: đang xử lý). Thiếu giấy phép kinh doanh. Gõ" in replies.status_changed(refused, "web")

@@ -102,3 +102,55 @@ async def test_the_last_place_goes_to_exactly_one_of_many_concurrent_requests(tm
     finally:
         for api in apis:
             await api.close()
+
+
+async def test_a_repeated_booking_returns_the_first_and_an_owner_holds_one_place_per_slot(tmp_path: Path) -> None:
+    """Issue 19: the same press twice books once; a second press of another counter's button
+    (a new key, the same owner and time) is refused 409; another owner still gets a place."""
+    db = tmp_path / "d.sqlite3"
+    apis = [await _api(db), await _api(db)]
+    try:
+        booking = {"owner": "telegram:7", "date": MONDAY, "time": "08:30", "idempotency_key": "telegram:7:cb:1001"}
+        replies = await asyncio.gather(*(apis[i % 2].post("/api/v1/appointments", json=booking) for i in range(6)))
+        bodies = [await r.json() for r in replies]
+        assert sorted(r.status for r in replies) == [200] * 5 + [201]
+        assert len({b["id"] for b in bodies}) == 1 and {b["queue_number"] for b in bodies} == {1}
+
+        again = await apis[0].post("/api/v1/appointments", json={**booking, "idempotency_key": "telegram:7:cb:1002"})
+        assert again.status == 409 and (await again.json())["error"] == "already_booked"
+        unkeyed = await apis[1].post("/api/v1/appointments", json={**booking, "idempotency_key": None})
+        assert unkeyed.status == 409
+        other = await apis[0].post("/api/v1/appointments", json={**booking, "owner": "zalo:8"})
+        assert other.status == 201 and (await other.json())["counter"] == 2  # the key is the owner's own
+        mine = await (await apis[0].get("/api/v1/appointments", params={"owner": "telegram:7"})).json()
+        assert len(mine) == 1
+
+        cancelled = await apis[0].post(f"/api/v1/appointments/{bodies[0]['id']}/cancel", json={"owner": "telegram:7"})
+        assert cancelled.status == 200
+        replay = await apis[1].post("/api/v1/appointments", json=booking)  # the old press, replayed
+        assert replay.status == 200 and (await replay.json())["status"] == "cancelled"
+        rebooked = await apis[1].post("/api/v1/appointments", json={**booking, "idempotency_key": "telegram:7:cb:1003"})
+        assert rebooked.status == 201  # after a cancellation the citizen may book that time again
+    finally:
+        for api in apis:
+            await api.close()
+
+
+async def test_a_database_made_before_idempotency_keys_gets_the_columns(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.executescript("CREATE TABLE appointments (id INTEGER PRIMARY KEY AUTOINCREMENT, owner TEXT NOT NULL,"
+                           " day TEXT NOT NULL, time TEXT NOT NULL, counter INTEGER NOT NULL, queue_number INTEGER"
+                           " NOT NULL, procedure_id TEXT, status TEXT NOT NULL, created_at TEXT NOT NULL);"
+                           "CREATE TABLE ratings (id INTEGER PRIMARY KEY AUTOINCREMENT, level TEXT NOT NULL,"
+                           " channel TEXT NOT NULL, dossier_code TEXT, comment TEXT, created_at TEXT NOT NULL);")
+    client = await _api(path)
+    try:
+        booking = {"owner": "web:1", "date": MONDAY, "time": "09:00", "idempotency_key": "web:1:m1"}
+        first = await client.post("/api/v1/appointments", json=booking)
+        second = await client.post("/api/v1/appointments", json=booking)
+        assert (first.status, second.status) == (201, 200)
+    finally:
+        await client.close()

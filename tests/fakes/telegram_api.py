@@ -3,8 +3,12 @@
 It speaks the documented wire format: ``POST /bot<token>/<method>`` with form,
 JSON or multipart parameters, answered ``{"ok": true, "result": ...}`` or
 ``{"ok": false, "error_code": ..., "description": ..., "parameters": ...}``.
-Tests push updates (served by ``getUpdates`` long polling) and read what the
-bot sent.
+Tests push updates (served by ``getUpdates`` long polling): private and group
+messages (``bot_command`` and ``mention`` entities, replies), edited messages,
+photos with captions, presses on the inline keyboard of a message the bot sent;
+and read what the bot sent. ``editMessageReplyMarkup`` changes a sent message's
+keyboard as Telegram does. Errors are scripted per method: a JSON error body, or
+any raw answer (an HTML 502 page from a proxy).
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ class FakeTelegram(SendsMessages):
         self.updates: list[dict] = []
         self.outbox = Outbox("messages sent by the bot")  # sendMessage parameters, in order
         self.calls: list[tuple[str, dict]] = []
-        self.scripted: dict[str, list[tuple[int, dict]]] = {}  # method -> errors to answer first
+        self.scripted: dict[str, list[tuple[int, dict | str]]] = {}  # method -> errors to answer first
+        self.messages: dict[int, dict] = {}  # message_id -> what the bot sent, as Telegram keeps it
         self.webhook: dict | None = None
         self._ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
@@ -49,10 +54,39 @@ class FakeTelegram(SendsMessages):
         self._new_update.set()
         return update
 
-    def _message(self, chat_id: int, **content: Any) -> dict:
-        return {"message_id": next(self._message_ids), "date": int(time.time()),
-                "chat": {"id": chat_id, "type": "private", "first_name": "Dân"},
-                "from": {"id": chat_id, "is_bot": False, "first_name": "Dân"}, **content}
+    def _message(self, chat_id: int, user_id: int | None = None, **content: Any) -> dict:
+        chat = ({"id": chat_id, "type": "private", "first_name": "Dân"} if chat_id > 0
+                else {"id": chat_id, "type": "supergroup", "title": "Hộ kinh doanh chợ Hàn"})
+        who = user_id or chat_id
+        return {"message_id": next(self._message_ids), "date": int(time.time()), "chat": chat,
+                "from": {"id": who, "is_bot": False, "first_name": f"Dân {who}"}, **content}
+
+    def group_update(self, chat_id: int, user_id: int, text: str, mention: bool = False,
+                     reply_to: int | None = None) -> dict:
+        """A supergroup message (``chat_id`` < 0) of one member: with ``mention`` it starts with the
+        bot's @username (a ``mention`` entity); ``reply_to`` answers one of the bot's messages."""
+        content: dict[str, Any] = {"text": text}
+        entities = []
+        if mention:
+            tag = "@" + BOT_USER["username"]
+            content["text"] = f"{tag} {text}"
+            entities.append({"type": "mention", "offset": 0, "length": len(tag)})
+        elif text.startswith("/"):
+            entities.append({"type": "bot_command", "offset": 0, "length": len(text.split()[0])})
+        if entities:
+            content["entities"] = entities
+        if reply_to is not None:
+            content["reply_to_message"] = self.messages[reply_to]
+        return self._push({"message": self._message(chat_id, user_id, **content)})
+
+    def push_edit(self, original: dict, text: str) -> dict:
+        """The citizen edited ``original`` (an update pushed before): ``edited_message``."""
+        message = {**original["message"], "text": text, "edit_date": int(time.time())}
+        return self._push({"edited_message": message})
+
+    def push_photo(self, chat_id: int, caption: str) -> dict:
+        photo = [{"file_id": "AgAD-photo", "file_unique_id": "u1", "width": 90, "height": 60}]
+        return self._push({"message": self._message(chat_id, photo=photo, caption=caption)})
 
     def text_update(self, chat_id: int, text: str) -> dict:
         content: dict[str, Any] = {"text": text}
@@ -69,16 +103,28 @@ class FakeTelegram(SendsMessages):
     def push_location(self, chat_id: int, latitude: float, longitude: float) -> dict:
         return self._push({"message": self._message(chat_id, location={"latitude": latitude, "longitude": longitude})})
 
-    def push_callback(self, chat_id: int, data: str) -> dict:
-        message = self._message(chat_id, text="(tin nhắn có nút)")
-        message["from"] = BOT_USER
-        query = {"id": str(next(self._ids)), "from": {"id": chat_id, "is_bot": False, "first_name": "Dân"},
+    def push_callback(self, chat_id: int, data: str, message_id: int | None = None,
+                      user_id: int | None = None) -> dict:
+        """A press of a button whose ``callback_data`` is ``data``, on the message ``message_id``
+        the bot sent (as it now is, keyboard or not); without one, on some older message.
+        ``user_id``: who pressed (in a group), by default the private chat's user."""
+        if message_id is not None:
+            message = self.messages[message_id]
+        else:
+            message = self._message(chat_id, text="(tin nhắn có nút)")
+            message["from"] = BOT_USER
+        who = user_id or chat_id
+        query = {"id": str(next(self._ids)), "from": {"id": who, "is_bot": False, "first_name": f"Dân {who}"},
                  "message": message, "chat_instance": "ci", "data": data}
         return self._push({"callback_query": query})
 
-    def script(self, method: str, status: int, body: dict) -> None:
-        """Answer the next call of ``method`` with this error."""
+    def script(self, method: str, status: int, body: dict | str) -> None:
+        """Answer the next call of ``method`` with this error: a JSON body, or a raw text body."""
         self.scripted.setdefault(method, []).append((status, body))
+
+    def answers(self) -> list[dict]:
+        """The bot's answerCallbackQuery calls, in order."""
+        return [p for m, p in self.calls if m == "answerCallbackQuery"]
 
     def sent_to(self, chat_id: int) -> list[dict]:
         return [m for m in self.sent if int(m["chat_id"]) == chat_id]
@@ -104,6 +150,8 @@ class FakeTelegram(SendsMessages):
         self.calls.append((method, params))
         if self.scripted.get(method):
             status, body = self.scripted[method].pop(0)
+            if isinstance(body, str):
+                return web.Response(text=body, status=status, content_type="text/html")
             return web.json_response(body, status=status)
         handler = getattr(self, f"_{method}", None)
         if handler is None:
@@ -131,8 +179,32 @@ class FakeTelegram(SendsMessages):
             raise web.HTTPBadRequest(text=json.dumps({"ok": False, "error_code": 400,
                                                       "description": "Bad Request: message text is invalid"}),
                                      content_type="application/json")
-        self.outbox.add(params)
-        return self._message(int(params["chat_id"]), text=params["text"]) | {"from": BOT_USER}
+        if int(params["chat_id"]) < 0 and (params.get("reply_markup") or {}).get("keyboard"):
+            if any(b.get("request_location") for row in params["reply_markup"]["keyboard"] for b in row):
+                raise web.HTTPBadRequest(text=json.dumps({
+                    "ok": False, "error_code": 400,
+                    "description": "Bad Request: KeyboardButton request_location is allowed in private chats only"}),
+                    content_type="application/json")
+        sent = self._message(int(params["chat_id"]), text=params["text"]) | {"from": BOT_USER}
+        sent["chat"]["id"] = int(params["chat_id"])
+        if "inline_keyboard" in (params.get("reply_markup") or {}):
+            sent["reply_markup"] = params["reply_markup"]
+        self.messages[sent["message_id"]] = sent
+        self.outbox.add({**params, "message_id": sent["message_id"]})
+        return sent
+
+    async def _editMessageReplyMarkup(self, params: dict) -> dict:  # noqa: N802
+        message = self.messages.get(int(params.get("message_id") or 0))
+        if message is None or message["chat"]["id"] != int(params["chat_id"]):
+            raise web.HTTPBadRequest(text=json.dumps({"ok": False, "error_code": 400,
+                                                      "description": "Bad Request: message to edit not found"}),
+                                     content_type="application/json")
+        markup = params.get("reply_markup") or {}
+        if markup.get("inline_keyboard"):
+            message["reply_markup"] = markup
+        else:
+            message.pop("reply_markup", None)
+        return message
 
     async def _answerCallbackQuery(self, params: dict) -> bool:  # noqa: N802
         return True

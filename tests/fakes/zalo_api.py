@@ -8,7 +8,9 @@ or a negative ``error`` (-216 invalid access token, -32 rate limit, -230 outside
 the interaction window...). ``POST /v4/oa/access_token`` (form: refresh_token,
 app_id, grant_type=refresh_token; header ``secret_key``) answers a new
 ``access_token``/``refresh_token`` pair; a refresh token works once.
-Also signs webhook events the way Zalo does.
+A send can be scripted to fail: an error code (answered in Zalo's JSON), or a raw
+HTTP answer ``(status, text)`` such as the HTML 502 page of a proxy in front of
+the API. Also signs webhook events the way Zalo does, in the shapes Zalo posts.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ class FakeZalo(SendsMessages):
         self.refreshes = 0
         self.outbox = Outbox("messages sent by the OA")  # delivered message bodies (with recipient)
         self.attempts = 0
-        self.scripted: list[int] = []  # error codes to answer the next sends with
+        self.scripted: list[int | tuple[int, str]] = []  # the next sends' answers: error codes or raw pages
         self._tokens = itertools.count(2)
 
     def app(self) -> web.Application:
@@ -56,6 +58,9 @@ class FakeZalo(SendsMessages):
             return web.json_response({"error": -216, "message": "Access token is invalid"})
         if self.scripted:
             code = self.scripted.pop(0)
+            if isinstance(code, tuple):
+                status, page = code
+                return web.Response(text=page, status=status, content_type="text/html")
             return web.json_response({"error": code, "message": f"scripted error {code}"})
         self.outbox.add(body)
         data = {"message_id": f"m{len(self.sent)}", "user_id": body["recipient"]["user_id"]}
@@ -97,10 +102,18 @@ def text_event(user_id: str, text: str, msg_id: str | None = None, **kw: Any) ->
     return event("user_send_text", user_id, message={"msg_id": msg_id or f"msg{next(_msg_ids)}", "text": text}, **kw)
 
 
-def location_event(user_id: str, latitude: float, longitude: float) -> dict:
-    coords = {"latitude": str(latitude), "longitude": str(longitude)}
-    attachment = {"type": "location", "payload": {"coordinates": coords}}
-    message = {"msg_id": f"msg{next(_msg_ids)}", "attachments": [attachment]}
+def location_event(user_id: str, latitude: float, longitude: float, shape: str = "coordinates") -> dict:
+    """A shared location. ``shape``: ``coordinates`` (``attachments[].payload.coordinates``, strings,
+    as documented), ``payload`` (the numbers right in the attachment's payload) or ``location``
+    (``message.location`` with ``lat``/``long``)."""
+    message: dict[str, Any] = {"msg_id": f"msg{next(_msg_ids)}"}
+    if shape == "coordinates":
+        coords = {"latitude": str(latitude), "longitude": str(longitude)}
+        message["attachments"] = [{"type": "location", "payload": {"coordinates": coords}}]
+    elif shape == "payload":
+        message["attachments"] = [{"type": "location", "payload": {"latitude": latitude, "longitude": longitude}}]
+    else:
+        message["location"] = {"lat": latitude, "long": longitude}
     return event("user_send_location", user_id, message=message)
 
 
