@@ -95,8 +95,9 @@ bench-sms: install model bench-deps ## MO->MT round trips: our gateway (keyword 
 compare-nlu: install ## Compare the candidate pipelines in scripts/pipelines/ (slow: ~20 min)
 	$(BIN)/python scripts/compare_pipelines.py scripts/pipelines/*.yml
 
-lint: $(BIN)/.installed ## ruff
+lint: $(BIN)/.installed ## ruff, and the layer contracts (import-linter, pyproject.toml)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 clean: ## Remove the model, the local data and caches (keeps .venv)
 	rm -rf models var .pytest_cache

@@ -14,7 +14,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from bot.rasa_client import BotMessage, RasaClient, RasaUnavailable
+from clients.rasa import BotMessage, RasaClient, RasaUnavailable
 from common import inbox, stats
 from common.privacy import log_text, pseudonym
 from common.ratelimit import RATE_LIMITED, UserRateLimit, Verdict

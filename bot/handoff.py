@@ -37,7 +37,7 @@ from aiohttp import web
 from redis import exceptions as redis_errors
 
 from bot.push import PushStore
-from bot.rasa_client import BotMessage, Button, RasaClient, RasaUnavailable
+from clients.rasa import BotMessage, Button, RasaClient, RasaUnavailable
 from common import handoff
 from common.codes import find_codes
 from common.handoff import Claim, EndRefused, Handoff

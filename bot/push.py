@@ -25,7 +25,7 @@ from typing import Any
 from aiohttp import web
 from redis import exceptions as redis_errors
 
-from bot.rasa_client import BotMessage
+from clients.rasa import BotMessage
 from common.privacy import pseudonym
 from common.text import as_str
 

@@ -58,7 +58,7 @@ from telegram.ext import (
 )
 
 from bot.conversation import UNHELPFUL_COMMAND, Conversations
-from bot.rasa_client import BotMessage
+from clients.rasa import BotMessage
 from common import subscriptions
 from common.codes import find_codes
 from common.jsonbody import BadJson, is_text, parse_json

@@ -15,11 +15,11 @@ from bot import push
 from bot.conversation import MAX_TEXT, TOO_LONG, UNAVAILABLE, Conversations
 from bot.handoff import HANDOFFS_KEY, Handoffs, one_by_one
 from bot.notifier import Notifier
-from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.staff.web import setup_staff
 from bot.telegram import TelegramChannel
 from bot.web_guard import WebGuard
 from bot.zalo import ZaloChannel
+from clients.rasa import RasaClient, RasaUnavailable
 from common.jsonbody import BadJson, is_text, parse_json
 from common.ratelimit import UserRateLimit
 from common.settings import Settings

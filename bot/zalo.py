@@ -44,7 +44,7 @@ from aiohttp import web
 from redis import exceptions as redis_errors
 
 from bot.conversation import Conversations
-from bot.rasa_client import BotMessage
+from clients.rasa import BotMessage
 from common.codes import find_codes
 from common.jsonbody import parse_json
 from common.phones import normalize_msisdn

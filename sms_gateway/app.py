@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from bot.rasa_client import RasaClient
+from clients.rasa import RasaClient
 from common.settings import Settings
 from common.streams import StreamConsumer, consumer_name, policy_from
 from dossier_api.client import DossierClient

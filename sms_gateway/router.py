@@ -11,7 +11,7 @@ import json
 import logging
 from typing import Any
 
-from bot.rasa_client import BotMessage, RasaClient, RasaUnavailable
+from clients.rasa import BotMessage, RasaClient, RasaUnavailable
 from common import replies, sms_keys, stats, subscriptions
 from common.codes import find_codes
 from common.dates import local_now

@@ -13,11 +13,11 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.staff import models
 from bot.staff.accounts import Role
 from bot.staff.layout import REDIS_KEY, SETTINGS_KEY, csrf_field, done, page, refused, requires, session_of
 from bot.staff.sessions import Session
+from clients.rasa import RasaClient, RasaUnavailable
 
 NOTICES = {"promoted": "Đã đưa mô hình mới vào sử dụng; các cuộc trò chuyện vẫn tiếp tục.",
            "rolled_back": "Đã quay lại mô hình trước đó."}

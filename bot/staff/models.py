@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.rasa_client import RasaClient, RasaUnavailable
+from clients.rasa import RasaClient, RasaUnavailable
 from common.dates import local_now
 from common.settings import Settings
 from common.text import as_str

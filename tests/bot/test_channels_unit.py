@@ -7,8 +7,8 @@ import hashlib
 import redis.asyncio as aioredis
 
 from bot.conversation import Conversations
-from bot.rasa_client import BotMessage, Button, RasaUnavailable, parse_message
 from bot.zalo import MAX_BUTTONS, MAX_TEXT, render, signature, user_of
+from clients.rasa import BotMessage, Button, RasaUnavailable, parse_message
 from common.ratelimit import RATE_LIMITED, UserRateLimit, Verdict
 
 

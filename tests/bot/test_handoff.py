@@ -17,8 +17,8 @@ from bot.conversation import UNAVAILABLE
 from bot.handoff import HANDOFFS_KEY, Handoffs, mask_known
 from bot.notifier import Notifier
 from bot.push import PushStore
-from bot.rasa_client import BotMessage, RasaClient
 from bot.web import CONVERSATIONS_KEY, GUARD_KEY
+from clients.rasa import BotMessage, RasaClient
 from common import handoff, signing
 from common.settings import Settings
 from dossier_api.client import DossierClient

@@ -10,7 +10,6 @@ import random
 import pytest
 import redis.asyncio as aioredis
 
-from bot.rasa_client import BotMessage, Button
 from bot.telegram import (
     EDITED_TOO_LATE,
     MAX_MESSAGE,
@@ -23,6 +22,7 @@ from bot.telegram import (
     TelegramChannel,
 )
 from bot.web import TELEGRAM_KEY
+from clients.rasa import BotMessage, Button
 from common import subscriptions
 from common.ratelimit import RATE_LIMITED
 from tests.bot.conftest import TELEGRAM_TOKEN

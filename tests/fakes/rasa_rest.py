@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.rasa_client import CHANNEL_PATH
+from clients.rasa import CHANNEL_PATH
 
 CHANNEL_TOKEN = "gateway-channel-token"  # what the tests' gateways are given as RASA_CHANNEL_TOKEN
 

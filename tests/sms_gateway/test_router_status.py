@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 from aiohttp.test_utils import TestServer
 
 import sms_gateway.router
-from bot.rasa_client import RasaClient
+from clients.rasa import RasaClient
 from common.settings import Settings
 from common.text import fold
 from dossier_api.client import DossierClient
