@@ -111,3 +111,26 @@ def find_ticket_numbers(text: str) -> list[str]:
         if number not in numbers:
             numbers.append(number)
     return numbers
+
+
+# Leaving a form: "thôi không cần nữa", "hủy đi", "em đổi ý rồi", "để sau", "thoi khong can".
+# "hủy" and "thôi" count only as typed with diacritics or at the start of the message
+# (Huy, Thới are names people type into the same form).
+_STOP_PHRASES = (
+    "khong can", "doi y", "de sau", "de khi khac", "bo qua", "dung lai", "khoi can", "khoi di", "khong lam nua",
+    "khong dang ky nua", "khong gui nua", "thoi khoi", "thoi bo", "huy di", "huy bo", "huy yeu cau", "tu len",
+    "never mind", "cancel", "forget it", "stop",
+)
+_STOP_MARKED = re.compile(r"(?<!\w)(thôi|hủy|huỷ)(?!\w)", re.IGNORECASE)
+_STOP_START = re.compile(r"^(?:(?:a |ua |vay |the )?thoi(?!\w)|huy$)")
+MAX_STOP_WORDS = 12
+
+
+def wants_to_stop(text: str) -> bool:
+    """True when ``text`` leaves what the bot is asking for (a short change of mind, not an answer)."""
+    plain = nfc(text or "").strip()
+    if not plain or len(plain.split()) > MAX_STOP_WORDS:
+        return False
+    key = fold_key(plain)
+    return (_STOP_MARKED.search(plain.lower()) is not None or _STOP_START.search(key) is not None
+            or any(_has(key, p) for p in _STOP_PHRASES))

@@ -361,3 +361,40 @@ def ticket_answered(event: ChangeEvent) -> str:
     status = TICKET_STATUS.get(event.new_status, event.new_status)
     answer = f" Trả lời: {event.current_step}" if event.current_step else ""
     return f"Phản ánh số {event.code} của anh/chị: {status}.{answer}"
+
+
+def _vnd(amount: int) -> str:
+    return f"{amount:,}".replace(",", ".")
+
+
+def delivery_fee(fee_vnd: int) -> str:
+    """What posting a result costs, and how to ask for it."""
+    return (f"Phí chuyển phát kết quả qua bưu điện là {_vnd(fee_vnd)} đồng (trong thành phố), trả khi nhận. "
+            "Anh/chị muốn đăng ký thì gõ \"nhận kết quả qua bưu điện\" kèm mã hồ sơ, ví dụ: "
+            "nhận kết quả qua bưu điện 000.00.12.H17-200115-0001.")
+
+
+def delivery_stopped() -> str:
+    """The citizen left the result-by-post form."""
+    return ("Dạ, tôi đã dừng đăng ký chuyển phát. Anh/chị vẫn có thể nhận kết quả trực tiếp tại Bộ phận Một cửa, "
+            "hoặc đăng ký lại bất cứ lúc nào.")
+
+
+def delivery_bad_name() -> str:
+    return "Họ tên người nhận chưa hợp lệ (2-100 chữ cái), anh/chị vui lòng nhập lại."
+
+
+def delivery_bad_phone() -> str:
+    return "Số điện thoại chưa đúng (ví dụ 0905123456), anh/chị vui lòng nhập lại."
+
+
+def delivery_phone_corrected() -> str:
+    return "Dạ, tôi đã sửa số điện thoại người nhận."
+
+
+def delivery_short_address() -> str:
+    return "Địa chỉ hơi ngắn, anh/chị vui lòng ghi rõ số nhà, đường, phường."
+
+
+def delivery_long_address() -> str:
+    return "Địa chỉ quá dài (tối đa 300 ký tự), anh/chị vui lòng rút gọn."
