@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, latest_entity
+from actions.feedback import file_if_report
 from common import replies
 from common.dates import local_now, parse_day, parse_time, vn_day
 from common.text import fold_key
@@ -84,6 +85,9 @@ class ActionDatLichHen(DossierAction):
         text = tracker.latest_message.get("text") or ""
         owner = tracker.sender_id
         intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if not names_day_or_time(tracker, local_now().date()) and (
+                filed := await file_if_report(dispatcher, tracker, domain)) is not None:
+            return filed  # "chờ 2 tiếng không ai tiếp, rứa là răng": a complaint, not a booking
         if intent in NOT_BOOKING and not names_day_or_time(tracker, local_now().date()):
             dispatcher.utter_message(response=NOT_BOOKING[intent])
             return []

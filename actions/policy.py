@@ -31,6 +31,14 @@ async def retriever() -> Retriever:
     return await asyncio.to_thread(retriever_for)
 
 
+async def _filed_as_report(dispatcher: CollectingDispatcher, tracker: Tracker,
+                           domain: DomainDict) -> list[EventType] | None:
+    """A complaint told with its substance is filed, not answered from the knowledge base."""
+    from actions.feedback import file_if_report  # actions.feedback imports this module's importers
+
+    return await file_if_report(dispatcher, tracker, domain)
+
+
 class ActionHoiChinhSach(DossierAction):
     """Answers a policy question from the knowledge base."""
 
@@ -42,6 +50,8 @@ class ActionHoiChinhSach(DossierAction):
     ) -> list[EventType]:
         settings = self.settings
         text = tracker.latest_message.get("text") or ""
+        if (filed := await _filed_as_report(dispatcher, tracker, domain)) is not None:
+            return filed
         if not text.strip() or text.startswith("/"):  # a button: the question is still to come
             dispatcher.utter_message(text=answer.ask_question())
             return []
@@ -89,6 +99,8 @@ class ActionChuaHieu(ActionHoiChinhSach):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         text = tracker.latest_message.get("text") or ""
+        if (filed := await _filed_as_report(dispatcher, tracker, domain)) is not None:
+            return filed
         if text.strip() and not text.startswith("/") and await self.reply_from_knowledge(dispatcher, tracker, text):
             return []
         dispatcher.utter_message(response="utter_xin_dien_dat_lai")

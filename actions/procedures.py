@@ -252,6 +252,10 @@ class ActionNgoaiPhamVi(GuidanceAction):
         if pending_question(tracker.events) is not None:
             # The answer to the bot's own "which procedure?" ("bán buôn", "an toàn thực phẩm").
             return await ActionHuongDanThuTuc().run(dispatcher, tracker, domain)
+        from actions.feedback import file_if_report  # actions.feedback imports this module
+
+        if (filed := await file_if_report(dispatcher, tracker, domain)) is not None:
+            return filed
         text = tracker.latest_message.get("text") or ""
         try:
             matches = await self.client.search_procedures(text, limit=MAX_CHOICES + 3) if text.strip() else []

@@ -67,6 +67,9 @@ _TICKET_MENTIONS = (
     "phieu cua minh", "phieu do", "phieu nay", "phieu no", "phan anh cua toi", "phan anh cua em",
     "phan anh cua minh", "phan anh vua roi", "phan anh vua gui", "phan anh hom truoc", "phan anh hom qua",
     "don phan anh", "kien nghi cua toi", "kien nghi cua em", "gop y cua toi", "gop y cua em",
+    "da gui phan anh", "da phan anh", "da khieu nai", "da gui khieu nai", "da gui kien nghi", "da kien nghi",
+    "da gui gop y", "da to cao", "da gui don", "phan anh truoc", "khieu nai truoc", "phan anh lan truoc",
+    "phan anh roi", "khieu nai roi", "complained", "my complaint", "my ticket",
 )
 _STATE_WORDS = (
     "the nao", "sao roi", "ra sao", "chua", "toi dau", "den dau", "xu ly", "tra loi", "giai quyet", "tinh trang",
@@ -134,3 +137,42 @@ def wants_to_stop(text: str) -> bool:
     key = fold_key(plain)
     return (_STOP_MARKED.search(plain.lower()) is not None or _STOP_START.search(key) is not None
             or any(_has(key, p) for p in _STOP_PHRASES))
+
+
+# A report of something wrong, told as a fact rather than asked about: short measure, unstamped
+# or smuggled goods, illegal refilling, selling to minors, nobody attending to a citizen.
+_REPORT_CUES = (
+    "bom thieu", "do thieu", "can thieu", "thieu trong luong", "thieu khoi luong", "can dieu", "dong ho chay sai",
+    "khong co tem", "khong tem", "ko tem", "khong dan tem", "sang chiet", "trai phep", "hang gia", "hang nhai",
+    "hang lau", "nhap lau", "khong ro nguon goc", "ko ro nguon goc", "ban cho hoc sinh", "ban cho tre em",
+    "ban cho tre vi thanh nien", "khong ai tiep", "khong ai giai quyet", "khong ai tra loi", "khong ai kiem tra",
+    "khong ai thong bao", "khong ai huong dan", "doi tien", "vong vo", "hach dich", "sach nhieu", "nhung nhieu",
+    "het han su dung", "khong niem yet", "ep gia", "tang gia vo ly", "bay ban cong khai",
+    "selling fake", "fake goods", "short measure", "nobody answered", "nobody helped",
+)
+# A question about how to complain, or about the rules, is not the complaint itself.
+_HOW_TO = (
+    "lam sao", "the nao", "nhu the nao", "ra sao", "o dau", "cho nao", "cach nao", "thu tuc", "can gi",
+    "muon biet", "cho hoi", "xin hoi", "hoi ve", "how do", "how can", "how to", "where",
+)
+_ASKS_RULE = ("bi phat", "phat bao nhieu", "muc phat", "bao nhieu", "co duoc khong", "duoc khong", "co sao khong",
+              "co phai", "phai khong", "is it", "can i", "do i")
+_LEAD_REPORT = re.compile(r"^(?:bao cao|bao tin|tin bao|report)\s*:")
+MIN_REPORT_WORDS = 8
+
+
+def is_report(text: str) -> bool:
+    """True when ``text`` tells a complaint with its substance, whatever the classifier read.
+
+    An explicit verb ("khiếu nại, hồ sơ của tôi quá hạn 2 tuần...", "tố giác tiệm vàng cân
+    thiếu") or a violation told as a fact ("cây xăng bơm thiếu, đồng hồ chạy không đúng"), in at
+    least ``MIN_REPORT_WORDS`` words; not a question how to complain or what the rule is.
+    """
+    key = fold_key(re.sub(r"[!?.,;]+(?=\s|$)", lambda m: " ? " if "?" in m.group(0) else " ", nfc(text or "")))
+    if len(key.split()) < MIN_REPORT_WORDS or any(_has(key, p) for p in _HOW_TO) or asks_about_ticket(text):
+        return False
+    if is_explicit_complaint(text) or _LEAD_REPORT.match(fold_key(text)):
+        return True
+    if "?" in key or any(_has(key, p) for p in _ASKS_RULE) or re.search(r"(?<!\w)(khong|ko|hong|hok) *$", key):
+        return False
+    return any(_has(key, cue) for cue in _REPORT_CUES)

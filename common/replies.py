@@ -398,3 +398,8 @@ def delivery_short_address() -> str:
 
 def delivery_long_address() -> str:
     return "Địa chỉ quá dài (tối đa 300 ký tự), anh/chị vui lòng rút gọn."
+
+
+def feedback_stopped() -> str:
+    """The citizen left the feedback form before telling what happened."""
+    return "Dạ, khi nào cần anh/chị cứ nhắn nội dung phản ánh, kiến nghị cho tôi bất cứ lúc nào."
