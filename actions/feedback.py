@@ -29,6 +29,7 @@ from common.dossier_questions import (
     find_ticket_numbers,
     followup_of,
     is_explicit_complaint,
+    is_question,
     is_report,
     wants_to_stop,
 )
@@ -65,6 +66,14 @@ class ActionPhanAnh(DossierAction):
             return await ActionHoiHoSo().run(dispatcher, tracker, domain)
         if not content:
             intent = (tracker.latest_message.get("intent") or {}).get("name")
+            if is_question(text) and not is_report(text):
+                # "phí giấy phép ... bao nhiêu", "xin giấy gì": a question, never a ticket
+                from actions.procedures import catalog_fact_reply  # it imports this module's importers
+
+                answered = await catalog_fact_reply(dispatcher, tracker, domain)
+                if answered is not None:
+                    return answered
+                return [FollowupAction("phan_anh_form")]
             if intent != "phan_anh_kien_nghi" or len(text.split()) < MIN_WORDS or text.startswith("/"):
                 return [FollowupAction("phan_anh_form")]
             content = text[:MAX_CHARS]

@@ -11,7 +11,7 @@ import asyncio
 import logging
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -33,10 +33,14 @@ async def retriever() -> Retriever:
 
 async def _filed_as_report(dispatcher: CollectingDispatcher, tracker: Tracker,
                            domain: DomainDict) -> list[EventType] | None:
-    """A complaint told with its substance is filed, not answered from the knowledge base."""
-    from actions.feedback import file_if_report  # actions.feedback imports this module's importers
+    """A complaint told with its substance is filed, and a fee, time or documents question about
+    one catalog procedure gets the catalog's facts, not a knowledge base answer."""
+    # these modules import this one
+    from actions.feedback import file_if_report
+    from actions.procedures import catalog_fact_reply
 
-    return await file_if_report(dispatcher, tracker, domain)
+    filed = await file_if_report(dispatcher, tracker, domain)
+    return filed if filed is not None else await catalog_fact_reply(dispatcher, tracker, domain)
 
 
 class ActionHoiChinhSach(DossierAction):
@@ -58,7 +62,14 @@ class ActionHoiChinhSach(DossierAction):
         if not await self.reply_from_knowledge(dispatcher, tracker, text):
             logger.info("policy question not answered (%d chars)", len(text))
             dispatcher.utter_message(text=answer.not_known(settings.hotline), buttons=answer.not_known_buttons())
-        return []
+            return []
+        return self.follow_up_slots()
+
+    linked: str | None = None
+
+    def follow_up_slots(self) -> list[EventType]:
+        """After an answer that links one catalog procedure, "mất mấy ngày" is about that procedure."""
+        return [SlotSet("thu_tuc_gan_nhat", self.linked)] if self.linked else []
 
     async def reply_from_knowledge(self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> bool:
         """Answer ``text`` from the knowledge base when an entry matches well enough; False otherwise."""
@@ -72,6 +83,7 @@ class ActionHoiChinhSach(DossierAction):
         else:
             dispatcher.utter_message(text=answer.chat_reply(entry, self.settings.hotline),
                                      buttons=await self._procedure_buttons(entry))
+        self.linked = entry.procedures[0] if len(entry.procedures) == 1 else None
         return True
 
     async def _procedure_buttons(self, entry: Entry) -> list[dict[str, str]]:
@@ -102,6 +114,6 @@ class ActionChuaHieu(ActionHoiChinhSach):
         if (filed := await _filed_as_report(dispatcher, tracker, domain)) is not None:
             return filed
         if text.strip() and not text.startswith("/") and await self.reply_from_knowledge(dispatcher, tracker, text):
-            return []
+            return self.follow_up_slots()
         dispatcher.utter_message(response="utter_xin_dien_dat_lai")
         return []

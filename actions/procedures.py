@@ -82,11 +82,18 @@ def _aspect_cues() -> Lexicon:
     return Lexicon.of_groups({g: cues[g] for g in ASPECT_CUES}, load_teencode(), cues.get("exact_only", []))
 
 
+def aspects_of(text: str) -> list[str]:
+    """The intents of the aspects a message asks about by its cue words, in the order
+    of ``ANSWERS`` ("lệ phí và thời hạn" asks two)."""
+    found = {ASPECT_CUES[h.value] for h in _aspect_cues().find(split_tokens(text, load_teencode()))}
+    return [intent for intent in ANSWERS if intent in found]
+
+
 def aspect_of(text: str) -> str:
     """The intent of the aspect a message asks about by its cue words (fee, time...);
     the general guidance when it names none or several."""
-    found = {ASPECT_CUES[h.value] for h in _aspect_cues().find(split_tokens(text, load_teencode()))}
-    return found.pop() if len(found) == 1 else "hoi_thu_tuc"
+    found = aspects_of(text)
+    return found[0] if len(found) == 1 else "hoi_thu_tuc"
 
 
 def pending_question(events: list[dict[str, Any]]) -> tuple[str, str] | None:
@@ -119,6 +126,12 @@ def _names_a_product(text: str) -> bool:
     return bool(_facets().find(text).get("san_pham"))
 
 
+def _matched_without_its_product(text: str, resolution: Resolution) -> bool:
+    """Whether the search matched procedures of a product the message does not name: words
+    like "phí thẩm định" met another procedure's name, the question is about the one before."""
+    return bool(resolution.procedures) and all(p.product for p in resolution.procedures) and not _names_a_product(text)
+
+
 def _payload(intent: str, procedure_id: str) -> str:
     return f'/{intent}{{"thu_tuc": "{procedure_id}"}}'
 
@@ -127,9 +140,11 @@ class GuidanceAction(DossierAction):
     """Shared resolution and answers of the procedure actions (abstract: not registered)."""
 
     async def answer(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: str, resolution: Resolution
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: str, resolution: Resolution,
+        also: tuple[str, ...] = (),
     ) -> list[EventType] | None:
-        """Utter the resolution; None when it holds nothing to say."""
+        """Utter the resolution (``intent``'s aspect, and those in ``also`` when the question
+        asked several: "phí và thời hạn"); None when it holds nothing to say."""
         hotline = self.settings.hotline
         if resolution.agency is not None:
             a = resolution.agency
@@ -148,8 +163,9 @@ class GuidanceAction(DossierAction):
         if procedure.authority is not None:
             dispatcher.utter_message(text=replies.procedure_elsewhere(procedure, hotline))
         else:
-            buttons = [{"title": t, "payload": _payload(i, procedure.id)} for t, i in FOLLOW_UPS if i != intent]
-            text = ANSWERS.get(intent, replies.procedure_summary)(procedure)
+            asked = [intent, *(a for a in also if a != intent)]
+            buttons = [{"title": t, "payload": _payload(i, procedure.id)} for t, i in FOLLOW_UPS if i not in asked]
+            text = "\n".join(ANSWERS.get(a, replies.procedure_summary)(procedure) for a in asked)
             if procedure.review:
                 text += replies.procedure_under_review(hotline)
             dispatcher.utter_message(text=text, buttons=buttons)
@@ -172,14 +188,21 @@ class ActionHuongDanThuTuc(GuidanceAction):
     ) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name") or "hoi_thu_tuc"
         asked_intent, asked_text = pending_question(tracker.events) or ("hoi_thu_tuc", "")
+        text = tracker.latest_message.get("text") or ""
         if intent not in ANSWERS or intent == "hoi_thu_tuc":
-            intent = asked_intent  # "an toàn thực phẩm", the answer to "which procedure?" about a fee
+            # "an toàn thực phẩm", the answer to "which procedure?" about a fee; else the aspect the
+            # words ask ("phí thẩm định bao nhiêu" read as a policy question)
+            intent = asked_intent if asked_intent != "hoi_thu_tuc" or text.startswith("/") else aspect_of(text)
+        asked = aspects_of(text) if not text.startswith("/") else []
+        if len(asked) > 1 and intent not in asked:
+            intent = asked[0]
         try:
             resolution = await self._find(tracker, asked_text)
             if resolution.agency is None and (resolution.score < FOLLOW_UP_BELOW or (
-                    len(resolution.procedures) > 1 and not _names_a_product(tracker.latest_message.get("text") or ""))):
+                    len(resolution.procedures) > 1 and not _names_a_product(text))
+                    or _matched_without_its_product(text, resolution)):
                 resolution = await self._follow_up(tracker, resolution)
-            events = await self.answer(dispatcher, tracker, intent, resolution)
+            events = await self.answer(dispatcher, tracker, intent, resolution, tuple(asked) if len(asked) > 1 else ())
         except DossierApiUnavailable:
             logger.warning("dossier API unavailable during procedure guidance", exc_info=True)
             dispatcher.utter_message(text=replies.service_unavailable(self.settings.hotline))
@@ -219,7 +242,8 @@ class ActionHuongDanThuTuc(GuidanceAction):
         if previous is None:
             return resolution
         text = tracker.latest_message.get("text") or ""
-        if resolution.procedures and previous.product and not text.startswith("/"):  # it named something
+        named = not text.startswith("/") and any(_facets().find(text).values())
+        if resolution.procedures and previous.product and named:  # it named a variant
             # Facet values are folded words ("thuoc_la" -> "thuoc la"): the product, then its activity too.
             for words in ([previous.product], [previous.product, *previous.activities]):
                 variant = await self.search(" ".join([text, *(w.replace("_", " ") for w in words)]))
@@ -236,6 +260,24 @@ class ActionHuongDanThuTuc(GuidanceAction):
             return await self.client.get_procedure(previous)
         except DossierNotFound:
             return None
+
+
+async def catalog_fact_reply(dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: DomainDict) -> list[EventType] | None:
+    """A fee, time or document question about one catalog procedure that the classifier read
+    otherwise (a policy question): the catalog's facts answer it. None when the message asks no
+    such fact or names no single procedure clearly."""
+    text = tracker.latest_message.get("text") or ""
+    if text.startswith("/") or not any(a != "hoi_nop_ho_so" for a in aspects_of(text)):
+        return None
+    action = ActionHuongDanThuTuc()
+    try:
+        resolution = await action.search(text)
+    except DossierApiUnavailable:
+        return None
+    if resolution.agency is not None or len(resolution.procedures) != 1 or resolution.score < OURS_DESPITE_NLU:
+        return None
+    return await action.run(dispatcher, tracker, domain)
 
 
 class ActionNgoaiPhamVi(GuidanceAction):

@@ -161,6 +161,17 @@ _LEAD_REPORT = re.compile(r"^(?:bao cao|bao tin|tin bao|report)\s*:")
 MIN_REPORT_WORDS = 8
 
 
+def _report_key(text: str) -> str:
+    return fold_key(re.sub(r"[!?.,;]+(?=\s|$)", lambda m: " ? " if "?" in m.group(0) else " ", nfc(text or "")))
+
+
+def is_question(text: str) -> bool:
+    """True when ``text`` asks (how, where, how much, is it allowed...) rather than tells."""
+    key = _report_key(text)
+    return ("?" in key or any(_has(key, p) for p in _HOW_TO + _ASKS_RULE)
+            or re.search(r"(?<!\w)(khong|ko|hong|hok|k) *$", key) is not None)
+
+
 def is_report(text: str) -> bool:
     """True when ``text`` tells a complaint with its substance, whatever the classifier read.
 
@@ -168,11 +179,11 @@ def is_report(text: str) -> bool:
     thiếu") or a violation told as a fact ("cây xăng bơm thiếu, đồng hồ chạy không đúng"), in at
     least ``MIN_REPORT_WORDS`` words; not a question how to complain or what the rule is.
     """
-    key = fold_key(re.sub(r"[!?.,;]+(?=\s|$)", lambda m: " ? " if "?" in m.group(0) else " ", nfc(text or "")))
+    key = _report_key(text)
     if len(key.split()) < MIN_REPORT_WORDS or any(_has(key, p) for p in _HOW_TO) or asks_about_ticket(text):
         return False
     if is_explicit_complaint(text) or _LEAD_REPORT.match(fold_key(text)):
         return True
-    if "?" in key or any(_has(key, p) for p in _ASKS_RULE) or re.search(r"(?<!\w)(khong|ko|hong|hok) *$", key):
+    if is_question(text):
         return False
     return any(_has(key, cue) for cue in _REPORT_CUES)
