@@ -60,6 +60,11 @@ class ActionHoiChinhSach(DossierAction):
             dispatcher.utter_message(text=answer.ask_question())
             return []
         if not await self.reply_from_knowledge(dispatcher, tracker, text):
+            from actions.procedures import catalog_fact_reply  # it imports this module
+
+            guided = await catalog_fact_reply(dispatcher, tracker, domain, any_question=True)
+            if guided is not None:  # the base does not know it, the catalog names one procedure
+                return guided
             logger.info("policy question not answered (%d chars)", len(text))
             dispatcher.utter_message(text=answer.not_known(settings.hotline), buttons=answer.not_known_buttons())
             return []

@@ -9,6 +9,7 @@ choose from with buttons, another agency's matter, or nothing.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -23,6 +24,7 @@ from rasa_sdk.types import DomainDict
 from actions.base import DossierAction, latest_entity
 from actions.policy import ActionHoiChinhSach
 from common import replies
+from common.text import fold_key
 from dossier_api.catalog import FacetVocabulary, close_matches
 from dossier_api.client import DossierApiUnavailable, DossierNotFound
 from dossier_api.models import Procedure, ProcedureMatch
@@ -126,6 +128,20 @@ def _names_a_product(text: str) -> bool:
     return bool(_facets().find(text).get("san_pham"))
 
 
+_DOCUMENTS_FOLLOW_UP = re.compile(r"^(?:con |the |vay )?(?:ho so|giay to)(?: thi| the| nua| can)*"
+                                  r"(?: sao| nao| gi| chi| ra sao| the nao| gom gi)?(?: a| vay| z| ha)?$")
+
+
+def asks_documents_only(text: str) -> bool:
+    """ "hồ sơ thì sao", "còn giấy tờ?": after a procedure answer, its documents."""
+    return _DOCUMENTS_FOLLOW_UP.match(fold_key(text).strip(" ?.!")) is not None
+
+
+def names_a_product(text: str) -> bool:
+    """Public for the lookup form: whether ``text`` names what a procedure is about."""
+    return _names_a_product(text)
+
+
 def _matched_without_its_product(text: str, resolution: Resolution) -> bool:
     """Whether the search matched procedures of a product the message does not name: words
     like "phí thẩm định" met another procedure's name, the question is about the one before."""
@@ -186,7 +202,11 @@ class ActionHuongDanThuTuc(GuidanceAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        intent = (tracker.latest_message.get("intent") or {}).get("name") or "hoi_thu_tuc"
+        return await self.guide(dispatcher, tracker, (tracker.latest_message.get("intent") or {}).get("name"))
+
+    async def guide(self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: str | None) -> list[EventType]:
+        """Answer the latest message as a question on ``intent``'s aspect of a procedure."""
+        intent = intent or "hoi_thu_tuc"
         asked_intent, asked_text = pending_question(tracker.events) or ("hoi_thu_tuc", "")
         text = tracker.latest_message.get("text") or ""
         if intent not in ANSWERS or intent == "hoi_thu_tuc":
@@ -262,13 +282,15 @@ class ActionHuongDanThuTuc(GuidanceAction):
             return None
 
 
-async def catalog_fact_reply(dispatcher: CollectingDispatcher, tracker: Tracker,
-                             domain: DomainDict) -> list[EventType] | None:
+async def catalog_fact_reply(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
+                             any_question: bool = False) -> list[EventType] | None:
     """A fee, time or document question about one catalog procedure that the classifier read
     otherwise (a policy question): the catalog's facts answer it. None when the message asks no
-    such fact or names no single procedure clearly."""
+    such fact (``any_question``: whatever it asks, when nothing else answers it) or names no
+    single procedure clearly."""
     text = tracker.latest_message.get("text") or ""
-    if text.startswith("/") or not any(a != "hoi_nop_ho_so" for a in aspects_of(text)):
+    if text.startswith("/") or not (any(a != "hoi_nop_ho_so" for a in aspects_of(text))
+                                    or (any_question and _names_a_product(text))):
         return None
     action = ActionHuongDanThuTuc()
     try:
