@@ -14,13 +14,22 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, latest_entity
 from actions.feedback import file_if_report
+from actions.lookup import ActionHoiHoSo
 from common import replies
 from common.dates import local_now, parse_day, parse_time, vn_day
+from common.dossier_questions import followup_of
 from common.text import fold_key
 from dossier_api.client import BadRequest, DossierApiError, DossierApiUnavailable, DossierNotFound, SlotFull
 from dossier_api.models import Appointment, AppointmentIn
 
 logger = logging.getLogger(__name__)
+
+_DUE_WORDS = re.compile(r"(?<!\w)(?:hen tra|han tra|ngay tra|tra ket qua|co ket qua|due)(?!\w)")
+
+
+def asks_due_date(text: str) -> bool:
+    """ "hẹn trả ngày nào vậy": the due date of a dossier, not a booking (both say "hẹn")."""
+    return followup_of(text) is not None and _DUE_WORDS.search(fold_key(text)) is not None
 
 MAX_SLOT_BUTTONS = 8
 BOOK_DAYS_AHEAD = 30  # the booking window (dossier_api/data/calendar.yml book_days_ahead), as citizens are told
@@ -85,9 +94,11 @@ class ActionDatLichHen(DossierAction):
         text = tracker.latest_message.get("text") or ""
         owner = tracker.sender_id
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if not names_day_or_time(tracker, local_now().date()) and (
-                filed := await file_if_report(dispatcher, tracker, domain)) is not None:
-            return filed  # "chờ 2 tiếng không ai tiếp, rứa là răng": a complaint, not a booking
+        if not names_day_or_time(tracker, local_now().date()):
+            if (filed := await file_if_report(dispatcher, tracker, domain)) is not None:
+                return filed  # "chờ 2 tiếng không ai tiếp, rứa là răng": a complaint, not a booking
+            if tracker.get_slot("ho_so_gan_nhat") and asks_due_date(text):
+                return await ActionHoiHoSo().run(dispatcher, tracker, domain)  # "hẹn trả ngày nào vậy"
         if intent in NOT_BOOKING and not names_day_or_time(tracker, local_now().date()):
             dispatcher.utter_message(response=NOT_BOOKING[intent])
             return []

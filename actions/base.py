@@ -54,6 +54,19 @@ def latest_entity(tracker: Tracker, entity: str) -> str | None:
     return next(tracker.get_latest_entity_values(entity), None)
 
 
+def last_bot_text(tracker: Tracker) -> str:
+    """What the bot said last before the latest user message ("" when nothing)."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_user:
+                return ""
+            seen_user = True
+        elif seen_user and event.get("event") == "bot":
+            return event.get("text") or ""
+    return ""
+
+
 class DossierAction(Action, abc.ABC):
     """Base of actions that talk to the dossier system (abstract: not registered)."""
 

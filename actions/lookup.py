@@ -11,7 +11,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.base import DossierAction, redis_client
+from actions.base import DossierAction, last_bot_text, redis_client
+from actions.notifications import ASK_CODE, ActionDangKyThongBao
 from actions.procedures import ActionHuongDanThuTuc, asks_documents_only, aspects_of, names_a_product
 from common import replies, stats
 from common.codes import canonical_code, find_codes, is_bare_code_attempt, looks_like_code_attempt
@@ -92,7 +93,7 @@ LOOKUP_BUTTONS = [
 MAX_CODES = 3  # codes answered from one message
 NOT_A_FOLLOWUP = {"ngoai_pham_vi": "utter_ngoai_pham_vi"}  # what other intents routed here get otherwise
 FOLLOWUP_ANSWERS = {Followup.WHEN: replies.dossier_when, Followup.LATE: replies.dossier_late,
-                    Followup.WHERE: replies.dossier_where}
+                    Followup.WHERE: replies.dossier_where, Followup.WHY: replies.dossier_why}
 
 
 def codes_in_message(tracker: Tracker) -> list[str]:
@@ -128,6 +129,9 @@ class ActionTraCuuHoSo(DossierAction):
         codes = codes_asked(tracker)
         if not codes:  # the form gave up after malformed codes
             return []
+        if len(codes) == 1 and last_bot_text(tracker).startswith(ASK_CODE):
+            # the answer to "which dossier do you want notifications for?"
+            return [SlotSet("ma_ho_so", None), *await ActionDangKyThongBao().run(dispatcher, tracker, domain)]
         events: list[EventType] = [SlotSet("ma_ho_so", None)]
         if len(codes) > 1:
             dispatcher.utter_message(text=replies.several_codes(len(codes)))

@@ -27,6 +27,7 @@ class Followup(str, enum.Enum):
     WHERE = "where"  # where / how the result is collected
     LATE = "late"  # is it late?
     WHEN = "when"  # when is the result due?
+    WHY = "why"  # why refused, what is to be supplemented: the current step and what it means
 
 
 # Checked in this order: "trễ hạn rồi, khi nào có kết quả" is about lateness (the answer gives the date too).
@@ -50,9 +51,18 @@ _FOLLOWUPS: dict[Followup, tuple[str, ...]] = {
         "khi nao lay duoc", "bao gio lay duoc", "khi nao nhan duoc", "bao gio nhan duoc", "ngay nao co ket qua",
         "ngay nao tra", "ngay hen tra", "hen tra ngay nao", "hen ngay nao", "den khi nao", "toi khi nao",
         "bao gio co", "khi nao co", "khi mo co",
-        "when will", "when can i", "when do i", "how long", "how many days",
+        "when will", "when can i", "when do i", "how long", "how many days", "han tra", "ngay tra", "ngay hen",
+        "due date", "hen tra",
+    ),
+    Followup.WHY: (
+        "tai sao", "vi sao", "sao lai", "ly do", "vi ly do gi", "bo sung gi", "bo sung cai gi", "bo sung cai chi",
+        "bo sung chi", "bo sung nhung gi", "thieu gi", "thieu cai gi", "thieu chi", "thieu giay gi", "can bo sung",
+        "phai bo sung", "why", "what is missing", "what do i need to add",
     ),
 }
+# "bao giờ mới xong", "chừng nào thì có kết quả": a when-question with words in between.
+_WHEN_LOOSE = re.compile(r"(?<!\w)(?:khi nao|bao gio|bao chu|chung nao|khi mo|luc nao|hom nao|ngay nao|may ngay)"
+                         r"(?: (?:thi|moi|se|co the|duoc|nua|la))* (?:xong|co ket qua|co|tra|lay|nhan|duyet|cap)(?!\w)")
 
 # Words that make a message a complaint even when it names a dossier code.
 _COMPLAINT_VERBS = (
@@ -87,7 +97,7 @@ def followup_of(text: str) -> Followup | None:
     """The dossier fact ``text`` asks about, if it is such a follow-up question."""
     key = fold_key(text)
     for kind, phrases in _FOLLOWUPS.items():
-        if any(_has(key, p) for p in phrases):
+        if any(_has(key, p) for p in phrases) or (kind is Followup.WHEN and _WHEN_LOOSE.search(key)):
             return kind
     return None
 

@@ -142,6 +142,13 @@ def dossier_late(dossier: Dossier, today: dt.date) -> str:
     return head + "chưa trễ hạn. " + _on_time(dossier, facts.days_left)
 
 
+def dossier_why(dossier: Dossier, today: dt.date) -> str:
+    """Why a dossier stands where it does ("tại sao bị từ chối", "phải bổ sung cái chi"): its
+    current step as the one-stop system states it, and what that status means today."""
+    return (f"Hồ sơ {dossier.code} ({dossier.status_label}): {dossier.current_step}. "
+            f"{dossier_hint(dossier, today)} Chi tiết, anh/chị vui lòng gọi đường dây nóng {get_settings().hotline}.")
+
+
 def dossier_where(dossier: Dossier, today: dt.date) -> str:
     """Where the result of a dossier is collected ("nhận kết quả ở đâu")."""
     settings = get_settings()

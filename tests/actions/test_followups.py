@@ -163,3 +163,11 @@ async def test_a_follow_up_read_as_out_of_scope_is_still_answered(api_url: str, 
     await ActionHoiHoSo().run(dispatcher, _after([("ho_so_gan_nhat", dossier.code)], "tre han chua",
                                                  "ngoai_pham_vi"), {})
     assert dossier.code in dispatcher.messages[0]["text"] and "đúng vậy" in dispatcher.messages[0]["text"]
+
+
+def test_a_code_with_no_word_of_leaving_is_not_an_unsubscription() -> None:
+    from actions.notifications import asks_to_unsubscribe
+
+    assert not asks_to_unsubscribe("còn hồ sơ này nữa 000.00.12.H17-261023-0010")
+    assert asks_to_unsubscribe("thôi, ngừng gửi tin cho hồ sơ 000.00.12.H17-261023-0010")
+    assert asks_to_unsubscribe("stop notifications")

@@ -88,3 +88,14 @@ def test_questions_and_wishes_are_not_reports(text: str) -> None:
 
 def test_a_complaint_filed_before_is_asked_about_not_filed_again() -> None:
     assert asks_about_ticket("em đã khiếu nại rồi mà sao chưa thấy trả lời")
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("rứa chừng nào thì mới có kết quả", Followup.WHEN),
+    ("bao giờ mới được cấp vậy", Followup.WHEN),
+    ("hạn trả là bữa mô", Followup.WHEN),
+    ("vì sao hồ sơ bị trả lại", Followup.WHY),
+    ("em cần bổ sung những gì", Followup.WHY),
+])
+def test_followups_with_words_in_between(text: str, kind: Followup) -> None:
+    assert followup_of(text) is kind
