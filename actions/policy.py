@@ -20,6 +20,7 @@ from dossier_api.client import DossierApiError
 from knowledge import answer
 from knowledge.loader import Entry
 from knowledge.retrieval import Retriever, retriever_for
+from vn_nlu.lexicon import other_agency
 
 logger = logging.getLogger(__name__)
 
@@ -120,5 +121,9 @@ class ActionChuaHieu(ActionHoiChinhSach):
             return filed
         if text.strip() and not text.startswith("/") and await self.reply_from_knowledge(dispatcher, tracker, text):
             return self.follow_up_slots()
+        if text.strip() and not text.startswith("/") and other_agency(text) is not None:
+            from actions.procedures import ActionNgoaiPhamVi  # it imports this module
+
+            return await ActionNgoaiPhamVi().run(dispatcher, tracker, domain)  # "sổ đỏ … nộp đâu": who does it
         dispatcher.utter_message(response="utter_xin_dien_dat_lai")
         return []

@@ -24,6 +24,7 @@ from rasa_sdk.types import DomainDict
 from actions.base import DossierAction, latest_entity
 from actions.policy import ActionHoiChinhSach
 from common import replies
+from common.dossier_questions import Followup, followup_of
 from common.text import fold_key
 from dossier_api.catalog import FacetVocabulary, close_matches
 from dossier_api.client import DossierApiUnavailable, DossierNotFound
@@ -202,6 +203,13 @@ class ActionHuongDanThuTuc(GuidanceAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        text = tracker.latest_message.get("text") or ""
+        if (tracker.get_slot("ho_so_gan_nhat") and followup_of(text) is Followup.WHY
+                and not _names_a_product(text) and not text.startswith("/")):
+            from actions.lookup import ActionHoiHoSo, latest_topic  # it imports this module
+
+            if latest_topic(tracker) == "ho_so_gan_nhat":  # "phải bổ sung cái chi" about the dossier
+                return await ActionHoiHoSo().run(dispatcher, tracker, domain)
         return await self.guide(dispatcher, tracker, (tracker.latest_message.get("intent") or {}).get("name"))
 
     async def guide(self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: str | None) -> list[EventType]:

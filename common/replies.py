@@ -39,7 +39,7 @@ def vn_date(day: dt.date) -> str:
 def _late_apology(dossier: Dossier, days_late: int) -> str:
     """Says how late a dossier is, apologises and gives the hotline."""
     hotline = get_settings().hotline
-    overdue = f"đã quá hạn {days_late} ngày" if days_late else "đã quá hạn"
+    overdue = f"đã trễ hạn {days_late} ngày" if days_late else "đã trễ hạn"
     return (
         f"Hồ sơ {overdue} so với ngày hẹn trả {vn_date(dossier.due_date)}. "
         "Sở Công Thương thành thật xin lỗi anh/chị vì sự chậm trễ này; bộ phận chuyên môn sẽ gửi "

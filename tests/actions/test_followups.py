@@ -52,7 +52,7 @@ async def test_an_overdue_dossier_is_told_late_with_days_apology_and_hotline(
     [message] = dispatcher.messages
     days = (TODAY - dossier.due_date).days
     assert f"TRỄ HẠN {days} NGÀY" in message["text"]
-    assert f"đã quá hạn {days} ngày" in message["text"]
+    assert f"đã trễ hạn {days} ngày" in message["text"]
     assert "xin lỗi" in message["text"] and get_settings().hotline in message["text"]
     assert "đang trong thời hạn" not in message["text"]
 
@@ -81,7 +81,7 @@ async def test_two_codes_in_one_message_are_both_answered(api_url: str, seeded_d
 
 
 @pytest.mark.parametrize(("question", "expected"), [
-    ("khi nào có kết quả", "đã quá hạn {days} ngày"),
+    ("khi nào có kết quả", "đã trễ hạn {days} ngày"),
     ("trễ hạn rồi phải không", "đúng vậy"),
     ("nhận kết quả ở đâu", "{address}"),
 ])
