@@ -16,7 +16,7 @@ from actions.base import DossierAction, latest_entity
 from actions.feedback import file_if_report
 from actions.lookup import ActionHoiHoSo
 from common import replies
-from common.dates import local_now, parse_day, parse_time, vn_day
+from common.dates import local_now, month_named, parse_day, parse_time, vn_day
 from common.dossier_questions import followup_of
 from common.text import fold_key
 from dossier_api.client import BadRequest, DossierApiError, DossierApiUnavailable, DossierNotFound, SlotFull
@@ -106,7 +106,8 @@ class ActionDatLichHen(DossierAction):
             cancel_id = latest_entity(tracker, "huy_lich")
             if cancel_id or _wants(text, "huy", "bo lich", "khong den duoc"):
                 await self._cancel(dispatcher, owner, cancel_id)
-            elif _wants(text, "xem", "kiem tra", "da dat", "cua toi", "cua minh"):
+            elif _wants(text, "xem", "kiem tra", "da dat", "cua toi", "cua minh", "lich hen nao", "co lich hen",
+                        "co hen nao", "my appointments?") and not _wants(text, "trong", "con cho", "free"):
                 await self._list(dispatcher, owner)
             else:
                 await self._book(dispatcher, tracker, text, owner)
@@ -121,6 +122,11 @@ class ActionDatLichHen(DossierAction):
         day = dt.date.fromisoformat(raw_day) if raw_day else parse_day(text, now.date())
         if day is None and parse_time(text):
             day = offered_day(tracker)
+        month = month_named(text, now.date()) if day is None else None
+        if month is not None and (month - now.date()).days > BOOK_DAYS_AHEAD:  # "tháng sáu năm sau"
+            why = f"Tháng {month:%m/%Y} còn xa quá: anh/chị chỉ đặt được trong {BOOK_DAYS_AHEAD} ngày tới."
+            await self._offer_days(dispatcher, why + " Mời chọn ngày khác:")
+            return
         if day is None:
             await self._offer_days(dispatcher, "Anh/chị muốn đến vào ngày nào?")
             return
