@@ -63,7 +63,8 @@ def last_bot_text(tracker: Tracker) -> str:
                 return ""
             seen_user = True
         elif seen_user and event.get("event") == "bot":
-            return event.get("text") or ""
+            custom = (event.get("data") or {}).get("custom") or {}
+            return event.get("text") or (custom.get("text") if isinstance(custom, dict) else "") or ""
     return ""
 
 

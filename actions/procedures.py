@@ -325,6 +325,10 @@ class ActionNgoaiPhamVi(GuidanceAction):
             # The answer to the bot's own "which procedure?" ("bán buôn", "an toàn thực phẩm").
             return await ActionHuongDanThuTuc().run(dispatcher, tracker, domain)
         from actions.feedback import file_if_report  # actions.feedback imports this module
+        from actions.places import ActionTimDiaDiem, asked_where
+
+        if asked_where(tracker):  # "phường Hòa Xuân", the answer to "which ward?"
+            return await ActionTimDiaDiem().run(dispatcher, tracker, domain)
 
         if (filed := await file_if_report(dispatcher, tracker, domain)) is not None:
             return filed
