@@ -85,9 +85,15 @@ def _aspect_cues() -> Lexicon:
     return Lexicon.of_groups({g: cues[g] for g in ASPECT_CUES}, load_teencode(), cues.get("exact_only", []))
 
 
+# Prices of goods, not the fee of a procedure ("giảm giá 30%" is a promotion, not "giá" asked).
+_PRICE_WORDS = re.compile(r"(?<!\w)(?:giảm giá|giam gia|hạ giá|ha gia|đồng giá|dong gia|tăng giá|tang gia|"
+                          r"giá cả|gia ca|niêm yết giá|niem yet gia|giá bán|gia ban)(?!\w)", re.IGNORECASE)
+
+
 def aspects_of(text: str) -> list[str]:
     """The intents of the aspects a message asks about by its cue words, in the order
     of ``ANSWERS`` ("lệ phí và thời hạn" asks two)."""
+    text = _PRICE_WORDS.sub(" ", text)
     found = {ASPECT_CUES[h.value] for h in _aspect_cues().find(split_tokens(text, load_teencode()))}
     return [intent for intent in ANSWERS if intent in found]
 
