@@ -13,13 +13,23 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, idempotency_key, latest_entity
+from actions.feedback import file_if_report
+from actions.lookup import ActionHoiHoSo
 from common import replies
-from common.dates import local_now, parse_day, parse_time, vn_day
+from common.dates import local_now, month_named, parse_day, parse_time, vn_day
+from common.dossier_questions import followup_of
 from common.text import fold_key
 from dossier_api.client import BadRequest, DossierApiError, DossierApiUnavailable, DossierNotFound, SlotFull
 from dossier_api.models import Appointment, AppointmentIn
 
 logger = logging.getLogger(__name__)
+
+_DUE_WORDS = re.compile(r"(?<!\w)(?:hen tra|han tra|ngay tra|tra ket qua|co ket qua|due)(?!\w)")
+
+
+def asks_due_date(text: str) -> bool:
+    """ "hẹn trả ngày nào vậy": the due date of a dossier, not a booking (both say "hẹn")."""
+    return followup_of(text) is not None and _DUE_WORDS.search(fold_key(text)) is not None
 
 MAX_SLOT_BUTTONS = 8
 ALREADY_BOOKED = "already_booked"  # the API's 409: this owner holds a place at that time
@@ -85,6 +95,11 @@ class ActionDatLichHen(DossierAction):
         text = tracker.latest_message.get("text") or ""
         owner = tracker.sender_id
         intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if not names_day_or_time(tracker, local_now().date()):
+            if (filed := await file_if_report(dispatcher, tracker, domain)) is not None:
+                return filed  # "chờ 2 tiếng không ai tiếp, rứa là răng": a complaint, not a booking
+            if tracker.get_slot("ho_so_gan_nhat") and asks_due_date(text):
+                return await ActionHoiHoSo().run(dispatcher, tracker, domain)  # "hẹn trả ngày nào vậy"
         if intent in NOT_BOOKING and not names_day_or_time(tracker, local_now().date()):
             dispatcher.utter_message(response=NOT_BOOKING[intent])
             return []
@@ -92,7 +107,8 @@ class ActionDatLichHen(DossierAction):
             cancel_id = latest_entity(tracker, "huy_lich")
             if cancel_id or _wants(text, "huy", "bo lich", "khong den duoc"):
                 await self._cancel(dispatcher, owner, cancel_id)
-            elif _wants(text, "xem", "kiem tra", "da dat", "cua toi", "cua minh"):
+            elif _wants(text, "xem", "kiem tra", "da dat", "cua toi", "cua minh", "lich hen nao", "co lich hen",
+                        "co hen nao", "my appointments?") and not _wants(text, "trong", "con cho", "free"):
                 await self._list(dispatcher, owner)
             else:
                 await self._book(dispatcher, tracker, text, owner)
@@ -107,6 +123,11 @@ class ActionDatLichHen(DossierAction):
         day = dt.date.fromisoformat(raw_day) if raw_day else parse_day(text, now.date())
         if day is None and parse_time(text):
             day = offered_day(tracker)
+        month = month_named(text, now.date()) if day is None else None
+        if month is not None and (month - now.date()).days > BOOK_DAYS_AHEAD:  # "tháng sáu năm sau"
+            why = f"Tháng {month:%m/%Y} còn xa quá: anh/chị chỉ đặt được trong {BOOK_DAYS_AHEAD} ngày tới."
+            await self._offer_days(dispatcher, why + " Mời chọn ngày khác:")
+            return
         if day is None:
             await self._offer_days(dispatcher, "Anh/chị muốn đến vào ngày nào?")
             return

@@ -63,6 +63,20 @@ def latest_entity(tracker: Tracker, entity: str) -> str | None:
     return next(tracker.get_latest_entity_values(entity), None)
 
 
+def last_bot_text(tracker: Tracker) -> str:
+    """What the bot said last before the latest user message ("" when nothing)."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_user:
+                return ""
+            seen_user = True
+        elif seen_user and event.get("event") == "bot":
+            custom = (event.get("data") or {}).get("custom") or {}
+            return event.get("text") or (custom.get("text") if isinstance(custom, dict) else "") or ""
+    return ""
+
+
 class DossierAction(Action, abc.ABC):
     """Base of actions that talk to the dossier system (abstract: not registered)."""
 

@@ -18,8 +18,10 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, dossier_client, latest_entity
 from common import replies
-from common.codes import canonical_code
-from common.phones import normalize_msisdn
+from common.codes import canonical_code, find_codes
+from common.delivery import DELIVERY_FEE_VND, asks_fee, recipient_name
+from common.dossier_questions import wants_to_stop
+from common.phones import find_msisdn
 from common.privacy import mask_person_name, mask_phone
 from common.status import DossierStatus
 from dossier_api.client import Conflict, DossierApiError, DossierApiUnavailable, DossierNotFound
@@ -78,14 +80,21 @@ class ActionChuyenPhat(DossierAction):
             return await self._file(dispatcher, tracker, values)
         if tracker.active_loop_name == "chuyen_phat_form" or tracker.latest_action_name == "chuyen_phat_form":
             return [SlotSet(s, None) for s in SLOTS]  # the form stopped without everything
-        known = latest_entity(tracker, "ma_ho_so") or tracker.get_slot("ho_so_gan_nhat")
+        given = latest_entity(tracker, "ma_ho_so")
+        if not given and asks_fee(text):
+            dispatcher.utter_message(text=replies.delivery_fee(DELIVERY_FEE_VND))
+            return []
+        if not given and wants_to_stop(text):
+            dispatcher.utter_message(text=replies.delivery_stopped())
+            return [SlotSet(s, None) for s in SLOTS]
+        known = given or tracker.get_slot("ho_so_gan_nhat")
         code = canonical_code(known) if known else None
         if code:
             problem = await check_dossier(code)
             if problem:
                 dispatcher.utter_message(text=problem)
                 return []
-        return [SlotSet("cp_ma_ho_so", code), FollowupAction("chuyen_phat_form")]
+        return [*([SlotSet("cp_ma_ho_so", code)] if code else []), FollowupAction("chuyen_phat_form")]
 
     async def _file(self, dispatcher: CollectingDispatcher, tracker: Tracker, v: dict[str, Any]) -> list[EventType]:
         wanted = DeliveryIn(owner=tracker.sender_id, dossier_code=v["cp_ma_ho_so"], recipient_name=v["cp_ten"],
@@ -124,15 +133,25 @@ class ActionChuyenPhat(DossierAction):
 
 
 class ValidateChuyenPhatForm(FormValidationAction):
-    """Checks each answer; a dossier whose result cannot be posted ends the form."""
+    """Checks each answer; "thôi", or a dossier whose result cannot be posted, ends the form.
+
+    Answers are read out of what people type around them ("mã ...", "số em là 0987 654 321",
+    "Lê Văn Tám, CCCD ..."); a phone number typed again later corrects the one given.
+    """
 
     def name(self) -> str:
         return "validate_chuyen_phat_form"
 
     async def validate_cp_ma_ho_so(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                    domain: DomainDict) -> dict[str, Any]:
-        code = canonical_code(str(value or ""))
+        text = str(value or "")
+        if not text.strip():
+            return {"cp_ma_ho_so": None}  # nothing typed yet: the form asks
+        found = find_codes(text)
+        code = found[0].code.canonical if found else canonical_code(text)
         if code is None:
+            if wants_to_stop(text):
+                return _stop(dispatcher)
             dispatcher.utter_message(text=replies.invalid_code())
             return {"cp_ma_ho_so": None}
         problem = await check_dossier(code)
@@ -143,28 +162,47 @@ class ValidateChuyenPhatForm(FormValidationAction):
 
     async def validate_cp_ten(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: DomainDict) -> dict[str, Any]:
-        name = " ".join(str(value or "").split())
-        if not 2 <= len(name) <= 100 or any(c.isdigit() for c in name):
-            dispatcher.utter_message(text="Họ tên người nhận chưa hợp lệ (2-100 chữ cái), anh/chị vui lòng nhập lại.")
+        text = str(value or "")
+        if not text.strip():
+            return {"cp_ten": None}
+        if wants_to_stop(text):
+            return _stop(dispatcher)
+        name = recipient_name(text)
+        if name is None:
+            dispatcher.utter_message(text=replies.delivery_bad_name())
             return {"cp_ten": None}
         return {"cp_ten": name}
 
     async def validate_cp_sdt(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: DomainDict) -> dict[str, Any]:
-        phone = normalize_msisdn(str(value or ""))
+        text = str(value or "")
+        if not text.strip():
+            return {"cp_sdt": None}
+        phone = find_msisdn(text)
         if phone is None:
-            dispatcher.utter_message(text="Số điện thoại chưa đúng (ví dụ 0905123456), anh/chị vui lòng nhập lại.")
+            if wants_to_stop(text):
+                return _stop(dispatcher)
+            dispatcher.utter_message(text=replies.delivery_bad_phone())
             return {"cp_sdt": None}
         return {"cp_sdt": phone}
 
     async def validate_cp_dia_chi(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                   domain: DomainDict) -> dict[str, Any]:
-        address = " ".join(str(value or "").split())
+        text = str(value or "")
+        if not text.strip():
+            return {"cp_dia_chi": None}
+        if wants_to_stop(text):
+            return _stop(dispatcher)
+        phone = find_msisdn(text)
+        if phone is not None:  # "xin lỗi gõ sai, 0916 345 679 mới đúng": a correction, not an address
+            dispatcher.utter_message(text=replies.delivery_phone_corrected())
+            return {"cp_sdt": phone, "cp_dia_chi": None}
+        address = " ".join(text.split())
         if len(address) < 10:
-            dispatcher.utter_message(text="Địa chỉ hơi ngắn, anh/chị vui lòng ghi rõ số nhà, đường, phường.")
+            dispatcher.utter_message(text=replies.delivery_short_address())
             return {"cp_dia_chi": None}
         if len(address) > 300:
-            dispatcher.utter_message(text="Địa chỉ quá dài (tối đa 300 ký tự), anh/chị vui lòng rút gọn.")
+            dispatcher.utter_message(text=replies.delivery_long_address())
             return {"cp_dia_chi": None}
         return {"cp_dia_chi": address}
 
@@ -173,3 +211,9 @@ class ValidateChuyenPhatForm(FormValidationAction):
         if any(e.get("event") == "slot" and e.get("name") == "cp_dung" and e.get("value") for e in events):
             events += [SlotSet("cp_dung", None), SlotSet("requested_slot", None), ActiveLoop(None)]
         return events
+
+
+def _stop(dispatcher: CollectingDispatcher) -> dict[str, Any]:
+    """The citizen leaves the form: say so, and end it (``cp_dung``)."""
+    dispatcher.utter_message(text=replies.delivery_stopped())
+    return {s: None for s in SLOTS} | {"cp_dung": True}

@@ -16,7 +16,7 @@ import logging
 from typing import Any
 
 from rasa_sdk import FormValidationAction, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -24,7 +24,15 @@ from actions.base import DossierAction
 from actions.lookup import ActionHoiHoSo
 from common import replies
 from common.codes import find_codes
-from common.dossier_questions import asks_about_ticket, find_ticket_numbers, followup_of, is_explicit_complaint
+from common.dossier_questions import (
+    asks_about_ticket,
+    find_ticket_numbers,
+    followup_of,
+    is_explicit_complaint,
+    is_question,
+    is_report,
+    wants_to_stop,
+)
 from dossier_api.client import DossierApiError, DossierNotFound
 from dossier_api.models import TicketIn
 
@@ -43,6 +51,8 @@ class ActionPhanAnh(DossierAction):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         content = tracker.get_slot("noi_dung_phan_anh")
         text = (tracker.latest_message.get("text") or "").strip()
+        if not content and tracker.latest_action_name == "phan_anh_form":
+            return []  # the citizen left the form ("thôi để sau"); it said so
         if asks_about_ticket(content or text):
             numbers = find_ticket_numbers(content or text) or [tracker.get_slot("phieu_gan_nhat")]
             if numbers[0]:
@@ -56,9 +66,21 @@ class ActionPhanAnh(DossierAction):
             return await ActionHoiHoSo().run(dispatcher, tracker, domain)
         if not content:
             intent = (tracker.latest_message.get("intent") or {}).get("name")
+            if is_question(text) and not is_report(text):
+                # "phí giấy phép ... bao nhiêu", "xin giấy gì": a question, never a ticket
+                from actions.procedures import catalog_fact_reply  # it imports this module's importers
+
+                answered = await catalog_fact_reply(dispatcher, tracker, domain)
+                if answered is not None:
+                    return answered
+                return [FollowupAction("phan_anh_form")]
             if intent != "phan_anh_kien_nghi" or len(text.split()) < MIN_WORDS or text.startswith("/"):
                 return [FollowupAction("phan_anh_form")]
             content = text[:MAX_CHARS]
+        return await self.file(dispatcher, tracker, content)
+
+    async def file(self, dispatcher: CollectingDispatcher, tracker: Tracker, content: str) -> list[EventType]:
+        """Files ``content`` as this sender's ticket and tells its number."""
         codes = find_codes(content)
         ticket = TicketIn(owner=tracker.sender_id, content=content,
                           dossier_code=codes[0].code.canonical if codes else None)
@@ -87,6 +109,23 @@ class ActionPhanAnh(DossierAction):
         dispatcher.utter_message(text=replies.ticket_status(ticket))
 
 
+async def file_if_report(dispatcher: CollectingDispatcher, tracker: Tracker,
+                         domain: DomainDict) -> list[EventType] | None:
+    """Files the latest message when it is a complaint with its substance that the classifier
+    read as something else (a policy question, "not understood", a booking...); None otherwise.
+
+    A message with a dossier code or a ticket number is left to the action it reached: those
+    are questions about the dossier or the ticket unless a complaint verb says otherwise.
+    """
+    text = (tracker.latest_message.get("text") or "").strip()
+    if not text.startswith("/") and asks_about_ticket(text):  # "đã gửi phản ánh rồi, có kết quả chưa"
+        return await ActionPhanAnh().run(dispatcher, tracker, domain)
+    if text.startswith("/") or not is_report(text) or find_ticket_numbers(text) or (
+            find_codes(text) and not is_explicit_complaint(text)):
+        return None
+    return await ActionPhanAnh().file(dispatcher, tracker, text[:MAX_CHARS])
+
+
 class ValidatePhanAnhForm(FormValidationAction):
     """The content must say something and fit in a ticket."""
 
@@ -97,6 +136,8 @@ class ValidatePhanAnhForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         text = str(value or "").strip()
+        if not text:
+            return {"noi_dung_phan_anh": None}
         if len(text) < MIN_CHARS:
             dispatcher.utter_message(text="Nội dung hơi ngắn, anh/chị vui lòng mô tả rõ sự việc hơn.")
             return {"noi_dung_phan_anh": None}
@@ -106,3 +147,10 @@ class ValidatePhanAnhForm(FormValidationAction):
                 + " Anh/chị vui lòng rút gọn hoặc gửi qua hộp thư góp ý của Sở.")
             return {"noi_dung_phan_anh": None}
         return {"noi_dung_phan_anh": text}
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        value = tracker.get_slot("noi_dung_phan_anh")
+        if tracker.get_slot("requested_slot") == "noi_dung_phan_anh" and value and wants_to_stop(str(value)):
+            dispatcher.utter_message(text=replies.feedback_stopped())  # "thôi để sau": no ticket
+            return [SlotSet("noi_dung_phan_anh", None), SlotSet("requested_slot", None), ActiveLoop(None)]
+        return await super().run(dispatcher, tracker, domain)

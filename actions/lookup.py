@@ -11,8 +11,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.base import DossierAction, redis_client
-from actions.procedures import ActionHuongDanThuTuc
+from actions.base import DossierAction, last_bot_text, redis_client
+from actions.notifications import ASK_CODE, ActionDangKyThongBao
+from actions.procedures import ActionHuongDanThuTuc, asks_documents_only, aspects_of, names_a_product
 from common import replies, stats
 from common.codes import canonical_code, find_codes, is_bare_code_attempt, looks_like_code_attempt
 from common.dates import local_now
@@ -55,6 +56,11 @@ class ValidateTraCuuForm(FormValidationAction):
         ):
             # "Tra cứu 000.00.12.H17-201301-0001": say what is wrong before the form asks for a code.
             dispatcher.utter_message(text=replies.invalid_code())
+        elif not tracker.get_slot("requested_slot") and not tracker.get_slot("ma_ho_so") and not find_codes(text):
+            # the form is starting (nothing asked yet)
+            guided = await self._procedure_question(dispatcher, tracker, domain, text)
+            if guided is not None:
+                return [*guided, SlotSet("requested_slot", None), ActiveLoop(None)]
         events = await super().run(dispatcher, tracker, domain)
         attempts = next(
             (e["value"] for e in reversed(events) if e.get("event") == "slot" and e.get("name") == "so_lan_nhap_sai"),
@@ -65,6 +71,20 @@ class ValidateTraCuuForm(FormValidationAction):
             events += [SlotSet("so_lan_nhap_sai", 0), SlotSet("requested_slot", None), ActiveLoop(None)]
         return events
 
+    @staticmethod
+    async def _procedure_question(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
+                                  text: str) -> list[EventType] | None:
+        """ "hồ sơ gồm những gì và phí ra sao" (a procedure's documents, read as a lookup): the
+        procedure it names, or the one just discussed, answers it instead of a request for a code."""
+        after_procedure = latest_topic(tracker) == "thu_tuc_gan_nhat"
+        if not (aspects_of(text) or (after_procedure and asks_documents_only(text))):
+            return None
+        if not (after_procedure or names_a_product(text)) or followup_of(text):
+            return None
+        read = (tracker.latest_message.get("intent") or {}).get("name")
+        intent = "hoi_giay_to" if asks_documents_only(text) else read
+        return await ActionHuongDanThuTuc().guide(dispatcher, tracker, intent)
+
 
 LOOKUP_BUTTONS = [
     {"title": "Đánh giá dịch vụ", "payload": "/danh_gia"},
@@ -73,7 +93,7 @@ LOOKUP_BUTTONS = [
 MAX_CODES = 3  # codes answered from one message
 NOT_A_FOLLOWUP = {"ngoai_pham_vi": "utter_ngoai_pham_vi"}  # what other intents routed here get otherwise
 FOLLOWUP_ANSWERS = {Followup.WHEN: replies.dossier_when, Followup.LATE: replies.dossier_late,
-                    Followup.WHERE: replies.dossier_where}
+                    Followup.WHERE: replies.dossier_where, Followup.WHY: replies.dossier_why}
 
 
 def codes_in_message(tracker: Tracker) -> list[str]:
@@ -109,6 +129,9 @@ class ActionTraCuuHoSo(DossierAction):
         codes = codes_asked(tracker)
         if not codes:  # the form gave up after malformed codes
             return []
+        if len(codes) == 1 and last_bot_text(tracker).startswith(ASK_CODE):
+            # the answer to "which dossier do you want notifications for?"
+            return [SlotSet("ma_ho_so", None), *await ActionDangKyThongBao().run(dispatcher, tracker, domain)]
         events: list[EventType] = [SlotSet("ma_ho_so", None)]
         if len(codes) > 1:
             dispatcher.utter_message(text=replies.several_codes(len(codes)))

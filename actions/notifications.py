@@ -8,6 +8,7 @@ receives them through its push stream, ``bot/push.py``).
 from __future__ import annotations
 
 import logging
+import re
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -17,6 +18,7 @@ from rasa_sdk.types import DomainDict
 from actions.base import DossierAction, channel_of, latest_entity, redis_client
 from common import replies, subscriptions
 from common.codes import canonical_code
+from common.text import fold_key
 from dossier_api.client import DossierApiUnavailable, DossierNotFound, InvalidDossierCode
 
 logger = logging.getLogger(__name__)
@@ -65,6 +67,15 @@ class ActionDangKyThongBao(DossierAction):
         return [SlotSet("ho_so_gan_nhat", dossier.code)]
 
 
+_UNSUBSCRIBE_WORDS = re.compile(r"(?<!\w)(?:huy|ngung|ngưng|dung|tat|bo|khong nhan|khong can|thoi nhan|dung gui|"
+                                r"stop|unsubscribe|cancel)(?!\w)")
+
+
+def asks_to_unsubscribe(text: str) -> bool:
+    """Whether ``text`` has a word of leaving the notifications (hủy, ngừng, dừng, tắt, stop...)."""
+    return _UNSUBSCRIBE_WORDS.search(fold_key(text)) is not None
+
+
 class ActionHuyDangKy(DossierAction):
     """Unsubscribes from the dossier named, or from every dossier."""
 
@@ -74,6 +85,11 @@ class ActionHuyDangKy(DossierAction):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         raw = latest_entity(tracker, "ma_ho_so")
         code = canonical_code(raw) if raw else None
+        if code and not asks_to_unsubscribe(tracker.latest_message.get("text") or ""):
+            # "còn cái này nữa <mã>": a code with no word of leaving is a lookup of it
+            from actions.lookup import ActionTraCuuHoSo  # it imports the actions that import this one
+
+            return await ActionTraCuuHoSo().run(dispatcher, tracker, domain)
         dropped = await subscriptions.unsubscribe(redis_client(), tracker.sender_id, code)
         if dropped:
             listed = ", ".join(dropped)

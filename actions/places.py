@@ -10,7 +10,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import DossierAction, channel_of
+from actions.base import DossierAction, channel_of, last_bot_text
 from common import replies
 from dossier_api.client import DossierApiError, DossierApiUnavailable
 from dossier_api.models import PlaceResult
@@ -24,6 +24,13 @@ ASK_WHERE_CHAT = (
     "hoặc cho biết tên phường, ví dụ: “{example} phường Hải Châu”."
 )
 ASK_WHERE_SMS = "Anh/chị vui lòng soạn loại địa điểm kèm tên phường, ví dụ: {example} phường Hải Châu."
+
+
+def asked_where(tracker: Tracker) -> bool:
+    """Whether the bot's last message asked where (a location or a ward) for a place type."""
+    said = last_bot_text(tracker)
+    return bool(tracker.get_slot("loai_dia_diem")) and any(
+        said.startswith(ask.split("{", 1)[0]) for ask in (ASK_WHERE_CHAT, ASK_WHERE_SMS))
 
 
 def type_payload(place_type: str) -> str:

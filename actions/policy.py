@@ -11,7 +11,7 @@ import asyncio
 import logging
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -20,6 +20,7 @@ from dossier_api.client import DossierApiError
 from knowledge import answer
 from knowledge.loader import Entry
 from knowledge.retrieval import Retriever, retriever_for
+from vn_nlu.lexicon import other_agency
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,18 @@ GENERIC_PROCEDURE_TITLE = "Xem thủ tục liên quan"
 async def retriever() -> Retriever:
     """The process-wide index, built off the event loop on first use (it reads the data files)."""
     return await asyncio.to_thread(retriever_for)
+
+
+async def _filed_as_report(dispatcher: CollectingDispatcher, tracker: Tracker,
+                           domain: DomainDict) -> list[EventType] | None:
+    """A complaint told with its substance is filed, and a fee, time or documents question about
+    one catalog procedure gets the catalog's facts, not a knowledge base answer."""
+    # these modules import this one
+    from actions.feedback import file_if_report
+    from actions.procedures import catalog_fact_reply
+
+    filed = await file_if_report(dispatcher, tracker, domain)
+    return filed if filed is not None else await catalog_fact_reply(dispatcher, tracker, domain)
 
 
 class ActionHoiChinhSach(DossierAction):
@@ -42,13 +55,27 @@ class ActionHoiChinhSach(DossierAction):
     ) -> list[EventType]:
         settings = self.settings
         text = tracker.latest_message.get("text") or ""
+        if (filed := await _filed_as_report(dispatcher, tracker, domain)) is not None:
+            return filed
         if not text.strip() or text.startswith("/"):  # a button: the question is still to come
             dispatcher.utter_message(text=answer.ask_question())
             return []
         if not await self.reply_from_knowledge(dispatcher, tracker, text):
+            from actions.procedures import catalog_fact_reply  # it imports this module
+
+            guided = await catalog_fact_reply(dispatcher, tracker, domain, any_question=True)
+            if guided is not None:  # the base does not know it, the catalog names one procedure
+                return guided
             logger.info("policy question not answered (%d chars)", len(text))
             dispatcher.utter_message(text=answer.not_known(settings.hotline), buttons=answer.not_known_buttons())
-        return []
+            return []
+        return self.follow_up_slots()
+
+    linked: str | None = None
+
+    def follow_up_slots(self) -> list[EventType]:
+        """After an answer that links one catalog procedure, "mất mấy ngày" is about that procedure."""
+        return [SlotSet("thu_tuc_gan_nhat", self.linked)] if self.linked else []
 
     async def reply_from_knowledge(self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> bool:
         """Answer ``text`` from the knowledge base when an entry matches well enough; False otherwise."""
@@ -62,6 +89,7 @@ class ActionHoiChinhSach(DossierAction):
         else:
             dispatcher.utter_message(text=answer.chat_reply(entry, self.settings.hotline),
                                      buttons=await self._procedure_buttons(entry))
+        self.linked = entry.procedures[0] if len(entry.procedures) == 1 else None
         return True
 
     async def _procedure_buttons(self, entry: Entry) -> list[dict[str, str]]:
@@ -89,7 +117,13 @@ class ActionChuaHieu(ActionHoiChinhSach):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         text = tracker.latest_message.get("text") or ""
+        if (filed := await _filed_as_report(dispatcher, tracker, domain)) is not None:
+            return filed
         if text.strip() and not text.startswith("/") and await self.reply_from_knowledge(dispatcher, tracker, text):
-            return []
+            return self.follow_up_slots()
+        if text.strip() and not text.startswith("/") and other_agency(text) is not None:
+            from actions.procedures import ActionNgoaiPhamVi  # it imports this module
+
+            return await ActionNgoaiPhamVi().run(dispatcher, tracker, domain)  # "sổ đỏ … nộp đâu": who does it
         dispatcher.utter_message(response="utter_xin_dien_dat_lai")
         return []

@@ -9,6 +9,7 @@ choose from with buttons, another agency's matter, or nothing.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -23,6 +24,8 @@ from rasa_sdk.types import DomainDict
 from actions.base import DossierAction, latest_entity
 from actions.policy import ActionHoiChinhSach
 from common import replies
+from common.dossier_questions import Followup, followup_of
+from common.text import fold_key
 from dossier_api.catalog import FacetVocabulary, close_matches
 from dossier_api.client import DossierApiUnavailable, DossierNotFound
 from dossier_api.models import Procedure, ProcedureMatch
@@ -82,11 +85,24 @@ def _aspect_cues() -> Lexicon:
     return Lexicon.of_groups({g: cues[g] for g in ASPECT_CUES}, load_teencode(), cues.get("exact_only", []))
 
 
+# Prices of goods, not the fee of a procedure ("giảm giá 30%" is a promotion, not "giá" asked).
+_PRICE_WORDS = re.compile(r"(?<!\w)(?:giảm giá|giam gia|hạ giá|ha gia|đồng giá|dong gia|tăng giá|tang gia|"
+                          r"giá cả|gia ca|niêm yết giá|niem yet gia|giá bán|gia ban)(?!\w)", re.IGNORECASE)
+
+
+def aspects_of(text: str) -> list[str]:
+    """The intents of the aspects a message asks about by its cue words, in the order
+    of ``ANSWERS`` ("lệ phí và thời hạn" asks two)."""
+    text = _PRICE_WORDS.sub(" ", text)
+    found = {ASPECT_CUES[h.value] for h in _aspect_cues().find(split_tokens(text, load_teencode()))}
+    return [intent for intent in ANSWERS if intent in found]
+
+
 def aspect_of(text: str) -> str:
     """The intent of the aspect a message asks about by its cue words (fee, time...);
     the general guidance when it names none or several."""
-    found = {ASPECT_CUES[h.value] for h in _aspect_cues().find(split_tokens(text, load_teencode()))}
-    return found.pop() if len(found) == 1 else "hoi_thu_tuc"
+    found = aspects_of(text)
+    return found[0] if len(found) == 1 else "hoi_thu_tuc"
 
 
 def pending_question(events: list[dict[str, Any]]) -> tuple[str, str] | None:
@@ -119,6 +135,26 @@ def _names_a_product(text: str) -> bool:
     return bool(_facets().find(text).get("san_pham"))
 
 
+_DOCUMENTS_FOLLOW_UP = re.compile(r"^(?:con |the |vay )?(?:ho so|giay to)(?: thi| the| nua| can)*"
+                                  r"(?: sao| nao| gi| chi| ra sao| the nao| gom gi)?(?: a| vay| z| ha)?$")
+
+
+def asks_documents_only(text: str) -> bool:
+    """ "hồ sơ thì sao", "còn giấy tờ?": after a procedure answer, its documents."""
+    return _DOCUMENTS_FOLLOW_UP.match(fold_key(text).strip(" ?.!")) is not None
+
+
+def names_a_product(text: str) -> bool:
+    """Public for the lookup form: whether ``text`` names what a procedure is about."""
+    return _names_a_product(text)
+
+
+def _matched_without_its_product(text: str, resolution: Resolution) -> bool:
+    """Whether the search matched procedures of a product the message does not name: words
+    like "phí thẩm định" met another procedure's name, the question is about the one before."""
+    return bool(resolution.procedures) and all(p.product for p in resolution.procedures) and not _names_a_product(text)
+
+
 def _payload(intent: str, procedure_id: str) -> str:
     return f'/{intent}{{"thu_tuc": "{procedure_id}"}}'
 
@@ -127,9 +163,11 @@ class GuidanceAction(DossierAction):
     """Shared resolution and answers of the procedure actions (abstract: not registered)."""
 
     async def answer(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: str, resolution: Resolution
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: str, resolution: Resolution,
+        also: tuple[str, ...] = (),
     ) -> list[EventType] | None:
-        """Utter the resolution; None when it holds nothing to say."""
+        """Utter the resolution (``intent``'s aspect, and those in ``also`` when the question
+        asked several: "phí và thời hạn"); None when it holds nothing to say."""
         hotline = self.settings.hotline
         if resolution.agency is not None:
             a = resolution.agency
@@ -148,8 +186,9 @@ class GuidanceAction(DossierAction):
         if procedure.authority is not None:
             dispatcher.utter_message(text=replies.procedure_elsewhere(procedure, hotline))
         else:
-            buttons = [{"title": t, "payload": _payload(i, procedure.id)} for t, i in FOLLOW_UPS if i != intent]
-            text = ANSWERS.get(intent, replies.procedure_summary)(procedure)
+            asked = [intent, *(a for a in also if a != intent)]
+            buttons = [{"title": t, "payload": _payload(i, procedure.id)} for t, i in FOLLOW_UPS if i not in asked]
+            text = "\n".join(ANSWERS.get(a, replies.procedure_summary)(procedure) for a in asked)
             if procedure.review:
                 text += replies.procedure_under_review(hotline)
             dispatcher.utter_message(text=text, buttons=buttons)
@@ -170,16 +209,34 @@ class ActionHuongDanThuTuc(GuidanceAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        intent = (tracker.latest_message.get("intent") or {}).get("name") or "hoi_thu_tuc"
+        text = tracker.latest_message.get("text") or ""
+        if (tracker.get_slot("ho_so_gan_nhat") and followup_of(text) is Followup.WHY
+                and not _names_a_product(text) and not text.startswith("/")):
+            from actions.lookup import ActionHoiHoSo, latest_topic  # it imports this module
+
+            if latest_topic(tracker) == "ho_so_gan_nhat":  # "phải bổ sung cái chi" about the dossier
+                return await ActionHoiHoSo().run(dispatcher, tracker, domain)
+        return await self.guide(dispatcher, tracker, (tracker.latest_message.get("intent") or {}).get("name"))
+
+    async def guide(self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: str | None) -> list[EventType]:
+        """Answer the latest message as a question on ``intent``'s aspect of a procedure."""
+        intent = intent or "hoi_thu_tuc"
         asked_intent, asked_text = pending_question(tracker.events) or ("hoi_thu_tuc", "")
+        text = tracker.latest_message.get("text") or ""
         if intent not in ANSWERS or intent == "hoi_thu_tuc":
-            intent = asked_intent  # "an toàn thực phẩm", the answer to "which procedure?" about a fee
+            # "an toàn thực phẩm", the answer to "which procedure?" about a fee; else the aspect the
+            # words ask ("phí thẩm định bao nhiêu" read as a policy question)
+            intent = asked_intent if asked_intent != "hoi_thu_tuc" or text.startswith("/") else aspect_of(text)
+        asked = aspects_of(text) if not text.startswith("/") else []
+        if len(asked) > 1 and intent not in asked:
+            intent = asked[0]
         try:
             resolution = await self._find(tracker, asked_text)
             if resolution.agency is None and (resolution.score < FOLLOW_UP_BELOW or (
-                    len(resolution.procedures) > 1 and not _names_a_product(tracker.latest_message.get("text") or ""))):
+                    len(resolution.procedures) > 1 and not _names_a_product(text))
+                    or _matched_without_its_product(text, resolution)):
                 resolution = await self._follow_up(tracker, resolution)
-            events = await self.answer(dispatcher, tracker, intent, resolution)
+            events = await self.answer(dispatcher, tracker, intent, resolution, tuple(asked) if len(asked) > 1 else ())
         except DossierApiUnavailable:
             logger.warning("dossier API unavailable during procedure guidance", exc_info=True)
             dispatcher.utter_message(text=replies.service_unavailable(self.settings.hotline))
@@ -219,7 +276,8 @@ class ActionHuongDanThuTuc(GuidanceAction):
         if previous is None:
             return resolution
         text = tracker.latest_message.get("text") or ""
-        if resolution.procedures and previous.product and not text.startswith("/"):  # it named something
+        named = not text.startswith("/") and any(_facets().find(text).values())
+        if resolution.procedures and previous.product and named:  # it named a variant
             # Facet values are folded words ("thuoc_la" -> "thuoc la"): the product, then its activity too.
             for words in ([previous.product], [previous.product, *previous.activities]):
                 variant = await self.search(" ".join([text, *(w.replace("_", " ") for w in words)]))
@@ -238,6 +296,26 @@ class ActionHuongDanThuTuc(GuidanceAction):
             return None
 
 
+async def catalog_fact_reply(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
+                             any_question: bool = False) -> list[EventType] | None:
+    """A fee, time or document question about one catalog procedure that the classifier read
+    otherwise (a policy question): the catalog's facts answer it. None when the message asks no
+    such fact (``any_question``: whatever it asks, when nothing else answers it) or names no
+    single procedure clearly."""
+    text = tracker.latest_message.get("text") or ""
+    if text.startswith("/") or not (any(a != "hoi_nop_ho_so" for a in aspects_of(text))
+                                    or (any_question and _names_a_product(text))):
+        return None
+    action = ActionHuongDanThuTuc()
+    try:
+        resolution = await action.search(text)
+    except DossierApiUnavailable:
+        return None
+    if resolution.agency is not None or len(resolution.procedures) != 1 or resolution.score < OURS_DESPITE_NLU:
+        return None
+    return await action.run(dispatcher, tracker, domain)
+
+
 class ActionNgoaiPhamVi(GuidanceAction):
     """Out of scope, as the NLU saw it: another agency's matter gets who handles it; a
     message that clearly names one of the sector's procedures gets that procedure; the
@@ -252,6 +330,14 @@ class ActionNgoaiPhamVi(GuidanceAction):
         if pending_question(tracker.events) is not None:
             # The answer to the bot's own "which procedure?" ("bán buôn", "an toàn thực phẩm").
             return await ActionHuongDanThuTuc().run(dispatcher, tracker, domain)
+        from actions.feedback import file_if_report  # actions.feedback imports this module
+        from actions.places import ActionTimDiaDiem, asked_where
+
+        if asked_where(tracker):  # "phường Hòa Xuân", the answer to "which ward?"
+            return await ActionTimDiaDiem().run(dispatcher, tracker, domain)
+
+        if (filed := await file_if_report(dispatcher, tracker, domain)) is not None:
+            return filed
         text = tracker.latest_message.get("text") or ""
         try:
             matches = await self.client.search_procedures(text, limit=MAX_CHOICES + 3) if text.strip() else []

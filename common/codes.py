@@ -17,6 +17,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from common.phones import normalize_msisdn
 from common.text import nfc
 
 _DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d_"
@@ -109,11 +110,15 @@ def canonical_code(text: str) -> str | None:
 def is_bare_code_attempt(text: str) -> bool:
     """True when ``text`` is nothing but something code-like: digits and
     separators with at most one agency letter, e.g. ``12345`` or
-    ``000.00.12.H17-201301-0001`` (valid or not)."""
+    ``000.00.12.H17-201301-0001`` (valid or not). A phone number (``0935 111 999``,
+    ``+84 905 777 888``) or a time of day (``10h30``) is not one: forms ask for them."""
     text = nfc(text).strip()
+    if (normalize_msisdn(text) is not None or _CLOCK.match(text)) and not find_codes(text):
+        return False  # a phone number or a time of day ("10h30", "13:30") answers another question
     return sum(c.isdigit() for c in text) >= 4 and bool(_BARE.fullmatch(text))
 
 
+_CLOCK = re.compile(r"^\d{1,2}\s*(?:h|g|:)\s*\d{0,2}\s*(?:p)?$", re.IGNORECASE)
 _BARE = re.compile(r"[\d\W_]*(?:[A-Za-z]\d[\d\W_]*)?")
 
 

@@ -17,14 +17,22 @@ from common.text import fold_key
 
 _DATE = re.compile(r"(?<![\w.])(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2}|\d{4}))?(?![\w-])")
 _TIME = re.compile(r"(?<![\w.])(\d{1,2})\s*(?:h|g|gio|:)\s*(\d{2})?(?:\s*(?:p|phut))?(?!\w)")
+# English: "10am", "3 pm", "10:30 am".
+_TIME_EN = re.compile(r"(?<![\w.])(\d{1,2})(?::(\d{2}))?\s*(am|pm)(?!\w)")
 _WEEKDAYS = {
     "thu hai": 0, "thu 2": 0, "t2": 0, "thu ba": 1, "thu 3": 1, "t3": 1, "thu tu": 2, "thu 4": 2, "t4": 2,
     "thu nam": 3, "thu 5": 3, "t5": 3, "thu sau": 4, "thu 6": 4, "t6": 4, "thu bay": 5, "thu 7": 5, "t7": 5,
     "chu nhat": 6, "cn": 6,
+    "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6,
 }
-_RELATIVE = {"hom nay": 0, "bua nay": 0, "ngay mai": 1, "mai": 1, "ngay kia": 2, "ngay mot": 2, "mai mot": 2}
+_MONTHS = {"gieng": 1, "mot": 1, "hai": 2, "ba": 3, "tu": 4, "nam": 5, "sau": 6, "bay": 7, "tam": 8, "chin": 9,
+           "muoi": 10, "muoi mot": 11, "muoi hai": 12, "chap": 12}
+_MONTH = re.compile(r"(?<!\w)thang (muoi mot|muoi hai|\d{1,2}|gieng|mot|hai|ba|tu|nam|sau|bay|tam|chin|muoi|chap)"
+                    r"(?: (nam sau|nam toi|sang nam|nam nay))?(?!\w)")
+_RELATIVE = {"hom nay": 0, "bua nay": 0, "ngay mai": 1, "mai": 1, "ngay kia": 2, "ngay mot": 2, "mai mot": 2,
+             "today": 0, "tomorrow": 1}
 # "Next week" and "this week", folded; a weekday with one of them is that week's day.
-_NEXT_WEEK = ("tuan toi", "tuan sau", "tuan ke tiep", "tuan ke", "tuan sau nua")
+_NEXT_WEEK = ("tuan toi", "tuan sau", "tuan ke tiep", "tuan ke", "tuan sau nua", "next week")
 _THIS_WEEK = ("tuan nay", "tuan ni")
 WEEKDAY_NAMES = ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật"]
 
@@ -70,6 +78,8 @@ def parse_day(text: str, today: dt.date) -> dt.date | None:
         if _has(key, phrase):
             return today + dt.timedelta(days=offset)
     key = key.replace("so thu tu", "")  # "số thứ tự" (queue number) folds like "thứ tư" (Wednesday)
+    if re.search(r"(?<!\w)next (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)(?!\w)", key):
+        key += " next week"  # "next Tuesday": the one of next week
     week = (2 if _has(key, "tuan sau nua") else 1 if any(_has(key, p) for p in _NEXT_WEEK)
             else 0 if any(_has(key, p) for p in _THIS_WEEK) else None)
     key = _without_weeks(key)
@@ -92,6 +102,10 @@ def _without_weeks(key: str) -> str:
 def parse_time(text: str) -> dt.time | None:
     """The time of day named in ``text`` (``9h``, ``9h30``, ``14:00``, ``2h chiều``), if any."""
     key = _without_weeks(fold_key(text))
+    english = _TIME_EN.search(key)
+    if english:
+        hour, minute = int(english[1]) % 12 + (12 if english[3] == "pm" else 0), int(english[2] or 0)
+        return dt.time(hour, minute) if hour < 24 and minute < 60 else None
     match = _TIME.search(key)
     if not match:
         return None
@@ -101,6 +115,18 @@ def parse_time(text: str) -> dt.time | None:
     if hour > 23 or minute > 59:
         return None
     return dt.time(hour, minute)
+
+
+def month_named(text: str, today: dt.date) -> dt.date | None:
+    """The first day of the month ``text`` names without a day ("tháng sáu năm sau"), if any."""
+    match = _MONTH.search(_without_weeks(fold_key(text)))
+    if not match:
+        return None
+    month = int(match[1]) if match[1].isdigit() else _MONTHS[match[1]]
+    if not 1 <= month <= 12:
+        return None
+    year = today.year + (1 if match[2] in ("nam sau", "nam toi", "sang nam") or month < today.month else 0)
+    return dt.date(year, month, 1)
 
 
 def vn_day(day: dt.date) -> str:

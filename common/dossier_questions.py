@@ -27,6 +27,7 @@ class Followup(str, enum.Enum):
     WHERE = "where"  # where / how the result is collected
     LATE = "late"  # is it late?
     WHEN = "when"  # when is the result due?
+    WHY = "why"  # why refused, what is to be supplemented: the current step and what it means
 
 
 # Checked in this order: "trễ hạn rồi, khi nào có kết quả" is about lateness (the answer gives the date too).
@@ -50,9 +51,18 @@ _FOLLOWUPS: dict[Followup, tuple[str, ...]] = {
         "khi nao lay duoc", "bao gio lay duoc", "khi nao nhan duoc", "bao gio nhan duoc", "ngay nao co ket qua",
         "ngay nao tra", "ngay hen tra", "hen tra ngay nao", "hen ngay nao", "den khi nao", "toi khi nao",
         "bao gio co", "khi nao co", "khi mo co",
-        "when will", "when can i", "when do i", "how long", "how many days",
+        "when will", "when can i", "when do i", "how long", "how many days", "han tra", "ngay tra", "ngay hen",
+        "due date", "hen tra",
+    ),
+    Followup.WHY: (
+        "tai sao", "vi sao", "sao lai", "ly do", "vi ly do gi", "bo sung gi", "bo sung cai gi", "bo sung cai chi",
+        "bo sung chi", "bo sung nhung gi", "thieu gi", "thieu cai gi", "thieu chi", "thieu giay gi", "can bo sung",
+        "phai bo sung", "why", "what is missing", "what do i need to add",
     ),
 }
+# "bao giờ mới xong", "chừng nào thì có kết quả": a when-question with words in between.
+_WHEN_LOOSE = re.compile(r"(?<!\w)(?:khi nao|bao gio|bao chu|chung nao|khi mo|luc nao|hom nao|ngay nao|may ngay)"
+                         r"(?: (?:thi|moi|se|co the|duoc|nua|la))* (?:xong|co ket qua|co|tra|lay|nhan|duyet|cap)(?!\w)")
 
 # Words that make a message a complaint even when it names a dossier code.
 _COMPLAINT_VERBS = (
@@ -67,6 +77,9 @@ _TICKET_MENTIONS = (
     "phieu cua minh", "phieu do", "phieu nay", "phieu no", "phan anh cua toi", "phan anh cua em",
     "phan anh cua minh", "phan anh vua roi", "phan anh vua gui", "phan anh hom truoc", "phan anh hom qua",
     "don phan anh", "kien nghi cua toi", "kien nghi cua em", "gop y cua toi", "gop y cua em",
+    "da gui phan anh", "da phan anh", "da khieu nai", "da gui khieu nai", "da gui kien nghi", "da kien nghi",
+    "da gui gop y", "da to cao", "da gui don", "phan anh truoc", "khieu nai truoc", "phan anh lan truoc",
+    "phan anh roi", "khieu nai roi", "complained", "my complaint", "my ticket",
 )
 _STATE_WORDS = (
     "the nao", "sao roi", "ra sao", "chua", "toi dau", "den dau", "xu ly", "tra loi", "giai quyet", "tinh trang",
@@ -84,7 +97,7 @@ def followup_of(text: str) -> Followup | None:
     """The dossier fact ``text`` asks about, if it is such a follow-up question."""
     key = fold_key(text)
     for kind, phrases in _FOLLOWUPS.items():
-        if any(_has(key, p) for p in phrases):
+        if any(_has(key, p) for p in phrases) or (kind is Followup.WHEN and _WHEN_LOOSE.search(key)):
             return kind
     return None
 
@@ -111,3 +124,76 @@ def find_ticket_numbers(text: str) -> list[str]:
         if number not in numbers:
             numbers.append(number)
     return numbers
+
+
+# Leaving a form: "thôi không cần nữa", "hủy đi", "em đổi ý rồi", "để sau", "thoi khong can".
+# "hủy" and "thôi" count only as typed with diacritics or at the start of the message
+# (Huy, Thới are names people type into the same form).
+_STOP_PHRASES = (
+    "khong can", "doi y", "de sau", "de khi khac", "bo qua", "dung lai", "khoi can", "khoi di", "khong lam nua",
+    "khong dang ky nua", "khong gui nua", "thoi khoi", "thoi bo", "huy di", "huy bo", "huy yeu cau", "tu len",
+    "never mind", "cancel", "forget it", "stop",
+)
+_STOP_MARKED = re.compile(r"(?<!\w)(thôi|hủy|huỷ)(?!\w)", re.IGNORECASE)
+_STOP_START = re.compile(r"^(?:(?:a |ua |vay |the )?thoi(?!\w)|huy$)")
+MAX_STOP_WORDS = 12
+
+
+def wants_to_stop(text: str) -> bool:
+    """True when ``text`` leaves what the bot is asking for (a short change of mind, not an answer)."""
+    plain = nfc(text or "").strip()
+    if not plain or len(plain.split()) > MAX_STOP_WORDS:
+        return False
+    key = fold_key(plain)
+    return (_STOP_MARKED.search(plain.lower()) is not None or _STOP_START.search(key) is not None
+            or any(_has(key, p) for p in _STOP_PHRASES))
+
+
+# A report of something wrong, told as a fact rather than asked about: short measure, unstamped
+# or smuggled goods, illegal refilling, selling to minors, nobody attending to a citizen.
+_REPORT_CUES = (
+    "bom thieu", "do thieu", "can thieu", "thieu trong luong", "thieu khoi luong", "can dieu", "dong ho chay sai",
+    "khong co tem", "khong tem", "ko tem", "khong dan tem", "sang chiet", "trai phep", "hang gia", "hang nhai",
+    "hang lau", "nhap lau", "khong ro nguon goc", "ko ro nguon goc", "ban cho hoc sinh", "ban cho tre em",
+    "ban cho tre vi thanh nien", "khong ai tiep", "khong ai giai quyet", "khong ai tra loi", "khong ai kiem tra",
+    "khong ai thong bao", "khong ai huong dan", "doi tien", "vong vo", "hach dich", "sach nhieu", "nhung nhieu",
+    "het han su dung", "khong niem yet", "ep gia", "tang gia vo ly", "bay ban cong khai",
+    "selling fake", "fake goods", "short measure", "nobody answered", "nobody helped",
+)
+# A question about how to complain, or about the rules, is not the complaint itself.
+_HOW_TO = (
+    "lam sao", "the nao", "nhu the nao", "ra sao", "o dau", "cho nao", "cach nao", "thu tuc", "can gi",
+    "muon biet", "cho hoi", "xin hoi", "hoi ve", "how do", "how can", "how to", "where",
+)
+_ASKS_RULE = ("bi phat", "phat bao nhieu", "muc phat", "bao nhieu", "co duoc khong", "duoc khong", "co sao khong",
+              "co phai", "phai khong", "is it", "can i", "do i")
+_LEAD_REPORT = re.compile(r"^(?:bao cao|bao tin|tin bao|report)\s*:")
+MIN_REPORT_WORDS = 8
+
+
+def _report_key(text: str) -> str:
+    return fold_key(re.sub(r"[!?.,;]+(?=\s|$)", lambda m: " ? " if "?" in m.group(0) else " ", nfc(text or "")))
+
+
+def is_question(text: str) -> bool:
+    """True when ``text`` asks (how, where, how much, is it allowed...) rather than tells."""
+    key = _report_key(text)
+    return ("?" in key or any(_has(key, p) for p in _HOW_TO + _ASKS_RULE)
+            or re.search(r"(?<!\w)(khong|ko|hong|hok|k) *$", key) is not None)
+
+
+def is_report(text: str) -> bool:
+    """True when ``text`` tells a complaint with its substance, whatever the classifier read.
+
+    An explicit verb ("khiếu nại, hồ sơ của tôi quá hạn 2 tuần...", "tố giác tiệm vàng cân
+    thiếu") or a violation told as a fact ("cây xăng bơm thiếu, đồng hồ chạy không đúng"), in at
+    least ``MIN_REPORT_WORDS`` words; not a question how to complain or what the rule is.
+    """
+    key = _report_key(text)
+    if len(key.split()) < MIN_REPORT_WORDS or any(_has(key, p) for p in _HOW_TO) or asks_about_ticket(text):
+        return False
+    if is_explicit_complaint(text) or _LEAD_REPORT.match(fold_key(text)):
+        return True
+    if is_question(text):
+        return False
+    return any(_has(key, cue) for cue in _REPORT_CUES)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+# A number as people type it: 0905123456, 0905 123 456, 0935.678.910, +84 905 777 888, (084) 905...
+_PHONE_IN_TEXT = re.compile(r"(?<![\d+])(?:\+\s*84|\(?0?84\)?|0)(?:[\s.\-()]{0,2}\d){8,10}(?!\d)")
+
 
 def normalize_msisdn(phone: str) -> str | None:
     """A Vietnamese number in international form without '+': ``0901234567`` -> ``84901234567``."""
@@ -15,3 +18,12 @@ def normalize_msisdn(phone: str) -> str | None:
     if digits.startswith("0"):
         digits = "84" + digits[1:]
     return digits if digits.startswith("84") and 10 <= len(digits) <= 12 else None
+
+
+def find_msisdn(text: str) -> str | None:
+    """The first Vietnamese phone number in a longer text ("số em là 0987 654 321"), normalised."""
+    for match in _PHONE_IN_TEXT.finditer(text or ""):
+        phone = normalize_msisdn(match.group(0))
+        if phone is not None:
+            return phone
+    return None

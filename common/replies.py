@@ -40,7 +40,7 @@ def vn_date(day: dt.date) -> str:
 def _late_apology(dossier: Dossier, days_late: int) -> str:
     """Says how late a dossier is, apologises and gives the hotline."""
     hotline = get_settings().hotline
-    overdue = f"đã quá hạn {days_late} ngày" if days_late else "đã quá hạn"
+    overdue = f"đã trễ hạn {days_late} ngày" if days_late else "đã trễ hạn"
     return (
         f"Hồ sơ {overdue} so với ngày hẹn trả {vn_date(dossier.due_date)}. "
         "Sở Công Thương thành thật xin lỗi anh/chị vì sự chậm trễ này; bộ phận chuyên môn sẽ gửi "
@@ -141,6 +141,13 @@ def dossier_late(dossier: Dossier, today: dt.date) -> str:
     if dossier.status is DossierStatus.CHO_BO_SUNG:
         return head + "chưa trễ hạn. " + _HINTS[dossier.status]
     return head + "chưa trễ hạn. " + _on_time(dossier, facts.days_left)
+
+
+def dossier_why(dossier: Dossier, today: dt.date) -> str:
+    """Why a dossier stands where it does ("tại sao bị từ chối", "phải bổ sung cái chi"): its
+    current step as the one-stop system states it, and what that status means today."""
+    return (f"Hồ sơ {dossier.code} ({dossier.status_label}): {dossier.current_step}. "
+            f"{dossier_hint(dossier, today)} Chi tiết, anh/chị vui lòng gọi đường dây nóng {get_settings().hotline}.")
 
 
 def dossier_where(dossier: Dossier, today: dt.date) -> str:
@@ -382,3 +389,45 @@ def ticket_answered(event: ChangeEvent) -> str:
     status = ticket_label(event.new_status)
     answer = f" Trả lời: {event.current_step}" if event.current_step else ""
     return f"Phản ánh số {event.code} của anh/chị: {status}.{answer}"
+
+
+def _vnd(amount: int) -> str:
+    return f"{amount:,}".replace(",", ".")
+
+
+def delivery_fee(fee_vnd: int) -> str:
+    """What posting a result costs, and how to ask for it."""
+    return (f"Phí chuyển phát kết quả qua bưu điện là {_vnd(fee_vnd)} đồng (trong thành phố), trả khi nhận. "
+            "Anh/chị muốn đăng ký thì gõ \"nhận kết quả qua bưu điện\" kèm mã hồ sơ, ví dụ: "
+            "nhận kết quả qua bưu điện 000.00.12.H17-200115-0001.")
+
+
+def delivery_stopped() -> str:
+    """The citizen left the result-by-post form."""
+    return ("Dạ, tôi đã dừng đăng ký chuyển phát. Anh/chị vẫn có thể nhận kết quả trực tiếp tại Bộ phận Một cửa, "
+            "hoặc đăng ký lại bất cứ lúc nào.")
+
+
+def delivery_bad_name() -> str:
+    return "Họ tên người nhận chưa hợp lệ (2-100 chữ cái), anh/chị vui lòng nhập lại."
+
+
+def delivery_bad_phone() -> str:
+    return "Số điện thoại chưa đúng (ví dụ 0905123456), anh/chị vui lòng nhập lại."
+
+
+def delivery_phone_corrected() -> str:
+    return "Dạ, tôi đã sửa số điện thoại người nhận."
+
+
+def delivery_short_address() -> str:
+    return "Địa chỉ hơi ngắn, anh/chị vui lòng ghi rõ số nhà, đường, phường."
+
+
+def delivery_long_address() -> str:
+    return "Địa chỉ quá dài (tối đa 300 ký tự), anh/chị vui lòng rút gọn."
+
+
+def feedback_stopped() -> str:
+    """The citizen left the feedback form before telling what happened."""
+    return "Dạ, khi nào cần anh/chị cứ nhắn nội dung phản ánh, kiến nghị cho tôi bất cứ lúc nào."

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from common import signing
 from common.codes import canonical_code
 from common.dates import local_now
+from common.delivery import DELIVERY_FEE_VND
 from common.feedback import ANSWER_WORKING_DAYS, OPEN_TICKETS, TicketStatus, classify
 from common.jsonbody import BadJson, parse_json
 from common.phones import normalize_msisdn
@@ -411,7 +412,6 @@ async def ticket_history(request: web.Request) -> web.Response:
     return web.json_response(text=history.json())
 
 
-DELIVERY_FEE_VND = 25_000  # public postal service, within the province; staff adjust it here
 DELIVERABLE = {DossierStatus.DA_CO_KET_QUA: "cho_giao", DossierStatus.DANG_XU_LY: "cho_ket_qua"}
 NEAR_RESULT_DAYS = 5  # a dossier still in progress qualifies when its due date is this close
 

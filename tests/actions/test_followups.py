@@ -52,7 +52,7 @@ async def test_an_overdue_dossier_is_told_late_with_days_apology_and_hotline(
     [message] = dispatcher.messages
     days = (TODAY - dossier.due_date).days
     assert f"TRỄ HẠN {days} NGÀY" in message["text"]
-    assert f"đã quá hạn {days} ngày" in message["text"]
+    assert f"đã trễ hạn {days} ngày" in message["text"]
     assert "xin lỗi" in message["text"] and get_settings().hotline in message["text"]
     assert "đang trong thời hạn" not in message["text"]
 
@@ -81,7 +81,7 @@ async def test_two_codes_in_one_message_are_both_answered(api_url: str, seeded_d
 
 
 @pytest.mark.parametrize(("question", "expected"), [
-    ("khi nào có kết quả", "đã quá hạn {days} ngày"),
+    ("khi nào có kết quả", "đã trễ hạn {days} ngày"),
     ("trễ hạn rồi phải không", "đúng vậy"),
     ("nhận kết quả ở đâu", "{address}"),
 ])
@@ -163,3 +163,11 @@ async def test_a_follow_up_read_as_out_of_scope_is_still_answered(api_url: str, 
     await ActionHoiHoSo().run(dispatcher, _after([("ho_so_gan_nhat", dossier.code)], "tre han chua",
                                                  "ngoai_pham_vi"), {})
     assert dossier.code in dispatcher.messages[0]["text"] and "đúng vậy" in dispatcher.messages[0]["text"]
+
+
+def test_a_code_with_no_word_of_leaving_is_not_an_unsubscription() -> None:
+    from actions.notifications import asks_to_unsubscribe
+
+    assert not asks_to_unsubscribe("còn hồ sơ này nữa 000.00.12.H17-261023-0010")
+    assert asks_to_unsubscribe("thôi, ngừng gửi tin cho hồ sơ 000.00.12.H17-261023-0010")
+    assert asks_to_unsubscribe("stop notifications")

@@ -55,3 +55,33 @@ TUESDAY = dt.date(2026, 12, 1)
 def test_next_week_is_never_read_as_evening(text: str, day: dt.date, time: dt.time | None) -> None:
     assert parse_day(text, TUESDAY) == day
     assert parse_time(text) == time
+
+
+def test_english_days_and_times() -> None:
+    import datetime as dt
+
+    from common.dates import parse_day, parse_time
+
+    tuesday_1_dec = dt.date(2026, 12, 1)
+    assert parse_day("could I come next Friday", tuesday_1_dec) == dt.date(2026, 12, 11)
+    assert parse_day("tomorrow please", tuesday_1_dec) == dt.date(2026, 12, 2)
+    assert parse_time("at 2pm") == dt.time(14, 0)
+    assert parse_time("around 9:30 am") == dt.time(9, 30)
+
+
+def test_a_month_named_without_a_day() -> None:
+    import datetime as dt
+
+    from common.dates import month_named
+
+    today = dt.date(2026, 12, 1)
+    assert month_named("cho em hẹn tháng tám năm sau", today) == dt.date(2027, 8, 1)
+    assert month_named("thang 3 duoc khong", today) == dt.date(2027, 3, 1)
+    assert month_named("thứ sáu tuần sau", today) is None
+
+
+def test_a_time_of_day_is_not_a_mistyped_dossier_code() -> None:
+    from common.codes import is_bare_code_attempt
+
+    assert not is_bare_code_attempt("14h15")
+    assert not is_bare_code_attempt("9:45")

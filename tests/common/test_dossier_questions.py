@@ -6,6 +6,7 @@ from common.dossier_questions import (
     find_ticket_numbers,
     followup_of,
     is_explicit_complaint,
+    is_report,
 )
 
 
@@ -59,3 +60,42 @@ def test_ticket_numbers_in_any_spacing_are_canonical_and_deduplicated() -> None:
 ])
 def test_questions_about_a_ticket_already_filed(text: str, asks: bool) -> None:
     assert asks_about_ticket(text) is asks
+
+
+@pytest.mark.parametrize("text", [
+    "khiếu nại: giấy phép của cửa hàng tôi nộp từ đầu tháng giờ quá hạn mà chẳng ai báo",
+    "tiem tap hoa dau hem ban thuoc la khong tem cho ca hoc sinh cap hai",
+    "cây xăng trên đường Điện Biên Phủ bơm thiếu, đồng hồ nhảy mà xăng ra ít",
+    "báo cáo: xưởng sau nhà sang chiết bình gas trái phép ban đêm, rất nguy hiểm",
+    "bữa ni lên một cửa chờ cả buổi mà không ai tiếp, rứa là răng",
+])
+def test_complaints_told_with_their_substance_are_reports(text: str) -> None:
+    assert is_report(text)
+
+
+@pytest.mark.parametrize("text", [
+    "bán rượu thì xin giấy gì",
+    "thôi để sau",
+    "tôi muốn phản ánh",
+    "bán thuốc lá không tem thì bị phạt bao nhiêu vậy",
+    "muốn khiếu nại cán bộ thì làm thế nào",
+    "gửi đơn tố cáo hàng giả ở đâu vậy ạ",
+    "tôi đã gửi phản ánh hôm thứ hai rồi, bây giờ có kết quả chưa",
+])
+def test_questions_and_wishes_are_not_reports(text: str) -> None:
+    assert not is_report(text)
+
+
+def test_a_complaint_filed_before_is_asked_about_not_filed_again() -> None:
+    assert asks_about_ticket("em đã khiếu nại rồi mà sao chưa thấy trả lời")
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("rứa chừng nào thì mới có kết quả", Followup.WHEN),
+    ("bao giờ mới được cấp vậy", Followup.WHEN),
+    ("hạn trả là bữa mô", Followup.WHEN),
+    ("vì sao hồ sơ bị trả lại", Followup.WHY),
+    ("em cần bổ sung những gì", Followup.WHY),
+])
+def test_followups_with_words_in_between(text: str, kind: Followup) -> None:
+    assert followup_of(text) is kind

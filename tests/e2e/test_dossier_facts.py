@@ -37,7 +37,7 @@ def test_an_overdue_dossier_and_its_follow_ups(stack: Stack) -> None:
     assert f"TRỄ HẠN {days} NGÀY" in first and "xin lỗi" in first and get_settings().hotline in first
     assert "đang trong thời hạn" not in first
     when = chat.say("khi nào có kết quả")
-    assert dossier["code"] in when and f"quá hạn {days} ngày" in when
+    assert dossier["code"] in when and f"trễ hạn {days} ngày" in when
     late = chat.say("trễ hạn rồi phải không")
     assert dossier["code"] in late and "đúng vậy" in late
     where = chat.say("nhận kết quả ở đâu")

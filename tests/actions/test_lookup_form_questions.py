@@ -1,0 +1,28 @@
+"""The lookup form, started by a procedure question the classifier read as a lookup (real reference API)."""
+
+from __future__ import annotations
+
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.lookup import ValidateTraCuuForm
+from tests.actions.conftest import make_tracker
+
+DOMAIN = {"forms": {"tra_cuu_form": {"required_slots": ["ma_ho_so"]}}}
+
+
+async def test_a_documents_and_fee_question_is_answered_not_asked_for_a_code(api_url: str) -> None:
+    dispatcher = CollectingDispatcher()
+    # as Rasa calls it while activating the form: the loop is active, nothing requested yet
+    tracker = make_tracker("mình định mở đại lý bình gas, hồ sơ gồm những gì và lệ phí ra sao", "tra_cuu_ho_so",
+                           active_loop="tra_cuu_form")
+    events = await ValidateTraCuuForm().run(dispatcher, tracker, DOMAIN)
+    [message] = dispatcher.messages
+    assert "Hồ sơ thủ tục" in message["text"] and "Lệ phí thủ tục" in message["text"]
+    assert {"event": "active_loop", "name": None, "timestamp": None} in events
+
+
+async def test_a_status_question_without_a_code_still_waits_for_one(api_url: str) -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("hồ sơ của tôi đến đâu rồi", "tra_cuu_ho_so", active_loop="tra_cuu_form")
+    events = await ValidateTraCuuForm().run(dispatcher, tracker, DOMAIN)
+    assert not any(e.get("event") == "active_loop" for e in events)

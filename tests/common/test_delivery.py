@@ -1,0 +1,40 @@
+import pytest
+
+from common.delivery import asks_fee, recipient_name
+from common.dossier_questions import wants_to_stop
+
+
+@pytest.mark.parametrize(("typed", "name"), [
+    ("Huỳnh Thị Kim Oanh, CCCD 049186001122", "Huỳnh Thị Kim Oanh"),
+    ("tên là Lê Văn Tám", "Lê Văn Tám"),
+    ("Hoang Anh Quan", "Hoang Anh Quan"),
+    ("my name is John Smith", "John Smith"),
+])
+def test_the_name_is_read_out_of_what_is_typed_around_it(typed: str, name: str) -> None:
+    assert recipient_name(typed) == name
+
+
+@pytest.mark.parametrize("typed", ["0906111222", "a", "12 Lê Lợi"])
+def test_what_is_not_a_name_is_refused(typed: str) -> None:
+    assert recipient_name(typed) is None
+
+
+@pytest.mark.parametrize("text", ["phí gửi về nhà bao nhiêu", "gui buu dien ton bao nhieu tien", "how much is the fee"])
+def test_fee_questions(text: str) -> None:
+    assert asks_fee(text)
+
+
+def test_a_plain_request_is_not_a_fee_question() -> None:
+    assert not asks_fee("nhận kết quả qua bưu điện")
+
+
+@pytest.mark.parametrize("text", ["thôi không cần nữa", "hủy đi, em tự lên lấy", "em đổi ý rồi", "thoi khong can",
+                                  "thôi để sau", "à thôi", "never mind"])
+def test_changes_of_mind_leave_the_form(text: str) -> None:
+    assert wants_to_stop(text)
+
+
+@pytest.mark.parametrize("text", ["Đỗ Quang Huy", "Nguyễn Văn Thới", "Huy Nguyen", "45 Lê Duẩn, phường Hải Châu",
+                                  "0905 123 456"])
+def test_names_and_addresses_are_not_a_change_of_mind(text: str) -> None:
+    assert not wants_to_stop(text)
