@@ -61,8 +61,10 @@ SEED_AGE_DAYS = 11
 SMS_REPLY_TIMEOUT_S = 20.0
 SMS_QUIET_S = 0.8  # a reply is whole when no part came for this long
 
-UNFINISHED = {DossierStatus.MOI_TIEP_NHAN, DossierStatus.DANG_XU_LY, DossierStatus.CHO_BO_SUNG,
-              DossierStatus.TRE_HAN}
+# Dossiers whose processing clock runs. While a dossier waits for the citizen's supplement (chờ bổ
+# sung) the clock stops: the processing time counts again from the day the complete dossier arrives
+# (Decree 61/2018/NĐ-CP on the one-stop mechanism), so a past due date does not make it late.
+UNFINISHED = {DossierStatus.MOI_TIEP_NHAN, DossierStatus.DANG_XU_LY, DossierStatus.TRE_HAN}
 TURN_KEYS = {"say", "press", "expect"}
 CODE_STYLES = ("canon", "lower", "spaced", "spaces", "nodots", "upper_spaced")
 
@@ -236,6 +238,8 @@ class DossierPool:
                 due = dt.date.fromisoformat(item["due_date"])
                 late = days_late(due, status, self.on) > 0
                 if "late" in spec and late != bool(spec["late"]):
+                    continue
+                if "past_due" in spec and (due < self.on) != bool(spec["past_due"]):
                     continue
                 if "due_within" in spec and not 0 <= (due - self.on).days <= int(spec["due_within"]):
                     continue
