@@ -28,6 +28,16 @@ from tests.fakes.zalo_api import APP_ID, APP_SECRET, OA_SECRET, FakeZalo
 TELEGRAM_TOKEN = "123456:TEST-token-for-the-fake-api"
 
 
+async def empty_database(redis_url: str, index: int) -> str:
+    """The URL of Redis database ``index``, emptied: a test's own, so the stack's gateway
+    (database 0) does not take its events."""
+    url = redis_url.rsplit("/", 1)[0] + f"/{index}"
+    client = aioredis.from_url(url)
+    await client.flushdb()
+    await client.close()
+    return url
+
+
 async def _serve(app) -> tuple[TestServer, str]:
     server = TestServer(app)
     await server.start_server()

@@ -23,19 +23,15 @@ from common import handoff, signing
 from common.settings import Settings
 from dossier_api.client import DossierClient
 from dossier_api.models import ChangeEvent
-from tests.bot.conftest import ADMIN_PASSWORD, ANNOTATOR_PASSWORD, csrf, sign_in
+from tests.bot.conftest import ADMIN_PASSWORD, ANNOTATOR_PASSWORD, csrf, empty_database, sign_in
 
 SESSION = "handoffweb0001"
 SENDER = f"web:{SESSION}"
 
 
 @pytest.fixture
-async def redis_db(redis_url: str) -> AsyncIterator[str]:
-    url = redis_url.rsplit("/", 1)[0] + "/6"
-    client = aioredis.from_url(url)
-    await client.flushdb()
-    await client.close()
-    yield url
+async def redis_db(redis_url: str) -> str:
+    return await empty_database(redis_url, 6)
 
 
 @pytest.fixture

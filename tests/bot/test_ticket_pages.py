@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -18,20 +17,15 @@ from bot.notifier import FAILED
 from bot.push import PushStore
 from bot.staff.ticket_pages import STALE
 from dossier_api.server import EventHook, create_app
-from tests.bot.conftest import ANNOTATOR_PASSWORD, sign_in
+from tests.bot.conftest import ANNOTATOR_PASSWORD, empty_database, sign_in
 
 SECRET = "ticket-events-secret-for-tests"
 SESSION = "ticketweb0001"
 
 
 @pytest.fixture
-async def redis_db(redis_url: str) -> AsyncIterator[str]:
-    """A database of its own: the stack's gateway (database 0) would take these tests' events."""
-    url = redis_url.rsplit("/", 1)[0] + "/9"
-    client = aioredis.from_url(url)
-    await client.flushdb()
-    await client.close()
-    yield url
+async def redis_db(redis_url: str) -> str:
+    return await empty_database(redis_url, 9)
 
 
 @pytest.fixture
