@@ -26,14 +26,18 @@ _WORD = re.compile(r"\w+")
 CONTACT_CUES = ("gio lam viec", "may gio", "mo cua", "dong cua", "so dien thoai", "sdt", "so dt", "hotline",
                 "duong day nong", "email", "dia chi", "so tong dai", "goi dien", "goi so", "lien he",
                 "lam viec", "thu 7", "thu bay", "chu nhat", "cuoi tuan", "ngay le", "nghi trua", "luc nao")
-PERSON_CUES = ("gap", "noi chuyen", "chuyen cho", "ket noi", "nguoi that", "truc tiep", "co ai", "phu trach",
-               "giai dap", "ho tro vien", "tu van vien", "chuyen vien", "admin")
+PERSON_CUES = ("gap", "noi chuyen", "chuyen cho", "ket noi", "nguoi that", "ho tro vien", "tu van vien",
+               "chuyen vien", "admin")
+# "có ai trực", "trực tiếp", "ai phụ trách" are not among them: with an hours or contact cue they ask
+# about the office ("cuối tuần có ai trực không" wants the opening hours).
 
 
 def wants_a_person(text: str) -> bool:
     """False when the message only asks how to reach the department (hours, phone, address)."""
     words = f" {' '.join(_WORD.findall(fold_key(text)))} "  # punctuation never hides a cue ("mấy giờ,")
-    return not any(f" {c} " in words for c in CONTACT_CUES) or any(f" {c} " in words for c in PERSON_CUES)
+    if not any(f" {c} " in words for c in CONTACT_CUES):
+        return True
+    return any(f" {c} " in words for c in PERSON_CUES)
 
 
 class ActionGapCanBo(DossierAction):
