@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 MAX_CHAT_TEXT = 1000
 MAX_CODES = 3  # codes answered from one status SMS
 ENUMERATION_LIMITED = (
-    "Bạn đã tra cứu nhiều mã hồ sơ không tồn tại. Vui lòng kiểm tra mã trên giấy tiếp nhận "
+    "Anh/chị đã tra cứu nhiều mã hồ sơ không tồn tại. Anh/chị vui lòng kiểm tra mã trên giấy tiếp nhận "
     "và thử lại sau 1 giờ."
 )
 UNREADABLE = "Tin nhắn không đọc được. Soạn HD gửi 8283 để xem hướng dẫn."
