@@ -16,7 +16,7 @@ import pytest
 import redis
 
 from bot.staff.accounts import Accounts, Role
-from common import handoff
+from common import handoff, stats
 from common.settings import Settings
 from sms_gateway.encoding import to_gsm7
 from tests.bot.conftest import ANNOTATOR_PASSWORD, NOW, ThreadedGateway, signed_in_session
@@ -83,6 +83,7 @@ def test_an_sms_citizen_reaches_a_person_and_gets_the_bot_back(
     assert "chuyen cuoc tro chuyen cho can bo" in handed and "1022" in handed
     assert "1. Quay lai tro ly ao" in handed and handed == to_gsm7(handed)
     assert handoff.state_key(sender).encode() in r.keys("handoff:state:*")
+    assert r.hget(stats.key(stats.local_now().date(), stats.HANDOFFS), "sms") == b"1"  # the dashboard's figure
     question = "toi hoi ve giay phep ban le ruou, so toi la 0905 123 456"
     assert phone.say(question) == to_gsm7(handoff.STILL_WAITING)
 
