@@ -3,7 +3,8 @@ console, the timeouts, delivery of staff replies through the MT queue) and the w
 them, on a Redis database of the test's own. An SMS citizen asks for a person, a staff member claims
 the conversation over HTTP with a signed-in session and answers; the answer arrives as an MT; a
 lookup by code is answered while handed off; the give-back and the satisfaction question arrive by
-SMS, and the next SMS is the bot's again. With nobody answering, the timeout reaches the phone."""
+SMS, and the next SMS is the bot's again. "1" (the hand-over SMS's option) leaves the queue. With
+nobody answering, the timeout reaches the phone."""
 
 from __future__ import annotations
 
@@ -133,6 +134,15 @@ def test_an_sms_citizen_reaches_a_person_and_gets_the_bot_back(
     back = phone.say(FEE_QUESTION)
     assert "1.200.000" in back and "chua hieu" not in back
     assert not r.exists(handoff.state_key(sender))
+
+
+def test_an_sms_citizen_leaves_the_queue_by_number(smsc: Smsc, gateway: GatewayProcess,  # noqa: F811
+                                                   redis_db: str) -> None:  # noqa: F811
+    phone = Phone(smsc)
+    assert "1. Quay lai tro ly ao" in phone.say("cho toi noi chuyen voi nguoi")
+    assert phone.say("1") == to_gsm7(handoff.LEFT)
+    assert not redis.Redis.from_url(redis_db).exists(handoff.state_key(f"sms:{phone.msisdn}"))
+    assert "1.200.000" in phone.say(FEE_QUESTION)
 
 
 def test_nobody_answers_an_sms_citizen_the_timeout_reaches_the_phone(
