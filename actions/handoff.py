@@ -1,8 +1,9 @@
 """Handoff to a person: the hotline and the office hours.
 
-In office hours on chat the reply carries ``handoff: true``: the chat gateway
-queues the conversation for staff (``bot/handoff.py``). Rasa is not paused, so
-"give back" and the timeout need nothing from Rasa.
+In office hours the reply carries ``handoff: true``: the chat gateway (or the SMS
+gateway, for an SMS) queues the conversation for staff (``common/handoff.py``).
+Rasa is not paused, so "give back" and the timeout need nothing from Rasa. Out of
+hours the citizen gets the hotline and a "Gửi phản ánh" button (a written answer).
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, channel_of
 from common.dates import local_now
-from common.handoff import LEAVE_PAYLOAD, handed_over, in_office_hours
+from common.handoff import LEAVE_PAYLOAD, TICKET_PAYLOAD, handed_over, in_office_hours
 from common.text import fold_key
 
-CHAT_CHANNELS = {"telegram", "zalo", "web"}
+HANDOFF_CHANNELS = {"telegram", "zalo", "web", "sms"}  # every channel a staff reply reaches
+OUT_OF_HOURS = "Ngoài giờ làm việc, anh/chị có thể gửi phản ánh để được cán bộ trả lời bằng văn bản."
 _WORD = re.compile(r"\w+")
 # The intent covers both "how do I reach you" and "let me talk to a person": only the
 # second hands the conversation over (asking the opening hours must not pause the bot).
@@ -41,7 +43,7 @@ def wants_a_person(text: str) -> bool:
 
 
 class ActionGapCanBo(DossierAction):
-    """Tells how to reach a staff member; in office hours on chat, hands the conversation over."""
+    """Tells how to reach a staff member; in office hours, hands the conversation over."""
 
     def name(self) -> str:
         return "action_gap_can_bo"
@@ -52,16 +54,17 @@ class ActionGapCanBo(DossierAction):
         s = self.settings
         now = local_now()
         text = tracker.latest_message.get("text") or ""
-        if (channel_of(tracker) in CHAT_CHANNELS and in_office_hours(now, s.handoff_hours)
-                and wants_a_person(text)):
+        person, staffed = wants_a_person(text), in_office_hours(now, s.handoff_hours)
+        if channel_of(tracker) in HANDOFF_CHANNELS and staffed and person:
             dispatcher.utter_message(json_message={
                 "text": handed_over(s.department_name, s.hotline), "handoff": True,
                 "buttons": [{"title": "Quay lại trợ lý ảo", "payload": LEAVE_PAYLOAD}]})
             return []
-        dispatcher.utter_message(
-            text=(
-                f"Anh/chị có thể gặp cán bộ {s.department_name} qua đường dây nóng {s.hotline} "
-                f"hoặc trực tiếp tại {s.office_address}.\nGiờ làm việc: {s.office_hours}."
-            )
-        )
+        reach = (f"Anh/chị có thể gặp cán bộ {s.department_name} qua đường dây nóng {s.hotline} "
+                 f"hoặc trực tiếp tại {s.office_address}.\nGiờ làm việc: {s.office_hours}.")
+        if person and not staffed:  # nobody on duty: the hotline and a written answer at once
+            dispatcher.utter_message(text=f"{reach}\n{OUT_OF_HOURS}",
+                                     buttons=[{"title": "Gửi phản ánh", "payload": TICKET_PAYLOAD}])
+        else:
+            dispatcher.utter_message(text=reach)
         return []

@@ -38,8 +38,7 @@ from redis import exceptions as redis_errors
 
 from bot.push import PushStore
 from clients.rasa import BotMessage, Button, RasaClient, RasaUnavailable
-from common import handoff
-from common.codes import find_codes
+from common import handoff, sms_options
 from common.handoff import Claim, EndRefused, Handoff
 from common.privacy import mask_person_name, pseudonym, redact
 from common.settings import Settings, get_settings
@@ -104,42 +103,16 @@ class Handoffs:
 
     async def intercept(self, sender: str, text: str) -> list[BotMessage] | None:
         """The replies when the message is not the bot's (handed off, a satisfaction answer,
-        leaving the queue); None when the bot should answer it (also when Redis is down: an
-        outage must not silence citizens)."""
-        try:
-            return await self._intercept(sender, text)
-        except (redis_errors.ConnectionError, redis_errors.TimeoutError):
-            logger.warning("handoff state unreachable; %s answered by the bot", pseudonym(sender))
-            return None
-
-    async def _intercept(self, sender: str, text: str) -> list[BotMessage] | None:
-        key = text.strip()
-        if key in handoff.CSAT_PAYLOADS:
-            stored = await handoff.answer_csat(self.redis, sender, handoff.CSAT_PAYLOADS[key], self.clock())
-            return [BotMessage(handoff.CSAT_THANKS if stored else handoff.CSAT_EXPIRED)]
-        if key == handoff.LEAVE_PAYLOAD:
-            try:
-                await handoff.end(self.redis, sender, self.clock(), "Người dân quay lại trợ lý ảo.", mode="any")
-            except EndRefused:
-                pass
-            return [BotMessage(handoff.LEFT)]
-        if find_codes(text) or key.startswith("/"):  # a lookup, a button of the bot's: the bot answers
-            return None
-        state = await handoff.citizen_said(self.redis, sender, text, self.clock(), self.timeout_s)
-        if state is None:
-            return None
-        return [BotMessage(handoff.STILL_WAITING)] if state == handoff.WAITING else []
+        leaving the queue); None when the bot should answer it (:func:`common.handoff.route`)."""
+        texts = await handoff.route(self.redis, sender, text, self.clock(), self.timeout_s)
+        return None if texts is None else [BotMessage(t) for t in texts]
 
     async def begin(self, sender: str, replies: list[BotMessage]) -> list[BotMessage]:
         """The assistant handed the conversation over (``replies`` say so): queue it, once. The
         replies to send: these, or the hotline instead of the promise when Redis is down."""
-        try:
-            if await handoff.start(self.redis, sender, self.clock(), self.timeout_s):
-                logger.info("%s conversation %s handed to staff", sender.partition(":")[0], pseudonym(sender))
+        if await handoff.hand_over(self.redis, sender, self.clock(), self.timeout_s):
             return replies
-        except (redis_errors.ConnectionError, redis_errors.TimeoutError):
-            logger.warning("handoff state unreachable; %s not queued", pseudonym(sender))
-            return [*(m for m in replies if not m.handoff), BotMessage(handoff.unavailable(self.settings.hotline))]
+        return [*(m for m in replies if not m.handoff), BotMessage(handoff.unavailable(self.settings.hotline))]
 
     async def is_handed_off(self, sender: str) -> bool:
         try:
@@ -242,8 +215,11 @@ class Handoffs:
             pass
 
     async def _sms(self, msisdn: str, messages: list[BotMessage]) -> None:
-        for message in messages:
-            await queue_sms(self.redis, msisdn, message.text, origin="handoff")
+        """One SMS for what is said at once (the buttons numbered, as the SMS gateway renders the
+        assistant's replies, so "1" answers the satisfaction question); folded and capped by its sender."""
+        text = await sms_options.render(self.redis, msisdn, messages)
+        if text:
+            await queue_sms(self.redis, msisdn, text, origin="handoff")
 
     # -- the transcript ------------------------------------------------------------------
 

@@ -7,7 +7,10 @@ The assistant is never paused. The chat gateway keeps, per sender
                          \\-----------timeout/end-------------/
 
 While a sender is in it, their messages are written to the handoff log (and not
-sent to the bot); staff replies are written there too. A citizen message that no
+sent to the bot); staff replies are written there too. :func:`route` is that
+decision, taken the same way by the chat gateway and the SMS gateway (a message
+holding a dossier code, or a button's payload, is still the bot's), and
+:func:`hand_over` queues a conversation the assistant handed over. A citizen message that no
 staff member has answered yet sets a due time: past it, the handoff times out.
 Every transition is one Lua script, so two staff members (or two gateway
 replicas checking timeouts) never both win.
@@ -21,13 +24,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from common.codes import find_codes
 from common.dates import parse_spans
+from common.privacy import pseudonym
+from common.streams import REDIS_DOWN
 from common.text import as_str
 from common.workdays import is_working_day
+
+logger = logging.getLogger(__name__)
 
 WAITING, CLAIMED = "waiting", "claimed"
 ACTIVE = "handoff:active"
@@ -348,3 +357,52 @@ async def answer_csat(redis: Any, sender: str, score: int, now: float) -> bool:
 async def csat_answers(redis: Any, limit: int = 100) -> list[dict[str, Any]]:
     """The latest answers, newest first: ``{at, channel, staff, score}``."""
     return [json.loads(r) for r in await redis.lrange(CSAT, 0, limit - 1)]
+
+
+# -- routing: the same decision on every channel -------------------------------------
+
+async def route(redis: Any, sender: str, text: str, now: float, timeout_s: float) -> list[str] | None:
+    """What a message of ``sender`` gets when it is not the assistant's, before the assistant sees it.
+
+    The texts to reply (empty: stay silent, the message went to the staff member who holds the
+    conversation): an answer to the satisfaction question, leaving the queue, or a handed-off
+    citizen's message (written to the handoff log; while nobody has claimed it the citizen is
+    told it was passed on). None when the assistant answers it: not handed off, a message
+    holding a dossier code or a button's payload (``/...``), or Redis unreachable (an outage
+    must not silence citizens).
+    """
+    try:
+        return await _route(redis, sender, text, now, timeout_s)
+    except REDIS_DOWN:
+        logger.warning("handoff state unreachable; %s answered by the bot", pseudonym(sender))
+        return None
+
+
+async def _route(redis: Any, sender: str, text: str, now: float, timeout_s: float) -> list[str] | None:
+    key = text.strip()
+    if key in CSAT_PAYLOADS:
+        return [CSAT_THANKS if await answer_csat(redis, sender, CSAT_PAYLOADS[key], now) else CSAT_EXPIRED]
+    if key == LEAVE_PAYLOAD:
+        try:
+            await end(redis, sender, now, "Người dân quay lại trợ lý ảo.", mode="any")
+        except EndRefused:
+            pass
+        return [LEFT]
+    if find_codes(text) or key.startswith("/"):  # a lookup, a button of the bot's: the bot answers
+        return None
+    state = await citizen_said(redis, sender, text, now, timeout_s)
+    if state is None:
+        return None
+    return [STILL_WAITING] if state == WAITING else []
+
+
+async def hand_over(redis: Any, sender: str, now: float, timeout_s: float) -> bool:
+    """The assistant handed the conversation over: queue it (once). False when Redis is
+    unreachable: the caller then gives the hotline (:func:`unavailable`) instead of the promise."""
+    try:
+        if await start(redis, sender, now, timeout_s):
+            logger.info("%s conversation %s handed to staff", sender.partition(":")[0], pseudonym(sender))
+        return True
+    except REDIS_DOWN:
+        logger.warning("handoff state unreachable; %s not queued", pseudonym(sender))
+        return False

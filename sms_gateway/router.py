@@ -3,16 +3,22 @@
 Abuse limits: a number may look up ``rate_limit_per_min`` times a minute (one
 polite reply when over, then silence); lookups of codes that do not exist are
 limited harder (``unknown_code_limit_per_hour``), against code enumeration.
+
+Live handoff: free text of a number handed to staff goes to the handoff log, not
+to the assistant (:func:`common.handoff.route`, as on chat: a keyword or a message
+holding a dossier code is still answered); a reply of the assistant that hands
+over queues the conversation for the console. Staff replies, the give-back and
+the timeout reach the citizen from the chat gateway through the MT queue.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import time
 from typing import Any
 
 from clients.rasa import BotMessage, RasaClient, RasaUnavailable
-from common import replies, sms_keys, stats, subscriptions
+from common import handoff, replies, sms_keys, sms_options, stats, subscriptions
 from common.codes import find_codes
 from common.dates import local_now
 from common.privacy import mask_phone
@@ -33,7 +39,7 @@ ENUMERATION_LIMITED = (
     "và thử lại sau 1 giờ."
 )
 UNREADABLE = "Tin nhắn không đọc được. Soạn HD gửi 8283 để xem hướng dẫn."
-OPTIONS_HINT = "Trả lời số thứ tự để chọn."
+NOT_UNDERSTOOD = "Xin lỗi, tôi chưa hiểu. Soạn HD gửi 8283 để xem hướng dẫn."
 
 
 class Router:
@@ -153,34 +159,24 @@ class Router:
         count, _ = await pipe.execute()
         return count
 
-    async def _chat(self, msisdn: str, text: str) -> str:
-        text = text.strip()
-        chosen = await self._chosen_option(msisdn, text)
+    async def _chat(self, msisdn: str, text: str) -> str | None:
+        sender = f"sms:{msisdn}"
+        text = (await sms_options.chosen(self.redis, msisdn, text)) or text.strip()[:MAX_CHAT_TEXT]
+        timeout_s = self.settings.handoff_timeout_min * 60
+        routed = await handoff.route(self.redis, sender, text, time.time(), timeout_s)
+        if routed is not None:  # handed to staff (the chat gateway delivers their replies through the MT queue)
+            return "\n".join(routed) or None
         try:
-            messages = await self.rasa.send(f"sms:{msisdn}", chosen or text[:MAX_CHAT_TEXT], {"channel": "sms"})
+            messages = await self.rasa.send(sender, text, {"channel": "sms"})
         except RasaUnavailable:
             logger.warning("Rasa unavailable for an SMS from %s", mask_phone(msisdn))
             return (
                 f"Hệ thống đang bận, vui lòng thử lại sau hoặc soạn HD gửi 8283. "
                 f"Đường dây nóng {self.settings.hotline}."
             )
-        return await self._render(msisdn, messages)
-
-    async def _chosen_option(self, msisdn: str, text: str) -> str | None:
-        if not (text.isascii() and text.isdigit()):  # "¹" or "٣" are digits to str.isdigit, not to int()
-            return None
-        raw = await self.redis.get(sms_keys.options(msisdn))
-        payloads = json.loads(raw) if raw else []
-        index = int(text) - 1
-        return payloads[index] if 0 <= index < len(payloads) else None
-
-    async def _render(self, msisdn: str, messages: list[BotMessage]) -> str:
-        """Rasa's replies as one SMS: buttons become numbered lines."""
-        lines = [m.text for m in messages if m.text]
-        buttons = [b for m in messages for b in m.buttons]
-        if buttons:
-            lines += [f"{i}. {b.title}" for i, b in enumerate(buttons, 1)] + [OPTIONS_HINT]
-            await self.redis.set(sms_keys.options(msisdn), json.dumps([b.payload for b in buttons]), ex=900)
-        else:
-            await self.redis.delete(sms_keys.options(msisdn))
-        return "\n".join(lines) or "Xin lỗi, tôi chưa hiểu. Soạn HD gửi 8283 để xem hướng dẫn."
+        if any(m.handoff for m in messages):
+            await stats.record(self.redis, Count(stats.HANDOFFS, "sms"))
+            if not await handoff.hand_over(self.redis, sender, time.time(), timeout_s):  # the hotline instead
+                notice = BotMessage(handoff.unavailable(self.settings.hotline))
+                messages = [notice if m.handoff else m for m in messages]
+        return await sms_options.render(self.redis, msisdn, messages) or NOT_UNDERSTOOD

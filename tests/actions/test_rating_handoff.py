@@ -44,6 +44,10 @@ async def test_handoff_outside_office_hours_gives_the_hotline(api_url: str, monk
     events = await ActionGapCanBo().run(dispatcher, make_tracker("gặp cán bộ", "gap_can_bo", sender_id="zalo:9"), {})
     text = dispatcher.messages[0]["text"]
     assert events == [] and "1022" in text and "Giờ làm việc" in text
+    assert dispatcher.messages[0]["buttons"] == [{"title": "Gửi phản ánh", "payload": "/phan_anh_kien_nghi"}]
+    asked_hours = CollectingDispatcher()  # only asking the hours: no ticket offered
+    await ActionGapCanBo().run(asked_hours, make_tracker("mấy giờ sở mở cửa", "gap_can_bo", sender_id="sms:849"), {})
+    assert "Giờ làm việc" in asked_hours.messages[0]["text"] and not asked_hours.messages[0]["buttons"]
 
 
 def _handed_over(dispatcher: CollectingDispatcher) -> bool:
@@ -51,7 +55,7 @@ def _handed_over(dispatcher: CollectingDispatcher) -> bool:
     return bool((dispatcher.messages[0].get("custom") or {}).get("handoff"))
 
 
-async def test_handoff_in_office_hours_hands_chat_over_but_not_sms(api_url: str, monkeypatch) -> None:
+async def test_handoff_in_office_hours_hands_chat_and_sms_over(api_url: str, monkeypatch) -> None:
     from common.settings import get_settings
 
     monkeypatch.setenv("HANDOFF_HOURS", "always")
@@ -63,7 +67,7 @@ async def test_handoff_in_office_hours_hands_chat_over_but_not_sms(api_url: str,
     assert custom["buttons"] == [{"title": "Quay lại trợ lý ảo", "payload": "/tro_ly_ao"}]
     sms = CollectingDispatcher()
     events = await ActionGapCanBo().run(sms, make_tracker("gap can bo", "gap_can_bo", sender_id="sms:849"), {})
-    assert events == [] and not _handed_over(sms) and "1022" in sms.messages[0]["text"]
+    assert events == [] and _handed_over(sms) and "1022" in sms.messages[0]["custom"]["text"]
 
 
 @pytest.mark.parametrize(("text", "handed_over"), [

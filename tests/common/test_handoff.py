@@ -128,3 +128,28 @@ async def test_satisfaction_is_stored_once_and_only_when_asked(redis) -> None:
     assert await handoff.answer_csat(redis, "web:csat0001", 3, T0)
     assert not await handoff.answer_csat(redis, "web:csat0001", 1, T0)  # a second press
     assert await handoff.csat_answers(redis) == [{"at": T0, "channel": "web", "staff": "lan", "score": 3}]
+
+
+async def test_route_is_one_decision_for_every_channel(redis) -> None:
+    sender = "sms:84905550199"
+    assert await handoff.route(redis, sender, "alo", T0, TIMEOUT) is None  # not handed off: the bot's
+    assert await handoff.hand_over(redis, sender, T0, TIMEOUT)
+    assert await handoff.route(redis, sender, "cho hỏi giấy phép rượu", T0 + 1, TIMEOUT) == [handoff.STILL_WAITING]
+    assert await handoff.route(redis, sender, "hs 000.00.12.H17-200115-0001 sao roi", T0 + 2, TIMEOUT) is None
+    assert await handoff.route(redis, sender, "/danh_gia", T0 + 3, TIMEOUT) is None  # a button of the bot's
+    assert await handoff.claim(redis, sender, "lan", T0 + 4) is Claim.CLAIMED
+    assert await handoff.route(redis, sender, "vâng", T0 + 5, TIMEOUT) == []  # to the staff member, silently
+    assert [e.text for e in await handoff.log(redis, sender) if e.by == "citizen"] == ["cho hỏi giấy phép rượu", "vâng"]
+    assert await handoff.route(redis, sender, f" {handoff.LEAVE_PAYLOAD} ", T0 + 6, TIMEOUT) == [handoff.LEFT]
+    assert await handoff.get(redis, sender) is None
+    assert await handoff.route(redis, sender, "vâng", T0 + 7, TIMEOUT) is None  # the bot's again
+    assert await handoff.route(redis, sender, "/csat_1", T0 + 8, TIMEOUT) == [handoff.CSAT_EXPIRED]  # never asked
+
+
+async def test_route_leaves_the_citizen_to_the_bot_when_redis_is_down() -> None:
+    down = aioredis.from_url("redis://127.0.0.1:9/0", socket_connect_timeout=0.5)
+    try:
+        assert await handoff.route(down, "zalo:1", "alo", T0, TIMEOUT) is None
+        assert not await handoff.hand_over(down, "zalo:1", T0, TIMEOUT)
+    finally:
+        await down.close()

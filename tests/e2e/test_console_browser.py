@@ -8,6 +8,7 @@ dashboard draws its charts. A screenshot of each page is saved under
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ pytestmark = pytest.mark.e2e
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / "test-artifacts" / "screenshots"
+DOC_SHOTS = ROOT / "docs" / "img"  # the README's pictures, rewritten only with SAVE_SCREENSHOTS=1
 TRAINING_TIMEOUT_MS = 600_000
 CSP_REFUSALS: list[str] = []  # what Chromium refused to run or apply on a console page
 
@@ -51,8 +53,12 @@ def _page(browser, stack: Stack):
     return page
 
 
-def _shot(page, name: str) -> None:
+def _shot(page, name: str, doc: str = "") -> None:
+    """A full-page screenshot under ``test-artifacts/screenshots/``; also ``docs/img/<doc>.png``, the
+    README's picture, when ``SAVE_SCREENSHOTS=1`` (so that `make test` leaves the repo's files alone)."""
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    if doc and os.environ.get("SAVE_SCREENSHOTS") == "1":
+        page.screenshot(path=str(DOC_SHOTS / f"{doc}.png"), full_page=True)
 
 
 def _sign_in(page, username: str, password: str, shot: str = "") -> None:
@@ -83,7 +89,7 @@ def test_the_whole_staff_loop_in_a_browser(browser, stack: Stack) -> None:
     citizen.press("#text", "Enter")
     citizen.locator("button.unhelpful").click()
     citizen.get_by_text("Cảm ơn anh/chị đã cho biết").wait_for()
-    _shot(citizen, "01-web-chat-unhelpful")
+    _shot(citizen, "01-web-chat-unhelpful", doc="console-01-web-chat-unhelpful")
 
     # An annotator confirms it in the NLU inbox, the reason shown, the text as written.
     staff = _page(browser, stack)
@@ -92,7 +98,7 @@ def test_the_whole_staff_loop_in_a_browser(browser, stack: Stack) -> None:
     staff.goto("/staff/inbox")
     row = staff.locator("tr", has_text=question)
     row.get_by_text("người dân báo chưa hữu ích").wait_for()
-    _shot(staff, "03-nlu-inbox")
+    _shot(staff, "03-nlu-inbox", doc="console-03-nlu-inbox")
     row.locator("select[name=intent]").select_option("ngoai_pham_vi")  # fireworks: not this department
     row.get_by_role("button", name="Xác nhận").click()
     staff.wait_for_url("**/staff/inbox")
@@ -107,12 +113,12 @@ def test_the_whole_staff_loop_in_a_browser(browser, stack: Stack) -> None:
     staff.locator("#training-progress").wait_for()
     # A function, not a string: the console's CSP allows no eval.
     staff.wait_for_function("() => document.getElementById('training-progress').value > 0.04")
-    _shot(staff, "05-training-progress")
+    _shot(staff, "05-training-progress", doc="console-05-training-progress")
     staff.wait_for_url("**/staff/models/2*", timeout=TRAINING_TIMEOUT_MS)
     assert staff.locator("#comparison").get_by_text("Độ chính xác (ý định)").count() == 1
     assert staff.get_by_text("F1 theo ý định").count() == 1
     assert staff.get_by_role("button", name="Đưa vào sử dụng").count() == 0
-    _shot(staff, "06-comparison")
+    _shot(staff, "06-comparison", doc="console-06-comparison")
     comparison_url = staff.url
 
     # An admin promotes it while a citizen's form is half filled; the form goes on.
@@ -125,7 +131,7 @@ def test_the_whole_staff_loop_in_a_browser(browser, stack: Stack) -> None:
     admin.goto(comparison_url)
     admin.get_by_role("button", name="Đưa vào sử dụng").click()
     admin.get_by_text("Đã đưa mô hình mới vào sử dụng").wait_for()
-    _shot(admin, "07-promoted")
+    _shot(admin, "07-promoted", doc="console-07-promoted")
     promoted = _rasa_model(stack)
     assert promoted != live_before and comparison_url.rsplit("/", 1)[1] in promoted
     assert "Số điện thoại" in chat.say("Lê Văn Tám")  # the conversation survived the swap

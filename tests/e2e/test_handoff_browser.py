@@ -3,7 +3,8 @@ whole stack: a web citizen asks for a staff member, one claims the conversation,
 transcript and replies, and the citizen's open page shows the reply without a reload; "end and
 give back" returns the citizen to the assistant; a ticket answer reaches a closed page when it
 opens again; and with nobody answering, the citizen is told the hotline in time and the assistant
-answers again. Screenshots under ``test-artifacts/screenshots/``."""
+answers again. Screenshots under ``test-artifacts/screenshots/``; with ``SAVE_SCREENSHOTS=1`` also the
+README's pictures in ``docs/img/`` (``handoff-*``, ``conversations-*``)."""
 
 from __future__ import annotations
 
@@ -67,7 +68,7 @@ def test_a_person_answers_in_the_web_chat(browser, stack: Stack) -> None:  # noq
     question = "tôi hỏi về giấy phép bán lẻ rượu, số tôi là 0905 123 456"
     _say(citizen, question)
     _bot_text(citizen, "đã được chuyển cho cán bộ").wait_for()
-    _shot(citizen, "20-citizen-waits-for-staff")
+    _shot(citizen, "20-citizen-waits-for-staff", doc="handoff-20-citizen-waits")
 
     # A staff member finds it in the queue (number masked) and claims it.
     staff = _page(browser, stack)
@@ -76,7 +77,7 @@ def test_a_person_answers_in_the_web_chat(browser, stack: Stack) -> None:  # noq
     row = staff.locator("tr", has_text="số tôi là <SĐT>")
     row.wait_for()
     assert staff.locator("text=0905 123 456").count() == 0
-    _shot(staff, "21-handoff-queue")
+    _shot(staff, "21-handoff-queue", doc="handoff-21-queue")
     row.get_by_role("button", name="Nhận").click()
     staff.wait_for_url("**/staff/handoffs/view?sender=web*")
     transcript = staff.locator("#transcript")
@@ -95,8 +96,8 @@ def test_a_person_answers_in_the_web_chat(browser, stack: Stack) -> None:  # noq
     staff_reply = citizen.locator("#log li.staff .bubble", has_text=answer)
     staff_reply.wait_for()  # no reload
     assert citizen.locator("#log li.staff .from").first.inner_text() == "Cán bộ Sở Công Thương"
-    _shot(staff, "22-handoff-conversation")
-    _shot(citizen, "23-citizen-reads-the-staff-reply")
+    _shot(staff, "22-handoff-conversation", doc="handoff-22-conversation")
+    _shot(citizen, "23-citizen-reads-the-staff-reply", doc="handoff-23-citizen-reply")
 
     # The citizen answers; the transcript follows without a reload.
     _say(citizen, "cảm ơn cán bộ, tôi sẽ bổ sung")
@@ -112,7 +113,7 @@ def test_a_person_answers_in_the_web_chat(browser, stack: Stack) -> None:  # noq
     _say(citizen, FEE_QUESTION)
     _bot_text(citizen, fee).wait_for()
     assert _bot_text(citizen, "chưa hiểu").count() == 0
-    _shot(citizen, "24-citizen-back-with-the-assistant")
+    _shot(citizen, "24-citizen-back-with-the-assistant", doc="handoff-24-back-with-the-assistant")
     staff.goto("/staff/handoffs")
     assert "Hài lòng: 1" in staff.locator("body").inner_text()
 
@@ -121,10 +122,10 @@ def test_a_person_answers_in_the_web_chat(browser, stack: Stack) -> None:  # noq
     found = staff.locator("tr[data-sender^='web:']")
     assert found.count() == 1 and "gap_can_bo" in found.inner_text() and "gặp cán bộ" in found.inner_text()
     assert "0905" not in staff.locator("body").inner_text()
-    _shot(staff, "27-conversations")
+    _shot(staff, "27-conversations", doc="conversations-27-list")
     found.get_by_role("link", name="Xem").click()
     staff.get_by_text("hoi_le_phi (").first.wait_for()  # the fee question after the give-back, with its intent
-    _shot(staff, "28-conversation-transcript")
+    _shot(staff, "28-conversation-transcript", doc="conversations-28-transcript")
 
     # A reload does not repeat what the page showed; a ticket answered while the page is closed is
     # shown when it opens again.
@@ -146,7 +147,7 @@ def test_a_person_answers_in_the_web_chat(browser, stack: Stack) -> None:  # noq
     # The gateway polls the dossier system's events every 30 s: the answer arrives within that.
     reopened.locator("#log li.bot .bubble", has_text="Đoàn kiểm tra đã xử lý").wait_for(timeout=60_000)
     assert number in reopened.locator("#log li.bot .bubble", has_text="Đoàn kiểm tra").inner_text()
-    _shot(reopened, "25-ticket-answer-pushed")
+    _shot(reopened, "25-ticket-answer-pushed", doc="handoff-25-ticket-answer-pushed")
 
 
 def test_nobody_answers_the_citizen_is_told_in_time_and_the_bot_answers_again(
@@ -163,7 +164,7 @@ def test_nobody_answers_the_citizen_is_told_in_time_and_the_bot_answers_again(
     told.wait_for(timeout=20_000)  # six seconds, checked every two
     assert "1022" in told.inner_text()
     assert citizen.locator("#log li .buttons button", has_text="Gửi phản ánh").count() == 1
-    _shot(citizen, "26-handoff-timed-out")
+    _shot(citizen, "26-handoff-timed-out", doc="handoff-26-timed-out")
     _say(citizen, FEE_QUESTION)
     _bot_text(citizen, {p.id: p.fee for p in load_catalog()}["ban_le_xang_dau"]).wait_for()
     assert requests.get(f"{impatient_gateway}/health", timeout=10).status_code == 200

@@ -1,0 +1,58 @@
+"""Buttons over SMS: numbered lines, and the number a citizen texts back read as the button's payload.
+
+The SMS gateway renders the assistant's replies this way, and so does the chat gateway
+for what it sends an SMS citizen itself (a staff member's handoff notices, the
+satisfaction question), so "1" means the same option whoever sent the menu: the last
+one the number received.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from common import sms_keys
+
+OPTIONS_HINT = "Trả lời số thứ tự để chọn."
+OPTIONS_TTL_S = 900  # a number texted back later than this is free text again
+
+
+class _Button(Protocol):
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def payload(self) -> str: ...
+
+
+class _Message(Protocol):
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def buttons(self) -> Sequence[_Button]: ...
+
+
+async def render(redis: Any, msisdn: str, messages: Sequence[_Message]) -> str:
+    """``messages`` as one SMS text: their texts, then their buttons as numbered lines (remembered
+    for :func:`chosen`; a reply without buttons forgets the previous menu). Empty if nothing to say."""
+    lines = [m.text for m in messages if m.text]
+    buttons = [b for m in messages for b in m.buttons]
+    if buttons:
+        lines += [f"{i}. {b.title}" for i, b in enumerate(buttons, 1)] + [OPTIONS_HINT]
+        await redis.set(sms_keys.options(msisdn), json.dumps([b.payload for b in buttons]), ex=OPTIONS_TTL_S)
+    else:
+        await redis.delete(sms_keys.options(msisdn))
+    return "\n".join(lines)
+
+
+async def chosen(redis: Any, msisdn: str, text: str) -> str | None:
+    """The payload of the option ``text`` numbers in the last menu sent to ``msisdn``, if it is one."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()):  # "¹" or "٣" are digits to str.isdigit, not to int()
+        return None
+    raw = await redis.get(sms_keys.options(msisdn))
+    payloads = json.loads(raw) if raw else []
+    index = int(text) - 1
+    return payloads[index] if 0 <= index < len(payloads) else None

@@ -1,0 +1,41 @@
+"""Buttons over SMS as numbered lines, and the number texted back, against a real Redis."""
+
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+
+from clients.rasa import BotMessage, Button
+from common import sms_keys, sms_options
+
+MSISDN = "84905550177"
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.from_url(redis_url)
+    await client.delete(sms_keys.options(MSISDN))
+    yield client
+    await client.close()
+
+
+async def test_buttons_are_numbered_and_a_number_texted_back_is_their_payload(redis) -> None:
+    text = await sms_options.render(redis, MSISDN, [
+        BotMessage("Cuộc trò chuyện đã kết thúc."),
+        BotMessage("Anh/chị có hài lòng không?", (Button("Hài lòng", "/csat_1"), Button("Không hài lòng", "/csat_3"))),
+    ])
+    assert text.split("\n") == ["Cuộc trò chuyện đã kết thúc.", "Anh/chị có hài lòng không?", "1. Hài lòng",
+                                "2. Không hài lòng", sms_options.OPTIONS_HINT]
+    assert await sms_options.chosen(redis, MSISDN, " 2 ") == "/csat_3"
+    assert await sms_options.chosen(redis, MSISDN, "3") is None  # no third option
+    assert await sms_options.chosen(redis, MSISDN, "²") is None  # a digit to str.isdigit, not a number
+    assert await sms_options.chosen(redis, MSISDN, "1 nhé") is None
+    assert 0 < await redis.ttl(sms_keys.options(MSISDN)) <= sms_options.OPTIONS_TTL_S
+
+
+async def test_a_reply_without_buttons_forgets_the_previous_menu(redis) -> None:
+    await sms_options.render(redis, MSISDN, [BotMessage("Chọn:", (Button("Quay lại trợ lý ảo", "/tro_ly_ao"),))])
+    assert await sms_options.chosen(redis, MSISDN, "1") == "/tro_ly_ao"
+    assert await sms_options.render(redis, MSISDN, [BotMessage("Cán bộ đã nhận.")]) == "Cán bộ đã nhận."
+    assert await sms_options.chosen(redis, MSISDN, "1") is None
+    assert await sms_options.render(redis, MSISDN, []) == ""
