@@ -18,7 +18,7 @@ import html
 import logging
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -26,6 +26,7 @@ from aiohttp import web
 from bot.handoff import HANDOFFS_KEY
 from bot.staff.handoff_pages import WHO
 from bot.staff.layout import REDIS_KEY, SETTINGS_KEY, csrf_field, done, form_or_json, page, refused, session_of
+from bot.staff.refs import ref_of, sender_of
 from bot.staff.sessions import Session
 from common import handoff, inbox, trackers
 from common.codes import CODE_PATTERN
@@ -159,8 +160,8 @@ async def conversations(redis: Any, tracker_key: str) -> list[Summary]:
     return sorted(found, key=lambda s: s.last, reverse=True)
 
 
-def _view_url(sender: str) -> str:
-    return f"/staff/conversations/view?sender={quote(sender, safe=':')}"
+def _view_url(request: web.Request, sender: str) -> str:
+    return f"/staff/conversations/view?ref={ref_of(request, sender)}"
 
 
 def _checkbox(name: str, label: str, on: bool) -> str:
@@ -190,13 +191,13 @@ async def list_page(request: web.Request) -> web.Response:
             f'<input name="q" value="{html.escape(f.text)}" placeholder="tìm trong tin nhắn" aria-label="Tìm"> '
             "<button>Lọc</button></form>")
     rows = "".join(
-        f'<tr data-sender="{html.escape(s.sender)}"><td>{s.channel}</td>'
+        f'<tr data-ref="{ref_of(request, s.sender)}" data-channel="{html.escape(s.channel)}"><td>{s.channel}</td>'
         f"<td>{dt.datetime.fromtimestamp(s.last, tz):%d/%m/%Y %H:%M}</td><td>{s.turns}</td>"
         f"<td>{html.escape(', '.join(sorted(s.intents))[:120])}</td>"
         f"<td>{html.escape(s.masked[0][:100]) if s.masked else ''}</td>"
         f"<td>{' '.join(m for m, on in (('không hiểu', s.fell_back), ('gặp cán bộ', s.handed_off), ('đánh giá', s.rated), ('chưa hữu ích', s.unhelpful)) if on)}"  # noqa: E501
         f"{''.join(f' <code>{html.escape(t)}</code>' for t in sorted(s.tags))}</td>"
-        f'<td><a href="{html.escape(_view_url(s.sender))}">Xem</a></td></tr>'
+        f'<td><a href="{html.escape(_view_url(request, s.sender))}">Xem</a></td></tr>'
         for s in kept[:SHOWN])
     table = ("<table><tr><th>Kênh</th><th>Lần cuối</th><th>Lượt</th><th>Ý định</th><th>Tin nhắn đầu</th>"
              f"<th>Dấu hiệu</th><th></th></tr>{rows}</table>") if rows else "<p>Không có cuộc trò chuyện nào khớp.</p>"
@@ -205,19 +206,14 @@ async def list_page(request: web.Request) -> web.Response:
     return page("Cuộc trò chuyện", body, session)
 
 
-def _sender(values: Any) -> str:
-    sender = str(values.get("sender", ""))
-    return sender if ":" in sender and len(sender) <= 200 else ""
-
-
 async def view_page(request: web.Request, error: str = "") -> web.Response:
     """One conversation's transcript with intents and confidences, its tags, and "to the inbox"."""
     session: Session = session_of(request)
-    sender = _sender(request.query) or _sender(await form_or_json(request))
+    sender = sender_of(request, request.query) or sender_of(request, await form_or_json(request))
     if not sender:
         raise web.HTTPFound("/staff/conversations")
     tz = ZoneInfo(request.app[SETTINGS_KEY].timezone)
-    hidden = f'{csrf_field(session.csrf)}<input type="hidden" name="sender" value="{html.escape(sender)}">'
+    hidden = f'{csrf_field(session.csrf)}<input type="hidden" name="ref" value="{ref_of(request, sender)}">'
     lines = await request.app[HANDOFFS_KEY].transcript(sender, masked=True, limit=500)
     items = []
     for line in lines:
@@ -248,7 +244,7 @@ async def view_page(request: web.Request, error: str = "") -> web.Response:
 
 async def tags(request: web.Request) -> web.StreamResponse:
     body = await form_or_json(request)
-    sender = _sender(body)
+    sender = sender_of(request, body)
     add, remove = str(body.get("add", "")).strip(), str(body.get("remove", "")).strip()
     if not sender or (not add and not remove) or len(add) > MAX_TAG:
         return await refused(request, f"Nhãn phải có từ 1 đến {MAX_TAG} ký tự.", 400, view_page)
@@ -258,13 +254,13 @@ async def tags(request: web.Request) -> web.StreamResponse:
     if remove:
         await request.app[REDIS_KEY].srem(key, remove)
     return done(request, {"tags": sorted(as_str(t) for t in await request.app[REDIS_KEY].smembers(key))},
-                _view_url(sender))
+                _view_url(request, sender))
 
 
 async def to_inbox(request: web.Request) -> web.StreamResponse:
     """Put one citizen message of the conversation in the NLU inbox (as written: staff label it there)."""
     body = await form_or_json(request)
-    sender = _sender(body)
+    sender = sender_of(request, body)
     try:
         at = float(body.get("at", ""))
     except ValueError:
@@ -280,7 +276,7 @@ async def to_inbox(request: web.Request) -> web.StreamResponse:
     await request.app[REDIS_KEY].xadd(inbox.STREAM, fields, maxlen=inbox.MAX_ITEMS, approximate=True)
     logger.info("staff %s sent a %s message to the NLU inbox", session_of(request).staff.username,
                 sender.partition(":")[0])
-    return done(request, {"queued": True}, _view_url(sender) + "&" + urlencode({"sent": "1"}))
+    return done(request, {"queued": True}, _view_url(request, sender) + "&" + urlencode({"sent": "1"}))
 
 
 def add_routes(app: web.Application) -> None:

@@ -13,7 +13,6 @@ import datetime as dt
 import html
 import logging
 from collections import Counter
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -21,6 +20,7 @@ from aiohttp import web
 from bot.handoff import HANDOFFS_KEY, Handoffs, Line, NotYours, Undeliverable
 from bot.staff.accounts import Role
 from bot.staff.layout import REDIS_KEY, SETTINGS_KEY, csrf_field, done, form_or_json, page, refused, session_of
+from bot.staff.refs import ref_of, sender_of
 from bot.staff.sessions import Session
 from common import handoff
 from common.handoff import Claim, EndRefused
@@ -43,17 +43,12 @@ def _clock(request: web.Request, at: float) -> str:
     return dt.datetime.fromtimestamp(at, ZoneInfo(request.app[SETTINGS_KEY].timezone)).strftime("%d/%m %H:%M")
 
 
-def _view_url(sender: str) -> str:
-    return f"/staff/handoffs/view?sender={quote(sender, safe=':')}"
+def _view_url(request: web.Request, sender: str) -> str:
+    return f"/staff/handoffs/view?ref={ref_of(request, sender)}"
 
 
 def _masked_for(session: Session) -> bool:
     return session.staff.role is not Role.ADMIN
-
-
-def _sender(body: dict) -> str:
-    sender = str(body.get("sender", ""))
-    return sender if ":" in sender and len(sender) <= 200 else ""
 
 
 async def queue_page(request: web.Request, error: str = "") -> web.Response:
@@ -66,11 +61,12 @@ async def queue_page(request: web.Request, error: str = "") -> web.Response:
         state = "Chờ cán bộ" if h.state == handoff.WAITING else f"Đang xử lý: {html.escape(h.staff)}"
         if h.state == handoff.WAITING:
             action = (f'<form method="post" action="/staff/api/handoffs/claim" class="inline">'
-                      f'{csrf_field(session.csrf)}<input type="hidden" name="sender" value="{html.escape(h.sender)}">'
-                      f'<button>Nhận</button></form> <a href="{html.escape(_view_url(h.sender))}">Xem</a>')
+                      f'{csrf_field(session.csrf)}<input type="hidden" name="ref" value="{ref_of(request, h.sender)}">'
+                      f'<button>Nhận</button></form> <a href="{html.escape(_view_url(request, h.sender))}">Xem</a>')
         else:
-            action = f'<a href="{html.escape(_view_url(h.sender))}">{"Mở" if mine else "Xem"}</a>'
-        rows.append(f'<tr data-sender="{html.escape(h.sender)}"><td>{CHANNELS.get(h.channel, h.channel)}</td>'
+            action = f'<a href="{html.escape(_view_url(request, h.sender))}">{"Mở" if mine else "Xem"}</a>'
+        rows.append(f'<tr data-ref="{ref_of(request, h.sender)}" data-channel="{html.escape(h.channel)}">'
+                    f'<td>{CHANNELS.get(h.channel, h.channel)}</td>'
                     f"<td>{_clock(request, h.since)}</td><td>{state}</td>"
                     f"<td>{html.escape(redact(h.last)) or '<span class=muted>(chưa nhắn thêm)</span>'}</td>"
                     f"<td>{action}</td></tr>")
@@ -93,7 +89,7 @@ async def queue_page(request: web.Request, error: str = "") -> web.Response:
 
 async def claim(request: web.Request) -> web.StreamResponse:
     """Take a waiting conversation (one staff member wins)."""
-    sender = _sender(await form_or_json(request))
+    sender = sender_of(request, await form_or_json(request))
     if not sender:
         return web.json_response({"error": "Thiếu mã cuộc trò chuyện."}, status=400)
     staff = session_of(request).staff.username
@@ -105,7 +101,7 @@ async def claim(request: web.Request) -> web.StreamResponse:
     if result is Claim.GONE:
         return await refused(request, "Cuộc trò chuyện này đã kết thúc.", 404, queue_page)
     logger.info("staff %s claimed a %s conversation", staff, sender.partition(":")[0])
-    return done(request, {"claimed": True, "sender": sender}, _view_url(sender))
+    return done(request, {"claimed": True, "ref": ref_of(request, sender)}, _view_url(request, sender))
 
 
 def _line_html(request: web.Request, line: Line) -> str:
@@ -117,11 +113,11 @@ def _line_html(request: web.Request, line: Line) -> str:
 async def view_page(request: web.Request, error: str = "") -> web.Response:
     """One conversation: its transcript and, for the staff member who holds it, the reply box."""
     session = session_of(request)
-    sender = _sender(dict(request.query)) or _sender(await form_or_json(request))
+    sender = sender_of(request, request.query) or sender_of(request, await form_or_json(request))
     current = await handoff.get(request.app[REDIS_KEY], sender) if sender else None
     lines = await _handoffs(request).transcript(sender, masked=_masked_for(session)) if sender else []
     transcript = "".join(_line_html(request, x) for x in lines)
-    hidden = f'{csrf_field(session.csrf)}<input type="hidden" name="sender" value="{html.escape(sender)}">'
+    hidden = f'{csrf_field(session.csrf)}<input type="hidden" name="ref" value="{ref_of(request, sender)}">'
     if current is None:
         status, controls = "Đã kết thúc (trợ lý ảo đang trả lời người dân).", ""
     elif current.state == handoff.WAITING:
@@ -148,15 +144,15 @@ async def view_page(request: web.Request, error: str = "") -> web.Response:
     channel = CHANNELS.get(sender.partition(":")[0], sender.partition(":")[0])
     body = (f'<div class="card"><h1>Cuộc trò chuyện ({html.escape(channel)})</h1><p id="handoff-status">{status}</p>'
             f'{notice}<h2>Nội dung{masked}</h2><ol id="transcript" class="transcript" '
-            f'data-sender="{html.escape(sender)}">{transcript}</ol>{controls}'
+            f'data-ref="{ref_of(request, sender)}">{transcript}</ol>{controls}'
             '<p><a href="/staff/handoffs">« Hàng chờ</a></p></div><script src="/static/handoff.js" defer></script>')
     return page("Cuộc trò chuyện", body, session)
 
 
 async def transcript_api(request: web.Request) -> web.Response:
-    """``GET /staff/api/handoffs/transcript?sender=``: the lines and the state, for polling."""
+    """``GET /staff/api/handoffs/transcript?ref=``: the lines and the state, for polling."""
     session = session_of(request)
-    sender = _sender(dict(request.query))
+    sender = sender_of(request, request.query)
     if not sender:
         return web.json_response({"error": "Thiếu mã cuộc trò chuyện."}, status=400)
     current = await handoff.get(request.app[REDIS_KEY], sender)
@@ -170,7 +166,7 @@ async def transcript_api(request: web.Request) -> web.Response:
 async def reply(request: web.Request) -> web.StreamResponse:
     """Send a reply to the citizen on their channel (only the staff member who holds it)."""
     body = await form_or_json(request)
-    sender, text = _sender(body), str(body.get("text", "")).strip()
+    sender, text = sender_of(request, body), str(body.get("text", "")).strip()
     if not sender or not text or len(text) > MAX_REPLY:
         return await refused(request, f"Câu trả lời phải có từ 1 đến {MAX_REPLY:,} ký tự.".replace(",", "."),
                              400, view_page)
@@ -182,12 +178,12 @@ async def reply(request: web.Request) -> web.StreamResponse:
     except Undeliverable:
         return await refused(request, "Chưa gửi được tin nhắn tới người dân; anh/chị vui lòng thử lại.", 502,
                              view_page)
-    return done(request, {"sent": True}, _view_url(sender))
+    return done(request, {"sent": True}, _view_url(request, sender))
 
 
 async def end(request: web.Request) -> web.StreamResponse:
     """"Kết thúc và trả lại cho trợ lý ảo" (the holder, or an admin for anyone's)."""
-    sender = _sender(await form_or_json(request))
+    sender = sender_of(request, await form_or_json(request))
     if not sender:
         return web.json_response({"error": "Thiếu mã cuộc trò chuyện."}, status=400)
     staff = session_of(request).staff

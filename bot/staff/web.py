@@ -54,6 +54,7 @@ from bot.staff.layout import (
     security_headers,
     session_of,
 )
+from bot.staff.refs import REFS_KEY, Refs
 from bot.staff.sessions import Sessions
 from common import handoff, inbox
 from common.dates import local_now
@@ -299,6 +300,7 @@ def setup_staff(app: web.Application, settings: Settings, redis_key: web.AppKey)
     installed yarl refuses to build from a ``Host`` header with a port (every request would be a 500).
     """
     app[SETTINGS_KEY] = settings
+    app[REFS_KEY] = Refs(settings.web_session_secret)
     app[PROXIES_KEY] = frozenset(a.strip() for a in settings.staff_trusted_proxies.split(",") if a.strip())
     app[ACCOUNTS_KEY] = Accounts(settings.staff_db_path, settings.staff_max_failures, settings.staff_lock_minutes,
                                  settings.staff_address_max_failures)

@@ -19,7 +19,7 @@
   const list = document.getElementById("transcript");
   const status = document.getElementById("handoff-status");
   if (!list) return;
-  const sender = list.dataset.sender;
+  const ref = list.dataset.ref;
   let shown = list.children.length;
   let state = null;
 
@@ -37,7 +37,7 @@
 
   async function poll() {
     try {
-      const resp = await fetch("/staff/api/handoffs/transcript?sender=" + encodeURIComponent(sender),
+      const resp = await fetch("/staff/api/handoffs/transcript?ref=" + encodeURIComponent(ref),
                                { headers: { Accept: "application/json" } });
       if (resp.status === 401) { window.location.href = "/staff/login"; return; }
       const data = await resp.json();

@@ -11,6 +11,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.staff.conversation_pages import Filters, summarize
+from bot.staff.refs import REFS_KEY
 from common import inbox
 from tests.bot.conftest import ANNOTATOR_PASSWORD, csrf, sign_in
 from tests.conftest import Conversation, Stack
@@ -48,18 +49,23 @@ async def test_find_a_conversation_read_it_tag_it_and_send_a_message_to_the_inbo
                            dossier_api_url=stack.api_url, staff_db_path=accounts.path)
     await sign_in(client, "lan.nguyen", ANNOTATOR_PASSWORD)
     listed = await (await client.get("/staff/conversations", params={"channel": "web", "q": marker})).text()
-    assert f'data-sender="{sender}"' in listed and listed.count("data-sender=") == 1
+    ref = client.app[REFS_KEY].of(sender)
+    assert f'data-ref="{ref}"' in listed and listed.count("data-ref=") == 1
+    assert chat.session not in listed  # links and rows carry an opaque reference, not the sender id
     none = await (await client.get("/staff/conversations", params={"channel": "telegram", "q": marker})).text()
-    assert f'data-sender="{sender}"' not in none
+    assert f'data-ref="{ref}"' not in none
 
-    view = await (await client.get("/staff/conversations/view", params={"sender": sender})).text()
+    view = await (await client.get("/staff/conversations/view", params={"ref": ref})).text()
+    assert chat.session not in view
+    forged = await client.get("/staff/conversations/view", params={"ref": ref[:-2] + "AA"}, allow_redirects=False)
+    assert forged.status == 302 and forged.headers["Location"] == "/staff/conversations"
     assert marker in view and "hoi_le_phi (" in view and "Gửi vào hộp thư NLU" in view
     token = await csrf(client)
     tagged = await client.post("/staff/api/conversations/tags", json={"sender": sender, "add": "cần xem lại"},
                                headers={"X-CSRF-Token": token})
     assert tagged.status == 200 and (await tagged.json())["tags"] == ["cần xem lại"]
     by_tag = await (await client.get("/staff/conversations", params={"tag": "cần xem lại"})).text()
-    assert f'data-sender="{sender}"' in by_tag
+    assert f'data-ref="{ref}"' in by_tag
 
     at = re.search(r'name="at" value="([^"]+)"', view.split("lệ phí cấp giấy chứng nhận")[0].rsplit("<li", 1)[1])[1]
     redis = aioredis.from_url(redis_url)

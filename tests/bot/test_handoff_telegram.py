@@ -7,6 +7,7 @@ import random
 
 import pytest
 
+from bot.staff.refs import REFS_KEY
 from common import handoff
 from dossier_api.catalog import load_catalog
 from tests.bot.conftest import ANNOTATOR_PASSWORD, TELEGRAM_TOKEN, csrf, sign_in
@@ -34,7 +35,7 @@ async def test_staff_reply_reaches_the_telegram_chat_and_give_back_returns_it_to
     await sign_in(client, "lan.nguyen", ANNOTATOR_PASSWORD)
     token = await csrf(client)
     queue = await (await client.get("/staff/handoffs")).text()
-    assert f'data-sender="{sender}"' in queue and "alo? tôi cần hỏi về giấy phép" in queue
+    assert f'data-ref="{client.app[REFS_KEY].of(sender)}"' in queue and "alo? tôi cần hỏi về giấy phép" in queue
     claimed = await client.post("/staff/api/handoffs/claim", json={"sender": sender}, headers={"X-CSRF-Token": token})
     assert claimed.status == 200
     assert (await fake.wait_sent(3))[2]["text"] == handoff.CLAIMED_NOTICE

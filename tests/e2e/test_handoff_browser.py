@@ -79,7 +79,7 @@ def test_a_person_answers_in_the_web_chat(browser, stack: Stack) -> None:  # noq
     assert staff.locator("text=0905 123 456").count() == 0
     _shot(staff, "21-handoff-queue", doc="handoff-21-queue")
     row.get_by_role("button", name="Nhận").click()
-    staff.wait_for_url("**/staff/handoffs/view?sender=web*")
+    staff.wait_for_url("**/staff/handoffs/view?ref=*")
     transcript = staff.locator("#transcript")
     transcript.get_by_text("cho tôi gặp cán bộ").wait_for()  # Rasa's tracker
     transcript.get_by_text("số tôi là <SĐT>").wait_for()  # the handoff log, masked for an annotator
@@ -92,7 +92,7 @@ def test_a_person_answers_in_the_web_chat(browser, stack: Stack) -> None:  # noq
     answer = "Chào anh/chị, hồ sơ xin giấy phép bán lẻ rượu cần bản sao giấy chứng nhận đăng ký kinh doanh."
     staff.fill("textarea[name=text]", answer)
     staff.get_by_role("button", name="Gửi", exact=True).click()
-    staff.wait_for_url("**/staff/handoffs/view?sender=web*")
+    staff.wait_for_url("**/staff/handoffs/view?ref=*")
     staff_reply = citizen.locator("#log li.staff .bubble", has_text=answer)
     staff_reply.wait_for()  # no reload
     assert citizen.locator("#log li.staff .from").first.inner_text() == "Cán bộ Sở Công Thương"
@@ -119,7 +119,7 @@ def test_a_person_answers_in_the_web_chat(browser, stack: Stack) -> None:  # noq
 
     # The conversations screen finds it (handed off, masked text without diacritics) with its intents.
     staff.goto("/staff/conversations?handed_off=1&q=giay+phep+ban+le+ruou")
-    found = staff.locator("tr[data-sender^='web:']")
+    found = staff.locator("tr[data-channel='web']")
     assert found.count() == 1 and "gap_can_bo" in found.inner_text() and "gặp cán bộ" in found.inner_text()
     assert "0905" not in staff.locator("body").inner_text()
     _shot(staff, "27-conversations", doc="conversations-27-list")
