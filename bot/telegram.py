@@ -463,9 +463,9 @@ class TelegramChannel:
                 except NotDelivered as exc:
                     if not exc.rest:
                         return
-                    raise exc.__cause__ or exc  # the TelegramError: its class names the failure
+                    raise (exc.__cause__ or exc) from None  # the TelegramError: its class names the failure
                 except SendLater as exc:
-                    raise exc.__cause__ or exc
+                    raise (exc.__cause__ or exc) from None
 
     async def _send_part(self, turn: Turn, message: dict[str, Any], index: int) -> None:
         """One part of a stored reply (the outbox's sender).
