@@ -430,6 +430,8 @@ class TelegramChannel:
 
     async def _reply(self, update: Update, messages: list[BotMessage], remove_keyboard: bool = False) -> None:
         """Store the replies to an update (its chat, its sender) on the outbox; they are sent from there."""
+        if not messages:  # e.g. a conversation handed over to staff: nothing to send
+            return
         chat = update.effective_chat
         turn = await self._turn(chat.id, messages, remove_keyboard, self._sender(update), chat.type == ChatType.PRIVATE)
         await self.outbox.put(turn)
