@@ -16,7 +16,7 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import DossierAction, dossier_client, latest_entity
+from actions.base import DossierAction, dossier_client, idempotency_key, latest_entity
 from common import replies
 from common.codes import canonical_code, find_codes
 from common.delivery import DELIVERY_FEE_VND, asks_fee, recipient_name
@@ -98,7 +98,7 @@ class ActionChuyenPhat(DossierAction):
 
     async def _file(self, dispatcher: CollectingDispatcher, tracker: Tracker, v: dict[str, Any]) -> list[EventType]:
         wanted = DeliveryIn(owner=tracker.sender_id, dossier_code=v["cp_ma_ho_so"], recipient_name=v["cp_ten"],
-                            phone=v["cp_sdt"], address=v["cp_dia_chi"])
+                            phone=v["cp_sdt"], address=v["cp_dia_chi"], idempotency_key=idempotency_key(tracker))
         clear = [SlotSet(s, None) for s in SLOTS]
         try:
             delivery = await self.client.request_delivery(wanted)

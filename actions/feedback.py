@@ -20,7 +20,7 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import DossierAction
+from actions.base import DossierAction, idempotency_key
 from actions.lookup import ActionHoiHoSo
 from common import replies
 from common.codes import find_codes
@@ -83,7 +83,8 @@ class ActionPhanAnh(DossierAction):
         """Files ``content`` as this sender's ticket and tells its number."""
         codes = find_codes(content)
         ticket = TicketIn(owner=tracker.sender_id, content=content,
-                          dossier_code=codes[0].code.canonical if codes else None)
+                          dossier_code=codes[0].code.canonical if codes else None,
+                          idempotency_key=idempotency_key(tracker))
         try:
             stored = await self.client.create_ticket(ticket)
         except DossierApiError:

@@ -15,7 +15,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import DossierAction, channel_of, latest_entity, redis_client
+from actions.base import DossierAction, channel_of, idempotency_key, latest_entity, redis_client
 from common import replies, subscriptions
 from common.codes import canonical_code
 from common.text import fold_key
@@ -62,7 +62,7 @@ class ActionDangKyThongBao(DossierAction):
         except DossierApiUnavailable:
             dispatcher.utter_message(text=replies.service_unavailable(self.settings.hotline))
             return []
-        await subscriptions.subscribe(redis_client(), dossier.code, tracker.sender_id)
+        await subscriptions.subscribe(redis_client(), dossier.code, tracker.sender_id, key=idempotency_key(tracker))
         dispatcher.utter_message(text=replies.subscribed(dossier.code, dossier.status_label, channel))
         return [SlotSet("ho_so_gan_nhat", dossier.code)]
 
@@ -90,7 +90,7 @@ class ActionHuyDangKy(DossierAction):
             from actions.lookup import ActionTraCuuHoSo  # it imports the actions that import this one
 
             return await ActionTraCuuHoSo().run(dispatcher, tracker, domain)
-        dropped = await subscriptions.unsubscribe(redis_client(), tracker.sender_id, code)
+        dropped = await subscriptions.unsubscribe(redis_client(), tracker.sender_id, code, key=idempotency_key(tracker))
         if dropped:
             listed = ", ".join(dropped)
             dispatcher.utter_message(text=f"Đã hủy nhận thông báo cho hồ sơ {listed}.")

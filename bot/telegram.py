@@ -15,11 +15,16 @@ button, the keyboard's message) so a booking or a rating it asks for happens onc
   sent in private chats only (the Bot API refuses them elsewhere).
 - An edited message is answered as new when its original was not acted on (say it
   was not addressed to the bot); otherwise the citizen is told how to correct.
-- Replies are split at 4,096 characters and sent with retries (:data:`SEND_RETRIES`:
-  ``RetryAfter`` waits the time Telegram gives, network errors, 5xx and answers that
-  are no JSON back off), bounded; a reply still not sent is recorded in
-  ``telegram:undelivered`` for staff. A user who blocked the bot is unsubscribed from
-  notifications instead of being retried.
+- The turn runs once, its replies are stored, then sent (``bot.outbox``, shared with Zalo):
+  the replies, split at 4,096 characters with their keyboards, are queued on
+  ``telegram:out`` and a consumer sends them, each call with quick retries
+  (:data:`SEND_RETRIES`: ``RetryAfter`` waits the time Telegram gives, network errors,
+  5xx and answers that are no JSON back off); still failing, the entry is retried with
+  backoff (``STREAM_MAX_ATTEMPTS``), by another replica if this one died, sending only
+  what was not sent; then the reply is recorded in ``telegram:undelivered`` for staff,
+  who resend it from the console. A user who blocked the bot is unsubscribed from
+  notifications instead of being retried. Notifications and staff replies are sent
+  directly (their senders retry and report themselves).
 """
 
 from __future__ import annotations
@@ -29,7 +34,6 @@ import hashlib
 import hmac
 import json
 import logging
-import time
 import weakref
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +62,7 @@ from telegram.ext import (
 )
 
 from bot.conversation import UNHELPFUL_COMMAND, Conversations
+from bot.outbox import NotDelivered, ReplyOutbox, SendLater, Turn, undelivered_stream
 from clients.rasa import BotMessage
 from common import subscriptions
 from common.codes import find_codes
@@ -80,7 +85,8 @@ EDITED_TOO_LATE = ("Tôi đã trả lời tin nhắn trước khi anh/chị sử
                    "anh/chị vui lòng gửi nội dung đúng thành một tin nhắn mới.")
 LOCATION_IN_GROUP = ("(Trong nhóm, anh/chị hãy trả lời tin nhắn này bằng vị trí: bấm 📎 rồi chọn Vị trí; "
                      "hoặc gõ tên phường.)")
-UNDELIVERED_STREAM = "telegram:undelivered"  # replies that could not be sent, for staff
+UNDELIVERED_STREAM = undelivered_stream("telegram")  # replies that could not be sent, for staff
+OUTBOX_CONCURRENCY = 8  # turns sent at once (one recipient's in order)
 ACTED_TTL_S = 2 * 24 * 3600  # an edit after this long is treated like one of a message never seen
 UPDATES = ["message", "edited_message", "callback_query"]
 COMMANDS = [
@@ -133,7 +139,7 @@ MAX_WAIT_S = 8.0
 SEND_RETRIES: list[tuple[type[TelegramError], Retry | None]] = [
     (BadRequest, None),  # the message itself is wrong (PTB makes it a NetworkError: first here)
     (RetryAfter, Retry(attempts=10, wait_s=None)),  # flood control: wait as told
-    (NetworkError, Retry(attempts=6)),  # unreachable, timed out, 5xx (TimedOut is a NetworkError)
+    (NetworkError, Retry(attempts=3)),  # unreachable, timed out, 5xx (then the outbox retries the turn)
 ]
 NOT_JSON = "Invalid server response"  # PTB's TelegramError for a 2xx answer that is no JSON
 
@@ -199,6 +205,8 @@ class TelegramChannel:
         self.app.add_handler(CallbackQueryHandler(self._button))
         self.app.add_handler(MessageHandler(~filters.StatusUpdate.ALL, self._media))
         self.app.add_error_handler(self._error)
+        self.outbox = ReplyOutbox(redis, "telegram", settings, self._send_part, "chat_id",
+                                  concurrency=OUTBOX_CONCURRENCY)
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -207,6 +215,7 @@ class TelegramChannel:
         await self.app.initialize()
         await self.app.bot.set_my_commands(COMMANDS)
         await self.app.start()
+        self.outbox.start()
         if self.webhook_mode:
             await self.app.bot.set_webhook(
                 url=self.settings.telegram_webhook_url,
@@ -223,7 +232,12 @@ class TelegramChannel:
             await self.app.updater.stop()
         if self.app.running:
             await self.app.stop()
+        await self.outbox.stop()  # after the handlers: the replies they queued are sent
         await self.app.shutdown()
+
+    def alive(self) -> bool:
+        """The reply sending loop ticks within its deadline."""
+        return self.outbox.alive()
 
     async def webhook(self, request: web.Request) -> web.Response:
         """``POST /webhooks/telegram``: only with the secret token Telegram was given."""
@@ -250,11 +264,11 @@ class TelegramChannel:
     async def notify(self, chat_id: str, text: str) -> None:
         """A message the citizen did not ask for just now (a status change). A user who
         blocked the bot is unsubscribed; other failures raise (the notifier retries)."""
-        await self._send(chat_of(chat_id), [BotMessage(text)], sender=f"telegram:{chat_id}", record=False)
+        await self._send(chat_of(chat_id), [BotMessage(text)], sender=f"telegram:{chat_id}")
 
     async def send(self, chat_id: str, messages: list[BotMessage]) -> None:
         """Messages the citizen did not ask for just now, with their buttons (a staff reply)."""
-        await self._send(chat_of(chat_id), messages, sender=f"telegram:{chat_id}", record=False)
+        await self._send(chat_of(chat_id), messages, sender=f"telegram:{chat_id}")
 
     # -- handlers ----------------------------------------------------------------
 
@@ -321,7 +335,7 @@ class TelegramChannel:
         if caption and find_codes(caption):  # a dossier code in a photo's caption is honoured
             await self._converse(update, caption)
             return
-        await self._send(update.effective_chat.id, [BotMessage(NOT_UNDERSTOOD_MEDIA)])
+        await self._reply(update, [BotMessage(NOT_UNDERSTOOD_MEDIA)])
 
     async def _edited(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A corrected message: answered as new when the original was not acted on, else the
@@ -333,7 +347,7 @@ class TelegramChannel:
         async with self._lock(message.chat_id):  # after the original, if it is still being answered
             acted = await self.redis.exists(self._acted_key(message))
         if acted:
-            await self._send(message.chat_id, [BotMessage(EDITED_TOO_LATE)])
+            await self._reply(update, [BotMessage(EDITED_TOO_LATE)])
         elif message.text or find_codes(text):  # a caption counts for its dossier code
             await self._converse(update, text)
 
@@ -412,13 +426,20 @@ class TelegramChannel:
                 await self.redis.set(self._acted_key(message), 1, ex=ACTED_TTL_S)
                 remove_keyboard = await self._location_asked(update) or remove_keyboard
             messages = await self.conversations.reply(sender, text, {**(metadata or {}), "idempotency_key": key})
-            await self._send(chat.id, messages, remove_keyboard, sender=sender, private=chat.type == ChatType.PRIVATE)
+            await self._reply(update, messages, remove_keyboard)
 
-    async def _send(self, chat_id: int, messages: list[BotMessage], remove_keyboard: bool = False,
-                    sender: str | None = None, private: bool = True, record: bool = True) -> None:
-        """Send the replies in order, each with retries; a reply that cannot be sent is recorded for
-        staff (``record``) or raised; a user who blocked the bot is unsubscribed and nothing raised."""
-        sender = sender or f"telegram:{chat_id}"
+    async def _reply(self, update: Update, messages: list[BotMessage], remove_keyboard: bool = False) -> None:
+        """Store the replies to an update (its chat, its sender) on the outbox; they are sent from there."""
+        if not messages:  # e.g. a conversation handed over to staff: nothing to send
+            return
+        chat = update.effective_chat
+        turn = await self._turn(chat.id, messages, remove_keyboard, self._sender(update), chat.type == ChatType.PRIVATE)
+        await self.outbox.put(turn)
+
+    async def _turn(self, chat_id: int, messages: list[BotMessage], remove_keyboard: bool, sender: str,
+                    private: bool) -> Turn:
+        """The replies as the outbox keeps them: each split at 4,096 characters, its keyboard on the last part."""
+        out = []
         for message in messages:
             chunks = split_text(message.text, MAX_MESSAGE) or [""]
             markup = await self._markup(message, private)
@@ -426,28 +447,54 @@ class TelegramChannel:
                 chunks[-1] = f"{chunks[-1]}\n{LOCATION_IN_GROUP}"
             if markup is None and remove_keyboard:
                 markup = ReplyKeyboardRemove()
-            for i, chunk in enumerate(chunks):
-                last = i == len(chunks) - 1
+            parts: list[dict[str, Any]] = [{"text": chunk or "…"} for chunk in chunks]
+            if markup is not None:
+                parts[-1]["markup"] = {"kind": type(markup).__name__, "data": markup.to_dict()}
+            out.append({"text": message.text, "parts": parts, "location": message.request_location and private})
+        return Turn(str(chat_id), out, {"sender": sender, "private": private})
+
+    async def _send(self, chat_id: int, messages: list[BotMessage], sender: str | None = None,
+                    private: bool = True) -> None:
+        """Send at once, not through the outbox (a notification, a staff reply: their senders retry).
+        A user who blocked the bot is unsubscribed and nothing raised; another failure raises."""
+        turn = await self._turn(chat_id, messages, False, sender or f"telegram:{chat_id}", private)
+        for message in turn.messages:
+            for index in range(len(message["parts"])):
                 try:
-                    sent = await self._deliver(chat_id, chunk or "…", markup if last else None)
-                    if last and not private and isinstance(markup, InlineKeyboardMarkup):
-                        await self.redis.set(f"tg:kbowner:{chat_id}:{sent.message_id}", sender, ex=CALLBACK_TTL_S)
-                except TelegramError as exc:
-                    if blocked(exc):
-                        dropped = await subscriptions.unsubscribe(self.redis, sender)
-                        logger.info("%s blocked the bot: unsubscribed from %d dossier(s)", pseudonym(sender),
-                                    len(dropped))
+                    await self._send_part(turn, message, index)
+                except NotDelivered as exc:
+                    if not exc.rest:
                         return
-                    if not record:
-                        raise
-                    await self.redis.xadd(UNDELIVERED_STREAM, {
-                        "chat_id": str(chat_id), "sender": sender, "text": message.text,
-                        "error": type(exc).__name__, "reason": exc.message[:300], "at": f"{time.time():.0f}"})
-                    logger.error("Telegram reply to %s not delivered (%s); recorded", pseudonym(sender),
-                                 type(exc).__name__)
-                    return
-            if message.request_location and private:
-                await self.redis.set(f"tg:lockb:{sender}", 1, ex=CALLBACK_TTL_S)
+                    raise (exc.__cause__ or exc) from None  # the TelegramError: its class names the failure
+                except SendLater as exc:
+                    raise (exc.__cause__ or exc) from None
+
+    async def _send_part(self, turn: Turn, message: dict[str, Any], index: int) -> None:
+        """One part of a stored reply (the outbox's sender).
+
+        Raises:
+            SendLater: still unreachable, 5xx, no JSON or rate limited after the quick retries.
+            NotDelivered: Telegram refused it (``rest`` False: the user blocked the bot, now unsubscribed).
+        """
+        chat_id, sender = chat_of(turn.to), str(turn.context.get("sender") or f"telegram:{turn.to}")
+        part = message["parts"][index]
+        markup = _markup_of(part.get("markup"))
+        try:
+            sent = await self._deliver(chat_id, part["text"], markup)
+        except TelegramError as exc:
+            if blocked(exc):
+                dropped = await subscriptions.unsubscribe(self.redis, sender)
+                logger.info("%s blocked the bot: unsubscribed from %d dossier(s)", pseudonym(sender), len(dropped))
+                raise NotDelivered(type(exc).__name__, exc.message, record=False, rest=False) from exc
+            if retry_for(exc) is None:
+                raise NotDelivered(type(exc).__name__, exc.message) from exc
+            raise SendLater(type(exc).__name__, exc.message) from exc
+        if index < len(message["parts"]) - 1:
+            return
+        if isinstance(markup, InlineKeyboardMarkup) and not turn.context.get("private", True):
+            await self.redis.set(f"tg:kbowner:{chat_id}:{sent.message_id}", sender, ex=CALLBACK_TTL_S)
+        if message.get("location"):
+            await self.redis.set(f"tg:lockb:{sender}", 1, ex=CALLBACK_TTL_S)
 
     async def _deliver(self, chat_id: int, text: str, markup: Any) -> Message:
         """One ``sendMessage``, retried as :data:`SEND_RETRIES` says."""
@@ -476,3 +523,13 @@ class TelegramChannel:
             return ReplyKeyboardMarkup([[KeyboardButton(SHARE_LOCATION, request_location=True)]],
                                        resize_keyboard=True, one_time_keyboard=True)
         return None
+
+
+MARKUPS = {cls.__name__: cls for cls in (InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove)}
+
+
+def _markup_of(stored: dict[str, Any] | None) -> Any:
+    """A keyboard as the outbox keeps it (``{"kind": class name, "data": Bot API dict}``), rebuilt."""
+    if not stored or stored.get("kind") not in MARKUPS:
+        return None
+    return MARKUPS[stored["kind"]].de_json(stored["data"], None)

@@ -57,8 +57,8 @@ async def health(request: web.Request) -> web.Response:
     rasa_ready = await request.app[RASA_KEY].is_ready()
     channels = ["web"] + [name for name, key in (("telegram", TELEGRAM_KEY), ("zalo", ZALO_KEY)) if key in request.app]
     # Stream consumer loops (common.streams): a loop silent past its deadline fails the check.
-    loops = {name: request.app[key].alive() for name, key in (("zalo", ZALO_KEY), ("notifier", NOTIFIER_KEY))
-             if key in request.app}
+    loops = {name: request.app[key].alive() for name, key in (("telegram", TELEGRAM_KEY), ("zalo", ZALO_KEY),
+                                                                ("notifier", NOTIFIER_KEY)) if key in request.app}
     healthy = rasa_ready and all(loops.values())
     return web.json_response({"status": "ok" if healthy else "unhealthy", "rasa": rasa_ready, "channels": channels,
                               "loops": loops}, status=200 if healthy else 503)

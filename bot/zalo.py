@@ -8,9 +8,11 @@ a worker (common.streams.StreamConsumer) answers it and only then acknowledges
 it, so a crash loses nothing; an event failing ``STREAM_MAX_ATTEMPTS`` times is
 set aside in ``zalo:undelivered`` with the reason.
 Events seen before (same ``msg_id``) are dropped. The Rasa turn of an event runs
-once: its replies are stored (``zalo:replies:<entry>``) before the first send, and
-a retry of the entry (an HTML 502, a timeout, a 5xx or an answer that is no JSON
-from the OA API) sends only what was not sent yet. Each message carries an
+once: its replies are queued on the outbox (``bot.outbox``, shared with Telegram)
+in the same transaction that acknowledges the event, and the outbox retries only
+the sending (an HTML 502, a timeout, a 5xx or an answer that is no JSON from the
+OA API), sending what was not sent yet, then sets the reply aside in
+``zalo:undelivered`` for staff (who resend it from the console). Each message carries an
 ``idempotency_key`` (``zalo:<msg_id>``) so a booking or a rating happens once.
 Buttons are single use, as on Telegram: the payloads of the last message with
 buttons are the citizen's offer (``zalo:offer:<user>``); the first press takes it
@@ -44,6 +46,7 @@ from aiohttp import web
 from redis import exceptions as redis_errors
 
 from bot.conversation import Conversations
+from bot.outbox import NotDelivered, ReplyOutbox, SendLater, Turn, record, undelivered_stream
 from clients.rasa import BotMessage
 from common.codes import find_codes
 from common.jsonbody import parse_json
@@ -59,7 +62,7 @@ logger = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-ZEvent-Signature"
 IN_STREAM = "zalo:in"
 IN_GROUP = "zalo-workers"
-UNDELIVERED_STREAM = "zalo:undelivered"
+UNDELIVERED_STREAM = undelivered_stream("zalo")
 ACCESS_KEY = "zalo:access_token"
 REFRESH_KEY = "zalo:refresh_token"
 REFRESH_LOCK = "zalo:refresh:lock"
@@ -78,8 +81,7 @@ NOT_UNDERSTOOD_MEDIA = "Hiện tôi đọc được tin nhắn chữ và vị tr
 UNREADABLE_LOCATION = "Tôi chưa đọc được vị trí anh/chị gửi. Anh/chị vui lòng gửi lại, hoặc gõ tên phường."
 STALE_CHOICE = "Lựa chọn này đã hết hiệu lực."
 OFFER_TTL_S = 30 * 24 * 3600
-REPLIES_TTL_S = 2 * 24 * 3600  # a turn's stored replies, while their sending is retried
-SEND_TRIES = 3  # per body, within one attempt of the worker (then the worker retries the entry)
+SEND_TRIES = 3  # per body, within one attempt of the outbox (then the outbox retries the turn)
 
 
 class ZaloUnavailable(Exception):
@@ -194,6 +196,8 @@ class ZaloChannel:
             redis, IN_STREAM, IN_GROUP, consumer_name("zalo", settings.consumer_name, settings.consumer_index),
             self._process, dead_stream=UNDELIVERED_STREAM, policy=policy_from(settings, batch=20),
         )
+        # One turn at a time, as the events are answered: one reply's failure never reorders the others.
+        self.outbox = ReplyOutbox(redis, "zalo", settings, self._send_part, "user_id", fallback=self._fallback)
         self._http: aiohttp.ClientSession | None = None
         self.tokens: ZaloTokens | None = None
         self._task: asyncio.Task | None = None
@@ -206,9 +210,11 @@ class ZaloChannel:
         self.tokens = ZaloTokens(self.settings, self.redis, self._http)
         await ensure_group(self.redis, IN_STREAM, IN_GROUP)
         self._task = asyncio.create_task(self.consumer.run(self._stopping), name="zalo-worker")
+        self.outbox.start()
 
     async def stop(self) -> None:
         await stop_loop(self._task, self._stopping)
+        await self.outbox.stop()
         if self._http is not None:
             await self._http.close()
 
@@ -254,53 +260,43 @@ class ZaloChannel:
         return web.json_response({"queued": True})
 
     async def _process(self, entry: Entry) -> None:
-        """Answer one stored event, then acknowledge it.
-
-        The turn runs once: its replies are stored first, and a retry sends only the bodies not
-        sent yet. A send that fails for a reason worth a retry leaves the entry pending (retried
-        with backoff by StreamConsumer); on the last attempt the unsent reply is set aside in
-        ``zalo:undelivered`` with the reason, for staff."""
-        replies_key, sent_key = f"zalo:replies:{entry.id}", f"zalo:sent:{entry.id}"
+        """Answer one stored event: its replies are queued on the outbox and the event acknowledged
+        in one transaction, so the turn runs once and only the sending is retried (by the outbox)."""
         raw = entry.fields.get("event")
-        stored = await self.redis.get(replies_key)
-        if stored is None:
-            event = json.loads(raw) if raw else {}
-            messages = await self._answer(event) if raw else []
-            user = user_of(event) or ""
-            outgoing = {"user": user, "messages": [{"text": m.text, "bodies": render(m)} for m in messages]}
-            await self.redis.set(replies_key, json.dumps(outgoing, ensure_ascii=False), ex=REPLIES_TTL_S)
-        else:
-            outgoing = json.loads(stored)
-        done = int(as_str(await self.redis.get(sent_key) or b"0"))
-        position = 0
-        for message in outgoing["messages"]:
-            bodies = message["bodies"]
-            if position + len(bodies) <= done:
-                position += len(bodies)
-                continue
-            try:
-                await self._offer(outgoing["user"], bodies, entry.id)
-                for body in bodies[max(done - position, 0):]:
-                    await self._send_one(outgoing["user"], body)
-                    done = await self.redis.incr(sent_key)
-            except ZaloApiError as exc:  # Zalo will not deliver it: SMS fallback or a record
-                await self._undeliverable(outgoing["user"], BotMessage(message["text"]), exc.code)
-            except ZaloUnavailable as exc:
-                if await self.consumer.attempts(entry.id) < self.consumer.policy.max_attempts:
-                    raise
-                await self._undeliverable(outgoing["user"], BotMessage(message["text"]), 0, reason=str(exc))
-            position += len(bodies)
-            done = max(done, position)
-            await self.redis.set(sent_key, done, ex=REPLIES_TTL_S)
+        event = json.loads(raw) if raw else {}
+        messages = await self._answer(event) if raw else []
         pipe = self.redis.pipeline(transaction=True)
+        if messages:
+            self.outbox.queue(pipe, Turn(user_of(event) or "", [{"text": m.text, "parts": render(m)}
+                                                                 for m in messages]))
         self.consumer.ack(pipe, entry.id)
         pipe.xdel(IN_STREAM, entry.id)
-        pipe.delete(replies_key, sent_key)
         await pipe.execute()
 
+    async def _send_part(self, turn: Turn, message: dict[str, Any], index: int) -> None:
+        """One body of a stored reply (the outbox's sender); the first one's buttons become the offer.
+
+        Raises:
+            SendLater: the OA API is still unavailable after :data:`SEND_TRIES`.
+            NotDelivered: Zalo refused it (``error`` is its error code).
+        """
+        if index == 0:
+            await self._offer(turn.to, message["parts"], turn.id)
+        try:
+            await self._send_one(turn.to, message["parts"][index])
+        except ZaloApiError as exc:
+            raise NotDelivered(str(exc.code), str(exc)) from exc
+        except ZaloUnavailable as exc:
+            raise SendLater("0", str(exc)) from exc
+
+    async def _fallback(self, turn: Turn, message: dict[str, Any], exc: Exception) -> bool:
+        """A reply Zalo will not deliver outside the interaction window goes by SMS when the phone is known."""
+        code = int(exc.error) if isinstance(exc, NotDelivered) and exc.error.lstrip("-").isdigit() else 0
+        return await self._by_sms(turn.to, message["text"], code)
+
     def alive(self) -> bool:
-        """The event worker ticks within its deadline."""
-        return self.consumer.alive()
+        """The event worker and the reply sender tick within their deadlines."""
+        return self.consumer.alive() and self.outbox.alive()
 
     async def _answer(self, event: dict[str, Any]) -> list[BotMessage]:
         """The replies to one event (the Rasa turn, when it has one)."""
@@ -416,15 +412,19 @@ class ZaloChannel:
             raise ZaloApiError(code, str(answer.get("message", "")))
         raise ZaloApiError(RATE_LIMITED, "still rate limited")
 
-    async def _undeliverable(self, user: str, message: BotMessage, code: int, reason: str = "") -> None:
+    async def _by_sms(self, user: str, text: str, code: int) -> bool:
+        """Send by SMS what Zalo refused outside the interaction window, if the user's phone is known."""
         phone = await self.redis.get(f"zalo:phone:{user}")
-        if code in OUTSIDE_WINDOW and phone:
-            await queue_sms(self.redis, as_str(phone), message.text, origin="zalo")
-            logger.info("Zalo reply to %s outside the interaction window sent by SMS", pseudonym(user))
-            return
-        record = {"user_id": user, "error": str(code), "text": message.text, "at": f"{time.time():.0f}"}
-        await self.redis.xadd(UNDELIVERED_STREAM, {**record, "reason": reason} if reason else record)
-        logger.warning("Zalo reply to %s not delivered (error %d); recorded", pseudonym(user), code)
+        if code not in OUTSIDE_WINDOW or not phone:
+            return False
+        await queue_sms(self.redis, as_str(phone), text, origin="zalo")
+        logger.info("Zalo reply to %s outside the interaction window sent by SMS", pseudonym(user))
+        return True
+
+    async def _undeliverable(self, user: str, message: BotMessage, code: int, reason: str = "") -> None:
+        if not await self._by_sms(user, message.text, code):
+            await record(self.redis, "zalo", "user_id", user, {"text": message.text, "parts": render(message)},
+                         str(code), reason or f"Zalo error {code}")
 
 
 def _well_formed(event: dict[str, Any]) -> bool:

@@ -150,13 +150,18 @@ UNKNOWN_FILING = "khong_ro"  # the dossiers table does not say how a dossier was
 # Effects exactly once (issue 19): a request repeated with its idempotency key returns the first
 # result, and an owner holds at most one booked appointment per slot. Created after the columns
 # are added to a database made before them.
-IDEMPOTENCY_COLUMNS = {"appointments": {"idempotency_key": "TEXT"}, "ratings": {"idempotency_key": "TEXT"}}
+IDEMPOTENCY_COLUMNS = {table: {"idempotency_key": "TEXT"} for table in ("appointments", "ratings", "tickets",
+                                                                        "deliveries")}
 IDEMPOTENCY_SCHEMA = """
 CREATE UNIQUE INDEX IF NOT EXISTS appointments_idempotency ON appointments(owner, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
 CREATE UNIQUE INDEX IF NOT EXISTS appointments_one_per_owner_and_slot
     ON appointments(owner, day, time) WHERE status = 'booked';
 CREATE UNIQUE INDEX IF NOT EXISTS ratings_idempotency ON ratings(idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS tickets_idempotency ON tickets(owner, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS deliveries_idempotency ON deliveries(owner, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
 """
 
@@ -342,18 +347,27 @@ class Database:
             row = conn.execute("SELECT * FROM appointments WHERE id = ?", (appointment_id,)).fetchone()
         return _to_appointment(row)
 
-    def add_ticket(self, ticket: TicketIn, category: Category, due: dt.date, now: dt.datetime) -> Ticket:
-        """Store a ticket and give it its number (``PA<yymmdd>-<id>``), in one transaction."""
+    def add_ticket(self, ticket: TicketIn, category: Category, due: dt.date,
+                   now: dt.datetime) -> tuple[Ticket, bool]:
+        """Store a ticket and give it its number (``PA<yymmdd>-<id>``), in one transaction:
+        ``(ticket, True)``, or ``(the first one, False)`` when the owner's idempotency key was used
+        before (the unique index decides, whatever the race)."""
         with closing(self.connect()) as conn, conn:
             cur = conn.execute(
-                "INSERT INTO tickets (owner, content, dossier_code, category, status, due_date, created_at)"
-                " VALUES (?, ?, ?, ?, 'moi', ?, ?)",
-                (ticket.owner, ticket.content, ticket.dossier_code, category.value, due.isoformat(), now.isoformat()),
+                "INSERT INTO tickets (owner, content, dossier_code, category, status, due_date, created_at,"
+                " idempotency_key) VALUES (?, ?, ?, ?, 'moi', ?, ?, ?) ON CONFLICT DO NOTHING",
+                (ticket.owner, ticket.content, ticket.dossier_code, category.value, due.isoformat(), now.isoformat(),
+                 ticket.idempotency_key),
             )
+            if cur.rowcount == 0:
+                number = _by_key(conn, "tickets", ticket.owner, ticket.idempotency_key)["number"]
+                first = _load_ticket(conn, number)
+                assert first is not None
+                return first, False
             number = f"PA{now:%y%m%d}-{cur.lastrowid:04d}"
             conn.execute("UPDATE tickets SET number = ? WHERE id = ?", (number, cur.lastrowid))
             row = conn.execute("SELECT * FROM tickets WHERE id = ?", (cur.lastrowid,)).fetchone()
-        return _to_ticket(row, None)
+        return _to_ticket(row, None), True
 
     def ticket(self, number: str) -> Ticket | None:
         """A ticket with its answers, or None."""
@@ -431,28 +445,37 @@ class Database:
         assert ticket is not None
         return ticket, event
 
-    def add_delivery(self, request: DeliveryIn, fee_vnd: int, status: str, now: dt.datetime) -> Delivery | None:
-        """Store a delivery request with its tracking number; None when the dossier already has one."""
+    def add_delivery(self, request: DeliveryIn, fee_vnd: int, status: str,
+                     now: dt.datetime) -> tuple[Delivery | None, bool]:
+        """Store a delivery request with its tracking number: ``(delivery, True)``; ``(the first one,
+        False)`` when the owner's idempotency key was used before; ``(None, False)`` when the dossier
+        already has a request."""
         with closing(self.connect()) as conn, conn:
             try:
                 cur = conn.execute(
                     "INSERT INTO deliveries (owner, dossier_code, recipient_name, phone, address, fee_vnd, status,"
-                    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    " created_at, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (request.owner, request.dossier_code, request.recipient_name, request.phone, request.address,
-                     fee_vnd, status, now.isoformat()),
+                     fee_vnd, status, now.isoformat(), request.idempotency_key),
                 )
             except sqlite3.IntegrityError:
-                return None
+                first = _by_key(conn, "deliveries", request.owner, request.idempotency_key)
+                return (_to_delivery(first), False) if first is not None else (None, False)
             tracking = f"BD{now:%y%m%d}{cur.lastrowid:05d}"
             conn.execute("UPDATE deliveries SET tracking_number = ? WHERE id = ?", (tracking, cur.lastrowid))
-        return Delivery(tracking_number=tracking, fee_vnd=fee_vnd, status=status, created_at=now, **request.dict())
+        return Delivery(tracking_number=tracking, fee_vnd=fee_vnd, status=status, created_at=now,
+                        **request.dict()), True
+
+    def delivery_by_key(self, owner: str, key: str) -> Delivery | None:
+        """The owner's delivery request made with this idempotency key, if any."""
+        with closing(self.connect()) as conn:
+            row = _by_key(conn, "deliveries", owner, key)
+        return _to_delivery(row) if row is not None else None
 
     def delivery(self, tracking_number: str) -> Delivery | None:
         with closing(self.connect()) as conn:
             row = conn.execute("SELECT * FROM deliveries WHERE tracking_number = ?", (tracking_number,)).fetchone()
-        if row is None:
-            return None
-        return Delivery(**{k: row[k] for k in row.keys() if k != "id"})
+        return _to_delivery(row) if row is not None else None
 
     def tickets(self, statuses: Sequence[TicketStatus] | None, limit: int, assignee: str | None = None) -> list[Ticket]:
         """Tickets for staff, the ones due first: of some states only (None: all), of one assignee
@@ -585,7 +608,19 @@ def _to_ticket(row: sqlite3.Row, latest: str | None, answers: list[TicketAnswerR
     return Ticket(number=row["number"], owner=row["owner"], content=row["content"], dossier_code=row["dossier_code"],
                   category=category.value, category_label=category.label, status=status, status_label=status.label,
                   answer=latest, answers=answers or [], assignee=row["assignee"], version=row["version"],
-                  due_date=row["due_date"], created_at=row["created_at"], updated_at=row["updated_at"])
+                  due_date=row["due_date"], created_at=row["created_at"], updated_at=row["updated_at"],
+                  idempotency_key=row["idempotency_key"])
+
+
+def _by_key(conn: sqlite3.Connection, table: str, owner: str, key: str | None) -> sqlite3.Row | None:
+    """The row an owner made with an idempotency key (``table`` is one of ours, never user input)."""
+    if not key:
+        return None
+    return conn.execute(f"SELECT * FROM {table} WHERE owner = ? AND idempotency_key = ?", (owner, key)).fetchone()
+
+
+def _to_delivery(row: sqlite3.Row) -> Delivery:
+    return Delivery(**{k: row[k] for k in row.keys() if k != "id"})
 
 
 def _to_appointment(row: sqlite3.Row) -> Appointment:

@@ -189,9 +189,12 @@ class Appointment(AppointmentIn):
 
 
 class TicketIn(BaseModel):
+    """Feedback or a complaint; a repeat with the same owner and ``idempotency_key`` returns the first ticket."""
+
     owner: str  # the citizen's sender id: only they (and staff) may read the ticket
     content: str = Field(..., min_length=10, max_length=4000)
     dossier_code: str | None = None
+    idempotency_key: IdempotencyKey | None = None
 
 
 class TicketAnswerRecord(BaseModel):
@@ -269,13 +272,15 @@ class TicketHistory(BaseModel):
 
 
 class DeliveryIn(BaseModel):
-    """A request to post a dossier's result to an address (public postal service)."""
+    """A request to post a dossier's result to an address (public postal service); a repeat with the
+    same owner and ``idempotency_key`` returns the first request."""
 
     owner: str
     dossier_code: str
     recipient_name: str = Field(..., min_length=2, max_length=100)
     phone: str
     address: str = Field(..., min_length=10, max_length=300)
+    idempotency_key: IdempotencyKey | None = None
 
 
 class Delivery(DeliveryIn):

@@ -350,13 +350,15 @@ async def cancel_appointment(request: web.Request) -> web.Response:
 
 
 async def create_ticket(request: web.Request) -> web.Response:
-    """File feedback or a complaint; the answer is due within the legal time frame."""
+    """File feedback or a complaint; the answer is due within the legal time frame. A repeat with
+    the same owner and ``idempotency_key`` answers 200 with the first ticket."""
     ticket = await _body(request, TicketIn)
     ticket.dossier_code = _code(ticket.dossier_code)
     now = request.app[CLOCK_KEY]()
     due = add_working_days(now.date(), ANSWER_WORKING_DAYS, request.app[CALENDAR_KEY].closed_days)
-    stored = await asyncio.to_thread(request.app[DB_KEY].add_ticket, ticket, classify(ticket.content), due, now)
-    return web.json_response(text=stored.json(), status=201)
+    stored, created = await asyncio.to_thread(request.app[DB_KEY].add_ticket, ticket, classify(ticket.content),
+                                              due, now)
+    return web.json_response(text=stored.json(), status=201 if created else 200)
 
 
 async def _owned(request: web.Request, load: Callable[[str], Any], key: str, what: str) -> web.Response:
@@ -417,8 +419,14 @@ NEAR_RESULT_DAYS = 5  # a dossier still in progress qualifies when its due date 
 
 
 async def create_delivery(request: web.Request) -> web.Response:
-    """Ask for a dossier's result to be posted; only for results that exist or are due soon."""
+    """Ask for a dossier's result to be posted; only for results that exist or are due soon. A repeat
+    with the same owner and ``idempotency_key`` answers 200 with the first request, whatever changed since."""
     wanted = await _body(request, DeliveryIn)
+    db = request.app[DB_KEY]
+    if wanted.idempotency_key:
+        first = await asyncio.to_thread(db.delivery_by_key, wanted.owner, wanted.idempotency_key)
+        if first is not None:
+            return web.json_response(text=first.json(), status=200)
     wanted.dossier_code = _code(wanted.dossier_code)
     phone = normalize_msisdn(wanted.phone)
     if phone is None:
@@ -431,10 +439,10 @@ async def create_delivery(request: web.Request) -> web.Response:
     status = DELIVERABLE.get(dossier.status)
     if status is None or (status == "cho_ket_qua" and (dossier.due_date - now.date()).days > NEAR_RESULT_DAYS):
         raise HttpError(409, "not_deliverable", dossier.status.value)
-    stored = await asyncio.to_thread(request.app[DB_KEY].add_delivery, wanted, DELIVERY_FEE_VND, status, now)
+    stored, created = await asyncio.to_thread(db.add_delivery, wanted, DELIVERY_FEE_VND, status, now)
     if stored is None:
         raise HttpError(409, "already_requested", "This dossier's result is already to be delivered")
-    return web.json_response(text=stored.json(), status=201)
+    return web.json_response(text=stored.json(), status=201 if created else 200)
 
 
 async def get_delivery(request: web.Request) -> web.Response:

@@ -1,10 +1,12 @@
 """The operations view (admins): what failed and what is waiting.
 
-- SMS dead letters (``sms:dead``) and failed notifications (``notify:failed``) with
-  their reason; an admin resends one (an MT goes back on the SMS outbox, a
-  notification job back on its stream) or discards it. The entry is taken off the
-  dead-letter stream first (``XDEL`` answers 1 to one admin only), so two clicks
-  never send twice.
+- SMS dead letters (``sms:dead``), failed notifications (``notify:failed``) and the
+  chat replies Telegram and Zalo gave up on (``telegram:undelivered``,
+  ``zalo:undelivered``: bot/outbox.py) with their reason; an admin resends one (an
+  MT goes back on the SMS outbox, a notification job back on its stream, a chat
+  reply back on its channel's outbox, as it was) or discards it. The entry is taken
+  off the dead-letter stream first (``XDEL`` answers 1 to one admin only), so two
+  clicks never send twice. Recipients are pseudonyms (phones masked), texts redacted.
 - Delivery-receipt outcomes counted honestly: every MT part the SMSC accepted is
   delivered, failed (undelivered, expired, rejected...), still waiting for its
   receipt, or never acknowledged (no receipt after ``RECEIPT_WAIT_S``); MTs given
@@ -25,7 +27,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot import notifier
+from bot import notifier, outbox
 from bot.staff import models
 from bot.staff.accounts import Role
 from bot.staff.layout import (
@@ -47,7 +49,9 @@ from common.text import as_str
 
 logger = logging.getLogger(__name__)
 
-DEAD_STREAMS = {"sms": sms_keys.DEAD_STREAM, "notify": notifier.FAILED}
+CHAT_CHANNELS = {"telegram": "Telegram", "zalo": "Zalo"}  # replies sent through bot/outbox.py
+DEAD_STREAMS = {"sms": sms_keys.DEAD_STREAM, "notify": notifier.FAILED,
+                **{c: outbox.undelivered_stream(c) for c in CHAT_CHANNELS}}
 META = {"entry", "stream", "error", "reason", "attempts", "at"}  # what StreamConsumer.dead_letter adds
 LIST_LIMIT = 100
 RECEIPT_WAIT_S = 3600  # an accepted part with no receipt after this is "never acknowledged"
@@ -70,11 +74,14 @@ class DeadLetter:
 
     @property
     def source(self) -> str:
-        return self.fields.get("stream", "")
+        return self.fields.get("stream", "") or CHAT_CHANNELS.get(self.kind, "")
 
     @property
     def resendable(self) -> bool:
-        """An MT goes back on the SMS outbox; a notification job back on its own stream."""
+        """An MT goes back on the SMS outbox; a notification job back on its own stream; a chat reply
+        back on its channel's outbox (when it was recorded with the message to send)."""
+        if self.kind in CHAT_CHANNELS:
+            return outbox.resendable(self.fields)
         if self.kind == "sms":
             return self.source == SMS_OUTBOX and bool(self.fields.get("dest")) and "text" in self.fields
         return self.source.startswith("notify:out:") or self.source == notifier.EVENTS
@@ -85,7 +92,8 @@ class DeadLetter:
         return dt.datetime.fromtimestamp(int(seconds), local_now().tzinfo)
 
     def who(self) -> str:
-        dest = self.fields.get("dest") or self.fields.get("sender") or self.fields.get("user") or ""
+        dest = next((self.fields[k] for k in ("dest", "sender", "user", "to", "chat_id", "user_id")
+                     if self.fields.get(k)), "")
         return mask_phone(dest) if self.kind == "sms" and dest else (pseudonym(dest) if dest else "–")
 
 
@@ -109,6 +117,8 @@ async def resend(redis: Any, letter: DeadLetter) -> str:
     if letter.kind == "sms":
         return await queue_sms(redis, letter.fields["dest"], letter.fields["text"],
                                letter.fields.get("origin") or "resend")
+    if letter.kind in CHAT_CHANNELS:
+        return await outbox.requeue(redis, letter.kind, letter.fields)
     job = {k: v for k, v in letter.fields.items() if k not in META}
     return as_str(await redis.xadd(letter.source, job))
 
@@ -187,7 +197,8 @@ def _letters_table(letters: list[DeadLetter], csrf: str) -> str:
             f'<tr data-dead="{html.escape(x.id)}"><td>{x.at:%d/%m/%Y %H:%M}</td><td>{html.escape(x.source or "–")}</td>'
             f'<td>{html.escape(x.who())}</td><td class="wrap">{html.escape(redact(text)[:160])}</td>'
             f'<td class="wrap">{html.escape(x.fields.get("reason", ""))}<br><span class="muted">'
-            f'{html.escape(x.fields.get("error", ""))} · {html.escape(x.fields.get("attempts", "?"))} lần</span></td>'
+            f'{html.escape(x.fields.get("error", ""))}'
+            + (f' · {html.escape(x.fields["attempts"])} lần' if x.fields.get("attempts") else "") + '</span></td>'
             f'<td>{actions}</td></tr>')
     return ('<div class="scroll"><table class="stack"><tr><th>Lúc</th><th>Luồng</th><th>Người nhận</th>'
             f'<th>Nội dung</th><th>Lý do</th><th></th></tr>{"".join(rows)}</table></div>')
@@ -197,6 +208,11 @@ async def _ops_page(request: web.Request, error: str = "") -> web.Response:
     session = session_of(request)
     redis = request.app[REDIS_KEY]
     sms, notes = await dead_letters(redis, "sms"), await dead_letters(redis, "notify")
+    chats = ""
+    for kind, label in CHAT_CHANNELS.items():
+        letters = await dead_letters(redis, kind)
+        chats += (f'<div class="card" id="{kind}-undelivered"><h2>Tin trả lời qua {label} không gửi được'
+                  f' ({len(letters)})</h2>{_letters_table(letters, session.csrf)}</div>')
     last = local_now().date()
     outcomes = await sms_outcomes(redis, last - dt.timedelta(days=RECEIPT_DAYS - 1), last)
     backlog = await streams_backlog(redis)
@@ -221,6 +237,7 @@ async def _ops_page(request: web.Request, error: str = "") -> web.Response:
 <div class="card" id="sms-dead"><h2>SMS không gửi được ({len(sms)})</h2>{_letters_table(sms, session.csrf)}</div>
 <div class="card" id="notify-failed"><h2>Thông báo không gửi được ({len(notes)})</h2>
 {_letters_table(notes, session.csrf)}</div>
+{chats}
 <div class="card" id="receipts"><h2>Báo nhận SMS {RECEIPT_DAYS} ngày qua</h2>
 <p>Tỷ lệ đến máy: <strong id="delivered-share">{_pct(delivered_share(outcomes))}</strong>
 <span class="muted">(trên mọi phần tin phải đến máy, kể cả tin không có báo nhận và tin bị bỏ)</span></p>

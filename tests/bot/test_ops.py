@@ -11,7 +11,7 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient
 
-from bot import notifier
+from bot import notifier, outbox
 from bot.staff import ops_pages
 from common import sms_keys, stats
 from common.dates import local_now
@@ -127,3 +127,45 @@ async def test_receipt_outcomes_count_missing_receipts_and_given_up_mts(ops: Tes
     assert "66,7 %" in page and 'data-outcome="never"' in page and "sms:dead" in page  # the streams table
     dashboard = await (await ops.get("/staff/dashboard?days=7")).text()
     assert "66.7 %" in dashboard  # the dashboard no longer says 100 % with failures around
+
+
+@pytest.mark.parametrize("channel", ["telegram", "zalo"])
+async def test_a_chat_reply_given_up_is_listed_masked_and_resent_once_as_it_was(
+        ops: TestClient, redis_ops, channel: str) -> None:
+    _, redis = redis_ops
+    recipient = "731905884" if channel == "telegram" else "5218420019384470112"
+    message = {"text": f"Hồ sơ đã có kết quả; cán bộ sẽ gọi số {PHONE[2:].rjust(10, '0')} của anh/chị.",
+               "parts": [{"text": "phần 1"}, {"text": "phần 2"}]}
+    await outbox.record(redis, channel, "chat_id" if channel == "telegram" else "user_id", recipient, message,
+                        "NetworkError", "Bad Gateway (502) after 5 attempts", {"sender": f"{channel}:{recipient}"})
+    [(raw_id, _)] = await redis.xrange(outbox.undelivered_stream(channel))
+    entry = as_str(raw_id)
+    page = await (await ops.get("/staff/ops")).text()
+    section = page[page.index(f'id="{channel}-undelivered"'):]
+    assert f'data-dead="{entry}"' in section and "Bad Gateway (502) after 5 attempts" in section
+    assert "Tin trả lời qua" in section and "Gửi lại" in section
+    assert recipient not in page and PHONE[2:] not in page and "&lt;SĐT&gt;" in section  # recipient and phone masked
+    token = await csrf(ops)
+    resp = await ops.post(f"/staff/api/ops/{channel}/{entry}", json={"action": "resend"},
+                          headers={"X-CSRF-Token": token})
+    assert resp.status == 200
+    [(_, fields)] = await redis.xrange(outbox.outbox_stream(channel))
+    turn = outbox.Turn.loads(as_str(fields[b"turn"]))
+    assert (turn.to, turn.messages, turn.context) == (recipient, [message], {"sender": f"{channel}:{recipient}"})
+    assert await redis.xlen(outbox.undelivered_stream(channel)) == 0
+    again = await ops.post(f"/staff/api/ops/{channel}/{entry}", json={"action": "resend"},
+                           headers={"X-CSRF-Token": token})
+    assert again.status == 404 and await redis.xlen(outbox.outbox_stream(channel)) == 1
+
+
+async def test_a_chat_reply_recorded_without_its_message_can_only_be_discarded(ops: TestClient, redis_ops) -> None:
+    _, redis = redis_ops
+    old = as_str(await redis.xadd(outbox.undelivered_stream("zalo"), {"user_id": "12345", "error": "-232",
+                                                                      "text": "Cảm ơn anh/chị", "at": "1764547200"}))
+    token = await csrf(ops)
+    resp = await ops.post(f"/staff/api/ops/zalo/{old}", json={"action": "resend"}, headers={"X-CSRF-Token": token})
+    assert resp.status == 409 and await redis.xlen(outbox.outbox_stream("zalo")) == 0
+    [(new_id, _)] = await redis.xrange(outbox.undelivered_stream("zalo"))  # put back, to be discarded
+    resp = await ops.post(f"/staff/api/ops/zalo/{as_str(new_id)}", json={"action": "discard"},
+                          headers={"X-CSRF-Token": token})
+    assert resp.status == 200 and await redis.xlen(outbox.undelivered_stream("zalo")) == 0

@@ -312,7 +312,12 @@ async def test_an_html_502_and_a_non_json_answer_are_retried_and_the_turn_runs_o
     assert len(_appointments(stack, chat)) == 1
 
 
-async def test_a_reply_that_cannot_be_sent_is_recorded_for_staff(redis_url, fake_telegram, gateway) -> None:
+async def test_a_message_sent_directly_that_cannot_be_sent_raises_for_its_sender(
+        redis_url, fake_telegram, gateway) -> None:
+    """Notifications and staff replies skip the outbox: their senders retry and report (the notifier's
+    dead letters, the handoff page); replies to a turn are tested in test_telegram_outbox.py."""
+    from telegram.error import NetworkError
+
     fake, url = fake_telegram
     client = await gateway(rasa_url="http://127.0.0.1:9", redis_url=redis_url, telegram_token=TELEGRAM_TOKEN,
                            telegram_api_url=url)
@@ -320,13 +325,12 @@ async def test_a_reply_that_cannot_be_sent_is_recorded_for_staff(redis_url, fake
     redis = aioredis.from_url(redis_url)
     try:
         before = await redis.xlen(UNDELIVERED_STREAM)
-        for _ in range(6):
+        for _ in range(3):
             fake.script("sendMessage", 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"})
-        await channel._send(43, [BotMessage("Hồ sơ của anh/chị đã có kết quả.")])
-        record = (await redis.xrevrange(UNDELIVERED_STREAM, count=1))[0][1]
-        assert await redis.xlen(UNDELIVERED_STREAM) == before + 1
-        assert record[b"chat_id"] == b"43" and record[b"error"] == b"NetworkError" and record[b"text"]
-        assert len([m for m, _ in fake.calls if m == "sendMessage"]) == 6 and fake.sent == []
+        with pytest.raises(NetworkError):
+            await channel.notify("43", "Hồ sơ của anh/chị đã có kết quả.")
+        assert await redis.xlen(UNDELIVERED_STREAM) == before
+        assert len([m for m, _ in fake.calls if m == "sendMessage"]) == 3 and fake.sent == []
     finally:
         await redis.close()
 
@@ -417,7 +421,7 @@ def test_the_retry_table_and_group_ids() -> None:
     from bot.telegram import blocked, chat_of, retry_for
 
     assert retry_for(RetryAfter(3)).wait_s is None  # wait as told
-    assert retry_for(TimedOut()).attempts == retry_for(NetworkError("Bad Gateway (502)")).attempts == 6
+    assert retry_for(TimedOut()).attempts == retry_for(NetworkError("Bad Gateway (502)")).attempts == 3
     assert retry_for(TelegramError("Invalid server response")) is not None  # a 2xx that is no JSON
     assert retry_for(BadRequest("Bad Request: message text is empty")) is None
     assert retry_for(Forbidden("Forbidden: bot was blocked by the user")) is None

@@ -239,7 +239,7 @@ def test_of_two_answers_from_the_same_version_at_once_one_wins(tmp_path: Path) -
     db = Database(tmp_path / "t.sqlite3")
     db.create_schema()
     number = db.add_ticket(TicketIn(owner="web:x", content="Đề xuất mở thêm quầy"), Category.GOP_Y,
-                           NOW.date(), NOW).number
+                           NOW.date(), NOW)[0].number
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(lambda i: db.answer_ticket(number, TicketAnswer(version=1, author=f"s{i}",
                                                                                 answer=f"trả lời {i}"), NOW),

@@ -7,8 +7,9 @@ Tests push updates (served by ``getUpdates`` long polling): private and group
 messages (``bot_command`` and ``mention`` entities, replies), edited messages,
 photos with captions, presses on the inline keyboard of a message the bot sent;
 and read what the bot sent. ``editMessageReplyMarkup`` changes a sent message's
-keyboard as Telegram does. Errors are scripted per method: a JSON error body, or
-any raw answer (an HTML 502 page from a proxy).
+keyboard as Telegram does. Errors are scripted per method: a JSON error body, any
+raw answer (an HTML 502 page from a proxy), or :data:`DROP`: the connection closed
+before any answer.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from tests.fakes import Outbox, SendsMessages
 BOT_USER = {"id": 777000111, "is_bot": True, "first_name": "Trợ lý SCT", "username": "sct_tro_ly_bot",
             "can_join_groups": False, "can_read_all_group_messages": False, "supports_inline_queries": False}
 JSON_FIELDS = {"reply_markup", "allowed_updates", "commands", "entities"}
+DROP = "<connection dropped>"  # a scripted "answer": the connection is closed, nothing is sent back
 
 
 class FakeTelegram(SendsMessages):
@@ -40,6 +42,7 @@ class FakeTelegram(SendsMessages):
         self._ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._new_update = asyncio.Event()
+        self._confirmed = 0  # getUpdates' highest offset so far
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -119,7 +122,8 @@ class FakeTelegram(SendsMessages):
         return self._push({"callback_query": query})
 
     def script(self, method: str, status: int, body: dict | str) -> None:
-        """Answer the next call of ``method`` with this error: a JSON body, or a raw text body."""
+        """Answer the next call of ``method`` with this error: a JSON body, a raw text body, or
+        :data:`DROP` (``status`` unused: the connection is closed before any answer)."""
         self.scripted.setdefault(method, []).append((status, body))
 
     def answers(self) -> list[dict]:
@@ -150,6 +154,10 @@ class FakeTelegram(SendsMessages):
         self.calls.append((method, params))
         if self.scripted.get(method):
             status, body = self.scripted[method].pop(0)
+            if body == DROP:
+                assert request.transport is not None
+                request.transport.abort()
+                raise ConnectionResetError("dropped as scripted")
             if isinstance(body, str):
                 return web.Response(text=body, status=status, content_type="text/html")
             return web.json_response(body, status=status)
@@ -162,7 +170,9 @@ class FakeTelegram(SendsMessages):
         return BOT_USER
 
     async def _getUpdates(self, params: dict) -> list[dict]:  # noqa: N802
-        offset = int(params.get("offset") or 0)
+        # An update is confirmed once getUpdates is called with a higher offset: never served again.
+        self._confirmed = max(self._confirmed, int(params.get("offset") or 0))
+        offset = self._confirmed
         deadline = time.monotonic() + min(float(params.get("timeout") or 0), 1.0)
         while True:
             pending = [u for u in self.updates if u["update_id"] >= offset]
