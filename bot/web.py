@@ -84,7 +84,10 @@ async def new_session(request: web.Request) -> web.Response:
 
 
 async def chat(request: web.Request) -> web.Response:
-    """``POST {"session": "<issued token>", "text": "..."}`` -> ``{"messages": [...]}``."""
+    """``POST {"session": "<issued token>", "text": "...", "message_id": "..."}`` -> ``{"messages": [...]}``.
+
+    ``message_id`` (optional, made by the page per message and kept when it sends again) becomes the
+    message's idempotency key: a resent message books, rates or files a ticket only once."""
     try:
         body = parse_json(await request.read())
     except BadJson:
@@ -101,17 +104,21 @@ async def chat(request: web.Request) -> web.Response:
         return _error(400, "Anh/chị vui lòng nhập nội dung tin nhắn.")
     if len(text) > MAX_TEXT:
         return _error(400, TOO_LONG)
-    metadata = None
+    metadata = {}
+    if body.get("message_id") is not None:
+        if not isinstance(body["message_id"], str) or not _SESSION.match(body["message_id"]):
+            return _error(400, BAD_REQUEST)
+        metadata["idempotency_key"] = f"web:{session}:{body['message_id']}"
     if body.get("location") is not None:
         location = _location(body["location"])
         if location is None:
             return _error(400, "Vị trí không hợp lệ.")
-        metadata = {"location": location}
+        metadata["location"] = location
     refusal = await guard.admit(request) or await guard.check_lookups(request, session, text)
     if refusal is not None:
         return _error(429, guard.text(refusal))
     try:
-        messages = await request.app[CONVERSATIONS_KEY].handle(f"web:{session}", text, metadata)
+        messages = await request.app[CONVERSATIONS_KEY].handle(f"web:{session}", text, metadata or None)
     except RasaUnavailable:
         logger.error("Rasa unavailable for a web message", exc_info=True)
         return _error(503, UNAVAILABLE)

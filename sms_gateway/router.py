@@ -54,8 +54,11 @@ class Router:
         self.sms = sms
         self.limit = UserRateLimit(redis, sms.rate_limit_per_min)
 
-    async def reply(self, msisdn: str, text: str | None) -> str | None:
-        """The reply to ``text`` from ``msisdn``; None when the number is silenced."""
+    async def reply(self, msisdn: str, text: str | None, message_id: str | None = None) -> str | None:
+        """The reply to ``text`` from ``msisdn``; None when the number is silenced.
+
+        ``message_id`` names the MO (its stream entry): an answer re-run after a crash carries the
+        same idempotency key, so a ticket or a delivery request it asks for happens once."""
         if text is None:
             return UNREADABLE
         verdict = await self.limit.check(f"sms:{msisdn}")
@@ -65,7 +68,7 @@ class Router:
             return HELP_TEXT
         command = parse_sms(text)
         if command.kind is Kind.CHAT:
-            return await self._chat(msisdn, text)
+            return await self._chat(msisdn, text, message_id)
         return await self._keyword(msisdn, command, text)
 
     async def _already_told(self, msisdn: str, what: str) -> bool:
@@ -159,7 +162,7 @@ class Router:
         count, _ = await pipe.execute()
         return count
 
-    async def _chat(self, msisdn: str, text: str) -> str | None:
+    async def _chat(self, msisdn: str, text: str, message_id: str | None = None) -> str | None:
         sender = f"sms:{msisdn}"
         text = (await sms_options.chosen(self.redis, msisdn, text)) or text.strip()[:MAX_CHAT_TEXT]
         timeout_s = self.settings.handoff_timeout_min * 60
@@ -167,7 +170,8 @@ class Router:
         if routed is not None:  # handed to staff (the chat gateway delivers their replies through the MT queue)
             return "\n".join(routed) or None
         try:
-            messages = await self.rasa.send(sender, text, {"channel": "sms"})
+            metadata = {"channel": "sms", **({"idempotency_key": f"sms:{message_id}"} if message_id else {})}
+            messages = await self.rasa.send(sender, text, metadata)
         except RasaUnavailable:
             logger.warning("Rasa unavailable for an SMS from %s", mask_phone(msisdn))
             return (

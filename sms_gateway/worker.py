@@ -207,7 +207,7 @@ class MoWorker:
         if text is None:
             logger.info("unreadable MO from %s (binary or invalid encoding) rejected", mask_phone(source))
             self.metrics.mo.labels("unreadable").inc()
-        reply = await self.router.reply(source, text)
+        reply = await self.router.reply(source, text, entry_id)
         self.metrics.mo.labels("answered" if reply else "silenced").inc()
         mt = None if reply is None else {"dest": source, "text": reply, "mo": entry_id, "mo_at": f"{received_at:.6f}"}
         await self._finish(entry_id, mt, parts_key, counted=True)

@@ -18,14 +18,29 @@
     if (pushSource) listenForPushes();
   }
 
+  // Each message has an id of its own, kept when it is sent again after a dropped connection,
+  // so the gateway books, rates or files a ticket for it only once.
+  function messageId() {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));  // also outside secure contexts
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
   async function post(payload) {
     if (!session) await newSession();
-    for (let attempt = 0; ; attempt++) {
-      const resp = await fetch("/api/chat", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ session, ...payload }),
-      });
+    const message = { ...payload, message_id: messageId() };
+    for (let attempt = 0, dropped = 0; ; attempt++) {
+      let resp;
+      try {
+        resp = await fetch("/api/chat", {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ session, ...message }),
+        });
+      } catch (e) {
+        if (++dropped > 1) throw e;
+        await new Promise((r) => setTimeout(r, 1500));
+        continue;
+      }
       const data = await resp.json();
       if (resp.status === 401 && data.code === "session_refused" && attempt === 0) { await newSession(); continue; }
       return { resp, data };

@@ -310,3 +310,24 @@ async def test_dossier_events_with_an_old_signature_are_refused(chat_gateway) ->
     for bad in (b"[" * 5000 + b"]" * 5000, b"[[null, null]]", b'{"id": "x"}'):  # rightly signed, no event
         assert (await client.post("/webhooks/dossier-events", data=bad,
                                   headers=signing.signed_headers("events-secret", bad))).status == 400
+
+
+async def test_a_message_id_becomes_the_idempotency_key_of_the_message(rasa_stub, chat_gateway) -> None:
+    _, received = rasa_stub
+    client = await chat_gateway()
+    address = _address()
+    token = await _session(client, address)
+    session_id = token.split(".")[0]
+    for _ in range(2):  # the page sends a message again, with its id, after a dropped connection
+        message = {"session": token, "text": "gửi phản ánh", "message_id": "m1a2b3c4d5"}
+        resp = await client.post("/api/chat", json=message, headers={"X-Forwarded-For": address})
+        assert resp.status == 200
+    keys = [r["metadata"]["idempotency_key"] for r in received]
+    assert keys == [f"web:{session_id}:m1a2b3c4d5"] * 2
+    await client.post("/api/chat", json={"session": token, "text": "không id"}, headers={"X-Forwarded-For": address})
+    assert "idempotency_key" not in (received[-1].get("metadata") or {})
+    for bad in ("ngắn", "x" * 65, 42, "a b c d e f g h", ["m1a2b3c4d5"]):
+        refused = await client.post("/api/chat", json={"session": token, "text": "ok", "message_id": bad},
+                                    headers={"X-Forwarded-For": address})
+        assert refused.status == 400, bad
+    assert len(received) == 3

@@ -69,3 +69,25 @@ async def test_two_codes_in_one_status_sms_are_both_answered(seeded_db: Path, re
         await dossiers.close()
         await redis.close()
         await server.close()
+
+
+async def test_free_text_carries_the_mo_as_idempotency_key(redis_url: str) -> None:
+    """An SMS answered again after a worker crash asks Rasa with the same key: its effects happen once."""
+    from tests.fakes.rasa_rest import CHANNEL_TOKEN, rasa_rest_app
+
+    received: list[dict] = []
+    rasa_server = TestServer(rasa_rest_app(received))
+    await rasa_server.start_server()
+    redis = aioredis.from_url(redis_url)
+    try:
+        rasa = RasaClient(str(rasa_server.make_url("")), channel_token=CHANNEL_TOKEN)
+        dossiers = DossierClient("http://127.0.0.1:9")  # never called: free text goes to Rasa
+        router = Router(redis, dossiers, rasa, Settings(), SmsSettings(rate_limit_per_min=100))
+        for _ in range(2):
+            assert await router.reply("84905550103", "toi muon gui phan anh", "1733040000000-0") is not None
+        await router.reply("84905550103", "cam on")
+        assert [r["metadata"].get("idempotency_key") for r in received] == ["sms:1733040000000-0"] * 2 + [None]
+    finally:
+        await rasa.close()
+        await redis.close()
+        await rasa_server.close()
