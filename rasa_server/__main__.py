@@ -17,6 +17,7 @@ import sys
 
 from common.logs import install_redaction
 from common.settings import Settings, get_settings
+from rasa_server import speedups
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ def serve_rasa(args: argparse.Namespace, settings: Settings) -> None:
     rasa.utils.common.configure_logging_and_warnings(logging.INFO)
     rasa.utils.log_utils.configure_structlog(logging.INFO)
     install_redaction()
+    speedups.install()
     rasa.core.run.serve_application(
         model_path=args.model,
         credentials=args.credentials,
