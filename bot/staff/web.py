@@ -263,7 +263,7 @@ async def _users_page(request: web.Request, error: str = "") -> web.Response:
 <div class="card"><h2>Thêm tài khoản</h2><form method="post" action="/staff/api/users">{csrf_field(session.csrf)}
 <input name="username" placeholder="tên đăng nhập" required> <input name="password" type="password"
 placeholder="mật khẩu (≥ 12 ký tự)" required> <select name="role"><option value="annotator">annotator</option>
-<option value="admin">admin</option></select> <button>Thêm</button></form></div>"""
+<option value="editor">editor</option><option value="admin">admin</option></select> <button>Thêm</button></form></div>"""
     return page("Tài khoản", body, session)
 
 
