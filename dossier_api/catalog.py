@@ -76,7 +76,8 @@ DEFAULT_ACT_BONUS = 1.5  # ...a little more than about its re-issue or renewal
 CLOSE_MARGIN = 1.0
 
 
-def _entry(entry: dict) -> Procedure:
+def procedure_of(entry: dict) -> Procedure:
+    """A procedure from its data-file entry (Vietnamese keys)."""
     fields = {_FIELDS[k]: v for k, v in entry.items()}
     if "authority" in fields:
         fields["authority"] = Authority(**{_AUTHORITY_FIELDS[k]: v for k, v in fields["authority"].items()})
@@ -90,8 +91,26 @@ def catalog_file(content_dir: str = "") -> Path:
 
 def load_catalog(path: Path = CATALOG_FILE) -> list[Procedure]:
     """Read the procedure data file."""
-    entries = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return [_entry(entry) for entry in entries]
+    return parse_catalog(path.read_text(encoding="utf-8"))
+
+
+def parse_catalog(text: str) -> list[Procedure]:
+    """The procedures of a catalog data file's text.
+
+    Raises:
+        ValueError: not a list of procedures, an unknown or ill-typed field, or an id twice.
+    """
+    entries = yaml.safe_load(text)
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ValueError("the catalog is a list of procedures")
+    try:
+        procedures = [procedure_of(entry) for entry in entries]
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"a procedure has an unknown or misplaced field: {exc}") from exc
+    ids = [p.id for p in procedures]
+    if len(set(ids)) != len(ids):
+        raise ValueError("two procedures have the same id")
+    return procedures
 
 
 class FacetVocabulary:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,13 +89,18 @@ def data_files(directory: Path = DATA_DIR) -> list[Path]:
     return sorted(Path(directory).glob("*.yml"))
 
 
-def load(directory: Path = DATA_DIR) -> KnowledgeBase:
-    """Read and check every ``*.yml`` file of ``directory`` (blocking: call it off the event loop)."""
+def load(directory: Path = DATA_DIR, replaced: Mapping[str, str] | None = None) -> KnowledgeBase:
+    """Read and check every ``*.yml`` file of ``directory`` (blocking: call it off the event loop).
+
+    ``replaced``: texts to check in place of some files (by file name), before an edit is written.
+    """
+    replaced = replaced or {}
     entries: list[Entry] = []
     topics: dict[str, str] = {}
     seen: dict[str, str] = {}
     for path in data_files(directory):
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        text = replaced[path.name] if path.name in replaced else path.read_text(encoding="utf-8")
+        raw = yaml.safe_load(text) or {}
         topic = str(raw.get("topic") or "")
         if not _ID.match(topic) or not raw.get("title") or not isinstance(raw.get("entries"), list):
             raise KnowledgeError(f"{path.name}: needs topic (snake case), title and a list of entries")
