@@ -99,10 +99,15 @@ def sms_preview(text: str) -> str:
     return f'<pre class="preview" data-channel="sms">{_e(folded)}</pre><p class="muted">{note}</p>'
 
 
-def _preview(chat: str, sms: str) -> str:
-    return ('<div class="card" id="preview"><h2>Xem trước</h2><div class="grid">'
-            f'<div><h3>Trên chat (web, Telegram, Zalo)</h3><pre class="preview" data-channel="chat">{_e(chat)}</pre>'
-            f'</div><div><h3>Qua SMS</h3>{sms_preview(sms)}</div></div></div>')
+def _preview(*shown: tuple[str, str, str]) -> str:
+    """Each reply (what it answers, its chat text, its SMS text) as the citizen reads it on chat and by SMS."""
+    blocks = "".join(
+        (f"<h3>{_e(label)}</h3>" if label else "")
+        + '<div class="grid"><div><h4>Trên chat (web, Telegram, Zalo)</h4>'
+        f'<pre class="preview" data-channel="chat">{_e(chat)}</pre></div>'
+        f"<div><h4>Qua SMS</h4>{sms_preview(sms)}</div></div>"
+        for label, chat, sms in shown)
+    return f'<div class="card" id="preview"><h2>Xem trước</h2>{blocks}</div>'
 
 
 def _history(records: list[AuditRecord]) -> str:
@@ -148,7 +153,7 @@ def _buttons() -> str:
 
 
 def _form_head(request: web.Request, action: str, version: str) -> str:
-    return (f'<form method="post" action="{_e(action)}">{csrf_field(session_of(request).csrf)}'
+    return (f'<form method="post" action="{_e(action)}" class="content">{csrf_field(session_of(request).csrf)}'
             f'<input type="hidden" name="version" value="{_e(version)}">')
 
 
@@ -233,9 +238,13 @@ def _merged(entry: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, An
     return merged
 
 
-def procedure_replies(procedure: Procedure) -> str:
-    """What the bot answers about a procedure: the summary and the fee answer (common.replies)."""
-    return f"{replies.procedure_summary(procedure)}\n\n{replies.procedure_fee(procedure)}"
+def procedure_preview(procedure: Procedure) -> str:
+    """What the bot answers about a procedure (common.replies, as the actions send it): the general
+    guidance and the answer to each aspect a citizen asks."""
+    shown = [("Hướng dẫn chung", replies.procedure_summary), ("Hỏi lệ phí", replies.procedure_fee),
+             ("Hỏi thời hạn", replies.procedure_time), ("Hỏi giấy tờ", replies.procedure_documents),
+             ("Hỏi nơi nộp", replies.procedure_submission)]
+    return _preview(*((label, reply(procedure), reply(procedure)) for label, reply in shown))
 
 
 @requires(Role.EDITOR)
@@ -276,7 +285,7 @@ async def _procedure_page(request: web.Request, form: Mapping[str, Any] | None =
            f'{_e(entry.get("linh_vuc", ""))} · <a href="/staff/content/procedures">Danh mục</a></p>'
     if "tham_quyen" in entry:
         body = f"{head}<p>{_e(OTHER_BODY)}</p></div>"
-        return page(title, body + _preview(procedure_replies(shown), procedure_replies(shown)), session)
+        return page(title, body + procedure_preview(shown), session)
     values = {**_procedure_form_values(entry), **{k: _e_raw(form.get(k)) for k in PROCEDURE_FIELDS if form}}
     version = str(form.get("version", "")) if form else snapshot.version
     action = f"/staff/api/content/procedures/{quote(procedure_id)}"
@@ -292,8 +301,7 @@ async def _procedure_page(request: web.Request, form: Mapping[str, Any] | None =
             + _field("Nơi và cách nộp", "cach_nop", values["cach_nop"], "textarea")
             + _field("Căn cứ pháp lý", "can_cu", values["can_cu"], "textarea")
             + _buttons() + "</form></div>")
-    return page(title, body + _preview(procedure_replies(shown), procedure_replies(shown)) + _history(history),
-                session)
+    return page(title, body + procedure_preview(shown) + _history(history), session)
 
 
 procedure_page = requires(Role.EDITOR)(_procedure_page)
@@ -380,7 +388,7 @@ def _qa_entry(fields: Mapping[str, Any], entry_id: str, topic: str, where: str) 
 
 
 def _qa_preview(entry: Entry, hotline: str) -> str:
-    return _preview(answer.chat_reply(entry, hotline), answer.sms_reply(entry, hotline))
+    return _preview(("", answer.chat_reply(entry, hotline), answer.sms_reply(entry, hotline)))
 
 
 def _qa_fields_html(values: Mapping[str, str]) -> str:
@@ -497,7 +505,8 @@ async def _new_qa_page(request: web.Request, form: Mapping[str, Any] | None = No
               else {"reviewed": local_now().date().strftime("%d/%m/%Y"), "review_needed": "1"})
     entry_id = _e_raw(form.get("id")) if form else ""
     body = (_notice(problems or [], False) + '<div class="card"><h1>Thêm câu hỏi</h1>'
-            + f'<form method="post" action="/staff/api/content/qa">{csrf_field(session_of(request).csrf)}'
+            + '<form method="post" action="/staff/api/content/qa" class="content">'
+            + csrf_field(session_of(request).csrf)
             + f'<p><label>Chủ đề<br><select name="topic_file">{options}</select></label></p>'
             + _field("Mã câu hỏi", "id", entry_id, hint="chữ thường không dấu, gạch dưới, ví dụ km_giam_gia_toi_da")
             + _qa_fields_html(values) + _buttons() + "</form></div>")
@@ -611,7 +620,7 @@ async def _text_page(request: web.Request, form: Mapping[str, Any] | None = None
             + _form_head(request, f"/staff/api/content/texts/{quote(key)}", version)
             + _field("Nội dung", "value", value, "textarea", hint) + _buttons() + "</form></div>")
     shown = preview if preview is not None else texts[key]
-    return page(key, body + _preview(shown, shown) + _history(history), session_of(request))
+    return page(key, body + _preview(("", shown, shown)) + _history(history), session_of(request))
 
 
 text_page = requires(Role.EDITOR)(_text_page)

@@ -110,8 +110,8 @@ def test_an_editor_changes_a_fee_and_the_next_citizens_read_it_on_web_and_sms(
     # Amount fixed, the preview shows the reply on chat and (folded) on SMS.
     page.fill("input[name=le_phi_vnd]", "1.350.000")
     page.get_by_role("button", name="Xem trước").click()
-    page.locator("pre[data-channel=chat]", has_text="1.350.000 đồng").wait_for()
-    page.locator("pre[data-channel=sms]", has_text="Phi tham dinh 1.350.000 dong").wait_for()
+    page.locator("pre[data-channel=chat]", has_text="1.350.000 đồng").first.wait_for()
+    page.locator("pre[data-channel=sms]", has_text="Phi tham dinh 1.350.000 dong").first.wait_for()
     _shot(page, "31-content-preview")
     assert catalog_copy.read_bytes() == before
     page.get_by_role("button", name="Lưu").click()
