@@ -293,7 +293,7 @@ class AuditLog:
 
 # -- Validation: form fields -> new values (pure) ----------------------------------------------------------
 
-_AMOUNT = re.compile(r"^(\d{1,3}(?:[.\s]\d{3})+|\d+)\s*(?:đồng|đ|vnđ|vnd)?$", re.IGNORECASE)
+_AMOUNT = re.compile(r"^(\d{1,3}(?:[. ]\d{3})+|\d{1,15})\s*(?:đồng|đ|vnđ|vnd)?$", re.IGNORECASE | re.ASCII)
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
 _ID = re.compile(r"^[a-z][a-z0-9_]{2,60}$")
 MAX_FIELD = 4000
@@ -329,7 +329,7 @@ def dong(amount: int) -> str:
 def whole_number(value: str, low: int, high: int) -> int | None:
     """A whole number in [low, high] as typed; None otherwise."""
     value = value.strip()
-    return int(value) if value.isdigit() and low <= int(value) <= high else None
+    return int(value) if value.isascii() and value.isdigit() and low <= int(value) <= high else None
 
 
 def procedure_fields(form: Mapping[str, Any], own: bool = True) -> dict[str, Any]:
