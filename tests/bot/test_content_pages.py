@@ -183,3 +183,30 @@ async def test_json_callers_get_json(editor_console, content_dir) -> None:
                                          headers={"X-CSRF-Token": token})
     body = await response.json()
     assert response.status == 200 and body["after"]["so_bo"] == 2
+
+
+def test_roles_are_ordered_and_the_cli_creates_an_editor(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from bot.staff.accounts import Accounts
+
+    assert Role.EDITOR.may(Role.ANNOTATOR) and Role.ADMIN.may(Role.EDITOR) and not Role.ANNOTATOR.may(Role.EDITOR)
+    assert not Role.EDITOR.may(Role.ADMIN)
+    db = tmp_path / "staff.sqlite3"
+    done = subprocess.run([sys.executable, "-m", "bot.staff", "create-user", "mai.tran", "--role", "editor",
+                           "--password-stdin"], input=EDITOR_PASSWORD + "\n", capture_output=True, text=True,
+                          env={**os.environ, "STAFF_DB_PATH": str(db)}, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert [(s.username, s.role) for s in Accounts(db).list()] == [("mai.tran", Role.EDITOR)]
+
+
+async def test_an_admin_edits_content_too(accounts, redis_url, gateway, content_dir) -> None:
+    from tests.bot.conftest import ADMIN_PASSWORD
+
+    client = await gateway(rasa_url="http://127.0.0.1:9", redis_url=redis_url, dossier_api_url="http://127.0.0.1:9",
+                           staff_db_path=accounts.path, content_dir=str(content_dir))
+    await sign_in(client, "admin.so", ADMIN_PASSWORD)
+    assert '<a href="/staff/content">Nội dung</a>' in await (await client.get("/staff/")).text()
+    assert (await client.get("/staff/content/qa?q=dien mat troi")).status == 200
