@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -18,7 +19,7 @@ from rasa_sdk.types import DomainDict
 from actions.base import DossierAction, channel_of
 from dossier_api.client import DossierApiError
 from knowledge import answer
-from knowledge.loader import Entry
+from knowledge.loader import DATA_DIR, Entry, data_dir
 from knowledge.retrieval import Retriever, retriever_for
 from vn_nlu.lexicon import other_agency
 
@@ -27,9 +28,9 @@ logger = logging.getLogger(__name__)
 GENERIC_PROCEDURE_TITLE = "Xem thủ tục liên quan"
 
 
-async def retriever() -> Retriever:
-    """The process-wide index, built off the event loop on first use (it reads the data files)."""
-    return await asyncio.to_thread(retriever_for)
+async def retriever(directory: Path = DATA_DIR) -> Retriever:
+    """The process-wide index, built off the event loop on first use and rebuilt when staff edit the files."""
+    return await asyncio.to_thread(retriever_for, directory)
 
 
 async def _filed_as_report(dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -79,7 +80,7 @@ class ActionHoiChinhSach(DossierAction):
 
     async def reply_from_knowledge(self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> bool:
         """Answer ``text`` from the knowledge base when an entry matches well enough; False otherwise."""
-        hit = (await retriever()).answer(text)
+        hit = (await retriever(data_dir(self.settings.content_dir))).answer(text)
         if hit is None:
             return False
         entry = hit.entry

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from common.logs import setup_logging
 from common.settings import get_settings
+from dossier_api.catalog import catalog_file
 from dossier_api.db import Database
 from dossier_api.seed import seed
 from dossier_api.server import EventHook, MaskedAccessLogger, create_app
@@ -26,7 +27,8 @@ def main() -> None:
         db_path.parent.mkdir(parents=True, exist_ok=True)
         seed(Database(db_path))
     hook = EventHook(settings.dossier_events_webhook_url, settings.dossier_events_secret)
-    app = create_app(str(db_path), settings.dossier_api_token, hook, staff_token=settings.dossier_api_staff_token)
+    app = create_app(str(db_path), settings.dossier_api_token, hook, staff_token=settings.dossier_api_staff_token,
+                     catalog_path=catalog_file(settings.content_dir))
     web.run_app(app, host=settings.dossier_api_host, port=settings.dossier_api_port, print=None,
                 access_log_class=MaskedAccessLogger)
 

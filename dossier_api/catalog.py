@@ -13,10 +13,15 @@ pushes back those with another value (``bán lẻ rượu`` is not ``bán buôn
 rượu``, ``gia hạn`` is not ``cấp mới``); a facet the query leaves open leaves
 the variants tied, and ``close_matches`` returns them for the assistant to ask
 which one. docs/procedures.md tells the whole resolution.
+
+Staff edit the data file in the console (``CONTENT_DIR``); :class:`CatalogSource`
+reloads it within a second of a change, without a restart.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
 import re
 from collections import Counter
@@ -26,7 +31,10 @@ from pathlib import Path
 import yaml
 
 from common.text import fold_key, nfc
+from common.watch import FileWatch
 from dossier_api.models import Authority, Procedure, ProcedureMatch
+
+logger = logging.getLogger(__name__)
 
 CATALOG_FILE = Path(__file__).parent / "data" / "procedures.yml"
 FACETS_FILE = Path(__file__).parent / "data" / "procedure_facets.yml"
@@ -68,17 +76,41 @@ DEFAULT_ACT_BONUS = 1.5  # ...a little more than about its re-issue or renewal
 CLOSE_MARGIN = 1.0
 
 
-def _entry(entry: dict) -> Procedure:
+def procedure_of(entry: dict) -> Procedure:
+    """A procedure from its data-file entry (Vietnamese keys)."""
     fields = {_FIELDS[k]: v for k, v in entry.items()}
     if "authority" in fields:
         fields["authority"] = Authority(**{_AUTHORITY_FIELDS[k]: v for k, v in fields["authority"].items()})
     return Procedure(**fields)
 
 
+def catalog_file(content_dir: str = "") -> Path:
+    """The catalog data file: ``procedures.yml`` in the content directory staff edit, else the repository's."""
+    return Path(content_dir) / CATALOG_FILE.name if content_dir else CATALOG_FILE
+
+
 def load_catalog(path: Path = CATALOG_FILE) -> list[Procedure]:
     """Read the procedure data file."""
-    entries = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return [_entry(entry) for entry in entries]
+    return parse_catalog(path.read_text(encoding="utf-8"))
+
+
+def parse_catalog(text: str) -> list[Procedure]:
+    """The procedures of a catalog data file's text.
+
+    Raises:
+        ValueError: not a list of procedures, an unknown or ill-typed field, or an id twice.
+    """
+    entries = yaml.safe_load(text)
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ValueError("the catalog is a list of procedures")
+    try:
+        procedures = [procedure_of(entry) for entry in entries]
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"a procedure has an unknown or misplaced field: {exc}") from exc
+    ids = [p.id for p in procedures]
+    if len(set(ids)) != len(ids):
+        raise ValueError("two procedures have the same id")
+    return procedures
 
 
 class FacetVocabulary:
@@ -271,3 +303,40 @@ class CatalogIndex:
         hits = _prefer_named_variants(hits, named)
         hits.sort(key=lambda h: h[1], reverse=True)
         return [ProcedureMatch(procedure=p, score=round(score, 3)) for p, score in hits[:limit]]
+
+
+class CatalogSource:
+    """The catalog index, reloaded from its data file when the file changes (looked at once a
+    second at most). A file that no longer loads keeps the last good index (logged).
+
+    Without a path it serves a fixed index (a catalog that lives in a database).
+    """
+
+    def __init__(self, path: Path | None = None, index: CatalogIndex | None = None, every_s: float = 1.0) -> None:
+        if path is None and index is None:
+            raise ValueError("a catalog source needs a data file or an index")
+        self.path = path
+        self._index = index
+        self._facets: FacetVocabulary | None = None
+        self._watch = FileWatch(lambda: [path], every_s) if path is not None else None
+
+    def refresh(self) -> CatalogIndex:
+        """The index, reloaded first if the file changed (blocking: call it off the event loop)."""
+        if self._watch is not None and self._watch.changed():
+            try:
+                if self._facets is None:
+                    self._facets = FacetVocabulary.from_file()
+                self._index = CatalogIndex(load_catalog(self.path), self._facets)  # type: ignore[arg-type]
+                logger.info("catalog loaded: %d procedures", len(self._index.procedures))
+            except Exception:
+                if self._index is None:
+                    raise
+                logger.error("catalog file changed but does not load; the last good catalog stays", exc_info=True)
+        assert self._index is not None
+        return self._index
+
+    async def current(self) -> CatalogIndex:
+        """The index, looking at the file (in a thread) when a look is due."""
+        if self._index is None or (self._watch is not None and self._watch.due()):
+            return await asyncio.to_thread(self.refresh)
+        return self._index

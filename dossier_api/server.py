@@ -30,7 +30,7 @@ from common.phones import normalize_msisdn
 from common.status import DossierStatus
 from common.workdays import add_working_days
 from dossier_api.calendar import Calendar, ClosedDay
-from dossier_api.catalog import CatalogIndex
+from dossier_api.catalog import CatalogIndex, CatalogSource
 from dossier_api.db import AlreadyBooked, Database, TicketStale
 from dossier_api.models import (
     AppointmentIn,
@@ -53,7 +53,7 @@ logger = logging.getLogger(__name__)
 
 OPENAPI_FILE = Path(__file__).parent / "openapi.yaml"
 DB_KEY = web.AppKey("db", Database)
-CATALOG_KEY = web.AppKey("catalog", CatalogIndex)
+CATALOG_KEY = web.AppKey("catalog", CatalogSource)
 PLACES_KEY = web.AppKey("places", PlaceIndex)
 
 
@@ -452,7 +452,7 @@ async def get_delivery(request: web.Request) -> web.Response:
 
 async def search_procedures(request: web.Request) -> web.Response:
     """Search the catalog by keywords (with or without diacritics), or list it all."""
-    catalog = request.app[CATALOG_KEY]
+    catalog = await request.app[CATALOG_KEY].current()
     query = request.query.get("q", "").strip()
     limit = _int_param(request, "limit", 5, 50)
     if not query:
@@ -462,7 +462,7 @@ async def search_procedures(request: web.Request) -> web.Response:
 
 async def get_procedure(request: web.Request) -> web.Response:
     """One procedure by id."""
-    procedure = request.app[CATALOG_KEY].get(request.match_info["procedure_id"])
+    procedure = (await request.app[CATALOG_KEY].current()).get(request.match_info["procedure_id"])
     if procedure is None:
         raise HttpError(404, "not_found", "No procedure with this id")
     return web.json_response(text=procedure.json())
@@ -557,8 +557,11 @@ def _json_list(models: Sequence[BaseModel]) -> str:
 
 def create_app(db_path: str, token: str = "", hook: EventHook | None = None,
                calendar: Calendar | None = None, clock: Callable[[], dt.datetime] = local_now,
-               staff_token: str = "") -> web.Application:
+               staff_token: str = "", catalog_path: Path | None = None) -> web.Application:
     """Build the API application on an existing (seeded) database.
+
+    The catalog is served from ``catalog_path`` (reloaded when staff edit it) when given, else
+    from the database's copy made at seed time.
 
     Without tokens the API is open (unit tests build it so); ``python -m dossier_api`` refuses to
     start without both.
@@ -573,7 +576,11 @@ def create_app(db_path: str, token: str = "", hook: EventHook | None = None,
     app[CLOCK_KEY] = clock
 
     async def load_catalog(app: web.Application):
-        app[CATALOG_KEY] = await asyncio.to_thread(lambda: CatalogIndex(db.procedures()))  # reads the facet file too
+        if catalog_path is not None:
+            app[CATALOG_KEY] = CatalogSource(catalog_path)
+            await app[CATALOG_KEY].current()  # a broken file stops the start, not the first request
+        else:  # reads the facet file too
+            app[CATALOG_KEY] = CatalogSource(index=await asyncio.to_thread(lambda: CatalogIndex(db.procedures())))
         app[PLACES_KEY] = await asyncio.to_thread(PlaceIndex.load)
         yield
 

@@ -16,12 +16,16 @@ Each file is one topic::
 
 ``{hotline}`` in an answer is replaced by the configured hotline when the reply is
 worded, so a changed number is edited once, in the settings.
+
+Staff edit these files in the console (``CONTENT_DIR``/knowledge); the retriever
+reloads them within a second of a change (:func:`knowledge.retrieval.retriever_for`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +34,7 @@ import yaml
 from common.text import nfc
 
 DATA_DIR = Path(__file__).parent / "data"
+CONTENT_SUBDIR = "knowledge"  # the knowledge base's place in a content directory
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _REQUIRED = ("id", "question", "alternatives", "answer", "legal_basis", "reviewed")
 _FIELDS = set(_REQUIRED) | {"review_needed", "procedures"}
@@ -74,13 +79,28 @@ class KnowledgeBase:
         raise KeyError(entry_id)
 
 
-def load(directory: Path = DATA_DIR) -> KnowledgeBase:
-    """Read and check every ``*.yml`` file of ``directory`` (blocking: call it off the event loop)."""
+def data_dir(content_dir: str = "") -> Path:
+    """The knowledge base's directory: ``knowledge/`` in the content directory staff edit, else the repository's."""
+    return Path(content_dir) / CONTENT_SUBDIR if content_dir else DATA_DIR
+
+
+def data_files(directory: Path = DATA_DIR) -> list[Path]:
+    """The topic files of a knowledge base directory, in load order."""
+    return sorted(Path(directory).glob("*.yml"))
+
+
+def load(directory: Path = DATA_DIR, replaced: Mapping[str, str] | None = None) -> KnowledgeBase:
+    """Read and check every ``*.yml`` file of ``directory`` (blocking: call it off the event loop).
+
+    ``replaced``: texts to check in place of some files (by file name), before an edit is written.
+    """
+    replaced = replaced or {}
     entries: list[Entry] = []
     topics: dict[str, str] = {}
     seen: dict[str, str] = {}
-    for path in sorted(Path(directory).glob("*.yml")):
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    for path in data_files(directory):
+        text = replaced[path.name] if path.name in replaced else path.read_text(encoding="utf-8")
+        raw = yaml.safe_load(text) or {}
         topic = str(raw.get("topic") or "")
         if not _ID.match(topic) or not raw.get("title") or not isinstance(raw.get("entries"), list):
             raise KnowledgeError(f"{path.name}: needs topic (snake case), title and a list of entries")
@@ -88,7 +108,7 @@ def load(directory: Path = DATA_DIR) -> KnowledgeBase:
             raise KnowledgeError(f"{path.name}: topic {topic} is also in another file")
         topics[topic] = nfc(str(raw["title"]))
         for item in raw["entries"]:
-            entry = _entry(item, topic, path.name)
+            entry = check_entry(item, topic, path.name)
             if entry.id in seen:
                 raise KnowledgeError(f"{path.name}: id {entry.id} is also in {seen[entry.id]}")
             seen[entry.id] = path.name
@@ -98,7 +118,8 @@ def load(directory: Path = DATA_DIR) -> KnowledgeBase:
     return KnowledgeBase(tuple(entries), topics)
 
 
-def _entry(item: object, topic: str, where: str) -> Entry:
+def check_entry(item: object, topic: str, where: str) -> Entry:
+    """One entry of a data file, checked (``KnowledgeError`` names what is wrong)."""
     if not isinstance(item, dict):
         raise KnowledgeError(f"{where}: an entry is not a mapping")
     name = f"{where}: {item.get('id', '?')}"

@@ -13,9 +13,10 @@ answer's words still lands) and of the whole topic (the one subject word of
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,8 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from common.text import nfc
-from knowledge.loader import DATA_DIR, Entry, KnowledgeBase, load
+from common.watch import FileWatch
+from knowledge.loader import DATA_DIR, Entry, KnowledgeBase, data_files, load
 from vn_nlu.lexicon import CODE_LEMMA, load_teencode, other_agency, split_tokens
 
 # Weights compared on tests/knowledge/eval_set.yml; the threshold is chosen apart from it,
@@ -112,10 +114,28 @@ class Retriever:
         return hits[0]
 
 
-@lru_cache(maxsize=4)
+logger = logging.getLogger(__name__)
+_RETRIEVERS: dict[Path, tuple[FileWatch, Retriever | None]] = {}
+_BUILDING = threading.Lock()
+
+
 def retriever_for(directory: Path = DATA_DIR) -> Retriever:
-    """The index of the knowledge base in ``directory``, built on first use (blocking)."""
-    return Retriever(load(directory))
+    """The index of the knowledge base in ``directory``, built on first use and rebuilt when staff
+    changed a file (looked at once a second at most); a base that no longer loads keeps the last
+    good index (logged). Blocking: call it off the event loop."""
+    directory = Path(directory)
+    with _BUILDING:
+        watch, retriever = _RETRIEVERS.get(directory) or (FileWatch(lambda: data_files(directory)), None)
+        if watch.changed():
+            try:
+                retriever = Retriever(load(directory))
+            except Exception:
+                if retriever is None:
+                    raise
+                logger.error("knowledge base changed but does not load; the last good one stays", exc_info=True)
+        _RETRIEVERS[directory] = (watch, retriever)
+        assert retriever is not None
+        return retriever
 
 
 def timed(retriever: Retriever, text: str) -> tuple[Hit | None, float]:

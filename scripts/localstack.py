@@ -62,6 +62,19 @@ def stop(procs: list[subprocess.Popen]) -> None:
             p.kill()
 
 
+def copy_content(dest: Path) -> Path:
+    """A copy of the content staff edit (catalog, knowledge base, reply texts if any) laid out as
+    ``CONTENT_DIR`` expects, so a test edits the copy, never the repository's files."""
+    (dest / "knowledge").mkdir(parents=True, exist_ok=True)
+    shutil.copy2(ROOT / "dossier_api" / "data" / "procedures.yml", dest / "procedures.yml")
+    for path in (ROOT / "knowledge" / "data").glob("*.yml"):
+        shutil.copy2(path, dest / "knowledge" / path.name)
+    texts = ROOT / "content" / "data" / "texts.yml"
+    if texts.exists():
+        shutil.copy2(texts, dest / "texts.yml")
+    return dest
+
+
 @dataclass
 class LocalStack:
     """Dossier API, action server, Rasa and web chat as separate processes."""
@@ -71,6 +84,7 @@ class LocalStack:
     logs: Path
     ports: dict[str, int] = field(default_factory=lambda: {n: free_port() for n in ("api", "actions", "rasa", "chat")})
     procs: list[subprocess.Popen] = field(default_factory=list)
+    content_dir: Path | None = None  # CONTENT_DIR of every process (a copy the tests may edit); None: the repo's
     # The credentials `make run` generates into .env (scripts/init_env.py), fresh for each stack.
     rasa_token: str = field(default_factory=lambda: secrets.token_hex(16))
     channel_token: str = field(default_factory=lambda: secrets.token_hex(16))
@@ -141,6 +155,7 @@ class LocalStack:
             "NLU_DATA_DIR": str(self.logs / "nlu_inbox"),
             "MODELS_DIR": str(self.logs / "models"),
             "MODEL_PATH": str(MODEL),
+            "CONTENT_DIR": str(self.content_dir) if self.content_dir else "",
         }
 
     def start(self) -> None:

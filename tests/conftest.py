@@ -11,7 +11,15 @@ import requests
 
 from dossier_api.db import Database
 from dossier_api.seed import seed
-from scripts.localstack import ROOT, LocalStack, free_port, start_redis, stop, wait_for_port  # noqa: F401
+from scripts.localstack import (  # noqa: F401
+    ROOT,
+    LocalStack,
+    copy_content,
+    free_port,
+    start_redis,
+    stop,
+    wait_for_port,
+)
 
 Stack = LocalStack  # what the tests call it
 
@@ -34,8 +42,10 @@ def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def stack(redis_url: str, seeded_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    """The whole stack (dossier API, actions, Rasa with the trained model, web chat)."""
-    local = LocalStack(redis_url=redis_url, db_path=seeded_db, logs=tmp_path_factory.mktemp("logs"))
+    """The whole stack (dossier API, actions, Rasa with the trained model, web chat), its content
+    (catalog, knowledge base, texts) a copy that tests may edit (and put back)."""
+    local = LocalStack(redis_url=redis_url, db_path=seeded_db, logs=tmp_path_factory.mktemp("logs"),
+                       content_dir=copy_content(tmp_path_factory.mktemp("content")))
     saved = {name: os.environ.get(name) for name in local.credentials()}
     # In-process gateways and clients of the tests read the stack's credentials as every
     # process of `make run` reads them from .env.

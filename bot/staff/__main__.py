@@ -1,6 +1,6 @@
 """The staff console's work from the command line:
 
-    python -m bot.staff create-user <name> --role admin|annotator   (asks for the password)
+    python -m bot.staff create-user <name> --role admin|editor|annotator   (asks for the password)
     python -m bot.staff list-users
     python -m bot.staff train            train a candidate and compare it with the live model
     python -m bot.staff models           the live model, the previous ones, the candidates

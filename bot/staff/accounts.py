@@ -1,4 +1,4 @@
-"""Staff accounts: bcrypt-hashed passwords, two roles, and sign-in failures
+"""Staff accounts: bcrypt-hashed passwords, three roles, and sign-in failures
 counted per (account, client address) and per client address.
 
 Accounts are created by ``python -m bot.staff create-user`` (there is no
@@ -69,8 +69,16 @@ _FRESH = "(since <= :window AND (locked_until IS NULL OR locked_until <= :now))"
 
 
 class Role(str, enum.Enum):
+    """What a staff member may do; each role may do all that the roles before it may."""
+
     ANNOTATOR = "annotator"  # reviews the inbox, retrains, compares
+    EDITOR = "editor"  # also edits the content: catalog, policy Q&A, reply texts
     ADMIN = "admin"  # also promotes models and manages accounts
+
+    def may(self, role: Role) -> bool:
+        """Whether this role may do what ``role`` may."""
+        order = list(Role)
+        return order.index(self) >= order.index(role)
 
 
 class AccountError(ValueError):

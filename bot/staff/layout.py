@@ -48,11 +48,12 @@ def page(title: str, body: str, session: Session | None = None) -> web.Response:
     if session is not None:
         admin = ('<a href="/staff/ops">Vận hành</a><a href="/staff/users">Tài khoản</a>'
                  if session.staff.role is Role.ADMIN else "")
+        content = '<a href="/staff/content">Nội dung</a>' if session.staff.role.may(Role.EDITOR) else ""
         nav = ('<a href="/staff/">Tổng quan</a><a href="/staff/handoffs">Người dân chờ</a>'
                '<a href="/staff/tickets">Phản ánh</a>'
                '<a href="/staff/conversations">Cuộc trò chuyện</a><a href="/staff/inbox">Hộp thư NLU</a>'
                f'<a href="/staff/models">Mô hình</a><a href="/staff/dashboard">Số liệu</a>'
-               f'<a href="/staff/reports">Báo cáo</a>{admin}'
+               f'<a href="/staff/reports">Báo cáo</a>{content}{admin}'
                '<span class="who">'
                f"{html.escape(session.staff.username)} ({session.staff.role.value})</span>"
                f'<form method="post" action="/staff/logout" class="inline">{csrf_field(session.csrf)}'
@@ -69,11 +70,11 @@ def session_of(request: web.Request) -> Session:
 
 
 def requires(role: Role) -> Callable[[Handler], Handler]:
-    """Only staff with ``role`` (admins may do everything)."""
+    """Only staff with ``role`` or a higher one (editors do what annotators do, admins everything)."""
     def decorate(handler: Handler) -> Handler:
         async def guarded(request: web.Request) -> web.StreamResponse:
             staff = session_of(request).staff
-            if staff.role is not Role.ADMIN and staff.role is not role:
+            if not staff.role.may(role):
                 logger.warning("staff %s refused %s %s (role %s)", staff.username, request.method, request.path,
                                staff.role.value)
                 raise web.HTTPForbidden(text="Tài khoản của anh/chị không có quyền thực hiện thao tác này.")

@@ -26,7 +26,16 @@ from typing import Any, TypeVar
 import yaml
 from aiohttp import web
 
-from bot.staff import conversation_pages, dashboard, handoff_pages, model_pages, ops_pages, report_pages, ticket_pages
+from bot.staff import (
+    content_pages,
+    conversation_pages,
+    dashboard,
+    handoff_pages,
+    model_pages,
+    ops_pages,
+    report_pages,
+    ticket_pages,
+)
 from bot.staff.accounts import AccountError, Accounts, Role, SignIn
 from bot.staff.layout import (
     ACCOUNTS_KEY,
@@ -264,7 +273,8 @@ async def _users_page(request: web.Request, error: str = "") -> web.Response:
 <div class="card"><h2>Thêm tài khoản</h2><form method="post" action="/staff/api/users">{csrf_field(session.csrf)}
 <input name="username" placeholder="tên đăng nhập" required> <input name="password" type="password"
 placeholder="mật khẩu (≥ 12 ký tự)" required> <select name="role"><option value="annotator">annotator</option>
-<option value="admin">admin</option></select> <button>Thêm</button></form></div>"""
+<option value="editor">editor</option><option value="admin">admin</option></select>
+<button>Thêm</button></form></div>"""
     return page("Tài khoản", body, session)
 
 
@@ -331,3 +341,4 @@ def setup_staff(app: web.Application, settings: Settings, redis_key: web.AppKey)
     dashboard.add_routes(app)
     report_pages.add_routes(app)
     ops_pages.add_routes(app)
+    content_pages.add_routes(app)

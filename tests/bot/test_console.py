@@ -34,7 +34,7 @@ from tests.bot.conftest import (
     sign_in,
     signed_in_session,
 )
-from tests.conftest import Stack, seeded_dossier
+from tests.conftest import Stack, copy_content, seeded_dossier
 
 
 class FakeRasa:
@@ -291,7 +291,8 @@ def test_fuzzed_console_requests_never_get_a_5xx(accounts, redis_url, stack: Sta
     server = ThreadedGateway(Settings(
         _env_file=None, rasa_url=stack.rasa_url, rasa_token=stack.rasa_token, redis_url=redis_url,
         dossier_api_url=stack.api_url, staff_db_path=accounts.path, nlu_data_dir=str(nlu_dir),
-        models_dir=str(tmp_path / "models"), model_path=str(tmp_path / "sct-assistant.tar.gz"))).start()
+        models_dir=str(tmp_path / "models"), model_path=str(tmp_path / "sct-assistant.tar.gz"),
+        content_dir=str(copy_content(tmp_path / "content")))).start()  # an admin may edit content: a copy
     store = redis.Redis.from_url(redis_url)
     busy = "20261127-000000"  # a training job "running" for the whole run: the training button answers 409
     store.set(models.LOCK, busy, ex=3600)
