@@ -13,7 +13,7 @@ DOSSIER_DB ?= var/dossiers.sqlite3
 # Code is imported from this tree first (a git worktree may share another checkout's .venv).
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-.PHONY: help install system-deps bench-deps model seed run test unit validate eval-nlu eval-conversations eval-faq bench-nlu bench-sms compare-nlu lint clean
+.PHONY: help install system-deps bench-deps model seed run test unit validate eval-nlu eval-conversations eval-faq bench-nlu bench-sms bench-chat compare-nlu lint clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -84,6 +84,9 @@ eval-faq: $(BIN)/.installed ## Policy Q&A retrieval: top-1 accuracy, unanswerabl
 
 bench-nlu: install ## Full training wall time, parse latency p50/p99, 5-fold CV accuracy
 	$(BIN)/python scripts/bench_nlu.py
+
+bench-chat: install model ## Concurrent web citizens (20, 50) through /api/chat and Rasa direct, 1 and 2 Rasa replicas
+	$(BIN)/python scripts/bench_chat.py
 
 bench-deps: ## Install Debian's kannel (the reference gateway of bench-sms)
 	@command -v bearerbox >/dev/null || { echo "==> Installing kannel"; \

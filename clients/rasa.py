@@ -1,10 +1,18 @@
-"""Talks to the Rasa server's REST channel; returns channel-neutral messages."""
+"""Talks to the Rasa servers' gateway channel; returns channel-neutral messages.
+
+Rasa scales by replicas: ``RASA_URL`` may list several (comma-separated), all on the same
+tracker and lock stores (Redis, endpoints.yml), so any replica can take any conversation
+and the lock store keeps each conversation's turns in order. A conversation goes to the
+replica its sender id hashes to (the same one every time, while it answers); one that
+refuses connections is skipped. A model promotion is loaded into every replica.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -52,7 +60,8 @@ class RasaClient:
 
     def __init__(self, base_url: str, timeout_s: float = 30.0, session: aiohttp.ClientSession | None = None,
                  token: str = "", channel_token: str = ""):
-        self.base_url = base_url.rstrip("/")
+        self.base_urls = [u.strip().rstrip("/") for u in base_url.split(",") if u.strip()] or [base_url]
+        self.base_url = self.base_urls[0]
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session = session
         # Rasa's HTTP API wants ?token= (its auth token: staff tools); the gateway channel, which
@@ -83,16 +92,26 @@ class RasaClient:
         """
         # The sender travels in the metadata too: the NLU inbox records who (which channel) asked.
         body = {"sender": sender_id, "message": nfc(text), "metadata": {**(metadata or {}), "sender": sender_id}}
-        try:
-            async with self._http().post(f"{self.base_url}{CHANNEL_PATH}", json=body,
-                                         headers=self._channel_headers) as resp:
-                if resp.status != 200:
-                    raise RasaUnavailable(f"HTTP {resp.status}")
-                data = await resp.json(content_type=None)
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise RasaUnavailable(repr(exc)) from exc
+        for url in self.replicas_for(sender_id):
+            try:
+                async with self._http().post(f"{url}{CHANNEL_PATH}", json=body, headers=self._channel_headers) as resp:
+                    if resp.status != 200:
+                        raise RasaUnavailable(f"HTTP {resp.status}")
+                    data = await resp.json(content_type=None)
+                break
+            except aiohttp.ClientConnectorError as exc:  # never reached: the next replica may take the turn
+                failure: Exception = exc
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:  # it may have run the turn: no second try
+                raise RasaUnavailable(repr(exc)) from exc
+        else:
+            raise RasaUnavailable(repr(failure)) from failure
         messages = [parse_message(m) for m in data or []]
         return [m for m in messages if m.text or m.buttons]
+
+    def replicas_for(self, sender_id: str) -> list[str]:
+        """The replicas in the order ``sender_id``'s turns try them: its own first."""
+        first = zlib.crc32(sender_id.encode()) % len(self.base_urls)
+        return self.base_urls[first:] + self.base_urls[:first]
 
     async def resume(self, sender_id: str) -> None:
         """Give a conversation paused for a staff member back to the assistant.
@@ -132,12 +151,15 @@ class RasaClient:
         Raises:
             RasaUnavailable: Rasa could not be reached or refused the model.
         """
-        await self._api("PUT", "/model", 204, json={"model_file": path}, timeout=aiohttp.ClientTimeout(total=timeout_s))
+        for url in self.base_urls:  # one replica after the other: the others keep answering meanwhile
+            await self._api("PUT", "/model", 204, base_url=url, json={"model_file": path},
+                            timeout=aiohttp.ClientTimeout(total=timeout_s))
 
-    async def _api(self, method: str, path: str, expected: int, **kwargs: Any) -> bytes:
-        """One call to Rasa's HTTP API (with the token); the body, or RasaUnavailable."""
+    async def _api(self, method: str, path: str, expected: int, base_url: str = "", **kwargs: Any) -> bytes:
+        """One call to a replica's HTTP API (with the token; the first replica by default): the body,
+        or RasaUnavailable."""
         try:
-            async with self._http().request(method, f"{self.base_url}{path}", params=self.api_params,
+            async with self._http().request(method, f"{base_url or self.base_url}{path}", params=self.api_params,
                                             **kwargs) as resp:
                 body = await resp.read()
                 if resp.status != expected:
@@ -147,12 +169,15 @@ class RasaClient:
             raise RasaUnavailable(repr(exc)) from exc
 
     async def is_ready(self) -> bool:
-        """True when Rasa answers and has a model loaded."""
-        try:
-            async with self._http().get(f"{self.base_url}/status", params=self.api_params) as resp:
-                return resp.status == 200
-        except (aiohttp.ClientError, asyncio.TimeoutError):
-            return False
+        """True when a replica answers and has a model loaded."""
+        for url in self.base_urls:
+            try:
+                async with self._http().get(f"{url}/status", params=self.api_params) as resp:
+                    if resp.status == 200:
+                        return True
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                pass
+        return False
 
 
 def parse_message(raw: dict[str, Any]) -> BotMessage:

@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     # Declared before redis_url: the validator below puts it into the URL.
     redis_password: str = Field("", description="requirepass of the local Redis; `make run` generates it")
     redis_url: str = "redis://127.0.0.1:6379/0"
-    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_url: str = Field("http://127.0.0.1:5005", description="Rasa replicas, comma-separated (clients/rasa.py)")
     rasa_timeout_s: float = 30.0
     rasa_token: str = Field("", description="Rasa's HTTP API token (tracker events, models): staff tools only")
     rasa_channel_token: str = Field("", description="The gateways' token at Rasa's gateway channel")

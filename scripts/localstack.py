@@ -83,6 +83,7 @@ class LocalStack:
     db_path: Path
     logs: Path
     ports: dict[str, int] = field(default_factory=lambda: {n: free_port() for n in ("api", "actions", "rasa", "chat")})
+    rasa_replicas: int = 1  # more Rasa processes on the same Redis stores; the gateways spread conversations
     procs: list[subprocess.Popen] = field(default_factory=list)
     content_dir: Path | None = None  # CONTENT_DIR of every process (a copy the tests may edit); None: the repo's
     # The credentials `make run` generates into .env (scripts/init_env.py), fresh for each stack.
@@ -101,6 +102,12 @@ class LocalStack:
     @property
     def rasa_url(self) -> str:
         return f"http://127.0.0.1:{self.ports['rasa']}"
+
+    @property
+    def rasa_urls(self) -> list[str]:
+        """Every Rasa replica (the first is ``rasa_url``)."""
+        extra = [self.ports[f"rasa{i}"] for i in range(2, self.rasa_replicas + 1)]
+        return [self.rasa_url, *(f"http://127.0.0.1:{p}" for p in extra)]
 
     @property
     def chat_url(self) -> str:
@@ -138,7 +145,7 @@ class LocalStack:
             "REDIS_PORT": redis_port,
             "REDIS_DB": "0",
             "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.ports['actions']}/webhook",
-            "RASA_URL": self.rasa_url,
+            "RASA_URL": ",".join(self.rasa_urls),
             "RASA_PORT": str(self.ports["rasa"]),
             "ACTION_SERVER_PORT": str(self.ports["actions"]),
             "CHAT_PORT": str(self.ports["chat"]),
@@ -167,14 +174,20 @@ class LocalStack:
             "rasa": [sys.executable, "-m", "rasa_server", "rasa", "--model", str(MODEL)],
             "chat": [sys.executable, "-m", "bot"],
         }
+        for i in range(2, self.rasa_replicas + 1):
+            self.ports.setdefault(f"rasa{i}", free_port())
+            commands[f"rasa{i}"] = commands["rasa"]
         env = self.env()
         (self.logs / "nlu_inbox").mkdir(exist_ok=True)
         for name, cmd in commands.items():
             out = open(self.logs / f"{name}.log", "wb")
-            self.procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT))
+            port = {"RASA_PORT": str(self.ports[name])} if name.startswith("rasa") else {}
+            self.procs.append(subprocess.Popen(cmd, cwd=ROOT, env={**env, **port}, stdout=out,
+                                               stderr=subprocess.STDOUT))
         wait_for_port(self.ports["api"])
         self._wait_http(f"http://127.0.0.1:{self.ports['actions']}/health", 120)
-        self._wait_http(f"{self.rasa_url}/status?token={self.rasa_token}", 240)
+        for url in self.rasa_urls:
+            self._wait_http(f"{url}/status?token={self.rasa_token}", 240)
         self._wait_http(f"{self.chat_url}/health", 60)
 
     def _wait_http(self, url: str, timeout: float) -> None:
