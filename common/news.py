@@ -288,7 +288,8 @@ def subscribed_text(added: list[str], asked: list[str], channel: str) -> str:
     stop = stop_hint(channel, asked[0] if len(asked) == 1 else None)
     if not added:
         return f"Anh/chị đã đăng ký nhận tin {names} từ trước. {stop}"
-    return f"Đã đăng ký nhận tin {names}. Khi Sở Công Thương có thông báo mới, anh/chị sẽ nhận được ngay. {stop}"
+    return (f"Đã đăng ký nhận tin {names}. Khi Sở Công Thương có thông báo mới, anh/chị sẽ được báo "
+            f"(ban đêm, tin được gửi vào sáng hôm sau). {stop}")
 
 
 def unsubscribed_text(dropped: list[str], asked: list[str] | None, channel: str) -> str:
