@@ -294,7 +294,8 @@ def subscribed_text(added: list[str], asked: list[str], channel: str) -> str:
 
 def unsubscribed_text(dropped: list[str], asked: list[str] | None, channel: str) -> str:
     if dropped:
-        again = "Soạn TIN <chủ đề> để đăng ký lại." if channel == "sms" else "Anh/chị có thể đăng ký lại bất cứ lúc nào."
+        again = ("Soạn TIN <chủ đề> để đăng ký lại." if channel == "sms"
+                 else "Anh/chị có thể đăng ký lại bất cứ lúc nào.")
         return f"Đã hủy nhận tin {', '.join(BY_CODE[t].label for t in dropped)}. {again}"
     if asked:
         return f"Anh/chị chưa đăng ký nhận tin {', '.join(BY_CODE[t].label for t in asked)}."

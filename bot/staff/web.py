@@ -26,7 +26,16 @@ from typing import Any, TypeVar
 import yaml
 from aiohttp import web
 
-from bot.staff import conversation_pages, dashboard, handoff_pages, model_pages, ops_pages, report_pages, ticket_pages
+from bot.staff import (
+    conversation_pages,
+    dashboard,
+    handoff_pages,
+    model_pages,
+    news_pages,
+    ops_pages,
+    report_pages,
+    ticket_pages,
+)
 from bot.staff.accounts import AccountError, Accounts, Role, SignIn
 from bot.staff.layout import (
     ACCOUNTS_KEY,
@@ -329,3 +338,4 @@ def setup_staff(app: web.Application, settings: Settings, redis_key: web.AppKey)
     dashboard.add_routes(app)
     report_pages.add_routes(app)
     ops_pages.add_routes(app)
+    news_pages.add_routes(app)
