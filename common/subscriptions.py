@@ -45,3 +45,8 @@ async def unsubscribe(redis: Any, sender: str, code: str | None = None) -> list[
 async def subscribers(redis: Any, code: str) -> set[str]:
     """Every sender subscribed to ``code``."""
     return {as_str(s) for s in await redis.smembers(_by_code(code))}
+
+
+async def codes_of(redis: Any, sender: str) -> set[str]:
+    """Every dossier ``sender`` is subscribed to."""
+    return {as_str(c) for c in await redis.smembers(_by_sender(sender))}

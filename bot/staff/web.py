@@ -175,7 +175,7 @@ async def home(request: web.Request, error: str = "") -> web.Response:
 DOMAIN_FILE = Path(__file__).resolve().parents[2] / "domain.yml"
 INTENTS_KEY = web.AppKey("staff_intents", list)
 ENTITIES_KEY = web.AppKey("staff_entities", list)
-NOT_MARKED = {"ma_ho_so", "ngay_hen", "gio_hen", "huy_lich"}  # found by pattern, or sent by buttons only
+NOT_MARKED = {"ma_ho_so", "ngay_hen", "gio_hen", "huy_lich", "chu_de"}  # found by pattern, or sent by buttons only
 
 
 async def inbox_page(request: web.Request, error: str = "") -> web.Response:
