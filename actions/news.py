@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 NO_PUSH = "Kênh này không nhận được tin gửi về sau. Anh/chị soạn TIN <chủ đề> gửi 8283 để nhận tin qua SMS."
 SUBSCRIBE_HINT = "Gõ \"đăng ký nhận tin <chủ đề>\" (ví dụ: đăng ký nhận tin xăng dầu) để được báo khi có tin mới."
 # "nhận tin", "bản tin", "tin tức", "tin mới" name the news; "tin nhắn" (a text message) does not.
-_NEWS_WORDS = re.compile(r"(?<!\w)(?:ban tin|tin tuc|tin moi|nhan tin(?! nhan)|tin(?= [a-z]))(?!\w)")
+_NEWS_WORDS = re.compile(r"(?<!\w)(?:ban tin|tin tuc|tin moi|nhan tin(?! nhan))(?!\w)")
 
 
 def topics_asked(tracker: Tracker) -> list[str]:
