@@ -97,6 +97,10 @@ class ActionHuyNhanTin(Action):
         return []
 
 
+# "có gì mới thì nhắn em": to be told later (a subscription), not a question about the news
+_TELL_ME_LATER = re.compile(r"(?<!\w)thi (?:\w+ )?(?:nhan|bao|gui|ping|alo|thong bao)(?!\w)")
+
+
 class ActionTinMoi(Action):
     """The latest announcements (titles, short texts, dates)."""
 
@@ -104,6 +108,13 @@ class ActionTinMoi(Action):
         return "action_tin_moi"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        text = tracker.latest_message.get("text") or ""
+        if _TELL_ME_LATER.search(fold_key(text)):
+            if find_codes(text) or tracker.get_slot("ho_so_gan_nhat"):  # the dossier talked about
+                from actions.notifications import ActionDangKyThongBao
+
+                return await ActionDangKyThongBao().run(dispatcher, tracker, domain)
+            return await ActionDangKyNhanTin().run(dispatcher, tracker, domain)
         channel = channel_of(tracker)
         redis = redis_client()
         text = news.latest_text(await news.latest(redis), channel)

@@ -185,7 +185,10 @@ async def subscribe(redis: Any, sender: str, topics: list[str]) -> list[str]:
 
 async def unsubscribe(redis: Any, sender: str, topics: list[str] | None = None) -> list[str]:
     """Unsubscribe ``sender`` from ``topics`` (every topic when None); the ones dropped."""
-    chosen = topics if topics else sorted(as_str(t) for t in await redis.smembers(_by_sender(sender)))
+    if not topics:
+        mine = {as_str(t) for t in await redis.smembers(_by_sender(sender))}
+        topics = [t.code for t in TOPICS if t.code in mine] + sorted(mine - set(BY_CODE))  # the list's order
+    chosen = topics
     dropped = []
     for topic in chosen:
         pipe = redis.pipeline(transaction=True)
