@@ -43,6 +43,7 @@ async def test_an_annotator_publishes_and_the_web_subscriber_is_told_once(desk) 
     await news.subscribe(redis, "web:other-topic", ["hoi_cho"])
     page = await (await client.get("/staff/news")).text()
     assert "Đăng thông báo mới" in page and "Chưa có thông báo nào." in page
+    assert '<a href="/staff/news">Tin tức</a>' in await (await client.get("/staff/")).text()  # in the menu
     assert re.search(r"<td>xăng dầu</td><td>XANGDAU</td><td>1</td>", page)
     token = await csrf(client)
 
