@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
 
-from bot.notifier import Notifier, out_stream
+from bot.notifier import DEFERRED, Notifier, out_stream
 from common import news
 from common.settings import Settings
+from common.streams import SMS_OUTBOX
 from common.text import as_str
 
 NOW = dt.datetime(2026, 12, 1, 9, 30)
@@ -130,3 +132,29 @@ async def test_a_fan_out_cut_short_by_a_restart_reaches_everyone_once(redis, mon
             assert as_str(fields[b"news"]) == str(announcement.id)
             told.append(as_str(fields[b"sender"]))
     assert sorted(told) == sorted(senders)
+
+
+async def test_an_announcement_published_at_night_waits_for_the_morning(redis) -> None:
+    tz = ZoneInfo("Asia/Ho_Chi_Minh")
+    now = [dt.datetime(2026, 12, 1, 22, 15, tzinfo=tz)]
+    await news.subscribe(redis, "telegram:9001", ["dien"])
+    await news.subscribe(redis, "sms:84905009001", ["dien"])
+    announcement = await news.publish(redis, "Lịch cắt điện ngày 02/12", "Khu vực phường Hải Châu, 8 giờ đến 11 giờ.",
+                                      ["dien"], "canbo1", now[0].replace(tzinfo=None))
+    told: list[tuple[str, str]] = []
+
+    async def send(user: str, text: str) -> None:
+        told.append((user, text))
+
+    settings = Settings(_env_file=None, notify_quiet_hours="21:00-07:00")
+    notifier = Notifier(settings, redis, None, {"telegram": send}, clock=lambda: now[0])  # type: ignore[arg-type]
+    await notifier.prepare()
+    await notifier.expand_once()
+    await notifier.deliver_once()
+    assert told == [] and await redis.zcard(DEFERRED) == 2 and await redis.xlen(SMS_OUTBOX) == 0
+    now[0] = dt.datetime(2026, 12, 2, 7, 0, tzinfo=tz)
+    assert await notifier.release_due() == 2
+    await notifier.deliver_once()
+    assert [user for user, _ in told] == ["9001"] and announcement.title in told[0][1]
+    [(_, sms)] = await redis.xrange(SMS_OUTBOX)
+    assert as_str(sms[b"dest"]) == "84905009001" and "HUY TIN" in as_str(sms[b"text"])
