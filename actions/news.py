@@ -29,6 +29,11 @@ SUBSCRIBE_HINT = "Gõ \"đăng ký nhận tin <chủ đề>\" (ví dụ: đăng 
 _NEWS_WORDS = re.compile(r"(?<!\w)(?:ban tin|tin tuc|tin moi|nhan tin(?! nhan))(?!\w)")
 
 
+# A subscription names the news ("tin", "bản tin", "thông báo"...): "muốn mở cửa hàng xăng dầu thì
+# đăng ký ở đâu" names a topic but asks how to register a business.
+_NEWS_CUE = re.compile(r"(?<!\w)(?:tin|thong bao|tb|news|announcements?|subscribe|sub|theo doi|bao cho|bao tin)(?!\w)")
+
+
 def topics_asked(tracker: Tracker) -> list[str]:
     """The topics the latest message names: a button's ``chu_de`` entity, else the text."""
     value = latest_entity(tracker, "chu_de")
@@ -63,6 +68,15 @@ class ActionDangKyNhanTin(Action):
             from actions.notifications import ActionDangKyThongBao
 
             return await ActionDangKyThongBao().run(dispatcher, tracker, domain)
+        if not latest_entity(tracker, "chu_de") and not _NEWS_CUE.search(fold_key(text)):
+            from actions.procedures import ActionHuongDanThuTuc
+
+            return await ActionHuongDanThuTuc().guide(dispatcher, tracker, "hoi_thu_tuc")
+        return await self.subscribe(dispatcher, tracker, topics)
+
+    async def subscribe(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                        topics: list[str]) -> list[EventType]:
+        """Subscribe to ``topics``, or offer them all (but the sender's) as buttons when none."""
         channel = channel_of(tracker)
         if channel not in PUSH_CHANNELS:
             dispatcher.utter_message(text=NO_PUSH)
@@ -114,7 +128,7 @@ class ActionTinMoi(Action):
                 from actions.notifications import ActionDangKyThongBao
 
                 return await ActionDangKyThongBao().run(dispatcher, tracker, domain)
-            return await ActionDangKyNhanTin().run(dispatcher, tracker, domain)
+            return await ActionDangKyNhanTin().subscribe(dispatcher, tracker, topics_asked(tracker))
         channel = channel_of(tracker)
         redis = redis_client()
         text = news.latest_text(await news.latest(redis), channel)

@@ -86,3 +86,14 @@ async def test_latest_news_three_newest_with_dates(redis) -> None:
     assert "thứ 2" in text and "thứ 1" not in text and "đăng ký nhận tin" in text
     await news.subscribe(redis, SENDER, ["dien"])
     assert "đăng ký nhận tin" not in (await _run(ActionTinMoi(), "tin mới", "hoi_tin_moi"))[0]["text"]
+
+
+async def test_registering_a_business_is_not_a_news_subscription(api_url, redis) -> None:
+    """Taken for a subscription (a sector named, "đăng ký"), a question with no word of news is
+    answered as the procedure question it is."""
+    said = await _run(ActionDangKyNhanTin(), "muốn mở cửa hàng bán lẻ xăng dầu thì đăng ký ở đâu",
+                      "dang_ky_nhan_tin")
+    assert await news.topics_of(redis, SENDER) == []
+    text = " ".join(m.get("text") or "" for m in said)
+    assert news.ASK_TOPIC not in text and "Đã đăng ký nhận tin" not in text
+    assert "xăng dầu" in text.lower()
