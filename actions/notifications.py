@@ -90,6 +90,16 @@ class ActionHuyDangKy(DossierAction):
             from actions.lookup import ActionTraCuuHoSo  # it imports the actions that import this one
 
             return await ActionTraCuuHoSo().run(dispatcher, tracker, domain)
+        from actions.news import ActionHuyNhanTin, asks_about_news  # it imports this module
+
+        if latest_entity(tracker, "chu_de") or asks_about_news(tracker.latest_message.get("text") or ""):
+            return await ActionHuyNhanTin().run(dispatcher, tracker, domain)  # "hủy nhận tin xăng dầu"
+        return await self.leave_dossiers(dispatcher, tracker)
+
+    async def leave_dossiers(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        """Unsubscribe from the dossier named, or from every dossier."""
+        raw = latest_entity(tracker, "ma_ho_so")
+        code = canonical_code(raw) if raw else None
         dropped = await subscriptions.unsubscribe(redis_client(), tracker.sender_id, code, key=idempotency_key(tracker))
         if dropped:
             listed = ", ".join(dropped)

@@ -17,6 +17,11 @@ gateway replicas:
 
 An event is expanded once and a job acked once; a chat delivery interrupted
 between the API call and the ack is the one window where a message can repeat.
+
+Announcements (``common/news.py``) take the same path: the news stream is
+expanded into one job per subscriber of any of the announcement's topics, each
+(announcement, sender) queued once ever (a marker set with the job), then
+delivered with the same quiet hours and channel senders.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from pydantic import ValidationError
 
-from common import replies, signing, subscriptions
+from common import news, replies, signing, subscriptions
 from common.dates import Span, parse_spans
 from common.jsonbody import BadJson, parse_json
 from common.privacy import pseudonym
@@ -123,6 +128,8 @@ class Notifier:
         policy = policy_from(settings, batch=20)
         self.expander = StreamConsumer(redis, EVENTS, EVENTS_GROUP, self.consumer, self._expand,
                                        dead_stream=FAILED, policy=policy)
+        self.news_expander = StreamConsumer(redis, news.PUBLISHED, EVENTS_GROUP, self.consumer, self._expand_news,
+                                            dead_stream=FAILED, policy=policy)
         self.deliverers = [
             StreamConsumer(redis, out_stream(c), OUT_GROUP, self.consumer, partial(self._deliver_entry, out_stream(c)),
                            dead_stream=FAILED, policy=policy)
@@ -137,12 +144,13 @@ class Notifier:
         """Start the consumer loops (StreamConsumer: claims, retries, dead letters, trimming) and the
         polling / quiet-hours loop. The tasks are created here, at start-up: aiohttp's graceful
         shutdown waits for tasks created later, which would hold it for its whole timeout."""
-        loops = [c.run(self._stopping) for c in (self.expander, *self.deliverers)]
+        loops = [c.run(self._stopping) for c in (self.expander, self.news_expander, *self.deliverers)]
         self._tasks = [asyncio.create_task(loop, name="notifier") for loop in (*loops, self._timers())]
 
     async def prepare(self) -> None:
         """Create the consumer groups (idempotent)."""
         await ensure_group(self.redis, EVENTS, EVENTS_GROUP)
+        await ensure_group(self.redis, news.PUBLISHED, EVENTS_GROUP)
         for channel in CHANNELS:
             await ensure_group(self.redis, out_stream(channel), OUT_GROUP)
 
@@ -152,7 +160,7 @@ class Notifier:
 
     def alive(self) -> bool:
         """Every consumer loop ticks within its deadline."""
-        return all(c.alive() for c in (self.expander, *self.deliverers))
+        return all(c.alive() for c in (self.expander, self.news_expander, *self.deliverers))
 
     async def _timers(self) -> None:
         last_poll = 0.0
@@ -224,7 +232,7 @@ class Notifier:
 
     async def expand_once(self, block_ms: int = 0) -> int:
         """Expand the events waiting (own pending ones first); the number taken."""
-        return await self.expander.step(block_ms)
+        return await self.expander.step(block_ms) + await self.news_expander.step(0)
 
     async def _expand(self, entry: Entry) -> None:
         """One event -> one job per subscriber, queued and acked atomically."""
@@ -246,6 +254,19 @@ class Notifier:
         await pipe.execute()
         logger.info("%s change queued for %d recipient(s)", event.kind, len(senders))
 
+    async def _expand_news(self, entry: Entry) -> None:
+        """One announcement -> one job per subscriber of any of its topics, each sender once ever
+        (a fan-out cut short and taken again queues only the senders it had not reached)."""
+        announcement = await news.get(self.redis, int(entry.fields["news"]))
+        senders = sorted(await news.subscribers(self.redis, announcement.topics)) if announcement else []
+        jobs = [(s, out_stream(s.partition(":")[0])) for s in senders if s.partition(":")[0] in CHANNELS]
+        queued = await news.queue_once(self.redis, int(entry.fields["news"]), jobs)
+        pipe = self.redis.pipeline(transaction=True)
+        self.news_expander.ack(pipe, entry.id)
+        pipe.xdel(news.PUBLISHED, entry.id)
+        await pipe.execute()
+        logger.info("announcement queued for %d new recipient(s) of %d", queued, len(senders))
+
     # -- delivery -----------------------------------------------------------------
 
     async def deliver_once(self, block_ms: int = 0) -> int:
@@ -258,16 +279,13 @@ class Notifier:
     async def _deliver_entry(self, stream: str, entry: Entry) -> None:
         """Deliver one job, or defer it to the morning; a failed chat send raises (retried with
         backoff, then dead-lettered in ``notify:failed`` with the reason)."""
-        sender, raw = entry.fields["sender"], entry.fields["event"]
+        sender = entry.fields["sender"]
         wait_until = quiet_until(self.clock(), self.quiet)
         pipe = self.redis.pipeline(transaction=True)
         if wait_until is not None:
-            pipe.zadd(DEFERRED, {json.dumps({"sender": sender, "event": raw}): wait_until.timestamp()})
-        else:
+            pipe.zadd(DEFERRED, {json.dumps(dict(entry.fields)): wait_until.timestamp()})
+        elif (text := await self._text(entry.fields)) is not None:
             channel, _, user = sender.partition(":")
-            event = ChangeEvent.parse_raw(raw)
-            text = (replies.ticket_answered(event) if event.kind == "ticket"
-                    else replies.status_changed(event, channel))
             if channel == "sms":
                 pipe.xadd(SMS_OUTBOX, {"dest": user, "text": text, "origin": "notify"})
             else:
@@ -279,6 +297,15 @@ class Notifier:
         pipe.xack(stream, OUT_GROUP, entry.id)
         pipe.xdel(stream, entry.id)
         await pipe.execute()
+
+    async def _text(self, job: dict[str, str]) -> str | None:
+        """What a job tells its recipient; None for an announcement withdrawn since."""
+        channel = job["sender"].partition(":")[0]
+        if "news" in job:
+            announcement = await news.get(self.redis, int(job["news"]))
+            return news.notice(announcement, channel) if announcement else None
+        event = ChangeEvent.parse_raw(job["event"])
+        return replies.ticket_answered(event) if event.kind == "ticket" else replies.status_changed(event, channel)
 
     async def release_due(self) -> int:
         """Jobs whose quiet period is over go back to the queue (one replica wins each)."""

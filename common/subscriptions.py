@@ -80,3 +80,8 @@ async def _unsubscribe(redis: Any, sender: str, code: str | None) -> list[str]:
 async def subscribers(redis: Any, code: str) -> set[str]:
     """Every sender subscribed to ``code``."""
     return {as_str(s) for s in await redis.smembers(_by_code(code))}
+
+
+async def codes_of(redis: Any, sender: str) -> set[str]:
+    """Every dossier ``sender`` is subscribed to."""
+    return {as_str(c) for c in await redis.smembers(_by_sender(sender))}

@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 from clients.rasa import BotMessage, RasaClient, RasaUnavailable
-from common import handoff, replies, sms_keys, sms_options, stats, subscriptions
+from common import handoff, news, replies, sms_keys, sms_options, stats, subscriptions
 from common.codes import find_codes
 from common.dates import local_now
 from common.privacy import mask_phone
@@ -83,6 +83,8 @@ class Router:
             return f"Soạn {keyword} <mã hồ sơ> gửi 8283, ví dụ: {keyword} 000.00.12.H17-200115-0001"
         if command.error == "invalid_code":
             return replies.invalid_code()
+        if command.kind in (Kind.NEWS, Kind.NEWS_STOP):
+            return await self._news(msisdn, command)
         if command.error == "invalid_level":
             return "Soạn DG <mã hồ sơ> <1|2|3> gửi 8283 (1 hài lòng, 2 bình thường, 3 không hài lòng)."
         sender = f"sms:{msisdn}"
@@ -121,6 +123,19 @@ class Router:
             logger.warning("rating by SMS not stored", exc_info=True)
             return replies.service_unavailable(self.settings.hotline)
         return replies.rating_thanks(command.level, self.settings.hotline)
+
+    async def _news(self, msisdn: str, command: Command) -> str:
+        """``TIN [<chủ đề>]`` and ``HUY TIN [<chủ đề>]`` (``common/news.py``)."""
+        sender = f"sms:{msisdn}"
+        if command.error == "unknown_topic":
+            return f"Chủ đề chưa đúng. Soạn TIN <chủ đề> gửi 8283, chủ đề: {news.topic_list('sms')}."
+        if command.kind is Kind.NEWS_STOP:
+            dropped = await news.unsubscribe(self.redis, sender, list(command.topics) or None)
+            return news.unsubscribed_text(dropped, list(command.topics), "sms")
+        if not command.topics:
+            return news.sms_overview(await news.latest(self.redis))
+        added = await news.subscribe(self.redis, sender, list(command.topics))
+        return news.subscribed_text(added, list(command.topics), "sms")
 
     async def _dossier(self, code: str, counted: bool) -> Dossier:
         """The dossier of ``code``; a status lookup's outcome is counted for the dashboard."""

@@ -32,6 +32,7 @@ from bot.staff import (
     dashboard,
     handoff_pages,
     model_pages,
+    news_pages,
     ops_pages,
     report_pages,
     ticket_pages,
@@ -176,7 +177,7 @@ async def home(request: web.Request, error: str = "") -> web.Response:
 DOMAIN_FILE = Path(__file__).resolve().parents[2] / "domain.yml"
 INTENTS_KEY = web.AppKey("staff_intents", list)
 ENTITIES_KEY = web.AppKey("staff_entities", list)
-NOT_MARKED = {"ma_ho_so", "ngay_hen", "gio_hen", "huy_lich"}  # found by pattern, or sent by buttons only
+NOT_MARKED = {"ma_ho_so", "ngay_hen", "gio_hen", "huy_lich", "chu_de"}  # found by pattern, or sent by buttons only
 
 
 async def inbox_page(request: web.Request, error: str = "") -> web.Response:
@@ -342,3 +343,4 @@ def setup_staff(app: web.Application, settings: Settings, redis_key: web.AppKey)
     report_pages.add_routes(app)
     ops_pages.add_routes(app)
     content_pages.add_routes(app)
+    news_pages.add_routes(app)
