@@ -48,9 +48,10 @@ def page(title: str, body: str, session: Session | None = None) -> web.Response:
     if session is not None:
         admin = ('<a href="/staff/ops">Vận hành</a><a href="/staff/users">Tài khoản</a>'
                  if session.staff.role is Role.ADMIN else "")
-        content = '<a href="/staff/content">Nội dung</a>' if session.staff.role.may(Role.EDITOR) else ""
+        content = ('<a href="/staff/news">Tin tức</a><a href="/staff/content">Nội dung</a>'
+                   if session.staff.role.may(Role.EDITOR) else "")
         nav = ('<a href="/staff/">Tổng quan</a><a href="/staff/handoffs">Người dân chờ</a>'
-               '<a href="/staff/tickets">Phản ánh</a><a href="/staff/news">Tin tức</a>'
+               '<a href="/staff/tickets">Phản ánh</a>'
                '<a href="/staff/conversations">Cuộc trò chuyện</a><a href="/staff/inbox">Hộp thư NLU</a>'
                f'<a href="/staff/models">Mô hình</a><a href="/staff/dashboard">Số liệu</a>'
                f'<a href="/staff/reports">Báo cáo</a>{content}{admin}'

@@ -88,5 +88,5 @@ async def publish(request: web.Request) -> web.StreamResponse:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/staff/news", requires(Role.ANNOTATOR)(news_page))
-    app.router.add_post("/staff/api/news", requires(Role.ANNOTATOR)(publish))
+    app.router.add_get("/staff/news", requires(Role.EDITOR)(news_page))
+    app.router.add_post("/staff/api/news", requires(Role.EDITOR)(publish))

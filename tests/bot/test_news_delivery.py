@@ -18,9 +18,10 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.push import stream_key
+from bot.staff.accounts import Role
 from common import news
 from common.text import fold
-from tests.bot.conftest import ANNOTATOR_PASSWORD, TELEGRAM_TOKEN, csrf, sign_in
+from tests.bot.conftest import ANNOTATOR_PASSWORD, NOW, TELEGRAM_TOKEN, csrf, sign_in
 from tests.conftest import Conversation, Stack
 from tests.sms_gateway.conftest import GatewayProcess, Smsc
 
@@ -74,7 +75,8 @@ async def test_an_announcement_reaches_each_channel_subscriber_once(stack, accou
         everyone = await news.subscribers(redis, ["xang_dau"])  # other tests' citizens too
         assert {f"web:{web.session}", f"telegram:{chat}", f"sms:{MSISDN}"} <= everyone
 
-        await sign_in(client, "lan.nguyen", ANNOTATOR_PASSWORD)
+        accounts.create("mai.tran", ANNOTATOR_PASSWORD, Role.EDITOR, NOW)
+        await sign_in(client, "mai.tran", ANNOTATOR_PASSWORD)
         title = f"Giá xăng RON95 giảm 300 đồng từ 15 giờ (đợt {chat})"
         published = await client.post("/staff/api/news", allow_redirects=False, data=[
             ("csrf_token", await csrf(client)), ("title", title),

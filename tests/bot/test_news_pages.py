@@ -12,8 +12,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.push import stream_key
+from bot.staff.accounts import Role
 from common import news
-from tests.bot.conftest import ANNOTATOR_PASSWORD, csrf, empty_database, sign_in
+from tests.bot.conftest import ANNOTATOR_PASSWORD, NOW, csrf, empty_database, sign_in
 
 SESSION = "newsweb0001"
 
@@ -28,6 +29,10 @@ async def desk(accounts, redis_db, gateway):
     client = await gateway(rasa_url="http://127.0.0.1:9", redis_url=redis_db, dossier_api_url="http://127.0.0.1:9",
                            staff_db_path=accounts.path, notify_quiet_hours="")
     await sign_in(client, "lan.nguyen", ANNOTATOR_PASSWORD)
+    assert (await client.get("/staff/news")).status == 403  # announcements are content: editors publish them
+    accounts.create("mai.tran", ANNOTATOR_PASSWORD, Role.EDITOR, NOW)
+    await client.post("/staff/logout", headers={"X-CSRF-Token": await csrf(client)})
+    await sign_in(client, "mai.tran", ANNOTATOR_PASSWORD)
     redis = aioredis.from_url(redis_db)
     yield client, redis
     await redis.close()
@@ -37,7 +42,7 @@ async def _pushed(redis, session: str) -> list[str]:
     return [json.loads(f[b"message"])["text"] for _, f in await redis.xrange(stream_key(session))]
 
 
-async def test_an_annotator_publishes_and_the_web_subscriber_is_told_once(desk) -> None:
+async def test_an_editor_publishes_and_the_web_subscriber_is_told_once(desk) -> None:
     client, redis = desk
     await news.subscribe(redis, f"web:{SESSION}", ["xang_dau", "dien"])
     await news.subscribe(redis, "web:other-topic", ["hoi_cho"])
@@ -76,4 +81,4 @@ async def test_an_annotator_publishes_and_the_web_subscriber_is_told_once(desk) 
     page = await (await client.get("/staff/news?done=1")).text()
     assert "Đã đăng thông báo" in page
     row = re.search(r'<tr data-news="\d+">(.*?)</tr>', page, re.S)
-    assert row and title in row[1] and "lan.nguyen" in row[1] and row[1].endswith("<td>1</td>")
+    assert row and title in row[1] and "mai.tran" in row[1] and row[1].endswith("<td>1</td>")

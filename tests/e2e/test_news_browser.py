@@ -113,7 +113,7 @@ def smsc(stack: Stack, tmp_path: Path):
 def test_an_announcement_published_in_the_console_reaches_web_telegram_and_sms_once(
         browser, stack: Stack, telegram: TelegramSide, smsc: Smsc) -> None:  # noqa: F811
     try:
-        Accounts(Path(stack.env()["STAFF_DB_PATH"]), 5, 15).create(EDITOR, ANNOTATOR_PASSWORD, Role.ANNOTATOR, NOW)
+        Accounts(Path(stack.env()["STAFF_DB_PATH"]), 5, 15).create(EDITOR, ANNOTATOR_PASSWORD, Role.EDITOR, NOW)
     except AccountError:
         pass  # a rerun on the same stack
     citizen = _page(browser, stack)
