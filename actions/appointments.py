@@ -15,10 +15,10 @@ from rasa_sdk.types import DomainDict
 from actions.base import DossierAction, idempotency_key, latest_entity
 from actions.feedback import file_if_report
 from actions.lookup import ActionHoiHoSo
-from common import replies
 from common.dates import local_now, month_named, parse_day, parse_time, vn_day
 from common.dossier_questions import followup_of
 from common.text import fold_key
+from content import replies
 from dossier_api.client import BadRequest, DossierApiError, DossierApiUnavailable, DossierNotFound, SlotFull
 from dossier_api.models import Appointment, AppointmentIn
 

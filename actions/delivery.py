@@ -17,13 +17,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, dossier_client, latest_entity
-from common import replies
 from common.codes import canonical_code, find_codes
 from common.delivery import DELIVERY_FEE_VND, asks_fee, recipient_name
 from common.dossier_questions import wants_to_stop
 from common.phones import find_msisdn
 from common.privacy import mask_person_name, mask_phone
 from common.status import DossierStatus
+from content import replies
 from dossier_api.client import Conflict, DossierApiError, DossierApiUnavailable, DossierNotFound
 from dossier_api.models import DeliveryIn
 

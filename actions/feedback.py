@@ -22,7 +22,6 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction
 from actions.lookup import ActionHoiHoSo
-from common import replies
 from common.codes import find_codes
 from common.dossier_questions import (
     asks_about_ticket,
@@ -33,6 +32,7 @@ from common.dossier_questions import (
     is_report,
     wants_to_stop,
 )
+from content import replies
 from dossier_api.client import DossierApiError, DossierNotFound
 from dossier_api.models import TicketIn
 

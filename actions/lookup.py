@@ -14,11 +14,12 @@ from rasa_sdk.types import DomainDict
 from actions.base import DossierAction, last_bot_text, redis_client
 from actions.notifications import ASK_CODE, ActionDangKyThongBao
 from actions.procedures import ActionHuongDanThuTuc, asks_documents_only, aspects_of, names_a_product
-from common import replies, stats
+from common import stats
 from common.codes import canonical_code, find_codes, is_bare_code_attempt, looks_like_code_attempt
 from common.dates import local_now
 from common.dossier_questions import Followup, followup_of
 from common.stats import Count
+from content import replies
 from dossier_api.client import DossierApiUnavailable, DossierNotFound, InvalidDossierCode
 from dossier_api.models import Dossier
 

@@ -16,9 +16,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, channel_of, latest_entity, redis_client
-from common import replies, subscriptions
+from common import subscriptions
 from common.codes import canonical_code
 from common.text import fold_key
+from content import replies
 from dossier_api.client import DossierApiUnavailable, DossierNotFound, InvalidDossierCode
 
 logger = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, channel_of, last_bot_text
-from common import replies
+from content import replies
 from dossier_api.client import DossierApiError, DossierApiUnavailable
 from dossier_api.models import PlaceResult
 from dossier_api.places import PLACE_TYPES

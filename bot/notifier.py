@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from pydantic import ValidationError
 
-from common import replies, signing, subscriptions
+from common import signing, subscriptions
 from common.dates import Span, parse_spans
 from common.jsonbody import BadJson, parse_json
 from common.privacy import pseudonym
@@ -51,6 +51,7 @@ from common.streams import (
 )
 from common.tasks import stop_loop
 from common.text import as_str
+from content import replies
 from dossier_api.client import DossierApiError, DossierClient, cache_key
 from dossier_api.models import ChangeEvent
 

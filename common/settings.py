@@ -97,6 +97,7 @@ class Settings(BaseSettings):
     models_dir: str = Field("models", description="Candidate models, their reports and the promotion record")
     nlu_test_set: str = Field("tests/nlu/test_set.yml", description="Fixed test split candidates are compared on")
 
+    texts_path: str = Field("", description="Citizen-facing texts (YAML); empty = content/data/texts.yml")
     department_name: str = "Sở Công Thương"
     agency_codes: str = Field("000.00.12.H17", description="Agency parts of the codes this department issues")
     hotline: str = "1022"

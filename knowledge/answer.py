@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from common.replies import vn_date
+from common.dates import vn_date
 from common.text import cut_at_word
 from knowledge.loader import Entry
 

@@ -12,13 +12,14 @@ import logging
 from typing import Any
 
 from clients.rasa import BotMessage, RasaClient, RasaUnavailable
-from common import replies, sms_keys, stats, subscriptions
+from common import sms_keys, stats, subscriptions
 from common.codes import find_codes
 from common.dates import local_now
 from common.privacy import mask_phone
 from common.ratelimit import RATE_LIMITED, UserRateLimit, Verdict
 from common.settings import Settings
 from common.stats import Count
+from content import replies
 from dossier_api.client import DossierApiError, DossierApiUnavailable, DossierClient, DossierNotFound
 from dossier_api.models import Dossier, RatingIn
 from sms_gateway.config import SmsSettings
