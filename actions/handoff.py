@@ -18,6 +18,7 @@ from actions.base import DossierAction, channel_of
 from common.dates import local_now
 from common.handoff import LEAVE_PAYLOAD, handed_over, in_office_hours
 from common.text import fold_key
+from content import texts
 
 CHAT_CHANNELS = {"telegram", "zalo", "web"}
 _WORD = re.compile(r"\w+")
@@ -56,12 +57,8 @@ class ActionGapCanBo(DossierAction):
                 and wants_a_person(text)):
             dispatcher.utter_message(json_message={
                 "text": handed_over(s.department_name, s.hotline), "handoff": True,
-                "buttons": [{"title": "Quay lại trợ lý ảo", "payload": LEAVE_PAYLOAD}]})
+                "buttons": [{"title": texts.text("handoff.button.back_to_bot"), "payload": LEAVE_PAYLOAD}]})
             return []
-        dispatcher.utter_message(
-            text=(
-                f"Anh/chị có thể gặp cán bộ {s.department_name} qua đường dây nóng {s.hotline} "
-                f"hoặc trực tiếp tại {s.office_address}.\nGiờ làm việc: {s.office_hours}."
-            )
-        )
+        dispatcher.utter_message(text=texts.text("handoff.how_to_reach", department=s.department_name,
+                                                 hotline=s.hotline, address=s.office_address, hours=s.office_hours))
         return []

@@ -118,12 +118,16 @@ class TextStore:
         self._texts, self._stamp = texts, stamp
         logger.info("loaded %d texts from %s", len(texts), path)
 
-    def text(self, key: str, **values: object) -> str:
-        """The text ``key`` with its ``{placeholders}`` filled from ``values``."""
+    def template(self, key: str) -> str:
+        """The text ``key`` as written, its ``{placeholders}`` unfilled."""
         try:
-            template = self.texts()[key]
+            return self.texts()[key]
         except KeyError:
             raise UnknownTextKey(f"no text has the key {key!r} in {self.path}") from None
+
+    def text(self, key: str, **values: object) -> str:
+        """The text ``key`` with its ``{placeholders}`` filled from ``values``."""
+        template = self.template(key)
         try:
             return template.format(**values)
         except KeyError as missing:
@@ -148,6 +152,11 @@ def text(key: str, **values: object) -> str:
         MissingTextValue: the text needs a value that was not given.
     """
     return _store.text(key, **values)
+
+
+def template(key: str) -> str:
+    """The text ``key`` as written (``{placeholders}`` unfilled): to recognise the bot's own question."""
+    return _store.template(key)
 
 
 def store() -> TextStore:
