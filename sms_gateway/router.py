@@ -16,25 +16,24 @@ from common import sms_keys, stats, subscriptions
 from common.codes import find_codes
 from common.dates import local_now
 from common.privacy import mask_phone
-from common.ratelimit import RATE_LIMITED, UserRateLimit, Verdict
+from common.ratelimit import UserRateLimit, Verdict
 from common.settings import Settings
 from common.stats import Count
-from content import replies
+from content import replies, texts
 from dossier_api.client import DossierApiError, DossierApiUnavailable, DossierClient, DossierNotFound
 from dossier_api.models import Dossier, RatingIn
 from sms_gateway.config import SmsSettings
-from sms_gateway.keywords import HELP_TEXT, Command, Kind, parse_sms
+from sms_gateway.keywords import SHORT_CODE, Command, Kind, parse_sms
 
 logger = logging.getLogger(__name__)
 
 MAX_CHAT_TEXT = 1000
 MAX_CODES = 3  # codes answered from one status SMS
-ENUMERATION_LIMITED = (
-    "Anh/chị đã tra cứu nhiều mã hồ sơ không tồn tại. Anh/chị vui lòng kiểm tra mã trên giấy tiếp nhận "
-    "và thử lại sau 1 giờ."
-)
-UNREADABLE = "Tin nhắn không đọc được. Soạn HD gửi 8283 để xem hướng dẫn."
-OPTIONS_HINT = "Trả lời số thứ tự để chọn."
+
+
+def help_text() -> str:
+    """The keyword help of the short code (``HD``, or an empty SMS)."""
+    return texts.text("sms.help", short_code=SHORT_CODE)
 
 
 class Router:
@@ -52,12 +51,12 @@ class Router:
     async def reply(self, msisdn: str, text: str | None) -> str | None:
         """The reply to ``text`` from ``msisdn``; None when the number is silenced."""
         if text is None:
-            return UNREADABLE
+            return texts.text("sms.unreadable")
         verdict = await self.limit.check(f"sms:{msisdn}")
         if verdict is not Verdict.ALLOW:
-            return RATE_LIMITED if verdict is Verdict.TELL else None
+            return texts.text("limits.too_many_messages") if verdict is Verdict.TELL else None
         if not text.strip():
-            return HELP_TEXT
+            return help_text()
         command = parse_sms(text)
         if command.kind is Kind.CHAT:
             return await self._chat(msisdn, text)
@@ -69,31 +68,31 @@ class Router:
 
     async def _keyword(self, msisdn: str, command: Command, text: str = "") -> str | None:
         if command.kind is Kind.HELP:
-            return HELP_TEXT
+            return help_text()
         if command.error == "missing_code":
             keyword = command.kind.value
-            return f"Soạn {keyword} <mã hồ sơ> gửi 8283, ví dụ: {keyword} 000.00.12.H17-200115-0001"
+            return texts.text("sms.missing_code", keyword=keyword)
         if command.error == "invalid_code":
             return replies.invalid_code()
         if command.error == "invalid_level":
-            return "Soạn DG <mã hồ sơ> <1|2|3> gửi 8283 (1 hài lòng, 2 bình thường, 3 không hài lòng)."
+            return texts.text("sms.invalid_level")
         sender = f"sms:{msisdn}"
         if command.kind is Kind.UNSUBSCRIBE:
             dropped = await subscriptions.unsubscribe(self.redis, sender, command.code)
             if not dropped:
-                return "Số này chưa đăng ký nhận tin cho hồ sơ nào." if not command.code else (
-                    f"Số này chưa đăng ký nhận tin cho hồ sơ {command.code}.")
-            return f"Đã hủy nhận tin cho {len(dropped)} hồ sơ. Soạn DK <mã hồ sơ> để đăng ký lại."
+                return texts.text("sms.not_subscribed") if not command.code else (
+                    texts.text("sms.not_subscribed_to", code=command.code))
+            return texts.text("sms.unsubscribed", count=len(dropped))
         assert command.code is not None
         if await self._enumerating(msisdn):
-            return None if await self._already_told(msisdn, "unknown") else ENUMERATION_LIMITED
+            return None if await self._already_told(msisdn, "unknown") else texts.text("sms.enumeration_limited")
         try:
             dossier = await self._dossier(command.code, counted=command.kind is Kind.STATUS)
         except DossierNotFound:
             # Counted after the lookup, atomically: lookups handled concurrently cannot
             # all slip under the limit between a check and the count.
             if await self._count_unknown(msisdn) > self.sms.unknown_code_limit_per_hour:
-                return None if await self._already_told(msisdn, "unknown") else ENUMERATION_LIMITED
+                return None if await self._already_told(msisdn, "unknown") else texts.text("sms.enumeration_limited")
             return replies.dossier_not_found(command.code)
         except DossierApiUnavailable:
             return replies.service_unavailable(self.settings.hotline)
@@ -161,10 +160,7 @@ class Router:
             messages = await self.rasa.send(f"sms:{msisdn}", chosen or text[:MAX_CHAT_TEXT], {"channel": "sms"})
         except RasaUnavailable:
             logger.warning("Rasa unavailable for an SMS from %s", mask_phone(msisdn))
-            return (
-                f"Hệ thống đang bận, vui lòng thử lại sau hoặc soạn HD gửi 8283. "
-                f"Đường dây nóng {self.settings.hotline}."
-            )
+            return texts.text("sms.assistant_unavailable", hotline=self.settings.hotline)
         return await self._render(msisdn, messages)
 
     async def _chosen_option(self, msisdn: str, text: str) -> str | None:
@@ -180,8 +176,8 @@ class Router:
         lines = [m.text for m in messages if m.text]
         buttons = [b for m in messages for b in m.buttons]
         if buttons:
-            lines += [f"{i}. {b.title}" for i, b in enumerate(buttons, 1)] + [OPTIONS_HINT]
+            lines += [f"{i}. {b.title}" for i, b in enumerate(buttons, 1)] + [texts.text("sms.options_hint")]
             await self.redis.set(sms_keys.options(msisdn), json.dumps([b.payload for b in buttons]), ex=900)
         else:
             await self.redis.delete(sms_keys.options(msisdn))
-        return "\n".join(lines) or "Xin lỗi, tôi chưa hiểu. Soạn HD gửi 8283 để xem hướng dẫn."
+        return "\n".join(lines) or texts.text("sms.not_understood")
