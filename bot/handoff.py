@@ -45,6 +45,7 @@ from common.privacy import mask_person_name, pseudonym, redact
 from common.settings import Settings, get_settings
 from common.streams import queue_sms
 from common.tasks import stop_loop
+from content import texts
 
 logger = logging.getLogger(__name__)
 
@@ -198,7 +199,8 @@ class Handoffs:
                 await self._after(ended, [BotMessage(handoff.IDLE_ENDED)])
             else:
                 text = handoff.timed_out(self.settings.hotline)
-                await self._after(ended, [BotMessage(text, (Button("Gửi phản ánh", handoff.TICKET_PAYLOAD),))])
+                ticket = Button(texts.text("handoff.button.ticket"), handoff.TICKET_PAYLOAD)
+                await self._after(ended, [BotMessage(text, (ticket,))])
             logger.info("handoff of %s timed out (%s)", pseudonym(sender), "idle" if ended.answered else "no reply")
             done += 1
         return done
