@@ -18,8 +18,6 @@ from common.text import fold_key
 from content.texts import text
 from dossier_api.models import ChangeEvent, Dossier, Procedure, Ticket
 
-__all__ = ["vn_date"]  # re-exported: callers format dates beside these replies
-
 
 def _hint(status: DossierStatus) -> str:
     return text(f"lookup.hint.{status.value}")

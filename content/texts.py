@@ -103,17 +103,19 @@ class TextStore:
 
     def _refresh(self) -> None:
         path = self.path
-        stat = os.stat(path)
-        stamp = (stat.st_mtime_ns, stat.st_size)
-        if self._texts is not None and stamp == self._stamp:
-            return
+        stamp: tuple[int, int] | None = None
         try:
+            stat = os.stat(path)
+            stamp = (stat.st_mtime_ns, stat.st_size)
+            if self._texts is not None and stamp == self._stamp:
+                return
             texts = load(path)
         except (OSError, ValueError, yaml.YAMLError):
             if self._texts is None:
                 raise
+            if stamp is not None:
+                self._stamp = stamp  # told once per change of the file, not every second
             logger.error("texts file %s could not be reloaded; the previous texts stay in use", path, exc_info=True)
-            self._stamp = stamp
             return
         self._texts, self._stamp = texts, stamp
         logger.info("loaded %d texts from %s", len(texts), path)

@@ -91,3 +91,17 @@ def test_the_shipped_texts_load_and_every_key_is_used_by_the_code() -> None:
 def test_placeholders_are_listed_for_editors() -> None:
     assert placeholders("Hồ sơ {code} ({status}): {answer}") == {"code", "status", "answer"}
     assert placeholders("Không có trường") == set()
+
+
+def test_a_file_gone_keeps_the_last_texts(tmp_path: Path) -> None:
+    path = tmp_path / "texts.yml"
+    _write(path, 'greet: "Chào anh/chị"\n')
+    store = TextStore(path, check_interval_s=0)
+    assert store.text("greet") == "Chào anh/chị"
+    path.unlink()
+    assert store.text("greet") == "Chào anh/chị"
+
+
+def test_the_first_load_of_a_missing_file_fails_loudly(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        TextStore(tmp_path / "absent.yml").text("greet")
