@@ -15,10 +15,10 @@ from rasa_sdk.types import DomainDict
 from actions.base import DossierAction, idempotency_key, latest_entity
 from actions.feedback import file_if_report
 from actions.lookup import ActionHoiHoSo
-from common import replies
 from common.dates import local_now, month_named, parse_day, parse_time, vn_day
 from common.dossier_questions import followup_of
 from common.text import fold_key
+from content import replies, texts
 from dossier_api.client import BadRequest, DossierApiError, DossierApiUnavailable, DossierNotFound, SlotFull
 from dossier_api.models import Appointment, AppointmentIn
 
@@ -34,12 +34,6 @@ def asks_due_date(text: str) -> bool:
 MAX_SLOT_BUTTONS = 8
 ALREADY_BOOKED = "already_booked"  # the API's 409: this owner holds a place at that time
 BOOK_DAYS_AHEAD = 30  # the booking window (dossier_api/data/calendar.yml book_days_ahead), as citizens are told
-CLOSED = {
-    "past": "Ngày {day} đã qua.",
-    "too_far": "Ngày {day} còn xa quá: anh/chị chỉ đặt được trong {ahead} ngày tới.",
-    "weekend": "Bộ phận Một cửa không làm việc vào {day} (Thứ Bảy, Chủ nhật).",
-    "holiday": "Ngày {day} là ngày nghỉ lễ, Bộ phận Một cửa không làm việc.",
-}
 
 
 def _payload(**entities: str) -> str:
@@ -82,7 +76,8 @@ def offered_day(tracker: Tracker) -> dt.date | None:
 
 
 def describe(a: Appointment) -> str:
-    return f"số thứ tự {a.queue_number:03d}, quầy {a.counter}, lúc {a.time} {vn_day(a.date)}"
+    return texts.text("appointment.describe", number=f"{a.queue_number:03d}", counter=a.counter, time=a.time,
+                      day=vn_day(a.date))
 
 
 class ActionDatLichHen(DossierAction):
@@ -125,30 +120,31 @@ class ActionDatLichHen(DossierAction):
             day = offered_day(tracker)
         month = month_named(text, now.date()) if day is None else None
         if month is not None and (month - now.date()).days > BOOK_DAYS_AHEAD:  # "tháng sáu năm sau"
-            why = f"Tháng {month:%m/%Y} còn xa quá: anh/chị chỉ đặt được trong {BOOK_DAYS_AHEAD} ngày tới."
-            await self._offer_days(dispatcher, why + " Mời chọn ngày khác:")
+            why = texts.text("appointment.month_too_far", month=f"{month:%m/%Y}", ahead=BOOK_DAYS_AHEAD)
+            await self._offer_days(dispatcher, texts.text("appointment.pick_other_day", why=why))
             return
         if day is None:
-            await self._offer_days(dispatcher, "Anh/chị muốn đến vào ngày nào?")
+            await self._offer_days(dispatcher, texts.text("appointment.which_day"))
             return
         slots = await self.client.appointment_slots(day)
         if slots.closed:
-            why = CLOSED[slots.closed].format(day=vn_day(day), ahead=BOOK_DAYS_AHEAD)
-            await self._offer_days(dispatcher, why + " Mời chọn ngày khác:")
+            why = texts.text(f"appointment.closed.{slots.closed}", day=vn_day(day), ahead=BOOK_DAYS_AHEAD)
+            await self._offer_days(dispatcher, texts.text("appointment.pick_other_day", why=why))
             return
         free = [s.time for s in slots.slots if s.free > 0]
         if not free:
-            await self._offer_days(dispatcher, f"{vn_day(day)} đã hết chỗ. Mời chọn ngày khác:")
+            await self._offer_days(dispatcher, texts.text("appointment.day_full", day=vn_day(day)))
             return
         typed = parse_time(text)
         wanted = raw_time or (typed.strftime("%H:%M") if typed else None)
         if wanted not in free:
-            intro = (f"Khung giờ {wanted} {vn_day(day)} không còn chỗ hoặc không phải giờ tiếp dân." if wanted
-                     else f"Anh/chị muốn đến lúc mấy giờ {vn_day(day)}?")
+            intro = (texts.text("appointment.slot_unavailable", time=wanted, day=vn_day(day)) if wanted
+                     else texts.text("appointment.which_time", day=vn_day(day)))
             buttons = [{"title": t, "payload": _payload(ngay_hen=day.isoformat(), gio_hen=t)}
                        for t in free[:MAX_SLOT_BUTTONS]]
-            later = " (hoặc nhập giờ khác, ví dụ: 14h30)" if len(free) > MAX_SLOT_BUTTONS else ""
-            dispatcher.utter_message(text=f"{intro} Các giờ còn trống{later}:", buttons=buttons)
+            later = texts.text("appointment.other_time_hint") if len(free) > MAX_SLOT_BUTTONS else ""
+            dispatcher.utter_message(text=texts.text("appointment.free_times", intro=intro, later=later),
+                                     buttons=buttons)
             return
         procedure = tracker.get_slot("thu_tuc_gan_nhat")
         try:
@@ -156,21 +152,17 @@ class ActionDatLichHen(DossierAction):
                                                           idempotency_key=idempotency_key(tracker)))
         except SlotFull as exc:
             if exc.error == ALREADY_BOOKED:
-                dispatcher.utter_message(text=(
-                    f"Anh/chị đã có lịch hẹn lúc {wanted} {vn_day(day)}, không cần đặt thêm. "
-                    "Gõ \"xem lịch hẹn\" để xem lại số thứ tự."))
+                dispatcher.utter_message(text=texts.text("appointment.already_booked", time=wanted, day=vn_day(day)))
                 return
-            taken = f"Khung giờ {wanted} {vn_day(day)} vừa hết chỗ, anh/chị vui lòng chọn giờ khác."
+            taken = texts.text("appointment.slot_taken", time=wanted, day=vn_day(day))
             dispatcher.utter_message(text=taken)
             return
         except BadRequest as exc:
             logger.info("booking refused: %s", exc.error)
-            await self._offer_days(dispatcher, "Không đặt được lịch vào thời điểm đó. Mời chọn ngày khác:")
+            await self._offer_days(dispatcher, texts.text("appointment.refused"))
             return
-        dispatcher.utter_message(text=(
-            f"Đã đặt lịch: {describe(booked)}, tại {self.settings.office_address}. "
-            "Anh/chị vui lòng đến trước 10 phút và mang theo giấy tờ tùy thân. "
-            "Gõ \"xem lịch hẹn\" để xem lại, \"hủy lịch hẹn\" để hủy."))
+        dispatcher.utter_message(text=texts.text("appointment.booked", appointment=describe(booked),
+                                                 address=self.settings.office_address))
 
     async def _offer_days(self, dispatcher: CollectingDispatcher, intro: str) -> None:
         days = await self.client.appointment_days(5)
@@ -180,24 +172,24 @@ class ActionDatLichHen(DossierAction):
     async def _list(self, dispatcher: CollectingDispatcher, owner: str) -> None:
         items = await self.client.appointments(owner)
         if not items:
-            dispatcher.utter_message(text="Anh/chị chưa có lịch hẹn nào sắp tới. Gõ \"đặt lịch hẹn\" để lấy số.")
+            dispatcher.utter_message(text=texts.text("appointment.none"))
             return
         lines = [f"{i}. {describe(a).capitalize()}" for i, a in enumerate(items, 1)]
-        dispatcher.utter_message(text="Lịch hẹn của anh/chị:\n" + "\n".join(lines))
+        dispatcher.utter_message(text=texts.text("appointment.list", items="\n".join(lines)))
 
     async def _cancel(self, dispatcher: CollectingDispatcher, owner: str, cancel_id: str | None) -> None:
         items = await self.client.appointments(owner)
         chosen = [a for a in items if str(a.id) == cancel_id] if cancel_id else items
         if not chosen:
-            dispatcher.utter_message(text="Anh/chị không có lịch hẹn nào để hủy.")
+            dispatcher.utter_message(text=texts.text("appointment.nothing_to_cancel"))
             return
         if len(chosen) > 1:
             buttons = [{"title": describe(a), "payload": _payload(huy_lich=str(a.id))} for a in chosen]
-            dispatcher.utter_message(text="Anh/chị muốn hủy lịch hẹn nào?", buttons=buttons)
+            dispatcher.utter_message(text=texts.text("appointment.which_to_cancel"), buttons=buttons)
             return
         try:
             cancelled = await self.client.cancel_appointment(chosen[0].id, owner)
         except (DossierNotFound, DossierApiError):
-            dispatcher.utter_message(text="Lịch hẹn này đã được hủy trước đó.")
+            dispatcher.utter_message(text=texts.text("appointment.already_cancelled"))
             return
-        dispatcher.utter_message(text=f"Đã hủy lịch hẹn: {describe(cancelled)}.")
+        dispatcher.utter_message(text=texts.text("appointment.cancelled", appointment=describe(cancelled)))

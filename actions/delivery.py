@@ -17,13 +17,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, dossier_client, idempotency_key, latest_entity
-from common import replies
 from common.codes import canonical_code, find_codes
 from common.delivery import DELIVERY_FEE_VND, asks_fee, recipient_name
 from common.dossier_questions import wants_to_stop
 from common.phones import find_msisdn
 from common.privacy import mask_person_name, mask_phone
 from common.status import DossierStatus
+from content import replies, texts
 from dossier_api.client import Conflict, DossierApiError, DossierApiUnavailable, DossierNotFound
 from dossier_api.models import DeliveryIn
 
@@ -31,15 +31,8 @@ logger = logging.getLogger(__name__)
 
 SLOTS = ("cp_ma_ho_so", "cp_ten", "cp_sdt", "cp_dia_chi")
 TRACKING = re.compile(r"\bBD\d{11}\b", re.I)
-STATUS = {"cho_ket_qua": "chờ có kết quả", "cho_giao": "chờ bưu điện nhận", "dang_giao": "đang giao",
-          "da_giao": "đã giao"}
-NOT_DELIVERABLE = {
-    DossierStatus.DA_TRA_KET_QUA: "Hồ sơ {code} đã được trả kết quả, không cần chuyển phát nữa.",
-    DossierStatus.TU_CHOI: "Hồ sơ {code} không được giải quyết nên không có kết quả để chuyển phát.",
-    DossierStatus.CHO_BO_SUNG: "Hồ sơ {code} đang chờ bổ sung giấy tờ; anh/chị vui lòng bổ sung trước.",
-}
-NOT_YET = ("Hồ sơ {code} chưa có kết quả (hẹn trả {due}). Anh/chị có thể đăng ký chuyển phát khi hồ sơ "
-           "gần đến ngày hẹn trả hoặc đã có kết quả.")
+STATES = ("cho_ket_qua", "cho_giao", "dang_giao", "da_giao")  # a delivery's states (texts delivery.state.*)
+NOT_DELIVERABLE = (DossierStatus.DA_TRA_KET_QUA, DossierStatus.TU_CHOI, DossierStatus.CHO_BO_SUNG)
 
 
 async def check_dossier(code: str) -> str | None:
@@ -49,11 +42,11 @@ async def check_dossier(code: str) -> str | None:
     except DossierNotFound:
         return replies.dossier_not_found(code)
     if dossier.status in NOT_DELIVERABLE:
-        return NOT_DELIVERABLE[dossier.status].format(code=dossier.code)
+        return texts.text(f"delivery.not_deliverable.{dossier.status.value}", code=dossier.code)
     if dossier.status is not DossierStatus.DA_CO_KET_QUA:
         # the API accepts a dossier in progress only close to its due date; it has the last word
-        return None if dossier.status is DossierStatus.DANG_XU_LY else NOT_YET.format(
-            code=dossier.code, due=replies.vn_date(dossier.due_date))
+        return None if dossier.status is DossierStatus.DANG_XU_LY else texts.text(
+            "delivery.not_yet", code=dossier.code, due=replies.vn_date(dossier.due_date))
     return None
 
 
@@ -104,31 +97,30 @@ class ActionChuyenPhat(DossierAction):
             delivery = await self.client.request_delivery(wanted)
         except Conflict as exc:
             if exc.error == "already_requested":
-                dispatcher.utter_message(text=f"Hồ sơ {wanted.dossier_code} đã có yêu cầu chuyển phát trước đó.")
+                dispatcher.utter_message(text=texts.text("delivery.already_requested", code=wanted.dossier_code))
             else:
-                dispatcher.utter_message(text=f"Hồ sơ {wanted.dossier_code} chưa thể đăng ký chuyển phát lúc này.")
+                dispatcher.utter_message(text=texts.text("delivery.not_now", code=wanted.dossier_code))
             return clear
         except DossierApiError as exc:
             logger.info("delivery refused: %s", type(exc).__name__)
-            dispatcher.utter_message(text="Thông tin chưa hợp lệ, anh/chị vui lòng đăng ký lại.")
+            dispatcher.utter_message(text=texts.text("delivery.invalid"))
             return clear
         fee = f"{delivery.fee_vnd:,}".replace(",", ".")
-        when = "ngay khi có kết quả" if delivery.status == "cho_ket_qua" else "trong 1-2 ngày làm việc"
-        dispatcher.utter_message(text=(
-            f"Đã ghi nhận yêu cầu chuyển phát kết quả hồ sơ {delivery.dossier_code} đến "
-            f"{mask_person_name(delivery.recipient_name)} (điện thoại {mask_phone(delivery.phone)}). "
-            f"Mã vận đơn: {delivery.tracking_number}. Phí bưu chính: {fee} đồng, trả khi nhận. "
-            f"Kết quả sẽ được gửi {when}. Gõ \"tình trạng chuyển phát {delivery.tracking_number}\" để theo dõi."))
+        when = texts.text("delivery.when_result" if delivery.status == "cho_ket_qua" else "delivery.when_ready")
+        dispatcher.utter_message(text=texts.text(
+            "delivery.filed", code=delivery.dossier_code, recipient=mask_person_name(delivery.recipient_name),
+            phone=mask_phone(delivery.phone), tracking=delivery.tracking_number, fee=fee, when=when))
         return clear
 
     async def _status(self, dispatcher: CollectingDispatcher, tracker: Tracker, tracking: str) -> list[EventType]:
         try:
             delivery = await self.client.get_delivery(tracking, tracker.sender_id)
         except DossierNotFound:
-            dispatcher.utter_message(text=f"Không tìm thấy yêu cầu chuyển phát {tracking} của anh/chị.")
+            dispatcher.utter_message(text=texts.text("delivery.not_found", tracking=tracking))
             return []
-        dispatcher.utter_message(text=(f"Yêu cầu chuyển phát {tracking} (hồ sơ {delivery.dossier_code}): "
-                                       f"{STATUS.get(delivery.status, delivery.status)}."))
+        state = texts.text(f"delivery.state.{delivery.status}") if delivery.status in STATES else delivery.status
+        dispatcher.utter_message(text=texts.text("delivery.status", tracking=tracking, code=delivery.dossier_code,
+                                                 state=state))
         return []
 
 

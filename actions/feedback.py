@@ -22,7 +22,6 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, idempotency_key
 from actions.lookup import ActionHoiHoSo
-from common import replies
 from common.codes import find_codes
 from common.dossier_questions import (
     asks_about_ticket,
@@ -33,6 +32,7 @@ from common.dossier_questions import (
     is_report,
     wants_to_stop,
 )
+from content import replies, texts
 from dossier_api.client import DossierApiError, DossierNotFound
 from dossier_api.models import TicketIn
 
@@ -140,12 +140,10 @@ class ValidatePhanAnhForm(FormValidationAction):
         if not text:
             return {"noi_dung_phan_anh": None}
         if len(text) < MIN_CHARS:
-            dispatcher.utter_message(text="Nội dung hơi ngắn, anh/chị vui lòng mô tả rõ sự việc hơn.")
+            dispatcher.utter_message(text=texts.text("feedback.too_short"))
             return {"noi_dung_phan_anh": None}
         if len(text) > MAX_CHARS:
-            dispatcher.utter_message(
-                text=f"Nội dung quá dài (tối đa {MAX_CHARS:,} ký tự).".replace(",", ".")
-                + " Anh/chị vui lòng rút gọn hoặc gửi qua hộp thư góp ý của Sở.")
+            dispatcher.utter_message(text=texts.text("feedback.too_long", max=f"{MAX_CHARS:,}".replace(",", ".")))
             return {"noi_dung_phan_anh": None}
         return {"noi_dung_phan_anh": text}
 

@@ -19,9 +19,9 @@ from actions.base import DossierAction, channel_of
 from common.dates import local_now
 from common.handoff import LEAVE_PAYLOAD, TICKET_PAYLOAD, handed_over, in_office_hours
 from common.text import fold_key
+from content import texts
 
 HANDOFF_CHANNELS = {"telegram", "zalo", "web", "sms"}  # every channel a staff reply reaches
-OUT_OF_HOURS = "Ngoài giờ làm việc, anh/chị có thể gửi phản ánh để được cán bộ trả lời bằng văn bản."
 _WORD = re.compile(r"\w+")
 # The intent covers both "how do I reach you" and "let me talk to a person": only the
 # second hands the conversation over (asking the opening hours must not pause the bot).
@@ -58,13 +58,14 @@ class ActionGapCanBo(DossierAction):
         if channel_of(tracker) in HANDOFF_CHANNELS and staffed and person:
             dispatcher.utter_message(json_message={
                 "text": handed_over(s.department_name, s.hotline), "handoff": True,
-                "buttons": [{"title": "Quay lại trợ lý ảo", "payload": LEAVE_PAYLOAD}]})
+                "buttons": [{"title": texts.text("handoff.button.back_to_bot"), "payload": LEAVE_PAYLOAD}]})
             return []
-        reach = (f"Anh/chị có thể gặp cán bộ {s.department_name} qua đường dây nóng {s.hotline} "
-                 f"hoặc trực tiếp tại {s.office_address}.\nGiờ làm việc: {s.office_hours}.")
+        reach = texts.text("handoff.how_to_reach", department=s.department_name, hotline=s.hotline,
+                           address=s.office_address, hours=s.office_hours)
         if person and not staffed:  # nobody on duty: the hotline and a written answer at once
-            dispatcher.utter_message(text=f"{reach}\n{OUT_OF_HOURS}",
-                                     buttons=[{"title": "Gửi phản ánh", "payload": TICKET_PAYLOAD}])
+            dispatcher.utter_message(text=f"{reach}\n{texts.text('handoff.out_of_hours')}",
+                                     buttons=[{"title": texts.text("handoff.button.ticket"),
+                                               "payload": TICKET_PAYLOAD}])
         else:
             dispatcher.utter_message(text=reach)
         return []

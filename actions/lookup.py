@@ -12,13 +12,14 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, last_bot_text, redis_client
-from actions.notifications import ASK_CODE, ActionDangKyThongBao
+from actions.notifications import ActionDangKyThongBao
 from actions.procedures import ActionHuongDanThuTuc, asks_documents_only, aspects_of, names_a_product
-from common import replies, stats
+from common import stats
 from common.codes import canonical_code, find_codes, is_bare_code_attempt, looks_like_code_attempt
 from common.dates import local_now
 from common.dossier_questions import Followup, followup_of
 from common.stats import Count
+from content import replies, texts
 from dossier_api.client import DossierApiUnavailable, DossierNotFound, InvalidDossierCode
 from dossier_api.models import Dossier
 
@@ -86,10 +87,12 @@ class ValidateTraCuuForm(FormValidationAction):
         return await ActionHuongDanThuTuc().guide(dispatcher, tracker, intent)
 
 
-LOOKUP_BUTTONS = [
-    {"title": "Đánh giá dịch vụ", "payload": "/danh_gia"},
-    {"title": "Tra cứu hồ sơ khác", "payload": "/tra_cuu_ho_so"},
-]
+def lookup_buttons() -> list[dict[str, str]]:
+    """The buttons under a lookup answer."""
+    return [{"title": texts.text("lookup.button.rate"), "payload": "/danh_gia"},
+            {"title": texts.text("lookup.button.another"), "payload": "/tra_cuu_ho_so"}]
+
+
 MAX_CODES = 3  # codes answered from one message
 NOT_A_FOLLOWUP = {"ngoai_pham_vi": "utter_ngoai_pham_vi"}  # what other intents routed here get otherwise
 FOLLOWUP_ANSWERS = {Followup.WHEN: replies.dossier_when, Followup.LATE: replies.dossier_late,
@@ -129,7 +132,7 @@ class ActionTraCuuHoSo(DossierAction):
         codes = codes_asked(tracker)
         if not codes:  # the form gave up after malformed codes
             return []
-        if len(codes) == 1 and last_bot_text(tracker).startswith(ASK_CODE):
+        if len(codes) == 1 and last_bot_text(tracker).startswith(texts.text("notify.ask_code")):
             # the answer to "which dossier do you want notifications for?"
             return [SlotSet("ma_ho_so", None), *await ActionDangKyThongBao().run(dispatcher, tracker, domain)]
         events: list[EventType] = [SlotSet("ma_ho_so", None)]
@@ -139,7 +142,7 @@ class ActionTraCuuHoSo(DossierAction):
             dossier = await self.lookup(dispatcher, code)
             if dossier is not None:
                 dispatcher.utter_message(text=replies.dossier_status(dossier, local_now().date()),
-                                         buttons=LOOKUP_BUTTONS)
+                                         buttons=lookup_buttons())
                 # Its procedure is the one discussed now ("còn lệ phí thì sao"); the dossier is the latest topic.
                 events += [SlotSet("thu_tuc_gan_nhat", dossier.procedure_id), SlotSet("ho_so_gan_nhat", dossier.code)]
         return events
@@ -193,5 +196,5 @@ class ActionHoiHoSo(ActionTraCuuHoSo):
         dossier = await self.lookup(dispatcher, code)
         if dossier is None:
             return []
-        dispatcher.utter_message(text=FOLLOWUP_ANSWERS[kind](dossier, local_now().date()), buttons=LOOKUP_BUTTONS)
+        dispatcher.utter_message(text=FOLLOWUP_ANSWERS[kind](dossier, local_now().date()), buttons=lookup_buttons())
         return [SlotSet("ho_so_gan_nhat", dossier.code)]

@@ -20,11 +20,11 @@ from actions.notifications import PUSH_CHANNELS
 from common import news, subscriptions
 from common.codes import find_codes
 from common.text import fold_key
+from content import news as news_texts
+from content import texts
 
 logger = logging.getLogger(__name__)
 
-NO_PUSH = "Kênh này không nhận được tin gửi về sau. Anh/chị soạn TIN <chủ đề> gửi 8283 để nhận tin qua SMS."
-SUBSCRIBE_HINT = "Gõ \"đăng ký nhận tin <chủ đề>\" (ví dụ: đăng ký nhận tin xăng dầu) để được báo khi có tin mới."
 # "nhận tin", "bản tin", "tin tức", "tin mới" name the news; "tin nhắn" (a text message) does not.
 _NEWS_WORDS = re.compile(r"(?<!\w)(?:ban tin|tin tuc|tin moi|nhan tin(?! nhan))(?!\w)")
 
@@ -79,17 +79,16 @@ class ActionDangKyNhanTin(Action):
         """Subscribe to ``topics``, or offer them all (but the sender's) as buttons when none."""
         channel = channel_of(tracker)
         if channel not in PUSH_CHANNELS:
-            dispatcher.utter_message(text=NO_PUSH)
+            dispatcher.utter_message(text=texts.text("news.no_push"))
             return []
         if not topics:
             mine = await news.topics_of(redis_client(), tracker.sender_id)
-            already = f" Anh/chị đang nhận tin: {', '.join(news.BY_CODE[t].label for t in mine)}." if mine else ""
-            dispatcher.utter_message(text=f"{news.ASK_TOPIC}{already}",
+            dispatcher.utter_message(text=news_texts.ask_topic(mine),
                                      buttons=[_button(t.code) for t in news.TOPICS if t.code not in mine])
             return []
         added = await news.subscribe(redis_client(), tracker.sender_id, topics)
         logger.info("news subscription on %s: %d topic(s) added", channel, len(added))
-        dispatcher.utter_message(text=news.subscribed_text(added, topics, channel))
+        dispatcher.utter_message(text=news_texts.subscribed_text(added, topics, channel))
         return []
 
 
@@ -107,7 +106,7 @@ class ActionHuyNhanTin(Action):
             from actions.notifications import ActionHuyDangKy
 
             return await ActionHuyDangKy().leave_dossiers(dispatcher, tracker)
-        dispatcher.utter_message(text=news.unsubscribed_text(dropped, topics, channel_of(tracker)))
+        dispatcher.utter_message(text=news_texts.unsubscribed_text(dropped, topics, channel_of(tracker)))
         return []
 
 
@@ -131,8 +130,9 @@ class ActionTinMoi(Action):
             return await ActionDangKyNhanTin().subscribe(dispatcher, tracker, topics_asked(tracker))
         channel = channel_of(tracker)
         redis = redis_client()
-        text = news.latest_text(await news.latest(redis), channel)
+        text = news_texts.latest_text(await news.latest(redis), channel)
         if channel in PUSH_CHANNELS and not await news.topics_of(redis, tracker.sender_id):
-            text += ("\n" + SUBSCRIBE_HINT) if channel != "sms" else " Soạn TIN <chủ đề> gửi 8283 để nhận tin mới."
+            key = "news.sms.subscribe_hint" if channel == "sms" else "news.subscribe_hint"
+            text += texts.text(key) if channel == "sms" else "\n" + texts.text(key)
         dispatcher.utter_message(text=text)
         return []

@@ -16,22 +16,15 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, channel_of, idempotency_key, latest_entity, redis_client
-from common import replies, subscriptions
+from common import subscriptions
 from common.codes import canonical_code
 from common.text import fold_key
+from content import replies, texts
 from dossier_api.client import DossierApiUnavailable, DossierNotFound, InvalidDossierCode
 
 logger = logging.getLogger(__name__)
 
 PUSH_CHANNELS = {"telegram", "zalo", "sms", "web"}
-WEB_CANNOT_PUSH = (
-    "Trang web không gửi được tin nhắn về sau. Để nhận thông báo khi hồ sơ thay đổi, anh/chị soạn "
-    "DK <mã hồ sơ> gửi 8283, hoặc nhắn \"đăng ký nhận thông báo <mã hồ sơ>\" cho trợ lý trên Zalo hoặc Telegram."
-)
-ASK_CODE = (
-    "Anh/chị muốn nhận thông báo cho hồ sơ nào? Vui lòng gửi kèm mã hồ sơ, ví dụ: "
-    "đăng ký nhận thông báo 000.00.12.H17-200115-0001."
-)
 
 
 def _code_of(tracker: Tracker) -> str | None:
@@ -48,11 +41,11 @@ class ActionDangKyThongBao(DossierAction):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         channel = channel_of(tracker)
         if channel not in PUSH_CHANNELS:
-            dispatcher.utter_message(text=WEB_CANNOT_PUSH)
+            dispatcher.utter_message(text=texts.text("notify.web_cannot_push"))
             return []
         code = _code_of(tracker)
         if code is None:
-            dispatcher.utter_message(text=ASK_CODE)
+            dispatcher.utter_message(text=texts.text("notify.ask_code"))
             return []
         try:
             dossier = await self.client.get_dossier(code)
@@ -103,9 +96,9 @@ class ActionHuyDangKy(DossierAction):
         dropped = await subscriptions.unsubscribe(redis_client(), tracker.sender_id, code, key=idempotency_key(tracker))
         if dropped:
             listed = ", ".join(dropped)
-            dispatcher.utter_message(text=f"Đã hủy nhận thông báo cho hồ sơ {listed}.")
+            dispatcher.utter_message(text=texts.text("notify.unsubscribed", codes=listed))
         elif code:
-            dispatcher.utter_message(text=f"Anh/chị chưa đăng ký nhận thông báo cho hồ sơ {code}.")
+            dispatcher.utter_message(text=texts.text("notify.not_subscribed_to", code=code))
         else:
-            dispatcher.utter_message(text="Anh/chị chưa đăng ký nhận thông báo cho hồ sơ nào.")
+            dispatcher.utter_message(text=texts.text("notify.not_subscribed"))
         return []

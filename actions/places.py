@@ -11,26 +11,20 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, channel_of, last_bot_text
-from common import replies
+from content import replies, texts
 from dossier_api.client import DossierApiError, DossierApiUnavailable
 from dossier_api.models import PlaceResult
 from dossier_api.places import PLACE_TYPES
 
 logger = logging.getLogger(__name__)
 
-ASK_TYPE = "Anh/chị muốn tìm loại địa điểm nào?"
-ASK_WHERE_CHAT = (
-    "Anh/chị vui lòng chia sẻ vị trí hiện tại (bấm nút bên dưới hoặc gửi vị trí trong ứng dụng) "
-    "hoặc cho biết tên phường, ví dụ: “{example} phường Hải Châu”."
-)
-ASK_WHERE_SMS = "Anh/chị vui lòng soạn loại địa điểm kèm tên phường, ví dụ: {example} phường Hải Châu."
 
 
 def asked_where(tracker: Tracker) -> bool:
     """Whether the bot's last message asked where (a location or a ward) for a place type."""
     said = last_bot_text(tracker)
     return bool(tracker.get_slot("loai_dia_diem")) and any(
-        said.startswith(ask.split("{", 1)[0]) for ask in (ASK_WHERE_CHAT, ASK_WHERE_SMS))
+        said.startswith(texts.template(ask).split("{", 1)[0]) for ask in ("places.ask_where", "places.ask_where_sms"))
 
 
 def type_payload(place_type: str) -> str:
@@ -55,14 +49,15 @@ def format_distance(metres: int) -> str:
 def format_places(place_type: str, result: PlaceResult) -> str:
     """The nearest places as numbered lines."""
     label = PLACE_TYPES[place_type]
-    where = f"phường {result.ward}" if result.ward else "anh/chị"
+    where = texts.text("places.near_ward", ward=result.ward) if result.ward else texts.text("places.near_you")
     if not result.items:
-        return f"Chưa có dữ liệu {label} gần {where}."
-    lines = [f"Các {label} gần {where} nhất:"]
+        return texts.text("places.none", label=label, where=where)
+    lines = [texts.text("places.nearest", label=label, where=where)]
     for i, hit in enumerate(result.items, 1):
-        hours = f", mở cửa {hit.hours}" if hit.hours else ""
+        hours = texts.text("places.hours", hours=hit.hours) if hit.hours else ""
         distance = format_distance(hit.distance_m)
-        lines.append(f"{i}. {hit.name} – {hit.address}, phường {hit.ward} (cách {distance}{hours})")
+        lines.append(texts.text("places.item", number=i, name=hit.name, address=hit.address, ward=hit.ward,
+                                distance=distance, hours=hours))
     return "\n".join(lines)
 
 
@@ -79,7 +74,7 @@ class ActionTimDiaDiem(DossierAction):
         if place_type not in PLACE_TYPES:
             buttons = [{"title": label[:1].upper() + label[1:], "payload": type_payload(value)}
                        for value, label in PLACE_TYPES.items()]
-            dispatcher.utter_message(text=ASK_TYPE, buttons=buttons)
+            dispatcher.utter_message(text=texts.text("places.ask_type"), buttons=buttons)
             return []
         point = location_of(tracker)
         text = tracker.latest_message.get("text") or ""
@@ -102,7 +97,7 @@ class ActionTimDiaDiem(DossierAction):
     def _ask_where(dispatcher: CollectingDispatcher, tracker: Tracker, place_type: str) -> None:
         example = PLACE_TYPES[place_type]
         if channel_of(tracker) == "sms":
-            dispatcher.utter_message(text=ASK_WHERE_SMS.format(example=example))
+            dispatcher.utter_message(text=texts.text("places.ask_where_sms", example=example))
             return
-        message: dict[str, Any] = {"text": ASK_WHERE_CHAT.format(example=example), "request_location": True}
+        message: dict[str, Any] = {"text": texts.text("places.ask_where", example=example), "request_location": True}
         dispatcher.utter_message(json_message=message)

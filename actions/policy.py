@@ -17,6 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, channel_of
+from content import texts
 from dossier_api.client import DossierApiError
 from knowledge import answer
 from knowledge.loader import DATA_DIR, Entry, data_dir
@@ -25,7 +26,6 @@ from vn_nlu.lexicon import other_agency
 
 logger = logging.getLogger(__name__)
 
-GENERIC_PROCEDURE_TITLE = "Xem thủ tục liên quan"
 
 
 async def retriever(directory: Path = DATA_DIR) -> Retriever:
@@ -101,7 +101,7 @@ class ActionHoiChinhSach(DossierAction):
                 title = (await self.client.get_procedure(procedure_id)).name
             except DossierApiError:
                 logger.warning("procedure %s not read for a policy answer", procedure_id, exc_info=True)
-                title = GENERIC_PROCEDURE_TITLE
+                title = texts.text("policy.button.related_procedure")
             buttons.append({"title": title, "payload": f'/hoi_thu_tuc{{"thu_tuc": "{procedure_id}"}}'})
         return buttons
 

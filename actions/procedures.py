@@ -23,9 +23,9 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, latest_entity
 from actions.policy import ActionHoiChinhSach
-from common import replies
 from common.dossier_questions import Followup, followup_of
 from common.text import fold_key
+from content import replies
 from dossier_api.catalog import FacetVocabulary, close_matches
 from dossier_api.client import DossierApiUnavailable, DossierNotFound
 from dossier_api.models import Procedure, ProcedureMatch
@@ -55,8 +55,6 @@ ANSWERS: dict[str, Callable[[Procedure], str]] = {
 }
 # Cue groups (vn_nlu/data/cues.yml) that say which aspect a message asks about.
 ASPECT_CUES = {"phi": "hoi_le_phi", "thoi_gian": "hoi_thoi_han", "giay_to": "hoi_giay_to", "noi_nop": "hoi_nop_ho_so"}
-FOLLOW_UPS = replies.PROCEDURE_FOLLOW_UPS
-POPULAR = replies.POPULAR_PROCEDURES
 
 
 @dataclass(frozen=True)
@@ -113,7 +111,7 @@ def pending_question(events: list[dict[str, Any]]) -> tuple[str, str] | None:
         return None
     before, latest = users[-2], users[-1]
     asked = any(
-        e.get("event") == "bot" and (e.get("text") or "").startswith(replies.WHICH_PROCEDURE)
+        e.get("event") == "bot" and (e.get("text") or "").startswith(replies.which_procedure_question())
         for e in events[before + 1 : latest]
     )
     if not asked:
@@ -187,7 +185,8 @@ class GuidanceAction(DossierAction):
             dispatcher.utter_message(text=replies.procedure_elsewhere(procedure, hotline))
         else:
             asked = [intent, *(a for a in also if a != intent)]
-            buttons = [{"title": t, "payload": _payload(i, procedure.id)} for t, i in FOLLOW_UPS if i not in asked]
+            buttons = [{"title": t, "payload": _payload(i, procedure.id)}
+                       for t, i in replies.procedure_follow_ups() if i not in asked]
             text = "\n".join(ANSWERS.get(a, replies.procedure_summary)(procedure) for a in asked)
             if procedure.review:
                 text += replies.procedure_under_review(hotline)
@@ -244,7 +243,7 @@ class ActionHuongDanThuTuc(GuidanceAction):
         if events is None:
             dispatcher.utter_message(
                 text=replies.which_procedure(),
-                buttons=[{"title": t, "payload": _payload(intent, pid)} for t, pid in POPULAR],
+                buttons=[{"title": t, "payload": _payload(intent, pid)} for t, pid in replies.popular_procedures()],
             )
             return []
         return events

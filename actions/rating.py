@@ -10,8 +10,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, channel_of, idempotency_key, latest_entity
-from common import replies
 from common.status import RatingLevel
+from content import replies
 from dossier_api.client import DossierApiError, DossierNotFound
 from dossier_api.models import RatingIn
 

@@ -17,25 +17,26 @@ from typing import TYPE_CHECKING, Any
 from clients.rasa import BotMessage, RasaClient, RasaUnavailable
 from common import inbox, stats
 from common.privacy import log_text, pseudonym
-from common.ratelimit import RATE_LIMITED, UserRateLimit, Verdict
+from common.ratelimit import UserRateLimit, Verdict
 from common.stats import Count
 from common.text import fold_key
+from content import texts
 
 if TYPE_CHECKING:
     from bot.handoff import Handoffs
 
 logger = logging.getLogger(__name__)
 
-UNAVAILABLE = "Trợ lý ảo đang tạm gián đoạn, anh/chị vui lòng thử lại sau ít phút."
 MAX_TEXT = 1000
-TOO_LONG = f"Tin nhắn quá dài (tối đa {MAX_TEXT} ký tự), anh/chị vui lòng rút gọn."
 # A citizen marks the answer to their last message unhelpful (web button, Telegram
 # command, or these words on any channel): the message goes to the staff NLU inbox.
 UNHELPFUL_COMMAND = "/chuahuuich"
 UNHELPFUL_WORDS = {UNHELPFUL_COMMAND, "chua huu ich", "khong huu ich", "tra loi chua huu ich"}
-UNHELPFUL_NOTED = ("Cảm ơn anh/chị đã cho biết. Cán bộ sẽ xem lại câu hỏi này để trợ lý trả lời tốt hơn; "
-                   "anh/chị có thể hỏi lại bằng cách diễn đạt khác.")
-UNHELPFUL_NOTHING = "Chưa có câu hỏi nào gần đây để ghi nhận. Anh/chị hãy đặt câu hỏi trước nhé."
+
+
+def too_long() -> str:
+    """Told when a message is longer than ``MAX_TEXT``."""
+    return texts.text("chat.too_long", max=MAX_TEXT)
 
 
 class Conversations:
@@ -58,14 +59,14 @@ class Conversations:
             verdict = await self.limit.check(sender)
             if verdict is not Verdict.ALLOW:
                 logger.info("rate limit hit by %s", pseudonym(sender))
-                return [BotMessage(RATE_LIMITED)] if verdict is Verdict.TELL else []
+                return [BotMessage(texts.text("limits.too_many_messages"))] if verdict is Verdict.TELL else []
         if len(text) > MAX_TEXT:
-            return [BotMessage(TOO_LONG)]
+            return [BotMessage(too_long())]
         channel = sender.split(":", 1)[0]
         logger.info("%s message from %s: %s", channel, pseudonym(sender), log_text(text))
         if self.redis is not None and fold_key(text).strip(" .!") in UNHELPFUL_WORDS:
-            return [BotMessage(UNHELPFUL_NOTED if await inbox.mark_unhelpful(self.redis, sender)
-                               else UNHELPFUL_NOTHING)]
+            return [BotMessage(texts.text("chat.unhelpful_noted") if await inbox.mark_unhelpful(self.redis, sender)
+                               else texts.text("chat.unhelpful_nothing"))]
         if self.handoffs is not None:
             routed = await self.handoffs.intercept(sender, text)
             if routed is not None:
@@ -88,4 +89,4 @@ class Conversations:
             return await self.handle(sender, text, metadata)
         except RasaUnavailable:
             logger.error("Rasa unavailable for a message from %s", pseudonym(sender), exc_info=True)
-            return [BotMessage(UNAVAILABLE)]
+            return [BotMessage(texts.text("chat.unavailable"))]

@@ -44,6 +44,7 @@ from common.privacy import mask_person_name, pseudonym, redact
 from common.settings import Settings, get_settings
 from common.streams import queue_sms
 from common.tasks import stop_loop
+from content import texts
 
 logger = logging.getLogger(__name__)
 
@@ -104,8 +105,8 @@ class Handoffs:
     async def intercept(self, sender: str, text: str) -> list[BotMessage] | None:
         """The replies when the message is not the bot's (handed off, a satisfaction answer,
         leaving the queue); None when the bot should answer it (:func:`common.handoff.route`)."""
-        texts = await handoff.route(self.redis, sender, text, self.clock(), self.timeout_s)
-        return None if texts is None else [BotMessage(t) for t in texts]
+        said = await handoff.route(self.redis, sender, text, self.clock(), self.timeout_s)
+        return None if said is None else [BotMessage(t) for t in said]
 
     async def begin(self, sender: str, replies: list[BotMessage]) -> list[BotMessage]:
         """The assistant handed the conversation over (``replies`` say so): queue it, once. The
@@ -171,7 +172,8 @@ class Handoffs:
                 await self._after(ended, [BotMessage(handoff.IDLE_ENDED)])
             else:
                 text = handoff.timed_out(self.settings.hotline)
-                await self._after(ended, [BotMessage(text, (Button("Gửi phản ánh", handoff.TICKET_PAYLOAD),))])
+                ticket = Button(texts.text("handoff.button.ticket"), handoff.TICKET_PAYLOAD)
+                await self._after(ended, [BotMessage(text, (ticket,))])
             logger.info("handoff of %s timed out (%s)", pseudonym(sender), "idle" if ended.answered else "no reply")
             done += 1
         return done
@@ -217,7 +219,7 @@ class Handoffs:
     async def _sms(self, msisdn: str, messages: list[BotMessage]) -> None:
         """One SMS for what is said at once (the buttons numbered, as the SMS gateway renders the
         assistant's replies, so "1" answers the satisfaction question); folded and capped by its sender."""
-        text = await sms_options.render(self.redis, msisdn, messages)
+        text = await sms_options.render(self.redis, msisdn, messages, texts.text("sms.options_hint"))
         if text:
             await queue_sms(self.redis, msisdn, text, origin="handoff")
 

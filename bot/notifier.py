@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from pydantic import ValidationError
 
-from common import news, replies, signing, subscriptions
+from common import news, signing, subscriptions
 from common.dates import Span, parse_spans
 from common.jsonbody import BadJson, parse_json
 from common.privacy import pseudonym
@@ -56,6 +56,8 @@ from common.streams import (
 )
 from common.tasks import stop_loop
 from common.text import as_str
+from content import news as news_texts
+from content import replies
 from dossier_api.client import DossierApiError, DossierClient, cache_key
 from dossier_api.models import ChangeEvent
 
@@ -303,7 +305,7 @@ class Notifier:
         channel = job["sender"].partition(":")[0]
         if "news" in job:
             announcement = await news.get(self.redis, int(job["news"]))
-            return news.notice(announcement, channel) if announcement else None
+            return news_texts.notice(announcement, channel) if announcement else None
         event = ChangeEvent.parse_raw(job["event"])
         return replies.ticket_answered(event) if event.kind == "ticket" else replies.status_changed(event, channel)
 

@@ -28,6 +28,7 @@ from redis import exceptions as redis_errors
 from clients.rasa import BotMessage
 from common.privacy import pseudonym
 from common.text import as_str
+from content import texts
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +147,7 @@ async def serve(request: web.Request, store: PushStore, hub: PushHub, session: s
     (``Last-Event-ID`` on a reconnect, else ``?after=``), until the page goes away."""
     last = request.headers.get("Last-Event-ID") or request.query.get("after", "0")
     if hub.watching(session) >= MAX_STREAMS:
-        return web.json_response({"error": "Quá nhiều cửa sổ trò chuyện đang mở; anh/chị vui lòng đóng bớt."},
+        return web.json_response({"error": texts.text("chat.too_many_windows")},
                                  status=429)
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                            "X-Accel-Buffering": "no"})

@@ -70,6 +70,7 @@ from common.jsonbody import BadJson, is_text, parse_json
 from common.privacy import pseudonym
 from common.settings import Settings
 from common.text import as_str, split_text
+from content import texts
 
 logger = logging.getLogger(__name__)
 
@@ -77,25 +78,16 @@ MAX_MESSAGE = 4096
 MAX_CALLBACK_DATA = 64  # bytes, Telegram's limit
 CALLBACK_TTL_S = 30 * 24 * 3600
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-SHARE_LOCATION = "📍 Gửi vị trí của tôi"
-NOT_UNDERSTOOD_MEDIA = "Hiện tôi đọc được tin nhắn chữ và vị trí; anh/chị vui lòng gõ câu hỏi hoặc gửi mã hồ sơ."
-STALE_CHOICE = "Lựa chọn này đã hết hiệu lực."
-NOT_YOUR_CHOICE = "Lựa chọn này dành cho thành viên khác trong nhóm."
-EDITED_TOO_LATE = ("Tôi đã trả lời tin nhắn trước khi anh/chị sửa. Nếu cần sửa thông tin (ví dụ mã hồ sơ), "
-                   "anh/chị vui lòng gửi nội dung đúng thành một tin nhắn mới.")
-LOCATION_IN_GROUP = ("(Trong nhóm, anh/chị hãy trả lời tin nhắn này bằng vị trí: bấm 📎 rồi chọn Vị trí; "
-                     "hoặc gõ tên phường.)")
 UNDELIVERED_STREAM = undelivered_stream("telegram")  # replies that could not be sent, for staff
 OUTBOX_CONCURRENCY = 8  # turns sent at once (one recipient's in order)
 ACTED_TTL_S = 2 * 24 * 3600  # an edit after this long is treated like one of a message never seen
 UPDATES = ["message", "edited_message", "callback_query"]
-COMMANDS = [
-    BotCommand("start", "Bắt đầu trò chuyện"),
-    BotCommand("help", "Tôi có thể giúp gì"),
-    BotCommand("tracuu", "Tra cứu hồ sơ: /tracuu <mã hồ sơ>"),
-    BotCommand("danhgia", "Đánh giá mức độ hài lòng"),
-    BotCommand("chuahuuich", "Báo câu trả lời vừa rồi chưa hữu ích"),
-]
+COMMANDS = ["start", "help", "tracuu", "danhgia", "chuahuuich"]  # described by texts telegram.command.<name>
+
+
+def bot_commands() -> list[BotCommand]:
+    """The command menu Telegram shows, with the texts' descriptions."""
+    return [BotCommand(name, texts.text(f"telegram.command.{name}")) for name in COMMANDS]
 
 
 class CallbackPayloads:
@@ -213,7 +205,7 @@ class TelegramChannel:
     async def start(self) -> None:
         """Connect (getMe), register commands, then poll or set the webhook."""
         await self.app.initialize()
-        await self.app.bot.set_my_commands(COMMANDS)
+        await self.app.bot.set_my_commands(bot_commands())
         await self.app.start()
         self.outbox.start()
         if self.webhook_mode:
@@ -313,10 +305,10 @@ class TelegramChannel:
         payload = await self.callbacks.decode(query.data or "")
         owner = await self.redis.get(f"tg:kbowner:{pressed.removeprefix('tg:pressed:')}")
         if owner is not None and as_str(owner) != self._sender(update):  # a group member's own keyboard
-            await query.answer(NOT_YOUR_CHOICE)
+            await query.answer(texts.text("telegram.not_your_choice"))
             return
         if payload is None or not await self.redis.set(pressed, query.from_user.id, nx=True, ex=CALLBACK_TTL_S):
-            await query.answer(STALE_CHOICE)
+            await query.answer(texts.text("channel.stale_choice"))
             return
         await query.answer()
         if keyboard is not None:
@@ -335,7 +327,7 @@ class TelegramChannel:
         if caption and find_codes(caption):  # a dossier code in a photo's caption is honoured
             await self._converse(update, caption)
             return
-        await self._reply(update, [BotMessage(NOT_UNDERSTOOD_MEDIA)])
+        await self._reply(update, [BotMessage(texts.text("channel.media_not_understood"))])
 
     async def _edited(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A corrected message: answered as new when the original was not acted on, else the
@@ -347,7 +339,7 @@ class TelegramChannel:
         async with self._lock(message.chat_id):  # after the original, if it is still being answered
             acted = await self.redis.exists(self._acted_key(message))
         if acted:
-            await self._reply(update, [BotMessage(EDITED_TOO_LATE)])
+            await self._reply(update, [BotMessage(texts.text("telegram.edited_too_late"))])
         elif message.text or find_codes(text):  # a caption counts for its dossier code
             await self._converse(update, text)
 
@@ -444,7 +436,7 @@ class TelegramChannel:
             chunks = split_text(message.text, MAX_MESSAGE) or [""]
             markup = await self._markup(message, private)
             if message.request_location and not private:
-                chunks[-1] = f"{chunks[-1]}\n{LOCATION_IN_GROUP}"
+                chunks[-1] = f"{chunks[-1]}\n{texts.text('telegram.location_in_group')}"
             if markup is None and remove_keyboard:
                 markup = ReplyKeyboardRemove()
             parts: list[dict[str, Any]] = [{"text": chunk or "…"} for chunk in chunks]
@@ -520,7 +512,7 @@ class TelegramChannel:
                     for b in message.buttons]
             return InlineKeyboardMarkup(rows)
         if message.request_location and private:  # the Bot API allows it in private chats only
-            return ReplyKeyboardMarkup([[KeyboardButton(SHARE_LOCATION, request_location=True)]],
+            return ReplyKeyboardMarkup([[KeyboardButton(texts.text("telegram.share_location"), request_location=True)]],
                                        resize_keyboard=True, one_time_keyboard=True)
         return None
 

@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from bot import push
-from bot.conversation import MAX_TEXT, TOO_LONG, UNAVAILABLE, Conversations
+from bot.conversation import MAX_TEXT, Conversations, too_long
 from bot.handoff import HANDOFFS_KEY, Handoffs, one_by_one
 from bot.notifier import Notifier
 from bot.staff.web import setup_staff
@@ -23,6 +23,7 @@ from clients.rasa import RasaClient, RasaUnavailable
 from common.jsonbody import BadJson, is_text, parse_json
 from common.ratelimit import UserRateLimit
 from common.settings import Settings
+from content import texts
 from dossier_api.client import DossierClient
 
 logger = logging.getLogger(__name__)
@@ -38,7 +39,6 @@ GUARD_KEY = web.AppKey("web_guard", WebGuard)
 PUSH_KEY = web.AppKey("push", push.PushStore)
 PUSH_HUB_KEY = web.AppKey("push_hub", push.PushHub)
 _SESSION = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-BAD_REQUEST = "Yêu cầu không hợp lệ."
 # The page recognises this error and asks for a fresh session (then sends the message again).
 SESSION_REFUSED = "session_refused"
 
@@ -70,7 +70,7 @@ async def refuse_undecodable_headers(
     """A header that is not UTF-8 (aiohttp hands it over with surrogate escapes) is refused
     with a 400 before any handler compares it to a secret or logs it."""
     if not all(is_text(value) for value in request.headers.values()):
-        return _error(400, BAD_REQUEST)
+        return _error(400, texts.text("chat.bad_request"))
     return await handler(request)
 
 
@@ -91,28 +91,28 @@ async def chat(request: web.Request) -> web.Response:
     try:
         body = parse_json(await request.read())
     except BadJson:
-        return _error(400, BAD_REQUEST)
+        return _error(400, texts.text("chat.bad_request"))
     if not isinstance(body, dict) or not isinstance(body.get("text", ""), str):
-        return _error(400, BAD_REQUEST)
+        return _error(400, texts.text("chat.bad_request"))
     guard = request.app[GUARD_KEY]
     session = guard.session_of(body["session"]) if isinstance(body.get("session"), str) else None
     text = body.get("text", "").strip()
     if session is None or not _SESSION.match(session):
-        return web.json_response({"error": "Phiên trò chuyện không hợp lệ, vui lòng tải lại trang.",
+        return web.json_response({"error": texts.text("chat.bad_session"),
                                   "code": SESSION_REFUSED}, status=401)
     if not text:
-        return _error(400, "Anh/chị vui lòng nhập nội dung tin nhắn.")
+        return _error(400, texts.text("chat.empty"))
     if len(text) > MAX_TEXT:
-        return _error(400, TOO_LONG)
+        return _error(400, too_long())
     metadata = {}
     if body.get("message_id") is not None:
         if not isinstance(body["message_id"], str) or not _SESSION.match(body["message_id"]):
-            return _error(400, BAD_REQUEST)
+            return _error(400, texts.text("chat.bad_request"))
         metadata["idempotency_key"] = f"web:{session}:{body['message_id']}"
     if body.get("location") is not None:
         location = _location(body["location"])
         if location is None:
-            return _error(400, "Vị trí không hợp lệ.")
+            return _error(400, texts.text("chat.bad_location"))
         metadata["location"] = location
     refusal = await guard.admit(request) or await guard.check_lookups(request, session, text)
     if refusal is not None:
@@ -121,7 +121,7 @@ async def chat(request: web.Request) -> web.Response:
         messages = await request.app[CONVERSATIONS_KEY].handle(f"web:{session}", text, metadata or None)
     except RasaUnavailable:
         logger.error("Rasa unavailable for a web message", exc_info=True)
-        return _error(503, UNAVAILABLE)
+        return _error(503, texts.text("chat.unavailable"))
     # No reply because a staff member holds the conversation: the page shows no "…" (their answer is pushed).
     to_staff = not messages and await request.app[HANDOFFS_KEY].is_handed_off(f"web:{session}")
     return web.json_response({"messages": [m.to_json() for m in messages], "to_staff": to_staff})
@@ -138,7 +138,7 @@ async def push_events(request: web.Request) -> web.StreamResponse:
     """``GET /api/push?session=...``: the session's pushed messages as Server-Sent Events."""
     session = push_session(request)
     if session is None:
-        return _error(400, "Phiên trò chuyện không hợp lệ, vui lòng tải lại trang.")
+        return _error(400, texts.text("chat.bad_session"))
     return await push.serve(request, request.app[PUSH_KEY], request.app[PUSH_HUB_KEY], session)
 
 

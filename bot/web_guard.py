@@ -30,6 +30,7 @@ from common.codes import find_codes
 from common.privacy import pseudonym
 from common.ratelimit import UserRateLimit, Verdict
 from common.settings import Settings
+from content import texts
 from dossier_api.client import DossierApiError, DossierClient, DossierNotFound
 
 logger = logging.getLogger(__name__)
@@ -46,18 +47,9 @@ class Refusal(enum.Enum):
     UNKNOWN_CODES = "unknown_codes"
 
 
-_TEXTS = {
-    Refusal.TOO_FAST: "Anh/chị gửi tin nhắn quá nhanh. Vui lòng thử lại sau ít phút.",
-    Refusal.TOO_MANY_LOOKUPS: ("Anh/chị đã tra cứu quá nhiều mã hồ sơ trong một giờ. Vui lòng thử lại sau "
-                               "hoặc gọi đường dây nóng {hotline} để được hỗ trợ."),
-    Refusal.UNKNOWN_CODES: ("Anh/chị đã tra cứu nhiều mã hồ sơ không tồn tại. Vui lòng kiểm tra mã trên giấy "
-                            "tiếp nhận hồ sơ và thử lại sau 1 giờ, hoặc gọi đường dây nóng {hotline}."),
-}
-
-
 def refusal_text(refusal: Refusal, hotline: str) -> str:
     """What the citizen reads when a request is refused."""
-    return _TEXTS[refusal].format(hotline=hotline)
+    return texts.text(f"chat.refused.{refusal.value}", hotline=hotline)
 
 
 def client_address(request: web.Request, trusted_proxies: set[str]) -> str:

@@ -56,6 +56,7 @@ from common.settings import Settings
 from common.streams import Entry, StreamConsumer, consumer_name, ensure_group, policy_from, queue_sms
 from common.tasks import stop_loop
 from common.text import as_str, split_text
+from content import texts
 
 logger = logging.getLogger(__name__)
 
@@ -77,9 +78,6 @@ RATE_LIMITED = -32
 MEDIA_EVENTS = {"user_send_image", "user_send_gif", "user_send_sticker", "user_send_file",
                 "user_send_audio", "user_send_video", "user_send_link", "user_send_business_card"}
 HANDLED_EVENTS = {"user_send_text", "user_send_location", "follow", "user_submit_info"} | MEDIA_EVENTS
-NOT_UNDERSTOOD_MEDIA = "Hiện tôi đọc được tin nhắn chữ và vị trí; anh/chị vui lòng gõ câu hỏi hoặc gửi mã hồ sơ."
-UNREADABLE_LOCATION = "Tôi chưa đọc được vị trí anh/chị gửi. Anh/chị vui lòng gửi lại, hoặc gõ tên phường."
-STALE_CHOICE = "Lựa chọn này đã hết hiệu lực."
 OFFER_TTL_S = 30 * 24 * 3600
 SEND_TRIES = 3  # per body, within one attempt of the outbox (then the outbox retries the turn)
 
@@ -173,15 +171,15 @@ class ZaloTokens:
 
 def render(message: BotMessage) -> list[dict[str, Any]]:
     """One assistant reply as Zalo ``message`` objects: text chunks, the buttons on the last."""
-    chunks = split_text(message.text, MAX_TEXT) or ["Mời anh/chị chọn:"]
+    chunks = split_text(message.text, MAX_TEXT) or [texts.text("zalo.choose")]
     bodies: list[dict[str, Any]] = [{"text": c} for c in chunks]
     buttons = [{"title": b.title[:100], "type": "oa.query.hide", "payload": b.payload[:1000]} for b in message.buttons]
     for start in range(0, len(buttons), MAX_BUTTONS):
         if start:
-            bodies.append({"text": "Lựa chọn khác:"})
+            bodies.append({"text": texts.text("zalo.more_choices")})
         bodies[-1]["attachment"] = {"type": "template", "payload": {"buttons": buttons[start:start + MAX_BUTTONS]}}
     if message.request_location and not message.buttons:
-        bodies[-1]["text"] += "\n(Trên Zalo: bấm dấu ⊕ cạnh ô nhập tin, chọn Vị trí để gửi vị trí của anh/chị.)"
+        bodies[-1]["text"] += texts.text("zalo.how_to_share_location")
     return bodies
 
 
@@ -323,18 +321,18 @@ class ZaloChannel:
                     if offer:
                         await self.redis.set(f"zalo:offer:{user}", offer, ex=OFFER_TTL_S)  # still on offer
                     if "{" in text:  # a choice with values (a slot, a level): only from the current offer
-                        return [BotMessage(STALE_CHOICE)]
+                        return [BotMessage(texts.text("channel.stale_choice"))]
             return await self.conversations.reply(sender, text, metadata)
         if name == "user_send_location":
             coordinates = _coordinates(message)
             if coordinates is None:
-                return [BotMessage(UNREADABLE_LOCATION)]
+                return [BotMessage(texts.text("zalo.unreadable_location"))]
             return await self.conversations.reply(sender, "/tim_dia_diem", {**metadata, "location": coordinates})
         if name == "follow":
             return await self.conversations.reply(sender, "/chao_hoi")
         if name == "user_send_image" and find_codes(str(message.get("text") or "")):
             return await self.conversations.reply(sender, str(message["text"]), metadata)  # a code in the caption
-        return [BotMessage(NOT_UNDERSTOOD_MEDIA)]
+        return [BotMessage(texts.text("channel.media_not_understood"))]
 
     # -- out -----------------------------------------------------------------------
 

@@ -129,6 +129,11 @@ def month_named(text: str, today: dt.date) -> dt.date | None:
     return dt.date(year, month, 1)
 
 
+def vn_date(day: dt.date) -> str:
+    """``15/01/2020``."""
+    return day.strftime("%d/%m/%Y")
+
+
 def vn_day(day: dt.date) -> str:
     """``Thứ Hai 30/11/2026``."""
     return f"{WEEKDAY_NAMES[day.weekday()]} {day:%d/%m/%Y}"

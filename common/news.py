@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from common.text import as_str, cut_at_word, fold_key, squash_spaces
+from common.text import as_str, fold_key, squash_spaces
 
 
 @dataclass(frozen=True)
@@ -245,70 +245,3 @@ async def queue_once(redis: Any, announcement_id: int, jobs: list[tuple[str, str
         args = [str(announcement_id), *(sender for sender, _ in chunk)]
         queued += int(await redis.eval(_QUEUE_ONCE, len(keys), *keys, *args))
     return queued
-
-
-# -- what citizens read ---------------------------------------------------------------------------
-
-def _date(announcement: Announcement) -> str:
-    return announcement.published_at.strftime("%d/%m/%Y")
-
-
-def stop_hint(channel: str, topic: str | None = None) -> str:
-    if channel == "sms":
-        return f"Soạn HUY TIN {BY_CODE[topic].sms} gửi 8283 để ngừng." if topic else "Soạn HUY TIN gửi 8283 để ngừng."
-    named = f" {BY_CODE[topic].label}" if topic else ""
-    return f"Gõ \"hủy nhận tin{named}\" để ngừng."
-
-
-def notice(announcement: Announcement, channel: str) -> str:
-    """The announcement as it reaches a subscriber (SMS: short, the SMS layer folds and caps it)."""
-    if channel == "sms":
-        return (f"Tin {announcement.topic_labels} ({_date(announcement)}): {announcement.title}. "
-                f"{cut_at_word(announcement.summary, 200)} {stop_hint('sms')}")
-    return (f"Thông báo của Sở Công Thương ({announcement.topic_labels}, {_date(announcement)}): "
-            f"{announcement.title}\n{announcement.summary}\n{stop_hint(channel)}")
-
-
-def latest_text(announcements: list[Announcement], channel: str) -> str:
-    """The answer to "có tin gì mới không"."""
-    if not announcements:
-        return "Hiện Sở Công Thương chưa có thông báo mới nào."
-    if channel == "sms":
-        return "Tin mới: " + " | ".join(f"{_date(a)} {a.title}" for a in announcements)
-    lines = [f"- {_date(a)} · {a.title}: {a.summary}" for a in announcements]
-    return "Các thông báo mới nhất của Sở Công Thương:\n" + "\n".join(lines)
-
-
-def topic_list(channel: str) -> str:
-    """The topics one may subscribe to, as a channel names them."""
-    if channel == "sms":
-        return ", ".join(t.sms for t in TOPICS)
-    return ", ".join(t.label for t in TOPICS)
-
-
-def subscribed_text(added: list[str], asked: list[str], channel: str) -> str:
-    names = ", ".join(BY_CODE[t].label for t in asked)
-    stop = stop_hint(channel, asked[0] if len(asked) == 1 else None)
-    if not added:
-        return f"Anh/chị đã đăng ký nhận tin {names} từ trước. {stop}"
-    return (f"Đã đăng ký nhận tin {names}. Khi Sở Công Thương có thông báo mới, anh/chị sẽ được báo "
-            f"(ban đêm, tin được gửi vào sáng hôm sau). {stop}")
-
-
-def unsubscribed_text(dropped: list[str], asked: list[str] | None, channel: str) -> str:
-    if dropped:
-        again = ("Soạn TIN <chủ đề> để đăng ký lại." if channel == "sms"
-                 else "Anh/chị có thể đăng ký lại bất cứ lúc nào.")
-        return f"Đã hủy nhận tin {', '.join(BY_CODE[t].label for t in dropped)}. {again}"
-    if asked:
-        return f"Anh/chị chưa đăng ký nhận tin {', '.join(BY_CODE[t].label for t in asked)}."
-    return "Anh/chị chưa đăng ký nhận tin chủ đề nào."
-
-
-def sms_overview(announcements: list[Announcement]) -> str:
-    """``TIN`` alone: how to subscribe, the topic codes, and the latest news (short)."""
-    head = f"Soạn TIN <chủ đề> gửi 8283 để nhận tin: {topic_list('sms')}."
-    return f"{head} {latest_text(announcements[:2], 'sms')}" if announcements else head
-
-
-ASK_TOPIC = "Anh/chị muốn nhận tin về chủ đề nào?"

@@ -19,8 +19,6 @@ from redis import exceptions as redis_errors
 
 logger = logging.getLogger(__name__)
 
-RATE_LIMITED = "Anh/chị đã gửi quá nhiều tin nhắn, vui lòng thử lại sau ít phút."
-
 
 class Verdict(enum.Enum):
     ALLOW = "allow"

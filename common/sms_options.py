@@ -14,7 +14,6 @@ from typing import Any, Protocol
 
 from common import sms_keys
 
-OPTIONS_HINT = "Trả lời số thứ tự để chọn."
 OPTIONS_TTL_S = 900  # a number texted back later than this is free text again
 
 
@@ -34,13 +33,14 @@ class _Message(Protocol):
     def buttons(self) -> Sequence[_Button]: ...
 
 
-async def render(redis: Any, msisdn: str, messages: Sequence[_Message]) -> str:
-    """``messages`` as one SMS text: their texts, then their buttons as numbered lines (remembered
-    for :func:`chosen`; a reply without buttons forgets the previous menu). Empty if nothing to say."""
+async def render(redis: Any, msisdn: str, messages: Sequence[_Message], hint: str) -> str:
+    """``messages`` as one SMS text: their texts, then their buttons as numbered lines and ``hint``
+    (how to choose: the caller's wording, content ``sms.options_hint``), remembered for :func:`chosen`;
+    a reply without buttons forgets the previous menu. Empty if nothing to say."""
     lines = [m.text for m in messages if m.text]
     buttons = [b for m in messages for b in m.buttons]
     if buttons:
-        lines += [f"{i}. {b.title}" for i, b in enumerate(buttons, 1)] + [OPTIONS_HINT]
+        lines += [f"{i}. {b.title}" for i, b in enumerate(buttons, 1)] + [hint]
         await redis.set(sms_keys.options(msisdn), json.dumps([b.payload for b in buttons]), ex=OPTIONS_TTL_S)
     else:
         await redis.delete(sms_keys.options(msisdn))

@@ -1,4 +1,4 @@
-"""How a policy answer reads on chat and over SMS (pure functions, Vietnamese text).
+"""How a policy answer reads on chat and over SMS (its wording: content/data/texts.yml, policy.*).
 
 Chat gets the whole answer, its legal basis and the review date; SMS gets as many
 whole sentences as fit the segment cap (~3 concatenated GSM-7 parts) with the
@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import re
 
-from common.replies import vn_date
+from common.dates import vn_date
 from common.text import cut_at_word
+from content import texts
 from knowledge.loader import Entry
 
 # Three concatenated GSM-7 parts carry 3 x 153 characters; keep a little room.
 SMS_BUDGET = 450
 MIN_PIECE = 60  # characters of a sentence worth sending cut, rather than dropped
-REVIEW_NOTE = ("Lưu ý: nội dung này đang được cán bộ rà soát lại theo văn bản mới nhất; "
-               "anh/chị nên xác nhận với Sở trước khi thực hiện.")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -30,18 +29,18 @@ def chat_reply(entry: Entry, hotline: str) -> str:
     """Answer, legal basis, review date (and the review note when the entry is flagged)."""
     lines = [
         answer_text(entry, hotline),
-        f"Căn cứ: {entry.legal_basis}.",
-        f"(Cập nhật ngày {vn_date(entry.reviewed)})",
+        texts.text("policy.legal_basis", basis=entry.legal_basis),
+        texts.text("policy.reviewed", day=vn_date(entry.reviewed)),
     ]
     if entry.review_needed:
-        lines.append(REVIEW_NOTE)
+        lines.append(texts.text("policy.review_note"))
     return "\n".join(lines)
 
 
 def sms_reply(entry: Entry, hotline: str, budget: int = SMS_BUDGET) -> str:
     """The answer shortened to whole sentences that fit ``budget`` characters with its tail."""
     basis = entry.legal_basis.split(";")[0].strip()
-    tail = f"Căn cứ: {basis}. Cập nhật {vn_date(entry.reviewed)}. Hỏi thêm: {hotline}"
+    tail = texts.text("policy.sms_tail", basis=basis, day=vn_date(entry.reviewed), hotline=hotline)
     room = budget - len(tail) - 1
     kept = ""
     for sentence in _SENTENCE_END.split(answer_text(entry, hotline)):
@@ -57,24 +56,17 @@ def sms_reply(entry: Entry, hotline: str, budget: int = SMS_BUDGET) -> str:
 
 def ask_question() -> str:
     """When the citizen chose "policy questions" without asking one yet."""
-    return (
-        "Anh/chị muốn hỏi quy định nào? Ví dụ: \"giảm giá tối đa bao nhiêu phần trăm\", "
-        "\"điện mặt trời mái nhà có cần giấy phép không\", \"bán rượu online có được không\"."
-    )
+    return texts.text("policy.ask_question")
 
 
 def not_known(hotline: str) -> str:
     """The honest answer when no entry matches well enough."""
-    return (
-        "Xin lỗi, tôi chưa có câu trả lời chắc chắn cho câu hỏi này. Anh/chị có thể gặp cán bộ của Sở, "
-        "hoặc gửi câu hỏi để cán bộ trả lời (anh/chị nhận được số phiếu); "
-        f"đường dây nóng: {hotline}."
-    )
+    return texts.text("policy.not_known", hotline=hotline)
 
 
 def not_known_buttons() -> list[dict[str, str]]:
     """A person or a ticket."""
     return [
-        {"title": "Gặp cán bộ", "payload": "/gap_can_bo"},
-        {"title": "Gửi câu hỏi cho Sở", "payload": "/phan_anh_kien_nghi"},
+        {"title": texts.text("policy.button.person"), "payload": "/gap_can_bo"},
+        {"title": texts.text("policy.button.ticket"), "payload": "/phan_anh_kien_nghi"},
     ]

@@ -70,7 +70,7 @@ def create_action_app(settings: Settings):  # -> sanic.Sanic (imported lazily: r
     from sanic import response
     from sanic.exceptions import SanicException
 
-    from common import replies
+    from content import replies
 
     app = endpoint.create_app("actions", cors_origins=None)
     expected = f"Bearer {settings.action_server_token}".encode()

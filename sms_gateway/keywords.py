@@ -23,15 +23,6 @@ from common.status import RatingLevel
 from common.text import fold, nfc
 
 SHORT_CODE = "8283"
-HELP_TEXT = (
-    f"Tổng đài {SHORT_CODE} Sở Công Thương. Soạn:\n"
-    "HS <mã hồ sơ> xem tình trạng hồ sơ\n"
-    "DG <mã hồ sơ> <1|2|3> đánh giá (1 hài lòng, 2 bình thường, 3 không hài lòng)\n"
-    "DK <mã hồ sơ> nhận tin khi hồ sơ thay đổi\n"
-    "HUY <mã hồ sơ> hoặc HUY: ngừng nhận tin\n"
-    "TIN: nhận tin ngành Công Thương\n"
-    "Hoặc nhắn câu hỏi, ví dụ: le phi ban le xang dau"
-)
 LEVELS = {"1": RatingLevel.HAI_LONG, "2": RatingLevel.BINH_THUONG, "3": RatingLevel.KHONG_HAI_LONG}
 
 

@@ -18,28 +18,29 @@ import time
 from typing import Any
 
 from clients.rasa import BotMessage, RasaClient, RasaUnavailable
-from common import handoff, news, replies, sms_keys, sms_options, stats, subscriptions
+from common import handoff, news, sms_keys, sms_options, stats, subscriptions
 from common.codes import find_codes
 from common.dates import local_now
 from common.privacy import mask_phone
-from common.ratelimit import RATE_LIMITED, UserRateLimit, Verdict
+from common.ratelimit import UserRateLimit, Verdict
 from common.settings import Settings
 from common.stats import Count
+from content import news as news_texts
+from content import replies, texts
 from dossier_api.client import DossierApiError, DossierApiUnavailable, DossierClient, DossierNotFound
 from dossier_api.models import Dossier, RatingIn
 from sms_gateway.config import SmsSettings
-from sms_gateway.keywords import HELP_TEXT, Command, Kind, parse_sms
+from sms_gateway.keywords import SHORT_CODE, Command, Kind, parse_sms
 
 logger = logging.getLogger(__name__)
 
 MAX_CHAT_TEXT = 1000
 MAX_CODES = 3  # codes answered from one status SMS
-ENUMERATION_LIMITED = (
-    "Anh/chị đã tra cứu nhiều mã hồ sơ không tồn tại. Anh/chị vui lòng kiểm tra mã trên giấy tiếp nhận "
-    "và thử lại sau 1 giờ."
-)
-UNREADABLE = "Tin nhắn không đọc được. Soạn HD gửi 8283 để xem hướng dẫn."
-NOT_UNDERSTOOD = "Xin lỗi, tôi chưa hiểu. Soạn HD gửi 8283 để xem hướng dẫn."
+
+
+def help_text() -> str:
+    """The keyword help of the short code (``HD``, or an empty SMS)."""
+    return texts.text("sms.help", short_code=SHORT_CODE)
 
 
 class Router:
@@ -60,12 +61,12 @@ class Router:
         ``message_id`` names the MO (its stream entry): an answer re-run after a crash carries the
         same idempotency key, so a ticket or a delivery request it asks for happens once."""
         if text is None:
-            return UNREADABLE
+            return texts.text("sms.unreadable")
         verdict = await self.limit.check(f"sms:{msisdn}")
         if verdict is not Verdict.ALLOW:
-            return RATE_LIMITED if verdict is Verdict.TELL else None
+            return texts.text("limits.too_many_messages") if verdict is Verdict.TELL else None
         if not text.strip():
-            return HELP_TEXT
+            return help_text()
         command = parse_sms(text)
         if command.kind is Kind.CHAT:
             return await self._chat(msisdn, text, message_id)
@@ -77,33 +78,33 @@ class Router:
 
     async def _keyword(self, msisdn: str, command: Command, text: str = "") -> str | None:
         if command.kind is Kind.HELP:
-            return HELP_TEXT
+            return help_text()
         if command.error == "missing_code":
             keyword = command.kind.value
-            return f"Soạn {keyword} <mã hồ sơ> gửi 8283, ví dụ: {keyword} 000.00.12.H17-200115-0001"
+            return texts.text("sms.missing_code", keyword=keyword)
         if command.error == "invalid_code":
             return replies.invalid_code()
         if command.kind in (Kind.NEWS, Kind.NEWS_STOP):
             return await self._news(msisdn, command)
         if command.error == "invalid_level":
-            return "Soạn DG <mã hồ sơ> <1|2|3> gửi 8283 (1 hài lòng, 2 bình thường, 3 không hài lòng)."
+            return texts.text("sms.invalid_level")
         sender = f"sms:{msisdn}"
         if command.kind is Kind.UNSUBSCRIBE:
             dropped = await subscriptions.unsubscribe(self.redis, sender, command.code)
             if not dropped:
-                return "Số này chưa đăng ký nhận tin cho hồ sơ nào." if not command.code else (
-                    f"Số này chưa đăng ký nhận tin cho hồ sơ {command.code}.")
-            return f"Đã hủy nhận tin cho {len(dropped)} hồ sơ. Soạn DK <mã hồ sơ> để đăng ký lại."
+                return texts.text("sms.not_subscribed") if not command.code else (
+                    texts.text("sms.not_subscribed_to", code=command.code))
+            return texts.text("sms.unsubscribed", count=len(dropped))
         assert command.code is not None
         if await self._enumerating(msisdn):
-            return None if await self._already_told(msisdn, "unknown") else ENUMERATION_LIMITED
+            return None if await self._already_told(msisdn, "unknown") else texts.text("sms.enumeration_limited")
         try:
             dossier = await self._dossier(command.code, counted=command.kind is Kind.STATUS)
         except DossierNotFound:
             # Counted after the lookup, atomically: lookups handled concurrently cannot
             # all slip under the limit between a check and the count.
             if await self._count_unknown(msisdn) > self.sms.unknown_code_limit_per_hour:
-                return None if await self._already_told(msisdn, "unknown") else ENUMERATION_LIMITED
+                return None if await self._already_told(msisdn, "unknown") else texts.text("sms.enumeration_limited")
             return replies.dossier_not_found(command.code)
         except DossierApiUnavailable:
             return replies.service_unavailable(self.settings.hotline)
@@ -128,14 +129,14 @@ class Router:
         """``TIN [<chủ đề>]`` and ``HUY TIN [<chủ đề>]`` (``common/news.py``)."""
         sender = f"sms:{msisdn}"
         if command.error == "unknown_topic":
-            return f"Chủ đề chưa đúng. Soạn TIN <chủ đề> gửi 8283, chủ đề: {news.topic_list('sms')}."
+            return texts.text("news.sms.unknown_topic", topics=news_texts.topic_list("sms"))
         if command.kind is Kind.NEWS_STOP:
             dropped = await news.unsubscribe(self.redis, sender, list(command.topics) or None)
-            return news.unsubscribed_text(dropped, list(command.topics), "sms")
+            return news_texts.unsubscribed_text(dropped, list(command.topics), "sms")
         if not command.topics:
-            return news.sms_overview(await news.latest(self.redis))
+            return news_texts.sms_overview(await news.latest(self.redis))
         added = await news.subscribe(self.redis, sender, list(command.topics))
-        return news.subscribed_text(added, list(command.topics), "sms")
+        return news_texts.subscribed_text(added, list(command.topics), "sms")
 
     async def _dossier(self, code: str, counted: bool) -> Dossier:
         """The dossier of ``code``; a status lookup's outcome is counted for the dashboard."""
@@ -189,13 +190,11 @@ class Router:
             messages = await self.rasa.send(sender, text, metadata)
         except RasaUnavailable:
             logger.warning("Rasa unavailable for an SMS from %s", mask_phone(msisdn))
-            return (
-                f"Hệ thống đang bận, vui lòng thử lại sau hoặc soạn HD gửi 8283. "
-                f"Đường dây nóng {self.settings.hotline}."
-            )
+            return texts.text("sms.assistant_unavailable", hotline=self.settings.hotline)
         if any(m.handoff for m in messages):
             await stats.record(self.redis, Count(stats.HANDOFFS, "sms"))
             if not await handoff.hand_over(self.redis, sender, time.time(), timeout_s):  # the hotline instead
                 notice = BotMessage(handoff.unavailable(self.settings.hotline))
                 messages = [notice if m.handoff else m for m in messages]
-        return await sms_options.render(self.redis, msisdn, messages) or NOT_UNDERSTOOD
+        rendered = await sms_options.render(self.redis, msisdn, messages, texts.text("sms.options_hint"))
+        return rendered or texts.text("sms.not_understood")

@@ -29,10 +29,10 @@ from bot.staff import content
 from bot.staff.accounts import Role
 from bot.staff.content import AuditLog, AuditRecord, ContentError, Saved, Snapshot, StaleEdit
 from bot.staff.layout import SETTINGS_KEY, csrf_field, form_or_json, page, requires, session_of, wants_json
-from common import replies
 from common.dates import local_now
 from common.settings import Settings
 from common.text import fold, nfc
+from content import replies
 from dossier_api.catalog import catalog_file, parse_catalog, procedure_of
 from dossier_api.models import Procedure
 from knowledge import answer
@@ -239,7 +239,7 @@ def _merged(entry: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, An
 
 
 def procedure_preview(procedure: Procedure) -> str:
-    """What the bot answers about a procedure (common.replies, as the actions send it): the general
+    """What the bot answers about a procedure (content.replies, as the actions send it): the general
     guidance and the answer to each aspect a citizen asks."""
     shown = [("Hướng dẫn chung", replies.procedure_summary), ("Hỏi lệ phí", replies.procedure_fee),
              ("Hỏi thời hạn", replies.procedure_time), ("Hỏi giấy tờ", replies.procedure_documents),

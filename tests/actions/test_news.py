@@ -15,6 +15,7 @@ from actions.news import ActionDangKyNhanTin, ActionTinMoi, asks_about_news
 from actions.notifications import ActionHuyDangKy
 from common import news, subscriptions
 from common.settings import get_settings
+from content import texts
 from tests.actions.conftest import make_tracker
 
 SENDER = "telegram:news-7001"
@@ -50,7 +51,7 @@ async def test_subscribing_by_name_then_by_button(redis) -> None:
     said = await _run(ActionDangKyNhanTin(), "đăng ký nhận tin xăng dầu", "dang_ky_nhan_tin")
     assert "Đã đăng ký nhận tin xăng dầu" in said[0]["text"] and "hủy nhận tin xăng dầu" in said[0]["text"]
     asked = await _run(ActionDangKyNhanTin(), "cho mình đăng ký nhận tin", "dang_ky_nhan_tin")
-    assert asked[0]["text"].startswith(news.ASK_TOPIC) and "đang nhận tin: xăng dầu" in asked[0]["text"]
+    assert asked[0]["text"].startswith(texts.text("news.ask_topic")) and "đang nhận tin: xăng dầu" in asked[0]["text"]
     payloads = [b["payload"] for b in asked[0]["buttons"]]
     assert len(payloads) == len(news.TOPICS) - 1 and not any("xang_dau" in p for p in payloads)
     chosen = next(p for p in payloads if "khuyen_mai" in p)
@@ -95,5 +96,5 @@ async def test_registering_a_business_is_not_a_news_subscription(api_url, redis)
                       "dang_ky_nhan_tin")
     assert await news.topics_of(redis, SENDER) == []
     text = " ".join(m.get("text") or "" for m in said)
-    assert news.ASK_TOPIC not in text and "Đã đăng ký nhận tin" not in text
+    assert texts.text("news.ask_topic") not in text and "Đã đăng ký nhận tin" not in text
     assert "xăng dầu" in text.lower()

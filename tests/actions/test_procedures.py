@@ -5,7 +5,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.procedures import ActionHuongDanThuTuc, ActionNgoaiPhamVi, aspect_of, pending_question
-from common import replies
+from content import replies
 from tests.actions.conftest import make_tracker
 
 
@@ -97,7 +97,7 @@ async def test_a_follow_up_naming_another_variant_keeps_the_product(api_url: str
 
 async def test_close_variants_are_asked_with_buttons_that_each_name_one_procedure(api_url: str) -> None:
     [message], events = await _run("lệ phí giấy phép thuốc lá", "hoi_le_phi")
-    assert message["text"].startswith(replies.WHICH_PROCEDURE)
+    assert message["text"].startswith(replies.which_procedure_question())
     ids = [json.loads("{" + b["payload"].split("{", 1)[1])["thu_tuc"] for b in message["buttons"]]
     assert {"ban_buon_thuoc_la", "ban_le_thuoc_la"} <= set(ids) and len(ids) == len(set(ids))
     assert all(b["payload"].startswith("/hoi_le_phi{") for b in message["buttons"])

@@ -9,7 +9,8 @@ import redis.asyncio as aioredis
 from bot.conversation import Conversations
 from bot.zalo import MAX_BUTTONS, MAX_TEXT, render, signature, user_of
 from clients.rasa import BotMessage, Button, RasaUnavailable, parse_message
-from common.ratelimit import RATE_LIMITED, UserRateLimit, Verdict
+from common.ratelimit import UserRateLimit, Verdict
+from content.texts import text
 
 
 def test_zalo_signature_is_sha256_of_app_body_timestamp_secret() -> None:
@@ -58,7 +59,7 @@ async def test_one_limit_for_every_channel_tells_once_then_stays_silent(redis_ur
         rasa = _Rasa()
         chat = Conversations(rasa, UserRateLimit(redis, 2))
         answers = [await chat.reply("zalo:limit-test", "chào") for _ in range(4)]
-        assert [len(a) for a in answers] == [1, 1, 1, 0] and answers[2][0].text == RATE_LIMITED
+        assert [len(a) for a in answers] == [1, 1, 1, 0] and answers[2][0].text == text("limits.too_many_messages")
         assert len(rasa.calls) == 2
         assert await UserRateLimit(redis, 2).check("sms:84900000001") is Verdict.ALLOW  # per sender
     finally:

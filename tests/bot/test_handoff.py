@@ -13,7 +13,6 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot import push
-from bot.conversation import UNAVAILABLE
 from bot.handoff import HANDOFFS_KEY, Handoffs, mask_known
 from bot.notifier import Notifier
 from bot.push import PushStore
@@ -21,6 +20,7 @@ from bot.web import CONVERSATIONS_KEY, GUARD_KEY
 from clients.rasa import BotMessage, RasaClient
 from common import handoff, signing
 from common.settings import Settings
+from content.texts import text
 from dossier_api.client import DossierClient
 from dossier_api.models import ChangeEvent
 from tests.bot.conftest import ADMIN_PASSWORD, ANNOTATOR_PASSWORD, csrf, empty_database, sign_in
@@ -256,7 +256,7 @@ async def test_claim_reply_and_give_back_in_the_console(desk, redis, gateway, ac
     assert pushed[-2][1]["text"] == handoff.ENDED
     assert [b["payload"] for b in pushed[-1][1]["buttons"]] == list(handoff.CSAT_PAYLOADS)
     # The next message is the bot's (Rasa is down here: the apology proves it went to the bot) ...
-    assert [m.text for m in await app[CONVERSATIONS_KEY].reply(SENDER, "xin chào")] == [UNAVAILABLE]
+    assert [m.text for m in await app[CONVERSATIONS_KEY].reply(SENDER, "xin chào")] == [text("chat.unavailable")]
     assert not await service.is_handed_off(SENDER)
     # ... and the satisfaction answer is stored once.
     thanks = await app[CONVERSATIONS_KEY].handle(SENDER, "/csat_1")

@@ -11,12 +11,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.telegram import (
-    EDITED_TOO_LATE,
     MAX_MESSAGE,
-    NOT_UNDERSTOOD_MEDIA,
-    NOT_YOUR_CHOICE,
     SECRET_HEADER,
-    STALE_CHOICE,
     UNDELIVERED_STREAM,
     CallbackPayloads,
     TelegramChannel,
@@ -24,7 +20,7 @@ from bot.telegram import (
 from bot.web import TELEGRAM_KEY
 from clients.rasa import BotMessage, Button
 from common import subscriptions
-from common.ratelimit import RATE_LIMITED
+from content.texts import text
 from tests.bot.conftest import TELEGRAM_TOKEN
 from tests.conftest import Stack, seeded_dossier
 from tests.fakes.telegram_api import BOT_USER, FakeTelegram
@@ -171,7 +167,7 @@ async def test_rate_limit_is_shared_per_user(stack, redis_url, fake_telegram, ga
     for _ in range(4):
         fake.push_text(chat, "cảm ơn")
     sent = await fake.wait_sent(3)
-    assert sent[2]["text"] == RATE_LIMITED
+    assert sent[2]["text"] == text("limits.too_many_messages")
     fake.push_text(chat, "/start")  # a marker: the 4th message got no answer
     await fake.wait_sent(3)
     assert len(fake.sent_to(chat)) == 3
@@ -264,7 +260,7 @@ async def test_a_double_tap_on_a_slot_books_once_and_the_second_press_is_stale(s
     assert booked.startswith("Đã đặt lịch: số thứ tự") and slots[0][0]["text"] in booked
     await asyncio.sleep(1.5)
     assert len(fake.sent_to(chat)) == 3  # the second press got no message...
-    assert fake.answers()[-1]["text"] == STALE_CHOICE  # ...but the "hết hiệu lực" answer
+    assert fake.answers()[-1]["text"] == text("channel.stale_choice")  # ...but the "hết hiệu lực" answer
     assert len(_appointments(stack, chat)) == 1
     assert "reply_markup" not in fake.messages[offered["message_id"]]  # the pressed keyboard is gone
     assert any(m == "editMessageReplyMarkup" for m, _ in fake.calls)
@@ -283,7 +279,7 @@ async def test_two_levels_pressed_on_one_rating_keyboard_store_one_rating(stack,
     thanks = (await fake.wait_sent(2))[1]["text"]
     assert "\"hài lòng\"" in thanks
     await asyncio.sleep(1.5)
-    assert len(fake.sent_to(chat)) == 2 and fake.answers()[-1]["text"] == STALE_CHOICE
+    assert len(fake.sent_to(chat)) == 2 and fake.answers()[-1]["text"] == text("channel.stale_choice")
     assert sum(stack.api_session().get(summary, timeout=10).json().values()) == before + 1
 
 
@@ -380,7 +376,7 @@ async def test_an_edited_message_is_a_correction(stack, bot) -> None:
     first = fake.push_text(chat, "cảm ơn")
     await fake.wait_sent(1)
     fake.push_edit(first, "cảm ơn nhiều")  # already answered: told how to correct
-    assert (await fake.wait_sent(2))[1]["text"] == EDITED_TOO_LATE
+    assert (await fake.wait_sent(2))[1]["text"] == text("telegram.edited_too_late")
 
     group, member = -_chat_id() * 1000, _chat_id()
     dossier = seeded_dossier(stack, "dang_xu_ly", offset=4)
@@ -399,7 +395,7 @@ async def test_a_dossier_code_in_a_photo_caption_is_looked_up(stack, bot) -> Non
     status = (await fake.wait_sent(1))[0]["text"]
     assert dossier["code"] in status and "ĐANG XỬ LÝ" in status
     fake.push_photo(chat, "ảnh giấy tờ")
-    assert (await fake.wait_sent(2))[1]["text"] == NOT_UNDERSTOOD_MEDIA
+    assert (await fake.wait_sent(2))[1]["text"] == text("channel.media_not_understood")
 
 
 async def test_in_a_group_a_keyboard_answers_only_the_member_it_was_for(stack, bot) -> None:
@@ -412,7 +408,7 @@ async def test_in_a_group_a_keyboard_answers_only_the_member_it_was_for(stack, b
     fake.push_callback(group, levels[0][0]["callback_data"], ask["message_id"], user_id=alice)
     thanks = (await fake.wait_sent(2))[1]["text"]
     assert "\"hài lòng\"" in thanks  # Alice's choice, not Bob's "không hài lòng"
-    assert NOT_YOUR_CHOICE in [a.get("text") for a in fake.answers()]
+    assert text("telegram.not_your_choice") in [a.get("text") for a in fake.answers()]
 
 
 def test_the_retry_table_and_group_ids() -> None:

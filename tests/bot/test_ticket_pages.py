@@ -154,7 +154,7 @@ async def test_an_answer_that_cannot_reach_the_citizen_is_shown_undelivered(desk
 
 async def test_a_zalo_answer_outside_the_interaction_window_is_shown_undelivered(desk, redis_db) -> None:
     from bot.zalo import UNDELIVERED_STREAM
-    from common import replies
+    from content import replies
     from dossier_api.models import ChangeEvent
 
     client, api = desk

@@ -11,8 +11,9 @@ import time
 import pytest
 import redis.asyncio as aioredis
 
-from bot.zalo import IN_STREAM, REFRESH_KEY, STALE_CHOICE, UNDELIVERED_STREAM, UNREADABLE_LOCATION
+from bot.zalo import IN_STREAM, REFRESH_KEY, UNDELIVERED_STREAM
 from common.sms_keys import MT_STREAM
+from content.texts import text
 from tests.bot.conftest import zalo_settings
 from tests.conftest import seeded_dossier
 from tests.fakes.zalo_api import event, location_event, signed, text_event
@@ -254,7 +255,7 @@ async def test_a_repeated_tap_on_a_zalo_button_books_once_and_is_told_it_is_stal
     await _post(client, text_event(user, slots[-1]["payload"]))  # and another of that offer
     await fake.wait_sent(before + 3)
     texts = [m["message"]["text"] for m in fake.sent[before:]]
-    assert texts[0].startswith("Đã đặt lịch") and texts[1:] == [STALE_CHOICE, STALE_CHOICE]
+    assert texts[0].startswith("Đã đặt lịch") and texts[1:] == [text("channel.stale_choice")] * 2
     mine = stack.api_session().get(f"{stack.api_url}/api/v1/appointments", params={"owner": f"zalo:{user}"},
                                    timeout=10).json()
     assert len(mine) == 1
@@ -294,7 +295,7 @@ async def test_a_location_without_coordinates_gets_a_reply(redis_url, fake_zalo,
     user = _user()
     await _post(client, event("user_send_location", user, message={"msg_id": f"loc-{user}", "attachments": [
         {"type": "location", "payload": {"coordinates": {"latitude": "", "longitude": "x"}}}]}))
-    assert (await fake.wait_sent(1))[0]["message"]["text"] == UNREADABLE_LOCATION
+    assert (await fake.wait_sent(1))[0]["message"]["text"] == text("zalo.unreadable_location")
 
 
 async def test_a_dossier_code_in_an_image_caption_is_looked_up(stack, redis_url, fake_zalo, gateway) -> None:

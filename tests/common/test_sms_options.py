@@ -8,6 +8,7 @@ import redis.asyncio as aioredis
 from clients.rasa import BotMessage, Button
 from common import sms_keys, sms_options
 
+HINT = "Trả lời số thứ tự để chọn."
 MSISDN = "84905550177"
 
 
@@ -23,9 +24,9 @@ async def test_buttons_are_numbered_and_a_number_texted_back_is_their_payload(re
     text = await sms_options.render(redis, MSISDN, [
         BotMessage("Cuộc trò chuyện đã kết thúc."),
         BotMessage("Anh/chị có hài lòng không?", (Button("Hài lòng", "/csat_1"), Button("Không hài lòng", "/csat_3"))),
-    ])
+    ], HINT)
     assert text.split("\n") == ["Cuộc trò chuyện đã kết thúc.", "Anh/chị có hài lòng không?", "1. Hài lòng",
-                                "2. Không hài lòng", sms_options.OPTIONS_HINT]
+                                "2. Không hài lòng", HINT]
     assert await sms_options.chosen(redis, MSISDN, " 2 ") == "/csat_3"
     assert await sms_options.chosen(redis, MSISDN, "3") is None  # no third option
     assert await sms_options.chosen(redis, MSISDN, "²") is None  # a digit to str.isdigit, not a number
@@ -34,8 +35,8 @@ async def test_buttons_are_numbered_and_a_number_texted_back_is_their_payload(re
 
 
 async def test_a_reply_without_buttons_forgets_the_previous_menu(redis) -> None:
-    await sms_options.render(redis, MSISDN, [BotMessage("Chọn:", (Button("Quay lại trợ lý ảo", "/tro_ly_ao"),))])
+    await sms_options.render(redis, MSISDN, [BotMessage("Chọn:", (Button("Quay lại trợ lý ảo", "/tro_ly_ao"),))], HINT)
     assert await sms_options.chosen(redis, MSISDN, "1") == "/tro_ly_ao"
-    assert await sms_options.render(redis, MSISDN, [BotMessage("Cán bộ đã nhận.")]) == "Cán bộ đã nhận."
+    assert await sms_options.render(redis, MSISDN, [BotMessage("Cán bộ đã nhận.")], HINT) == "Cán bộ đã nhận."
     assert await sms_options.chosen(redis, MSISDN, "1") is None
-    assert await sms_options.render(redis, MSISDN, []) == ""
+    assert await sms_options.render(redis, MSISDN, [], HINT) == ""

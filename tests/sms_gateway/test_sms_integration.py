@@ -10,7 +10,7 @@ import requests
 
 from common import stats
 from sms_gateway.encoding import to_gsm7, udh
-from sms_gateway.keywords import HELP_TEXT
+from sms_gateway.router import help_text
 from tests.conftest import Stack, start_redis, stop
 from tests.sms_gateway.conftest import GatewayProcess, Smsc, wait_until
 
@@ -60,7 +60,7 @@ def test_long_reply_is_concatenated_with_udh_within_three_parts(smsc: Smsc, gate
     [reply] = smsc.wait_replies(1)["84901234569"]
     parts = smsc.submits()
     assert 1 < len(parts) <= 3 and all(p["udh"] for p in parts)
-    assert reply == to_gsm7(HELP_TEXT)
+    assert reply == to_gsm7(help_text())
 
 
 def test_vietnamese_ucs2_question_is_answered(smsc: Smsc, gateway: GatewayProcess) -> None:
@@ -104,7 +104,7 @@ def test_the_same_answer_sent_again_later_is_answered_again(smsc: Smsc, gateway:
         if turn == 1:
             assert "1. Tra cuu ho so" in replies[0]  # the assistant's buttons as numbered lines
     assert len(replies) == 6 and all(r.strip() for r in replies)
-    assert replies[4] == replies[5] == to_gsm7(HELP_TEXT)  # the keyword path too
+    assert replies[4] == replies[5] == to_gsm7(help_text())  # the keyword path too
     assert 'sms_mo_total{outcome="duplicate"}' not in gateway.metrics()
 
 

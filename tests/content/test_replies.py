@@ -1,6 +1,6 @@
 import datetime as dt
 
-from common import replies
+from content import replies
 from dossier_api.models import ChangeEvent
 
 
