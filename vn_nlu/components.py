@@ -27,6 +27,7 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.nlu.constants import TOKENS_NAMES
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.nlu.featurizers.sparse_featurizer.sparse_featurizer import SparseFeaturizer
@@ -493,3 +494,29 @@ class InboxRecorder(GraphComponent):
             note_parse(self._redis, text, sender, intent, confidence, self.threshold, local_now())
         except (redis.RedisError, OSError):
             logger.warning("NLU inbox entry not recorded: Redis unreachable")
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class TunedLogisticRegressionClassifier(LogisticRegressionClassifier):
+    """Rasa's logistic-regression intent classifier with its regularisation exposed.
+
+    ``C`` is scikit-learn's inverse regularisation strength (Rasa fixes it at 1.0);
+    ``sublinear`` replaces each feature value ``x`` by ``log(1 + x)``, so a word or
+    character n-gram repeated in a long message does not outweigh the cue columns.
+    """
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        """The component's default config."""
+        return {**LogisticRegressionClassifier.get_default_config(), "C": 1.0, "sublinear": False}
+
+    def __init__(self, config: dict[str, Any], name: str, model_storage: ModelStorage, resource: Resource) -> None:
+        super().__init__(config, name, model_storage, resource)
+        self.clf.set_params(C=float(self.config["C"]))
+
+    def _create_X(self, messages: list[Message]) -> scipy.sparse.csr_matrix:
+        X = super()._create_X(messages)
+        if self.config["sublinear"]:
+            X = X.tocsr(copy=True)
+            X.data = np.log1p(np.maximum(X.data, 0.0)) * np.sign(X.data)
+        return X
