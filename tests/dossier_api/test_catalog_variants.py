@@ -28,6 +28,8 @@ def test_a_bare_promotion_question_offers_both_promotion_procedures(index: Catal
     ("công ty có vốn nước ngoài xin giấy phép kinh doanh mua bán hàng hóa", "giay_phep_kinh_doanh_fdi"),
     ("nhà đầu tư nước ngoài mở cửa hàng bán lẻ", "co_so_ban_le_fdi"),
     ("thủ tục thành lập văn phòng đại diện", "van_phong_dai_dien"),
+    ("lệ phí gia hạn giấy phép VPĐD", "gia_han_van_phong_dai_dien"),  # "VPĐD" with its Đ
+    ("đổi trưởng vpđd", "dieu_chinh_van_phong_dai_dien"),
 ])
 def test_a_variant_named_is_the_one_resolved(index: CatalogIndex, question: str, expected: str) -> None:
     assert _resolved(index, question) == [expected]
