@@ -152,8 +152,9 @@ class Lexicon:
     ) -> None:
         # entity -> folded words -> (value, the exact lower-case words or None)
         self._phrases: dict[str, dict[tuple[str, ...], tuple[str, tuple[str, ...] | None]]] = {}
-        # (entity, folded words) -> the phrase's own word per folded word, where it has diacritics
-        self._marked: dict[tuple[str, tuple[str, ...]], tuple[str | None, ...] | None] = {}
+        # (entity, folded words) -> per phrase folding to them ("khuyến mại", "khuyến mãi"): its own
+        # word per folded word, where it has diacritics
+        self._marked: dict[tuple[str, tuple[str, ...]], list[tuple[str | None, ...] | None]] = {}
         exact = {nfc(str(p)).lower() for p in exact_only}
         # Ambiguous phrases typed without diacritics, allowed unless a neighbour says otherwise:
         # phrase -> {"next": words, "prev": words} (folded), e.g. "cho mình hỏi" is not "chợ".
@@ -170,7 +171,7 @@ class Lexicon:
                     typed = tuple(t.text for t in tokens) if nfc(str(phrase)).lower() in exact else None
                     if words:
                         table.setdefault(words, (value, typed))
-                        self._marked.setdefault((entity, words), _marked_words(tokens))
+                        self._marked.setdefault((entity, words), []).append(_marked_words(tokens))
         # first word -> candidate phrases, longest first: find() looks only at these
         self._by_first_word: dict[str, list[tuple[str, tuple[str, ...], str, tuple[str, ...] | None]]] = {}
         for entity, table in self._phrases.items():
@@ -209,7 +210,7 @@ class Lexicon:
                 end = pos + len(key)
                 if pos <= covered[entity] or tuple(lemmas[pos:end]) != key:
                     continue
-                if not self._marks_ok(self._marked.get((entity, key)), words[pos:end], tokens):
+                if not any(self._marks_ok(m, words[pos:end], tokens) for m in self._marked.get((entity, key), [None])):
                     continue
                 first_token, last_token = words[pos][1], words[end - 1][1]
                 if self._typed_ok(typed, tokens[first_token : last_token + 1]) or self._plain_ok(

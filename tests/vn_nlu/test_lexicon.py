@@ -115,3 +115,8 @@ def _cue_groups(text: str) -> set[str]:
     cues = yaml.safe_load(CUES_FILE.read_text(encoding="utf-8"))
     exact = cues.pop("exact_only")
     return {hit.entity for hit in Lexicon.of_groups(cues, TEEN, exact).find(split_tokens(text, TEEN))}
+
+
+@pytest.mark.parametrize("text", ["khuyến mãi", "khuyến mại", "khuyen mai"])
+def test_every_spelling_listed_matches_with_its_own_diacritics(text: str) -> None:
+    assert "linh_vuc" in _cue_groups(text)
