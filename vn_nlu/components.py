@@ -27,6 +27,7 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.nlu.constants import TOKENS_NAMES
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.nlu.featurizers.sparse_featurizer.sparse_featurizer import SparseFeaturizer
@@ -493,3 +494,108 @@ class InboxRecorder(GraphComponent):
             note_parse(self._redis, text, sender, intent, confidence, self.threshold, local_now())
         except (redis.RedisError, OSError):
             logger.warning("NLU inbox entry not recorded: Redis unreachable")
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class TunedLogisticRegressionClassifier(LogisticRegressionClassifier):
+    """Rasa's logistic-regression intent classifier with its regularisation exposed.
+
+    ``C`` is scikit-learn's inverse regularisation strength (Rasa fixes it at 1.0);
+    ``sublinear`` replaces each feature value ``x`` by ``log(1 + x)``, so a word or
+    character n-gram repeated in a long message does not outweigh the cue columns.
+    """
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        """The component's default config."""
+        return {**LogisticRegressionClassifier.get_default_config(), "C": 1.0, "sublinear": False}
+
+    def __init__(self, config: dict[str, Any], name: str, model_storage: ModelStorage, resource: Resource) -> None:
+        super().__init__(config, name, model_storage, resource)
+        self.clf.set_params(C=float(self.config["C"]))
+
+    def _create_X(self, messages: list[Message]) -> scipy.sparse.csr_matrix:
+        X = super()._create_X(messages)
+        if self.config["sublinear"]:
+            X = X.tocsr(copy=True)
+            X.data = np.log1p(np.maximum(X.data, 0.0)) * np.sign(X.data)
+        return X
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class TopicChangeGuard(GraphComponent):
+    """A "thôi" that changes the subject is not a goodbye.
+
+    "thôi em hỏi cấp lại thôi", "thôi, chuyển qua lệ phí": the classifier hears the
+    "thôi" of "thôi nhé, chào" in them. When the message was read as one of
+    ``closing_intents`` (or fell back with one of them on top), has one of
+    ``change_words`` and names something the assistant does (a cue group of
+    ``service_cues``, a procedure topic of the lexicon, a dossier code), and has no
+    word of leaving (cue group ``leave_cue``), it gets the best-ranked intent that
+    is not a closing one.
+    """
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        """The component's default config."""
+        return {
+            "closing_intents": ["tam_biet", "cam_on"],
+            "fallback_intent": "nlu_fallback",
+            "change_words": ["thôi", "thoi", "à thôi", "chuyển qua", "chuyển sang", "hỏi cái khác", "hỏi khác"],
+            "service_cues": ["phi", "thoi_gian", "giay_to", "noi_nop", "thu_tuc", "tra_cuu", "danh_gia", "lich_hen",
+                             "chuyen_phat", "phan_anh", "dia_diem", "thong_bao", "linh_vuc"],
+            "leave_cue": "tam_biet",
+            "cues_file": str(CUES_FILE),
+            "lexicon_file": str(LEXICON_FILE),
+            "teencode_file": str(TEENCODE_FILE),
+            "data_digest": file_digest(CUES_FILE, LEXICON_FILE, TEENCODE_FILE),
+        }
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self._config = config
+        teencode = load_teencode(Path(config["teencode_file"]))
+        cues = yaml.safe_load(Path(config["cues_file"]).read_text(encoding="utf-8")) or {}
+        exact_only = cues.pop("exact_only", [])
+        wanted = set(config["service_cues"]) | {config["leave_cue"]}
+        self._cues = Lexicon.of_groups({k: v for k, v in cues.items() if k in wanted}, teencode, exact_only)
+        self._topics = Lexicon.from_file(Path(config["lexicon_file"]), teencode)
+        self._change = Lexicon.of_groups({"change": list(config["change_words"])}, teencode)
+        self._closing = set(config["closing_intents"])
+
+    @classmethod
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> TopicChangeGuard:
+        """Creates the component."""
+        return cls(config)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Nothing to learn."""
+        return training_data
+
+    def changes_topic(self, spans: list[Span]) -> bool:
+        """Whether the tokens have a word of changing the subject, a service named, and no goodbye."""
+        if not self._change.find(spans):
+            return False
+        groups = {hit.entity for hit in self._cues.find(spans)}
+        if self._config["leave_cue"] in groups:
+            return False
+        named = groups - {self._config["leave_cue"]}
+        return bool(named) or any(h.entity == "thu_tuc" for h in self._topics.find(spans)) or any(
+            s.lemma == CODE_LEMMA for s in spans)
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        """Re-read closing messages that change the subject."""
+        for message in messages:
+            intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            ranking = message.get(INTENT_RANKING_KEY) or []
+            top = ranking[0].get(INTENT_NAME_KEY) if ranking else None
+            closing = intent in self._closing or (intent == self._config["fallback_intent"] and top in self._closing)
+            if not closing or not self.changes_topic(message_spans(message)):
+                continue
+            others = [r for r in ranking if r.get(INTENT_NAME_KEY) not in self._closing
+                      and r.get(INTENT_NAME_KEY) != self._config["fallback_intent"]]
+            if others:
+                message.set(INTENT, dict(others[0]), add_to_output=True)
+                message.set(INTENT_RANKING_KEY, [others[0], *[r for r in ranking if r is not others[0]]],
+                            add_to_output=True)
+        return messages

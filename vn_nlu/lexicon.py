@@ -8,6 +8,7 @@ lemmas, so ``hồ sơ``, ``ho so`` and ``hs`` look alike to the classifier.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -90,6 +91,41 @@ def _words(text: str, start: int, end: int, teencode: dict[str, str]) -> list[Sp
     ]
 
 
+def _marked_words(tokens: list[Span]) -> tuple[str | None, ...] | None:
+    """Per folded word of a phrase: the word as written when it has diacritics (None: any form
+    matches); None for the whole phrase when a token stands for several words (teencode)."""
+    marked: list[str | None] = []
+    for token in tokens:
+        if len(token.lemma.split()) != 1:
+            return None
+        text = token.text.lower()
+        marked.append(text if fold_key(text) != text else None)
+    return tuple(marked) if any(marked) else None
+
+
+def _marks(char: str) -> tuple[str, frozenset[str]]:
+    """A letter's base and its diacritics (đ is d with a stroke)."""
+    if char == "đ":
+        return "d", frozenset({"stroke"})
+    base, *marks = unicodedata.normalize("NFD", char)
+    return base, frozenset(marks)
+
+
+def _marks_compatible(typed: str, phrase_word: str) -> bool:
+    """Whether ``typed`` is ``phrase_word`` with some of its diacritics left out.
+
+    Only a word typed as its own letters is checked: an abbreviation or a word with
+    squeezed repeats ("okkk") is left to the folded comparison."""
+    if len(typed) != len(phrase_word) or fold_key(typed) != fold_key(phrase_word):
+        return True
+    for t, p in zip(typed, phrase_word, strict=True):
+        t_base, t_marks = _marks(t)
+        p_base, p_marks = _marks(p)
+        if t_base != p_base or not t_marks <= p_marks:
+            return False
+    return True
+
+
 @dataclass(frozen=True)
 class LexiconHit:
     """An entity found by the lexicon: type, canonical value, token range."""
@@ -116,6 +152,9 @@ class Lexicon:
     ) -> None:
         # entity -> folded words -> (value, the exact lower-case words or None)
         self._phrases: dict[str, dict[tuple[str, ...], tuple[str, tuple[str, ...] | None]]] = {}
+        # (entity, folded words) -> per phrase folding to them ("khuyến mại", "khuyến mãi"): its own
+        # word per folded word, where it has diacritics
+        self._marked: dict[tuple[str, tuple[str, ...]], list[tuple[str | None, ...] | None]] = {}
         exact = {nfc(str(p)).lower() for p in exact_only}
         # Ambiguous phrases typed without diacritics, allowed unless a neighbour says otherwise:
         # phrase -> {"next": words, "prev": words} (folded), e.g. "cho mình hỏi" is not "chợ".
@@ -132,6 +171,7 @@ class Lexicon:
                     typed = tuple(t.text for t in tokens) if nfc(str(phrase)).lower() in exact else None
                     if words:
                         table.setdefault(words, (value, typed))
+                        self._marked.setdefault((entity, words), []).append(_marked_words(tokens))
         # first word -> candidate phrases, longest first: find() looks only at these
         self._by_first_word: dict[str, list[tuple[str, tuple[str, ...], str, tuple[str, ...] | None]]] = {}
         for entity, table in self._phrases.items():
@@ -170,6 +210,8 @@ class Lexicon:
                 end = pos + len(key)
                 if pos <= covered[entity] or tuple(lemmas[pos:end]) != key:
                     continue
+                if not any(self._marks_ok(m, words[pos:end], tokens) for m in self._marked.get((entity, key), [None])):
+                    continue
                 first_token, last_token = words[pos][1], words[end - 1][1]
                 if self._typed_ok(typed, tokens[first_token : last_token + 1]) or self._plain_ok(
                     key, tokens, first_token, last_token
@@ -186,6 +228,18 @@ class Lexicon:
         after = tokens[last + 1].lemma.split()[0] if last + 1 < len(tokens) else ""
         before = tokens[first - 1].lemma.split()[-1] if first > 0 else ""
         return after not in rule.get("next", ()) and before not in rule.get("prev", ())
+
+    @staticmethod
+    def _marks_ok(marked: tuple[str | None, ...] | None, words: list[tuple[str, int]], tokens: list[Span]) -> bool:
+        """A word typed with diacritics matches a phrase word only if its marks are the phrase's
+        (or fewer of them): "lậu" is not "lâu", "đặt" is not "đất", but "đat" and "dat" are "đặt"."""
+        if marked is None:
+            return True
+        for phrase_word, (_, index) in zip(marked, words, strict=True):
+            token = tokens[index]
+            if phrase_word is not None and not _marks_compatible(token.text.lower(), phrase_word):
+                return False
+        return True
 
     @staticmethod
     def _typed_ok(typed: tuple[str, ...] | None, tokens: list[Span]) -> bool:

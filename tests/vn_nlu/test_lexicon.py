@@ -1,8 +1,9 @@
 import unicodedata
 
 import pytest
+import yaml
 
-from vn_nlu.lexicon import CODE_LEMMA, Lexicon, lemma_of, load_teencode, split_tokens
+from vn_nlu.lexicon import CODE_LEMMA, CUES_FILE, Lexicon, lemma_of, load_teencode, split_tokens
 
 TEEN = load_teencode()
 LEX = Lexicon.from_file()
@@ -88,3 +89,34 @@ def test_plain_cho_is_not_a_market_before_a_pronoun_or_after_a_verb(text: str) -
 def test_repeated_letters_do_not_become_teencode() -> None:
     assert lemma_of("zzzzzz", TEEN) == "zzzzzz"
     assert lemma_of("kkkk", TEEN) == "kkkk"
+
+
+@pytest.mark.parametrize(("text", "group"), [
+    ("bán thuốc lá lậu không tem", "thoi_gian"),  # lậu (smuggled) is not lâu (long)
+    ("đặt lịch hẹn nộp hồ sơ", "ngoai_pham_vi"),  # đặt (book) is not đất (land)
+    ("bán buôn rượu", "ngoai_pham_vi"),  # buôn (trade) is not buồn (sad)
+])
+def test_a_word_typed_with_other_diacritics_is_another_word(text: str, group: str) -> None:
+    assert group not in _cue_groups(text)
+
+
+@pytest.mark.parametrize(("text", "group"), [
+    ("hồ sơ bao lâu không", "thoi_gian"),
+    ("ho so bao lau khong", "thoi_gian"),  # without diacritics: any word
+    ("đat lich hen", "lich_hen"),  # some diacritics left out still match
+    ("lê phí bao nhiêu", "phi"),  # a tone left out of lệ
+    ("tranh chấp đất đai", "ngoai_pham_vi"),
+])
+def test_a_word_typed_with_its_own_or_fewer_diacritics_matches(text: str, group: str) -> None:
+    assert group in _cue_groups(text)
+
+
+def _cue_groups(text: str) -> set[str]:
+    cues = yaml.safe_load(CUES_FILE.read_text(encoding="utf-8"))
+    exact = cues.pop("exact_only")
+    return {hit.entity for hit in Lexicon.of_groups(cues, TEEN, exact).find(split_tokens(text, TEEN))}
+
+
+@pytest.mark.parametrize("text", ["khuyến mãi", "khuyến mại", "khuyen mai"])
+def test_every_spelling_listed_matches_with_its_own_diacritics(text: str) -> None:
+    assert "linh_vuc" in _cue_groups(text)

@@ -1,0 +1,48 @@
+"""A "thôi" that changes the subject is not a goodbye: TopicChangeGuard on real Rasa messages."""
+
+from __future__ import annotations
+
+import pytest
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from vn_nlu.components import TopicChangeGuard, VietnameseTokenizer
+
+
+def _run(text: str, ranking: list[tuple[str, float]], intent: str | None = None) -> str:
+    ranked = [{"name": name, "confidence": confidence} for name, confidence in ranking]
+    message = Message(data={TEXT: text, INTENT: {"name": intent or ranking[0][0], "confidence": ranking[0][1]},
+                            INTENT_RANKING_KEY: ranked})
+    VietnameseTokenizer(VietnameseTokenizer.get_default_config()).process([message])
+    [out] = TopicChangeGuard(TopicChangeGuard.get_default_config()).process([message])
+    assert out.get(INTENT_RANKING_KEY)[0]["name"] == out.get(INTENT)["name"]
+    return out.get(INTENT)["name"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("thôi em hỏi cấp lại giấy phép", "hoi_thu_tuc"),
+    ("thoi, cho minh hoi le phi", "hoi_le_phi"),
+    ("à thôi, chuyển qua hỏi thời hạn đi", "hoi_thoi_han"),
+    ("cảm ơn, thôi em hỏi thêm về bán buôn rượu", "hoi_thu_tuc"),
+])
+def test_a_closing_read_that_names_a_service_takes_the_best_service_intent(text: str, expected: str) -> None:
+    assert _run(text, [("tam_biet", 0.7), (expected, 0.2), ("chao_hoi", 0.1)]) == expected
+
+
+def test_a_fallback_with_a_goodbye_on_top_is_re_read_too() -> None:
+    ranking = [("tam_biet", 0.33), ("hoi_le_phi", 0.31), ("cam_on", 0.2)]
+    assert _run("thôi hỏi phí gia hạn", ranking, intent="nlu_fallback") == "hoi_le_phi"
+
+
+@pytest.mark.parametrize("text", [
+    "thôi nhé, chào",
+    "thôi em đi đây",
+    "thôi, cảm ơn thủ tục rõ rồi, tạm biệt",  # names a procedure but says goodbye
+    "hỏi lệ phí xong rồi, bye",  # no word of changing the subject
+])
+def test_a_real_goodbye_stays_a_goodbye(text: str) -> None:
+    assert _run(text, [("tam_biet", 0.8), ("hoi_le_phi", 0.1), ("hoi_thu_tuc", 0.1)]) == "tam_biet"
+
+
+def test_other_intents_are_left_alone() -> None:
+    assert _run("thôi hủy đăng ký nhận tin", [("huy_dang_ky", 0.9), ("hoi_thu_tuc", 0.1)]) == "huy_dang_ky"
