@@ -17,7 +17,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, channel_of
 from common.dates import local_now
-from common.handoff import LEAVE_PAYLOAD, TICKET_PAYLOAD, handed_over, in_office_hours
+from common.handoff import LEAVE_PAYLOAD, TICKET_PAYLOAD, in_office_hours
 from common.text import fold_key
 from content import texts
 
@@ -57,7 +57,8 @@ class ActionGapCanBo(DossierAction):
         person, staffed = wants_a_person(text), in_office_hours(now, s.handoff_hours)
         if channel_of(tracker) in HANDOFF_CHANNELS and staffed and person:
             dispatcher.utter_message(json_message={
-                "text": handed_over(s.department_name, s.hotline), "handoff": True,
+                "text": texts.text("handoff.handed_over", department=s.department_name, hotline=s.hotline),
+                "handoff": True,
                 "buttons": [{"title": texts.text("handoff.button.back_to_bot"), "payload": LEAVE_PAYLOAD}]})
             return []
         reach = texts.text("handoff.how_to_reach", department=s.department_name, hotline=s.hotline,

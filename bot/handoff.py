@@ -106,14 +106,15 @@ class Handoffs:
         """The replies when the message is not the bot's (handed off, a satisfaction answer,
         leaving the queue); None when the bot should answer it (:func:`common.handoff.route`)."""
         said = await handoff.route(self.redis, sender, text, self.clock(), self.timeout_s)
-        return None if said is None else [BotMessage(t) for t in said]
+        return None if said is None else [BotMessage(texts.text(k)) for k in said]
 
     async def begin(self, sender: str, replies: list[BotMessage]) -> list[BotMessage]:
         """The assistant handed the conversation over (``replies`` say so): queue it, once. The
         replies to send: these, or the hotline instead of the promise when Redis is down."""
         if await handoff.hand_over(self.redis, sender, self.clock(), self.timeout_s):
             return replies
-        return [*(m for m in replies if not m.handoff), BotMessage(handoff.unavailable(self.settings.hotline))]
+        notice = BotMessage(texts.text("handoff.unavailable", hotline=self.settings.hotline))
+        return [*(m for m in replies if not m.handoff), notice]
 
     async def is_handed_off(self, sender: str) -> bool:
         try:
@@ -127,7 +128,7 @@ class Handoffs:
         before = await handoff.get(self.redis, sender)
         result = await handoff.claim(self.redis, sender, staff, self.clock())
         if result is Claim.CLAIMED and before is not None and before.state == handoff.WAITING:
-            await self._tell(sender, [BotMessage(handoff.CLAIMED_NOTICE)])
+            await self._tell(sender, [BotMessage(texts.text("handoff.claimed"))])
         return result
 
     async def reply(self, sender: str, staff: str, text: str) -> None:
@@ -154,7 +155,7 @@ class Handoffs:
         """
         ended = await handoff.end(self.redis, sender, self.clock(), f"Cán bộ {staff} trả lại cho trợ lý ảo.",
                                   staff=staff, mode="any" if any_staff else "staff")
-        await self._after(ended, [BotMessage(handoff.ENDED)])
+        await self._after(ended, [BotMessage(texts.text("handoff.ended"))])
         logger.info("staff %s gave %s back to the assistant", staff, pseudonym(sender))
         return ended
 
@@ -169,9 +170,9 @@ class Handoffs:
             except EndRefused:  # answered meanwhile, or another replica took it
                 continue
             if ended.answered:  # the citizen went quiet after the staff's answer
-                await self._after(ended, [BotMessage(handoff.IDLE_ENDED)])
+                await self._after(ended, [BotMessage(texts.text("handoff.idle_ended"))])
             else:
-                text = handoff.timed_out(self.settings.hotline)
+                text = texts.text("handoff.timed_out", hotline=self.settings.hotline)
                 ticket = Button(texts.text("handoff.button.ticket"), handoff.TICKET_PAYLOAD)
                 await self._after(ended, [BotMessage(text, (ticket,))])
             logger.info("handoff of %s timed out (%s)", pseudonym(sender), "idle" if ended.answered else "no reply")
@@ -183,8 +184,8 @@ class Handoffs:
         if ended.replied:
             await handoff.ask_csat(self.redis, ended.sender, ended.staff)
             buttons = tuple(Button(label, payload) for payload, label in
-                            ((p, handoff.CSAT_LABELS[s]) for p, s in handoff.CSAT_PAYLOADS.items()))
-            messages = [*messages, BotMessage(handoff.CSAT_QUESTION, buttons)]
+                            ((p, texts.text(handoff.CSAT_LABEL_KEYS[s])) for p, s in handoff.CSAT_PAYLOADS.items()))
+            messages = [*messages, BotMessage(texts.text("handoff.csat.question"), buttons)]
         await self._tell(ended.sender, messages)
 
     # -- delivery ---------------------------------------------------------------------

@@ -60,34 +60,12 @@ DEFAULT_CANNED = (
 LEAVE_PAYLOAD = "/tro_ly_ao"  # the citizen leaves the queue and goes back to the assistant
 TICKET_PAYLOAD = "/phan_anh_kien_nghi"  # starts the feedback form: a written answer
 CSAT_PAYLOADS = {"/csat_1": 1, "/csat_2": 2, "/csat_3": 3}
-CSAT_LABELS = {1: "Hài lòng", 2: "Bình thường", 3: "Không hài lòng"}
-STILL_WAITING = ("Tin nhắn của anh/chị đã được chuyển cho cán bộ. Cán bộ sẽ trả lời ngay tại đây; "
-                 "anh/chị vẫn có thể gửi mã hồ sơ để tra cứu trong lúc chờ.")
-CLAIMED_NOTICE = "Cán bộ đã nhận cuộc trò chuyện và sẽ trả lời anh/chị ngay tại đây."
-ENDED = ("Cán bộ đã kết thúc cuộc trò chuyện. Trợ lý ảo tiếp tục hỗ trợ anh/chị: "
-         "anh/chị có thể nhập mã hồ sơ hoặc đặt câu hỏi.")
-LEFT = "Trợ lý ảo tiếp tục hỗ trợ anh/chị. Anh/chị hãy nhập mã hồ sơ hoặc đặt câu hỏi."
-CSAT_QUESTION = "Anh/chị có hài lòng với sự hỗ trợ của cán bộ vừa rồi không?"
-CSAT_THANKS = "Cảm ơn anh/chị đã đánh giá. Ý kiến của anh/chị giúp Sở phục vụ tốt hơn."
-IDLE_ENDED = ("Cuộc trò chuyện với cán bộ đã kết thúc vì lâu không có tin nhắn mới. Trợ lý ảo tiếp tục hỗ trợ "
-              "anh/chị; cần gặp cán bộ, anh/chị cứ nhắn \"gặp cán bộ\".")
-CSAT_EXPIRED = "Cảm ơn anh/chị. Phiếu đánh giá này đã hết hạn hoặc đã được ghi nhận."
-
-
-def handed_over(department: str, hotline: str) -> str:
-    return (f"Tôi đã chuyển cuộc trò chuyện cho cán bộ {department}. Cán bộ sẽ trả lời anh/chị ngay tại đây; "
-            f"trong lúc chờ, anh/chị vẫn có thể gửi mã hồ sơ để tra cứu. Cần gấp, vui lòng gọi {hotline}.")
-
-
-def timed_out(hotline: str) -> str:
-    return ("Xin lỗi anh/chị, hiện chưa có cán bộ trả lời được. Anh/chị vui lòng gọi "
-            f"đường dây nóng {hotline}, hoặc gửi phản ánh để được trả lời bằng văn bản. "
-            "Trợ lý ảo tiếp tục hỗ trợ anh/chị.")
-
-
-def unavailable(hotline: str) -> str:
-    return (f"Xin lỗi anh/chị, hiện chưa chuyển được cuộc trò chuyện cho cán bộ. Anh/chị vui lòng gọi "
-            f"đường dây nóng {hotline}.")
+CSAT_LABEL_KEYS = {1: "handoff.csat.label.1", 2: "handoff.csat.label.2", 3: "handoff.csat.label.3"}
+# What the citizen is told is worded in content/ (content/data/texts.yml): route() answers with these keys.
+STILL_WAITING = "handoff.still_waiting"
+LEFT = "handoff.left"
+CSAT_THANKS = "handoff.csat.thanks"
+CSAT_EXPIRED = "handoff.csat.expired"
 
 
 def in_office_hours(now: dt.datetime, spec: str) -> bool:
@@ -364,8 +342,8 @@ async def csat_answers(redis: Any, limit: int = 100) -> list[dict[str, Any]]:
 async def route(redis: Any, sender: str, text: str, now: float, timeout_s: float) -> list[str] | None:
     """What a message of ``sender`` gets when it is not the assistant's, before the assistant sees it.
 
-    The texts to reply (empty: stay silent, the message went to the staff member who holds the
-    conversation): an answer to the satisfaction question, leaving the queue, or a handed-off
+    The keys of the texts to reply (content.texts; empty: stay silent, the message went to the
+    staff member who holds the conversation): an answer to the satisfaction question, leaving the queue, or a handed-off
     citizen's message (written to the handoff log; while nobody has claimed it the citizen is
     told it was passed on). None when the assistant answers it: not handed off, a message
     holding a dossier code or a button's payload (``/...``), or Redis unreachable (an outage
@@ -379,6 +357,7 @@ async def route(redis: Any, sender: str, text: str, now: float, timeout_s: float
 
 
 async def _route(redis: Any, sender: str, text: str, now: float, timeout_s: float) -> list[str] | None:
+    """The text keys of the answer (content.texts), or None: the assistant answers."""
     key = text.strip()
     if key in CSAT_PAYLOADS:
         return [CSAT_THANKS if await answer_csat(redis, sender, CSAT_PAYLOADS[key], now) else CSAT_EXPIRED]

@@ -184,7 +184,7 @@ class Router:
         timeout_s = self.settings.handoff_timeout_min * 60
         routed = await handoff.route(self.redis, sender, text, time.time(), timeout_s)
         if routed is not None:  # handed to staff (the chat gateway delivers their replies through the MT queue)
-            return "\n".join(routed) or None
+            return "\n".join(texts.text(k) for k in routed) or None
         try:
             metadata = {"channel": "sms", **({"idempotency_key": f"sms:{message_id}"} if message_id else {})}
             messages = await self.rasa.send(sender, text, metadata)
@@ -194,7 +194,7 @@ class Router:
         if any(m.handoff for m in messages):
             await stats.record(self.redis, Count(stats.HANDOFFS, "sms"))
             if not await handoff.hand_over(self.redis, sender, time.time(), timeout_s):  # the hotline instead
-                notice = BotMessage(handoff.unavailable(self.settings.hotline))
+                notice = BotMessage(texts.text("handoff.unavailable", hotline=self.settings.hotline))
                 messages = [notice if m.handoff else m for m in messages]
         rendered = await sms_options.render(self.redis, msisdn, messages, texts.text("sms.options_hint"))
         return rendered or texts.text("sms.not_understood")

@@ -25,6 +25,7 @@ from bot.staff.sessions import Session
 from common import handoff
 from common.handoff import Claim, EndRefused
 from common.privacy import redact
+from content import texts
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ async def queue_page(request: web.Request, error: str = "") -> web.Response:
     answers = await handoff.csat_answers(redis)
     counts = Counter(a["score"] for a in answers)
     csat = (f"{len(answers)} lượt gần nhất: " + " · ".join(
-        f"{label}: {counts.get(score, 0)}" for score, label in handoff.CSAT_LABELS.items())
+        f"{texts.text(key)}: {counts.get(score, 0)}" for score, key in handoff.CSAT_LABEL_KEYS.items())
             if answers else "Chưa có đánh giá.")
     body = (f'<div class="card" id="handoff-queue"><h1>Người dân chờ cán bộ ({len(rows)})</h1>{notice}{table}'
             f'<p class="muted">Hết {request.app[SETTINGS_KEY].handoff_timeout_min:g} phút không có cán bộ trả lời, '

@@ -21,6 +21,7 @@ from clients.rasa import BotMessage, RasaClient
 from common import handoff, signing
 from common.settings import Settings
 from content.texts import text
+from content.texts import text as citizen_text
 from dossier_api.client import DossierClient
 from dossier_api.models import ChangeEvent
 from tests.bot.conftest import ADMIN_PASSWORD, ANNOTATOR_PASSWORD, csrf, empty_database, sign_in
@@ -145,12 +146,13 @@ async def test_a_handed_off_citizen_writes_to_staff_but_a_code_still_gets_the_bo
     assert await service.intercept(SENDER, "alo") is None  # not handed off: the bot answers
     promise = [BotMessage("đã chuyển", handoff=True)]
     assert await service.begin(SENDER, promise) == promise
-    assert [m.text for m in await service.intercept(SENDER, "alo, có ai không?")] == [handoff.STILL_WAITING]
+    waiting = await service.intercept(SENDER, "alo, có ai không?")
+    assert [m.text for m in waiting] == [citizen_text("handoff.still_waiting")]
     assert await service.intercept(SENDER, "tra cứu 000.00.12.H17-200115-0001") is None  # the bot answers lookups
     assert await service.intercept(SENDER, "/danh_gia") is None  # and the buttons of its earlier replies
     await service.claim(SENDER, "lan")
     assert await service.intercept(SENDER, "tôi cần hỏi về hồ sơ") == []  # the staff member answers
-    assert [m.text for m in await service.intercept(SENDER, handoff.LEAVE_PAYLOAD)] == [handoff.LEFT]
+    assert [m.text for m in await service.intercept(SENDER, handoff.LEAVE_PAYLOAD)] == [citizen_text("handoff.left")]
     assert not await service.is_handed_off(SENDER)
     assert await service.intercept(SENDER, "alo") is None
     await service.rasa.close()
@@ -165,7 +167,7 @@ async def test_timeout_tells_the_citizen_offers_the_hotline_and_a_ticket_and_giv
     clock[0] += 1
     assert await service.check_timeouts() == 1
     [(_, text)] = await _texts(redis)
-    assert text == handoff.timed_out("1022")
+    assert text == citizen_text("handoff.timed_out", hotline="1022")
     [(_, message)] = await PushStore(redis).after(SESSION, "0")
     assert message["buttons"] == [{"title": "Gửi phản ánh", "payload": handoff.TICKET_PAYLOAD}]
     assert not await service.is_handed_off(SENDER) and await service.check_timeouts() == 0
@@ -178,7 +180,7 @@ async def test_with_redis_down_the_bot_answers_and_the_hotline_replaces_the_prom
     service = _handoffs(down, [1_800_000_000.0])
     assert await service.intercept(SENDER, "alo") is None
     replies = await service.begin(SENDER, [BotMessage("đã chuyển cho cán bộ", handoff=True), BotMessage("khác")])
-    assert [m.text for m in replies] == ["khác", handoff.unavailable("1022")]
+    assert [m.text for m in replies] == ["khác", citizen_text("handoff.unavailable", hotline="1022")]
     await service.rasa.close()
     await down.close()
 
@@ -195,7 +197,8 @@ async def test_a_citizen_who_goes_quiet_after_the_staff_answer_is_given_back_aft
     clock[0] += 60
     assert await service.check_timeouts() == 1 and not await service.is_handed_off(SENDER)
     texts = [t for _, t in await _texts(redis)]
-    assert texts[-2:] == [handoff.IDLE_ENDED, handoff.CSAT_QUESTION]  # a staff member spoke: rate them
+    # a staff member spoke: rate them
+    assert texts[-2:] == [citizen_text("handoff.idle_ended"), citizen_text("handoff.csat.question")]
     await service.rasa.close()
 
 
@@ -229,7 +232,7 @@ async def test_claim_reply_and_give_back_in_the_console(desk, redis, gateway, ac
     winner, loser = (client, other) if lan_won else (other, client)
     refused = claims[1 if lan_won else 0]
     assert f"Cán bộ {holder} đã nhận" in (await refused.json())["error"]
-    assert (await _texts(redis))[-1] == ("notice", handoff.CLAIMED_NOTICE)
+    assert (await _texts(redis))[-1] == ("notice", citizen_text("handoff.claimed"))
 
     page = await (await winner.get(f"/staff/handoffs/view?sender={SENDER}")).text()
     assert "Kết thúc và trả lại cho trợ lý ảo" in page and 'id="canned"' in page and "Người dân yêu cầu" in page
@@ -253,14 +256,14 @@ async def test_claim_reply_and_give_back_in_the_console(desk, redis, gateway, ac
                               allow_redirects=False)
     assert ended.status == 302 and not await service.is_handed_off(SENDER)
     pushed = await PushStore(redis).after(SESSION, "0")
-    assert pushed[-2][1]["text"] == handoff.ENDED
+    assert pushed[-2][1]["text"] == citizen_text("handoff.ended")
     assert [b["payload"] for b in pushed[-1][1]["buttons"]] == list(handoff.CSAT_PAYLOADS)
     # The next message is the bot's (Rasa is down here: the apology proves it went to the bot) ...
     assert [m.text for m in await app[CONVERSATIONS_KEY].reply(SENDER, "xin chào")] == [text("chat.unavailable")]
     assert not await service.is_handed_off(SENDER)
     # ... and the satisfaction answer is stored once.
     thanks = await app[CONVERSATIONS_KEY].handle(SENDER, "/csat_1")
-    assert [m.text for m in thanks] == [handoff.CSAT_THANKS]
+    assert [m.text for m in thanks] == [citizen_text("handoff.csat.thanks")]
     [answer] = await handoff.csat_answers(redis)
     assert (answer["score"], answer["staff"], answer["channel"]) == (1, holder, "web")
     assert "Hài lòng: 1" in await (await client.get("/staff/handoffs")).text()

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from bot.staff.refs import REFS_KEY
-from common import handoff
+from content.texts import text as citizen_text
 from dossier_api.catalog import load_catalog
 from tests.bot.conftest import ANNOTATOR_PASSWORD, TELEGRAM_TOKEN, csrf, sign_in
 from tests.conftest import Stack, seeded_dossier
@@ -30,7 +30,7 @@ async def test_staff_reply_reaches_the_telegram_chat_and_give_back_returns_it_to
     assert "chuyển cuộc trò chuyện cho cán bộ" in handed["text"]
     assert handed["reply_markup"]["inline_keyboard"][0][0]["text"] == "Quay lại trợ lý ảo"
     fake.push_text(chat, "alo? tôi cần hỏi về giấy phép")
-    assert (await fake.wait_sent(2))[1]["text"] == handoff.STILL_WAITING  # to staff, not to the bot
+    assert (await fake.wait_sent(2))[1]["text"] == citizen_text("handoff.still_waiting")  # to staff, not to the bot
 
     await sign_in(client, "lan.nguyen", ANNOTATOR_PASSWORD)
     token = await csrf(client)
@@ -38,7 +38,7 @@ async def test_staff_reply_reaches_the_telegram_chat_and_give_back_returns_it_to
     assert f'data-ref="{client.app[REFS_KEY].of(sender)}"' in queue and "alo? tôi cần hỏi về giấy phép" in queue
     claimed = await client.post("/staff/api/handoffs/claim", json={"sender": sender}, headers={"X-CSRF-Token": token})
     assert claimed.status == 200
-    assert (await fake.wait_sent(3))[2]["text"] == handoff.CLAIMED_NOTICE
+    assert (await fake.wait_sent(3))[2]["text"] == citizen_text("handoff.claimed")
 
     lines = (await (await client.get(f"/staff/api/handoffs/transcript?sender={sender}")).json())["lines"]
     said = [(x["by"], x["text"]) for x in lines]
@@ -61,12 +61,12 @@ async def test_staff_reply_reaches_the_telegram_chat_and_give_back_returns_it_to
     ended = await client.post("/staff/api/handoffs/end", json={"sender": sender}, headers={"X-CSRF-Token": token})
     assert ended.status == 200
     sent = await fake.wait_sent(7)
-    assert sent[5]["text"] == handoff.ENDED
-    assert sent[6]["text"] == handoff.CSAT_QUESTION
+    assert sent[5]["text"] == citizen_text("handoff.ended")
+    assert sent[6]["text"] == citizen_text("handoff.csat.question")
     buttons = [row[0] for row in sent[6]["reply_markup"]["inline_keyboard"]]
     assert [b["text"] for b in buttons] == ["Hài lòng", "Bình thường", "Không hài lòng"]
     fake.push_callback(chat, buttons[2]["callback_data"])
-    assert (await fake.wait_sent(8))[7]["text"] == handoff.CSAT_THANKS
+    assert (await fake.wait_sent(8))[7]["text"] == citizen_text("handoff.csat.thanks")
 
     fee = {p.id: p.fee for p in load_catalog()}["ban_le_xang_dau"]
     fake.push_text(chat, "lệ phí cấp giấy chứng nhận cửa hàng bán lẻ xăng dầu là bao nhiêu")

@@ -11,8 +11,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.handoff import HANDOFFS_KEY
-from common import handoff
 from common.sms_keys import MT_STREAM
+from content.texts import text as citizen_text
 from tests.bot.conftest import ANNOTATOR_PASSWORD, csrf, sign_in, zalo_settings
 from tests.fakes.zalo_api import event, signed, text_event
 
@@ -36,12 +36,12 @@ async def test_staff_reply_reaches_zalo_and_falls_back_to_sms_outside_the_window
     handed = (await fake.wait_sent(1))[0]["message"]
     assert "chuyển cuộc trò chuyện cho cán bộ" in handed["text"]
     await _post(client, text_event(user, "tôi cần hỏi về giấy phép bán rượu"))
-    assert (await fake.wait_sent(2))[1]["message"]["text"] == handoff.STILL_WAITING
+    assert (await fake.wait_sent(2))[1]["message"]["text"] == citizen_text("handoff.still_waiting")
 
     await sign_in(client, "lan.nguyen", ANNOTATOR_PASSWORD)
     headers = {"X-CSRF-Token": await csrf(client)}
     assert (await client.post("/staff/api/handoffs/claim", json={"sender": sender}, headers=headers)).status == 200
-    assert (await fake.wait_sent(3))[2]["message"]["text"] == handoff.CLAIMED_NOTICE
+    assert (await fake.wait_sent(3))[2]["message"]["text"] == citizen_text("handoff.claimed")
     sent = await client.post("/staff/api/handoffs/reply", json={"sender": sender, "text": "Chào anh/chị, tôi nghe."},
                              headers=headers)
     assert sent.status == 200

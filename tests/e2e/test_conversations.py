@@ -168,8 +168,8 @@ def test_what_the_assistant_barely_understood_lands_in_the_inbox(stack: Stack) -
 
     from common import inbox
 
-    candidates = ["xin chào", "qwzx plokm trrrr", "cái đó thì sao nhỉ", "ừ", "thế còn cái kia", "tra cứu hồ sơ", "được không",
-                  "vậy à"]
+    candidates = ["xin chào", "qwzx plokm trrrr", "cái đó thì sao nhỉ", "ừ", "thế còn cái kia", "tra cứu hồ sơ",
+                  "được không", "vậy à"]
     low = set()
     for text in candidates:  # the model's own confidence decides what should be recorded
         parsed = requests.post(f"{stack.rasa_url}/model/parse", json={"text": text},

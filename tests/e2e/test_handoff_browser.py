@@ -19,6 +19,7 @@ import requests
 
 from bot.staff.accounts import Accounts, Role
 from common import handoff
+from content.texts import text as citizen_text
 from dossier_api.catalog import load_catalog
 from scripts.localstack import free_port
 from tests.bot.conftest import ANNOTATOR_PASSWORD, NOW
@@ -84,7 +85,7 @@ def test_a_person_answers_in_the_web_chat(browser, stack: Stack) -> None:  # noq
     transcript.get_by_text("cho tôi gặp cán bộ").wait_for()  # Rasa's tracker
     transcript.get_by_text("số tôi là <SĐT>").wait_for()  # the handoff log, masked for an annotator
     assert "0905 123 456" not in transcript.inner_text()
-    _bot_text(citizen, handoff.CLAIMED_NOTICE).wait_for()  # pushed to the open page
+    _bot_text(citizen, citizen_text("handoff.claimed")).wait_for()  # pushed to the open page
 
     # A canned reply fills the box; the staff member sends their own words; the page shows them.
     staff.locator("#canned").select_option(index=1)
@@ -106,10 +107,10 @@ def test_a_person_answers_in_the_web_chat(browser, stack: Stack) -> None:  # noq
     # End and give back: the citizen is told, rates the staff member, and the bot answers again.
     staff.get_by_role("button", name="Kết thúc và trả lại cho trợ lý ảo").click()
     staff.wait_for_url("**/staff/handoffs")
-    _bot_text(citizen, handoff.ENDED).wait_for()
-    _bot_text(citizen, handoff.CSAT_QUESTION).wait_for()
+    _bot_text(citizen, citizen_text("handoff.ended")).wait_for()
+    _bot_text(citizen, citizen_text("handoff.csat.question")).wait_for()
     citizen.locator("#log li .buttons button", has_text="Hài lòng").first.click()
-    _bot_text(citizen, handoff.CSAT_THANKS).wait_for()
+    _bot_text(citizen, citizen_text("handoff.csat.thanks")).wait_for()
     _say(citizen, FEE_QUESTION)
     _bot_text(citizen, fee).wait_for()
     assert _bot_text(citizen, "chưa hiểu").count() == 0

@@ -19,6 +19,7 @@ import redis
 from bot.staff.accounts import Accounts, Role
 from common import handoff, stats
 from common.settings import Settings
+from content.texts import text as citizen_text
 from sms_gateway.encoding import to_gsm7
 from tests.bot.conftest import ANNOTATOR_PASSWORD, NOW, ThreadedGateway, signed_in_session
 from tests.conftest import Stack, seeded_dossier
@@ -86,7 +87,7 @@ def test_an_sms_citizen_reaches_a_person_and_gets_the_bot_back(
     assert handoff.state_key(sender).encode() in r.keys("handoff:state:*")
     assert r.hget(stats.key(stats.local_now().date(), stats.HANDOFFS), "sms") == b"1"  # the dashboard's figure
     question = "toi hoi ve giay phep ban le ruou, so toi la 0905 123 456"
-    assert phone.say(question) == to_gsm7(handoff.STILL_WAITING)
+    assert phone.say(question) == to_gsm7(citizen_text("handoff.still_waiting"))
 
     # A staff member sees it in the queue (the number masked), claims it, reads it and answers.
     http, token = signed_in_session(desk, STAFF, ANNOTATOR_PASSWORD)
@@ -96,7 +97,7 @@ def test_an_sms_citizen_reaches_a_person_and_gets_the_bot_back(
     seen = len(phone.received())
     assert http.post(f"{desk}/staff/api/handoffs/claim", json={"sender": sender}, headers=headers,
                      timeout=10).status_code == 200
-    assert phone.next_sms(seen) == to_gsm7(handoff.CLAIMED_NOTICE)
+    assert phone.next_sms(seen) == to_gsm7(citizen_text("handoff.claimed"))
     lines = http.get(f"{desk}/staff/api/handoffs/transcript", params={"sender": sender}, timeout=10).json()["lines"]
     texts = [line["text"] for line in lines]
     assert "cho toi gap can bo" in texts  # Rasa's tracker
@@ -127,9 +128,10 @@ def test_an_sms_citizen_reaches_a_person_and_gets_the_bot_back(
     assert http.post(f"{desk}/staff/api/handoffs/end", json={"sender": sender}, headers=headers,
                      timeout=10).status_code == 200
     ended = phone.next_sms(seen)
-    assert ended.startswith(to_gsm7(handoff.ENDED)) and to_gsm7(handoff.CSAT_QUESTION) in ended
+    assert ended.startswith(to_gsm7(citizen_text("handoff.ended")))
+    assert to_gsm7(citizen_text("handoff.csat.question")) in ended
     assert "1. Hai long" in ended and "3. Khong hai long" in ended
-    assert phone.say("1") == to_gsm7(handoff.CSAT_THANKS)
+    assert phone.say("1") == to_gsm7(citizen_text("handoff.csat.thanks"))
     assert b'"channel": "sms"' in r.lindex(handoff.CSAT, 0) and b'"score": 1' in r.lindex(handoff.CSAT, 0)
     back = phone.say(FEE_QUESTION)
     assert "1.200.000" in back and "chua hieu" not in back
@@ -140,7 +142,7 @@ def test_an_sms_citizen_leaves_the_queue_by_number(smsc: Smsc, gateway: GatewayP
                                                    redis_db: str) -> None:  # noqa: F811
     phone = Phone(smsc)
     assert "1. Quay lai tro ly ao" in phone.say("cho toi noi chuyen voi nguoi")
-    assert phone.say("1") == to_gsm7(handoff.LEFT)
+    assert phone.say("1") == to_gsm7(citizen_text("handoff.left"))
     assert not redis.Redis.from_url(redis_db).exists(handoff.state_key(f"sms:{phone.msisdn}"))
     assert "1.200.000" in phone.say(FEE_QUESTION)
 
@@ -156,7 +158,7 @@ def test_nobody_answers_an_sms_citizen_the_timeout_reaches_the_phone(
         assert "chuyen cuoc tro chuyen cho can bo" in phone.say("muon noi chuyen voi nguoi that")
         seen = len(phone.received())
         told = phone.next_sms(seen, timeout=30)  # the chat gateway's timeout loop checks every two seconds
-        assert told.startswith(to_gsm7(handoff.timed_out("1022"))) and "1. Gui phan anh" in told
+        assert told.startswith(to_gsm7(citizen_text("handoff.timed_out", hotline="1022"))) and "1. Gui phan anh" in told
         assert "1.200.000" in phone.say(FEE_QUESTION)
     finally:
         chat.stop()
