@@ -1,11 +1,15 @@
 """The SMPP link: smpplib's blocking client in its own thread, handed to asyncio.
 
-The reader thread connects, binds, reads PDUs and answers deliver_sm with the
-status the intake callback returns (so a deliver_sm is acknowledged only after
-it is stored). Submits come from asyncio: a window of outstanding submit_sm, a
-rate cap, and a future per sequence number resolved by its submit_sm_resp. A
-dropped link or a failed bind is retried with exponential backoff; submits in
-flight fail with :class:`LinkDown` and are retried by the sender.
+The reader thread connects, binds and reads the socket in bursts: every whole PDU
+one ``recv`` brought is handled together (group commit). The deliver_sm of a burst
+go to the intake callback at once (one Redis write for all of them) and are
+answered with the statuses it returns, so a deliver_sm is acknowledged only after
+it is stored; the submit_sm accepted in a burst are handed to ``on_accepted`` at
+once (one Redis write records them) before any waiting submit learns its result.
+Submits come from asyncio: a window of outstanding submit_sm, a rate cap, and a
+future per sequence number resolved by its submit_sm_resp. A dropped link or a
+failed bind is retried with exponential backoff; submits in flight fail with
+:class:`LinkDown` and are retried by the sender.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -28,7 +33,9 @@ from sms_gateway.config import SmsSettings
 
 logger = logging.getLogger(__name__)
 
-DeliverHandler = Callable[[Any], int]
+DeliverHandler = Callable[[list[Any]], list[int]]  # deliver_sm PDUs of one burst -> their statuses
+AcceptedHandler = Callable[[list[tuple[Any, "SubmitResult"]]], None]  # (tag given to submit, result)
+BURST_BYTES = 1 << 16
 
 
 class LinkDown(Exception):
@@ -54,21 +61,73 @@ class SubmitResult:
 
 
 class _Client(smpplib.client.Client):
-    """smpplib's client with every send serialised (two threads send)."""
+    """smpplib's client with every send serialised (two threads send) and reads in bursts."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.send_lock = threading.RLock()
         self.last_rx = time.monotonic()
+        self._buffer = bytearray()
 
     def send_pdu(self, p: Any) -> bool:
         with self.send_lock:
             return super().send_pdu(p)
 
+    def send_many(self, pdus: list[Any]) -> None:
+        """Send several PDUs with one write (smpplib's send_pdu hex-dumps each for its debug log)."""
+        for p in pdus:
+            if self.state not in C.COMMAND_STATES[p.command]:  # as smpplib's send_pdu refuses
+                raise smpplib.exceptions.PDUError(f"Command {p.command} failed: not bound")
+        data = b"".join(p.generate() for p in pdus)
+        with self.send_lock:
+            try:
+                self._socket.sendall(data)
+            except OSError as exc:
+                raise smpplib.exceptions.ConnectionError() from exc
+
     def read_pdu(self) -> Any:
         pdu = super().read_pdu()
         self.last_rx = time.monotonic()
         return pdu
+
+    def read_burst(self) -> list[Any]:
+        """Block until at least one whole PDU came; every whole PDU received so far.
+
+        Raises:
+            TimeoutError: nothing for ``timeout`` seconds (time for an enquire_link).
+        """
+        while True:
+            pdus = self._parse_buffered()
+            if pdus:
+                self.last_rx = time.monotonic()
+                return pdus
+            try:
+                chunk = self._socket.recv(BURST_BYTES)
+            except TimeoutError:
+                raise
+            except OSError as exc:
+                raise smpplib.exceptions.ConnectionError() from exc
+            if not chunk:
+                raise smpplib.exceptions.ConnectionError()
+            self._buffer += chunk
+
+    def _parse_buffered(self) -> list[Any]:
+        buffer, offset, pdus = self._buffer, 0, []
+        while len(buffer) - offset >= 4:
+            (length,) = struct.unpack_from(">L", buffer, offset)
+            if length < 16:
+                raise smpplib.exceptions.PDUError("Broken PDU")
+            if len(buffer) - offset < length:
+                break
+            pdu = smpplib.smpp.parse_pdu(bytes(buffer[offset:offset + length]), client=self,
+                                         allow_unknown_opt_params=self.allow_unknown_opt_params)
+            offset += length
+            if not pdu.is_error() and pdu.command in C.STATE_SETTERS:
+                self.state = C.STATE_SETTERS[pdu.command]
+            pdus.append(pdu)
+        if offset:
+            del buffer[:offset]
+        return pdus
 
 
 class RateLimiter:
@@ -91,15 +150,17 @@ class RateLimiter:
 class SmppLink:
     """One bind to the SMSC."""
 
-    def __init__(self, settings: SmsSettings, on_deliver: DeliverHandler) -> None:
+    def __init__(self, settings: SmsSettings, on_deliver: DeliverHandler,
+                 on_accepted: AcceptedHandler | None = None) -> None:
         self.settings = settings
         self._on_deliver = on_deliver
+        self.on_accepted = on_accepted  # records accepted submits (the sender's), in the reader thread
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: _Client | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._bound = threading.Event()
-        self._pending: dict[int, tuple[asyncio.Future, Callable[[SubmitResult], None] | None]] = {}
+        self._pending: dict[int, tuple[asyncio.Future, Any]] = {}
         self._window: asyncio.Semaphore | None = None
         self._limiter = RateLimiter(settings.tps)
         self.binds = 0
@@ -150,9 +211,6 @@ class SmppLink:
                 self.settings.smsc_host, self.settings.smsc_port,
                 timeout=self.settings.enquire_link_s, allow_unknown_opt_params=True,
             )
-            client.set_message_received_handler(self._deliver)
-            client.set_message_sent_handler(self._submit_resp)
-            client.set_error_pdu_handler(self._error_pdu)
             try:
                 client.connect()
                 bind = getattr(client, f"bind_{self.settings.bind_mode}")
@@ -187,7 +245,12 @@ class SmppLink:
     def _read_loop(self, client: _Client) -> None:
         stale = 3 * self.settings.enquire_link_s
         while not self._stop.is_set():
-            client.read_once(auto_send_enquire_link=True)
+            try:
+                pdus = client.read_burst()
+            except TimeoutError:
+                client.send_pdu(smpplib.smpp.make_pdu("enquire_link", client=client))
+            else:
+                self._dispatch(client, pdus)
             if time.monotonic() - client.last_rx > stale:
                 raise smpplib.exceptions.ConnectionError("no answer to enquire_link")
 
@@ -196,29 +259,54 @@ class SmppLink:
         for listener in self.state_listeners:
             listener(bound)
 
-    def _deliver(self, pdu: Any) -> int:
+    def _dispatch(self, client: _Client, pdus: list[Any]) -> None:
+        """Handle one burst: accepted submits recorded, MOs stored, then every answer goes out."""
+        delivers: list[Any] = []
+        answers: list[Any] = []  # deliver_sm_resp and enquire_link_resp, sent with one write
+        results: list[tuple[asyncio.Future, SubmitResult]] = []
+        accepted: list[tuple[Any, SubmitResult]] = []
+        for pdu in pdus:
+            command = pdu.command
+            if command == "deliver_sm":
+                delivers.append(pdu)
+            elif command == "submit_sm_resp":
+                message_id = pdu.message_id
+                message_id = message_id.decode() if isinstance(message_id, bytes) else str(message_id or "")
+                result = SubmitResult(status=int(pdu.status), message_id=message_id)
+                future, tag = self._pending.pop(pdu.sequence, (None, None))
+                if future is not None:
+                    results.append((future, result))
+                    if result.ok and tag is not None:
+                        accepted.append((tag, result))
+            elif command == "enquire_link":
+                answer = smpplib.smpp.make_pdu("enquire_link_resp", client=client)
+                answer.sequence = pdu.sequence
+                answers.append(answer)
+            elif pdu.is_error():
+                logger.warning("SMSC answered %s with status 0x%x", command, pdu.status)
+            elif command not in ("enquire_link_resp", "unbind", "unbind_resp", "alert_notification"):
+                logger.warning("unhandled SMPP command %s", command)
+        if accepted and self.on_accepted is not None:
+            try:  # recorded here, in the reader thread, before any submit learns its result
+                self.on_accepted(accepted)
+            except Exception:
+                logger.error("recording %d accepted submits failed", len(accepted), exc_info=True)
+        if delivers:
+            for pdu, status in zip(delivers, self._deliver(delivers), strict=False):
+                answer = smpplib.smpp.make_pdu("deliver_sm_resp", client=client, status=status)
+                answer.sequence = pdu.sequence
+                answers.append(answer)
+        if answers:
+            client.send_many(answers)
+        if results and self._loop is not None:
+            self._loop.call_soon_threadsafe(_resolve_all, results)
+
+    def _deliver(self, pdus: list[Any]) -> list[int]:
         try:
-            return self._on_deliver(pdu)
+            return self._on_deliver(pdus)
         except Exception:
             logger.error("deliver_sm handler failed", exc_info=True)
-            return C.SMPP_ESME_RX_T_APPN  # temporary: the SMSC will deliver it again
-
-    def _submit_resp(self, pdu: Any) -> None:
-        message_id = pdu.message_id.decode() if isinstance(pdu.message_id, bytes) else str(pdu.message_id or "")
-        result = SubmitResult(status=int(pdu.status), message_id=message_id)
-        future, on_ok = self._pending.pop(pdu.sequence, (None, None))
-        if future is None or self._loop is None:
-            return
-        if result.ok and on_ok is not None:
-            try:  # recorded here, in the reader thread, before anything else can happen
-                on_ok(result)
-            except Exception:
-                logger.error("recording an accepted submit failed", exc_info=True)
-        self._loop.call_soon_threadsafe(_resolve, future, result)
-
-    def _error_pdu(self, pdu: Any) -> None:
-        if pdu.command != "submit_sm_resp":  # submit errors are answered through _submit_resp
-            logger.warning("SMSC answered %s with status 0x%x", pdu.command, pdu.status)
+            return [C.SMPP_ESME_RX_T_APPN] * len(pdus)  # temporary: the SMSC will deliver them again
 
     def _fail_pending(self) -> None:
         pending, self._pending = self._pending, {}
@@ -227,13 +315,12 @@ class SmppLink:
                 self._loop.call_soon_threadsafe(_fail, future, LinkDown("link lost before submit_sm_resp"))
 
     # -- asyncio side ----------------------------------------------------------
-    async def submit(
-        self, timeout: float = 30.0, on_ok: Callable[[SubmitResult], None] | None = None, **params: Any
-    ) -> SubmitResult:
+    async def submit(self, timeout: float = 30.0, accepted: Any = None, **params: Any) -> SubmitResult:
         """Send one submit_sm and wait for its response.
 
-        ``on_ok`` runs in the reader thread as soon as the SMSC accepts the PDU,
-        so what it records survives a crash right after the acceptance.
+        ``accepted`` (any tag) is handed to ``on_accepted`` with the result in the reader
+        thread as soon as the SMSC accepts the PDU, with the other acceptances of the same
+        read, so what it records survives a crash right after the acceptance.
 
         Raises:
             LinkDown: not bound, or the link dropped before the response.
@@ -249,8 +336,8 @@ class SmppLink:
             def send() -> None:
                 with client.send_lock:
                     pdu = smpplib.smpp.make_pdu("submit_sm", client=client, **params)
-                    self._pending[pdu.sequence] = (future, on_ok)
-                    client.send_pdu(pdu)
+                    self._pending[pdu.sequence] = (future, accepted)
+                    client.send_many([pdu])
 
             try:
                 # Sent from the event loop: a PDU is a few hundred bytes and the window keeps the
@@ -268,9 +355,10 @@ class SmppLink:
                 raise LinkDown("no submit_sm_resp in time") from exc
 
 
-def _resolve(future: asyncio.Future, result: SubmitResult) -> None:
-    if not future.done():
-        future.set_result(result)
+def _resolve_all(results: list[tuple[asyncio.Future, SubmitResult]]) -> None:
+    for future, result in results:
+        if not future.done():
+            future.set_result(result)
 
 
 def _fail(future: asyncio.Future, exc: Exception) -> None:

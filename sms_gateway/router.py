@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 from clients.rasa import BotMessage, RasaClient, RasaUnavailable
@@ -19,7 +20,7 @@ from common.privacy import mask_phone
 from common.ratelimit import RATE_LIMITED, UserRateLimit, Verdict
 from common.settings import Settings
 from common.stats import Count
-from dossier_api.client import DossierApiError, DossierApiUnavailable, DossierClient, DossierNotFound
+from dossier_api.client import DossierApiError, DossierApiUnavailable, DossierClient, DossierNotFound, cache_key
 from dossier_api.models import Dossier, RatingIn
 from sms_gateway.config import SmsSettings
 from sms_gateway.keywords import HELP_TEXT, Command, Kind, parse_sms
@@ -36,6 +37,17 @@ UNREADABLE = "Tin nhắn không đọc được. Soạn HD gửi 8283 để xem 
 OPTIONS_HINT = "Trả lời số thứ tự để chọn."
 
 
+@dataclass
+class Ahead:
+    """What answering one MO needs from Redis, read with the rest of its batch (:meth:`Router.read_ahead`)."""
+
+    command: Command
+    count: int | None  # the sender's rate-limit count, this message counted
+    unknown: int = 0  # unknown codes the sender tried this hour
+    dossiers: dict[str, Dossier] = field(default_factory=dict)  # cached dossiers by code
+    counts: list[Count] = field(default_factory=list)  # dashboard counts, written with the reply
+
+
 class Router:
     """Turns one MO text into the reply text (or None: stay silent)."""
 
@@ -48,25 +60,51 @@ class Router:
         self.sms = sms
         self.limit = UserRateLimit(redis, sms.rate_limit_per_min)
 
-    async def reply(self, msisdn: str, text: str | None) -> str | None:
-        """The reply to ``text`` from ``msisdn``; None when the number is silenced."""
+    async def read_ahead(self, messages: list[tuple[str, str]]) -> list[Ahead]:
+        """For a batch of ``(msisdn, text)``: count each against its sender's rate limit and read
+        what its answer needs (the sender's unknown codes, the cached dossier), in one transaction."""
+        commands = [parse_sms(text) for _, text in messages]
+        pipe = self.redis.pipeline(transaction=True)
+        for (msisdn, _), command in zip(messages, commands, strict=True):
+            self.limit.queue_count(pipe, f"sms:{msisdn}")
+            pipe.get(sms_keys.unknown_codes(msisdn))
+            if command.code:
+                pipe.get(cache_key(command.code))
+        results = iter(await pipe.execute())
+        aheads = []
+        for command in commands:
+            _, count, unknown = next(results), next(results), next(results)
+            ahead = Ahead(command, int(count), int(unknown or 0))
+            cached = next(results) if command.code else None
+            if cached:
+                try:
+                    ahead.dossiers[command.code] = Dossier.parse_raw(cached)  # type: ignore[index]
+                except ValueError:  # looked up again, through the client
+                    logger.warning("unreadable cached dossier", exc_info=True)
+            aheads.append(ahead)
+        return aheads
+
+    async def reply(self, msisdn: str, text: str | None, ahead: Ahead | None = None) -> str | None:
+        """The reply to ``text`` from ``msisdn``; None when the number is silenced (``ahead``: what
+        :meth:`read_ahead` read for it, its rate-limit count included)."""
         if text is None:
             return UNREADABLE
-        verdict = await self.limit.check(f"sms:{msisdn}")
+        sender = f"sms:{msisdn}"
+        verdict = await (self.limit.check(sender) if ahead is None else self.limit.verdict(sender, ahead.count))
         if verdict is not Verdict.ALLOW:
             return RATE_LIMITED if verdict is Verdict.TELL else None
         if not text.strip():
             return HELP_TEXT
-        command = parse_sms(text)
+        command = parse_sms(text) if ahead is None else ahead.command
         if command.kind is Kind.CHAT:
             return await self._chat(msisdn, text)
-        return await self._keyword(msisdn, command, text)
+        return await self._keyword(msisdn, command, text, ahead)
 
     async def _already_told(self, msisdn: str, what: str) -> bool:
         """True if the number was already told it is limited (told once per window)."""
         return not await self.redis.set(sms_keys.told(what, msisdn), 1, nx=True, ex=3600 if what == "unknown" else 60)
 
-    async def _keyword(self, msisdn: str, command: Command, text: str = "") -> str | None:
+    async def _keyword(self, msisdn: str, command: Command, text: str = "", ahead: Ahead | None = None) -> str | None:
         if command.kind is Kind.HELP:
             return HELP_TEXT
         if command.error == "missing_code":
@@ -84,10 +122,10 @@ class Router:
                     f"Số này chưa đăng ký nhận tin cho hồ sơ {command.code}.")
             return f"Đã hủy nhận tin cho {len(dropped)} hồ sơ. Soạn DK <mã hồ sơ> để đăng ký lại."
         assert command.code is not None
-        if await self._enumerating(msisdn):
+        if await self._enumerating(msisdn, ahead):
             return None if await self._already_told(msisdn, "unknown") else ENUMERATION_LIMITED
         try:
-            dossier = await self._dossier(command.code, counted=command.kind is Kind.STATUS)
+            dossier = await self._dossier(command.code, counted=command.kind is Kind.STATUS, ahead=ahead)
         except DossierNotFound:
             # Counted after the lookup, atomically: lookups handled concurrently cannot
             # all slip under the limit between a check and the count.
@@ -100,7 +138,7 @@ class Router:
             # "HS <mã 1> <mã 2>": every code is answered, one after the other.
             others = [m.code.canonical for m in find_codes(text) if m.code.canonical != dossier.code]
             answers = [replies.dossier_status_short(dossier, local_now().date())]
-            answers += [await self._other_status(msisdn, code) for code in dict.fromkeys(others[:MAX_CODES - 1])]
+            answers += [await self._other_status(msisdn, code, ahead) for code in dict.fromkeys(others[:MAX_CODES - 1])]
             return "\n".join(answers)
         if command.kind is Kind.SUBSCRIBE:
             await subscriptions.subscribe(self.redis, dossier.code, sender)
@@ -113,11 +151,14 @@ class Router:
             return replies.service_unavailable(self.settings.hotline)
         return replies.rating_thanks(command.level, self.settings.hotline)
 
-    async def _dossier(self, code: str, counted: bool) -> Dossier:
-        """The dossier of ``code``; a status lookup's outcome is counted for the dashboard."""
+    async def _dossier(self, code: str, counted: bool, ahead: Ahead | None = None) -> Dossier:
+        """The dossier of ``code``; a status lookup's outcome is counted for the dashboard
+        (with ``ahead``, in its batch's transaction)."""
         outcome = ""
         try:
-            dossier = await self.dossiers.get_dossier(code)
+            dossier = ahead.dossiers.get(code) if ahead is not None else None
+            if dossier is None:
+                dossier = await self.dossiers.get_dossier(code)
         except DossierNotFound:
             outcome = "not_found"
             raise
@@ -128,21 +169,24 @@ class Router:
             outcome = "found"
             return dossier
         finally:
-            if counted and outcome:
+            if counted and outcome and ahead is not None:
+                ahead.counts.append(Count(stats.LOOKUPS, outcome))
+            elif counted and outcome:
                 await stats.record(self.redis, Count(stats.LOOKUPS, outcome))
 
-    async def _other_status(self, msisdn: str, code: str) -> str:
+    async def _other_status(self, msisdn: str, code: str, ahead: Ahead | None = None) -> str:
         """The short status of one more code of the same message (unknown codes count against enumeration)."""
         try:
-            return replies.dossier_status_short(await self._dossier(code, counted=True), local_now().date())
+            return replies.dossier_status_short(await self._dossier(code, counted=True, ahead=ahead),
+                                                local_now().date())
         except DossierNotFound:
             await self._count_unknown(msisdn)
             return replies.dossier_not_found(code)
         except DossierApiUnavailable:
             return replies.service_unavailable(self.settings.hotline)
 
-    async def _enumerating(self, msisdn: str) -> bool:
-        count = await self.redis.get(sms_keys.unknown_codes(msisdn))
+    async def _enumerating(self, msisdn: str, ahead: Ahead | None = None) -> bool:
+        count = ahead.unknown if ahead is not None else await self.redis.get(sms_keys.unknown_codes(msisdn))
         return int(count or 0) >= self.sms.unknown_code_limit_per_hour
 
     async def _count_unknown(self, msisdn: str) -> int:

@@ -20,6 +20,7 @@ class FlakyLink:
     """Bound; the first submit fails with an error nobody planned for, the rest are accepted."""
 
     bound = True
+    on_accepted = None  # set by the sender
 
     def __init__(self) -> None:
         self.calls = 0
@@ -28,13 +29,12 @@ class FlakyLink:
     async def wait_bound(self, timeout: float) -> bool:
         return True
 
-    async def submit(self, on_ok=None, **params) -> SubmitResult:
+    async def submit(self, accepted=None, **params) -> SubmitResult:
         self.calls += 1
         if self.calls == 1:
             raise RuntimeError("unexpected")
         result = SubmitResult(C.SMPP_ESME_ROK, f"id{self.calls}")
-        if on_ok:
-            on_ok(result)
+        self.on_accepted([(accepted, result)])
         self.accepted.append(params)
         return result
 
