@@ -12,7 +12,6 @@ import dataclasses
 import logging
 from typing import Any
 
-import redis
 import redis.asyncio as aioredis
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -64,12 +63,11 @@ class Gateway:
             self.loops["mo-worker"] = worker.consumer
             self._tasks += worker.start(self.stop_event)
         if "link" in self.roles:
-            sync_redis = redis.Redis.from_url(self.settings.redis_url)
-            intake = Intake(sync_redis, self.metrics, self.sms.receipt_ttl_s, session=lambda: self._session())
+            intake = Intake(self.redis, self.metrics, self.sms.receipt_ttl_s, session=lambda: self._session())
             self.link = SmppLink(self.sms, intake)
             self.link.state_listeners.append(self._on_bind_state)
             window = max(self.sms.window, 1)
-            sender = MtSender(self.redis, sync_redis, self.link, self.sms, self.metrics, name("mt-sender"),
+            sender = MtSender(self.redis, self.link, self.sms, self.metrics, name("mt-sender"),
                               policy_from(self.settings, batch=window, concurrency=window, block_ms=200))
             self.loops["mt-sender"] = sender.consumer
             self.link.start()

@@ -1,4 +1,4 @@
-"""deliver_sm intake, run in the SMPP reader thread: store first, then answer.
+"""deliver_sm intake, called by the SMPP link with a burst of PDUs: store first, then answer.
 
 An MO is appended to the ``sms:mo`` stream before its deliver_sm_resp goes
 back; if Redis cannot take it, the SMSC gets a temporary error and delivers it
@@ -55,12 +55,12 @@ class Intake:
 
     def __init__(self, redis: Any, metrics: Metrics, receipt_ttl_s: int,
                  session: Callable[[], str] | None = None) -> None:
-        self.redis = redis  # a synchronous redis.Redis: this runs in the reader thread
+        self.redis = redis  # redis.asyncio
         self.metrics = metrics
         self.receipt_ttl_s = receipt_ttl_s
         self.session = session or (lambda: "")  # the current bind (SmppLink.session_id)
 
-    def __call__(self, pdus: list[Any]) -> list[int]:
+    async def __call__(self, pdus: list[Any]) -> list[int]:
         """Store the deliver_sm PDUs of one socket read with one Redis write; their statuses, in order."""
         statuses = [C.SMPP_ESME_ROK] * len(pdus)
         mos: list[tuple[int, dict]] = []
@@ -76,7 +76,7 @@ class Intake:
             for _, fields in mos:
                 pipe.xadd(sms_keys.MO_STREAM, fields)
             try:
-                pipe.execute()
+                await pipe.execute()
             except Exception:
                 logger.error("could not store %d MOs; asking the SMSC to retry", len(mos), exc_info=True)
                 self.metrics.mo.labels("store_failed").inc(len(mos))
@@ -87,7 +87,7 @@ class Intake:
                 logger.debug("%d MOs stored", len(mos))
         if receipts:
             try:
-                self.record_receipts([(smsc_id, state) for _, smsc_id, state in receipts])
+                await self.record_receipts([(smsc_id, state) for _, smsc_id, state in receipts])
             except Exception:
                 logger.error("could not record %d delivery receipts", len(receipts), exc_info=True)
                 for i, *_ in receipts:
@@ -120,18 +120,18 @@ class Intake:
         state = match["stat"].decode() if match else "UNKNOWN"
         return smsc_id, state if state in FINAL_STATES else "UNKNOWN"
 
-    def record_receipt(self, smsc_id: str, state: str) -> str | None:
+    async def record_receipt(self, smsc_id: str, state: str) -> str | None:
         """Record the final state of the MT part with this SMSC id; returns the MT entry id."""
-        return self.record_receipts([(smsc_id, state)])[0]
+        return (await self.record_receipts([(smsc_id, state)]))[0]
 
-    def record_receipts(self, receipts: list[tuple[str, str]]) -> list[str | None]:
+    async def record_receipts(self, receipts: list[tuple[str, str]]) -> list[str | None]:
         """Record the final states of MT parts by SMSC id (one read, one write); their MT entry ids."""
         candidates = [id_candidates(smsc_id) if smsc_id else [] for smsc_id, _ in receipts]
         pipe = self.redis.pipeline(transaction=False)
         for forms in candidates:
             for form in forms:
                 pipe.hgetall(sms_keys.message_id(form))
-        found = iter(pipe.execute() if any(candidates) else [])
+        found = iter(await pipe.execute() if any(candidates) else [])
         entries: list[str | None] = []
         states: Counter[str] = Counter()
         write = self.redis.pipeline(transaction=False)
@@ -148,7 +148,7 @@ class Intake:
             states[state] += 1
             entries.append(entry)
         if states:
-            stats.queue(write, [Count(stats.DLR, state, n) for state, n in states.items()], None).execute()
+            await stats.queue(write, [Count(stats.DLR, state, n) for state, n in states.items()], None).execute()
             for state, n in states.items():
                 self.metrics.receipts.labels(state).inc(n)
         return entries

@@ -1,15 +1,21 @@
-"""The SMPP link: smpplib's blocking client in its own thread, handed to asyncio.
+"""The SMPP link: one bind to the SMSC, on the event loop (asyncio streams, smpplib's PDU codec).
 
-The reader thread connects, binds and reads the socket in bursts: every whole PDU
-one ``recv`` brought is handled together (group commit). The deliver_sm of a burst
-go to the intake callback at once (one Redis write for all of them) and are
-answered with the statuses it returns, so a deliver_sm is acknowledged only after
-it is stored; the submit_sm accepted in a burst are handed to ``on_accepted`` at
-once (one Redis write records them) before any waiting submit learns its result.
-Submits come from asyncio: a window of outstanding submit_sm, a rate cap, and a
-future per sequence number resolved by its submit_sm_resp. A dropped link or a
-failed bind is retried with exponential backoff; submits in flight fail with
-:class:`LinkDown` and are retried by the sender.
+The link connects, binds and reads the socket in bursts: every whole PDU one read
+brought is handled together (group commit). The deliver_sm of a burst go to the
+intake at once (one Redis write for all of them) and are answered with the
+statuses it returns, so a deliver_sm is acknowledged only after it is stored; the
+submit_sm accepted in a burst are handed to ``on_accepted`` at once (one Redis
+write records them) before any waiting submit learns its result.
+
+Submits: a window of outstanding submit_sm, a rate cap, and a future per sequence
+number resolved by its submit_sm_resp. A dropped link or a failed bind is retried
+with exponential backoff; submits in flight fail with :class:`LinkDown` and are
+retried by the sender. An idle link sends enquire_link every ``enquire_link_s``
+and is dropped when nothing came for three of them.
+
+smpplib's own client blocks on its socket and would need a thread of its own; on
+one event loop there is no thread hop, no lock and no wait for the GIL per PDU
+(measured: those waits, not the work, bounded the rate of the threaded link).
 """
 
 from __future__ import annotations
@@ -18,28 +24,33 @@ import asyncio
 import logging
 import secrets
 import struct
-import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import smpplib.client
 import smpplib.consts as C
 import smpplib.exceptions
 import smpplib.smpp
+from smpplib.client import SimpleSequenceGenerator
 
+from common.streams import pause
 from sms_gateway.config import SmsSettings
 
 logger = logging.getLogger(__name__)
 
-DeliverHandler = Callable[[list[Any]], list[int]]  # deliver_sm PDUs of one burst -> their statuses
-AcceptedHandler = Callable[[list[tuple[Any, "SubmitResult"]]], None]  # (tag given to submit, result)
+DeliverHandler = Callable[[list[Any]], Awaitable[list[int]]]  # deliver_sm PDUs of one burst -> their statuses
+AcceptedHandler = Callable[[list[tuple[Any, "SubmitResult"]]], Awaitable[None]]  # (tag given to submit, result)
 BURST_BYTES = 1 << 16
+CONNECT_TIMEOUT_S = 10.0
 
 
 class LinkDown(Exception):
     """The SMPP link is not bound; try again later."""
+
+
+class _Lost(Exception):
+    """The link stopped working (closed, silent, or a broken PDU)."""
 
 
 @dataclass(frozen=True)
@@ -60,89 +71,19 @@ class SubmitResult:
         return self.status in (C.SMPP_ESME_RTHROTTLED, C.SMPP_ESME_RMSGQFUL)
 
 
-class _Client(smpplib.client.Client):
-    """smpplib's client with every send serialised (two threads send) and reads in bursts."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.send_lock = threading.RLock()
-        self.last_rx = time.monotonic()
-        self._buffer = bytearray()
-
-    def send_pdu(self, p: Any) -> bool:
-        with self.send_lock:
-            return super().send_pdu(p)
-
-    def send_many(self, pdus: list[Any]) -> None:
-        """Send several PDUs with one write (smpplib's send_pdu hex-dumps each for its debug log)."""
-        for p in pdus:
-            if self.state not in C.COMMAND_STATES[p.command]:  # as smpplib's send_pdu refuses
-                raise smpplib.exceptions.PDUError(f"Command {p.command} failed: not bound")
-        data = b"".join(p.generate() for p in pdus)
-        with self.send_lock:
-            try:
-                self._socket.sendall(data)
-            except OSError as exc:
-                raise smpplib.exceptions.ConnectionError() from exc
-
-    def read_pdu(self) -> Any:
-        pdu = super().read_pdu()
-        self.last_rx = time.monotonic()
-        return pdu
-
-    def read_burst(self) -> list[Any]:
-        """Block until at least one whole PDU came; every whole PDU received so far.
-
-        Raises:
-            TimeoutError: nothing for ``timeout`` seconds (time for an enquire_link).
-        """
-        while True:
-            pdus = self._parse_buffered()
-            if pdus:
-                self.last_rx = time.monotonic()
-                return pdus
-            try:
-                chunk = self._socket.recv(BURST_BYTES)
-            except TimeoutError:
-                raise
-            except OSError as exc:
-                raise smpplib.exceptions.ConnectionError() from exc
-            if not chunk:
-                raise smpplib.exceptions.ConnectionError()
-            self._buffer += chunk
-
-    def _parse_buffered(self) -> list[Any]:
-        buffer, offset, pdus = self._buffer, 0, []
-        while len(buffer) - offset >= 4:
-            (length,) = struct.unpack_from(">L", buffer, offset)
-            if length < 16:
-                raise smpplib.exceptions.PDUError("Broken PDU")
-            if len(buffer) - offset < length:
-                break
-            pdu = smpplib.smpp.parse_pdu(bytes(buffer[offset:offset + length]), client=self,
-                                         allow_unknown_opt_params=self.allow_unknown_opt_params)
-            offset += length
-            if not pdu.is_error() and pdu.command in C.STATE_SETTERS:
-                self.state = C.STATE_SETTERS[pdu.command]
-            pdus.append(pdu)
-        if offset:
-            del buffer[:offset]
-        return pdus
-
-
 class RateLimiter:
     """At most ``rate`` acquisitions per second, evenly spaced."""
 
     def __init__(self, rate: float) -> None:
         self._interval = 1.0 / rate if rate > 0 else 0.0
         self._next = 0.0
-        self._lock = asyncio.Lock()
 
     async def acquire(self) -> None:
-        async with self._lock:
-            now = time.monotonic()
-            wait = self._next - now
-            self._next = max(now, self._next) + self._interval
+        if not self._interval:
+            return
+        now = time.monotonic()
+        wait = self._next - now
+        self._next = max(now, self._next) + self._interval
         if wait > 0:
             await asyncio.sleep(wait)
 
@@ -154,15 +95,18 @@ class SmppLink:
                  on_accepted: AcceptedHandler | None = None) -> None:
         self.settings = settings
         self._on_deliver = on_deliver
-        self.on_accepted = on_accepted  # records accepted submits (the sender's), in the reader thread
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._client: _Client | None = None
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._bound = threading.Event()
+        self.on_accepted = on_accepted  # records accepted submits (the sender's)
+        self._sequence = SimpleSequenceGenerator()
+        self._writer: asyncio.StreamWriter | None = None
+        self._buffer = bytearray()
         self._pending: dict[int, tuple[asyncio.Future, Any]] = {}
         self._window: asyncio.Semaphore | None = None
         self._limiter = RateLimiter(settings.tps)
+        self._bound: asyncio.Event | None = None
+        self._stop: asyncio.Event | None = None
+        self._task: asyncio.Task | None = None
+        self._last_rx = time.monotonic()
+        self._early: list[Any] = []
         self.binds = 0
         self._instance = secrets.token_hex(4)
         self.state_listeners: list[Callable[[bool], None]] = []
@@ -176,90 +120,163 @@ class SmppLink:
     @property
     def bound(self) -> bool:
         """True while bound to the SMSC."""
-        return self._bound.is_set()
+        return self._bound is not None and self._bound.is_set()
 
     def start(self) -> None:
-        """Start the reader thread (call from the event loop)."""
-        self._loop = asyncio.get_running_loop()
+        """Start binding (call from the event loop, at start-up)."""
+        self._bound = asyncio.Event()
+        self._stop = asyncio.Event()
         self._window = asyncio.Semaphore(self.settings.window)
-        self._thread = threading.Thread(target=self._run, name="smpp-link", daemon=True)
-        self._thread.start()
+        self._task = asyncio.create_task(self._run(), name="smpp-link")
 
     async def stop(self) -> None:
-        """Unbind and stop the thread."""
+        """Unbind and stop."""
+        if self._stop is None:
+            return
         self._stop.set()
-        client = self._client
-        if client is not None:
+        writer = self._writer
+        if writer is not None:
             try:
-                with client.send_lock:
-                    client.unbind()
+                self._send([smpplib.smpp.make_pdu("unbind", client=self._sequence)])
+                await asyncio.wait_for(writer.drain(), 2)
             except Exception:  # the link may already be gone
                 pass
-            client.disconnect()
-        if self._thread is not None:
-            await asyncio.to_thread(self._thread.join, 5)
+            writer.close()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, 5)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                pass
 
     async def wait_bound(self, timeout: float) -> bool:
         """Wait until bound; False on timeout."""
-        return await asyncio.to_thread(self._bound.wait, timeout)
+        if self.bound:
+            return True
+        assert self._bound is not None, "start() first"
+        try:
+            await asyncio.wait_for(self._bound.wait(), timeout)
+        except asyncio.TimeoutError:
+            return False
+        return True
 
-    # -- reader thread ---------------------------------------------------------
-    def _run(self) -> None:
+    # -- the connection ----------------------------------------------------------
+    async def _run(self) -> None:
+        assert self._stop is not None
         attempt = 0
         while not self._stop.is_set():
-            client = _Client(
-                self.settings.smsc_host, self.settings.smsc_port,
-                timeout=self.settings.enquire_link_s, allow_unknown_opt_params=True,
-            )
+            writer = None
             try:
-                client.connect()
-                bind = getattr(client, f"bind_{self.settings.bind_mode}")
-                bind(system_id=self.settings.system_id, password=self.settings.password,
-                     system_type=self.settings.system_type)
-            except (smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError, OSError) as exc:
+                reader, writer = await asyncio.wait_for(
+                    asyncio.open_connection(self.settings.smsc_host, self.settings.smsc_port), CONNECT_TIMEOUT_S)
+                self._buffer.clear()
+                await self._bind(reader, writer)
+            except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, _Lost,
+                    smpplib.exceptions.PDUError) as exc:
                 attempt += 1
                 delay = min(self.settings.reconnect_max_s, 0.25 * 2 ** min(attempt, 10))
-                logger.warning("SMPP bind failed (%s); retrying in %.1f s", exc, delay)
-                _close(client)
-                self._stop.wait(delay)
+                logger.warning("SMPP bind failed (%s); retrying in %.1f s", exc or type(exc).__name__, delay)
+                if writer is not None:
+                    writer.close()
+                await pause(self._stop, delay)
                 continue
             attempt = 0
-            self._client = client
+            self._writer = writer
             self.binds += 1
             self._set_bound(True)
             logger.info("SMPP bound as %s to %s:%s", self.settings.bind_mode,
                         self.settings.smsc_host, self.settings.smsc_port)
+            keepalive = asyncio.create_task(self._keepalive(writer), name="smpp-enquire-link")
             try:
-                self._read_loop(client)
-            except (smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError, OSError) as exc:
+                await self._read_loop(reader)
+            except (OSError, asyncio.IncompleteReadError, _Lost, LinkDown, smpplib.exceptions.PDUError) as exc:
                 if not self._stop.is_set():
                     logger.warning("SMPP link lost: %r", exc)
+            except Exception:
+                logger.exception("SMPP link failed; reconnecting")
             finally:
+                keepalive.cancel()
                 self._set_bound(False)
-                self._client = None
-                _close(client)
+                self._writer = None
+                writer.close()
                 self._fail_pending()
             if not self._stop.is_set():
-                self._stop.wait(0.25)
+                await pause(self._stop, 0.25)
 
-    def _read_loop(self, client: _Client) -> None:
-        stale = 3 * self.settings.enquire_link_s
+    async def _bind(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        command = f"bind_{self.settings.bind_mode}"
+        writer.write(smpplib.smpp.make_pdu(command, client=self._sequence, system_id=self.settings.system_id,
+                                           password=self.settings.password,
+                                           system_type=self.settings.system_type).generate())
+        deadline = time.monotonic() + self.settings.enquire_link_s
+        while True:
+            pdus = self._parse_buffered()
+            if pdus:
+                resp, rest = pdus[0], pdus[1:]
+                break
+            chunk = await asyncio.wait_for(reader.read(BURST_BYTES), max(deadline - time.monotonic(), 0.1))
+            if not chunk:
+                raise _Lost("closed by the SMSC during the bind")
+            self._buffer += chunk
+        if resp.command != f"{command}_resp" or resp.status != C.SMPP_ESME_ROK:
+            raise _Lost(f"{resp.command} status 0x{resp.status:x}")
+        self._early = rest  # what came right behind the bind_resp
+
+    def _parse_buffered(self) -> list[Any]:
+        """Every whole PDU in the buffer (what is left stays for the next read)."""
+        buffer, offset, pdus = self._buffer, 0, []
+        while len(buffer) - offset >= 16:
+            (length,) = struct.unpack_from(">L", buffer, offset)
+            if length < 16:
+                raise _Lost("broken PDU")
+            if len(buffer) - offset < length:
+                break
+            pdus.append(smpplib.smpp.parse_pdu(bytes(buffer[offset:offset + length]), client=self._sequence,
+                                               allow_unknown_opt_params=True))
+            offset += length
+        if offset:
+            del buffer[:offset]
+        return pdus
+
+    async def _read_loop(self, reader: asyncio.StreamReader) -> None:
+        assert self._stop is not None
+        self._last_rx = time.monotonic()
+        pdus, self._early = self._early, []
         while not self._stop.is_set():
-            try:
-                pdus = client.read_burst()
-            except TimeoutError:
-                client.send_pdu(smpplib.smpp.make_pdu("enquire_link", client=client))
-            else:
-                self._dispatch(client, pdus)
-            if time.monotonic() - client.last_rx > stale:
-                raise smpplib.exceptions.ConnectionError("no answer to enquire_link")
+            if pdus:
+                await self._dispatch(pdus)
+            chunk = await reader.read(BURST_BYTES)
+            if not chunk:
+                raise _Lost("closed")
+            self._last_rx = time.monotonic()
+            self._buffer += chunk
+            pdus = self._parse_buffered()
+
+    async def _keepalive(self, writer: asyncio.StreamWriter) -> None:
+        """enquire_link when idle; the link is dropped when nothing came for three intervals."""
+        every = self.settings.enquire_link_s
+        while True:
+            await asyncio.sleep(every / 2)
+            idle = time.monotonic() - self._last_rx
+            if idle > 3 * every:
+                logger.warning("SMPP link silent for %.0f s; reconnecting", idle)
+                writer.close()  # the read loop sees the end
+                return
+            if idle >= every:
+                self._send([smpplib.smpp.make_pdu("enquire_link", client=self._sequence)])
 
     def _set_bound(self, bound: bool) -> None:
+        assert self._bound is not None
         (self._bound.set if bound else self._bound.clear)()
         for listener in self.state_listeners:
             listener(bound)
 
-    def _dispatch(self, client: _Client, pdus: list[Any]) -> None:
+    def _send(self, pdus: list[Any]) -> None:
+        writer = self._writer
+        if writer is None or writer.is_closing():
+            raise LinkDown("not connected")
+        writer.write(b"".join(p.generate() for p in pdus))
+
+    async def _dispatch(self, pdus: list[Any]) -> None:
         """Handle one burst: accepted submits recorded, MOs stored, then every answer goes out."""
         delivers: list[Any] = []
         answers: list[Any] = []  # deliver_sm_resp and enquire_link_resp, sent with one write
@@ -279,31 +296,37 @@ class SmppLink:
                     if result.ok and tag is not None:
                         accepted.append((tag, result))
             elif command == "enquire_link":
-                answer = smpplib.smpp.make_pdu("enquire_link_resp", client=client)
+                answer = smpplib.smpp.make_pdu("enquire_link_resp", client=self._sequence)
                 answer.sequence = pdu.sequence
                 answers.append(answer)
+            elif command == "unbind":
+                answer = smpplib.smpp.make_pdu("unbind_resp", client=self._sequence)
+                answer.sequence = pdu.sequence
+                self._send([answer])
+                raise _Lost("the SMSC unbound")
             elif pdu.is_error():
                 logger.warning("SMSC answered %s with status 0x%x", command, pdu.status)
-            elif command not in ("enquire_link_resp", "unbind", "unbind_resp", "alert_notification"):
+            elif command not in ("enquire_link_resp", "unbind_resp", "alert_notification"):
                 logger.warning("unhandled SMPP command %s", command)
         if accepted and self.on_accepted is not None:
-            try:  # recorded here, in the reader thread, before any submit learns its result
-                self.on_accepted(accepted)
+            try:  # recorded before any submit learns its result
+                await self.on_accepted(accepted)
             except Exception:
                 logger.error("recording %d accepted submits failed", len(accepted), exc_info=True)
         if delivers:
-            for pdu, status in zip(delivers, self._deliver(delivers), strict=False):
-                answer = smpplib.smpp.make_pdu("deliver_sm_resp", client=client, status=status)
+            for pdu, status in zip(delivers, await self._deliver(delivers), strict=True):
+                answer = smpplib.smpp.make_pdu("deliver_sm_resp", client=self._sequence, status=status)
                 answer.sequence = pdu.sequence
                 answers.append(answer)
         if answers:
-            client.send_many(answers)
-        if results and self._loop is not None:
-            self._loop.call_soon_threadsafe(_resolve_all, results)
+            self._send(answers)
+        for future, result in results:
+            if not future.done():
+                future.set_result(result)
 
-    def _deliver(self, pdus: list[Any]) -> list[int]:
+    async def _deliver(self, pdus: list[Any]) -> list[int]:
         try:
-            return self._on_deliver(pdus)
+            return await self._on_deliver(pdus)
         except Exception:
             logger.error("deliver_sm handler failed", exc_info=True)
             return [C.SMPP_ESME_RX_T_APPN] * len(pdus)  # temporary: the SMSC will deliver them again
@@ -311,63 +334,35 @@ class SmppLink:
     def _fail_pending(self) -> None:
         pending, self._pending = self._pending, {}
         for future, _ in pending.values():
-            if self._loop is not None:
-                self._loop.call_soon_threadsafe(_fail, future, LinkDown("link lost before submit_sm_resp"))
+            if not future.done():
+                future.set_exception(LinkDown("link lost before submit_sm_resp"))
 
-    # -- asyncio side ----------------------------------------------------------
+    # -- submits -----------------------------------------------------------------
     async def submit(self, timeout: float = 30.0, accepted: Any = None, **params: Any) -> SubmitResult:
         """Send one submit_sm and wait for its response.
 
-        ``accepted`` (any tag) is handed to ``on_accepted`` with the result in the reader
-        thread as soon as the SMSC accepts the PDU, with the other acceptances of the same
-        read, so what it records survives a crash right after the acceptance.
+        ``accepted`` (any tag) is handed to ``on_accepted`` with the result as soon as the
+        SMSC accepts the PDU, with the other acceptances of the same read, before this
+        returns, so what it records survives a crash right after the acceptance.
 
         Raises:
             LinkDown: not bound, or the link dropped before the response.
         """
-        assert self._window is not None and self._loop is not None, "start() first"
+        assert self._window is not None, "start() first"
         async with self._window:
             await self._limiter.acquire()
-            client = self._client
-            if client is None or not self.bound:
+            if not self.bound:
                 raise LinkDown("not bound")
-            future: asyncio.Future = self._loop.create_future()
-
-            def send() -> None:
-                with client.send_lock:
-                    pdu = smpplib.smpp.make_pdu("submit_sm", client=client, **params)
-                    self._pending[pdu.sequence] = (future, accepted)
-                    client.send_many([pdu])
-
+            pdu = smpplib.smpp.make_pdu("submit_sm", client=self._sequence, **params)
+            future: asyncio.Future = asyncio.get_running_loop().create_future()
+            self._pending[pdu.sequence] = (future, accepted)
             try:
-                # Sent from the event loop: a PDU is a few hundred bytes and the window keeps the
-                # socket buffer far from full; a thread hop per submit cost more than the send.
-                send()
-            except (smpplib.exceptions.ConnectionError, OSError) as exc:
-                raise LinkDown(str(exc)) from exc
-            except smpplib.exceptions.PDUError as exc:
-                # smpplib refuses locally when the link dropped between our check and the send
-                # ("Incorrect BIND Status"): the same as a lost link, retry once bound again.
-                raise LinkDown(str(exc)) from exc
+                self._send([pdu])
+            except LinkDown:
+                self._pending.pop(pdu.sequence, None)
+                raise
             try:
                 return await asyncio.wait_for(future, timeout)
             except asyncio.TimeoutError as exc:
+                self._pending.pop(pdu.sequence, None)
                 raise LinkDown("no submit_sm_resp in time") from exc
-
-
-def _resolve_all(results: list[tuple[asyncio.Future, SubmitResult]]) -> None:
-    for future, result in results:
-        if not future.done():
-            future.set_result(result)
-
-
-def _fail(future: asyncio.Future, exc: Exception) -> None:
-    if not future.done():
-        future.set_exception(exc)
-
-
-def _close(client: _Client) -> None:
-    try:
-        client.disconnect()
-    except Exception:
-        pass

@@ -36,10 +36,9 @@ class MtSender:
     An entry whose sending failed unexpectedly stays pending and is retried with
     backoff up to the attempt limit, then dead-lettered with the error."""
 
-    def __init__(self, redis: Any, sync_redis: Any, link: SmppLink, settings: SmsSettings, metrics: Metrics,
+    def __init__(self, redis: Any, link: SmppLink, settings: SmsSettings, metrics: Metrics,
                  consumer: str, policy: ConsumerPolicy | None = None) -> None:
         self.redis = redis
-        self.sync_redis = sync_redis  # for recording acceptances in the SMPP reader thread
         self.link = link
         self.settings = settings
         self.metrics = metrics
@@ -137,15 +136,15 @@ class MtSender:
                 return f"submit_sm error 0x{result.status:x} after {errors} attempts", errors
             await asyncio.sleep(self.settings.throttle_backoff_s * errors)
 
-    def record_accepted(self, accepted: list[tuple[tuple[str, int], SubmitResult]]) -> None:
+    async def record_accepted(self, accepted: list[tuple[tuple[str, int], SubmitResult]]) -> None:
         """Parts with the SMSC (``((entry id, part index), result)``): remember them, so a restart
         does not send them again, and map their message ids for the receipts (one write)."""
-        pipe = self.sync_redis.pipeline(transaction=True)
+        pipe = self.redis.pipeline(transaction=True)
         for (entry_id, index), result in accepted:
             pipe.hset(sms_keys.mt_progress(entry_id), str(index), result.message_id)
             pipe.hset(sms_keys.message_id(result.message_id), mapping={"mt": entry_id, "part": str(index)})
             pipe.expire(sms_keys.message_id(result.message_id), self.settings.receipt_ttl_s)
-        pipe.execute()
+        await pipe.execute()
 
     async def _dead_letter(self, entry_id: str, mt: dict, reason: str, attempts: int) -> None:
         logger.error("MT to %s given up: %s", mask_phone(mt["dest"]), reason)

@@ -59,19 +59,28 @@ function startBench(spec) {
   const session = [...sessions][0];
   if (!session) throw new Error('no bound ESME');
   bench = { n: spec.n, window: spec.window || 10, rate: spec.rate || 0, texts: spec.texts, prefix: spec.prefix || '849', sent: 0,
-    acked: 0, replied: 0, duplicates: 0, bySource: new Map(), start: process.hrtime.bigint(), last: null };
+    acked: 0, refused: 0, replied: 0, duplicates: 0, bySource: new Map(), start: process.hrtime.bigint(), last: null };
   let inFlight = 0;
   const rate = Number(spec.rate || 0);
+  const deliver = (source, text) => {
+    const ucs2 = /[^\x00-\x7f]/.test(text);
+    const payload = ucs2 ? Buffer.from(text, 'utf16le').swap16() : Buffer.from(text, 'latin1');
+    session.deliver_sm({ source_addr: source, destination_addr: '8283', data_coding: ucs2 ? 8 : 0,
+      short_message: payload }, (resp) => {
+      if (resp.command_status !== 0) {  // refused (e.g. the ESME could not store it): delivered again later
+        bench.refused += 1;
+        setTimeout(() => deliver(source, text), 200);
+        return;
+      }
+      inFlight -= 1; bench.acked += 1; if (!rate) pump();
+    });
+  };
   const sendOne = () => {
     const i = bench.sent++;
     const source = bench.prefix + String(i).padStart(8, '0');
-    const text = bench.texts[i % bench.texts.length];
-    const ucs2 = /[^\x00-\x7f]/.test(text);
-    const payload = ucs2 ? Buffer.from(text, 'utf16le').swap16() : Buffer.from(text, 'latin1');
     bench.bySource.set(source, { sentAt: process.hrtime.bigint(), parts: 0 });
     inFlight += 1;
-    session.deliver_sm({ source_addr: source, destination_addr: '8283', data_coding: ucs2 ? 8 : 0,
-      short_message: payload }, () => { inFlight -= 1; bench.acked += 1; if (!rate) pump(); });
+    deliver(source, bench.texts[i % bench.texts.length]);
   };
   const pump = () => {
     while (inFlight < bench.window && bench.sent < bench.n) sendOne();
@@ -92,7 +101,7 @@ function benchReport() {
   latencies.sort((a, b) => a - b);
   const pct = (q) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.round(q * (latencies.length - 1)))] : null);
   const seconds = bench.last ? Number(bench.last - bench.start) / 1e9 : null;
-  return { n: bench.n, sent: bench.sent, acked: bench.acked, replied: bench.replied, duplicates: bench.duplicates,
+  return { n: bench.n, sent: bench.sent, acked: bench.acked, refused: bench.refused, replied: bench.replied, duplicates: bench.duplicates,
     lost: bench.n - bench.replied, seconds, per_second: seconds ? bench.replied / seconds : null,
     p50_ms: pct(0.5), p99_ms: pct(0.99) };
 }

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import redis
 import redis.asyncio as aioredis
 import smpplib.consts as C
 
@@ -34,20 +33,19 @@ class FlakyLink:
         if self.calls == 1:
             raise RuntimeError("unexpected")
         result = SubmitResult(C.SMPP_ESME_ROK, f"id{self.calls}")
-        self.on_accepted([(accepted, result)])
+        await self.on_accepted([(accepted, result)])
         self.accepted.append(params)
         return result
 
 
 async def test_an_entry_that_failed_unexpectedly_is_sent_again_without_a_restart(redis_url: str) -> None:
     client = aioredis.from_url(redis_url)
-    sync = redis.Redis.from_url(redis_url)
     try:
         await client.delete(sms_keys.MT_STREAM)
         await ensure_group(client, sms_keys.MT_STREAM, sms_keys.MT_GROUP)
         await client.xadd(sms_keys.MT_STREAM, {"dest": "84905000999", "text": "Ho so da co ket qua"})
         link = FlakyLink()
-        sender = MtSender(client, sync, link, SmsSettings(_env_file=None), Metrics(), "test-consumer")
+        sender = MtSender(client, link, SmsSettings(_env_file=None), Metrics(), "test-consumer")
         stop = asyncio.Event()
         task = asyncio.create_task(sender.run(stop))
         for _ in range(100):
@@ -61,4 +59,3 @@ async def test_an_entry_that_failed_unexpectedly_is_sent_again_without_a_restart
         assert pending["pending"] == 0  # and acknowledged
     finally:
         await client.close()
-        sync.close()
