@@ -286,9 +286,7 @@ class Bench:
             wait_unbound(self.control)
 
     def _spawn(self, args: list[str], env: dict, log: str) -> subprocess.Popen:
-        head = ["/tmp/prof_link.py"] if os.environ.get("XPROF") else ["-m", "sms_gateway"]
-        env = {**env, "XROLE": log}
-        return subprocess.Popen([sys.executable, *head, *args], cwd=ROOT, env=env,
+        return subprocess.Popen([sys.executable, "-m", "sms_gateway", *args], cwd=ROOT, env=env,
                                 stdout=open(self.work / f"{log}.log", "ab"), stderr=subprocess.STDOUT)
 
     # -- Kannel ---------------------------------------------------------------------------------

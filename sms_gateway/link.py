@@ -43,6 +43,47 @@ DeliverHandler = Callable[[list[Any]], Awaitable[list[int]]]  # deliver_sm PDUs 
 AcceptedHandler = Callable[[list[tuple[Any, "SubmitResult"]]], Awaitable[None]]  # (tag given to submit, result)
 BURST_BYTES = 1 << 16
 CONNECT_TIMEOUT_S = 10.0
+SUBMIT_SM, SUBMIT_SM_RESP, DELIVER_SM_RESP, ENQUIRE_LINK_RESP = 0x00000004, 0x80000004, 0x80000005, 0x80000015
+_HEADER = struct.Struct(">LLLL")
+_SAR_TLVS = (("sar_msg_ref_num", 0x020C, ">HHH"), ("sar_total_segments", 0x020E, ">HHB"),
+             ("sar_segment_seqnum", 0x020F, ">HHB"))
+_FAST_SUBMIT = {"source_addr_ton", "source_addr_npi", "source_addr", "dest_addr_ton", "dest_addr_npi",
+                "destination_addr", "esm_class", "registered_delivery", "data_coding", "short_message",
+                *(name for name, _, _ in _SAR_TLVS)}
+
+
+def _octets(value: Any) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode("latin-1")
+
+
+def encode_submit_sm(sequence: int, params: dict[str, Any]) -> bytes:
+    """A submit_sm with the parameters the sender uses, encoded directly (smpplib's generic encoder
+    walks every optional parameter of the command for each PDU: most of a submit's CPU)."""
+    message = _octets(params.get("short_message", b""))
+    body = b"".join((
+        b"\x00",  # service_type
+        bytes((params.get("source_addr_ton", 0), params.get("source_addr_npi", 0))),
+        _octets(params.get("source_addr", "")), b"\x00",
+        bytes((params.get("dest_addr_ton", 0), params.get("dest_addr_npi", 0))),
+        _octets(params["destination_addr"]), b"\x00",
+        bytes((params.get("esm_class", 0), 0, 0)),  # esm_class, protocol_id, priority_flag
+        b"\x00\x00",  # schedule_delivery_time, validity_period: none
+        bytes((params.get("registered_delivery", 0), 0, params.get("data_coding", 0), 0, len(message))),
+        message,
+        *(struct.pack(layout, tag, struct.calcsize(layout) - 4, params[name])
+          for name, tag, layout in _SAR_TLVS if params.get(name) is not None),
+    ))
+    return _HEADER.pack(16 + len(body), SUBMIT_SM, 0, sequence) + body
+
+
+@dataclass(frozen=True)
+class _SubmitResp:
+    """A submit_sm_resp, decoded directly (the PDU the link reads most)."""
+
+    status: int
+    sequence: int
+    message_id: str
+    command: str = "submit_sm_resp"
 
 
 class LinkDown(Exception):
@@ -137,7 +178,7 @@ class SmppLink:
         writer = self._writer
         if writer is not None:
             try:
-                self._send([smpplib.smpp.make_pdu("unbind", client=self._sequence)])
+                self._send([smpplib.smpp.make_pdu("unbind", client=self._sequence).generate()])
                 await asyncio.wait_for(writer.drain(), 2)
             except Exception:  # the link may already be gone
                 pass
@@ -225,13 +266,17 @@ class SmppLink:
         """Every whole PDU in the buffer (what is left stays for the next read)."""
         buffer, offset, pdus = self._buffer, 0, []
         while len(buffer) - offset >= 16:
-            (length,) = struct.unpack_from(">L", buffer, offset)
+            length, command_id, status, sequence = _HEADER.unpack_from(buffer, offset)
             if length < 16:
                 raise _Lost("broken PDU")
             if len(buffer) - offset < length:
                 break
-            pdus.append(smpplib.smpp.parse_pdu(bytes(buffer[offset:offset + length]), client=self._sequence,
-                                               allow_unknown_opt_params=True))
+            if command_id == SUBMIT_SM_RESP:
+                message_id = bytes(buffer[offset + 16:offset + length]).split(b"\x00", 1)[0].decode("latin-1")
+                pdus.append(_SubmitResp(status, sequence, message_id))
+            else:
+                pdus.append(smpplib.smpp.parse_pdu(bytes(buffer[offset:offset + length]), client=self._sequence,
+                                                   allow_unknown_opt_params=True))
             offset += length
         if offset:
             del buffer[:offset]
@@ -262,7 +307,7 @@ class SmppLink:
                 writer.close()  # the read loop sees the end
                 return
             if idle >= every:
-                self._send([smpplib.smpp.make_pdu("enquire_link", client=self._sequence)])
+                self._send([smpplib.smpp.make_pdu("enquire_link", client=self._sequence).generate()])
 
     def _set_bound(self, bound: bool) -> None:
         assert self._bound is not None
@@ -270,16 +315,17 @@ class SmppLink:
         for listener in self.state_listeners:
             listener(bound)
 
-    def _send(self, pdus: list[Any]) -> None:
+    def _send(self, pdus: list[bytes]) -> None:
+        """Write encoded PDUs with one write."""
         writer = self._writer
         if writer is None or writer.is_closing():
             raise LinkDown("not connected")
-        writer.write(b"".join(p.generate() for p in pdus))
+        writer.write(b"".join(pdus))
 
     async def _dispatch(self, pdus: list[Any]) -> None:
         """Handle one burst: accepted submits recorded, MOs stored, then every answer goes out."""
         delivers: list[Any] = []
-        answers: list[Any] = []  # deliver_sm_resp and enquire_link_resp, sent with one write
+        answers: list[bytes] = []  # deliver_sm_resp and enquire_link_resp, sent with one write
         results: list[tuple[asyncio.Future, SubmitResult]] = []
         accepted: list[tuple[Any, SubmitResult]] = []
         for pdu in pdus:
@@ -287,22 +333,18 @@ class SmppLink:
             if command == "deliver_sm":
                 delivers.append(pdu)
             elif command == "submit_sm_resp":
-                message_id = pdu.message_id
-                message_id = message_id.decode() if isinstance(message_id, bytes) else str(message_id or "")
-                result = SubmitResult(status=int(pdu.status), message_id=message_id)
+                result = SubmitResult(status=pdu.status, message_id=pdu.message_id)
                 future, tag = self._pending.pop(pdu.sequence, (None, None))
                 if future is not None:
                     results.append((future, result))
                     if result.ok and tag is not None:
                         accepted.append((tag, result))
             elif command == "enquire_link":
-                answer = smpplib.smpp.make_pdu("enquire_link_resp", client=self._sequence)
-                answer.sequence = pdu.sequence
-                answers.append(answer)
+                answers.append(_HEADER.pack(16, ENQUIRE_LINK_RESP, 0, pdu.sequence))
             elif command == "unbind":
                 answer = smpplib.smpp.make_pdu("unbind_resp", client=self._sequence)
                 answer.sequence = pdu.sequence
-                self._send([answer])
+                self._send([answer.generate()])
                 raise _Lost("the SMSC unbound")
             elif pdu.is_error():
                 logger.warning("SMSC answered %s with status 0x%x", command, pdu.status)
@@ -315,9 +357,7 @@ class SmppLink:
                 logger.error("recording %d accepted submits failed", len(accepted), exc_info=True)
         if delivers:
             for pdu, status in zip(delivers, await self._deliver(delivers), strict=True):
-                answer = smpplib.smpp.make_pdu("deliver_sm_resp", client=self._sequence, status=status)
-                answer.sequence = pdu.sequence
-                answers.append(answer)
+                answers.append(_HEADER.pack(17, DELIVER_SM_RESP, status, pdu.sequence) + b"\x00")  # no message_id
         if answers:
             self._send(answers)
         for future, result in results:
@@ -353,16 +393,21 @@ class SmppLink:
             await self._limiter.acquire()
             if not self.bound:
                 raise LinkDown("not bound")
-            pdu = smpplib.smpp.make_pdu("submit_sm", client=self._sequence, **params)
+            if _FAST_SUBMIT.issuperset(params):
+                sequence = self._sequence.next_sequence()
+                encoded = encode_submit_sm(sequence, params)
+            else:
+                pdu = smpplib.smpp.make_pdu("submit_sm", client=self._sequence, **params)
+                sequence, encoded = pdu.sequence, pdu.generate()
             future: asyncio.Future = asyncio.get_running_loop().create_future()
-            self._pending[pdu.sequence] = (future, accepted)
+            self._pending[sequence] = (future, accepted)
             try:
-                self._send([pdu])
+                self._send([encoded])
             except LinkDown:
-                self._pending.pop(pdu.sequence, None)
+                self._pending.pop(sequence, None)
                 raise
             try:
                 return await asyncio.wait_for(future, timeout)
             except asyncio.TimeoutError as exc:
-                self._pending.pop(pdu.sequence, None)
+                self._pending.pop(sequence, None)
                 raise LinkDown("no submit_sm_resp in time") from exc
