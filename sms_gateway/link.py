@@ -148,6 +148,7 @@ class SmppLink:
         self._task: asyncio.Task | None = None
         self._last_rx = time.monotonic()
         self._early: list[Any] = []
+        self._keepalive: asyncio.TimerHandle | None = None
         self.binds = 0
         self._instance = secrets.token_hex(4)
         self.state_listeners: list[Callable[[bool], None]] = []
@@ -226,7 +227,9 @@ class SmppLink:
             self._set_bound(True)
             logger.info("SMPP bound as %s to %s:%s", self.settings.bind_mode,
                         self.settings.smsc_host, self.settings.smsc_port)
-            keepalive = asyncio.create_task(self._keepalive(writer), name="smpp-enquire-link")
+            # A timer, not a task: aiohttp's graceful shutdown waits for the tasks created after start-up.
+            self._keepalive = asyncio.get_running_loop().call_later(self.settings.enquire_link_s / 2,
+                                                                    self._check_alive, writer)
             try:
                 await self._read_loop(reader)
             except (OSError, asyncio.IncompleteReadError, _Lost, LinkDown, smpplib.exceptions.PDUError) as exc:
@@ -235,7 +238,8 @@ class SmppLink:
             except Exception:
                 logger.exception("SMPP link failed; reconnecting")
             finally:
-                keepalive.cancel()
+                if self._keepalive is not None:
+                    self._keepalive.cancel()
                 self._set_bound(False)
                 self._writer = None
                 writer.close()
@@ -248,16 +252,20 @@ class SmppLink:
         writer.write(smpplib.smpp.make_pdu(command, client=self._sequence, system_id=self.settings.system_id,
                                            password=self.settings.password,
                                            system_type=self.settings.system_type).generate())
-        deadline = time.monotonic() + self.settings.enquire_link_s
-        while True:
-            pdus = self._parse_buffered()
-            if pdus:
-                resp, rest = pdus[0], pdus[1:]
-                break
-            chunk = await asyncio.wait_for(reader.read(BURST_BYTES), max(deadline - time.monotonic(), 0.1))
-            if not chunk:
-                raise _Lost("closed by the SMSC during the bind")
-            self._buffer += chunk
+        # No answer in time: the connection is closed, which ends the read (no task to time out).
+        timer = asyncio.get_running_loop().call_later(self.settings.enquire_link_s, writer.close)
+        try:
+            while True:
+                pdus = self._parse_buffered()
+                if pdus:
+                    resp, rest = pdus[0], pdus[1:]
+                    break
+                chunk = await reader.read(BURST_BYTES)
+                if not chunk:
+                    raise _Lost("closed by the SMSC during the bind")
+                self._buffer += chunk
+        finally:
+            timer.cancel()
         if resp.command != f"{command}_resp" or resp.status != C.SMPP_ESME_ROK:
             raise _Lost(f"{resp.command} status 0x{resp.status:x}")
         self._early = rest  # what came right behind the bind_resp
@@ -296,18 +304,17 @@ class SmppLink:
             self._buffer += chunk
             pdus = self._parse_buffered()
 
-    async def _keepalive(self, writer: asyncio.StreamWriter) -> None:
+    def _check_alive(self, writer: asyncio.StreamWriter) -> None:
         """enquire_link when idle; the link is dropped when nothing came for three intervals."""
         every = self.settings.enquire_link_s
-        while True:
-            await asyncio.sleep(every / 2)
-            idle = time.monotonic() - self._last_rx
-            if idle > 3 * every:
-                logger.warning("SMPP link silent for %.0f s; reconnecting", idle)
-                writer.close()  # the read loop sees the end
-                return
-            if idle >= every:
-                self._send([smpplib.smpp.make_pdu("enquire_link", client=self._sequence).generate()])
+        idle = time.monotonic() - self._last_rx
+        if idle > 3 * every:
+            logger.warning("SMPP link silent for %.0f s; reconnecting", idle)
+            writer.close()  # the read loop sees the end
+            return
+        if idle >= every and not writer.is_closing():
+            writer.write(smpplib.smpp.make_pdu("enquire_link", client=self._sequence).generate())
+        self._keepalive = asyncio.get_running_loop().call_later(every / 2, self._check_alive, writer)
 
     def _set_bound(self, bound: bool) -> None:
         assert self._bound is not None

@@ -35,6 +35,7 @@ ENUMERATION_LIMITED = (
 )
 UNREADABLE = "Tin nhắn không đọc được. Soạn HD gửi 8283 để xem hướng dẫn."
 OPTIONS_HINT = "Trả lời số thứ tự để chọn."
+PARSED_CACHE_SIZE = 1024  # cached dossiers kept parsed (keyed by their JSON)
 
 
 @dataclass
@@ -59,30 +60,43 @@ class Router:
         self.settings = settings
         self.sms = sms
         self.limit = UserRateLimit(redis, sms.rate_limit_per_min)
+        self._parsed_cache: dict[bytes, Dossier] = {}
 
-    async def read_ahead(self, messages: list[tuple[str, str]]) -> list[Ahead]:
-        """For a batch of ``(msisdn, text)``: count each against its sender's rate limit and read
-        what its answer needs (the sender's unknown codes, the cached dossier), in one transaction."""
-        commands = [parse_sms(text) for _, text in messages]
+    async def read_ahead(self, messages: list[tuple[str, str]],
+                         commands: list[Command] | None = None) -> list[Ahead]:
+        """For a batch of ``(msisdn, text)`` (``commands``: their :func:`parse_sms`, if already
+        parsed): count each against its sender's rate limit and read what its answer needs
+        (the sender's unknown codes, the cached dossier), in one transaction."""
+        commands = commands or [parse_sms(text) for _, text in messages]
         pipe = self.redis.pipeline(transaction=True)
-        for (msisdn, _), command in zip(messages, commands, strict=True):
+        for msisdn, _ in messages:
             self.limit.queue_count(pipe, f"sms:{msisdn}")
-            pipe.get(sms_keys.unknown_codes(msisdn))
-            if command.code:
-                pipe.get(cache_key(command.code))
-        results = iter(await pipe.execute())
+        keys = [sms_keys.unknown_codes(msisdn) for msisdn, _ in messages]
+        keys += [cache_key(command.code) for command in commands if command.code]
+        pipe.mget(keys)
+        *counts, values = await pipe.execute()
+        unknown, cached = values[:len(messages)], iter(values[len(messages):])
         aheads = []
-        for command in commands:
-            _, count, unknown = next(results), next(results), next(results)
-            ahead = Ahead(command, int(count), int(unknown or 0))
-            cached = next(results) if command.code else None
-            if cached:
+        for command, count, tried in zip(commands, counts[1::2], unknown, strict=True):
+            ahead = Ahead(command, int(count), int(tried or 0))
+            raw = next(cached) if command.code else None
+            if raw:
                 try:
-                    ahead.dossiers[command.code] = Dossier.parse_raw(cached)  # type: ignore[index]
+                    ahead.dossiers[command.code] = self._parsed(raw)  # type: ignore[index]
                 except ValueError:  # looked up again, through the client
                     logger.warning("unreadable cached dossier", exc_info=True)
             aheads.append(ahead)
         return aheads
+
+    def _parsed(self, raw: bytes) -> Dossier:
+        """The dossier a cached JSON holds; the same bytes are parsed once (the Redis cache
+        still decides what is fresh: only the parsing is saved)."""
+        dossier = self._parsed_cache.get(raw)
+        if dossier is None:
+            if len(self._parsed_cache) >= PARSED_CACHE_SIZE:
+                self._parsed_cache.clear()
+            dossier = self._parsed_cache[raw] = Dossier.parse_raw(raw)
+        return dossier
 
     async def reply(self, msisdn: str, text: str | None, ahead: Ahead | None = None) -> str | None:
         """The reply to ``text`` from ``msisdn``; None when the number is silenced (``ahead``: what

@@ -34,7 +34,7 @@ from common.streams import REDIS_DOWN, ConsumerPolicy, Entry, StreamConsumer, pa
 from common.text import as_str
 from sms_gateway.config import SmsSettings
 from sms_gateway.encoding import MalformedUdh, decode_mo, split_udh
-from sms_gateway.keywords import Kind, parse_sms
+from sms_gateway.keywords import Command, Kind, parse_sms
 from sms_gateway.metrics import Metrics
 from sms_gateway.router import Router
 
@@ -51,6 +51,7 @@ class _Whole:
     entry: Entry
     source: str
     text: str
+    command: Command
     digest: str
     received_at: float
 
@@ -113,21 +114,25 @@ class MoWorker:
             return left
         window = self.settings.dedup_window_s
         pipe = self.redis.pipeline(transaction=False)
-        for mo in wholes:
+        again = [mo for mo in wholes if not mo.entry.first]  # read before: maybe answered, the ack missing
+        for mo in again:
             pipe.exists(sms_keys.mo_done(mo.entry.id))
+        for mo in wholes:
             pipe.set(sms_keys.dedup(mo.source, mo.digest), self._dedup_record(mo.entry.id, mo.entry.fields,
                                                                              mo.received_at), nx=True, ex=window)
         flags = await pipe.execute()
+        answered_before = {mo.entry.id for mo, found in zip(again, flags, strict=False) if found}
         done: list[str] = []
         fresh: list[_Whole] = []
-        for mo, answered, first in zip(wholes, flags[0::2], flags[1::2], strict=True):
-            if answered:  # handled before a crash, after its transaction: only the ack was missing
+        for mo, first in zip(wholes, flags[len(again):], strict=True):
+            if mo.entry.id in answered_before:  # handled before a crash, after its transaction: only the ack
                 done.append(mo.entry.id)
             elif first:
                 fresh.append(mo)
             else:  # the same content came lately: the one-entry path weighs the resend evidence
                 left.append(mo.entry)
-        aheads = await self.router.read_ahead([(mo.source, mo.text) for mo in fresh]) if fresh else []
+        aheads = await self.router.read_ahead([(mo.source, mo.text) for mo in fresh],
+                                              [mo.command for mo in fresh]) if fresh else []
         answers = await asyncio.gather(*(self.router.reply(mo.source, mo.text, ahead)
                                          for mo, ahead in zip(fresh, aheads, strict=True)), return_exceptions=True)
         finished: list[tuple[str, dict | None]] = []
@@ -167,9 +172,13 @@ class MoWorker:
         payload = bytes.fromhex(fields.get("payload", ""))
         data_coding = int(fields.get("data_coding", 0))
         text = decode_mo(payload, data_coding)
-        if not text or not text.strip() or parse_sms(text).kind is Kind.CHAT:
+        if not text or not text.strip():
             return None
-        return _Whole(entry, fields["source"], text, _digest(payload, None, data_coding), float(fields["received_at"]))
+        command = parse_sms(text)
+        if command.kind is Kind.CHAT:
+            return None
+        return _Whole(entry, fields["source"], text, command, _digest(payload, None, data_coding),
+                      float(fields["received_at"]))
 
     async def handle(self, entry_id: str, raw: dict) -> None:
         """Process one stored deliver_sm."""

@@ -39,7 +39,7 @@ class FailingRouter:
 
     calls = 0
 
-    async def read_ahead(self, messages: list) -> list:
+    async def read_ahead(self, messages: list, commands: list | None = None) -> list:
         return [None] * len(messages)
 
     async def reply(self, msisdn: str, text: str | None, ahead: object = None) -> str | None:
