@@ -10,6 +10,7 @@ with an ellipsis rather than cut mid-word.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from common.text import fold, nfc
 
@@ -42,6 +43,7 @@ class Part:
     total: int
 
 
+@lru_cache(maxsize=4096)  # replies repeat (one per dossier status): fold each once
 def to_gsm7(text: str) -> str:
     """Fold Vietnamese to ASCII and drop what GSM-7 cannot carry."""
     folded = fold(nfc(text).translate(_ASCII_LOOKALIKES)).replace("\r", "")

@@ -148,6 +148,7 @@ class SmppLink:
         self._task: asyncio.Task | None = None
         self._last_rx = time.monotonic()
         self._early: list[Any] = []
+        self._out: list[bytes] = []  # PDUs to write at the end of this turn
         self._keepalive: asyncio.TimerHandle | None = None
         self.binds = 0
         self._instance = secrets.token_hex(4)
@@ -211,6 +212,7 @@ class SmppLink:
                 reader, writer = await asyncio.wait_for(
                     asyncio.open_connection(self.settings.smsc_host, self.settings.smsc_port), CONNECT_TIMEOUT_S)
                 self._buffer.clear()
+                self._out = []
                 await self._bind(reader, writer)
             except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, _Lost,
                     smpplib.exceptions.PDUError) as exc:
@@ -323,11 +325,19 @@ class SmppLink:
             listener(bound)
 
     def _send(self, pdus: list[bytes]) -> None:
-        """Write encoded PDUs with one write."""
+        """Write encoded PDUs; what is sent in one turn of the event loop goes out with one write
+        (each write wakes the SMSC: under load, a write per PDU cost more than the PDU)."""
         writer = self._writer
         if writer is None or writer.is_closing():
             raise LinkDown("not connected")
-        writer.write(b"".join(pdus))
+        if not self._out:
+            asyncio.get_running_loop().call_soon(self._flush, writer)
+        self._out += pdus
+
+    def _flush(self, writer: asyncio.StreamWriter) -> None:
+        out, self._out = self._out, []
+        if not writer.is_closing():
+            writer.write(b"".join(out))
 
     async def _dispatch(self, pdus: list[Any]) -> None:
         """Handle one burst: accepted submits recorded, MOs stored, then every answer goes out."""
