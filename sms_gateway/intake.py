@@ -60,8 +60,9 @@ class Intake:
         self.receipt_ttl_s = receipt_ttl_s
         self.session = session or (lambda: "")  # the current bind (SmppLink.session_id)
 
-    async def __call__(self, pdus: list[Any]) -> list[int]:
-        """Store the deliver_sm PDUs of one socket read with one Redis write; their statuses, in order."""
+    async def __call__(self, pdus: list[Any], extra: Callable[[Any], None] | None = None) -> list[int]:
+        """Store the deliver_sm PDUs of one socket read with one Redis transaction (``extra``: more
+        to write in it, the link's accepted submits); their statuses, in order."""
         statuses = [C.SMPP_ESME_ROK] * len(pdus)
         mos: list[tuple[int, dict]] = []
         receipts: list[tuple[int, str, str]] = []
@@ -71,14 +72,17 @@ class Intake:
                 receipts.append((i, *self._receipt(pdu)))
             else:
                 mos.append((i, self._fields(pdu, esm_class)))
-        if mos:
+        if mos or extra is not None:
             pipe = self.redis.pipeline(transaction=True)  # all stored, or none (the SMSC delivers them again)
+            if extra is not None:
+                extra(pipe)
             for _, fields in mos:
                 pipe.xadd(sms_keys.MO_STREAM, fields)
             try:
                 await pipe.execute()
             except Exception:
-                logger.error("could not store %d MOs; asking the SMSC to retry", len(mos), exc_info=True)
+                logger.error("could not store %d MOs (and what the link accepted meanwhile); asking the SMSC "
+                             "to retry", len(mos), exc_info=True)
                 self.metrics.mo.labels("store_failed").inc(len(mos))
                 for i, _ in mos:
                     statuses[i] = C.SMPP_ESME_RX_T_APPN

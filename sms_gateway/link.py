@@ -1,11 +1,15 @@
 """The SMPP link: one bind to the SMSC, on the event loop (asyncio streams, smpplib's PDU codec).
 
 The link connects, binds and reads the socket in bursts: every whole PDU one read
-brought is handled together (group commit). The deliver_sm of a burst go to the
-intake at once (one Redis write for all of them) and are answered with the
-statuses it returns, so a deliver_sm is acknowledged only after it is stored; the
-submit_sm accepted in a burst are handed to ``on_accepted`` at once (one Redis
-write records them) before any waiting submit learns its result.
+brought is handled together (group commit). The deliver_sm of a burst and the
+submit_sm accepted in it are written with one Redis transaction (the intake stores
+the MOs, ``on_accepted`` adds the recording of the acceptances); then the
+deliver_sm are answered with the statuses the intake returned, so a deliver_sm is
+acknowledged only after it is stored, and the waiting submits learn their results,
+so an acceptance is recorded before anything else happens. Up to ``MAX_COMMITS``
+bursts are written at once while reading goes on (an SMSC window of 10 unanswered
+deliver_sm would otherwise wait a Redis round trip per burst); a burst with a
+delivery receipt waits for the bursts before it, whose acceptances it may report on.
 
 Submits: a window of outstanding submit_sm, a rate cap, and a future per sequence
 number resolved by its submit_sm_resp. A dropped link or a failed bind is retried
@@ -39,8 +43,12 @@ from sms_gateway.config import SmsSettings
 
 logger = logging.getLogger(__name__)
 
-DeliverHandler = Callable[[list[Any]], Awaitable[list[int]]]  # deliver_sm PDUs of one burst -> their statuses
-AcceptedHandler = Callable[[list[tuple[Any, "SubmitResult"]]], Awaitable[None]]  # (tag given to submit, result)
+# The deliver_sm PDUs of one burst, and what else to write in the same transaction -> their statuses.
+DeliverHandler = Callable[[list[Any], Callable[[Any], None] | None], Awaitable[list[int]]]
+# Adds to a transaction the recording of accepted submits: (tag given to submit, result).
+AcceptedHandler = Callable[[Any, list[tuple[Any, "SubmitResult"]]], None]
+MAX_COMMITS = 4  # bursts being written at once (the reading goes on meanwhile)
+RECEIPT_TYPE = 0x04  # esm_class bits 2-5: SMSC delivery receipt
 BURST_BYTES = 1 << 16
 CONNECT_TIMEOUT_S = 10.0
 SUBMIT_SM, SUBMIT_SM_RESP, DELIVER_SM_RESP, ENQUIRE_LINK_RESP = 0x00000004, 0x80000004, 0x80000005, 0x80000015
@@ -129,6 +137,12 @@ class RateLimiter:
             await asyncio.sleep(wait)
 
 
+def _resolve(results: list[tuple[asyncio.Future, SubmitResult]]) -> None:
+    for future, result in results:
+        if not future.done():
+            future.set_result(result)
+
+
 class SmppLink:
     """One bind to the SMSC."""
 
@@ -149,6 +163,8 @@ class SmppLink:
         self._last_rx = time.monotonic()
         self._early: list[Any] = []
         self._out: list[bytes] = []  # PDUs to write at the end of this turn
+        self._commits: set[asyncio.Future] = set()
+        self._last_commit: asyncio.Future | None = None
         self._keepalive: asyncio.TimerHandle | None = None
         self.binds = 0
         self._instance = secrets.token_hex(4)
@@ -298,7 +314,9 @@ class SmppLink:
         pdus, self._early = self._early, []
         while not self._stop.is_set():
             if pdus:
-                await self._dispatch(pdus)
+                self._dispatch(pdus)
+                if len(self._commits) >= MAX_COMMITS:
+                    await asyncio.wait(self._commits, return_when=asyncio.FIRST_COMPLETED)
             chunk = await reader.read(BURST_BYTES)
             if not chunk:
                 raise _Lost("closed")
@@ -339,8 +357,8 @@ class SmppLink:
         if not writer.is_closing():
             writer.write(b"".join(out))
 
-    async def _dispatch(self, pdus: list[Any]) -> None:
-        """Handle one burst: accepted submits recorded, MOs stored, then every answer goes out."""
+    def _dispatch(self, pdus: list[Any]) -> None:
+        """Handle one burst: what needs no write at once, the rest in a commit of its own."""
         delivers: list[Any] = []
         answers: list[bytes] = []  # deliver_sm_resp and enquire_link_resp, sent with one write
         results: list[tuple[asyncio.Future, SubmitResult]] = []
@@ -367,23 +385,39 @@ class SmppLink:
                 logger.warning("SMSC answered %s with status 0x%x", command, pdu.status)
             elif command not in ("enquire_link_resp", "unbind_resp", "alert_notification"):
                 logger.warning("unhandled SMPP command %s", command)
-        if accepted and self.on_accepted is not None:
-            try:  # recorded before any submit learns its result
-                await self.on_accepted(accepted)
-            except Exception:
-                logger.error("recording %d accepted submits failed", len(accepted), exc_info=True)
-        if delivers:
-            for pdu, status in zip(delivers, await self._deliver(delivers), strict=True):
-                answers.append(_HEADER.pack(17, DELIVER_SM_RESP, status, pdu.sequence) + b"\x00")  # no message_id
-        if answers:
-            self._send(answers)
-        for future, result in results:
-            if not future.done():
-                future.set_result(result)
+        if not (delivers or accepted):
+            if answers:
+                self._send(answers)
+            _resolve(results)
+            return
+        receipts = any((int(getattr(p, "esm_class", 0) or 0) & 0x3C) == RECEIPT_TYPE for p in delivers)
+        commit = asyncio.ensure_future(self._commit(delivers, accepted, results, answers,
+                                                    self._last_commit if receipts else None))
+        self._commits.add(commit)
+        commit.add_done_callback(self._commits.discard)
+        self._last_commit = commit
 
-    async def _deliver(self, pdus: list[Any]) -> list[int]:
+    async def _commit(self, delivers: list[Any], accepted: list[tuple[Any, SubmitResult]],
+                      results: list[tuple[asyncio.Future, SubmitResult]], answers: list[bytes],
+                      after: asyncio.Future | None) -> None:
+        """One transaction for the burst's MOs and acceptances, then its answers and results."""
+        if after is not None:
+            await asyncio.wait([after])
+        on_accepted = self.on_accepted
+        extra = (lambda pipe: on_accepted(pipe, accepted)) if accepted and on_accepted is not None else None
+        statuses = await self._deliver(delivers, extra)
+        answers += [_HEADER.pack(17, DELIVER_SM_RESP, status, pdu.sequence) + b"\x00"  # no message_id
+                    for pdu, status in zip(delivers, statuses, strict=True)]
         try:
-            return await self._on_deliver(pdus)
+            if answers:
+                self._send(answers)
+        except LinkDown:  # gone meanwhile: the SMSC delivers again what it has no answer for
+            pass
+        _resolve(results)
+
+    async def _deliver(self, pdus: list[Any], extra: Callable[[Any], None] | None) -> list[int]:
+        try:
+            return await self._on_deliver(pdus, extra)
         except Exception:
             logger.error("deliver_sm handler failed", exc_info=True)
             return [C.SMPP_ESME_RX_T_APPN] * len(pdus)  # temporary: the SMSC will deliver them again

@@ -136,15 +136,14 @@ class MtSender:
                 return f"submit_sm error 0x{result.status:x} after {errors} attempts", errors
             await asyncio.sleep(self.settings.throttle_backoff_s * errors)
 
-    async def record_accepted(self, accepted: list[tuple[tuple[str, int], SubmitResult]]) -> None:
-        """Parts with the SMSC (``((entry id, part index), result)``): remember them, so a restart
-        does not send them again, and map their message ids for the receipts (one write)."""
-        pipe = self.redis.pipeline(transaction=True)
+    def record_accepted(self, pipe: Any, accepted: list[tuple[tuple[str, int], SubmitResult]]) -> None:
+        """Parts with the SMSC (``((entry id, part index), result)``): add to the link's transaction
+        what remembers them, so a restart does not send them again, and maps their message ids
+        for the receipts."""
         for (entry_id, index), result in accepted:
             pipe.hset(sms_keys.mt_progress(entry_id), str(index), result.message_id)
             pipe.hset(sms_keys.message_id(result.message_id), mapping={"mt": entry_id, "part": str(index)})
             pipe.expire(sms_keys.message_id(result.message_id), self.settings.receipt_ttl_s)
-        await pipe.execute()
 
     async def _dead_letter(self, entry_id: str, mt: dict, reason: str, attempts: int) -> None:
         logger.error("MT to %s given up: %s", mask_phone(mt["dest"]), reason)

@@ -21,7 +21,8 @@ class FlakyLink:
     bound = True
     on_accepted = None  # set by the sender
 
-    def __init__(self) -> None:
+    def __init__(self, redis: object) -> None:
+        self.redis = redis
         self.calls = 0
         self.accepted: list[dict] = []
 
@@ -33,7 +34,9 @@ class FlakyLink:
         if self.calls == 1:
             raise RuntimeError("unexpected")
         result = SubmitResult(C.SMPP_ESME_ROK, f"id{self.calls}")
-        await self.on_accepted([(accepted, result)])
+        pipe = self.redis.pipeline(transaction=True)
+        self.on_accepted(pipe, [(accepted, result)])
+        await pipe.execute()
         self.accepted.append(params)
         return result
 
@@ -44,7 +47,7 @@ async def test_an_entry_that_failed_unexpectedly_is_sent_again_without_a_restart
         await client.delete(sms_keys.MT_STREAM)
         await ensure_group(client, sms_keys.MT_STREAM, sms_keys.MT_GROUP)
         await client.xadd(sms_keys.MT_STREAM, {"dest": "84905000999", "text": "Ho so da co ket qua"})
-        link = FlakyLink()
+        link = FlakyLink(client)
         sender = MtSender(client, link, SmsSettings(_env_file=None), Metrics(), "test-consumer")
         stop = asyncio.Event()
         task = asyncio.create_task(sender.run(stop))
