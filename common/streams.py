@@ -77,6 +77,21 @@ async def queue_sms(redis: Any, dest: str, text: str, origin: str) -> str:
     return as_str(entry)
 
 
+async def execute_idempotent(redis: Any, build: Callable[[Any], None], transaction: bool = True) -> list[Any]:
+    """Run the commands ``build`` adds in one pipeline; once more on a connection error (after a
+    Redis restart each pooled connection fails once). Only for writes that may apply twice
+    harmlessly: the first attempt may have been applied with its answer lost."""
+    for attempt in (1, 2):
+        pipe = redis.pipeline(transaction=transaction)
+        build(pipe)
+        try:
+            return await pipe.execute()
+        except redis_errors.ConnectionError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
 async def pause(stop: asyncio.Event, seconds: float) -> None:
     """Sleep ``seconds`` or until ``stop`` is set, creating no task (aiohttp's graceful
     shutdown waits for every task created after start-up, and a loop that makes a new
@@ -191,6 +206,7 @@ class StreamConsumer:
         self._next_housekeeping = 0.0
         self._claim_cursor = "0-0"
         self._outage = False
+        self._reread = False  # Redis failed on an entry in flight: read our pending ones once it is done
 
     # -- the loop ---------------------------------------------------------------
 
@@ -308,13 +324,21 @@ class StreamConsumer:
             try:
                 await work
             finally:
-                for entry_id in ids:
-                    self._in_flight.pop(entry_id, None)
+                self._done(ids)
             return
         task = asyncio.create_task(work)  # type: ignore[arg-type]
         for entry_id in ids:
             self._in_flight[entry_id] = task
-        task.add_done_callback(lambda _t: [self._in_flight.pop(e, None) for e in ids])
+        task.add_done_callback(lambda _t: self._done(ids))
+
+    def _done(self, ids: list[str]) -> None:
+        """No longer in flight; entries Redis failed on are read again from our pending ones (not
+        before: a pending read skips what is in flight, which would then wait for ``claim_idle_ms``)."""
+        for entry_id in ids:
+            self._in_flight.pop(entry_id, None)
+        if self._reread:
+            self._reread = False
+            self._cursor = "0"
 
     async def _handle_many(self, batch: list[Entry]) -> None:
         """The batch handler, then the one-entry handler for what it left (or for all, if it failed)."""
@@ -327,7 +351,7 @@ class StreamConsumer:
         except REDIS_DOWN:  # not the entries' fault: they stay pending, resumed after recovery
             self.stats.redis_errors += 1
             logger.warning("%s: Redis failed while handling %d entries; left pending", self.consumer, len(batch))
-            self._cursor = "0"
+            self._reread = True
             return
         except Exception:
             logger.warning("%s: a batch of %d failed; handling its entries one by one", self.consumer,
@@ -352,7 +376,7 @@ class StreamConsumer:
         except REDIS_DOWN:  # not the entry's fault: it stays pending, resumed after recovery
             self.stats.redis_errors += 1
             logger.warning("%s: Redis failed while handling %s; left pending", self.consumer, entry.id)
-            self._cursor = "0"
+            self._reread = True
         except Exception as exc:
             await self.failed(entry, exc)
 
@@ -373,7 +397,7 @@ class StreamConsumer:
                            exc_info=exc if attempts == 1 else None)
             self._retries[entry.id] = time.monotonic() + delay
         except REDIS_DOWN:
-            self._cursor = "0"
+            self._reread = True
 
     async def attempts(self, entry_id: str) -> int:
         """How many times the entry was delivered to a consumer (Redis keeps the count)."""

@@ -18,6 +18,7 @@ import smpplib.consts as C
 
 from common import sms_keys, stats
 from common.stats import Count
+from common.streams import execute_idempotent
 from sms_gateway.metrics import Metrics
 
 logger = logging.getLogger(__name__)
@@ -73,13 +74,15 @@ class Intake:
             else:
                 mos.append((i, self._fields(pdu, esm_class)))
         if mos or extra is not None:
-            pipe = self.redis.pipeline(transaction=True)  # all stored, or none (the SMSC delivers them again)
-            if extra is not None:
-                extra(pipe)
-            for _, fields in mos:
-                pipe.xadd(sms_keys.MO_STREAM, fields)
-            try:
-                await pipe.execute()
+            def build(pipe: Any) -> None:
+                if extra is not None:
+                    extra(pipe)
+                for _, fields in mos:
+                    pipe.xadd(sms_keys.MO_STREAM, fields)
+
+            try:  # one transaction: all stored, or none (the SMSC delivers them again); an MO stored
+                # twice (a lost answer, retried) has the same bind and sequence: the worker drops the resend
+                await execute_idempotent(self.redis, build)
             except Exception:
                 logger.error("could not store %d MOs (and what the link accepted meanwhile); asking the SMSC "
                              "to retry", len(mos), exc_info=True)

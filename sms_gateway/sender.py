@@ -21,7 +21,7 @@ from typing import Any
 
 from common import sms_keys, stats
 from common.privacy import mask_phone
-from common.streams import ConsumerPolicy, Entry, GroupCommit, StreamConsumer
+from common.streams import ConsumerPolicy, Entry, GroupCommit, StreamConsumer, execute_idempotent
 from common.text import as_str
 from sms_gateway.config import SmsSettings
 from sms_gateway.encoding import DATA_CODING_GSM7, DATA_CODING_UCS2, encode, prepare, udh
@@ -83,16 +83,18 @@ class MtSender:
     async def _write_acks(self, sent: list[tuple[str, str]]) -> None:
         """Acknowledge the replies sent in one turn and drop their progress, in one transaction."""
         ids = [entry_id for entry_id, _ in sent]
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.xack(sms_keys.MT_STREAM, sms_keys.MT_GROUP, *ids)
-        pipe.delete(*(sms_keys.mt_progress(entry_id) for entry_id in ids))
         now = time.time()
         seconds = [max(now - float(mo_at), 0) for _, mo_at in sent if mo_at]
+
+        def build(pipe: Any) -> None:
+            pipe.xack(sms_keys.MT_STREAM, sms_keys.MT_GROUP, *ids)
+            pipe.delete(*(sms_keys.mt_progress(entry_id) for entry_id in ids))
+            if seconds:
+                stats.queue_response(pipe, "sms", seconds)  # the dashboard's figure, in the same round trip
+
+        await execute_idempotent(self.redis, build)
         for value in seconds:
             self.metrics.round_trip.observe(value)
-        if seconds:
-            stats.queue_response(pipe, "sms", seconds)  # the dashboard's figure, in the same round trip
-        await pipe.execute()
 
     def _params(self, dest: str, text: str, ucs2: bool, reference: int, index: int, total: int) -> dict:
         s = self.settings
