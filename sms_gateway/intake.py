@@ -134,16 +134,22 @@ class Intake:
     async def record_receipts(self, receipts: list[tuple[str, str]]) -> list[str | None]:
         """Record the final states of MT parts by SMSC id (one read, one write); their MT entry ids."""
         candidates = [id_candidates(smsc_id) if smsc_id else [] for smsc_id, _ in receipts]
-        pipe = self.redis.pipeline(transaction=False)
-        for forms in candidates:
-            for form in forms:
+        matches: list[Any] = [None] * len(receipts)
+        # The id as the SMSC gave it first (the usual case), the other forms only for what is left.
+        for round_ in (lambda forms: forms[:1], lambda forms: forms[1:]):
+            wanted = [(i, form) for i, forms in enumerate(candidates) if matches[i] is None for form in round_(forms)]
+            if not wanted:
+                continue
+            pipe = self.redis.pipeline(transaction=False)
+            for _, form in wanted:
                 pipe.hgetall(sms_keys.message_id(form))
-        found = iter(await pipe.execute() if any(candidates) else [])
+            for (i, _), hit in zip(wanted, await pipe.execute(), strict=True):
+                if hit and matches[i] is None:
+                    matches[i] = hit
         entries: list[str | None] = []
         states: Counter[str] = Counter()
         write = self.redis.pipeline(transaction=False)
-        for forms, (_, state) in zip(candidates, receipts, strict=False):
-            match = next((hit for hit in [next(found) for _ in forms] if hit), None)
+        for match, (_, state) in zip(matches, receipts, strict=True):
             if match is None:
                 self.metrics.receipts.labels("unmatched").inc()
                 logger.warning("delivery receipt for an unknown message id")

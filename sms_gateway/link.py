@@ -8,8 +8,9 @@ deliver_sm are answered with the statuses the intake returned, so a deliver_sm i
 acknowledged only after it is stored, and the waiting submits learn their results,
 so an acceptance is recorded before anything else happens. Up to ``MAX_COMMITS``
 bursts are written at once while reading goes on (an SMSC window of 10 unanswered
-deliver_sm would otherwise wait a Redis round trip per burst); a burst with a
-delivery receipt waits for the bursts before it, whose acceptances it may report on.
+deliver_sm would otherwise wait a Redis round trip per burst); the delivery
+receipts of a burst are written apart, after every commit recording acceptances
+(a receipt may report on one), so the MOs' answers never wait for them.
 
 Submits: a window of outstanding submit_sm, a rate cap, and a future per sequence
 number resolved by its submit_sm_resp. A dropped link or a failed bind is retried
@@ -51,7 +52,8 @@ MAX_COMMITS = 4  # bursts being written at once (the reading goes on meanwhile)
 RECEIPT_TYPE = 0x04  # esm_class bits 2-5: SMSC delivery receipt
 BURST_BYTES = 1 << 16
 CONNECT_TIMEOUT_S = 10.0
-SUBMIT_SM, SUBMIT_SM_RESP, DELIVER_SM_RESP, ENQUIRE_LINK_RESP = 0x00000004, 0x80000004, 0x80000005, 0x80000015
+SUBMIT_SM, SUBMIT_SM_RESP, DELIVER_SM, DELIVER_SM_RESP, ENQUIRE_LINK_RESP = (
+    0x00000004, 0x80000004, 0x00000005, 0x80000005, 0x80000015)
 _HEADER = struct.Struct(">LLLL")
 _SAR_TLVS = (("sar_msg_ref_num", 0x020C, ">HHH"), ("sar_total_segments", 0x020E, ">HHB"),
              ("sar_segment_seqnum", 0x020F, ">HHB"))
@@ -82,6 +84,72 @@ def encode_submit_sm(sequence: int, params: dict[str, Any]) -> bytes:
           for name, tag, layout in _SAR_TLVS if params.get(name) is not None),
     ))
     return _HEADER.pack(16 + len(body), SUBMIT_SM, 0, sequence) + body
+
+
+@dataclass
+class DeliverSm:
+    """A deliver_sm, decoded directly: the fields the intake reads (smpplib's parser builds every
+    field of the command for each PDU)."""
+
+    sequence: int
+    source_addr: bytes = b""
+    destination_addr: bytes = b""
+    esm_class: int = 0
+    data_coding: int = 0
+    short_message: bytes = b""
+    message_payload: bytes | None = None
+    receipted_message_id: bytes | None = None
+    sar_msg_ref_num: int | None = None
+    sar_total_segments: int | None = None
+    sar_segment_seqnum: int | None = None
+    status: int = 0
+    command: str = "deliver_sm"
+
+    def is_error(self) -> bool:
+        return self.status != C.SMPP_ESME_ROK
+
+
+_DELIVER_TLVS = {0x0424: "message_payload", 0x001E: "receipted_message_id", 0x020C: "sar_msg_ref_num",
+                 0x020E: "sar_total_segments", 0x020F: "sar_segment_seqnum"}
+
+
+def decode_deliver_sm(pdu: bytes) -> DeliverSm:
+    """The fields of a deliver_sm the intake reads (unknown optional parameters are skipped)."""
+    _, _, status, sequence = _HEADER.unpack_from(pdu)
+    position = 16
+
+    def cstring() -> bytes:
+        nonlocal position
+        end = pdu.index(b"\x00", position)
+        value, position = pdu[position:end], end + 1
+        return value
+
+    cstring()  # service_type
+    position += 2  # source_addr_ton, source_addr_npi
+    source = cstring()
+    position += 2
+    destination = cstring()
+    esm_class = pdu[position]
+    position += 3  # esm_class, protocol_id, priority_flag
+    cstring()
+    cstring()  # schedule_delivery_time, validity_period
+    data_coding, length = pdu[position + 2], pdu[position + 4]
+    position += 5
+    found = DeliverSm(sequence, source, destination, esm_class, data_coding, pdu[position:position + length],
+                      status=status)
+    position += length
+    while position + 4 <= len(pdu):
+        tag, size = struct.unpack_from(">HH", pdu, position)
+        value = pdu[position + 4:position + 4 + size]
+        position += 4 + size
+        name = _DELIVER_TLVS.get(tag)
+        if name == "message_payload":
+            found.message_payload = value
+        elif name == "receipted_message_id":
+            found.receipted_message_id = value.rstrip(b"\x00")
+        elif name is not None:
+            setattr(found, name, int.from_bytes(value, "big"))
+    return found
 
 
 @dataclass(frozen=True)
@@ -164,7 +232,7 @@ class SmppLink:
         self._early: list[Any] = []
         self._out: list[bytes] = []  # PDUs to write at the end of this turn
         self._commits: set[asyncio.Future] = set()
-        self._last_commit: asyncio.Future | None = None
+        self._accepting: set[asyncio.Future] = set()  # commits recording acceptances, not done yet
         self._keepalive: asyncio.TimerHandle | None = None
         self.binds = 0
         self._instance = secrets.token_hex(4)
@@ -300,6 +368,8 @@ class SmppLink:
             if command_id == SUBMIT_SM_RESP:
                 message_id = bytes(buffer[offset + 16:offset + length]).split(b"\x00", 1)[0].decode("latin-1")
                 pdus.append(_SubmitResp(status, sequence, message_id))
+            elif command_id == DELIVER_SM:
+                pdus.append(decode_deliver_sm(bytes(buffer[offset:offset + length])))
             else:
                 pdus.append(smpplib.smpp.parse_pdu(bytes(buffer[offset:offset + length]), client=self._sequence,
                                                    allow_unknown_opt_params=True))
@@ -390,19 +460,30 @@ class SmppLink:
                 self._send(answers)
             _resolve(results)
             return
-        receipts = any((int(getattr(p, "esm_class", 0) or 0) & 0x3C) == RECEIPT_TYPE for p in delivers)
-        commit = asyncio.ensure_future(self._commit(delivers, accepted, results, answers,
-                                                    self._last_commit if receipts else None))
+        receipts = [p for p in delivers if (int(getattr(p, "esm_class", 0) or 0) & 0x3C) == RECEIPT_TYPE]
+        mos = [p for p in delivers if (int(getattr(p, "esm_class", 0) or 0) & 0x3C) != RECEIPT_TYPE]
+        if mos or accepted:
+            self._start_commit(mos, accepted, results, answers, [])
+            results, answers = [], []
+        if receipts:  # apart: the MOs' answers do not wait for the receipts' look-ups
+            self._start_commit(receipts, [], results, answers, list(self._accepting))
+
+    def _start_commit(self, delivers: list[Any], accepted: list[tuple[Any, SubmitResult]],
+                      results: list[tuple[asyncio.Future, SubmitResult]], answers: list[bytes],
+                      before: list[asyncio.Future]) -> None:
+        commit = asyncio.ensure_future(self._commit(delivers, accepted, results, answers, before))
         self._commits.add(commit)
         commit.add_done_callback(self._commits.discard)
-        self._last_commit = commit
+        if accepted:  # a later receipt may report on these: it waits for this commit
+            self._accepting.add(commit)
+            commit.add_done_callback(self._accepting.discard)
 
     async def _commit(self, delivers: list[Any], accepted: list[tuple[Any, SubmitResult]],
                       results: list[tuple[asyncio.Future, SubmitResult]], answers: list[bytes],
-                      after: asyncio.Future | None) -> None:
+                      after: list[asyncio.Future]) -> None:
         """One transaction for the burst's MOs and acceptances, then its answers and results."""
-        if after is not None:
-            await asyncio.wait([after])
+        if after:
+            await asyncio.wait(after)
         on_accepted = self.on_accepted
         extra = (lambda pipe: on_accepted(pipe, accepted)) if accepted and on_accepted is not None else None
         statuses = await self._deliver(delivers, extra)
