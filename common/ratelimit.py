@@ -43,7 +43,10 @@ class UserRateLimit:
 
     async def check(self, sender: str) -> Verdict:
         """Count one message of ``sender`` and say whether to handle it."""
-        count = await self.count(sender)
+        return await self.verdict(sender, await self.count(sender))
+
+    async def verdict(self, sender: str, count: int | None) -> Verdict:
+        """Whether to handle a message of ``sender``, now counted ``count`` in this window."""
         if count is None or count <= self.per_min:
             return Verdict.ALLOW
         first_refusal = await self.redis.set(f"{self.prefix}:told:{sender}", 1, nx=True, ex=self.window_s)
@@ -51,16 +54,20 @@ class UserRateLimit:
 
     async def count(self, key: str) -> int | None:
         """Count one event of ``key``; the count in this window (None: Redis unreachable)."""
-        name = f"{self.prefix}:{key}"
         pipe = self.redis.pipeline(transaction=True)
-        pipe.set(name, 0, ex=self.window_s, nx=True)
-        pipe.incr(name)
+        self.queue_count(pipe, key)
         try:
             _, count = await pipe.execute()
         except redis_errors.ConnectionError:  # fail open: an outage must not silence citizens
             logger.warning("rate limit not checked: Redis unreachable")
             return None
         return int(count)
+
+    def queue_count(self, pipe: Any, key: str) -> None:
+        """Add "count one event of ``key``" to a transaction (two results: the SET, then the count)."""
+        name = f"{self.prefix}:{key}"
+        pipe.set(name, 0, ex=self.window_s, nx=True)
+        pipe.incr(name)
 
     async def exhausted(self, key: str) -> bool:
         """True when ``key`` used up this window's events (nothing is counted)."""

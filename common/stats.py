@@ -59,19 +59,20 @@ def queue(pipe: Any, counts: Iterable[Count], day: dt.date | None) -> Any:
     return pipe
 
 
-def queue_response(pipe: Any, channel: str, seconds: float, day: dt.date | None = None) -> Any:
-    """Add "a message of ``channel`` answered in ``seconds``" to a pipeline (to share its round trip)."""
+def queue_response(pipe: Any, channel: str, seconds: float | Iterable[float], day: dt.date | None = None) -> Any:
+    """Add "a message of ``channel`` answered in ``seconds``" (or several) to a pipeline (to share its round trip)."""
     name = key(day or local_now().date(), RESPONSE_MS, channel)
-    pipe.rpush(name, int(seconds * 1000))
+    pipe.rpush(name, *(int(s * 1000) for s in ([seconds] if isinstance(seconds, int | float) else seconds)))
     pipe.ltrim(name, -MAX_SAMPLES, -1)
     pipe.expire(name, KEEP_DAYS * 86400)
     return pipe
 
 
-def queue_conversation(pipe: Any, channel: str, who: str, day: dt.date | None = None) -> Any:
-    """Add "``who`` (a pseudonym) wrote on ``channel``" to the day's conversations (one per sender a day)."""
+def queue_conversation(pipe: Any, channel: str, who: str | Iterable[str], day: dt.date | None = None) -> Any:
+    """Add "``who`` (a pseudonym, or several) wrote on ``channel``" to the day's conversations
+    (one per sender a day)."""
     name = key(day or local_now().date(), CONVERSATIONS, channel)
-    pipe.pfadd(name, who)
+    pipe.pfadd(name, *([who] if isinstance(who, str) else who))
     pipe.expire(name, KEEP_DAYS * 86400)
     return pipe
 

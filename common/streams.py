@@ -23,6 +23,10 @@ notifier's ``notify:*``) is read by :class:`StreamConsumer`:
 
 A handler acknowledges its entry itself, in the same Redis transaction as its
 effects (:meth:`StreamConsumer.ack`); raising leaves the entry pending for a retry.
+A batch handler (``handle_batch``) takes every entry of one read at once (one
+pipeline for their reads, one transaction for their effects and acks) and hands
+back those it leaves to the one-entry handler, which keeps the attempt limit;
+:class:`GroupCommit` merges the writes of concurrent handlers into one.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from redis import exceptions as redis_errors
 
@@ -73,6 +77,21 @@ async def queue_sms(redis: Any, dest: str, text: str, origin: str) -> str:
     return as_str(entry)
 
 
+async def execute_idempotent(redis: Any, build: Callable[[Any], None], transaction: bool = True) -> list[Any]:
+    """Run the commands ``build`` adds in one pipeline; once more on a connection error (after a
+    Redis restart each pooled connection fails once). Only for writes that may apply twice
+    harmlessly: the first attempt may have been applied with its answer lost."""
+    for attempt in (1, 2):
+        pipe = redis.pipeline(transaction=transaction)
+        build(pipe)
+        try:
+            return await pipe.execute()
+        except redis_errors.ConnectionError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
 async def pause(stop: asyncio.Event, seconds: float) -> None:
     """Sleep ``seconds`` or until ``stop`` is set, creating no task (aiohttp's graceful
     shutdown waits for every task created after start-up, and a loop that makes a new
@@ -93,6 +112,7 @@ class Entry:
 
     id: str
     fields: dict[str, str]
+    first: bool = False  # read as a new entry: no earlier attempt can have left anything behind
 
 
 @dataclass(frozen=True)
@@ -114,7 +134,39 @@ class ConsumerPolicy:
 
 
 Handler = Callable[[Entry], Awaitable[None]]
+BatchHandler = Callable[[list[Entry]], Awaitable[list[Entry]]]  # returns the entries left to ``Handler``
 Gate = Callable[[], Awaitable[bool]]
+T = TypeVar("T")
+
+
+class GroupCommit(Generic[T]):
+    """Writes of concurrent handlers merged into one: each :meth:`add` waits until ``flush``
+    wrote its item with the others added in the same turn of the event loop (one
+    transaction for all), and gets the outcome: raised, nothing of the group was written."""
+
+    def __init__(self, flush: Callable[[list[T]], Awaitable[None]]) -> None:
+        self._flush = flush
+        self._items: list[T] = []
+        self._done: asyncio.Future | None = None
+
+    async def add(self, item: T) -> None:
+        """Write ``item`` with the others of this turn."""
+        self._items.append(item)
+        if self._done is not None:  # a leader is collecting: it writes ours too
+            await asyncio.shield(self._done)
+            return
+        done = self._done = asyncio.get_running_loop().create_future()
+        try:
+            await asyncio.sleep(0)  # the other handlers woken in this turn add theirs
+        finally:
+            items, self._items, self._done = self._items, [], None
+        try:
+            await self._flush(items)
+        except BaseException as exc:
+            done.set_exception(exc if isinstance(exc, Exception) else RuntimeError("group commit cancelled"))
+            done.exception()  # retrieved: followers re-raise it, none is required
+            raise
+        done.set_result(None)
 
 
 @dataclass
@@ -143,6 +195,7 @@ class StreamConsumer:
     policy: ConsumerPolicy = field(default_factory=ConsumerPolicy)
     gate: Gate | None = None  # False: do not read now (e.g. the SMPP link is down)
     stats: ConsumerStats = field(default_factory=ConsumerStats)
+    handle_batch: BatchHandler | None = None  # every entry of one read at once (see the module docstring)
 
     def __post_init__(self) -> None:
         self.last_tick = time.monotonic()
@@ -153,6 +206,7 @@ class StreamConsumer:
         self._next_housekeeping = 0.0
         self._claim_cursor = "0-0"
         self._outage = False
+        self._reread = False  # Redis failed on an entry in flight: read our pending ones once it is done
 
     # -- the loop ---------------------------------------------------------------
 
@@ -231,10 +285,12 @@ class StreamConsumer:
                 self._cursor = as_str(entries[-1][0])
             else:
                 self._cursor = ">"
+        first = False
         if self._cursor == ">" and not entries:
             entries = await self._read(">", count, block_ms or None)
+            first = True
         self._tick()
-        await self._start(entries)
+        await self._start(entries, first)
         return len(entries)
 
     async def _read(self, cursor: str, count: int, block: int | None) -> list[Any]:
@@ -242,7 +298,8 @@ class StreamConsumer:
                                             block=block)
         return batch[0][1] if batch else []
 
-    async def _start(self, entries: list[Any]) -> None:
+    async def _start(self, entries: list[Any], first: bool = False) -> None:
+        batch: list[Entry] = []
         for raw_id, raw_fields in entries:
             entry_id = as_str(raw_id)
             if entry_id in self._in_flight:
@@ -251,17 +308,56 @@ class StreamConsumer:
                 await self.redis.xack(self.stream, self.group, entry_id)
                 continue
             self._retries.pop(entry_id, None)
-            entry = Entry(entry_id, {as_str(k): as_str(v) for k, v in raw_fields.items()})
-            if self.policy.concurrency == 1:
-                self._in_flight[entry_id] = None
-                try:
-                    await self._handle(entry)
-                finally:
-                    self._in_flight.pop(entry_id, None)
-            else:
-                task = asyncio.create_task(self._handle(entry))
-                self._in_flight[entry_id] = task
-                task.add_done_callback(lambda _t, e=entry_id: self._in_flight.pop(e, None))
+            batch.append(Entry(entry_id, {as_str(k): as_str(v) for k, v in raw_fields.items()}, first))
+        if not batch:
+            return
+        if self.handle_batch is not None:
+            await self._run(batch[0].id, [e.id for e in batch], self._handle_many(batch))
+            return
+        for entry in batch:
+            await self._run(entry.id, [entry.id], self._handle(entry))
+
+    async def _run(self, key: str, ids: list[str], work: Awaitable[None]) -> None:
+        """Handle now (concurrency 1) or in a task; ``ids`` are in flight meanwhile."""
+        if self.policy.concurrency == 1:
+            self._in_flight.update(dict.fromkeys(ids))
+            try:
+                await work
+            finally:
+                self._done(ids)
+            return
+        task = asyncio.create_task(work)  # type: ignore[arg-type]
+        for entry_id in ids:
+            self._in_flight[entry_id] = task
+        task.add_done_callback(lambda _t: self._done(ids))
+
+    def _done(self, ids: list[str]) -> None:
+        """No longer in flight; entries Redis failed on are read again from our pending ones (not
+        before: a pending read skips what is in flight, which would then wait for ``claim_idle_ms``)."""
+        for entry_id in ids:
+            self._in_flight.pop(entry_id, None)
+        if self._reread:
+            self._reread = False
+            self._cursor = "0"
+
+    async def _handle_many(self, batch: list[Entry]) -> None:
+        """The batch handler, then the one-entry handler for what it left (or for all, if it failed)."""
+        assert self.handle_batch is not None
+        try:
+            left = await self.handle_batch(batch)
+            self.stats.handled += len(batch) - len(left)
+        except asyncio.CancelledError:
+            raise
+        except REDIS_DOWN:  # not the entries' fault: they stay pending, resumed after recovery
+            self.stats.redis_errors += 1
+            logger.warning("%s: Redis failed while handling %d entries; left pending", self.consumer, len(batch))
+            self._reread = True
+            return
+        except Exception:
+            logger.warning("%s: a batch of %d failed; handling its entries one by one", self.consumer,
+                           len(batch), exc_info=True)
+            left = batch
+        await asyncio.gather(*(self._handle(entry) for entry in left))
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait for the entries being handled (at stop)."""
@@ -280,11 +376,13 @@ class StreamConsumer:
         except REDIS_DOWN:  # not the entry's fault: it stays pending, resumed after recovery
             self.stats.redis_errors += 1
             logger.warning("%s: Redis failed while handling %s; left pending", self.consumer, entry.id)
-            self._cursor = "0"
+            self._reread = True
         except Exception as exc:
-            await self._failed(entry, exc)
+            await self.failed(entry, exc)
 
-    async def _failed(self, entry: Entry, exc: Exception) -> None:
+    async def failed(self, entry: Entry, exc: Exception) -> None:
+        """Handling ``entry`` raised ``exc``: retried with backoff, or dead-lettered at the attempt limit
+        (a batch handler calls it for an entry of its batch that failed)."""
         self.stats.failures += 1
         try:
             attempts = await self.attempts(entry.id)
@@ -299,7 +397,7 @@ class StreamConsumer:
                            exc_info=exc if attempts == 1 else None)
             self._retries[entry.id] = time.monotonic() + delay
         except REDIS_DOWN:
-            self._cursor = "0"
+            self._reread = True
 
     async def attempts(self, entry_id: str) -> int:
         """How many times the entry was delivered to a consumer (Redis keeps the count)."""

@@ -1,4 +1,9 @@
-"""The SMS gateway process: SMPP link, MO worker, MT sender, /health and /metrics."""
+"""The SMS gateway processes, each with /health and /metrics.
+
+``link``: the SMPP bind (intake of deliver_sm, the MT sender, receipts); ``worker``:
+an MO worker (any number of them, on any host sharing Redis, each with its own
+consumer index); both in one process when no role is given.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,6 @@ import dataclasses
 import logging
 from typing import Any
 
-import redis
 import redis.asyncio as aioredis
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -26,13 +30,16 @@ from sms_gateway.worker import MoWorker
 
 logger = logging.getLogger(__name__)
 
+ROLES = ("link", "worker")
+
 
 class Gateway:
-    """Everything one SMS gateway process runs."""
+    """Everything one SMS gateway process runs (its ``roles``: the link, a worker, or both)."""
 
-    def __init__(self, settings: Settings, sms: SmsSettings) -> None:
+    def __init__(self, settings: Settings, sms: SmsSettings, roles: tuple[str, ...] = ROLES) -> None:
         self.settings = settings
         self.sms = sms
+        self.roles = roles
         self.consumer_prefix = sms.consumer or settings.consumer_name
         self.metrics = Metrics()
         self.stop_event = asyncio.Event()
@@ -43,29 +50,29 @@ class Gateway:
         self.loops: dict[str, StreamConsumer] = {}
 
     async def start(self) -> None:
-        """Connect and start the link, the worker and the sender."""
+        """Connect and start this process's loops: the link and the sender, the worker, or all."""
         self.redis = aioredis.from_url(self.settings.redis_url)
-        sync_redis = redis.Redis.from_url(self.settings.redis_url)
-        intake = Intake(sync_redis, self.metrics, self.sms.receipt_ttl_s, session=lambda: self._session())
-        self.link = SmppLink(self.sms, intake)
-        self.link.state_listeners.append(self._on_bind_state)
-        dossiers = DossierClient.from_settings(self.settings, self.redis)
-        rasa = RasaClient.from_settings(self.settings)
-        self._clients = [dossiers, rasa]
-        router = Router(self.redis, dossiers, rasa, self.settings, self.sms)
         name = lambda role: consumer_name(role, self.consumer_prefix, self.settings.consumer_index)  # noqa: E731
-        window = max(self.sms.window, 1)
-        worker = MoWorker(self.redis, router, self.sms, self.metrics, name("mo-worker"),
-                          policy_from(self.settings, batch=50, concurrency=50))
-        sender = MtSender(self.redis, sync_redis, self.link, self.sms, self.metrics, name("mt-sender"),
-                          policy_from(self.settings, batch=window, concurrency=window, block_ms=200))
-        self.loops = {"mo-worker": worker.consumer, "mt-sender": sender.consumer}
-        self.link.start()
-        self._tasks = [
-            *worker.start(self.stop_event),
-            asyncio.create_task(sender.run(self.stop_event), name="mt-sender"),
-            asyncio.create_task(self._watch_queues(), name="queue-depth"),
-        ]
+        if "worker" in self.roles:
+            dossiers = DossierClient.from_settings(self.settings, self.redis)
+            rasa = RasaClient.from_settings(self.settings)
+            self._clients = [dossiers, rasa]
+            router = Router(self.redis, dossiers, rasa, self.settings, self.sms)
+            worker = MoWorker(self.redis, router, self.sms, self.metrics, name("mo-worker"),
+                              policy_from(self.settings, batch=50, concurrency=200))
+            self.loops["mo-worker"] = worker.consumer
+            self._tasks += worker.start(self.stop_event)
+        if "link" in self.roles:
+            intake = Intake(self.redis, self.metrics, self.sms.receipt_ttl_s, session=lambda: self._session())
+            self.link = SmppLink(self.sms, intake)
+            self.link.state_listeners.append(self._on_bind_state)
+            window = max(self.sms.window, 1)
+            sender = MtSender(self.redis, self.link, self.sms, self.metrics, name("mt-sender"),
+                              policy_from(self.settings, batch=window, concurrency=window, block_ms=200))
+            self.loops["mt-sender"] = sender.consumer
+            self.link.start()
+            self._tasks.append(asyncio.create_task(sender.run(self.stop_event), name="mt-sender"))
+        self._tasks.append(asyncio.create_task(self._watch_queues(), name="queue-depth"))
 
     def _session(self) -> str:
         return self.link.session_id if self.link is not None else ""
@@ -119,9 +126,9 @@ GATEWAY_KEY = web.AppKey("gateway", Gateway)
 
 
 async def health(request: web.Request) -> web.Response:
-    """Bound, every consumer loop alive, and how much work is queued."""
+    """Bound (a process with the link), every consumer loop alive, and how much work is queued."""
     gateway = request.app[GATEWAY_KEY]
-    bound = bool(gateway.link and gateway.link.bound)
+    bound = bool(gateway.link and gateway.link.bound) or "link" not in gateway.roles
     loops = gateway.alive()
     healthy = bound and all(loops.values())
     depth = {s.labels["stream"]: s.value for m in gateway.metrics.queue_depth.collect() for s in m.samples}
@@ -136,10 +143,10 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-def create_app(settings: Settings, sms: SmsSettings) -> web.Application:
-    """The gateway with its HTTP face."""
+def create_app(settings: Settings, sms: SmsSettings, roles: tuple[str, ...] = ROLES) -> web.Application:
+    """The gateway (the link, a worker, or both) with its HTTP face."""
     app = web.Application()
-    gateway = Gateway(settings, sms)
+    gateway = Gateway(settings, sms, roles)
     app[GATEWAY_KEY] = gateway
 
     async def lifecycle(app: web.Application):

@@ -39,7 +39,8 @@ class SmsSettings(BaseSettings):
     throttle_backoff_s: float = 0.5
     receipt_ttl_s: int = 3 * 24 * 3600
     http_host: str = "127.0.0.1"
-    http_port: int = 8090
+    http_port: int = 8090  # the link's (or the all-in-one process's) /health and /metrics
+    worker_http_port: int = 8091  # an MO worker's, plus its index
     consumer: str = ""  # first part of the consumer names in the Redis groups; default: CONSUMER_NAME or host
     mo_group: str = "sms-workers"
 

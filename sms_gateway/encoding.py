@@ -10,6 +10,7 @@ with an ellipsis rather than cut mid-word.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from common.text import fold, nfc
 
@@ -23,6 +24,7 @@ GSM7_EXTENSION = {"\f": 0x0A, "^": 0x14, "{": 0x28, "}": 0x29, "\\": 0x2F, "[": 
 _GSM7_CODES = {c: i for i, c in enumerate(GSM7_TABLE) if c != "\x1b"}
 GSM7_BASIC = set(_GSM7_CODES)
 GSM7_EXTENDED = set(GSM7_EXTENSION)
+_GSM7_ALL = GSM7_BASIC | GSM7_EXTENDED
 _ASCII_LOOKALIKES = str.maketrans({
     "“": '"', "”": '"', "‘": "'", "’": "'", "–": "-", "—": "-", "…": "...", "•": "-",
     "\u00a0": " ", "\t": " ", "→": "->", "×": "x",
@@ -41,15 +43,18 @@ class Part:
     total: int
 
 
+@lru_cache(maxsize=4096)  # replies repeat (one per dossier status): fold each once
 def to_gsm7(text: str) -> str:
     """Fold Vietnamese to ASCII and drop what GSM-7 cannot carry."""
-    folded = fold(nfc(text).translate(_ASCII_LOOKALIKES))
-    return "".join(c if c in GSM7_BASIC or c in GSM7_EXTENDED else "?" for c in folded if c != "\r")
+    folded = fold(nfc(text).translate(_ASCII_LOOKALIKES)).replace("\r", "")
+    if _GSM7_ALL.issuperset(folded):  # the usual case: nothing to replace
+        return folded
+    return "".join(c if c in _GSM7_ALL else "?" for c in folded)
 
 
 def gsm7_length(text: str) -> int:
     """Septets needed: extended characters take two."""
-    return sum(2 if c in GSM7_EXTENDED else 1 for c in text)
+    return len(text) + sum(map(text.count, GSM7_EXTENSION))
 
 
 def _length(text: str, ucs2: bool) -> int:

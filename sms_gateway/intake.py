@@ -1,4 +1,4 @@
-"""deliver_sm intake, run in the SMPP reader thread: store first, then answer.
+"""deliver_sm intake, called by the SMPP link with a burst of PDUs: store first, then answer.
 
 An MO is appended to the ``sms:mo`` stream before its deliver_sm_resp goes
 back; if Redis cannot take it, the SMSC gets a temporary error and delivers it
@@ -10,14 +10,15 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 import smpplib.consts as C
 
 from common import sms_keys, stats
-from common.privacy import mask_phone
 from common.stats import Count
+from common.streams import execute_idempotent
 from sms_gateway.metrics import Metrics
 
 logger = logging.getLogger(__name__)
@@ -55,15 +56,52 @@ class Intake:
 
     def __init__(self, redis: Any, metrics: Metrics, receipt_ttl_s: int,
                  session: Callable[[], str] | None = None) -> None:
-        self.redis = redis  # a synchronous redis.Redis: this runs in the reader thread
+        self.redis = redis  # redis.asyncio
         self.metrics = metrics
         self.receipt_ttl_s = receipt_ttl_s
         self.session = session or (lambda: "")  # the current bind (SmppLink.session_id)
 
-    def __call__(self, pdu: Any) -> int:
-        esm_class = int(getattr(pdu, "esm_class", 0) or 0)
-        if (esm_class & 0x3C) == RECEIPT_TYPE:
-            return self._receipt(pdu)
+    async def __call__(self, pdus: list[Any], extra: Callable[[Any], None] | None = None) -> list[int]:
+        """Store the deliver_sm PDUs of one socket read with one Redis transaction (``extra``: more
+        to write in it, the link's accepted submits); their statuses, in order."""
+        statuses = [C.SMPP_ESME_ROK] * len(pdus)
+        mos: list[tuple[int, dict]] = []
+        receipts: list[tuple[int, str, str]] = []
+        for i, pdu in enumerate(pdus):
+            esm_class = int(getattr(pdu, "esm_class", 0) or 0)
+            if (esm_class & 0x3C) == RECEIPT_TYPE:
+                receipts.append((i, *self._receipt(pdu)))
+            else:
+                mos.append((i, self._fields(pdu, esm_class)))
+        if mos or extra is not None:
+            def build(pipe: Any) -> None:
+                if extra is not None:
+                    extra(pipe)
+                for _, fields in mos:
+                    pipe.xadd(sms_keys.MO_STREAM, fields)
+
+            try:  # one transaction: all stored, or none (the SMSC delivers them again); an MO stored
+                # twice (a lost answer, retried) has the same bind and sequence: the worker drops the resend
+                await execute_idempotent(self.redis, build)
+            except Exception:
+                logger.error("could not store %d MOs (and what the link accepted meanwhile); asking the SMSC "
+                             "to retry", len(mos), exc_info=True)
+                self.metrics.mo.labels("store_failed").inc(len(mos))
+                for i, _ in mos:
+                    statuses[i] = C.SMPP_ESME_RX_T_APPN
+            else:
+                self.metrics.mo.labels("stored").inc(len(mos))
+                logger.debug("%d MOs stored", len(mos))
+        if receipts:
+            try:
+                await self.record_receipts([(smsc_id, state) for _, smsc_id, state in receipts])
+            except Exception:
+                logger.error("could not record %d delivery receipts", len(receipts), exc_info=True)
+                for i, *_ in receipts:
+                    statuses[i] = C.SMPP_ESME_RX_T_APPN
+        return statuses
+
+    def _fields(self, pdu: Any, esm_class: int) -> dict:
         payload = _bytes(getattr(pdu, "short_message", None)) or _bytes(getattr(pdu, "message_payload", None))
         fields = {
             "source": _text(pdu.source_addr),
@@ -78,41 +116,52 @@ class Intake:
         sar = [getattr(pdu, name, None) for name in ("sar_msg_ref_num", "sar_total_segments", "sar_segment_seqnum")]
         if all(v is not None for v in sar):
             fields["sar"] = ",".join(str(int(v)) for v in sar)
-        try:
-            self.redis.xadd(sms_keys.MO_STREAM, fields)
-        except Exception:
-            logger.error("could not store an MO from %s; asking the SMSC to retry",
-                         mask_phone(fields["source"]), exc_info=True)
-            self.metrics.mo.labels("store_failed").inc()
-            return C.SMPP_ESME_RX_T_APPN
-        self.metrics.mo.labels("stored").inc()
-        logger.debug("MO from %s stored (%d bytes)", mask_phone(fields["source"]), len(payload))
-        return C.SMPP_ESME_ROK
+        return fields
 
-    def _receipt(self, pdu: Any) -> int:
+    @staticmethod
+    def _receipt(pdu: Any) -> tuple[str, str]:
+        """(SMSC message id, final state) of a delivery receipt."""
         text = _bytes(getattr(pdu, "short_message", None)) or _bytes(getattr(pdu, "message_payload", None))
         match = _RECEIPT.search(text)
         smsc_id = _text(getattr(pdu, "receipted_message_id", None)) or (match["id"].decode() if match else "")
         state = match["stat"].decode() if match else "UNKNOWN"
-        try:
-            self.record_receipt(smsc_id, state if state in FINAL_STATES else "UNKNOWN")
-        except Exception:
-            logger.error("could not record a delivery receipt", exc_info=True)
-            return C.SMPP_ESME_RX_T_APPN
-        return C.SMPP_ESME_ROK
+        return smsc_id, state if state in FINAL_STATES else "UNKNOWN"
 
-    def record_receipt(self, smsc_id: str, state: str) -> str | None:
+    async def record_receipt(self, smsc_id: str, state: str) -> str | None:
         """Record the final state of the MT part with this SMSC id; returns the MT entry id."""
-        for candidate in id_candidates(smsc_id) if smsc_id else []:
-            found = self.redis.hgetall(sms_keys.message_id(candidate))
-            if found:
-                entry = found[b"mt"].decode()
-                pipe = self.redis.pipeline(transaction=False)
-                pipe.hset(sms_keys.mt_state(entry), found[b"part"].decode(), state)
-                pipe.expire(sms_keys.mt_state(entry), self.receipt_ttl_s)
-                stats.queue(pipe, [Count(stats.DLR, state)], None).execute()
-                self.metrics.receipts.labels(state).inc()
-                return entry
-        self.metrics.receipts.labels("unmatched").inc()
-        logger.warning("delivery receipt for an unknown message id")
-        return None
+        return (await self.record_receipts([(smsc_id, state)]))[0]
+
+    async def record_receipts(self, receipts: list[tuple[str, str]]) -> list[str | None]:
+        """Record the final states of MT parts by SMSC id (one read, one write); their MT entry ids."""
+        candidates = [id_candidates(smsc_id) if smsc_id else [] for smsc_id, _ in receipts]
+        matches: list[Any] = [None] * len(receipts)
+        # The id as the SMSC gave it first (the usual case), the other forms only for what is left.
+        for round_ in (lambda forms: forms[:1], lambda forms: forms[1:]):
+            wanted = [(i, form) for i, forms in enumerate(candidates) if matches[i] is None for form in round_(forms)]
+            if not wanted:
+                continue
+            pipe = self.redis.pipeline(transaction=False)
+            for _, form in wanted:
+                pipe.hgetall(sms_keys.message_id(form))
+            for (i, _), hit in zip(wanted, await pipe.execute(), strict=True):
+                if hit and matches[i] is None:
+                    matches[i] = hit
+        entries: list[str | None] = []
+        states: Counter[str] = Counter()
+        write = self.redis.pipeline(transaction=False)
+        for match, (_, state) in zip(matches, receipts, strict=True):
+            if match is None:
+                self.metrics.receipts.labels("unmatched").inc()
+                logger.warning("delivery receipt for an unknown message id")
+                entries.append(None)
+                continue
+            entry = match[b"mt"].decode()
+            write.hset(sms_keys.mt_state(entry), match[b"part"].decode(), state)
+            write.expire(sms_keys.mt_state(entry), self.receipt_ttl_s)
+            states[state] += 1
+            entries.append(entry)
+        if states:
+            await stats.queue(write, [Count(stats.DLR, state, n) for state, n in states.items()], None).execute()
+            for state, n in states.items():
+                self.metrics.receipts.labels(state).inc(n)
+        return entries

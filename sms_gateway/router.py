@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from clients.rasa import BotMessage, RasaClient, RasaUnavailable
@@ -27,7 +28,7 @@ from common.settings import Settings
 from common.stats import Count
 from content import news as news_texts
 from content import replies, texts
-from dossier_api.client import DossierApiError, DossierApiUnavailable, DossierClient, DossierNotFound
+from dossier_api.client import DossierApiError, DossierApiUnavailable, DossierClient, DossierNotFound, cache_key
 from dossier_api.models import Dossier, RatingIn
 from sms_gateway.config import SmsSettings
 from sms_gateway.keywords import SHORT_CODE, Command, Kind, parse_sms
@@ -43,6 +44,20 @@ def help_text() -> str:
     return texts.text("sms.help", short_code=SHORT_CODE)
 
 
+PARSED_CACHE_SIZE = 1024  # cached dossiers kept parsed (keyed by their JSON)
+
+
+@dataclass
+class Ahead:
+    """What answering one MO needs from Redis, read with the rest of its batch (:meth:`Router.read_ahead`)."""
+
+    command: Command
+    count: int | None  # the sender's rate-limit count, this message counted
+    unknown: int = 0  # unknown codes the sender tried this hour
+    dossiers: dict[str, Dossier] = field(default_factory=dict)  # cached dossiers by code
+    counts: list[Count] = field(default_factory=list)  # dashboard counts, written with the reply
+
+
 class Router:
     """Turns one MO text into the reply text (or None: stay silent)."""
 
@@ -54,29 +69,69 @@ class Router:
         self.settings = settings
         self.sms = sms
         self.limit = UserRateLimit(redis, sms.rate_limit_per_min)
+        self._parsed_cache: dict[bytes, Dossier] = {}
 
-    async def reply(self, msisdn: str, text: str | None, message_id: str | None = None) -> str | None:
-        """The reply to ``text`` from ``msisdn``; None when the number is silenced.
+    async def read_ahead(self, messages: list[tuple[str, str]],
+                         commands: list[Command] | None = None) -> list[Ahead]:
+        """For a batch of ``(msisdn, text)`` (``commands``: their :func:`parse_sms`, if already
+        parsed): count each against its sender's rate limit and read what its answer needs
+        (the sender's unknown codes, the cached dossier), in one transaction."""
+        commands = commands or [parse_sms(text) for _, text in messages]
+        pipe = self.redis.pipeline(transaction=True)
+        for msisdn, _ in messages:
+            self.limit.queue_count(pipe, f"sms:{msisdn}")
+        keys = [sms_keys.unknown_codes(msisdn) for msisdn, _ in messages]
+        keys += [cache_key(command.code) for command in commands if command.code]
+        pipe.mget(keys)
+        *counts, values = await pipe.execute()
+        unknown, cached = values[:len(messages)], iter(values[len(messages):])
+        aheads = []
+        for command, count, tried in zip(commands, counts[1::2], unknown, strict=True):
+            ahead = Ahead(command, int(count), int(tried or 0))
+            raw = next(cached) if command.code else None
+            if raw:
+                try:
+                    ahead.dossiers[command.code] = self._parsed(raw)  # type: ignore[index]
+                except ValueError:  # looked up again, through the client
+                    logger.warning("unreadable cached dossier", exc_info=True)
+            aheads.append(ahead)
+        return aheads
+
+    def _parsed(self, raw: bytes) -> Dossier:
+        """The dossier a cached JSON holds; the same bytes are parsed once (the Redis cache
+        still decides what is fresh: only the parsing is saved)."""
+        dossier = self._parsed_cache.get(raw)
+        if dossier is None:
+            if len(self._parsed_cache) >= PARSED_CACHE_SIZE:
+                self._parsed_cache.clear()
+            dossier = self._parsed_cache[raw] = Dossier.parse_raw(raw)
+        return dossier
+
+    async def reply(self, msisdn: str, text: str | None, ahead: Ahead | None = None,
+                    message_id: str | None = None) -> str | None:
+        """The reply to ``text`` from ``msisdn``; None when the number is silenced (``ahead``: what
+        :meth:`read_ahead` read for it, its rate-limit count included).
 
         ``message_id`` names the MO (its stream entry): an answer re-run after a crash carries the
         same idempotency key, so a ticket or a delivery request it asks for happens once."""
         if text is None:
             return texts.text("sms.unreadable")
-        verdict = await self.limit.check(f"sms:{msisdn}")
+        sender = f"sms:{msisdn}"
+        verdict = await (self.limit.check(sender) if ahead is None else self.limit.verdict(sender, ahead.count))
         if verdict is not Verdict.ALLOW:
             return texts.text("limits.too_many_messages") if verdict is Verdict.TELL else None
         if not text.strip():
             return help_text()
-        command = parse_sms(text)
+        command = parse_sms(text) if ahead is None else ahead.command
         if command.kind is Kind.CHAT:
             return await self._chat(msisdn, text, message_id)
-        return await self._keyword(msisdn, command, text)
+        return await self._keyword(msisdn, command, text, ahead)
 
     async def _already_told(self, msisdn: str, what: str) -> bool:
         """True if the number was already told it is limited (told once per window)."""
         return not await self.redis.set(sms_keys.told(what, msisdn), 1, nx=True, ex=3600 if what == "unknown" else 60)
 
-    async def _keyword(self, msisdn: str, command: Command, text: str = "") -> str | None:
+    async def _keyword(self, msisdn: str, command: Command, text: str = "", ahead: Ahead | None = None) -> str | None:
         if command.kind is Kind.HELP:
             return help_text()
         if command.error == "missing_code":
@@ -96,10 +151,10 @@ class Router:
                     texts.text("sms.not_subscribed_to", code=command.code))
             return texts.text("sms.unsubscribed", count=len(dropped))
         assert command.code is not None
-        if await self._enumerating(msisdn):
+        if await self._enumerating(msisdn, ahead):
             return None if await self._already_told(msisdn, "unknown") else texts.text("sms.enumeration_limited")
         try:
-            dossier = await self._dossier(command.code, counted=command.kind is Kind.STATUS)
+            dossier = await self._dossier(command.code, counted=command.kind is Kind.STATUS, ahead=ahead)
         except DossierNotFound:
             # Counted after the lookup, atomically: lookups handled concurrently cannot
             # all slip under the limit between a check and the count.
@@ -112,7 +167,7 @@ class Router:
             # "HS <mã 1> <mã 2>": every code is answered, one after the other.
             others = [m.code.canonical for m in find_codes(text) if m.code.canonical != dossier.code]
             answers = [replies.dossier_status_short(dossier, local_now().date())]
-            answers += [await self._other_status(msisdn, code) for code in dict.fromkeys(others[:MAX_CODES - 1])]
+            answers += [await self._other_status(msisdn, code, ahead) for code in dict.fromkeys(others[:MAX_CODES - 1])]
             return "\n".join(answers)
         if command.kind is Kind.SUBSCRIBE:
             await subscriptions.subscribe(self.redis, dossier.code, sender)
@@ -138,11 +193,14 @@ class Router:
         added = await news.subscribe(self.redis, sender, list(command.topics))
         return news_texts.subscribed_text(added, list(command.topics), "sms")
 
-    async def _dossier(self, code: str, counted: bool) -> Dossier:
-        """The dossier of ``code``; a status lookup's outcome is counted for the dashboard."""
+    async def _dossier(self, code: str, counted: bool, ahead: Ahead | None = None) -> Dossier:
+        """The dossier of ``code``; a status lookup's outcome is counted for the dashboard
+        (with ``ahead``, in its batch's transaction)."""
         outcome = ""
         try:
-            dossier = await self.dossiers.get_dossier(code)
+            dossier = ahead.dossiers.get(code) if ahead is not None else None
+            if dossier is None:
+                dossier = await self.dossiers.get_dossier(code)
         except DossierNotFound:
             outcome = "not_found"
             raise
@@ -153,21 +211,24 @@ class Router:
             outcome = "found"
             return dossier
         finally:
-            if counted and outcome:
+            if counted and outcome and ahead is not None:
+                ahead.counts.append(Count(stats.LOOKUPS, outcome))
+            elif counted and outcome:
                 await stats.record(self.redis, Count(stats.LOOKUPS, outcome))
 
-    async def _other_status(self, msisdn: str, code: str) -> str:
+    async def _other_status(self, msisdn: str, code: str, ahead: Ahead | None = None) -> str:
         """The short status of one more code of the same message (unknown codes count against enumeration)."""
         try:
-            return replies.dossier_status_short(await self._dossier(code, counted=True), local_now().date())
+            return replies.dossier_status_short(await self._dossier(code, counted=True, ahead=ahead),
+                                                local_now().date())
         except DossierNotFound:
             await self._count_unknown(msisdn)
             return replies.dossier_not_found(code)
         except DossierApiUnavailable:
             return replies.service_unavailable(self.settings.hotline)
 
-    async def _enumerating(self, msisdn: str) -> bool:
-        count = await self.redis.get(sms_keys.unknown_codes(msisdn))
+    async def _enumerating(self, msisdn: str, ahead: Ahead | None = None) -> bool:
+        count = ahead.unknown if ahead is not None else await self.redis.get(sms_keys.unknown_codes(msisdn))
         return int(count or 0) >= self.sms.unknown_code_limit_per_hour
 
     async def _count_unknown(self, msisdn: str) -> int:

@@ -2,8 +2,10 @@
 
 Each reply is encoded (ASCII-folded GSM-7 by default, UCS2 when configured),
 split into at most ``max_segments`` concatenated parts (UDH, or sar_ TLVs) and
-submitted part by part. A part accepted by the SMSC is recorded at once, so a
-restart resumes with the parts still to send (the consumer's own pending entries come first). ESME_RTHROTTLED and
+submitted part by part. A part accepted by the SMSC is recorded at once (the link
+hands over the acceptances of one socket read together: one Redis write), so a
+restart resumes with the parts still to send (the consumer's own pending entries
+come first). Replies sent in the same turn are acknowledged in one transaction. ESME_RTHROTTLED and
 ESME_RMSGQFUL back off and resend the same part, as does a lost link; other
 errors are retried ``submit_retries`` times, then the reply goes to the
 dead-letter stream with the reason.
@@ -19,7 +21,7 @@ from typing import Any
 
 from common import sms_keys, stats
 from common.privacy import mask_phone
-from common.streams import ConsumerPolicy, Entry, StreamConsumer
+from common.streams import ConsumerPolicy, Entry, GroupCommit, StreamConsumer, execute_idempotent
 from common.text import as_str
 from sms_gateway.config import SmsSettings
 from sms_gateway.encoding import DATA_CODING_GSM7, DATA_CODING_UCS2, encode, prepare, udh
@@ -34,10 +36,9 @@ class MtSender:
     An entry whose sending failed unexpectedly stays pending and is retried with
     backoff up to the attempt limit, then dead-lettered with the error."""
 
-    def __init__(self, redis: Any, sync_redis: Any, link: SmppLink, settings: SmsSettings, metrics: Metrics,
+    def __init__(self, redis: Any, link: SmppLink, settings: SmsSettings, metrics: Metrics,
                  consumer: str, policy: ConsumerPolicy | None = None) -> None:
         self.redis = redis
-        self.sync_redis = sync_redis  # for recording acceptances in the SMPP reader thread
         self.link = link
         self.settings = settings
         self.metrics = metrics
@@ -47,6 +48,8 @@ class MtSender:
             dead_stream=sms_keys.DEAD_STREAM,
             policy=policy or ConsumerPolicy(batch=window, concurrency=window, block_ms=200), gate=self._bound,
         )
+        self._acks: GroupCommit[tuple[str, str]] = GroupCommit(self._write_acks)
+        link.on_accepted = self.record_accepted
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send pending entries of this consumer first, then new ones, until ``stop``."""
@@ -56,14 +59,15 @@ class MtSender:
         return self.link.bound or await self.link.wait_bound(0.5)
 
     async def _handle_entry(self, entry: Entry) -> None:
-        await self.send(entry.id, entry.fields)
+        await self.send(entry.id, entry.fields, resume=not entry.first)
 
-    async def send(self, entry_id: str, mt: dict) -> None:
-        """Submit every part of one reply not yet accepted, then acknowledge it."""
+    async def send(self, entry_id: str, mt: dict, resume: bool = True) -> None:
+        """Submit every part of one reply not yet accepted, then acknowledge it (``resume``: the
+        entry may have been tried before, look up which parts the SMSC already took)."""
         dest = mt["dest"]
         ucs2 = self.settings.wants_ucs2(dest)
         parts = prepare(mt["text"], ucs2, self.settings.max_segments)
-        done = {as_str(k) for k in await self.redis.hkeys(sms_keys.mt_progress(entry_id))}
+        done = {as_str(k) for k in await self.redis.hkeys(sms_keys.mt_progress(entry_id))} if resume else set()
         reference = int(hashlib.sha1(entry_id.encode()).hexdigest(), 16) % 255 + 1  # same on a resume
         for part in parts:
             if str(part.index) in done:
@@ -73,15 +77,24 @@ class MtSender:
             if refused is not None:
                 await self._dead_letter(entry_id, mt, *refused)
                 return
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.xack(sms_keys.MT_STREAM, sms_keys.MT_GROUP, entry_id)
-        pipe.delete(sms_keys.mt_progress(entry_id))
-        if mt.get("mo_at"):
-            seconds = max(time.time() - float(mt["mo_at"]), 0)
-            self.metrics.round_trip.observe(seconds)
-            stats.queue_response(pipe, "sms", seconds)  # the dashboard's figure, in the same round trip
-        await pipe.execute()
+        await self._acks.add((entry_id, mt.get("mo_at", "")))
         self.metrics.mt.labels("sent").inc()
+
+    async def _write_acks(self, sent: list[tuple[str, str]]) -> None:
+        """Acknowledge the replies sent in one turn and drop their progress, in one transaction."""
+        ids = [entry_id for entry_id, _ in sent]
+        now = time.time()
+        seconds = [max(now - float(mo_at), 0) for _, mo_at in sent if mo_at]
+
+        def build(pipe: Any) -> None:
+            pipe.xack(sms_keys.MT_STREAM, sms_keys.MT_GROUP, *ids)
+            pipe.delete(*(sms_keys.mt_progress(entry_id) for entry_id in ids))
+            if seconds:
+                stats.queue_response(pipe, "sms", seconds)  # the dashboard's figure, in the same round trip
+
+        await execute_idempotent(self.redis, build)
+        for value in seconds:
+            self.metrics.round_trip.observe(value)
 
     def _params(self, dest: str, text: str, ucs2: bool, reference: int, index: int, total: int) -> dict:
         s = self.settings
@@ -106,7 +119,7 @@ class MtSender:
         throttles = 0
         while True:
             try:
-                result = await self.link.submit(on_ok=lambda r: self._record(entry_id, index, r), **params)
+                result = await self.link.submit(accepted=(entry_id, index), **params)
             except LinkDown:
                 await self.link.wait_bound(1.0)
                 continue
@@ -125,13 +138,14 @@ class MtSender:
                 return f"submit_sm error 0x{result.status:x} after {errors} attempts", errors
             await asyncio.sleep(self.settings.throttle_backoff_s * errors)
 
-    def _record(self, entry_id: str, index: int, result: SubmitResult) -> None:
-        """The part is with the SMSC: remember it (a restart must not send it again)."""
-        pipe = self.sync_redis.pipeline(transaction=True)
-        pipe.hset(sms_keys.mt_progress(entry_id), str(index), result.message_id)
-        pipe.hset(sms_keys.message_id(result.message_id), mapping={"mt": entry_id, "part": str(index)})
-        pipe.expire(sms_keys.message_id(result.message_id), self.settings.receipt_ttl_s)
-        pipe.execute()
+    def record_accepted(self, pipe: Any, accepted: list[tuple[tuple[str, int], SubmitResult]]) -> None:
+        """Parts with the SMSC (``((entry id, part index), result)``): add to the link's transaction
+        what remembers them, so a restart does not send them again, and maps their message ids
+        for the receipts."""
+        for (entry_id, index), result in accepted:
+            pipe.hset(sms_keys.mt_progress(entry_id), str(index), result.message_id)
+            pipe.hset(sms_keys.message_id(result.message_id), mapping={"mt": entry_id, "part": str(index)})
+            pipe.expire(sms_keys.message_id(result.message_id), self.settings.receipt_ttl_s)
 
     async def _dead_letter(self, entry_id: str, mt: dict, reason: str, attempts: int) -> None:
         logger.error("MT to %s given up: %s", mask_phone(mt["dest"]), reason)

@@ -1,6 +1,12 @@
 """MO worker: a consumer of the ``sms:mo`` stream (consumer group), read through
 :class:`common.streams.StreamConsumer`.
 
+The MOs of one read are handled as a batch (:meth:`MoWorker.handle_batch`): the whole
+keyword MOs get their dedup claims in one pipeline, their rate limits and lookup reads
+in one transaction and their replies and acks in one transaction; long-message parts,
+unreadable MOs, free text (answered by Rasa) and possible resends take the one-entry
+path (:meth:`MoWorker.handle`), which keeps the attempt limit.
+
 Each MO is de-duplicated (only true resends by the SMSC, see :meth:`MoWorker.is_resend`),
 reassembled when it is one part of a long message (UDH or sar_ TLVs; after
 ``part_timeout_s`` the parts that came are used), answered, and acknowledged only
@@ -17,6 +23,8 @@ import hashlib
 import json
 import logging
 import time
+from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from common import sms_keys, stats
@@ -26,6 +34,7 @@ from common.streams import REDIS_DOWN, ConsumerPolicy, Entry, StreamConsumer, pa
 from common.text import as_str
 from sms_gateway.config import SmsSettings
 from sms_gateway.encoding import MalformedUdh, decode_mo, split_udh
+from sms_gateway.keywords import Command, Kind, parse_sms
 from sms_gateway.metrics import Metrics
 from sms_gateway.router import Router
 
@@ -33,6 +42,22 @@ logger = logging.getLogger(__name__)
 
 UDHI = 0x40
 MALFORMED = "malformed"  # _segment's verdict on a header that cannot be read
+
+
+@dataclass(frozen=True)
+class _Whole:
+    """A whole keyword MO of a batch."""
+
+    entry: Entry
+    source: str
+    text: str
+    command: Command
+    digest: str
+    received_at: float
+
+
+def _digest(payload: bytes, segment: Any, data_coding: int) -> str:
+    return hashlib.sha1(payload + repr(segment).encode() + str(data_coding).encode()).hexdigest()[:20]
 
 
 class MoWorker:
@@ -47,7 +72,8 @@ class MoWorker:
         self.group = settings.mo_group
         self.consumer = StreamConsumer(redis, sms_keys.MO_STREAM, self.group, consumer, self._handle_entry,
                                        dead_stream=sms_keys.DEAD_STREAM,
-                                       policy=policy or ConsumerPolicy(batch=50, concurrency=50))
+                                       policy=policy or ConsumerPolicy(batch=50, concurrency=200),
+                                       handle_batch=self.handle_batch)
 
     def start(self, stop: asyncio.Event) -> list[asyncio.Task]:
         """Answer MOs until ``stop``; long messages whose parts stopped coming are swept meanwhile.
@@ -74,6 +100,86 @@ class MoWorker:
     async def _handle_entry(self, entry: Entry) -> None:
         await self.handle(entry.id, entry.fields)
 
+    async def handle_batch(self, entries: list[Entry]) -> list[Entry]:
+        """Answer the whole keyword MOs of one read together; returns the entries left to :meth:`handle`."""
+        wholes: list[_Whole] = []
+        left: list[Entry] = []
+        for entry in entries:
+            whole = self._whole_keyword(entry)
+            if whole is None:
+                left.append(entry)
+            else:
+                wholes.append(whole)
+        if not wholes:
+            return left
+        window = self.settings.dedup_window_s
+        pipe = self.redis.pipeline(transaction=False)
+        again = [mo for mo in wholes if not mo.entry.first]  # read before: maybe answered, the ack missing
+        for mo in again:
+            pipe.exists(sms_keys.mo_done(mo.entry.id))
+        for mo in wholes:
+            pipe.set(sms_keys.dedup(mo.source, mo.digest), self._dedup_record(mo.entry.id, mo.entry.fields,
+                                                                             mo.received_at), nx=True, ex=window)
+        flags = await pipe.execute()
+        answered_before = {mo.entry.id for mo, found in zip(again, flags, strict=False) if found}
+        done: list[str] = []
+        fresh: list[_Whole] = []
+        for mo, first in zip(wholes, flags[len(again):], strict=True):
+            if mo.entry.id in answered_before:  # handled before a crash, after its transaction: only the ack
+                done.append(mo.entry.id)
+            elif first:
+                fresh.append(mo)
+            else:  # the same content came lately: the one-entry path weighs the resend evidence
+                left.append(mo.entry)
+        aheads = await self.router.read_ahead([(mo.source, mo.text) for mo in fresh],
+                                              [mo.command for mo in fresh]) if fresh else []
+        answers = await asyncio.gather(*(self.router.reply(mo.source, mo.text, ahead)
+                                         for mo, ahead in zip(fresh, aheads, strict=True)), return_exceptions=True)
+        finished: list[tuple[str, dict | None]] = []
+        failed: list[tuple[Entry, Exception]] = []
+        counts: Counter[tuple[str, str]] = Counter()
+        for mo, ahead, answer in zip(fresh, aheads, answers, strict=True):
+            if isinstance(answer, BaseException):
+                if isinstance(answer, (*REDIS_DOWN, asyncio.CancelledError)) or not isinstance(answer, Exception):
+                    raise answer
+                failed.append((mo.entry, answer))  # retried with backoff, up to the attempt limit
+                continue
+            mt = None if answer is None else {"dest": mo.source, "text": answer, "mo": mo.entry.id,
+                                              "mo_at": f"{mo.received_at:.6f}"}
+            finished.append((mo.entry.id, mt))
+            counts[(stats.MESSAGES, "sms")] += 1
+            for count in ahead.counts:
+                counts[(count.figure, count.field)] += count.n
+        pipe = self.redis.pipeline(transaction=True)
+        if done:
+            pipe.xack(sms_keys.MO_STREAM, self.group, *done)
+        if finished:
+            stats.queue(pipe, [Count(figure, name, n) for (figure, name), n in counts.items()], None)
+            self._queue_finish(pipe, finished)
+        await pipe.execute()
+        replied = sum(mt is not None for _, mt in finished)
+        self.metrics.mo.labels("answered").inc(replied)
+        self.metrics.mo.labels("silenced").inc(len(finished) - replied)
+        for entry, exc in failed:
+            await self.consumer.failed(entry, exc)
+        return left
+
+    def _whole_keyword(self, entry: Entry) -> _Whole | None:
+        """The entry as a whole, readable keyword MO (None: the one-entry path handles it)."""
+        fields = entry.fields
+        if "sar" in fields or int(fields.get("esm_class", 0)) & UDHI:
+            return None
+        payload = bytes.fromhex(fields.get("payload", ""))
+        data_coding = int(fields.get("data_coding", 0))
+        text = decode_mo(payload, data_coding)
+        if not text or not text.strip():
+            return None
+        command = parse_sms(text)
+        if command.kind is Kind.CHAT:
+            return None
+        return _Whole(entry, fields["source"], text, command, _digest(payload, None, data_coding),
+                      float(fields["received_at"]))
+
     async def handle(self, entry_id: str, raw: dict) -> None:
         """Process one stored deliver_sm."""
         fields = {as_str(k): as_str(v) for k, v in raw.items()}
@@ -85,7 +191,7 @@ class MoWorker:
         data_coding = int(fields.get("data_coding", 0))
         received_at = float(fields["received_at"])
         segment, body = self._segment(fields, payload)
-        digest = hashlib.sha1(payload + repr(segment).encode() + str(data_coding).encode()).hexdigest()[:20]
+        digest = _digest(payload, segment, data_coding)
         if await self._is_duplicate(entry_id, source, digest, fields, received_at):
             self.metrics.mo.labels("duplicate").inc()
             logger.debug("resent MO from %s dropped", mask_phone(source))
@@ -104,8 +210,7 @@ class MoWorker:
     async def _is_duplicate(self, entry_id: str, source: str, digest: str, fields: dict, received_at: float) -> bool:
         """True for a resend of an MO already taken; records this one as the latest otherwise."""
         key = sms_keys.dedup(source, digest)
-        record = json.dumps({"entry": entry_id, "bind": fields.get("bind", ""), "seq": fields.get("seq", ""),
-                             "at": received_at})
+        record = self._dedup_record(entry_id, fields, received_at)
         window = self.settings.dedup_window_s
         if await self.redis.set(key, record, nx=True, ex=window):
             return False
@@ -120,6 +225,11 @@ class MoWorker:
             return True
         await self.redis.set(key, record, ex=window)  # the citizen's new message: later resends compare to it
         return False
+
+    @staticmethod
+    def _dedup_record(entry_id: str, fields: dict, received_at: float) -> str:
+        return json.dumps({"entry": entry_id, "bind": fields.get("bind", ""), "seq": fields.get("seq", ""),
+                           "at": received_at})
 
     def is_resend(self, previous: dict, fields: dict, received_at: float, answered_at: float | None) -> bool:
         """Whether an MO with the same source and content as ``previous`` is the SMSC resending it.
@@ -207,7 +317,7 @@ class MoWorker:
         if text is None:
             logger.info("unreadable MO from %s (binary or invalid encoding) rejected", mask_phone(source))
             self.metrics.mo.labels("unreadable").inc()
-        reply = await self.router.reply(source, text, entry_id)
+        reply = await self.router.reply(source, text, message_id=entry_id)
         self.metrics.mo.labels("answered" if reply else "silenced").inc()
         mt = None if reply is None else {"dest": source, "text": reply, "mo": entry_id, "mo_at": f"{received_at:.6f}"}
         await self._finish(entry_id, mt, parts_key, counted=True)
@@ -219,17 +329,29 @@ class MoWorker:
         pipe = self.redis.pipeline(transaction=True)
         if counted:
             stats.queue(pipe, [Count(stats.MESSAGES, "sms")], None)
-            if mt is not None:
-                stats.queue_conversation(pipe, "sms", pseudonym(mt["dest"]))
-        if mt is not None:
-            pipe.xadd(sms_keys.MT_STREAM, mt)
         if parts_key is not None:
             pipe.delete(parts_key)
             pipe.zrem(sms_keys.PARTS_DEADLINES, parts_key)
-        # The time it was answered: a later identical MO arriving after it is the citizen's, not a resend.
-        pipe.set(sms_keys.mo_done(entry_id), f"{time.time():.6f}", ex=max(self.settings.dedup_window_s, 3600))
-        if not entry_id.startswith("parts-"):
-            # Answered: nothing of what the citizen typed stays in Redis (the dedup record keeps a digest).
-            pipe.xack(sms_keys.MO_STREAM, self.group, entry_id)
-            pipe.xdel(sms_keys.MO_STREAM, entry_id)
+        self._queue_finish(pipe, [(entry_id, mt)], counted)
         await pipe.execute()
+
+    def _queue_finish(self, pipe: Any, finished: list[tuple[str, dict | None]], counted: bool = True) -> None:
+        """Add to a transaction: the replies queued, the MOs marked answered, acknowledged and deleted
+        (``counted``: their senders counted in the day's SMS conversations)."""
+        now = f"{time.time():.6f}"
+        ttl = max(self.settings.dedup_window_s, 3600)
+        stream_ids = []
+        for entry_id, mt in finished:
+            if mt is not None:
+                pipe.xadd(sms_keys.MT_STREAM, mt)
+            # The time it was answered: a later identical MO arriving after it is the citizen's, not a resend.
+            pipe.set(sms_keys.mo_done(entry_id), now, ex=ttl)
+            if not entry_id.startswith("parts-"):
+                stream_ids.append(entry_id)
+        who = [pseudonym(mt["dest"]) for _, mt in finished if mt is not None]
+        if counted and who:
+            stats.queue_conversation(pipe, "sms", who)
+        if stream_ids:
+            # Answered: nothing of what the citizen typed stays in Redis (the dedup record keeps a digest).
+            pipe.xack(sms_keys.MO_STREAM, self.group, *stream_ids)
+            pipe.xdel(sms_keys.MO_STREAM, *stream_ids)

@@ -32,7 +32,7 @@ let submitCount = 0;
 let nextId = Number(args['first-id'] || (Date.now() % 1000000) * 1000);
 
 // Benchmark mode: MOs generated here as fast as deliver_sm_resp come back
-// (at most `window` unanswered deliver_sm), replies matched by destination.
+// (at most `window` unanswered deliver_sm), or paced at `rate` MO/s, replies matched by destination.
 let bench = null;
 
 function concat(pdu, msg) {
@@ -58,23 +58,40 @@ function benchReply(pdu, msg) {
 function startBench(spec) {
   const session = [...sessions][0];
   if (!session) throw new Error('no bound ESME');
-  bench = { n: spec.n, window: spec.window || 10, texts: spec.texts, prefix: spec.prefix || '849', sent: 0,
-    acked: 0, replied: 0, duplicates: 0, bySource: new Map(), start: process.hrtime.bigint(), last: null };
+  bench = { n: spec.n, window: spec.window || 10, rate: spec.rate || 0, texts: spec.texts, prefix: spec.prefix || '849', sent: 0,
+    acked: 0, refused: 0, replied: 0, duplicates: 0, bySource: new Map(), start: process.hrtime.bigint(), last: null };
   let inFlight = 0;
-  const pump = () => {
-    while (inFlight < bench.window && bench.sent < bench.n) {
-      const i = bench.sent++;
-      const source = bench.prefix + String(i).padStart(8, '0');
-      const text = bench.texts[i % bench.texts.length];
-      const ucs2 = /[^\x00-\x7f]/.test(text);
-      const payload = ucs2 ? Buffer.from(text, 'utf16le').swap16() : Buffer.from(text, 'latin1');
-      bench.bySource.set(source, { sentAt: process.hrtime.bigint(), parts: 0 });
-      inFlight += 1;
-      session.deliver_sm({ source_addr: source, destination_addr: '8283', data_coding: ucs2 ? 8 : 0,
-        short_message: payload }, () => { inFlight -= 1; bench.acked += 1; pump(); });
-    }
+  const rate = Number(spec.rate || 0);
+  const deliver = (source, text) => {
+    const ucs2 = /[^\x00-\x7f]/.test(text);
+    const payload = ucs2 ? Buffer.from(text, 'utf16le').swap16() : Buffer.from(text, 'latin1');
+    session.deliver_sm({ source_addr: source, destination_addr: '8283', data_coding: ucs2 ? 8 : 0,
+      short_message: payload }, (resp) => {
+      if (resp.command_status !== 0) {  // refused (e.g. the ESME could not store it): delivered again later
+        bench.refused += 1;
+        setTimeout(() => deliver(source, text), 200);
+        return;
+      }
+      inFlight -= 1; bench.acked += 1; if (!rate) pump();
+    });
   };
-  pump();
+  const sendOne = () => {
+    const i = bench.sent++;
+    const source = bench.prefix + String(i).padStart(8, '0');
+    bench.bySource.set(source, { sentAt: process.hrtime.bigint(), parts: 0 });
+    inFlight += 1;
+    deliver(source, bench.texts[i % bench.texts.length]);
+  };
+  const pump = () => {
+    while (inFlight < bench.window && bench.sent < bench.n) sendOne();
+  };
+  if (!rate) { pump(); return; }
+  // Paced: MO number k leaves at k / rate seconds after the start (if fewer than `window` are unanswered).
+  const timer = setInterval(() => {
+    const due = Math.min(bench.n, Math.floor((Number(process.hrtime.bigint() - bench.start) / 1e9) * rate) + 1);
+    while (bench.sent < due && inFlight < bench.window) sendOne();
+    if (bench.sent >= bench.n) clearInterval(timer);
+  }, 2);
 }
 
 function benchReport() {
@@ -84,7 +101,7 @@ function benchReport() {
   latencies.sort((a, b) => a - b);
   const pct = (q) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.round(q * (latencies.length - 1)))] : null);
   const seconds = bench.last ? Number(bench.last - bench.start) / 1e9 : null;
-  return { n: bench.n, sent: bench.sent, acked: bench.acked, replied: bench.replied, duplicates: bench.duplicates,
+  return { n: bench.n, sent: bench.sent, acked: bench.acked, refused: bench.refused, replied: bench.replied, duplicates: bench.duplicates,
     lost: bench.n - bench.replied, seconds, per_second: seconds ? bench.replied / seconds : null,
     p50_ms: pct(0.5), p99_ms: pct(0.99) };
 }

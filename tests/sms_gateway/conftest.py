@@ -105,18 +105,20 @@ class Smsc:
 
 @dataclass
 class GatewayProcess:
-    """``python -m sms_gateway`` as a real process."""
+    """``python -m sms_gateway`` as a real process (``role``: ``link`` or ``worker``; both by default)."""
 
     env: dict
     workdir: Path
     http_port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
     start_timeout: float = 30.0
+    role: str = ""
 
     def start(self) -> None:
-        out = open(self.workdir / "gateway.log", "ab")
+        out = open(self.workdir / f"gateway{'-' + self.role if self.role else ''}.log", "ab")
         env = {**self.env, "SMS_HTTP_PORT": str(self.http_port)}
-        self.proc = subprocess.Popen([sys.executable, "-m", "sms_gateway"], cwd=ROOT, env=env,
+        role = [self.role, "--port", str(self.http_port)] if self.role else []
+        self.proc = subprocess.Popen([sys.executable, "-m", "sms_gateway", *role], cwd=ROOT, env=env,
                                      stdout=out, stderr=subprocess.STDOUT)
         wait_until(self.healthy, self.start_timeout, "gateway bound")
 

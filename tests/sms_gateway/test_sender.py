@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import redis
 import redis.asyncio as aioredis
 import smpplib.consts as C
 
@@ -20,34 +19,36 @@ class FlakyLink:
     """Bound; the first submit fails with an error nobody planned for, the rest are accepted."""
 
     bound = True
+    on_accepted = None  # set by the sender
 
-    def __init__(self) -> None:
+    def __init__(self, redis: object) -> None:
+        self.redis = redis
         self.calls = 0
         self.accepted: list[dict] = []
 
     async def wait_bound(self, timeout: float) -> bool:
         return True
 
-    async def submit(self, on_ok=None, **params) -> SubmitResult:
+    async def submit(self, accepted=None, **params) -> SubmitResult:
         self.calls += 1
         if self.calls == 1:
             raise RuntimeError("unexpected")
         result = SubmitResult(C.SMPP_ESME_ROK, f"id{self.calls}")
-        if on_ok:
-            on_ok(result)
+        pipe = self.redis.pipeline(transaction=True)
+        self.on_accepted(pipe, [(accepted, result)])
+        await pipe.execute()
         self.accepted.append(params)
         return result
 
 
 async def test_an_entry_that_failed_unexpectedly_is_sent_again_without_a_restart(redis_url: str) -> None:
     client = aioredis.from_url(redis_url)
-    sync = redis.Redis.from_url(redis_url)
     try:
         await client.delete(sms_keys.MT_STREAM)
         await ensure_group(client, sms_keys.MT_STREAM, sms_keys.MT_GROUP)
         await client.xadd(sms_keys.MT_STREAM, {"dest": "84905000999", "text": "Ho so da co ket qua"})
-        link = FlakyLink()
-        sender = MtSender(client, sync, link, SmsSettings(_env_file=None), Metrics(), "test-consumer")
+        link = FlakyLink(client)
+        sender = MtSender(client, link, SmsSettings(_env_file=None), Metrics(), "test-consumer")
         stop = asyncio.Event()
         task = asyncio.create_task(sender.run(stop))
         for _ in range(100):
@@ -61,4 +62,3 @@ async def test_an_entry_that_failed_unexpectedly_is_sent_again_without_a_restart
         assert pending["pending"] == 0  # and acknowledged
     finally:
         await client.close()
-        sync.close()

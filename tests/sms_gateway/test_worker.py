@@ -39,7 +39,11 @@ class FailingRouter:
 
     calls = 0
 
-    async def reply(self, msisdn: str, text: str | None, message_id: str | None = None) -> str | None:
+    async def read_ahead(self, messages: list, commands: list | None = None) -> list:
+        return [None] * len(messages)
+
+    async def reply(self, msisdn: str, text: str | None, ahead: object = None,
+                    message_id: str | None = None) -> str | None:
         self.calls += 1
         raise RuntimeError("dependency broke")
 
@@ -75,7 +79,8 @@ async def test_an_mo_that_always_fails_is_dead_lettered_with_its_reason(redis_ur
 class EchoRouter:
     """Answers what the worker asks, so the test sees which text it was given."""
 
-    async def reply(self, msisdn: str, text: str | None, message_id: str | None = None) -> str | None:
+    async def reply(self, msisdn: str, text: str | None, ahead: object = None,
+                    message_id: str | None = None) -> str | None:
         return "unreadable" if text is None else f"echo {text}"
 
 
