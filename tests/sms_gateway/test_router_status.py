@@ -84,7 +84,7 @@ async def test_free_text_carries_the_mo_as_idempotency_key(redis_url: str) -> No
         dossiers = DossierClient("http://127.0.0.1:9")  # never called: free text goes to Rasa
         router = Router(redis, dossiers, rasa, Settings(), SmsSettings(rate_limit_per_min=100))
         for _ in range(2):
-            assert await router.reply("84905550103", "toi muon gui phan anh", "1733040000000-0") is not None
+            assert await router.reply("84905550103", "toi muon gui phan anh", message_id="1733040000000-0") is not None
         await router.reply("84905550103", "cam on")
         assert [r["metadata"].get("idempotency_key") for r in received] == ["sms:1733040000000-0"] * 2 + [None]
     finally:
