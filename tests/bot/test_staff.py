@@ -17,6 +17,7 @@ import bcrypt
 import pytest
 
 from bot.staff.accounts import AccountError, Accounts, Role, SignIn
+from bot.staff.refs import REFS_KEY
 from common import handoff
 from tests.bot.conftest import ADMIN_PASSWORD, ANNOTATOR_PASSWORD, NOW
 from tests.bot.conftest import csrf as _csrf
@@ -73,7 +74,8 @@ async def test_sign_in_session_and_sign_out(console, redis_url) -> None:
     await handoff.start(redis, "zalo:4242", time.time(), 300)  # now: the stack's gateway times out old ones
     home = await (await console.get("/staff/")).text()
     assert "admin.so" in home and 'href="/staff/handoffs"' in home  # handoffs wait here
-    assert 'data-sender="zalo:4242"' in await (await console.get("/staff/handoffs")).text()
+    queue = await (await console.get("/staff/handoffs")).text()
+    assert f'data-ref="{console.app[REFS_KEY].of("zalo:4242")}"' in queue and "zalo:4242" not in queue
     await handoff.end(redis, "zalo:4242", time.time(), "test", mode="any")
     await redis.close()
 

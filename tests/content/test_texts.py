@@ -79,8 +79,8 @@ def test_the_shipped_texts_load_and_every_key_is_used_by_the_code() -> None:
     shipped = load(DEFAULT_PATH)
     assert all(isinstance(v, str) and v for v in shipped.values())
     root = Path(__file__).resolve().parents[2]
-    sources = "\n".join(p.read_text(encoding="utf-8") for d in ("content", "actions", "bot", "sms_gateway", "knowledge")
-                        for p in (root / d).rglob("*.py"))
+    users = ("content", "common", "actions", "bot", "sms_gateway", "knowledge")  # common names keys it returns
+    sources = "\n".join(p.read_text(encoding="utf-8") for d in users for p in (root / d).rglob("*.py"))
     prefixes = tuple(re.findall(r'f"([a-z_]+\.[a-z_.]*\.)\{', sources))  # keys built from values: f"a.b.{x}"
     assert "lookup.hint." in prefixes
     unused = [k for k in shipped if f'"{k}"' not in sources and f"'{k}'" not in sources

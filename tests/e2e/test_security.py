@@ -113,7 +113,8 @@ def run_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunStack]:
     work = tmp_path_factory.mktemp("make-run")
     var = work / "var"
     ports = {n: str(free_port()) for n in ("REDIS_PORT", "DOSSIER_API_PORT", "RASA_PORT", "ACTION_SERVER_PORT",
-                                           "CHAT_PORT", "SMS_SMSC_PORT", "SMS_SIM_CONTROL_PORT", "SMS_HTTP_PORT")}
+                                           "CHAT_PORT", "SMS_SMSC_PORT", "SMS_SIM_CONTROL_PORT", "SMS_HTTP_PORT",
+                                           "SMS_WORKER_HTTP_PORT")}
     overrides = {
         **ports,
         "VAR_DIR": str(var),
@@ -198,7 +199,8 @@ def test_only_loopback_listens_and_only_where_expected(run_stack: RunStack) -> N
     sockets = _listening(run_stack.pids())
     expected_ports = {int(run_stack.env[n]) for n in ("REDIS_PORT", "DOSSIER_API_PORT", "RASA_PORT",
                                                        "ACTION_SERVER_PORT", "CHAT_PORT", "SMS_SMSC_PORT",
-                                                       "SMS_SIM_CONTROL_PORT", "SMS_HTTP_PORT")}
+                                                       "SMS_SIM_CONTROL_PORT", "SMS_HTTP_PORT",
+                                                       "SMS_WORKER_HTTP_PORT")}
     assert {port for _, port in sockets} == expected_ports, sockets
     public = int(run_stack.env["CHAT_PORT"])  # the chat gateway may face the outside (CHAT_HOST)
     exposed = {(a, p) for a, p in sockets if p != public and a not in ("127.0.0.1", "::1")
