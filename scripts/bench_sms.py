@@ -95,12 +95,13 @@ def lookup_app(port: int) -> None:
     import redis.asyncio as aioredis
     from aiohttp import web
 
-    from common import replies
     from common.dates import local_now
     from common.settings import get_settings
     from common.text import fold
+    from content import replies
     from dossier_api.client import DossierApiUnavailable, DossierClient, DossierNotFound
-    from sms_gateway.keywords import HELP_TEXT, parse_sms
+    from sms_gateway.keywords import parse_sms
+    from sms_gateway.router import help_text
 
     async def lifecycle(app: web.Application):
         settings = get_settings()
@@ -113,7 +114,7 @@ def lookup_app(port: int) -> None:
     async def lookup(request: web.Request) -> web.Response:
         command = parse_sms(request.query.get("text", ""))
         if command.code is None:
-            text = HELP_TEXT
+            text = help_text()
         else:
             try:
                 dossier = await request.app["dossiers"].get_dossier(command.code)
