@@ -122,6 +122,15 @@ class RasaClient:
         await self._api("POST", f"/conversations/{quote(sender_id, safe='')}/tracker/events", 200,
                         json={"event": "resume"})
 
+    async def set_slot(self, sender_id: str, name: str, value: str) -> None:
+        """Record ``name = value`` in the conversation (a fact learnt outside Rasa, e.g. a keyword lookup).
+
+        Raises:
+            RasaUnavailable: Rasa could not be reached or refused.
+        """
+        await self._api("POST", f"/conversations/{quote(sender_id, safe='')}/tracker/events", 200,
+                        json={"event": "slot", "name": name, "value": value})
+
     async def tracker(self, sender_id: str) -> dict[str, Any]:
         """The conversation's tracker (``GET /conversations/{id}/tracker``: events, slots).
 

@@ -48,6 +48,15 @@ def unknown_codes(msisdn: str) -> str:
     return f"sms:unknown:{msisdn}"
 
 
+LAST_LOOKUP_TTL_S = 24 * 3600
+
+
+def last_lookup(msisdn: str) -> str:
+    """The dossier a number last looked up by keyword (``HS <mã>``), until its next free text
+    tells the assistant (so "có gì mới thì nhắn em" is about that dossier)."""
+    return f"sms:last_lookup:{msisdn}"
+
+
 def options(msisdn: str) -> str:
     """Payloads of the numbered options last offered to a number."""
     return f"sms:options:{msisdn}"

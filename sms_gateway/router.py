@@ -26,6 +26,7 @@ from common.privacy import mask_phone
 from common.ratelimit import UserRateLimit, Verdict
 from common.settings import Settings
 from common.stats import Count
+from common.text import as_str
 from content import news as news_texts
 from content import replies, texts
 from dossier_api.client import DossierApiError, DossierApiUnavailable, DossierClient, DossierNotFound, cache_key
@@ -56,6 +57,7 @@ class Ahead:
     unknown: int = 0  # unknown codes the sender tried this hour
     dossiers: dict[str, Dossier] = field(default_factory=dict)  # cached dossiers by code
     counts: list[Count] = field(default_factory=list)  # dashboard counts, written with the reply
+    looked_up: str | None = None  # the dossier a status lookup answered, remembered with the reply
 
 
 class Router:
@@ -167,6 +169,10 @@ class Router:
             # "HS <mã 1> <mã 2>": every code is answered, one after the other.
             others = [m.code.canonical for m in find_codes(text) if m.code.canonical != dossier.code]
             answers = [replies.dossier_status_short(dossier, local_now().date())]
+            if ahead is not None:
+                ahead.looked_up = dossier.code
+            else:
+                await self.redis.set(sms_keys.last_lookup(msisdn), dossier.code, ex=sms_keys.LAST_LOOKUP_TTL_S)
             answers += [await self._other_status(msisdn, code, ahead) for code in dict.fromkeys(others[:MAX_CODES - 1])]
             return "\n".join(answers)
         if command.kind is Kind.SUBSCRIBE:
@@ -227,6 +233,16 @@ class Router:
         except DossierApiUnavailable:
             return replies.service_unavailable(self.settings.hotline)
 
+    async def _tell_last_lookup(self, msisdn: str, sender: str) -> None:
+        """A keyword lookup is the assistant's "dossier last talked about" too (its follow-ups:
+        subscribe, when, where): told once, before the next free text."""
+        code = await self.redis.getdel(sms_keys.last_lookup(msisdn))
+        if code:
+            try:
+                await self.rasa.set_slot(sender, "ho_so_gan_nhat", as_str(code))
+            except RasaUnavailable:  # the message is still answered, only without that context
+                logger.warning("the last SMS lookup of %s could not be told to Rasa", mask_phone(msisdn))
+
     async def _enumerating(self, msisdn: str, ahead: Ahead | None = None) -> bool:
         count = ahead.unknown if ahead is not None else await self.redis.get(sms_keys.unknown_codes(msisdn))
         return int(count or 0) >= self.sms.unknown_code_limit_per_hour
@@ -247,6 +263,7 @@ class Router:
         if routed is not None:  # handed to staff (the chat gateway delivers their replies through the MT queue)
             return "\n".join(texts.text(k) for k in routed) or None
         try:
+            await self._tell_last_lookup(msisdn, sender)
             metadata = {"channel": "sms", **({"idempotency_key": f"sms:{message_id}"} if message_id else {})}
             messages = await self.rasa.send(sender, text, metadata)
         except RasaUnavailable:

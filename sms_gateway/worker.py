@@ -138,6 +138,7 @@ class MoWorker:
         finished: list[tuple[str, dict | None]] = []
         failed: list[tuple[Entry, Exception]] = []
         counts: Counter[tuple[str, str]] = Counter()
+        looked_up: list[tuple[str, str]] = []
         for mo, ahead, answer in zip(fresh, aheads, answers, strict=True):
             if isinstance(answer, BaseException):
                 if isinstance(answer, (*REDIS_DOWN, asyncio.CancelledError)) or not isinstance(answer, Exception):
@@ -150,7 +151,11 @@ class MoWorker:
             counts[(stats.MESSAGES, "sms")] += 1
             for count in ahead.counts:
                 counts[(count.figure, count.field)] += count.n
+            if ahead.looked_up:
+                looked_up.append((mo.source, ahead.looked_up))
         pipe = self.redis.pipeline(transaction=True)
+        for source, code in looked_up:
+            pipe.set(sms_keys.last_lookup(source), code, ex=sms_keys.LAST_LOOKUP_TTL_S)
         if done:
             pipe.xack(sms_keys.MO_STREAM, self.group, *done)
         if finished:

@@ -91,3 +91,44 @@ async def test_free_text_carries_the_mo_as_idempotency_key(redis_url: str) -> No
         await rasa.close()
         await redis.close()
         await rasa_server.close()
+
+
+async def test_a_keyword_lookup_is_the_dossier_the_next_free_text_is_about(
+        seeded_db: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """"HS <mã>" then "co gi moi thi nhan em": the assistant learns the dossier before the free text (once)."""
+    from aiohttp import web
+
+    from tests.fakes.rasa_rest import CHANNEL_TOKEN, rasa_rest_app
+
+    monkeypatch.setattr(sms_gateway.router, "local_now", lambda: dt.datetime.combine(TODAY, dt.time(10)))
+    items, _ = Database(seeded_db).dossiers("dang_xu_ly", 5, 0)
+    received: list[dict] = []
+    events: list[tuple[str, dict]] = []
+    app = rasa_rest_app(received)
+
+    async def tracker_events(request: web.Request) -> web.Response:
+        if request.query.get("token") != "api-token":
+            return web.json_response({"error": "unauthorized"}, status=401)
+        events.append((request.match_info["sender"], await request.json()))
+        return web.json_response({})
+
+    app.router.add_post("/conversations/{sender}/tracker/events", tracker_events)
+    rasa_server, api = TestServer(app), TestServer(create_app(str(seeded_db)))
+    await rasa_server.start_server()
+    await api.start_server()
+    redis = aioredis.from_url(redis_url)
+    rasa = RasaClient(str(rasa_server.make_url("")), token="api-token", channel_token=CHANNEL_TOKEN)
+    dossiers = DossierClient(str(api.make_url("")))
+    try:
+        router = Router(redis, dossiers, rasa, Settings(), SmsSettings(rate_limit_per_min=100))
+        assert items[0].code in await router.reply("84905550104", f"HS {items[0].code}")
+        await router.reply("84905550104", "co gi moi thi nhan em")
+        await router.reply("84905550104", "cam on")
+        assert events == [("sms:84905550104", {"event": "slot", "name": "ho_so_gan_nhat", "value": items[0].code})]
+        assert [r["message"] for r in received] == ["co gi moi thi nhan em", "cam on"]
+    finally:
+        await rasa.close()
+        await dossiers.close()
+        await redis.close()
+        await rasa_server.close()
+        await api.close()
