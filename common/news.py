@@ -188,9 +188,8 @@ async def unsubscribe(redis: Any, sender: str, topics: list[str] | None = None) 
     if not topics:
         mine = {as_str(t) for t in await redis.smembers(_by_sender(sender))}
         topics = [t.code for t in TOPICS if t.code in mine] + sorted(mine - set(BY_CODE))  # the list's order
-    chosen = topics
     dropped = []
-    for topic in chosen:
+    for topic in topics:
         pipe = redis.pipeline(transaction=True)
         pipe.srem(_by_topic(topic), sender)
         pipe.srem(_by_sender(sender), topic)

@@ -9,7 +9,6 @@ Screenshots under ``test-artifacts/screenshots/``."""
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,30 +18,15 @@ import pytest
 from bot.staff.accounts import Accounts, Role
 from tests.bot.conftest import NOW
 from tests.conftest import ROOT, Conversation, Stack
+from tests.e2e.test_console_browser import _shot, browser  # noqa: F401 (the browser fixture)
 from tests.sms_gateway.conftest import GatewayProcess, Smsc, gateway, gateway_env, redis_db, smsc  # noqa: F401
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = ROOT / "test-artifacts" / "screenshots"
 EDITOR_PASSWORD = "Bien-tap-2026"
 PROCEDURE = "ban_le_xang_dau"
 NEW_FEE = "Phí thẩm định 1.350.000 đồng/điểm kinh doanh/lần thẩm định"
 QUESTION = "Lệ phí cấp giấy chứng nhận cửa hàng bán lẻ xăng dầu là bao nhiêu?"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    assert shutil.which("chromium") == CHROMIUM, "Debian's chromium is needed: make system-deps"
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--no-first-run"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -69,10 +53,6 @@ def _wait_for_fee(stack: Stack, fee: str, timeout: float = 10.0) -> float:
         assert time.monotonic() - start < timeout, f"the API does not serve the new fee after {timeout} s"
         time.sleep(0.1)
     return time.monotonic() - start
-
-
-def _shot(page, name: str) -> None:
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def test_an_editor_changes_a_fee_and_the_next_citizens_read_it_on_web_and_sms(
