@@ -34,6 +34,8 @@ from pathlib import Path
 
 import bcrypt
 
+from common.sqlite import SqliteFile
+
 MIN_PASSWORD = 12
 MAX_PASSWORD_BYTES = 72  # bcrypt ignores what follows
 _USERNAME = re.compile(r"^[a-z0-9._-]{3,32}$")
@@ -112,21 +114,11 @@ class Accounts:
     def __init__(self, path: str | Path, max_failures: int = 5, lock_minutes: int = 15,
                  address_max_failures: int = 20) -> None:
         self.path = str(path)
+        self._db = SqliteFile(path, SCHEMA)
         self.max_failures = max_failures
         self.address_max_failures = address_max_failures
         self.lock = dt.timedelta(minutes=lock_minutes)
-        self._ready = False
 
-    def _connect(self) -> sqlite3.Connection:
-        if not self._ready:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=10)
-        conn.row_factory = sqlite3.Row
-        if not self._ready:
-            with conn:
-                conn.executescript(SCHEMA)
-            self._ready = True
-        return conn
 
     def create(self, username: str, password: str, role: Role, now: dt.datetime) -> Staff:
         """Add an account.
@@ -146,7 +138,7 @@ class Accounts:
             raise AccountError(f"Mật khẩu dài tối đa {MAX_PASSWORD_BYTES} byte (chữ có dấu tính 2-3 byte).")
         hashed = bcrypt.hashpw(secret, bcrypt.gensalt()).decode()
         try:
-            with closing(self._connect()) as conn, conn:
+            with closing(self._db.connect()) as conn, conn:
                 conn.execute("INSERT INTO staff (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)",
                              (username, hashed, role.value, now.isoformat()))
         except sqlite3.IntegrityError as exc:
@@ -158,7 +150,7 @@ class Accounts:
         """Check a password typed at client ``address``; see the module's docstring for the failures."""
         key = {"name": _name_key(username), "address": address, "now": now.isoformat(),
                "window": (now - self.lock).isoformat()}
-        with closing(self._connect()) as conn:
+        with closing(self._db.connect()) as conn:
             (address_failures,) = conn.execute(
                 f"SELECT COALESCE(SUM(failures), 0) FROM sign_in_failures WHERE address = :address AND NOT {_FRESH}",
                 key).fetchone()
@@ -184,6 +176,6 @@ class Accounts:
             return (SignIn.LOCKED if locked or locks else SignIn.WRONG), None
 
     def list(self) -> list[Staff]:
-        with closing(self._connect()) as conn:
+        with closing(self._db.connect()) as conn:
             rows = conn.execute("SELECT username, role FROM staff ORDER BY username").fetchall()
         return [Staff(r["username"], Role(r["role"])) for r in rows]

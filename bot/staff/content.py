@@ -26,7 +26,6 @@ import io
 import json
 import os
 import re
-import sqlite3
 import string
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
@@ -39,6 +38,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 
+from common.sqlite import SqliteFile
 from common.text import fold_key, nfc
 
 STALE = ("Nội dung này đã được thay đổi (bởi cán bộ khác hoặc bản cập nhật) sau khi anh/chị mở trang. "
@@ -250,27 +250,17 @@ class AuditLog:
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
-        self._ready = False
+        self._db = SqliteFile(path, AUDIT_SCHEMA)
 
     @classmethod
     def next_to(cls, staff_db_path: str | Path) -> AuditLog:
         """The audit file in the staff accounts' directory."""
         return cls(Path(staff_db_path).with_name("content_audit.sqlite3"))
 
-    def _connect(self) -> sqlite3.Connection:
-        if not self._ready:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=10)
-        conn.row_factory = sqlite3.Row
-        if not self._ready:
-            with conn:
-                conn.executescript(AUDIT_SCHEMA)
-            self._ready = True
-        return conn
 
     def record(self, at: dt.datetime, username: str, file: str, entry: str, before: Any, after: Any) -> int:
         """Record one saved edit; returns its number."""
-        with closing(self._connect()) as conn, conn:
+        with closing(self._db.connect()) as conn, conn:
             cursor = conn.execute(
                 "INSERT INTO content_edits (at, username, file, entry, before, after) VALUES (?, ?, ?, ?, ?, ?)",
                 (at.isoformat(), username, file, entry,
@@ -284,7 +274,7 @@ class AuditLog:
         if file:
             query += " WHERE file = ? AND entry = ?"
             params += [file, entry]
-        with closing(self._connect()) as conn:
+        with closing(self._db.connect()) as conn:
             rows = conn.execute(query + " ORDER BY id DESC LIMIT ?", (*params, limit)).fetchall()
         return [AuditRecord(r["id"], dt.datetime.fromisoformat(r["at"]), r["username"], r["file"], r["entry"],
                             None if r["before"] is None else json.loads(r["before"]), json.loads(r["after"]))
