@@ -154,15 +154,32 @@ class RasaClient:
         except ValueError as exc:
             raise RasaUnavailable(repr(exc)) from exc
 
-    async def load_model(self, path: str, timeout_s: float = 300) -> None:
-        """``PUT /model``: Rasa loads ``path`` while the current model keeps answering, then swaps.
+    async def load_model(self, path: str, timeout_s: float = 300, restore: str = "") -> None:
+        """``PUT /model`` on every replica, one after the other (the others keep answering meanwhile):
+        each loads ``path`` while its current model answers, then swaps.
+
+        When a replica refuses, the replicas already switched load ``restore`` (the model live
+        before) again, so the replicas never answer with two models; a replica that cannot take
+        ``restore`` back either is logged.
 
         Raises:
-            RasaUnavailable: Rasa could not be reached or refused the model.
+            RasaUnavailable: a replica could not be reached or refused the model.
         """
-        for url in self.base_urls:  # one replica after the other: the others keep answering meanwhile
-            await self._api("PUT", "/model", 204, base_url=url, json={"model_file": path},
-                            timeout=aiohttp.ClientTimeout(total=timeout_s))
+        timeout = aiohttp.ClientTimeout(total=timeout_s)
+        switched: list[str] = []
+        for url in self.base_urls:
+            try:
+                await self._api("PUT", "/model", 204, base_url=url, json={"model_file": path}, timeout=timeout)
+            except RasaUnavailable:
+                for done in switched if restore else ():
+                    try:
+                        await self._api("PUT", "/model", 204, base_url=done, json={"model_file": restore},
+                                        timeout=timeout)
+                    except RasaUnavailable as exc:
+                        logger.error("Rasa replica %d kept the new model: restoring failed (%s)",
+                                     self.base_urls.index(done), exc)
+                raise
+            switched.append(url)
 
     async def _api(self, method: str, path: str, expected: int, base_url: str = "", **kwargs: Any) -> bytes:
         """One call to a replica's HTTP API (with the token; the first replica by default): the body,

@@ -344,10 +344,12 @@ def _train(job_id: str, settings: Settings, registry: Registry, progress: loggin
 
 
 async def load_into_rasa(settings: Settings, model: Path) -> None:
-    """Rasa's ``PUT /model``: load ``model`` while the current one keeps answering."""
+    """Rasa's ``PUT /model`` on every replica: load ``model`` while the current one keeps answering;
+    when one replica refuses, the others go back to the live model."""
     rasa = RasaClient.from_settings(settings)
+    live = await asyncio.to_thread(Registry.from_settings(settings).live)
     try:
-        await rasa.load_model(str(model))
+        await rasa.load_model(str(model), restore=str(live))
     except RasaUnavailable as exc:
         logger.error("Rasa did not load model %s: %s", model.name, exc)
         raise ModelError("Máy chủ Rasa không nạp được mô hình; mô hình đang chạy không thay đổi.") from exc

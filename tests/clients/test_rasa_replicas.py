@@ -74,3 +74,16 @@ async def test_a_replica_that_refuses_connections_is_skipped(replicas) -> None:
         assert not await alone.is_ready()
     finally:
         await alone.close()
+
+
+async def test_a_replica_refusing_the_model_sends_the_others_back_to_the_live_one(replicas) -> None:
+    first_url, _, first_loaded = replicas[0]
+    down = f"http://127.0.0.1:{free_port()}"
+    rasa = RasaClient(f"{first_url},{down}", channel_token=CHANNEL_TOKEN)
+    try:
+        with pytest.raises(RasaUnavailable):
+            await rasa.load_model("/models/candidate.tar.gz", restore="/models/live.tar.gz")
+        # The first replica took the candidate, the second could not: the first answers with the live model again.
+        assert first_loaded == ["/models/candidate.tar.gz", "/models/live.tar.gz"]
+    finally:
+        await rasa.close()
