@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from common.pairs import Follows
 from common.text import as_str, fold_key, squash_spaces
 
 
@@ -115,6 +116,9 @@ def _by_sender(sender: str) -> str:
     return f"news:sender:{sender}"
 
 
+_FOLLOWS = Follows(_by_topic, _by_sender)
+
+
 def sent_key(announcement_id: int) -> str:
     """The senders an announcement's job was queued for."""
     return f"news:sent:{announcement_id}"
@@ -172,36 +176,20 @@ async def latest(redis: Any, count: int = LATEST) -> list[Announcement]:
 
 async def subscribe(redis: Any, sender: str, topics: list[str]) -> list[str]:
     """Subscribe ``sender`` to ``topics``; the ones it was not subscribed to yet."""
-    added = []
-    for topic in topics:
-        pipe = redis.pipeline(transaction=True)
-        pipe.sadd(_by_topic(topic), sender)
-        pipe.sadd(_by_sender(sender), topic)
-        new, _ = await pipe.execute()
-        if new:
-            added.append(topic)
-    return added
+    return await _FOLLOWS.add(redis, sender, topics)
 
 
 async def unsubscribe(redis: Any, sender: str, topics: list[str] | None = None) -> list[str]:
     """Unsubscribe ``sender`` from ``topics`` (every topic when None); the ones dropped."""
     if not topics:
-        mine = {as_str(t) for t in await redis.smembers(_by_sender(sender))}
+        mine = await _FOLLOWS.of(redis, sender)
         topics = [t.code for t in TOPICS if t.code in mine] + sorted(mine - set(BY_CODE))  # the list's order
-    dropped = []
-    for topic in topics:
-        pipe = redis.pipeline(transaction=True)
-        pipe.srem(_by_topic(topic), sender)
-        pipe.srem(_by_sender(sender), topic)
-        removed, _ = await pipe.execute()
-        if removed:
-            dropped.append(topic)
-    return dropped
+    return await _FOLLOWS.remove(redis, sender, topics)
 
 
 async def topics_of(redis: Any, sender: str) -> list[str]:
     """The topics ``sender`` is subscribed to, in the topic list's order."""
-    mine = {as_str(t) for t in await redis.smembers(_by_sender(sender))}
+    mine = await _FOLLOWS.of(redis, sender)
     return [t.code for t in TOPICS if t.code in mine]
 
 

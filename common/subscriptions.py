@@ -15,6 +15,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from common.pairs import Follows
 from common.text import as_str
 
 ONCE_TTL_S = 2 * 24 * 3600  # as long as a channel may deliver a message again
@@ -27,6 +28,9 @@ def _by_code(code: str) -> str:
 
 def _by_sender(sender: str) -> str:
     return f"subs:sender:{sender}"
+
+
+_FOLLOWS = Follows(_by_code, _by_sender)
 
 
 async def _once(redis: Any, key: str | None, effect: Callable[[], Awaitable[T]]) -> T:
@@ -49,11 +53,7 @@ async def subscribe(redis: Any, code: str, sender: str, key: str | None = None) 
     of the message that asked (a repeat of it changes nothing)."""
 
     async def add() -> bool:
-        pipe = redis.pipeline(transaction=True)
-        pipe.sadd(_by_code(code), sender)
-        pipe.sadd(_by_sender(sender), code)
-        added, _ = await pipe.execute()
-        return bool(added)
+        return bool(await _FOLLOWS.add(redis, sender, [code]))
 
     return await _once(redis, f"sub:{key}" if key else None, add)
 
@@ -65,16 +65,8 @@ async def unsubscribe(redis: Any, sender: str, code: str | None = None, key: str
 
 
 async def _unsubscribe(redis: Any, sender: str, code: str | None) -> list[str]:
-    codes = [code] if code else [as_str(c) for c in await redis.smembers(_by_sender(sender))]
-    dropped = []
-    for c in codes:
-        pipe = redis.pipeline(transaction=True)
-        pipe.srem(_by_code(c), sender)
-        pipe.srem(_by_sender(sender), c)
-        removed, _ = await pipe.execute()
-        if removed:
-            dropped.append(c)
-    return dropped
+    codes = [code] if code else sorted(await _FOLLOWS.of(redis, sender))
+    return await _FOLLOWS.remove(redis, sender, codes)
 
 
 async def subscribers(redis: Any, code: str) -> set[str]:
@@ -84,4 +76,4 @@ async def subscribers(redis: Any, code: str) -> set[str]:
 
 async def codes_of(redis: Any, sender: str) -> set[str]:
     """Every dossier ``sender`` is subscribed to."""
-    return {as_str(c) for c in await redis.smembers(_by_sender(sender))}
+    return await _FOLLOWS.of(redis, sender)
