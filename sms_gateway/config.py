@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import BaseSettings
+from common.sms_text import SmsTextSettings
 
 
-class SmsSettings(BaseSettings):
-    """The SMPP bind, the MT policy and the abuse limits."""
+class SmsSettings(SmsTextSettings):
+    """The SMPP bind, the MT policy and the abuse limits (and, inherited, how replies are cut)."""
 
     smsc_host: str = "127.0.0.1"
     smsc_port: int = 2775
@@ -25,9 +25,6 @@ class SmsSettings(BaseSettings):
     reconnect_max_s: float = 30.0
     window: int = 10  # outstanding submit_sm
     tps: float = 50.0  # submit rate cap (messages per second)
-    max_segments: int = 3
-    ucs2: bool = False  # send Vietnamese with diacritics (data_coding 8) to everyone
-    ucs2_msisdns: str = ""  # or only to these numbers (comma separated)
     use_sar: bool = False  # concatenate with sar_ TLVs instead of UDH
     registered_delivery: bool = True
     dedup_window_s: int = 120  # how long an MO's resend evidence is kept (same sequence, or another bind)
@@ -48,10 +45,6 @@ class SmsSettings(BaseSettings):
         env_prefix = "SMS_"
         env_file = ".env"
         env_file_encoding = "utf-8"
-
-    def wants_ucs2(self, msisdn: str) -> bool:
-        """Whether replies to ``msisdn`` keep their diacritics."""
-        return self.ucs2 or msisdn in {m.strip() for m in self.ucs2_msisdns.split(",") if m.strip()}
 
 
 @lru_cache(maxsize=1)

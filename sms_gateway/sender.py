@@ -21,10 +21,11 @@ from typing import Any
 
 from common import sms_keys, stats
 from common.privacy import mask_phone
+from common.sms_text import prepare
 from common.streams import ConsumerPolicy, Entry, GroupCommit, StreamConsumer, execute_idempotent
 from common.text import as_str
 from sms_gateway.config import SmsSettings
-from sms_gateway.encoding import DATA_CODING_GSM7, DATA_CODING_UCS2, encode, prepare, udh
+from sms_gateway.encoding import DATA_CODING_GSM7, DATA_CODING_UCS2, encode, udh
 from sms_gateway.link import LinkDown, SmppLink, SubmitResult
 from sms_gateway.metrics import Metrics
 

@@ -15,7 +15,6 @@ import asyncio
 import datetime as dt
 import html
 import logging
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,8 @@ from bot.staff.content import AuditLog, AuditRecord, ContentError, Saved, Snapsh
 from bot.staff.layout import SETTINGS_KEY, csrf_field, form_or_json, page, requires, session_of, wants_json
 from common.dates import local_now
 from common.settings import Settings
-from common.text import fold, nfc
+from common.sms_text import sms_text_settings
+from common.text import nfc
 from content import replies
 from dossier_api.catalog import catalog_file, parse_catalog, procedure_of
 from dossier_api.models import Procedure
@@ -43,7 +43,6 @@ logger = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
 # The reply texts (helper O1's content/texts.py reads them); any YAML mapping of texts works here.
 TEXTS_FILE = ROOT / "content" / "data" / "texts.yml"
-SMS_SINGLE, SMS_PART, SMS_MAX_PARTS = 160, 153, 3  # GSM-7, as the SMS gateway sends by default
 SAVED = "Đã lưu. Trợ lý dùng nội dung mới trong vài giây, không cần khởi động lại."
 NOT_FOUND = "Không tìm thấy mục nội dung này."
 NOT_LOADED = "Nội dung sau khi sửa không đọc được như trợ lý đọc ({detail}); không có gì được lưu."
@@ -91,12 +90,14 @@ def _notice(problems: list[str], saved: bool) -> str:
 
 
 def sms_preview(text: str) -> str:
-    """The text as a handset reads it (folded to ASCII, as the SMS gateway sends by default) and its size."""
-    folded = fold(nfc(text))
-    parts = 1 if len(folded) <= SMS_SINGLE else math.ceil(len(folded) / SMS_PART)
-    note = (f"{len(folded)} ký tự, {parts} tin" + (f": quá {SMS_MAX_PARTS} tin, phần cuối sẽ bị cắt"
-                                                  if parts > SMS_MAX_PARTS else ""))
-    return f'<pre class="preview" data-channel="sms">{_e(folded)}</pre><p class="muted">{note}</p>'
+    """The text as most handsets get it (the SMS gateway's own cutting: folded to ASCII unless the
+    gateway sends UCS2 to everyone, at most its segment cap) and its size."""
+    sms = sms_text_settings()
+    parts = sms.parts(text)
+    sent = "".join(p.text for p in parts)
+    note = f"{len(sent)} ký tự, {len(parts)} tin" + (
+        "" if sms.fits(text) else f": dài quá {sms.max_segments} tin, phần cuối bị cắt như trên")
+    return f'<pre class="preview" data-channel="sms">{_e(sent)}</pre><p class="muted">{note}</p>'
 
 
 def _preview(*shown: tuple[str, str, str]) -> str:

@@ -25,6 +25,7 @@ from bot.staff.sessions import Session
 from common import handoff
 from common.handoff import Claim, EndRefused
 from common.privacy import redact
+from common.sms_text import limits, sms_text_settings
 from content import texts
 
 logger = logging.getLogger(__name__)
@@ -171,6 +172,12 @@ async def reply(request: web.Request) -> web.StreamResponse:
     if not sender or not text or len(text) > MAX_REPLY:
         return await refused(request, f"Câu trả lời phải có từ 1 đến {MAX_REPLY:,} ký tự.".replace(",", "."),
                              400, view_page)
+    sms, msisdn = sms_text_settings(), sender.removeprefix("sms:")
+    if sender.startswith("sms:") and not sms.fits(text, msisdn):
+        room = limits(sms.wants_ucs2(msisdn))[1] * sms.max_segments
+        return await refused(request, f"Một câu trả lời qua SMS tối đa {sms.max_segments} tin ghép (khoảng {room} "
+                                      "ký tự); câu này dài hơn nên sẽ bị cắt. Anh/chị vui lòng rút gọn hoặc chia "
+                                      "thành nhiều lần trả lời.", 400, view_page)
     try:
         await _handoffs(request).reply(sender, session_of(request).staff.username, text)
     except NotYours:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import requests
 
-from sms_gateway.encoding import DATA_CODING_GSM7, DATA_CODING_UCS2, GSM7_BASIC, encode
+from common.sms_text import GSM7_BASIC
+from sms_gateway.encoding import DATA_CODING_GSM7, DATA_CODING_UCS2, encode
 
 
 def mo_payload(text: str) -> tuple[bytes, int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.policy import ActionHoiChinhSach
-from sms_gateway.encoding import prepare
+from common.sms_text import prepare
 from tests.actions.conftest import make_tracker
 
 

@@ -19,8 +19,8 @@ import redis
 from bot.staff.accounts import Accounts, Role
 from common import handoff, stats
 from common.settings import Settings
+from common.sms_text import to_gsm7
 from content.texts import text as citizen_text
-from sms_gateway.encoding import to_gsm7
 from tests.bot.conftest import ANNOTATOR_PASSWORD, NOW, ThreadedGateway, signed_in_session
 from tests.conftest import Stack, seeded_dossier
 from tests.sms_gateway.conftest import (  # noqa: F401 (fixtures)
@@ -106,6 +106,9 @@ def test_an_sms_citizen_reaches_a_person_and_gets_the_bot_back(
     answer = ("Chào anh/chị, hồ sơ xin giấy phép bán lẻ rượu cần bản sao giấy chứng nhận đăng ký kinh doanh "
               "và bản cam kết bảo đảm điều kiện kinh doanh.")
     seen = len(phone.received())
+    too_long = http.post(f"{desk}/staff/api/handoffs/reply", json={"sender": sender, "text": answer * 5},
+                         headers=headers, timeout=10)
+    assert too_long.status_code == 400 and "rút gọn" in too_long.json()["error"]  # not sent cut short
     sent = http.post(f"{desk}/staff/api/handoffs/reply", json={"sender": sender, "text": answer},
                      headers=headers, timeout=10)
     assert sent.status_code == 200

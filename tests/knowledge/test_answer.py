@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from common.sms_text import gsm7_length, prepare, to_gsm7
 from knowledge.answer import chat_reply, not_known, not_known_buttons, sms_reply
 from knowledge.loader import load
-from sms_gateway.encoding import gsm7_length, prepare, to_gsm7
 
 
 @pytest.fixture(scope="module")

@@ -1,14 +1,7 @@
 import pytest
 
-from sms_gateway.encoding import (
-    decode_mo,
-    encode,
-    gsm7_length,
-    prepare,
-    split_udh,
-    to_gsm7,
-    udh,
-)
+from common.sms_text import gsm7_length, prepare, to_gsm7
+from sms_gateway.encoding import decode_mo, encode, split_udh, udh
 
 
 def test_vietnamese_is_folded_to_gsm7() -> None:

@@ -11,9 +11,9 @@ import redis.asyncio as aioredis
 from clients.rasa import RasaClient
 from common import news
 from common.settings import Settings
+from common.sms_text import prepare
 from dossier_api.client import DossierClient
 from sms_gateway.config import SmsSettings
-from sms_gateway.encoding import prepare
 from sms_gateway.keywords import Kind, parse_sms
 from sms_gateway.router import Router
 

@@ -9,7 +9,8 @@ import redis
 import requests
 
 from common import stats
-from sms_gateway.encoding import to_gsm7, udh
+from common.sms_text import to_gsm7
+from sms_gateway.encoding import udh
 from sms_gateway.router import help_text
 from tests.conftest import Stack, start_redis, stop
 from tests.sms_gateway.conftest import GatewayProcess, Smsc, wait_until
