@@ -68,6 +68,10 @@ class ActionHoiChinhSach(DossierAction):
             guided = await catalog_fact_reply(dispatcher, tracker, domain, any_question=True)
             if guided is not None:  # the base does not know it, the catalog names one procedure
                 return guided
+            if other_agency(text) is not None:  # "làm hộ chiếu ở đâu": who handles it, not "I don't know"
+                from actions.procedures import ActionNgoaiPhamVi  # it imports this module
+
+                return await ActionNgoaiPhamVi().run(dispatcher, tracker, domain)
             logger.info("policy question not answered (%d chars)", len(text))
             dispatcher.utter_message(text=answer.not_known(settings.hotline), buttons=answer.not_known_buttons())
             return []

@@ -355,11 +355,11 @@ async def catalog_fact_reply(dispatcher: CollectingDispatcher, tracker: Tracker,
     """A fee, time or document question about one catalog procedure that the classifier read
     otherwise (a policy question): the catalog's facts answer it. None when the message asks no
     such fact or names no single procedure clearly. With ``any_question`` (nothing else answers
-    it: the policy questions do not know it), whatever it asks, a message that names the product
-    of the procedures found gets them: the one, or a choice between its variants."""
+    it: the policy questions do not know it), whatever it asks, one procedure clearly matched, or
+    procedures of a product the message names (the one, or a choice between its variants)."""
     text = tracker.latest_message.get("text") or ""
     asks_a_fact = any(a != "hoi_nop_ho_so" for a in aspects_of(text))
-    if text.startswith("/") or not (asks_a_fact or (any_question and _names_a_product(text))):
+    if text.startswith("/") or not (asks_a_fact or any_question):
         return None
     action = ActionHuongDanThuTuc()
     try:
@@ -368,7 +368,10 @@ async def catalog_fact_reply(dispatcher: CollectingDispatcher, tracker: Tracker,
         return None
     if resolution.agency is not None or not resolution.procedures:
         return None
-    clear = len(resolution.procedures) == 1 and resolution.score >= OURS_DESPITE_NLU
+    # A fee, time or documents question needs a good match; any other question a match as clear as
+    # one that outweighs another agency's paper ("nhập khẩu ô tô cũ" is not the FDI trading licence).
+    clear = len(resolution.procedures) == 1 and resolution.score >= (
+        OURS_DESPITE_NLU if asks_a_fact else OURS_DESPITE_AGENCY)
     # Nothing else answers it: the procedures of the product it names (one, or its variants to choose from).
     named = any_question and all(p.product and p.product in _facets().find(text).get("san_pham", ())
                                  for p in resolution.procedures)

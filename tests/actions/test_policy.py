@@ -77,3 +77,12 @@ async def test_a_policy_question_the_base_does_not_know_gets_the_procedure_of_th
     # A product whose variants the words leave open: the choice, not "I don't know".
     [message], _ = await _ask("văn phòng đại diện")
     assert message["text"].startswith("Anh/chị hỏi về thủ tục nào ạ?") and len(message["buttons"]) == 4
+
+
+async def test_another_agencys_matter_the_base_does_not_know_gets_who_handles_it(api_url: str) -> None:
+    [message], _ = await _ask("làm giấy khai sinh cho bé")
+    assert "không thuộc phạm vi của Sở Công Thương" in message["text"] and "Ủy ban nhân dân cấp xã" in message["text"]
+    assert "chưa có câu trả lời" not in message["text"]
+    # A procedure of ours matched clearly by its words (no product facet) is answered too.
+    [message], _ = await _ask("công ty vốn nước ngoài mở siêu thị")
+    assert message["text"].startswith('Thủ tục "Cấp Giấy phép lập cơ sở bán lẻ của tổ chức kinh tế có vốn đầu tư')
