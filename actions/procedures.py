@@ -76,8 +76,12 @@ def resolve(text: str, matches: list[ProcedureMatch], open_acts: bool = True) ->
     if agency is not None and not (strong and strong[0].score >= OURS_DESPITE_AGENCY):
         return Resolution(agency=agency)
     close = close_matches(strong)
-    if open_acts and len(close) == 1 and names_only_a_family(text):
-        close = act_variants(close[0].procedure, strong)
+    if open_acts and names_only_a_family(text):
+        # Only the named product's procedures ("cho hỏi về VPĐD": "về" met another one's words).
+        products = _facets().find(text)["san_pham"]
+        named = [m for m in close if m.procedure.product in products]
+        if len(named) == 1:
+            close = act_variants(named[0].procedure, strong)
     return Resolution(procedures=[m.procedure for m in close[:MAX_CHOICES]],
                       score=strong[0].score if strong else 0.0)
 

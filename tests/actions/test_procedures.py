@@ -211,6 +211,8 @@ async def test_a_family_named_alone_asks_which_act_and_a_question_about_it_keeps
     assert {"van_phong_dai_dien", "gia_han_van_phong_dai_dien", "dieu_chinh_van_phong_dai_dien",
             "cap_lai_van_phong_dai_dien"} == ids
     assert not any(e.get("name") == "thu_tuc_gan_nhat" and e.get("value") for e in events)
+    [message], _ = await _run("cho hỏi về VPĐD", "hoi_thu_tuc")  # "về" meets another procedure's words
+    assert len(message["buttons"]) == 4 and all("van_phong_dai_dien" in b["payload"] for b in message["buttons"])
     [message], _ = await _run("cho hỏi về thủ tục bán buôn rượu", "hoi_thu_tuc")
     assert {"ban_buon_ruou", "cap_lai_ban_buon_ruou", "sua_doi_ban_buon_ruou"} <= {
         json.loads("{" + b["payload"].split("{", 1)[1])["thu_tuc"] for b in message["buttons"]}
