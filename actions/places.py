@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -18,6 +18,7 @@ from dossier_api.places import PLACE_TYPES
 
 logger = logging.getLogger(__name__)
 
+LAST_AREA = "khu_vuc_gan_nhat"  # where the last places answer was: {"ward": ...} or {"lat": ..., "lon": ...}
 
 
 def asked_where(tracker: Tracker) -> bool:
@@ -82,16 +83,38 @@ class ActionTimDiaDiem(DossierAction):
             if point is not None:
                 result = await self.client.places(place_type, lat=point[0], lon=point[1])
             else:
-                result = await self.client.places(place_type, area_text=text)
+                result = await self._near_named_or_last(place_type, text, tracker.get_slot(LAST_AREA))
         except DossierApiUnavailable:
             logger.warning("places search unavailable", exc_info=True)
             dispatcher.utter_message(text=replies.service_unavailable(self.settings.hotline))
             return []
-        except DossierApiError:  # neither a location nor a ward of the city
+        except DossierApiError:  # neither a location nor a ward of the city, now or before
             self._ask_where(dispatcher, tracker, place_type)
             return []
         dispatcher.utter_message(text=format_places(place_type, result))
-        return []
+        area = {"ward": result.ward} if result.ward else {"lat": point[0], "lon": point[1]} if point else None
+        return [SlotSet(LAST_AREA, area)] if area else []
+
+    async def _near_named_or_last(self, place_type: str, text: str, last: Any) -> PlaceResult:
+        """Near the ward ``text`` names, else near the area of the last places answer ("còn siêu
+        thị thì sao" after ATMs of a ward).
+
+        Raises:
+            DossierApiError: no ward named, and no area before.
+        """
+        try:
+            return await self.client.places(place_type, area_text=text)
+        except DossierApiUnavailable:
+            raise
+        except DossierApiError:
+            if not isinstance(last, dict):
+                raise
+            if last.get("ward"):
+                return await self.client.places(place_type, area_text=str(last["ward"]))
+            try:
+                return await self.client.places(place_type, lat=float(last["lat"]), lon=float(last["lon"]))
+            except (KeyError, TypeError, ValueError):
+                raise DossierApiError("no area before") from None
 
     @staticmethod
     def _ask_where(dispatcher: CollectingDispatcher, tracker: Tracker, place_type: str) -> None:

@@ -17,7 +17,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, channel_of
-from content import texts
+from common.text import fold_key
+from content import replies, texts
 from dossier_api.client import DossierApiError
 from knowledge import answer
 from knowledge.loader import DATA_DIR, Entry, data_dir
@@ -67,6 +68,10 @@ class ActionHoiChinhSach(DossierAction):
             guided = await catalog_fact_reply(dispatcher, tracker, domain, any_question=True)
             if guided is not None:  # the base does not know it, the catalog names one procedure
                 return guided
+            if other_agency(text) is not None:  # "làm hộ chiếu ở đâu": who handles it, not "I don't know"
+                from actions.procedures import ActionNgoaiPhamVi  # it imports this module
+
+                return await ActionNgoaiPhamVi().run(dispatcher, tracker, domain)
             logger.info("policy question not answered (%d chars)", len(text))
             dispatcher.utter_message(text=answer.not_known(settings.hotline), buttons=answer.not_known_buttons())
             return []
@@ -91,7 +96,20 @@ class ActionHoiChinhSach(DossierAction):
             dispatcher.utter_message(text=answer.chat_reply(entry, self.settings.hotline),
                                      buttons=await self._procedure_buttons(entry))
         self.linked = entry.procedures[0] if len(entry.procedures) == 1 else None
+        await self._who_decides_too(dispatcher, entry, text)
         return True
+
+    async def _who_decides_too(self, dispatcher: CollectingDispatcher, entry: Entry, text: str) -> None:
+        """A question that clearly names a procedure another body decides ("hộ kinh doanh bán rượu có
+        phải xin giấy ở sở không") is told who decides it too, unless the answer already says so."""
+        from actions.procedures import decided_elsewhere  # it imports this module
+
+        procedure = await decided_elsewhere(text)
+        if procedure is None or procedure.authority is None or fold_key(procedure.authority.name) in fold_key(
+                entry.answer):
+            return
+        dispatcher.utter_message(text=replies.procedure_elsewhere(procedure, self.settings.hotline))
+        self.linked = self.linked or procedure.id
 
     async def _procedure_buttons(self, entry: Entry) -> list[dict[str, str]]:
         """One button per linked catalog procedure, named as the catalog names it."""

@@ -21,12 +21,12 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import DossierAction, latest_entity
+from actions.base import DossierAction, channel_of, latest_entity
 from actions.policy import ActionHoiChinhSach
 from common.dossier_questions import Followup, followup_of
 from common.text import fold_key
 from content import replies
-from dossier_api.catalog import FacetVocabulary, close_matches
+from dossier_api.catalog import QUESTION_WORDS, FacetVocabulary, close_matches
 from dossier_api.client import DossierApiUnavailable, DossierNotFound
 from dossier_api.models import Procedure, ProcedureMatch
 from vn_nlu.lexicon import CUES_FILE, Lexicon, OtherAgency, load_teencode, other_agency, split_tokens
@@ -67,14 +67,52 @@ class Resolution:
     score: float = 0.0  # the best match's
 
 
-def resolve(text: str, matches: list[ProcedureMatch]) -> Resolution:
-    """Turn the catalog's ranking of ``text`` into a resolution."""
+def resolve(text: str, matches: list[ProcedureMatch], open_acts: bool = True) -> Resolution:
+    """Turn the catalog's ranking of ``text`` into a resolution. A family named on its own
+    ("văn phòng đại diện") leaves its act open (``open_acts``): its new licence, renewal,
+    amendment... are offered, not the new licence the ranking prefers."""
     strong = [m for m in matches if m.score >= MIN_SCORE]
     agency = other_agency(text)
     if agency is not None and not (strong and strong[0].score >= OURS_DESPITE_AGENCY):
         return Resolution(agency=agency)
-    return Resolution(procedures=[m.procedure for m in close_matches(strong)[:MAX_CHOICES]],
+    close = close_matches(strong)
+    if open_acts and names_only_a_family(text):
+        # Only the named product's procedures ("cho hỏi về VPĐD": "về" met another one's words).
+        products = _facets().find(text)["san_pham"]
+        named = [m for m in close if m.procedure.product in products]
+        if len(named) == 1:
+            close = act_variants(named[0].procedure, strong)
+    return Resolution(procedures=[m.procedure for m in close[:MAX_CHOICES]],
                       score=strong[0].score if strong else 0.0)
+
+
+def act_variants(procedure: Procedure, matches: list[ProcedureMatch]) -> list[ProcedureMatch]:
+    """The matches of ``procedure``'s family that differ by their act only (same product and
+    activities: "Cấp", "Gia hạn", "Điều chỉnh" Giấy phép văn phòng đại diện), ``procedure`` first."""
+    if not procedure.product:
+        return [m for m in matches if m.procedure.id == procedure.id]
+    family = [m for m in matches if m.procedure.product == procedure.product
+              and m.procedure.activities == procedure.activities]
+    return sorted(family, key=lambda m: m.procedure.id != procedure.id)
+
+
+# Words that add nothing to a procedure family named on its own ("cho hỏi về thủ tục VPĐD ạ"); a
+# word of applying ("xin", "cấp", "làm", "mở") asks for the new licence and is not among them.
+_TOPIC_WORDS = frozenset("""
+    giay phep thu tuc huong dan thong tin tim hieu linh vuc ve cua cac viec cho hoi toi minh em anh chi ad
+    a oi nhe voi giup the nao sao ra gi thi con vay z ha
+    """.split())
+
+
+def names_only_a_family(text: str) -> bool:
+    """Whether ``text`` names a procedure family and nothing else: its product (and activity),
+    no act (cấp mới, gia hạn...), no aspect (fee, time...), no other word."""
+    if text.startswith("/"):
+        return False
+    named = _facets().find(text)
+    if not named.get("san_pham") or named.get("hanh_vi") or aspects_of(text):
+        return False
+    return all(w in _TOPIC_WORDS for w in _facets().other_words(text))
 
 
 @lru_cache(maxsize=1)
@@ -187,16 +225,18 @@ class GuidanceAction(DossierAction):
             asked = [intent, *(a for a in also if a != intent)]
             buttons = [{"title": t, "payload": _payload(i, procedure.id)}
                        for t, i in replies.procedure_follow_ups() if i not in asked]
-            text = "\n".join(ANSWERS.get(a, replies.procedure_summary)(procedure) for a in asked)
+            short = channel_of(tracker) == "sms"  # a few segments: the summary counts the documents
+            text = "\n".join(ANSWERS[a](procedure) if a in ANSWERS and a != "hoi_thu_tuc"
+                             else replies.procedure_summary(procedure, short) for a in asked)
             if procedure.review:
                 text += replies.procedure_under_review(hotline)
             dispatcher.utter_message(text=text, buttons=buttons)
         return [SlotSet("thu_tuc_gan_nhat", procedure.id), SlotSet("thu_tuc", None)]
 
-    async def search(self, query: str) -> Resolution:
-        """Resolve a free-text query against the catalog."""
+    async def search(self, query: str, open_acts: bool = True) -> Resolution:
+        """Resolve a free-text query against the catalog (``open_acts``: see :func:`resolve`)."""
         matches = await self.client.search_procedures(query, limit=MAX_CHOICES + 3) if query.strip() else []
-        return resolve(query, matches)
+        return resolve(query, matches, open_acts)
 
 
 class ActionHuongDanThuTuc(GuidanceAction):
@@ -220,7 +260,8 @@ class ActionHuongDanThuTuc(GuidanceAction):
     async def guide(self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: str | None) -> list[EventType]:
         """Answer the latest message as a question on ``intent``'s aspect of a procedure."""
         intent = intent or "hoi_thu_tuc"
-        asked_intent, asked_text = pending_question(tracker.events) or ("hoi_thu_tuc", "")
+        pending = pending_question(tracker.events)
+        asked_intent, asked_text = pending or ("hoi_thu_tuc", "")
         text = tracker.latest_message.get("text") or ""
         if intent not in ANSWERS or intent == "hoi_thu_tuc":
             # "an toàn thực phẩm", the answer to "which procedure?" about a fee; else the aspect the
@@ -234,19 +275,37 @@ class ActionHuongDanThuTuc(GuidanceAction):
             if resolution.agency is None and (resolution.score < FOLLOW_UP_BELOW or (
                     len(resolution.procedures) > 1 and not _names_a_product(text))
                     or _matched_without_its_product(text, resolution)):
-                resolution = await self._follow_up(tracker, resolution)
+                weak, resolution = resolution, await self._follow_up(tracker, resolution)
+                # No procedure discussed before, and only words every licence shares matched ("hàng giả
+                # hàng nhái thì báo ở đâu"): a policy answer that knows it comes first.
+                if (resolution is weak and pending is None and not _names_a_product(text)
+                        and (weak.score < FOLLOW_UP_BELOW or len(weak.procedures) > 1)
+                        and (answered := await self._policy_answer(dispatcher, tracker, text)) is not None):
+                    return answered
             events = await self.answer(dispatcher, tracker, intent, resolution, tuple(asked) if len(asked) > 1 else ())
         except DossierApiUnavailable:
             logger.warning("dossier API unavailable during procedure guidance", exc_info=True)
             dispatcher.utter_message(text=replies.service_unavailable(self.settings.hotline))
             return []
         if events is None:
+            if (answered := await self._policy_answer(dispatcher, tracker, text)) is not None:
+                return answered  # no procedure, but the policy questions know it
             dispatcher.utter_message(
                 text=replies.which_procedure(),
                 buttons=[{"title": t, "payload": _payload(intent, pid)} for t, pid in replies.popular_procedures()],
             )
             return []
         return events
+
+    @staticmethod
+    async def _policy_answer(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> list[EventType] | None:
+        """The policy questions' answer to a typed question they know well; None otherwise."""
+        # Only question words ("mất bao lâu", "cần giấy tờ gì"): a procedure is still to be named.
+        says_what = any(w not in QUESTION_WORDS and w not in _TOPIC_WORDS for w in re.findall(r"\w+", fold_key(text)))
+        policy = ActionHoiChinhSach()
+        if says_what and not text.startswith("/") and await policy.reply_from_knowledge(dispatcher, tracker, text):
+            return policy.follow_up_slots()
+        return None
 
     async def _find(self, tracker: Tracker, asked_text: str) -> Resolution:
         """What the latest message means: a button's procedure id, else a catalog search
@@ -262,7 +321,7 @@ class ActionHuongDanThuTuc(GuidanceAction):
         query = " ".join(filter(None, [text if not text.startswith("/") else "", (mention or "").replace("_", " ")]))
         resolution = await self.search(query)
         if asked_text and len(resolution.procedures) != 1 and resolution.agency is None:
-            joined = await self.search(f"{asked_text} {query}")
+            joined = await self.search(f"{asked_text} {query}", open_acts=False)
             if joined.procedures and len(joined.procedures) <= max(1, len(resolution.procedures) - 1):
                 return joined
         return resolution
@@ -279,7 +338,7 @@ class ActionHuongDanThuTuc(GuidanceAction):
         if resolution.procedures and previous.product and named:  # it named a variant
             # Facet values are folded words ("thuoc_la" -> "thuoc la"): the product, then its activity too.
             for words in ([previous.product], [previous.product, *previous.activities]):
-                variant = await self.search(" ".join([text, *(w.replace("_", " ") for w in words)]))
+                variant = await self.search(" ".join([text, *(w.replace("_", " ") for w in words)]), open_acts=False)
                 if variant.agency is None and len(variant.procedures) == 1:
                     return variant
         return Resolution(procedures=[previous])
@@ -299,20 +358,43 @@ async def catalog_fact_reply(dispatcher: CollectingDispatcher, tracker: Tracker,
                              any_question: bool = False) -> list[EventType] | None:
     """A fee, time or document question about one catalog procedure that the classifier read
     otherwise (a policy question): the catalog's facts answer it. None when the message asks no
-    such fact (``any_question``: whatever it asks, when nothing else answers it) or names no
-    single procedure clearly."""
+    such fact or names no single procedure clearly. With ``any_question`` (nothing else answers
+    it: the policy questions do not know it), whatever it asks, one procedure clearly matched, or
+    procedures of a product the message names (the one, or a choice between its variants)."""
     text = tracker.latest_message.get("text") or ""
-    if text.startswith("/") or not (any(a != "hoi_nop_ho_so" for a in aspects_of(text))
-                                    or (any_question and _names_a_product(text))):
+    asks_a_fact = any(a != "hoi_nop_ho_so" for a in aspects_of(text))
+    if text.startswith("/") or not (asks_a_fact or any_question):
         return None
     action = ActionHuongDanThuTuc()
     try:
         resolution = await action.search(text)
     except DossierApiUnavailable:
         return None
-    if resolution.agency is not None or len(resolution.procedures) != 1 or resolution.score < OURS_DESPITE_NLU:
+    if resolution.agency is not None or not resolution.procedures:
         return None
-    return await action.run(dispatcher, tracker, domain)
+    # A fee, time or documents question needs a good match; any other question a match as clear as
+    # one that outweighs another agency's paper ("nhập khẩu ô tô cũ" is not the FDI trading licence).
+    clear = len(resolution.procedures) == 1 and resolution.score >= (
+        OURS_DESPITE_NLU if asks_a_fact else OURS_DESPITE_AGENCY)
+    # Nothing else answers it: the procedures of the product it names (one, or its variants to choose from).
+    named = any_question and all(p.product and p.product in _facets().find(text).get("san_pham", ())
+                                 for p in resolution.procedures)
+    return await action.run(dispatcher, tracker, domain) if clear or named else None
+
+
+async def decided_elsewhere(text: str) -> Procedure | None:
+    """The one procedure ``text`` clearly names (its product named, well ahead of the others)
+    when another body decides it; None otherwise."""
+    if text.startswith("/") or not _names_a_product(text):
+        return None
+    try:
+        resolution = await ActionHuongDanThuTuc().search(text, open_acts=False)
+    except DossierApiUnavailable:
+        return None
+    if resolution.agency is None and len(resolution.procedures) == 1 and resolution.score >= OURS_DESPITE_NLU:
+        procedure = resolution.procedures[0]
+        return procedure if procedure.authority is not None else None
+    return None
 
 
 class ActionNgoaiPhamVi(GuidanceAction):

@@ -57,6 +57,15 @@ def last_lookup(msisdn: str) -> str:
     return f"sms:last_lookup:{msisdn}"
 
 
+CHATTING_TTL_S = 3600  # the assistant's conversation session (domain.yml session_expiration_time: 60 min)
+
+
+def chatting(msisdn: str) -> str:
+    """Set while a number talks with the assistant (free text lately): a bare code it sends may be
+    the answer to the assistant's question, not a keyword lookup."""
+    return f"sms:chatting:{msisdn}"
+
+
 def options(msisdn: str) -> str:
     """Payloads of the numbered options last offered to a number."""
     return f"sms:options:{msisdn}"

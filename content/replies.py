@@ -201,10 +201,13 @@ def procedure_time(p: Procedure) -> str:
     return text("procedure.time", name=p.name, time=p.processing_time)
 
 
+def _document_items(p: Procedure) -> str:
+    return "\n".join(text("procedure.document_item", number=i, document=d) for i, d in enumerate(p.documents, 1))
+
+
 def procedure_documents(p: Procedure) -> str:
     """Documents answer."""
-    items = "\n".join(text("procedure.document_item", number=i, document=d) for i, d in enumerate(p.documents, 1))
-    return text("procedure.documents", name=p.name, copies=p.copies, items=items)
+    return text("procedure.documents", name=p.name, copies=p.copies, items=_document_items(p))
 
 
 def procedure_submission(p: Procedure) -> str:
@@ -212,11 +215,12 @@ def procedure_submission(p: Procedure) -> str:
     return text("procedure.submission", name=p.name, submission=p.submission, online=p.online_level)
 
 
-def procedure_summary(p: Procedure) -> str:
-    """General guidance on a procedure."""
-    return text("procedure.summary", name=p.name, field=p.field, documents=len(p.documents), copies=p.copies,
-                fee=p.fee, time=p.processing_time, submission=p.submission, online=p.online_level,
-                legal_basis=p.legal_basis)
+def procedure_summary(p: Procedure, short: bool = False) -> str:
+    """General guidance on a procedure: what to submit, fee, time, where, legal basis (``short``,
+    for SMS's few segments: how many documents instead of which)."""
+    return text("procedure.summary_short" if short else "procedure.summary", name=p.name, field=p.field,
+                documents=len(p.documents), items=_document_items(p), copies=p.copies, fee=p.fee,
+                time=p.processing_time, submission=p.submission, online=p.online_level, legal_basis=p.legal_basis)
 
 
 def which_procedure_question() -> str:

@@ -25,7 +25,7 @@ import logging
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import yaml
@@ -137,21 +137,33 @@ class FacetVocabulary:
     def find(self, text: str) -> dict[str, set[str]]:
         """Per facet (``san_pham``, ``hoat_dong``, ``hanh_vi``): the values the text names,
         longest phrase first, each word in at most one phrase per facet."""
+        found: dict[str, set[str]] = {}
+        for facet, value, _ in self._scan(text):
+            found.setdefault(facet, set()).add(value)
+        return found
+
+    def other_words(self, text: str) -> list[str]:
+        """The folded words of ``text`` that are in no facet phrase it names ("cho hỏi về văn
+        phòng đại diện" -> cho, hoi, ve)."""
+        folded = [fold_key(w) for w in _WORD.findall(nfc(text).lower())]
+        covered = {i for _, _, span in self._scan(text) for i in span}
+        return [w for i, w in enumerate(folded) if i not in covered]
+
+    def _scan(self, text: str) -> Iterator[tuple[str, str, range]]:
+        """(facet, value, word positions) of each facet phrase of ``text``."""
         typed = _WORD.findall(nfc(text).lower())
         folded = [fold_key(w) for w in typed]
-        found: dict[str, set[str]] = {}
         for facet, phrases in self._phrases.items():
             pos = 0
             while pos < len(typed):
                 for size in range(min(self._longest, len(typed) - pos), 0, -1):
                     value = self._value(phrases.get(tuple(folded[pos : pos + size]), ()), typed[pos : pos + size])
                     if value is not None:
-                        found.setdefault(facet, set()).add(value)
+                        yield facet, value, range(pos, pos + size)
                         pos += size
                         break
                 else:
                     pos += 1
-        return found
 
     @staticmethod
     def _value(candidates: Iterable[tuple[tuple[str, ...], str]], typed: list[str]) -> str | None:

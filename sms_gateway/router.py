@@ -20,7 +20,7 @@ from typing import Any
 
 from clients.rasa import BotMessage, RasaClient, RasaUnavailable
 from common import handoff, news, sms_keys, sms_options, stats, subscriptions
-from common.codes import find_codes
+from common.codes import find_codes, is_bare_code_attempt
 from common.dates import local_now
 from common.privacy import mask_phone
 from common.ratelimit import UserRateLimit, Verdict
@@ -125,9 +125,23 @@ class Router:
         if not text.strip():
             return help_text()
         command = parse_sms(text) if ahead is None else ahead.command
-        if command.kind is Kind.CHAT:
+        if command.kind is Kind.CHAT or await self._answers_the_assistant(msisdn, text, command):
             return await self._chat(msisdn, text, message_id)
         return await self._keyword(msisdn, command, text, ahead)
+
+    async def _answers_the_assistant(self, msisdn: str, text: str, command: Command) -> bool:
+        """A bare code (no keyword) while the assistant waits for the answer to its own question
+        (a form: "which dossier's result by post?") is that answer, not a lookup."""
+        if command.kind is not Kind.STATUS or not is_bare_code_attempt(text):
+            return False
+        if not await self.redis.exists(sms_keys.chatting(msisdn)):
+            return False
+        try:
+            tracker = await self.rasa.tracker(f"sms:{msisdn}")
+        except RasaUnavailable:
+            return False
+        return bool((tracker.get("active_loop") or {}).get("name")) and bool(
+            (tracker.get("slots") or {}).get("requested_slot"))
 
     async def _already_told(self, msisdn: str, what: str) -> bool:
         """True if the number was already told it is limited (told once per window)."""
@@ -264,6 +278,7 @@ class Router:
             return "\n".join(texts.text(k) for k in routed) or None
         try:
             await self._tell_last_lookup(msisdn, sender)
+            await self.redis.set(sms_keys.chatting(msisdn), 1, ex=sms_keys.CHATTING_TTL_S)
             metadata = {"channel": "sms", **({"idempotency_key": f"sms:{message_id}"} if message_id else {})}
             messages = await self.rasa.send(sender, text, metadata)
         except RasaUnavailable:

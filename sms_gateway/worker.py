@@ -133,7 +133,8 @@ class MoWorker:
                 left.append(mo.entry)
         aheads = await self.router.read_ahead([(mo.source, mo.text) for mo in fresh],
                                               [mo.command for mo in fresh]) if fresh else []
-        answers = await asyncio.gather(*(self.router.reply(mo.source, mo.text, ahead)
+        # message_id: a bare code may be the answer to the assistant's form, a turn with effects to do once
+        answers = await asyncio.gather(*(self.router.reply(mo.source, mo.text, ahead, message_id=mo.entry.id)
                                          for mo, ahead in zip(fresh, aheads, strict=True)), return_exceptions=True)
         finished: list[tuple[str, dict | None]] = []
         failed: list[tuple[Entry, Exception]] = []

@@ -46,3 +46,27 @@ async def test_without_a_place_it_asks_where_per_channel(api_url: str) -> None:
     [sms] = await _run(make_tracker("atm gan day", "tim_dia_diem", slots={"loai_dia_diem": "atm"},
                                     sender_id="sms:84901234567"))
     assert "phường Hải Châu" in sms["text"] and not sms.get("custom")
+
+
+async def test_a_follow_up_naming_only_another_type_is_near_the_last_answer(api_url: str) -> None:
+    dispatcher = CollectingDispatcher()
+    events = await ActionTimDiaDiem().run(
+        dispatcher, make_tracker("cây atm gần phường Cẩm Lệ", "tim_dia_diem", slots={"loai_dia_diem": "atm"}), {})
+    assert dispatcher.messages[0]["text"].startswith("Các ATM gần phường Cẩm Lệ nhất:")
+    [area] = [e["value"] for e in events if e.get("name") == "khu_vuc_gan_nhat"]
+    assert area == {"ward": "Cẩm Lệ"}
+    [message] = await _run(make_tracker("còn siêu thị thì sao", "tim_dia_diem",
+                                        slots={"loai_dia_diem": "sieu_thi", "khu_vuc_gan_nhat": area}))
+    assert message["text"].startswith("Các siêu thị gần phường Cẩm Lệ nhất:")
+    # A ward named now wins over the last one; a shared location is remembered as a point.
+    [message] = await _run(make_tracker("siêu thị ở Hải Châu", "tim_dia_diem",
+                                        slots={"loai_dia_diem": "sieu_thi", "khu_vuc_gan_nhat": area}))
+    assert message["text"].startswith("Các siêu thị gần phường Hải Châu nhất:")
+    tracker = make_tracker("/tim_dia_diem", "tim_dia_diem", slots={"loai_dia_diem": "tram_xang"})
+    tracker.latest_message["metadata"] = {"location": {"latitude": 16.0595, "longitude": 108.2041}}
+    dispatcher = CollectingDispatcher()
+    events = await ActionTimDiaDiem().run(dispatcher, tracker, {})
+    [point] = [e["value"] for e in events if e.get("name") == "khu_vuc_gan_nhat"]
+    [message] = await _run(make_tracker("còn atm thì sao", "tim_dia_diem",
+                                        slots={"loai_dia_diem": "atm", "khu_vuc_gan_nhat": point}))
+    assert message["text"].startswith("Các ATM gần anh/chị nhất:")

@@ -49,3 +49,40 @@ async def test_what_the_base_does_not_know_offers_a_person_or_a_ticket(api_url: 
 async def test_a_button_payload_asks_for_the_question(api_url: str) -> None:
     [message] = await _run("/hoi_chinh_sach")
     assert "muốn hỏi quy định nào" in message["text"]
+
+
+async def _ask(text: str, sender_id: str = "web:test-session") -> tuple[list[dict], list[dict]]:
+    dispatcher = CollectingDispatcher()
+    events = await ActionHoiChinhSach().run(dispatcher, make_tracker(text, "hoi_chinh_sach", sender_id=sender_id), {})
+    return dispatcher.messages, events
+
+
+async def test_a_licence_another_body_decides_is_told_who_decides_it_after_the_answer(api_url: str) -> None:
+    messages, events = await _ask("quán tạp hóa nhà tui bán bia với rượu có phải xin phép sở không")
+    answer, who = messages
+    assert "Căn cứ:" in answer["text"] and "bia" in answer["text"]
+    assert "Ủy ban nhân dân cấp xã" in who["text"] and "không do Sở Công Thương giải quyết" in who["text"]
+    assert {"event": "slot", "timestamp": None, "name": "thu_tuc_gan_nhat", "value": "ban_le_ruou"} in events
+    # An answer that does not touch such a licence stays alone.
+    messages, _ = await _ask("thuoc la dien tu con duoc ban khong")
+    assert len(messages) == 1
+
+
+async def test_a_policy_question_the_base_does_not_know_gets_the_procedure_of_the_product_it_names(
+    api_url: str,
+) -> None:
+    [message], events = await _ask("tiệm quần áo xả kho cuối năm cần báo ai")
+    assert message["text"].startswith('Thủ tục "Thông báo thực hiện khuyến mại"')
+    assert any(e.get("name") == "thu_tuc_gan_nhat" and e.get("value") == "thong_bao_khuyen_mai" for e in events)
+    # A product whose variants the words leave open: the choice, not "I don't know".
+    [message], _ = await _ask("văn phòng đại diện")
+    assert message["text"].startswith("Anh/chị hỏi về thủ tục nào ạ?") and len(message["buttons"]) == 4
+
+
+async def test_another_agencys_matter_the_base_does_not_know_gets_who_handles_it(api_url: str) -> None:
+    [message], _ = await _ask("làm giấy khai sinh cho bé")
+    assert "không thuộc phạm vi của Sở Công Thương" in message["text"] and "Ủy ban nhân dân cấp xã" in message["text"]
+    assert "chưa có câu trả lời" not in message["text"]
+    # A procedure of ours matched clearly by its words (no product facet) is answered too.
+    [message], _ = await _ask("công ty vốn nước ngoài mở siêu thị")
+    assert message["text"].startswith('Thủ tục "Cấp Giấy phép lập cơ sở bán lẻ của tổ chức kinh tế có vốn đầu tư')

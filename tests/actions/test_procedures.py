@@ -200,3 +200,75 @@ async def test_an_entry_staff_have_to_confirm_says_so(api_url: str) -> None:
     assert "đang được Sở rà soát" in message["text"] and "1022" in message["text"]
     [message], _ = await _run("lệ phí bán lẻ xăng dầu", "hoi_le_phi")
     assert "rà soát" not in message["text"]
+
+
+async def test_a_family_named_alone_asks_which_act_and_a_question_about_it_keeps_the_new_licence(
+    api_url: str,
+) -> None:
+    [message], events = await _run("văn phòng đại diện", "hoi_thu_tuc")
+    assert message["text"] == replies.which_variant()
+    ids = {json.loads("{" + b["payload"].split("{", 1)[1])["thu_tuc"] for b in message["buttons"]}
+    assert {"van_phong_dai_dien", "gia_han_van_phong_dai_dien", "dieu_chinh_van_phong_dai_dien",
+            "cap_lai_van_phong_dai_dien"} == ids
+    assert not any(e.get("name") == "thu_tuc_gan_nhat" and e.get("value") for e in events)
+    [message], _ = await _run("cho hỏi về VPĐD", "hoi_thu_tuc")  # "về" meets another procedure's words
+    assert len(message["buttons"]) == 4 and all("van_phong_dai_dien" in b["payload"] for b in message["buttons"])
+    [message], _ = await _run("cho hỏi về thủ tục bán buôn rượu", "hoi_thu_tuc")
+    assert {"ban_buon_ruou", "cap_lai_ban_buon_ruou", "sua_doi_ban_buon_ruou"} <= {
+        json.loads("{" + b["payload"].split("{", 1)[1])["thu_tuc"] for b in message["buttons"]}
+    # A fee asked, or applying named, is about the new licence; an act named is that act.
+    [fee], _ = await _run("lệ phí văn phòng đại diện", "hoi_le_phi")
+    assert "3.000.000" in fee["text"] and not fee["buttons"][0]["payload"].startswith("/hoi_le_phi")
+    [new], _ = await _run("xin giấy phép văn phòng đại diện", "hoi_thu_tuc")
+    assert new["text"].startswith('Thủ tục "Cấp Giấy phép thành lập Văn phòng đại diện')
+    [renewal], _ = await _run("gia hạn văn phòng đại diện", "hoi_thu_tuc")
+    assert renewal["text"].startswith('Thủ tục "Gia hạn Giấy phép thành lập Văn phòng đại diện')
+
+
+def test_a_family_alone_is_its_product_and_nothing_else() -> None:
+    from actions.procedures import names_only_a_family
+
+    assert names_only_a_family("văn phòng đại diện") and names_only_a_family("thủ tục VPĐD thế nào ạ")
+    assert names_only_a_family("bán buôn thuốc lá")
+    assert not names_only_a_family("lệ phí văn phòng đại diện")  # an aspect
+    assert not names_only_a_family("gia hạn văn phòng đại diện")  # an act
+    assert not names_only_a_family("cty nuoc ngoai mo vpdd o da nang")  # more said than the family
+    assert not names_only_a_family("bán buôn")  # no product
+    assert not names_only_a_family('/hoi_thu_tuc{"thu_tuc": "van_phong_dai_dien"}')
+
+
+async def test_general_guidance_lists_the_documents_on_chat_and_counts_them_on_sms(api_url: str) -> None:
+    from dossier_api.catalog import load_catalog
+
+    procedure = next(p for p in load_catalog() if p.id == "dang_ky_khuyen_mai")
+    entities = [{"entity": "thu_tuc", "value": procedure.id}]
+    payload = '/hoi_thu_tuc{"thu_tuc": "dang_ky_khuyen_mai"}'
+    [chat], _ = await _run(payload, "hoi_thu_tuc", entities=entities)
+    assert all(f"{i}. {d}" in chat["text"] for i, d in enumerate(procedure.documents, 1))
+    assert procedure.processing_time in chat["text"] and "Không thu phí" in chat["text"]
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(payload, "hoi_thu_tuc", entities, sender_id="sms:84901234567")
+    await ActionHuongDanThuTuc().run(dispatcher, tracker, {})
+    [sms] = dispatcher.messages
+    assert f"{len(procedure.documents)} loại giấy tờ" in sms["text"] and procedure.documents[0] not in sms["text"]
+    assert procedure.processing_time in sms["text"]
+
+
+async def test_a_promotion_told_by_its_form_is_the_promotion_notice(api_url: str) -> None:
+    [message], _ = await _run("shop mỹ phẩm phát voucher cho khách dịp khai trương thì làm thủ tục gì", "hoi_thu_tuc")
+    assert message["text"].startswith('Thủ tục "Thông báo thực hiện khuyến mại"')
+    [message], _ = await _run("tiệm quần áo xả kho cuối năm cần làm thủ tục gì không", "hoi_thu_tuc")
+    assert message["text"].startswith('Thủ tục "Thông báo thực hiện khuyến mại"')
+
+
+async def test_a_procedure_question_no_procedure_matches_gets_the_policy_answer_that_knows_it(api_url: str) -> None:
+    [message], _ = await _run("hàng giả hàng nhái thì báo ở đâu", "hoi_nop_ho_so")
+    assert "Căn cứ:" in message["text"] and "thủ tục nào" not in message["text"]
+    [message], _ = await _run("giá điện sinh hoạt bậc thang tính sao", "hoi_thu_tuc")
+    assert "Căn cứ:" in message["text"] and "bậc" in message["text"]
+    # What neither knows is still asked.
+    [message], _ = await _run("mất bao lâu", "hoi_thoi_han")
+    assert message["text"].startswith(replies.which_procedure_question())
+    # A follow-up is still about the procedure discussed, not a policy answer.
+    [message], _ = await _run("còn lệ phí thì sao", "hoi_le_phi", slots={"thu_tuc_gan_nhat": "ban_buon_thuoc_la"})
+    assert message["text"].startswith("Lệ phí thủ tục") and "thuốc lá" in message["text"]

@@ -132,3 +132,50 @@ async def test_a_keyword_lookup_is_the_dossier_the_next_free_text_is_about(
         await redis.close()
         await rasa_server.close()
         await api.close()
+
+
+async def test_a_bare_code_answers_the_assistants_own_question_and_a_keyword_stays_a_lookup(
+        seeded_db: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """"nhan ket qua qua buu dien" opens a form that asks for a code: the bare code typed next is the
+    form's answer (Rasa gets it); "HS <mã>" is still a lookup, and so is a bare code with no form waiting."""
+    from aiohttp import web
+
+    from tests.fakes.rasa_rest import CHANNEL_TOKEN, rasa_rest_app
+
+    monkeypatch.setattr(sms_gateway.router, "local_now", lambda: dt.datetime.combine(TODAY, dt.time(10)))
+    [dossier], _ = Database(seeded_db).dossiers("da_co_ket_qua", 1, 0)
+    received: list[dict] = []
+    form: dict[str, object] = {"active_loop": {"name": "chuyen_phat_form"}, "slots": {"requested_slot": "cp_ma_ho_so"}}
+    app = rasa_rest_app(received)
+
+    async def tracker(request: web.Request) -> web.Response:
+        if request.query.get("token") != "api-token":
+            return web.json_response({"error": "unauthorized"}, status=401)
+        return web.json_response(form)
+
+    app.router.add_get("/conversations/{sender}/tracker", tracker)
+    rasa_server, api = TestServer(app), TestServer(create_app(str(seeded_db)))
+    await rasa_server.start_server()
+    await api.start_server()
+    redis = aioredis.from_url(redis_url)
+    rasa = RasaClient(str(rasa_server.make_url("")), token="api-token", channel_token=CHANNEL_TOKEN)
+    dossiers = DossierClient(str(api.make_url("")))
+    try:
+        router = Router(redis, dossiers, rasa, Settings(), SmsSettings(rate_limit_per_min=100))
+        # A number that never talked to the assistant: a bare code is a lookup (Rasa is not asked).
+        assert "DA CO KET QUA" in fold(await router.reply("84905550105", dossier.code)).upper()
+        assert received == []
+        await router.reply("84905550105", "nhan ket qua qua buu dien")
+        reply = await router.reply("84905550105", dossier.code.lower())
+        assert reply is not None and reply.startswith("echo: ") and "DA CO KET QUA" not in fold(reply).upper()
+        assert [r["message"] for r in received] == ["nhan ket qua qua buu dien", dossier.code.lower()]
+        assert "DA CO KET QUA" in fold(await router.reply("84905550105", f"HS {dossier.code}")).upper()
+        form.update(active_loop={}, slots={"requested_slot": None})  # the form ended
+        assert "DA CO KET QUA" in fold(await router.reply("84905550105", dossier.code)).upper()
+        assert len(received) == 2
+    finally:
+        await rasa.close()
+        await dossiers.close()
+        await redis.close()
+        await rasa_server.close()
+        await api.close()
