@@ -63,7 +63,8 @@ class Gateway:
             self.loops["mo-worker"] = worker.consumer
             self._tasks += worker.start(self.stop_event)
         if "link" in self.roles:
-            intake = Intake(self.redis, self.metrics, self.sms.receipt_ttl_s, session=lambda: self._session())
+            intake = Intake(self.redis, self.metrics, self.sms.receipt_ttl_s, session=lambda: self._session(),
+                            resend_window_s=self.sms.dedup_window_s)
             self.link = SmppLink(self.sms, intake)
             self.link.state_listeners.append(self._on_bind_state)
             window = max(self.sms.window, 1)
