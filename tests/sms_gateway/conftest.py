@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import redis
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from common import sms_keys
 from common.streams import ConsumerPolicy, ensure_group
@@ -139,6 +140,17 @@ class GatewayProcess:
 
     def metrics(self) -> str:
         return requests.get(f"http://127.0.0.1:{self.http_port}/metrics", timeout=5).text
+
+    def sample(self, name: str, **labels: str) -> float:
+        """One sample of /metrics (0 when absent)."""
+        for family in text_string_to_metric_families(self.metrics()):
+            for sample in family.samples:
+                if sample.name == name and sample.labels == labels:
+                    return sample.value
+        return 0.0
+
+    def health(self) -> dict:
+        return requests.get(f"http://127.0.0.1:{self.http_port}/health", timeout=5).json()
 
     def sigkill(self) -> None:
         assert self.proc is not None

@@ -99,11 +99,15 @@ def test_redis_killed_and_restarted_mid_run_with_aof_loses_nothing(
         report = _finished(smsc)
         assert report["lost"] == 0, report
         assert report["refused"] > 0  # the outage was felt: the SMSC had to deliver again
-        # A submit the SMSC accepted while Redis could not record it goes out again after the restart:
-        # counted by the SMSC (15 to 18 of 300 measured with a window of 10), never more than a tenth.
-        assert report["duplicates"] <= N // 10, report
+        late = link.sample("sms_submit_sm_total", result="recorded_late")
+        in_doubt = link.sample("sms_submit_sm_total", result="in_doubt")
         print(f"Redis killed mid-run: {report['refused']} MOs refused and delivered again, "
+              f"{late:.0f} acceptances recorded late, {in_doubt:.0f} submits in doubt, "
               f"{report['duplicates']} replies sent twice")
+        # What the design guarantees: an acceptance the link saw is kept by the sender until written, so
+        # a part goes out twice only when its submit_sm_resp never came (counted as in doubt; none while
+        # the link stays bound, as here); a refused MO delivered again is stored as it may have been.
+        assert report["duplicates"] <= in_doubt, report
         wait_until(lambda: link.healthy() and worker.healthy(), 30, "both healthy again")
     finally:
         worker.stop()
