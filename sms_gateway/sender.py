@@ -72,7 +72,7 @@ class MtSender:
         self._acks: GroupCommit[tuple[str, str]] = GroupCommit(self._write_acks)
         # Replies not acknowledged yet -> their accepted parts (oldest first; bounded, see _remembered).
         self._accepted: dict[str, _Accepted] = {}
-        self._remember = max(window * REMEMBERED_PER_SLOT, 1000)
+        self._max_remembered = max(window * REMEMBERED_PER_SLOT, 1000)
         link.on_accepted = self.record_accepted
         link.on_recorded = self.recorded
 
@@ -199,7 +199,7 @@ class MtSender:
         if known is None:
             known = self._accepted[entry_id] = _Accepted()
             # Bounded: an entry leaves on its ack; only entries another consumer took over linger.
-            while len(self._accepted) > self._remember:
+            while len(self._accepted) > self._max_remembered:
                 self._accepted.pop(next(iter(self._accepted)))
         return known
 
@@ -219,7 +219,9 @@ class MtSender:
 
     async def _write_late(self, entry_id: str) -> None:
         await execute_idempotent(self.redis, lambda pipe: self._add_late(pipe, entry_id))
-        self._accepted[entry_id].unrecorded.clear()
+        known = self._accepted.get(entry_id)
+        if known is not None:
+            known.unrecorded.clear()
 
     def _forget(self, entry_ids: list[str]) -> None:
         """Acknowledged (or dead-lettered): Redis no longer needs this process's memory of them."""

@@ -210,6 +210,18 @@ def gateway(gateway_env: dict, tmp_path: Path) -> Iterator[GatewayProcess]:
     process.stop()
 
 
+@pytest.fixture
+def split(gateway_env: dict, tmp_path: Path) -> Iterator[tuple[GatewayProcess, GatewayProcess]]:
+    """The link and an MO worker, each its own process."""
+    link = GatewayProcess(gateway_env, tmp_path, role="link")
+    worker = GatewayProcess(gateway_env, tmp_path, role="worker")
+    link.start()
+    worker.start()
+    yield link, worker
+    worker.stop()
+    link.stop()
+
+
 class CountingRouter:
     """Answers every keyword MO with a fixed text and counts the answers."""
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,17 +41,6 @@ def _finished(smsc: Smsc, timeout: float = 90.0) -> dict:
     wait_until(lambda: _replied(smsc, N), timeout, f"{N} replies")
     time.sleep(1.0)  # a reply sent twice would show now
     return _report(smsc)
-
-
-@pytest.fixture
-def split(gateway_env: dict, tmp_path: Path) -> Iterator[tuple[GatewayProcess, GatewayProcess]]:
-    link = GatewayProcess(gateway_env, tmp_path, role="link")
-    worker = GatewayProcess(gateway_env, tmp_path, role="worker")
-    link.start()
-    worker.start()
-    yield link, worker
-    worker.stop()
-    link.stop()
 
 
 def test_a_worker_sigkilled_mid_run_loses_nothing_and_sends_nothing_twice(
