@@ -24,6 +24,7 @@ from clients.rasa import RasaClient
 from common import sms_keys
 from common.settings import Settings
 from common.streams import REDIS_DOWN, StreamConsumer, consumer_name, pause, policy_from
+from common.text import as_str
 from dossier_api.client import DossierClient
 from sms_gateway.config import SmsSettings
 from sms_gateway.intake import Intake
@@ -136,8 +137,7 @@ class Gateway:
 
     async def links_bound(self) -> int:
         """How many links say they are bound (raises when Redis cannot be reached)."""
-        names = [name.decode() if isinstance(name, bytes) else name
-                 for name in await self.redis.smembers(sms_keys.LINKS)]
+        names = [as_str(name) for name in await self.redis.smembers(sms_keys.LINKS)]
         return await self.redis.exists(*map(sms_keys.link_bound, names)) if names else 0
 
     def alive(self) -> dict[str, bool]:

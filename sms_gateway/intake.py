@@ -8,7 +8,8 @@ A refused store is in doubt: Redis may have applied the transaction and lost onl
 its answer. So the intake remembers what it refused (source and content -> the bind,
 sequence and arrival time it was stored under) and stores the SMSC's new delivery
 of it under that same identity: the worker's resend evidence (same sequence on the
-same bind) then drops whichever copy comes second, however long the outage lasted.
+same bind) then drops whichever copy comes second, however long the outage lasted
+(within the worker's resend window, ``dedup_window_s``).
 """
 
 from __future__ import annotations
