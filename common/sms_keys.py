@@ -8,6 +8,12 @@ MO_STREAM = "sms:mo"  # deliver_sm as received, before deliver_sm_resp
 MT_STREAM = SMS_OUTBOX  # replies to send (the name lives in common: other services queue SMS too)
 DEAD_STREAM = "sms:dead"  # MO or MT given up, with the reason
 MT_GROUP = "sms-senders"
+LINKS = "sms:links"  # the names of the SMPP links that ever said they were bound (see link_bound)
+
+
+def link_bound(name: str) -> str:
+    """Set by a link, with a short expiry, again and again while it is bound (the workers' /health)."""
+    return f"sms:link:bound:{name}"
 
 
 def mo_done(entry_id: str) -> str:

@@ -3,6 +3,10 @@
 ``link``: the SMPP bind (intake of deliver_sm, the MT sender, receipts); ``worker``:
 an MO worker (any number of them, on any host sharing Redis, each with its own
 consumer index); both in one process when no role is given.
+
+While bound, a link says so in Redis every ``HEARTBEAT_S`` (a key of its own that
+expires after ``BOUND_TTL_S``, its name in ``sms:links``), so a worker's /health
+tells whether some link is bound, though the worker has none.
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from clients.rasa import RasaClient
+from common import sms_keys
 from common.settings import Settings
-from common.streams import StreamConsumer, consumer_name, policy_from
+from common.streams import REDIS_DOWN, StreamConsumer, consumer_name, pause, policy_from
+from common.text import as_str
 from dossier_api.client import DossierClient
 from sms_gateway.config import SmsSettings
 from sms_gateway.intake import Intake
@@ -31,6 +37,9 @@ from sms_gateway.worker import MoWorker
 logger = logging.getLogger(__name__)
 
 ROLES = ("link", "worker")
+HEARTBEAT_S = 1.0  # a bound link says so this often
+BOUND_TTL_S = 5  # and its word holds this long (a link that died is seen unbound after it)
+PROBE_TIMEOUT_S = 1.0  # /health's own look at Redis
 
 
 class Gateway:
@@ -48,6 +57,8 @@ class Gateway:
         self._tasks: list[asyncio.Task] = []
         self._clients: list[Any] = []
         self.loops: dict[str, StreamConsumer] = {}
+        self.worker: MoWorker | None = None
+        self.link_name = consumer_name("link", self.consumer_prefix, settings.consumer_index)
 
     async def start(self) -> None:
         """Connect and start this process's loops: the link and the sender, the worker, or all."""
@@ -61,9 +72,11 @@ class Gateway:
             worker = MoWorker(self.redis, router, self.sms, self.metrics, name("mo-worker"),
                               policy_from(self.settings, batch=50, concurrency=200))
             self.loops["mo-worker"] = worker.consumer
+            self.worker = worker
             self._tasks += worker.start(self.stop_event)
         if "link" in self.roles:
-            intake = Intake(self.redis, self.metrics, self.sms.receipt_ttl_s, session=lambda: self._session())
+            intake = Intake(self.redis, self.metrics, self.sms.receipt_ttl_s, session=lambda: self._session(),
+                            resend_window_s=self.sms.dedup_window_s)
             self.link = SmppLink(self.sms, intake)
             self.link.state_listeners.append(self._on_bind_state)
             window = max(self.sms.window, 1)
@@ -72,6 +85,7 @@ class Gateway:
             self.loops["mt-sender"] = sender.consumer
             self.link.start()
             self._tasks.append(asyncio.create_task(sender.run(self.stop_event), name="mt-sender"))
+            self._tasks.append(asyncio.create_task(self._heartbeat(), name="link-heartbeat"))
         self._tasks.append(asyncio.create_task(self._watch_queues(), name="queue-depth"))
 
     def _session(self) -> str:
@@ -100,9 +114,38 @@ class Gateway:
                     self.metrics.loop_events.labels(loop, kind).set(value)
             await asyncio.sleep(2)
 
+    async def _heartbeat(self) -> None:
+        """While bound, say so in Redis (``sms_keys.link_bound``); unbound or stopping, take it back."""
+        key = sms_keys.link_bound(self.link_name)
+        while True:
+            stopping = self.stop_event.is_set()
+            try:
+                pipe = self.redis.pipeline(transaction=True)
+                if self.link is not None and self.link.bound and not stopping:
+                    pipe.set(key, "1", ex=BOUND_TTL_S)
+                    pipe.sadd(sms_keys.LINKS, self.link_name)
+                else:
+                    pipe.delete(key)
+                await pipe.execute()
+            except REDIS_DOWN:
+                pass  # /health reports Redis, and the workers see this link's word expire
+            except Exception:
+                logger.exception("link heartbeat failed; continuing")
+            if stopping:
+                return
+            await pause(self.stop_event, HEARTBEAT_S)
+
+    async def links_bound(self) -> int:
+        """How many links say they are bound (raises when Redis cannot be reached)."""
+        names = [as_str(name) for name in await self.redis.smembers(sms_keys.LINKS)]
+        return await self.redis.exists(*map(sms_keys.link_bound, names)) if names else 0
+
     def alive(self) -> dict[str, bool]:
-        """Each consumer loop: has it ticked within its deadline?"""
-        return {loop: consumer.alive() for loop, consumer in self.loops.items()}
+        """Each loop of this process (consumer loops, the worker's sweeper): has it ticked within its deadline?"""
+        loops = {loop: consumer.alive() for loop, consumer in self.loops.items()}
+        if self.worker is not None:
+            loops["mo-parts-sweeper"] = self.worker.sweeper_alive()
+        return loops
 
     async def stop(self) -> None:
         """Stop the loops, unbind, close the clients."""
@@ -126,15 +169,32 @@ GATEWAY_KEY = web.AppKey("gateway", Gateway)
 
 
 async def health(request: web.Request) -> web.Response:
-    """Bound (a process with the link), every consumer loop alive, and how much work is queued."""
+    """What this process knows: its loops ticking, Redis reachable, bound (its own link, or, for a
+    worker, whether some link says it is), and how much work is queued.
+
+    503 when a loop stalled, Redis cannot be reached, or (a process with the link) it is unbound; a
+    worker with no link bound stays 200 (its replies wait in the queue; restarting it binds nothing).
+    """
     gateway = request.app[GATEWAY_KEY]
-    bound = bool(gateway.link and gateway.link.bound) or "link" not in gateway.roles
     loops = gateway.alive()
-    healthy = bound and all(loops.values())
+    try:
+        links: int | None = await asyncio.wait_for(gateway.links_bound(), PROBE_TIMEOUT_S)
+    except (asyncio.TimeoutError, *REDIS_DOWN):
+        links = None
+    redis_ok = links is not None
+    has_link = "link" in gateway.roles
+    bound = bool(gateway.link and gateway.link.bound) if has_link else (bool(links) if redis_ok else None)
+    if not all(loops.values()):
+        status = "stalled"
+    elif not redis_ok:
+        status = "redis_unreachable"
+    elif has_link and not bound:
+        status = "unbound"
+    else:
+        status = "ok"
     depth = {s.labels["stream"]: s.value for m in gateway.metrics.queue_depth.collect() for s in m.samples}
-    status = "ok" if healthy else ("unbound" if not bound else "stalled")
-    return web.json_response({"status": status, "bound": bound, "loops": loops, "queue_depth": depth},
-                             status=200 if healthy else 503)
+    return web.json_response({"status": status, "bound": bound, "links_bound": links, "redis": redis_ok,
+                              "loops": loops, "queue_depth": depth}, status=200 if status == "ok" else 503)
 
 
 async def metrics(request: web.Request) -> web.Response:

@@ -3,6 +3,13 @@
 An MO is appended to the ``sms:mo`` stream before its deliver_sm_resp goes
 back; if Redis cannot take it, the SMSC gets a temporary error and delivers it
 again. Delivery receipts update the state of the MT they report on.
+
+A refused store is in doubt: Redis may have applied the transaction and lost only
+its answer. So the intake remembers what it refused (source and content -> the bind,
+sequence and arrival time it was stored under) and stores the SMSC's new delivery
+of it under that same identity: the worker's resend evidence (same sequence on the
+same bind) then drops whichever copy comes second, however long the outage lasted
+(within the worker's resend window, ``dedup_window_s``).
 """
 
 from __future__ import annotations
@@ -10,7 +17,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +26,7 @@ import smpplib.consts as C
 from common import sms_keys, stats
 from common.stats import Count
 from common.streams import execute_idempotent
+from sms_gateway.link import NotStored
 from sms_gateway.metrics import Metrics
 
 logger = logging.getLogger(__name__)
@@ -26,6 +34,8 @@ logger = logging.getLogger(__name__)
 RECEIPT_TYPE = 0x04  # esm_class bits 2-5: SMSC delivery receipt
 _RECEIPT = re.compile(rb"id:(?P<id>[0-9A-Za-z\-]+).*?stat:(?P<stat>[A-Z]+)", re.S)
 FINAL_STATES = {"DELIVRD", "EXPIRED", "DELETED", "UNDELIV", "REJECTD", "UNKNOWN", "ACCEPTD"}
+MAX_REFUSED = 10_000  # refused MOs remembered at most (the oldest are forgotten first)
+_IDENTITY = ("bind", "seq", "received_at")
 
 
 def _text(value: Any) -> str:
@@ -55,15 +65,23 @@ class Intake:
     """The deliver_sm handler given to :class:`sms_gateway.link.SmppLink`."""
 
     def __init__(self, redis: Any, metrics: Metrics, receipt_ttl_s: int,
-                 session: Callable[[], str] | None = None) -> None:
+                 session: Callable[[], str] | None = None, resend_window_s: float = 120.0) -> None:
         self.redis = redis  # redis.asyncio
         self.metrics = metrics
         self.receipt_ttl_s = receipt_ttl_s
         self.session = session or (lambda: "")  # the current bind (SmppLink.session_id)
+        self.resend_window_s = resend_window_s  # the worker's window for resend evidence (dedup_window_s)
+        # (source, content) of a refused MO -> the identity it was stored under, if it was (see the module).
+        self._refused: OrderedDict[tuple, tuple[dict, float]] = OrderedDict()
 
     async def __call__(self, pdus: list[Any], extra: Callable[[Any], None] | None = None) -> list[int]:
         """Store the deliver_sm PDUs of one socket read with one Redis transaction (``extra``: more
-        to write in it, the link's accepted submits); their statuses, in order."""
+        to write in it, the link's accepted submits); their statuses, in order.
+
+        Raises:
+            NotStored: the transaction failed (none of the PDUs may be acknowledged: the SMSC is to
+                get a temporary error for each and deliver them again).
+        """
         statuses = [C.SMPP_ESME_ROK] * len(pdus)
         mos: list[tuple[int, dict]] = []
         receipts: list[tuple[int, str, str]] = []
@@ -74,24 +92,7 @@ class Intake:
             else:
                 mos.append((i, self._fields(pdu, esm_class)))
         if mos or extra is not None:
-            def build(pipe: Any) -> None:
-                if extra is not None:
-                    extra(pipe)
-                for _, fields in mos:
-                    pipe.xadd(sms_keys.MO_STREAM, fields)
-
-            try:  # one transaction: all stored, or none (the SMSC delivers them again); an MO stored
-                # twice (a lost answer, retried) has the same bind and sequence: the worker drops the resend
-                await execute_idempotent(self.redis, build)
-            except Exception:
-                logger.error("could not store %d MOs (and what the link accepted meanwhile); asking the SMSC "
-                             "to retry", len(mos), exc_info=True)
-                self.metrics.mo.labels("store_failed").inc(len(mos))
-                for i, _ in mos:
-                    statuses[i] = C.SMPP_ESME_RX_T_APPN
-            else:
-                self.metrics.mo.labels("stored").inc(len(mos))
-                logger.debug("%d MOs stored", len(mos))
+            await self._store([fields for _, fields in mos], extra)
         if receipts:
             try:
                 await self.record_receipts([(smsc_id, state) for _, smsc_id, state in receipts])
@@ -100,6 +101,50 @@ class Intake:
                 for i, *_ in receipts:
                     statuses[i] = C.SMPP_ESME_RX_T_APPN
         return statuses
+
+    async def _store(self, mos: list[dict], extra: Callable[[Any], None] | None) -> None:
+        """One transaction: all stored, or none (raises :class:`NotStored`)."""
+        keys: list[tuple] = []  # the contents, only while refusals are remembered (not on the hot path)
+        if self._refused:
+            self._forget_old()
+            keys = [self._content(fields) for fields in mos]
+            for key, fields in zip(keys, mos, strict=True):
+                if key in self._refused:  # delivered again after a refusal: stored as it may have been then
+                    fields.update(self._refused[key][0])
+
+        def build(pipe: Any) -> None:
+            if extra is not None:
+                extra(pipe)
+            for fields in mos:
+                pipe.xadd(sms_keys.MO_STREAM, fields)
+
+        try:  # an MO stored twice (a lost answer, retried) has the same bind and sequence: the worker drops it
+            await execute_idempotent(self.redis, build)
+        except Exception as exc:
+            logger.error("could not store %d MOs (and what the link accepted meanwhile); asking the SMSC "
+                         "to retry", len(mos), exc_info=True)
+            self.metrics.mo.labels("store_failed").inc(len(mos))
+            now = time.monotonic()
+            for fields in mos:
+                self._refused.setdefault(self._content(fields), ({name: fields[name] for name in _IDENTITY}, now))
+            while len(self._refused) > MAX_REFUSED:
+                self._refused.popitem(last=False)
+            raise NotStored(f"{len(mos)} MOs not stored") from exc
+        for key in keys:
+            self._refused.pop(key, None)
+        self.metrics.mo.labels("stored").inc(len(mos))
+        logger.debug("%d MOs stored", len(mos))
+
+    def _forget_old(self) -> None:
+        """Refusals older than the worker's resend window: their evidence would not count any more."""
+        oldest = time.monotonic() - self.resend_window_s
+        while self._refused and next(iter(self._refused.values()))[1] < oldest:
+            self._refused.popitem(last=False)
+
+    @staticmethod
+    def _content(fields: dict) -> tuple:
+        return (fields["source"], fields["dest"], fields["data_coding"], fields["esm_class"], fields["payload"],
+                fields.get("sar"))
 
     def _fields(self, pdu: Any, esm_class: int) -> dict:
         payload = _bytes(getattr(pdu, "short_message", None)) or _bytes(getattr(pdu, "message_payload", None))

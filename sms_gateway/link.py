@@ -6,7 +6,9 @@ submit_sm accepted in it are written with one Redis transaction (the intake stor
 the MOs, ``on_accepted`` adds the recording of the acceptances); then the
 deliver_sm are answered with the statuses the intake returned, so a deliver_sm is
 acknowledged only after it is stored, and the waiting submits learn their results,
-so an acceptance is recorded before anything else happens. Up to ``MAX_COMMITS``
+so an acceptance is recorded before anything else happens (``on_recorded`` is told
+whether that transaction was written: when Redis could not take it, the sender keeps
+the acceptance and writes it later, so it is never forgotten). Up to ``MAX_COMMITS``
 bursts are written at once while reading goes on (an SMSC window of 10 unanswered
 deliver_sm would otherwise wait a Redis round trip per burst); the delivery
 receipts of a burst are written apart, after every commit recording acceptances
@@ -14,9 +16,9 @@ receipts of a burst are written apart, after every commit recording acceptances
 
 Submits: a window of outstanding submit_sm, a rate cap, and a future per sequence
 number resolved by its submit_sm_resp. A dropped link or a failed bind is retried
-with exponential backoff; submits in flight fail with :class:`LinkDown` and are
-retried by the sender. An idle link sends enquire_link every ``enquire_link_s``
-and is dropped when nothing came for three of them.
+with exponential backoff; submits in flight fail with :class:`SubmitInDoubt` (the
+SMSC may have taken them) and are retried by the sender. An idle link sends
+enquire_link every ``enquire_link_s`` and is dropped when nothing came for three of them.
 
 smpplib's own client blocks on its socket and would need a thread of its own; on
 one event loop there is no thread hop, no lock and no wait for the GIL per PDU
@@ -44,10 +46,13 @@ from sms_gateway.config import SmsSettings
 
 logger = logging.getLogger(__name__)
 
-# The deliver_sm PDUs of one burst, and what else to write in the same transaction -> their statuses.
+# The deliver_sm PDUs of one burst, and what else to write in the same transaction -> their statuses
+# (raises :class:`NotStored` when that transaction failed).
 DeliverHandler = Callable[[list[Any], Callable[[Any], None] | None], Awaitable[list[int]]]
 # Adds to a transaction the recording of accepted submits: (tag given to submit, result).
 AcceptedHandler = Callable[[Any, list[tuple[Any, "SubmitResult"]]], None]
+# Told after that transaction whether it was written (False: the recording is the handler's to redo).
+RecordedHandler = Callable[[list[tuple[Any, "SubmitResult"]], bool], None]
 MAX_COMMITS = 4  # bursts being written at once (the reading goes on meanwhile)
 RECEIPT_TYPE = 0x04  # esm_class bits 2-5: SMSC delivery receipt
 BURST_BYTES = 1 << 16
@@ -166,6 +171,15 @@ class LinkDown(Exception):
     """The SMPP link is not bound; try again later."""
 
 
+class SubmitInDoubt(LinkDown):
+    """The submit_sm went out but its submit_sm_resp never came (link lost, or too late): the SMSC
+    may have taken it, so sending it again may deliver it twice (the one duplicate SMPP allows)."""
+
+
+class NotStored(Exception):
+    """The deliver handler could not write a burst's transaction (nothing of it is known written)."""
+
+
 class _Lost(Exception):
     """The link stopped working (closed, silent, or a broken PDU)."""
 
@@ -219,6 +233,7 @@ class SmppLink:
         self.settings = settings
         self._on_deliver = on_deliver
         self.on_accepted = on_accepted  # records accepted submits (the sender's)
+        self.on_recorded: RecordedHandler | None = None  # and learns whether that record was written
         self._sequence = SimpleSequenceGenerator()
         self._writer: asyncio.StreamWriter | None = None
         self._buffer = bytearray()
@@ -486,7 +501,9 @@ class SmppLink:
             await asyncio.wait(after)
         on_accepted = self.on_accepted
         extra = (lambda pipe: on_accepted(pipe, accepted)) if accepted and on_accepted is not None else None
-        statuses = await self._deliver(delivers, extra)
+        statuses, stored = await self._deliver(delivers, extra)
+        if extra is not None and self.on_recorded is not None:  # before the submits learn their results
+            self.on_recorded(accepted, stored)
         answers += [_HEADER.pack(17, DELIVER_SM_RESP, status, pdu.sequence) + b"\x00"  # no message_id
                     for pdu, status in zip(delivers, statuses, strict=True)]
         try:
@@ -496,18 +513,21 @@ class SmppLink:
             pass
         _resolve(results)
 
-    async def _deliver(self, pdus: list[Any], extra: Callable[[Any], None] | None) -> list[int]:
+    async def _deliver(self, pdus: list[Any], extra: Callable[[Any], None] | None) -> tuple[list[int], bool]:
+        """The statuses of the deliver_sm, and whether the burst's transaction was written."""
         try:
-            return await self._on_deliver(pdus, extra)
+            return await self._on_deliver(pdus, extra), True
+        except NotStored:  # the handler said why
+            pass
         except Exception:
             logger.error("deliver_sm handler failed", exc_info=True)
-            return [C.SMPP_ESME_RX_T_APPN] * len(pdus)  # temporary: the SMSC will deliver them again
+        return [C.SMPP_ESME_RX_T_APPN] * len(pdus), False  # temporary: the SMSC will deliver them again
 
     def _fail_pending(self) -> None:
         pending, self._pending = self._pending, {}
         for future, _ in pending.values():
             if not future.done():
-                future.set_exception(LinkDown("link lost before submit_sm_resp"))
+                future.set_exception(SubmitInDoubt("link lost before submit_sm_resp"))
 
     # -- submits -----------------------------------------------------------------
     async def submit(self, timeout: float = 30.0, accepted: Any = None, **params: Any) -> SubmitResult:
@@ -518,7 +538,8 @@ class SmppLink:
         returns, so what it records survives a crash right after the acceptance.
 
         Raises:
-            LinkDown: not bound, or the link dropped before the response.
+            LinkDown: not bound, nothing sent.
+            SubmitInDoubt: sent, but the link dropped before the response, or it came too late.
         """
         assert self._window is not None, "start() first"
         async with self._window:
@@ -542,4 +563,4 @@ class SmppLink:
                 return await asyncio.wait_for(future, timeout)
             except asyncio.TimeoutError as exc:
                 self._pending.pop(sequence, None)
-                raise LinkDown("no submit_sm_resp in time") from exc
+                raise SubmitInDoubt("no submit_sm_resp in time") from exc

@@ -9,6 +9,15 @@ come first). Replies sent in the same turn are acknowledged in one transaction. 
 ESME_RMSGQFUL back off and resend the same part, as does a lost link; other
 errors are retried ``submit_retries`` times, then the reply goes to the
 dead-letter stream with the reason.
+
+An acceptance the link saw is never forgotten by this process: the sender keeps the
+accepted parts of every reply not yet acknowledged in memory (entry -> part -> SMSC
+message id), and treats them as sent when it resumes the entry. When Redis could not
+take the link's record of an acceptance (an outage), that record is written late: before
+the entry's next part is submitted, or with the entry's acknowledgement, whichever
+comes first. So a part goes out twice only when its submit_sm_resp never came
+(``sms_submit_sm{result="in_doubt"}`` counts them), the duplicate SMPP allows, or when
+the link process died between reading the resp and recording it.
 """
 
 from __future__ import annotations
@@ -17,19 +26,31 @@ import asyncio
 import hashlib
 import logging
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from common import sms_keys, stats
 from common.privacy import mask_phone
 from common.sms_text import prepare
 from common.streams import ConsumerPolicy, Entry, GroupCommit, StreamConsumer, execute_idempotent
-from common.text import as_str
 from sms_gateway.config import SmsSettings
 from sms_gateway.encoding import DATA_CODING_GSM7, DATA_CODING_UCS2, encode, udh
-from sms_gateway.link import LinkDown, SmppLink, SubmitResult
+from sms_gateway.link import LinkDown, SmppLink, SubmitInDoubt, SubmitResult
 from sms_gateway.metrics import Metrics
 
 logger = logging.getLogger(__name__)
+
+REMEMBERED_PER_SLOT = 100  # replies remembered per slot of the window (their acks may wait out an outage)
+
+
+@dataclass
+class _Accepted:
+    """The parts of one reply the SMSC accepted (index -> message id), and those whose record is
+    not known to be in Redis."""
+
+    parts: dict[int, str] = field(default_factory=dict)
+    unrecorded: set[int] = field(default_factory=set)
+
 
 class MtSender:
     """Sends queued replies, ``window`` of them at a time (read through :class:`StreamConsumer`).
@@ -50,7 +71,11 @@ class MtSender:
             policy=policy or ConsumerPolicy(batch=window, concurrency=window, block_ms=200), gate=self._bound,
         )
         self._acks: GroupCommit[tuple[str, str]] = GroupCommit(self._write_acks)
+        # Replies not acknowledged yet -> their accepted parts (oldest first; bounded, see _remembered).
+        self._accepted: dict[str, _Accepted] = {}
+        self._max_remembered = max(window * REMEMBERED_PER_SLOT, 1000)
         link.on_accepted = self.record_accepted
+        link.on_recorded = self.recorded
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send pending entries of this consumer first, then new ones, until ``stop``."""
@@ -68,10 +93,15 @@ class MtSender:
         dest = mt["dest"]
         ucs2 = self.settings.wants_ucs2(dest)
         parts = prepare(mt["text"], ucs2, self.settings.max_segments)
-        done = {as_str(k) for k in await self.redis.hkeys(sms_keys.mt_progress(entry_id))} if resume else set()
+        known = self._accepted.get(entry_id)
+        done = set(known.parts) if known is not None else set()
+        if resume:
+            done.update(int(k) for k in await self.redis.hkeys(sms_keys.mt_progress(entry_id)))
+            if known is not None and known.unrecorded and len(done) < len(parts):
+                await self._write_late(entry_id)  # Redis is back: what it missed, before any more parts
         reference = int(hashlib.sha1(entry_id.encode()).hexdigest(), 16) % 255 + 1  # same on a resume
         for part in parts:
-            if str(part.index) in done:
+            if part.index in done:
                 continue
             params = self._params(dest, part.text, ucs2, reference, part.index, part.total)
             refused = await self._submit_part(entry_id, part.index, params)
@@ -88,12 +118,15 @@ class MtSender:
         seconds = [max(now - float(mo_at), 0) for _, mo_at in sent if mo_at]
 
         def build(pipe: Any) -> None:
+            for entry_id in ids:
+                self._add_late(pipe, entry_id, progress=False)  # deleted below: only the receipts' map
             pipe.xack(sms_keys.MT_STREAM, sms_keys.MT_GROUP, *ids)
             pipe.delete(*(sms_keys.mt_progress(entry_id) for entry_id in ids))
             if seconds:
                 stats.queue_response(pipe, "sms", seconds)  # the dashboard's figure, in the same round trip
 
         await execute_idempotent(self.redis, build)
+        self._forget(ids)
         for value in seconds:
             self.metrics.round_trip.observe(value)
 
@@ -121,6 +154,10 @@ class MtSender:
         while True:
             try:
                 result = await self.link.submit(accepted=(entry_id, index), **params)
+            except SubmitInDoubt:  # sent again: the SMSC may have taken it (a duplicate SMPP allows)
+                self.metrics.submits.labels("in_doubt").inc()
+                await self.link.wait_bound(1.0)
+                continue
             except LinkDown:
                 await self.link.wait_bound(1.0)
                 continue
@@ -140,16 +177,65 @@ class MtSender:
             await asyncio.sleep(self.settings.throttle_backoff_s * errors)
 
     def record_accepted(self, pipe: Any, accepted: list[tuple[tuple[str, int], SubmitResult]]) -> None:
-        """Parts with the SMSC (``((entry id, part index), result)``): add to the link's transaction
-        what remembers them, so a restart does not send them again, and maps their message ids
-        for the receipts."""
+        """Parts with the SMSC (``((entry id, part index), result)``): remembered here until their
+        reply is acknowledged, and added to the link's transaction, so a restart does not send them
+        again, with their message ids mapped for the receipts."""
         for (entry_id, index), result in accepted:
-            pipe.hset(sms_keys.mt_progress(entry_id), str(index), result.message_id)
-            pipe.hset(sms_keys.message_id(result.message_id), mapping={"mt": entry_id, "part": str(index)})
-            pipe.expire(sms_keys.message_id(result.message_id), self.settings.receipt_ttl_s)
+            self._remembered(entry_id).parts[index] = result.message_id
+            self._add_record(pipe, entry_id, index, result.message_id)
+
+    def recorded(self, accepted: list[tuple[tuple[str, int], SubmitResult]], stored: bool) -> None:
+        """Whether the link's transaction with these acceptances was written; if not, they are
+        written late (by :meth:`send` on a resume, or with the acknowledgement)."""
+        if stored:
+            return
+        for (entry_id, index), result in accepted:
+            known = self._remembered(entry_id)
+            known.parts[index] = result.message_id  # also when the transaction was never even built
+            known.unrecorded.add(index)
+        self.metrics.submits.labels("recorded_late").inc(len(accepted))
+
+    def _remembered(self, entry_id: str) -> _Accepted:
+        known = self._accepted.get(entry_id)
+        if known is None:
+            known = self._accepted[entry_id] = _Accepted()
+            # Bounded: an entry leaves on its ack; only entries another consumer took over linger.
+            while len(self._accepted) > self._max_remembered:
+                self._accepted.pop(next(iter(self._accepted)))
+        return known
+
+    def _add_record(self, pipe: Any, entry_id: str, index: int, message_id: str, progress: bool = True) -> None:
+        if progress:
+            pipe.hset(sms_keys.mt_progress(entry_id), str(index), message_id)
+        pipe.hset(sms_keys.message_id(message_id), mapping={"mt": entry_id, "part": str(index)})
+        pipe.expire(sms_keys.message_id(message_id), self.settings.receipt_ttl_s)
+
+    def _add_late(self, pipe: Any, entry_id: str, progress: bool = True) -> None:
+        """Add to a transaction the records of the entry's acceptances Redis missed (``progress``:
+        the parts done too, not only the message ids for the receipts)."""
+        known = self._accepted.get(entry_id)
+        if known is not None:
+            for index in sorted(known.unrecorded):
+                self._add_record(pipe, entry_id, index, known.parts[index], progress)
+
+    async def _write_late(self, entry_id: str) -> None:
+        await execute_idempotent(self.redis, lambda pipe: self._add_late(pipe, entry_id))
+        known = self._accepted.get(entry_id)
+        if known is not None:
+            known.unrecorded.clear()
+
+    def _forget(self, entry_ids: list[str]) -> None:
+        """Acknowledged (or dead-lettered): Redis no longer needs this process's memory of them."""
+        for entry_id in entry_ids:
+            self._accepted.pop(entry_id, None)
 
     async def _dead_letter(self, entry_id: str, mt: dict, reason: str, attempts: int) -> None:
         logger.error("MT to %s given up: %s", mask_phone(mt["dest"]), reason)
-        await self.consumer.dead_letter(Entry(entry_id, mt), "SubmitRefused", reason, attempts,
-                                        extra=lambda pipe: pipe.delete(sms_keys.mt_progress(entry_id)))
+
+        def extra(pipe: Any) -> None:
+            self._add_late(pipe, entry_id, progress=False)  # the parts that did go out keep their receipts
+            pipe.delete(sms_keys.mt_progress(entry_id))
+
+        await self.consumer.dead_letter(Entry(entry_id, mt), "SubmitRefused", reason, attempts, extra=extra)
+        self._forget([entry_id])
         self.metrics.mt.labels("dead_letter").inc()

@@ -74,6 +74,7 @@ class MoWorker:
                                        dead_stream=sms_keys.DEAD_STREAM,
                                        policy=policy or ConsumerPolicy(batch=50, concurrency=200),
                                        handle_batch=self.handle_batch)
+        self.swept_at = time.monotonic()  # the sweeper's last turn (its liveness)
 
     def start(self, stop: asyncio.Event) -> list[asyncio.Task]:
         """Answer MOs until ``stop``; long messages whose parts stopped coming are swept meanwhile.
@@ -87,8 +88,13 @@ class MoWorker:
         """:meth:`start`, and wait until both loops end."""
         await asyncio.gather(*self.start(stop))
 
+    def sweeper_alive(self) -> bool:
+        """False when the sweeper of long MOs has not turned within the consumer's deadline."""
+        return time.monotonic() - self.swept_at <= self.consumer.policy.deadline_s
+
     async def _sweeper(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            self.swept_at = time.monotonic()
             try:
                 await self._sweep_parts()
             except REDIS_DOWN:

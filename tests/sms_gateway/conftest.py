@@ -1,7 +1,9 @@
-"""A real SMSC (node-smpp) and the gateway as a real process, for the SMS tests."""
+"""A real SMSC (node-smpp), the gateway as a real process, and an MO worker run in the test, for the
+SMS tests."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import shutil
@@ -12,12 +14,20 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
+from common import sms_keys
+from common.streams import ConsumerPolicy, ensure_group
+from sms_gateway.config import SmsSettings
+from sms_gateway.metrics import Metrics
+from sms_gateway.router import Ahead
 from sms_gateway.simulator.control import SimulatorControl, assemble
+from sms_gateway.worker import MoWorker
 from tests.conftest import ROOT, Stack, free_port, wait_for_port
 
 SMSC_SCRIPT = ROOT / "sms_gateway" / "simulator" / "smsc.js"
@@ -131,6 +141,17 @@ class GatewayProcess:
     def metrics(self) -> str:
         return requests.get(f"http://127.0.0.1:{self.http_port}/metrics", timeout=5).text
 
+    def sample(self, name: str, **labels: str) -> float:
+        """One sample of /metrics (0 when absent)."""
+        for family in text_string_to_metric_families(self.metrics()):
+            for sample in family.samples:
+                if sample.name == name and sample.labels == labels:
+                    return sample.value
+        return 0.0
+
+    def health(self) -> dict:
+        return requests.get(f"http://127.0.0.1:{self.http_port}/health", timeout=5).json()
+
     def sigkill(self) -> None:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
@@ -187,3 +208,48 @@ def gateway(gateway_env: dict, tmp_path: Path) -> Iterator[GatewayProcess]:
     process.start()
     yield process
     process.stop()
+
+
+@pytest.fixture
+def split(gateway_env: dict, tmp_path: Path) -> Iterator[tuple[GatewayProcess, GatewayProcess]]:
+    """The link and an MO worker, each its own process."""
+    link = GatewayProcess(gateway_env, tmp_path, role="link")
+    worker = GatewayProcess(gateway_env, tmp_path, role="worker")
+    link.start()
+    worker.start()
+    yield link, worker
+    worker.stop()
+    link.stop()
+
+
+class CountingRouter:
+    """Answers every keyword MO with a fixed text and counts the answers."""
+
+    def __init__(self) -> None:
+        self.replies = 0
+
+    async def read_ahead(self, messages: list, commands: list) -> list[Ahead]:
+        return [Ahead(command, None) for command in commands]
+
+    async def reply(self, msisdn: str, text: str | None, ahead: object = None,
+                    message_id: str | None = None) -> str | None:
+        self.replies += 1
+        return "Ho so dang xu ly"
+
+
+async def answer_all(client: Any, router: CountingRouter, metrics: Metrics, settings: SmsSettings) -> None:
+    """Run an MO worker until every MO of the stream is handled."""
+    worker = MoWorker(client, router, settings, metrics, "host-mo-worker-0",  # type: ignore[arg-type]
+                      ConsumerPolicy(block_ms=50))
+    await ensure_group(client, sms_keys.MO_STREAM, worker.group)
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        deadline = time.monotonic() + 10
+        while await client.xlen(sms_keys.MO_STREAM):  # each MO is deleted once handled
+            assert time.monotonic() < deadline, "MOs not handled"
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,17 +41,6 @@ def _finished(smsc: Smsc, timeout: float = 90.0) -> dict:
     wait_until(lambda: _replied(smsc, N), timeout, f"{N} replies")
     time.sleep(1.0)  # a reply sent twice would show now
     return _report(smsc)
-
-
-@pytest.fixture
-def split(gateway_env: dict, tmp_path: Path) -> Iterator[tuple[GatewayProcess, GatewayProcess]]:
-    link = GatewayProcess(gateway_env, tmp_path, role="link")
-    worker = GatewayProcess(gateway_env, tmp_path, role="worker")
-    link.start()
-    worker.start()
-    yield link, worker
-    worker.stop()
-    link.stop()
 
 
 def test_a_worker_sigkilled_mid_run_loses_nothing_and_sends_nothing_twice(
@@ -99,11 +87,15 @@ def test_redis_killed_and_restarted_mid_run_with_aof_loses_nothing(
         report = _finished(smsc)
         assert report["lost"] == 0, report
         assert report["refused"] > 0  # the outage was felt: the SMSC had to deliver again
-        # A submit the SMSC accepted while Redis could not record it goes out again after the restart:
-        # counted by the SMSC (15 to 18 of 300 measured with a window of 10), never more than a tenth.
-        assert report["duplicates"] <= N // 10, report
+        late = link.sample("sms_submit_sm_total", result="recorded_late")
+        in_doubt = link.sample("sms_submit_sm_total", result="in_doubt")
         print(f"Redis killed mid-run: {report['refused']} MOs refused and delivered again, "
+              f"{late:.0f} acceptances recorded late, {in_doubt:.0f} submits in doubt, "
               f"{report['duplicates']} replies sent twice")
+        # What the design guarantees: an acceptance the link saw is kept by the sender until written, so
+        # a part goes out twice only when its submit_sm_resp never came (counted as in doubt; none while
+        # the link stays bound, as here); a refused MO delivered again is stored as it may have been.
+        assert report["duplicates"] <= in_doubt, report
         wait_until(lambda: link.healthy() and worker.healthy(), 30, "both healthy again")
     finally:
         worker.stop()

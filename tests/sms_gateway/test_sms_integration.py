@@ -124,7 +124,7 @@ def test_poison_mo_with_a_truncated_udh_gets_one_unreadable_reply(stack: Stack, 
     wait_until(lambda: r.xpending("sms:mo", "sms-workers")["pending"] == 0, 10, "every MO acknowledged")
     assert r.xlen("sms:dead") == 0  # answered, not dead-lettered
     health = requests.get(f"http://127.0.0.1:{gateway.http_port}/health", timeout=5).json()
-    assert health["loops"] == {"mo-worker": True, "mt-sender": True}
+    assert health["loops"] == {"mo-worker": True, "mo-parts-sweeper": True, "mt-sender": True}
     wait_until(lambda: 'sms_stream_lag{stream="sms:mo"} 0.0' in gateway.metrics(), 10, "lag exported")
     assert 'sms_dead_letters{stream="sms:dead"} 0.0' in gateway.metrics()
 

@@ -12,6 +12,8 @@ from common.streams import ConsumerPolicy, ensure_group
 from sms_gateway.config import SmsSettings
 from sms_gateway.metrics import Metrics
 from sms_gateway.worker import MoWorker
+from tests.sms_gateway.conftest import CountingRouter, answer_all
+from tests.sms_gateway.redis_faults import FaultyRedis
 
 SETTINGS = SmsSettings(_env_file=None, dedup_window_s=120, dedup_resend_s=3)
 
@@ -96,5 +98,25 @@ async def test_a_long_mo_whose_parts_cannot_be_assembled_gets_the_unreadable_rep
         [(_, mt)] = await client.xrange(sms_keys.MT_STREAM)
         assert mt[b"dest"] == b"84905000112" and mt[b"text"] == b"unreadable"
         assert not await client.exists(key) and not await client.zcard(sms_keys.PARTS_DEADLINES)
+    finally:
+        await client.close()
+
+
+async def test_a_reply_transaction_whose_answer_is_lost_queues_the_reply_once(redis_url: str) -> None:
+    """The reply, the MO's 'answered' mark and its ack are one transaction, never retried blindly: when
+    Redis applies it and the answer is lost, the MO is no longer pending and nothing queues it again."""
+    client = aioredis.from_url(redis_url.rsplit("/", 1)[0] + "/14")
+    await client.flushdb()
+    redis = FaultyRedis(client)
+    redis.lose_next, redis.lose_when = 1, lambda names: "xadd" in names  # the batch's reply transaction
+    await client.xadd(sms_keys.MO_STREAM, {"source": "84905000113", "dest": "8283", "data_coding": 0,
+                                          "esm_class": 0, "payload": b"HS 000.00.12.H17-200115-0001".hex(),
+                                          "received_at": f"{time.time():.6f}", "bind": "x.1", "seq": 1})
+    router = CountingRouter()
+    try:
+        await answer_all(redis, router, Metrics(), SETTINGS)  # type: ignore[arg-type]
+        assert redis.lost == 1 and router.replies == 1
+        assert await client.xlen(sms_keys.MT_STREAM) == 1
+        assert (await client.xpending(sms_keys.MO_STREAM, "sms-workers"))["pending"] == 0
     finally:
         await client.close()
