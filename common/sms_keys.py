@@ -57,6 +57,15 @@ def last_lookup(msisdn: str) -> str:
     return f"sms:last_lookup:{msisdn}"
 
 
+AWAITS_CODE_TTL_S = 3600
+
+
+def awaits_code(msisdn: str) -> str:
+    """Set while the assistant's last reply to a number asked for a dossier code (a form's question):
+    a bare code the number sends then answers the assistant instead of being an ``HS`` lookup."""
+    return f"sms:awaits_code:{msisdn}"
+
+
 def options(msisdn: str) -> str:
     """Payloads of the numbered options last offered to a number."""
     return f"sms:options:{msisdn}"

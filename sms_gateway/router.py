@@ -58,6 +58,7 @@ class Ahead:
     dossiers: dict[str, Dossier] = field(default_factory=dict)  # cached dossiers by code
     counts: list[Count] = field(default_factory=list)  # dashboard counts, written with the reply
     looked_up: str | None = None  # the dossier a status lookup answered, remembered with the reply
+    awaits_code: bool = False  # the assistant's last reply asked this number for a dossier code
 
 
 class Router:
@@ -83,13 +84,15 @@ class Router:
         for msisdn, _ in messages:
             self.limit.queue_count(pipe, f"sms:{msisdn}")
         keys = [sms_keys.unknown_codes(msisdn) for msisdn, _ in messages]
+        keys += [sms_keys.awaits_code(msisdn) for msisdn, _ in messages]
         keys += [cache_key(command.code) for command in commands if command.code]
         pipe.mget(keys)
         *counts, values = await pipe.execute()
-        unknown, cached = values[:len(messages)], iter(values[len(messages):])
+        n = len(messages)
+        unknown, awaiting, cached = values[:n], values[n:2 * n], iter(values[2 * n:])
         aheads = []
-        for command, count, tried in zip(commands, counts[1::2], unknown, strict=True):
-            ahead = Ahead(command, int(count), int(tried or 0))
+        for command, count, tried, awaits in zip(commands, counts[1::2], unknown, awaiting, strict=True):
+            ahead = Ahead(command, int(count), int(tried or 0), awaits_code=bool(awaits))
             raw = next(cached) if command.code else None
             if raw:
                 try:
@@ -125,7 +128,7 @@ class Router:
         if not text.strip():
             return help_text()
         command = parse_sms(text) if ahead is None else ahead.command
-        if command.kind is Kind.CHAT:
+        if command.kind is Kind.CHAT or (command.bare and await self._awaits_code(msisdn, ahead)):
             return await self._chat(msisdn, text, message_id)
         return await self._keyword(msisdn, command, text, ahead)
 
@@ -243,6 +246,13 @@ class Router:
             except RasaUnavailable:  # the message is still answered, only without that context
                 logger.warning("the last SMS lookup of %s could not be told to Rasa", mask_phone(msisdn))
 
+    async def _awaits_code(self, msisdn: str, ahead: Ahead | None = None) -> bool:
+        """True when the assistant's last reply asked this number for a dossier code (delivery,
+        notifications, the lookup form): a bare code answers that question, as on chat."""
+        if ahead is not None:
+            return ahead.awaits_code
+        return bool(await self.redis.exists(sms_keys.awaits_code(msisdn)))
+
     async def _enumerating(self, msisdn: str, ahead: Ahead | None = None) -> bool:
         count = ahead.unknown if ahead is not None else await self.redis.get(sms_keys.unknown_codes(msisdn))
         return int(count or 0) >= self.sms.unknown_code_limit_per_hour
@@ -269,6 +279,10 @@ class Router:
         except RasaUnavailable:
             logger.warning("Rasa unavailable for an SMS from %s", mask_phone(msisdn))
             return texts.text("sms.assistant_unavailable", hotline=self.settings.hotline)
+        if any(m.awaits_code for m in messages):
+            await self.redis.set(sms_keys.awaits_code(msisdn), 1, ex=sms_keys.AWAITS_CODE_TTL_S)
+        else:
+            await self.redis.delete(sms_keys.awaits_code(msisdn))
         if any(m.handoff for m in messages):
             await stats.record(self.redis, Count(stats.HANDOFFS, "sms"))
             if not await handoff.hand_over(self.redis, sender, time.time(), timeout_s):  # the hotline instead
