@@ -22,6 +22,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, latest_entity
+from actions.handoff import ActionGapCanBo, asks_how_to_reach
 from actions.policy import ActionHoiChinhSach
 from common.dossier_questions import Followup, followup_of
 from common.text import fold_key
@@ -234,6 +235,8 @@ class ActionHuongDanThuTuc(GuidanceAction):
             if resolution.agency is None and (resolution.score < FOLLOW_UP_BELOW or (
                     len(resolution.procedures) > 1 and not _names_a_product(text))
                     or _matched_without_its_product(text, resolution)):
+                if await self._previous(tracker) is None and self._asks_for_the_department(tracker, resolution):
+                    return await ActionGapCanBo().run(dispatcher, tracker, {})  # "địa chỉ sở ở đâu": the office
                 resolution = await self._follow_up(tracker, resolution)
             events = await self.answer(dispatcher, tracker, intent, resolution, tuple(asked) if len(asked) > 1 else ())
         except DossierApiUnavailable:
@@ -247,6 +250,14 @@ class ActionHuongDanThuTuc(GuidanceAction):
             )
             return []
         return events
+
+    @staticmethod
+    def _asks_for_the_department(tracker: Tracker, resolution: Resolution) -> bool:
+        """A question how to reach the department (its address, hours, phone) that met a procedure
+        only through a word of another product's ("đổi địa chỉ văn phòng đại diện"), or none."""
+        text = tracker.latest_message.get("text") or ""
+        return (not text.startswith("/") and asks_how_to_reach(text)
+                and (not resolution.procedures or _matched_without_its_product(text, resolution)))
 
     async def _find(self, tracker: Tracker, asked_text: str) -> Resolution:
         """What the latest message means: a button's procedure id, else a catalog search
