@@ -210,11 +210,12 @@ class ActionHuongDanThuTuc(GuidanceAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         text = tracker.latest_message.get("text") or ""
-        if (tracker.get_slot("ho_so_gan_nhat") and followup_of(text) is Followup.WHY
+        if (tracker.get_slot("ho_so_gan_nhat") and followup_of(text) in (Followup.WHY, Followup.WHERE)
                 and not _names_a_product(text) and not text.startswith("/")):
             from actions.lookup import ActionHoiHoSo, latest_topic  # it imports this module
 
-            if latest_topic(tracker) == "ho_so_gan_nhat":  # "phải bổ sung cái chi" about the dossier
+            # "phải bổ sung cái chi", "mai em lên lấy, cần mang theo gì" about the dossier
+            if latest_topic(tracker) == "ho_so_gan_nhat":
                 return await ActionHoiHoSo().run(dispatcher, tracker, domain)
         return await self.guide(dispatcher, tracker, (tracker.latest_message.get("intent") or {}).get("name"))
 

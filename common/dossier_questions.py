@@ -39,6 +39,8 @@ _FOLLOWUPS: dict[Followup, tuple[str, ...]] = {
         "cho nao lay", "noi nhan ket qua", "noi tra ket qua", "nhan ket qua the nao", "nhan ket qua nhu the nao",
         "nhan ket qua bang cach nao", "lay ket qua the nao", "lay ket qua nhu the nao", "di dau nhan",
         "den dau nhan", "den dau lay", "ra dau lay", "ra dau nhan",
+        # going to collect it: what to bring ("mai em lên lấy, cần mang theo gì")
+        "len lay", "den lay", "toi lay", "mang theo gi", "mang theo nhung gi", "can mang gi", "mang gi theo",
         "where do i get", "where can i get", "where can i collect", "where do i collect", "pick up", "pick it up",
     ),
     Followup.LATE: (

@@ -40,7 +40,8 @@ VIOLATION_FACTS = (
     "khong co tem", "khong tem", "ko tem", "khong dan tem", "sang chiet", "trai phep", "hang gia", "hang nhai",
     "hang lau", "nhap lau", "khong ro nguon goc", "ko ro nguon goc", "ban cho hoc sinh", "ban cho tre em",
     "ban cho tre vi thanh nien", "het han su dung", "khong niem yet", "ep gia", "tang gia vo ly",
-    "bay ban cong khai", "selling fake", "fake goods", "short measure",
+    "bay ban cong khai", "xang pha", "dau pha", "xang bi pha", "pha tap", "pha tron", "pha nuoc",
+    "selling fake", "fake goods", "short measure", "adulterated",
 )
 
 # Checked in this order: a complaint about an official who delays a dossier is about the official.

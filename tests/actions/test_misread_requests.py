@@ -125,3 +125,15 @@ async def test_a_procedure_named_in_answer_to_which_procedure_gets_that_procedur
                                                            "hoi_chinh_sach"), {})
     text = dispatcher.messages[0]["text"]
     assert "Cấp Giấy chứng nhận cơ sở đủ điều kiện an toàn thực phẩm" in text and "20 ngày" in text
+
+
+async def test_going_to_collect_a_result_asks_where_and_what_to_bring(api_url: str, seeded_db: Path) -> None:
+    [dossier], _ = Database(seeded_db).dossiers("da_co_ket_qua", 1, 0)
+    tracker = make_tracker("mai em ghé lấy, phải mang theo gì", "hoi_giay_to",
+                           slots={"ho_so_gan_nhat": dossier.code, "thu_tuc_gan_nhat": dossier.procedure_id})
+    tracker.events[:0] = [{"event": "slot", "name": "thu_tuc_gan_nhat", "value": dossier.procedure_id},
+                          {"event": "slot", "name": "ho_so_gan_nhat", "value": dossier.code}]
+    dispatcher = CollectingDispatcher()
+    await ActionHuongDanThuTuc().run(dispatcher, tracker, {})
+    text = dispatcher.messages[0]["text"]
+    assert dossier.code in text and "giấy tiếp nhận" in text and "Trung tâm Hành chính" in text

@@ -27,3 +27,7 @@ def test_every_fact_that_makes_a_report_files_it_as_a_violation(fact: str) -> No
 
 def test_a_complaint_about_an_official_stays_about_the_official() -> None:
     assert classify("cán bộ quầy 3 nhũng nhiễu, bảo đổi tiền mới giải quyết") is Category.CAN_BO
+
+
+def test_adulterated_fuel_is_a_market_violation() -> None:
+    assert classify("tố cáo cây xăng ở Hòa Minh bán xăng pha, đổ vào là xe chết máy") is Category.VI_PHAM_THI_TRUONG
