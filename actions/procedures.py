@@ -356,6 +356,12 @@ class ActionNgoaiPhamVi(GuidanceAction):
             logger.warning("dossier API unavailable during the scope check", exc_info=True)
             matches = []
         resolution = resolve(text, [m for m in matches if m.score >= OURS_DESPITE_NLU])
+        if resolution.agency is None and resolution.procedures and not _names_a_product(text) and (
+                len(resolution.procedures) > 1 or _matched_without_its_product(text, resolution)):
+            # Out of scope for the NLU, and the search meets procedures only through general words,
+            # none of their products named ("giấy phép hoạt động" of a clinic and the electricity
+            # licence; "đăng ký" and hội chợ, đa cấp): not ours to answer or to offer.
+            resolution = Resolution()
         events = await self.answer(dispatcher, tracker, aspect_of(text), resolution)
         if events is not None:
             return events

@@ -137,3 +137,16 @@ async def test_going_to_collect_a_result_asks_where_and_what_to_bring(api_url: s
     await ActionHuongDanThuTuc().run(dispatcher, tracker, {})
     text = dispatcher.messages[0]["text"]
     assert dossier.code in text and "giấy tiếp nhận" in text and "Trung tâm Hành chính" in text
+
+
+async def test_out_of_scope_meeting_procedures_only_through_general_words_is_not_ours_to_answer(
+        api_url: str) -> None:
+    from actions.procedures import ActionNgoaiPhamVi
+
+    for text in ("xin giấy phép hoạt động trung tâm ngoại ngữ", "đăng ký nhãn hiệu cho sản phẩm bánh tráng"):
+        dispatcher = CollectingDispatcher()  # "giấy phép hoạt động" met the electricity licence, "đăng ký" four
+        await ActionNgoaiPhamVi().run(dispatcher, make_tracker(text, "ngoai_pham_vi"), {})
+        assert dispatcher.messages == [{**dispatcher.messages[0], "response": "utter_ngoai_pham_vi"}]
+    named = CollectingDispatcher()  # a product of ours named: the choice between its variants stays
+    await ActionNgoaiPhamVi().run(named, make_tracker("giấy phép thuốc lá", "ngoai_pham_vi"), {})
+    assert len(named.messages[0]["buttons"]) >= 2
