@@ -13,7 +13,7 @@ DOSSIER_DB ?= var/dossiers.sqlite3
 # Code is imported from this tree first (a git worktree may share another checkout's .venv).
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-.PHONY: help install system-deps bench-deps model seed run test unit validate eval-nlu eval-conversations eval-faq bench-nlu bench-sms bench-chat compare-nlu lint clean
+.PHONY: help install system-deps bench-deps model seed run test unit validate eval-nlu eval-conversations eval-blind eval-faq bench-nlu bench-sms bench-chat compare-nlu lint clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -78,6 +78,9 @@ eval-nlu: install model ## 5-fold CV + fixed test split: per-intent P/R/F1, conf
 
 eval-conversations: install model ## Play tests/conversations/ on the whole stack: share fully correct by service and channel
 	$(BIN)/python scripts/eval_conversations.py
+
+eval-blind: install model ## Play the held-out tests/conversations/blind/ (a measurement, not in make test)
+	$(BIN)/python scripts/eval_conversations.py --dir tests/conversations/blind --trace-failures
 
 eval-faq: $(BIN)/.installed ## Policy Q&A retrieval: top-1 accuracy, unanswerable declined, latency (tests/knowledge/eval_set.yml)
 	$(BIN)/python scripts/eval_faq.py

@@ -36,6 +36,14 @@ ALREADY_BOOKED = "already_booked"  # the API's 409: this owner holds a place at 
 BOOK_DAYS_AHEAD = 30  # the booking window (dossier_api/data/calendar.yml book_days_ahead), as citizens are told
 
 
+_APPOINTMENT_WORDS = re.compile(r"(?<!\w)(?:lich hen|lich|so thu tu|cuoc hen|appointments?|booking)(?!\w)")
+
+
+def names_appointment(text: str) -> bool:
+    """Whether ``text`` is about a queue number ("hủy lịch giúp em", "bỏ số thứ tự"), not a subscription."""
+    return _APPOINTMENT_WORDS.search(fold_key(text)) is not None
+
+
 def _payload(**entities: str) -> str:
     return "/dat_lich_hen" + json.dumps(entities, ensure_ascii=False)
 

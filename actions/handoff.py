@@ -34,6 +34,25 @@ PERSON_CUES = ("gap", "noi chuyen", "chuyen cho", "ket noi", "nguoi that", "ho t
 # about the office ("cuối tuần có ai trực không" wants the opening hours).
 
 
+# "bạn có phải người thật không", "mi là người hay máy", "are you a bot": a question about the
+# assistant itself, answered by what it is, not by handing the conversation over.
+_ABOUT_THE_BOT = re.compile(r"(?:co phai|phai|la) (?:la )?(?:nguoi(?: that)?|robot|may|bot)"
+                            r"(?: (?:khong|ko|k|ha|hay|chu|a|vay|the))|are you (?:a )?(?:bot|human|real|robot)")
+_ASKS_FOR_ONE = ("gap", "noi chuyen", "ket noi", "chuyen cho", "cho toi", "cho em", "cho minh", "can nguoi")
+
+
+def asks_what_the_bot_is(text: str) -> bool:
+    """True when the message asks whether the assistant is a person, without asking for one."""
+    words = f" {' '.join(_WORD.findall(fold_key(text)))} "
+    return _ABOUT_THE_BOT.search(words) is not None and not any(f" {c} " in words for c in _ASKS_FOR_ONE)
+
+
+def asks_how_to_reach(text: str) -> bool:
+    """True when the message asks how to reach the department (hours, phone, address), not for a person."""
+    words = f" {' '.join(_WORD.findall(fold_key(text)))} "
+    return any(f" {c} " in words for c in CONTACT_CUES) and not wants_a_person(text)
+
+
 def wants_a_person(text: str) -> bool:
     """False when the message only asks how to reach the department (hours, phone, address)."""
     words = f" {' '.join(_WORD.findall(fold_key(text)))} "  # punctuation never hides a cue ("mấy giờ,")
@@ -54,6 +73,9 @@ class ActionGapCanBo(DossierAction):
         s = self.settings
         now = local_now()
         text = tracker.latest_message.get("text") or ""
+        if asks_what_the_bot_is(text):
+            dispatcher.utter_message(response="utter_hoi_bot")
+            return []
         person, staffed = wants_a_person(text), in_office_hours(now, s.handoff_hours)
         if channel_of(tracker) in HANDOFF_CHANNELS and staffed and person:
             dispatcher.utter_message(json_message={

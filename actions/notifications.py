@@ -45,7 +45,7 @@ class ActionDangKyThongBao(DossierAction):
             return []
         code = _code_of(tracker)
         if code is None:
-            dispatcher.utter_message(text=texts.text("notify.ask_code"))
+            dispatcher.utter_message(json_message={"text": texts.text("notify.ask_code"), "awaits_code": True})
             return []
         try:
             dossier = await self.client.get_dossier(code)
@@ -87,6 +87,10 @@ class ActionHuyDangKy(DossierAction):
 
         if latest_entity(tracker, "chu_de") or asks_about_news(tracker.latest_message.get("text") or ""):
             return await ActionHuyNhanTin().run(dispatcher, tracker, domain)  # "hủy nhận tin xăng dầu"
+        from actions.appointments import ActionDatLichHen, names_appointment  # it imports the lookup actions
+
+        if names_appointment(tracker.latest_message.get("text") or ""):
+            return await ActionDatLichHen().run(dispatcher, tracker, domain)  # "thôi khỏi, hủy lịch giúp em"
         return await self.leave_dossiers(dispatcher, tracker)
 
     async def leave_dossiers(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:

@@ -17,6 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, channel_of
+from common.dossier_questions import is_question
 from common.text import fold_key
 from content import replies, texts
 from dossier_api.client import DossierApiError
@@ -46,6 +47,21 @@ async def _filed_as_report(dispatcher: CollectingDispatcher, tracker: Tracker,
     return filed if filed is not None else await catalog_fact_reply(dispatcher, tracker, domain)
 
 
+async def answers_which_procedure(dispatcher: CollectingDispatcher, tracker: Tracker,
+                                  domain: DomainDict) -> list[EventType] | None:
+    """The answer to the bot's own "which procedure?" ("an toàn thực phẩm cho xưởng bánh") that the
+    classifier read as a policy question or barely understood: that procedure's guidance, not a
+    rule of the knowledge base. None when the message is not such an answer (a real question is one)."""
+    from actions.procedures import ActionHuongDanThuTuc, names_a_product, pending_question  # they import this
+
+    text = tracker.latest_message.get("text") or ""
+    if text.startswith("/") or pending_question(tracker.events) is None:
+        return None
+    if not names_a_product(text) or is_question(text):
+        return None
+    return await ActionHuongDanThuTuc().run(dispatcher, tracker, domain)
+
+
 class ActionHoiChinhSach(DossierAction):
     """Answers a policy question from the knowledge base."""
 
@@ -62,6 +78,8 @@ class ActionHoiChinhSach(DossierAction):
         if not text.strip() or text.startswith("/"):  # a button: the question is still to come
             dispatcher.utter_message(text=answer.ask_question())
             return []
+        if (guided := await answers_which_procedure(dispatcher, tracker, domain)) is not None:
+            return guided
         if not await self.reply_from_knowledge(dispatcher, tracker, text):
             from actions.procedures import catalog_fact_reply  # it imports this module
 
@@ -138,6 +156,8 @@ class ActionChuaHieu(ActionHoiChinhSach):
         text = tracker.latest_message.get("text") or ""
         if (filed := await _filed_as_report(dispatcher, tracker, domain)) is not None:
             return filed
+        if (guided := await answers_which_procedure(dispatcher, tracker, domain)) is not None:
+            return guided
         if text.strip() and not text.startswith("/") and await self.reply_from_knowledge(dispatcher, tracker, text):
             return self.follow_up_slots()
         if text.strip() and not text.startswith("/") and other_agency(text) is not None:

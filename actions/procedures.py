@@ -22,6 +22,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, channel_of, latest_entity
+from actions.handoff import ActionGapCanBo, asks_how_to_reach
 from actions.policy import ActionHoiChinhSach
 from common.dossier_questions import Followup, followup_of
 from common.text import fold_key
@@ -249,11 +250,12 @@ class ActionHuongDanThuTuc(GuidanceAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         text = tracker.latest_message.get("text") or ""
-        if (tracker.get_slot("ho_so_gan_nhat") and followup_of(text) is Followup.WHY
+        if (tracker.get_slot("ho_so_gan_nhat") and followup_of(text) in (Followup.WHY, Followup.WHERE)
                 and not _names_a_product(text) and not text.startswith("/")):
             from actions.lookup import ActionHoiHoSo, latest_topic  # it imports this module
 
-            if latest_topic(tracker) == "ho_so_gan_nhat":  # "phải bổ sung cái chi" about the dossier
+            # "phải bổ sung cái chi", "mai em lên lấy, cần mang theo gì" about the dossier
+            if latest_topic(tracker) == "ho_so_gan_nhat":
                 return await ActionHoiHoSo().run(dispatcher, tracker, domain)
         return await self.guide(dispatcher, tracker, (tracker.latest_message.get("intent") or {}).get("name"))
 
@@ -275,6 +277,8 @@ class ActionHuongDanThuTuc(GuidanceAction):
             if resolution.agency is None and (resolution.score < FOLLOW_UP_BELOW or (
                     len(resolution.procedures) > 1 and not _names_a_product(text))
                     or _matched_without_its_product(text, resolution)):
+                if await self._previous(tracker) is None and self._asks_for_the_department(tracker, resolution):
+                    return await ActionGapCanBo().run(dispatcher, tracker, {})  # "địa chỉ sở ở đâu": the office
                 weak, resolution = resolution, await self._follow_up(tracker, resolution)
                 # No procedure discussed before, and only words every licence shares matched ("hàng giả
                 # hàng nhái thì báo ở đâu"): a policy answer that knows it comes first.
@@ -306,6 +310,14 @@ class ActionHuongDanThuTuc(GuidanceAction):
         if says_what and not text.startswith("/") and await policy.reply_from_knowledge(dispatcher, tracker, text):
             return policy.follow_up_slots()
         return None
+
+    @staticmethod
+    def _asks_for_the_department(tracker: Tracker, resolution: Resolution) -> bool:
+        """A question how to reach the department (its address, hours, phone) that met a procedure
+        only through a word of another product's ("đổi địa chỉ văn phòng đại diện"), or none."""
+        text = tracker.latest_message.get("text") or ""
+        return (not text.startswith("/") and asks_how_to_reach(text)
+                and (not resolution.procedures or _matched_without_its_product(text, resolution)))
 
     async def _find(self, tracker: Tracker, asked_text: str) -> Resolution:
         """What the latest message means: a button's procedure id, else a catalog search
@@ -426,6 +438,12 @@ class ActionNgoaiPhamVi(GuidanceAction):
             logger.warning("dossier API unavailable during the scope check", exc_info=True)
             matches = []
         resolution = resolve(text, [m for m in matches if m.score >= OURS_DESPITE_NLU])
+        if resolution.agency is None and resolution.procedures and not _names_a_product(text) and (
+                len(resolution.procedures) > 1 or _matched_without_its_product(text, resolution)):
+            # Out of scope for the NLU, and the search meets procedures only through general words,
+            # none of their products named ("giấy phép hoạt động" of a clinic and the electricity
+            # licence; "đăng ký" and hội chợ, đa cấp): not ours to answer or to offer.
+            resolution = Resolution()
         events = await self.answer(dispatcher, tracker, aspect_of(text), resolution)
         if events is not None:
             return events

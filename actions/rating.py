@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -11,11 +12,24 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, channel_of, idempotency_key, latest_entity
 from common.status import RatingLevel
+from common.text import fold_key
 from content import replies
 from dossier_api.client import DossierApiError, DossierNotFound
 from dossier_api.models import RatingIn
 
 logger = logging.getLogger(__name__)
+
+# "hài lòng" as the name of the scale ("đánh giá mức độ hài lòng", "khảo sát sự hài lòng"), not a level.
+_SCALE = re.compile(r"(?<!\w)(?:muc do|do|su|khao sat|phieu) hai long(?!\w)")
+
+
+def names_scale_only(text: str) -> bool:
+    """True when the only "hài lòng" a typed message has names the rating scale: the citizen
+    wants to rate, and has not said how (a button's payload is never read this way)."""
+    key = fold_key(text)
+    if key.startswith("/") or not _SCALE.search(key):
+        return False
+    return re.search(r"(?<!\w)hai long(?!\w)", _SCALE.sub(" ", key)) is None
 
 
 class ActionDanhGia(DossierAction):
@@ -28,6 +42,8 @@ class ActionDanhGia(DossierAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         value = latest_entity(tracker, "muc_do")
+        if value == RatingLevel.HAI_LONG.value and names_scale_only(tracker.latest_message.get("text") or ""):
+            value = None  # "tôi muốn đánh giá mức độ hài lòng": asked which level, not stored as pleased
         if value not in {level.value for level in RatingLevel}:
             dispatcher.utter_message(response="utter_hoi_muc_do")
             return []

@@ -41,6 +41,7 @@ class BotMessage:
     buttons: tuple[Button, ...] = field(default_factory=tuple)
     request_location: bool = False  # the channel should offer a "share my location" control
     handoff: bool = False  # the assistant hands the conversation to staff (the gateway acts; not shown)
+    awaits_code: bool = False  # the assistant asks for a dossier code: the next bare code answers it (SMS)
 
     def to_json(self) -> dict[str, Any]:
         """The web chat's JSON form."""
@@ -216,4 +217,5 @@ def parse_message(raw: dict[str, Any]) -> BotMessage:
         for b in raw.get("buttons") or []
     )
     return BotMessage(text=str(raw.get("text") or ""), buttons=buttons,
-                      request_location=bool(raw.get("request_location")), handoff=bool(raw.get("handoff")))
+                      request_location=bool(raw.get("request_location")), handoff=bool(raw.get("handoff")),
+                      awaits_code=bool(raw.get("awaits_code")))

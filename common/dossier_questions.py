@@ -18,6 +18,7 @@ from __future__ import annotations
 import enum
 import re
 
+from common.feedback import VIOLATION_FACTS
 from common.text import fold_key, nfc
 
 
@@ -38,6 +39,8 @@ _FOLLOWUPS: dict[Followup, tuple[str, ...]] = {
         "cho nao lay", "noi nhan ket qua", "noi tra ket qua", "nhan ket qua the nao", "nhan ket qua nhu the nao",
         "nhan ket qua bang cach nao", "lay ket qua the nao", "lay ket qua nhu the nao", "di dau nhan",
         "den dau nhan", "den dau lay", "ra dau lay", "ra dau nhan",
+        # going to collect it: what to bring ("mai em lên lấy, cần mang theo gì")
+        "len lay", "den lay", "toi lay", "mang theo gi", "mang theo nhung gi", "can mang gi", "mang gi theo",
         "where do i get", "where can i get", "where can i collect", "where do i collect", "pick up", "pick it up",
     ),
     Followup.LATE: (
@@ -149,16 +152,14 @@ def wants_to_stop(text: str) -> bool:
             or any(_has(key, p) for p in _STOP_PHRASES))
 
 
-# A report of something wrong, told as a fact rather than asked about: short measure, unstamped
-# or smuggled goods, illegal refilling, selling to minors, nobody attending to a citizen.
+# A report of something wrong, told as a fact rather than asked about: a market violation (short
+# measure, unstamped or smuggled goods, illegal refilling, selling to minors: the words that also
+# file it as one, common.feedback) or nobody attending to a citizen.
 _REPORT_CUES = (
-    "bom thieu", "do thieu", "can thieu", "thieu trong luong", "thieu khoi luong", "can dieu", "dong ho chay sai",
-    "khong co tem", "khong tem", "ko tem", "khong dan tem", "sang chiet", "trai phep", "hang gia", "hang nhai",
-    "hang lau", "nhap lau", "khong ro nguon goc", "ko ro nguon goc", "ban cho hoc sinh", "ban cho tre em",
-    "ban cho tre vi thanh nien", "khong ai tiep", "khong ai giai quyet", "khong ai tra loi", "khong ai kiem tra",
+    *VIOLATION_FACTS,
+    "khong ai tiep", "khong ai giai quyet", "khong ai tra loi", "khong ai kiem tra",
     "khong ai thong bao", "khong ai huong dan", "doi tien", "vong vo", "hach dich", "sach nhieu", "nhung nhieu",
-    "het han su dung", "khong niem yet", "ep gia", "tang gia vo ly", "bay ban cong khai",
-    "selling fake", "fake goods", "short measure", "nobody answered", "nobody helped",
+    "nobody answered", "nobody helped",
 )
 # A question about how to complain, or about the rules, is not the complaint itself.
 _HOW_TO = (

@@ -33,6 +33,17 @@ _LABELS = {
     Category.KHAC: "phản ánh khác",
 }
 
+# A market violation told as a fact (folded): it makes a message a complaint
+# (common.dossier_questions.is_report) and files it as a market violation, one vocabulary for both.
+VIOLATION_FACTS = (
+    "bom thieu", "do thieu", "can thieu", "thieu trong luong", "thieu khoi luong", "can dieu", "dong ho chay sai",
+    "khong co tem", "khong tem", "ko tem", "khong dan tem", "sang chiet", "trai phep", "hang gia", "hang nhai",
+    "hang lau", "nhap lau", "khong ro nguon goc", "ko ro nguon goc", "ban cho hoc sinh", "ban cho tre em",
+    "ban cho tre vi thanh nien", "het han su dung", "khong niem yet", "ep gia", "tang gia vo ly",
+    "bay ban cong khai", "xang pha", "dau pha", "xang bi pha", "pha tap", "pha tron", "pha nuoc",
+    "selling fake", "fake goods", "short measure", "adulterated",
+)
+
 # Checked in this order: a complaint about an official who delays a dossier is about the official.
 _CUES = {
     Category.CAN_BO: ["can bo", "cong chuc", "nhan vien", "thai do", "hach sach", "nhung nhieu", "tieu cuc",
@@ -40,7 +51,7 @@ _CUES = {
     Category.VI_PHAM_THI_TRUONG: ["hang gia", "hang nhai", "ruou gia", "ruou lau", "ruou khong ro nguon goc",
                                   "khong phep", "khong giay phep", "kem chat luong", "gian lan", "can dieu",
                                   "tang gia", "hang lau", "thuoc la lau", "xang gia", "xang kem", "hang cam",
-                                  "het han su dung", "khong nhan mac", "ban pha gia", "dau co"],
+                                  "het han su dung", "khong nhan mac", "ban pha gia", "dau co", *VIOLATION_FACTS],
     Category.CHAM_TRE: ["cham", "tre han", "qua han", "lau qua", "chua co ket qua", "chua giai quyet",
                         "tre hen", "doi mai", "het han ma"],
     Category.GOP_Y: ["gop y", "de xuat", "kien nghi", "de nghi", "nen co", "mong muon", "cai tien", "cai thien"],

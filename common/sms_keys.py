@@ -63,13 +63,13 @@ def last_lookup(msisdn: str) -> str:
     return f"sms:last_lookup:{msisdn}"
 
 
-CHATTING_TTL_S = 3600  # the assistant's conversation session (domain.yml session_expiration_time: 60 min)
+AWAITS_CODE_TTL_S = 3600  # the assistant's conversation session (domain.yml session_expiration_time: 60 min)
 
 
-def chatting(msisdn: str) -> str:
-    """Set while a number talks with the assistant (free text lately): a bare code it sends may be
-    the answer to the assistant's question, not a keyword lookup."""
-    return f"sms:chatting:{msisdn}"
+def awaits_code(msisdn: str) -> str:
+    """Set while the assistant's last reply to a number asked for a dossier code (a form's question):
+    a bare code the number sends then answers the assistant instead of being an ``HS`` lookup."""
+    return f"sms:awaits_code:{msisdn}"
 
 
 def options(msisdn: str) -> str:

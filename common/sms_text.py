@@ -11,6 +11,7 @@ a reply or a text is saved.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -51,7 +52,14 @@ def to_gsm7(text: str) -> str:
     folded = fold(nfc(text).translate(_ASCII_LOOKALIKES)).replace("\r", "")
     if _GSM7_ALL.issuperset(folded):  # the usual case: nothing to replace
         return folded
-    return "".join(c if c in _GSM7_ALL else "?" for c in folded)
+    return "".join(c if c in _GSM7_ALL else _compatible(c) for c in folded)
+
+
+def _compatible(char: str) -> str:
+    """A character GSM-7 lacks, as its plain compatibility form when GSM-7 has that ("m²" -> "m2",
+    "ﬁ" -> "fi", a full-width "Ａ" -> "A"), else "?"."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", char) if unicodedata.category(c) != "Mn")
+    return plain if plain and _GSM7_ALL.issuperset(plain) else "?"
 
 
 def gsm7_length(text: str) -> int:

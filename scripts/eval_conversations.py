@@ -55,6 +55,7 @@ from dossier_api.models import Procedure
 from scripts.localstack import ROOT
 
 SUITE_DIR = ROOT / "tests" / "conversations"
+BLIND_DIR = SUITE_DIR / "blind"  # held-out conversations: a measurement, never in make test
 OUTPUT = ROOT / "var" / "eval-conversations.json"
 WORKERS = 4
 SEED_AGE_DAYS = 11
@@ -1001,18 +1002,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", help="play only conversations whose id starts with this")
     parser.add_argument("--workers", type=int, default=WORKERS)
-    parser.add_argument("--out", type=Path, default=OUTPUT)
+    parser.add_argument("--dir", type=Path, default=SUITE_DIR,
+                        help="the directory of conversation files to play (default: the main suite)")
+    parser.add_argument("--out", type=Path, help="where to write the figures (default: var/eval-<dir name>.json, "
+                                                 "var/eval-conversations.json for the main suite)")
     parser.add_argument("--trace", action="store_true", help="print every turn of every conversation")
+    parser.add_argument("--trace-failures", action="store_true", help="print every turn of the failed conversations")
     args = parser.parse_args(argv)
-    conversations = [c for c in load_suite() if not args.only or c.id.startswith(args.only)]
+    if args.out is None:
+        args.out = OUTPUT if args.dir.resolve() == SUITE_DIR else ROOT / "var" / f"eval-{args.dir.name}.json"
+    conversations = [c for c in load_suite(args.dir) if not args.only or c.id.startswith(args.only)]
     print(f"{len(conversations)} conversations; starting the stack…", flush=True)
     with tempfile.TemporaryDirectory(prefix="eval-conv-") as tmp, whole_stack(Path(tmp)) as stack:
         redis.Redis.from_url(stack.redis_url).ping()
         started = time.monotonic()
         results = run_suite(stack, conversations, args.workers)
         elapsed = time.monotonic() - started
-    if args.trace:
+    if args.trace or args.trace_failures:
         for r in results:
+            if r.ok and not args.trace:
+                continue
             print(f"== {r.id} [{r.channel}] {'OK' if r.ok else 'FAIL'}")
             for said, got in r.transcript:
                 print(f"  > {said}\n  < {' '.join(got.split())[:400]}")

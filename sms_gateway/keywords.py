@@ -48,6 +48,7 @@ class Command:
     level: RatingLevel | None = None
     error: str | None = None
     topics: tuple[str, ...] = ()
+    bare: bool = False  # a status lookup asked by a code alone, no keyword (it may answer the assistant instead)
 
 
 # Keyword letters may be separated by nothing, a space or a dot ("H.S", "D G").
@@ -67,7 +68,7 @@ def parse_sms(text: str) -> Command:
             return command
     if is_bare_code_attempt(text):
         code = canonical_code(text)
-        return Command(Kind.STATUS, code=code, error=None if code else "invalid_code")
+        return Command(Kind.STATUS, code=code, error=None if code else "invalid_code", bare=True)
     return Command(Kind.CHAT)
 
 

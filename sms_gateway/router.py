@@ -20,7 +20,7 @@ from typing import Any
 
 from clients.rasa import BotMessage, RasaClient, RasaUnavailable
 from common import handoff, news, sms_keys, sms_options, stats, subscriptions
-from common.codes import find_codes, is_bare_code_attempt
+from common.codes import find_codes
 from common.dates import local_now
 from common.privacy import mask_phone
 from common.ratelimit import UserRateLimit, Verdict
@@ -58,6 +58,7 @@ class Ahead:
     dossiers: dict[str, Dossier] = field(default_factory=dict)  # cached dossiers by code
     counts: list[Count] = field(default_factory=list)  # dashboard counts, written with the reply
     looked_up: str | None = None  # the dossier a status lookup answered, remembered with the reply
+    awaits_code: bool = False  # the assistant's last reply asked this number for a dossier code
 
 
 class Router:
@@ -83,13 +84,15 @@ class Router:
         for msisdn, _ in messages:
             self.limit.queue_count(pipe, f"sms:{msisdn}")
         keys = [sms_keys.unknown_codes(msisdn) for msisdn, _ in messages]
+        keys += [sms_keys.awaits_code(msisdn) for msisdn, _ in messages]
         keys += [cache_key(command.code) for command in commands if command.code]
         pipe.mget(keys)
         *counts, values = await pipe.execute()
-        unknown, cached = values[:len(messages)], iter(values[len(messages):])
+        n = len(messages)
+        unknown, awaiting, cached = values[:n], values[n:2 * n], iter(values[2 * n:])
         aheads = []
-        for command, count, tried in zip(commands, counts[1::2], unknown, strict=True):
-            ahead = Ahead(command, int(count), int(tried or 0))
+        for command, count, tried, awaits in zip(commands, counts[1::2], unknown, awaiting, strict=True):
+            ahead = Ahead(command, int(count), int(tried or 0), awaits_code=bool(awaits))
             raw = next(cached) if command.code else None
             if raw:
                 try:
@@ -125,23 +128,9 @@ class Router:
         if not text.strip():
             return help_text()
         command = parse_sms(text) if ahead is None else ahead.command
-        if command.kind is Kind.CHAT or await self._answers_the_assistant(msisdn, text, command):
+        if command.kind is Kind.CHAT or (command.bare and await self._awaits_code(msisdn, ahead)):
             return await self._chat(msisdn, text, message_id)
         return await self._keyword(msisdn, command, text, ahead)
-
-    async def _answers_the_assistant(self, msisdn: str, text: str, command: Command) -> bool:
-        """A bare code (no keyword) while the assistant waits for the answer to its own question
-        (a form: "which dossier's result by post?") is that answer, not a lookup."""
-        if command.kind is not Kind.STATUS or not is_bare_code_attempt(text):
-            return False
-        if not await self.redis.exists(sms_keys.chatting(msisdn)):
-            return False
-        try:
-            tracker = await self.rasa.tracker(f"sms:{msisdn}")
-        except RasaUnavailable:
-            return False
-        return bool((tracker.get("active_loop") or {}).get("name")) and bool(
-            (tracker.get("slots") or {}).get("requested_slot"))
 
     async def _already_told(self, msisdn: str, what: str) -> bool:
         """True if the number was already told it is limited (told once per window)."""
@@ -257,6 +246,13 @@ class Router:
             except RasaUnavailable:  # the message is still answered, only without that context
                 logger.warning("the last SMS lookup of %s could not be told to Rasa", mask_phone(msisdn))
 
+    async def _awaits_code(self, msisdn: str, ahead: Ahead | None = None) -> bool:
+        """True when the assistant's last reply asked this number for a dossier code (delivery,
+        notifications, the lookup form): a bare code answers that question, as on chat."""
+        if ahead is not None:
+            return ahead.awaits_code
+        return bool(await self.redis.exists(sms_keys.awaits_code(msisdn)))
+
     async def _enumerating(self, msisdn: str, ahead: Ahead | None = None) -> bool:
         count = ahead.unknown if ahead is not None else await self.redis.get(sms_keys.unknown_codes(msisdn))
         return int(count or 0) >= self.sms.unknown_code_limit_per_hour
@@ -278,12 +274,15 @@ class Router:
             return "\n".join(texts.text(k) for k in routed) or None
         try:
             await self._tell_last_lookup(msisdn, sender)
-            await self.redis.set(sms_keys.chatting(msisdn), 1, ex=sms_keys.CHATTING_TTL_S)
             metadata = {"channel": "sms", **({"idempotency_key": f"sms:{message_id}"} if message_id else {})}
             messages = await self.rasa.send(sender, text, metadata)
         except RasaUnavailable:
             logger.warning("Rasa unavailable for an SMS from %s", mask_phone(msisdn))
             return texts.text("sms.assistant_unavailable", hotline=self.settings.hotline)
+        if any(m.awaits_code for m in messages):
+            await self.redis.set(sms_keys.awaits_code(msisdn), 1, ex=sms_keys.AWAITS_CODE_TTL_S)
+        else:
+            await self.redis.delete(sms_keys.awaits_code(msisdn))
         if any(m.handoff for m in messages):
             await stats.record(self.redis, Count(stats.HANDOFFS, "sms"))
             if not await handoff.hand_over(self.redis, sender, time.time(), timeout_s):  # the hotline instead

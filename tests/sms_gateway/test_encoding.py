@@ -65,3 +65,10 @@ def test_udh_round_trip() -> None:
     assert split_udh(header + b"body") == ((42, 3, 2), b"body")
     sixteen_bit = bytes([6, 0x08, 4, 0x01, 0x02, 3, 1])
     assert split_udh(sixteen_bit + b"x") == ((0x0102, 3, 1), b"x")
+
+
+def test_characters_gsm7_lacks_keep_their_plain_form_when_they_have_one() -> None:
+    # the catalog's documents say "kho hàng (diện tích từ 50 m² hoặc dung tích từ 150 m³)"
+    assert to_gsm7("diện tích từ 50 m² hoặc dung tích từ 150 m³") == "dien tich tu 50 m2 hoac dung tich tu 150 m3"
+    assert to_gsm7("Ｈồ sơ") == "Ho so"
+    assert to_gsm7("☎ 1022") == "? 1022"  # nothing plain to keep

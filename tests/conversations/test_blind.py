@@ -1,0 +1,42 @@
+"""The held-out conversations (tests/conversations/blind/) are a measurement played by
+``make eval-blind``, not a floor of ``make test``; here only that they load: every file parses,
+uses only the runner's checks, code styles and statuses, and names procedures of the catalog."""
+
+from __future__ import annotations
+
+from dossier_api.catalog import load_catalog
+from scripts.eval_conversations import BLIND_DIR, SUITE_DIR, load_suite
+
+SERVICES = {"lookup", "procedures", "rating", "appointments", "delivery", "feedback", "places", "notifications",
+            "news", "handoff", "out_of_scope", "smalltalk"}
+PROCEDURE_CHECKS = ("fee_of", "not_fee_of", "time_of", "docs_of", "submit_of", "procedure")
+
+
+def test_every_blind_file_loads_with_known_checks_only() -> None:
+    blind = load_suite(BLIND_DIR)  # validates keys, checks, styles and statuses; raises on any unknown one
+    assert len(blind) >= 100
+    assert {c.service for c in blind} == SERVICES
+    assert all(c.id.startswith("blind-") for c in blind)
+    sms = sum(c.channel == "sms" for c in blind)
+    assert 0.25 <= sms / len(blind) <= 0.35
+
+
+def test_blind_conversations_name_catalog_procedures_and_their_own_dossiers() -> None:
+    ids = {p.id for p in load_catalog()}
+    for conv in load_suite(BLIND_DIR):
+        for turn in conv.turns:
+            expect = turn.get("expect") or {}
+            for key in PROCEDURE_CHECKS:
+                if key in expect:
+                    assert expect[key] in ids, f"{conv.id}: unknown procedure {expect[key]}"
+            for pid in expect.get("asks_which", []):
+                assert pid in ids, f"{conv.id}: unknown procedure {pid}"
+            for key in ("status", "late", "masked", "mentions", "due_of", "delivery_of", "subscribed",
+                        "unsubscribed", "not_subscribed"):
+                if key in expect:
+                    assert expect[key] in conv.dossiers, f"{conv.id}: {key} names no dossier of the conversation"
+
+
+def test_the_blind_set_is_apart_from_the_main_suite() -> None:
+    main_ids = {c.id for c in load_suite(SUITE_DIR)}
+    assert not main_ids & {c.id for c in load_suite(BLIND_DIR)}
