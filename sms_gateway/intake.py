@@ -73,6 +73,7 @@ class Intake:
         self.resend_window_s = resend_window_s  # the worker's window for resend evidence (dedup_window_s)
         # (source, content) of a refused MO -> the identity it was stored under, if it was (see the module).
         self._refused: OrderedDict[tuple, tuple[dict, float]] = OrderedDict()
+        self._refusing = 0  # MOs refused since the last store that worked (the outage logged once)
 
     async def __call__(self, pdus: list[Any], extra: Callable[[Any], None] | None = None) -> list[int]:
         """Store the deliver_sm PDUs of one socket read with one Redis transaction (``extra``: more
@@ -121,8 +122,10 @@ class Intake:
         try:  # an MO stored twice (a lost answer, retried) has the same bind and sequence: the worker drops it
             await execute_idempotent(self.redis, build)
         except Exception as exc:
-            logger.error("could not store %d MOs (and what the link accepted meanwhile); asking the SMSC "
-                         "to retry", len(mos), exc_info=True)
+            if not self._refusing:  # one error with its cause per outage, not one per burst
+                logger.error("could not store %d MOs (and what the link accepted meanwhile); asking the SMSC "
+                             "to retry until Redis takes them", len(mos), exc_info=True)
+            self._refusing += len(mos)
             self.metrics.mo.labels("store_failed").inc(len(mos))
             now = time.monotonic()
             for fields in mos:
@@ -132,6 +135,9 @@ class Intake:
             raise NotStored(f"{len(mos)} MOs not stored") from exc
         for key in keys:
             self._refused.pop(key, None)
+        if self._refusing:
+            logger.warning("MOs stored again after %d were refused for the SMSC to retry", self._refusing)
+            self._refusing = 0
         self.metrics.mo.labels("stored").inc(len(mos))
         logger.debug("%d MOs stored", len(mos))
 
