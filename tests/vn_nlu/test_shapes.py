@@ -62,3 +62,25 @@ def test_each_shape_is_one_sentence_column_of_the_cue_featurizer() -> None:
         assert row[columns.index("shape:co_x_khong")] == expected
         assert row[columns.index("shape:cau_hoi")] == expected
         assert sequence.features.toarray()[:, columns.index("shape:co_x_khong")].max() == 0.0
+
+
+def _sentence(featurizer: CueFeaturizer, text: str) -> list[float]:
+    message = Message(data={TEXT: text})
+    VietnameseTokenizer(VietnameseTokenizer.get_default_config()).process([message])
+    featurizer.process([message])
+    return list(message.get_sparse_features(TEXT)[1].features.toarray()[0])
+
+
+def test_an_exclusive_column_is_set_only_without_the_absent_columns() -> None:
+    rule = {"present": "cue:ngoai_pham_vi", "absent": ["cue:linh_vuc", "entity:thu_tuc"]}
+    featurizer = CueFeaturizer({**CueFeaturizer.get_default_config(), "exclusive": {"other": rule}}, "cues")
+    column = featurizer._columns.index("only:other")
+    assert _sentence(featurizer, "hồ sơ xin cấp hộ chiếu cần những gì")[column] == 1.0
+    assert _sentence(featurizer, "bán lẻ xăng dầu có cần bản sao sổ đỏ không")[column] == 0.0  # the sector's too
+    assert _sentence(featurizer, "lệ phí bao nhiêu")[column] == 0.0
+
+
+def test_an_exclusive_column_must_name_known_columns() -> None:
+    with pytest.raises(ValueError, match="unknown"):
+        CueFeaturizer({**CueFeaturizer.get_default_config(),
+                       "exclusive": {"x": {"present": "cue:no_such_group", "absent": []}}}, "cues")
