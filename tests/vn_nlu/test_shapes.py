@@ -84,3 +84,14 @@ def test_an_exclusive_column_must_name_known_columns() -> None:
     with pytest.raises(ValueError, match="unknown"):
         CueFeaturizer({**CueFeaturizer.get_default_config(),
                        "exclusive": {"x": {"present": "cue:no_such_group", "absent": []}}}, "cues")
+
+
+@pytest.mark.parametrize(("text", "asks_department"), [
+    ("bán gas lẻ có phải đăng ký với sở công thương không", True),
+    ("tiem em ban ruou co can xin phep so ko", True),
+    ("treo băng rôn giảm giá thì làm thủ tục gì với sở", True),
+    ("bán bia có cần giấy phép không", False),  # whether at all: a rule
+    ("cho xin số điện thoại của sở", False),
+])
+def test_whether_the_department_handles_it_is_its_own_shape(text: str, asks_department: bool) -> None:
+    assert ("hoi_viec_cua_so" in _shapes(text)) is asks_department
