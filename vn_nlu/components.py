@@ -57,8 +57,10 @@ from vn_nlu.lexicon import (
     CODE_LEMMA,
     CUES_FILE,
     LEXICON_FILE,
+    SHAPES_FILE,
     TEENCODE_FILE,
     Lexicon,
+    Shapes,
     Span,
     file_digest,
     load_teencode,
@@ -243,11 +245,15 @@ class LexiconEntityExtractor(_Extractor):
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
 class CueFeaturizer(SparseFeaturizer, GraphComponent):
     """Sparse features from word lists: one column per cue group of
-    ``vn_nlu/data/cues.yml``, per lexicon entity type and for dossier codes.
+    ``vn_nlu/data/cues.yml``, per lexicon entity type, for dossier codes and
+    per sentence shape of ``vn_nlu/data/shapes.yml``.
 
     A token gets a 1 in the columns of the phrases it is part of; the sentence
     vector has a 1 for every group present. Synonyms the training examples
-    never used still point the classifier the right way.
+    never used still point the classifier the right way. A shape ("có cần …
+    không") is a sentence column only, and so is an ``exclusive`` column: one
+    column present while none of some others is ("hộ chiếu" named, and none of
+    the sector's subjects), a conjunction a linear classifier cannot form itself.
     """
 
     @staticmethod
@@ -258,7 +264,11 @@ class CueFeaturizer(SparseFeaturizer, GraphComponent):
             "cues_file": str(CUES_FILE),
             "lexicon_file": str(LEXICON_FILE),
             "teencode_file": str(TEENCODE_FILE),
-            "data_digest": file_digest(CUES_FILE, LEXICON_FILE, TEENCODE_FILE),
+            "shapes_file": str(SHAPES_FILE),
+            "data_digest": file_digest(CUES_FILE, LEXICON_FILE, TEENCODE_FILE, SHAPES_FILE),
+            # name -> {"present": column, "absent": [columns]}: a sentence column set when
+            # "present" is and none of "absent" is.
+            "exclusive": {},
             # Feature value of a present cue: above 1, the classifier's L2 penalty
             # holds these few columns back less than the thousands of n-grams.
             "weight": 1.0,
@@ -272,18 +282,29 @@ class CueFeaturizer(SparseFeaturizer, GraphComponent):
         exact_only = cues.pop("exact_only", [])
         self._cues = Lexicon.of_groups(cues, teencode, exact_only)
         self._entities = Lexicon.from_file(Path(config["lexicon_file"]), teencode)
+        self._shapes = Shapes.from_file(Path(config["shapes_file"]))
         self._columns = (
             [f"cue:{c}" for c in self._cues.entities] + [f"entity:{e}" for e in self._entities.entities] + ["code"]
+            + [f"shape:{s}" for s in self._shapes.names]
         )
+        self._exclusive = {name: (rule["present"], list(rule.get("absent") or []))
+                           for name, rule in (config.get("exclusive") or {}).items()}
+        unknown = {c for present, absent in self._exclusive.values() for c in [present, *absent]} - set(self._columns)
+        if unknown:
+            raise ValueError(f"CueFeaturizer: exclusive columns name unknown columns {sorted(unknown)}")
+        self._columns += [f"only:{name}" for name in self._exclusive]
         self._index = {name: i for i, name in enumerate(self._columns)}
         self._weight = float(config["weight"])
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> None:
         """The data files must exist."""
-        for key in ("cues_file", "lexicon_file", "teencode_file"):
+        for key in ("cues_file", "lexicon_file", "teencode_file", "shapes_file"):
             if not Path(config[key]).is_file():
                 raise ValueError(f"{cls.__name__}: {key} {config[key]} does not exist")
+        for name, rule in (config.get("exclusive") or {}).items():
+            if not isinstance(rule, dict) or "present" not in rule:
+                raise ValueError(f"{cls.__name__}: exclusive column {name} needs a 'present' column")
 
     @classmethod
     def create(
@@ -316,6 +337,11 @@ class CueFeaturizer(SparseFeaturizer, GraphComponent):
                 if span.lemma == CODE_LEMMA:
                     sequence[i, index["code"]] = self._weight
             sentence = sequence.max(axis=0, keepdims=True)
+            for shape in self._shapes.find(message.get(TEXT), spans):
+                sentence[0, index[f"shape:{shape}"]] = self._weight
+            for name, (present, absent) in self._exclusive.items():
+                if sentence[0, index[present]] and not any(sentence[0, index[a]] for a in absent):
+                    sentence[0, index[f"only:{name}"]] = self._weight
             self.add_features_to_message(
                 scipy.sparse.coo_matrix(sequence), scipy.sparse.coo_matrix(sentence), TEXT, message
             )

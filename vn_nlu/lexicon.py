@@ -22,6 +22,7 @@ DATA_DIR = Path(__file__).parent / "data"
 TEENCODE_FILE = DATA_DIR / "teencode.yml"
 LEXICON_FILE = DATA_DIR / "lexicon.yml"
 CUES_FILE = DATA_DIR / "cues.yml"
+SHAPES_FILE = DATA_DIR / "shapes.yml"
 OTHER_AGENCIES_FILE = DATA_DIR / "other_agencies.yml"
 CODE_LEMMA = "__ma_ho_so__"
 
@@ -82,6 +83,39 @@ def split_tokens(text: str, teencode: dict[str, str]) -> list[Span]:
         cursor = match.end
     spans.extend(_words(text, cursor, len(text), teencode))
     return spans
+
+
+class Shapes:
+    """Sentence shapes (``vn_nlu/data/shapes.yml``): regular expressions over a message's
+    lemmas joined by spaces, with `` ?`` appended when the text has a question mark.
+
+    A cue phrase is contiguous; a shape is not: "có [cần | phải | được | bị] ... không"
+    asks whether a rule requires or allows something, whatever the words between.
+    """
+
+    def __init__(self, shapes: dict[str, list[str]]) -> None:
+        self._shapes = {name: [re.compile(p) for p in patterns] for name, patterns in shapes.items()}
+
+    @classmethod
+    def from_file(cls, path: Path = SHAPES_FILE) -> Shapes:
+        """The shapes of a YAML file: name -> list of patterns."""
+        return cls(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+
+    @property
+    def names(self) -> list[str]:
+        """The shape names, in file order."""
+        return list(self._shapes)
+
+    @staticmethod
+    def key(text: str, tokens: list[Span]) -> str:
+        """What the patterns are matched against."""
+        key = " ".join(t.lemma for t in tokens)
+        return f"{key} ?" if "?" in text else key
+
+    def find(self, text: str, tokens: list[Span]) -> list[str]:
+        """The names of the shapes the message has."""
+        key = self.key(text, tokens)
+        return [name for name, patterns in self._shapes.items() if any(p.search(key) for p in patterns)]
 
 
 def _words(text: str, start: int, end: int, teencode: dict[str, str]) -> list[Span]:

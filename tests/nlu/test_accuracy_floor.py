@@ -24,9 +24,9 @@ def test_held_out_sets_are_independent_of_the_training_data(held_out) -> None:
 
 
 def test_intent_accuracy_floor(report: Report) -> None:
-    # Measured 0.968 overall and 0.940 without diacritics (docs/nlu.md, round 3).
+    # Measured 0.964 overall and 0.950 without diacritics (docs/nlu.md, round 4).
     assert report.accuracy >= 0.96, "\n".join(report.summary_lines())
-    assert report.plain_accuracy >= 0.935, "\n".join(report.summary_lines())
+    assert report.plain_accuracy >= 0.94, "\n".join(report.summary_lines())
 
 
 def test_out_of_scope_inputs_are_not_taken_for_services(report: Report) -> None:
