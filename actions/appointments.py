@@ -15,6 +15,7 @@ from rasa_sdk.types import DomainDict
 from actions.base import DossierAction, idempotency_key, latest_entity
 from actions.feedback import file_if_report
 from actions.lookup import ActionHoiHoSo
+from actions.smalltalk import ActionPhuDinh
 from common.dates import local_now, month_named, parse_day, parse_time, vn_day
 from common.dossier_questions import followup_of
 from common.text import fold_key
@@ -57,7 +58,10 @@ def _wants(text: str, *words: str) -> bool:
 # the classifier read it otherwise ("à thôi, cho em thứ sáu đi" looks like a goodbye); without
 # one, the message gets the answer its intent has anyway (rules send these intents here).
 NOT_BOOKING = {"tam_biet": "utter_tam_biet", "ngoai_pham_vi": "utter_ngoai_pham_vi",
-               "nlu_fallback": "utter_xin_dien_dat_lai"}
+               "nlu_fallback": "utter_xin_dien_dat_lai", "khang_dinh": "utter_khang_dinh"}
+
+
+CANCEL_WORDS = ("huy", "bo lich", "khong den duoc")
 
 
 def names_day_or_time(tracker: Tracker, today: dt.date) -> bool:
@@ -103,12 +107,15 @@ class ActionDatLichHen(DossierAction):
                 return filed  # "chờ 2 tiếng không ai tiếp, rứa là răng": a complaint, not a booking
             if tracker.get_slot("ho_so_gan_nhat") and asks_due_date(text):
                 return await ActionHoiHoSo().run(dispatcher, tracker, domain)  # "hẹn trả ngày nào vậy"
+        if (intent == "phu_dinh" and not names_day_or_time(tracker, local_now().date())
+                and not _wants(text, *CANCEL_WORDS)):
+            return await ActionPhuDinh().run(dispatcher, tracker, domain)  # "không cần đâu", "sai rồi"
         if intent in NOT_BOOKING and not names_day_or_time(tracker, local_now().date()):
             dispatcher.utter_message(response=NOT_BOOKING[intent])
             return []
         try:
             cancel_id = latest_entity(tracker, "huy_lich")
-            if cancel_id or _wants(text, "huy", "bo lich", "khong den duoc"):
+            if cancel_id or _wants(text, *CANCEL_WORDS):
                 await self._cancel(dispatcher, owner, cancel_id)
             elif _wants(text, "xem", "kiem tra", "da dat", "cua toi", "cua minh", "lich hen nao", "co lich hen",
                         "co hen nao", "my appointments?") and not _wants(text, "trong", "con cho", "free"):

@@ -17,6 +17,7 @@ INTENTS = {
     "danh_gia", "dat_lich_hen", "chuyen_phat_ket_qua", "phan_anh_kien_nghi", "tim_dia_diem",
     "gap_can_bo", "dang_ky_thong_bao", "huy_dang_ky", "hoi_bot", "chao_hoi", "tam_biet", "cam_on",
     "ngoai_pham_vi", "hoi_chinh_sach", "dang_ky_nhan_tin", "hoi_tin_moi",
+    "khang_dinh", "phu_dinh",  # short answers: "ok", "không cần", "sai rồi" were read as goodbyes
 }
 ENTITIES = {"ma_ho_so", "thu_tuc", "muc_do", "loai_dia_diem",
             "ngay_hen", "gio_hen", "huy_lich", "chu_de"}  # the last four come only from button payloads

@@ -63,6 +63,7 @@ from vn_nlu.lexicon import (
     Shapes,
     Span,
     file_digest,
+    is_correction,
     load_teencode,
     split_tokens,
 )
@@ -566,6 +567,7 @@ class TopicChangeGuard(GraphComponent):
         """The component's default config."""
         return {
             "closing_intents": ["tam_biet", "cam_on"],
+            "short_intents": ["khang_dinh", "phu_dinh"],
             "fallback_intent": "nlu_fallback",
             "change_words": ["thôi", "thoi", "à thôi", "chuyển qua", "chuyển sang", "hỏi cái khác", "hỏi khác"],
             "service_cues": ["phi", "thoi_gian", "giay_to", "noi_nop", "thu_tuc", "tra_cuu", "danh_gia", "lich_hen",
@@ -587,6 +589,7 @@ class TopicChangeGuard(GraphComponent):
         self._topics = Lexicon.from_file(Path(config["lexicon_file"]), teencode)
         self._change = Lexicon.of_groups({"change": list(config["change_words"])}, teencode)
         self._closing = set(config["closing_intents"])
+        self._short = set(config.get("short_intents", []))
 
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -609,16 +612,32 @@ class TopicChangeGuard(GraphComponent):
         return bool(named) or any(h.entity == "thu_tuc" for h in self._topics.find(spans)) or any(
             s.lemma == CODE_LEMMA for s in spans)
 
+    def asks_something(self, message: Message) -> bool:
+        """Whether a message read as a bare yes or no names what the assistant does ("phải bổ sung cái
+        chi", "thôi khỏi, hủy lịch giúp em", "trễ hạn rồi phải không"): then it asks that, unless it
+        says the last answer was wrong ("không phải thủ tục đó")."""
+        spans = message_spans(message)
+        groups = {hit.entity for hit in self._cues.find(spans)} - {self._config["leave_cue"]}
+        named = bool(groups) or any(h.entity == "thu_tuc" for h in self._topics.find(spans)) or any(
+            s.lemma == CODE_LEMMA for s in spans)
+        return named and not is_correction(message.get(TEXT) or "")
+
     def process(self, messages: list[Message]) -> list[Message]:
-        """Re-read closing messages that change the subject."""
+        """Re-read closing messages that change the subject, and yes/no answers that ask something."""
         for message in messages:
             intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
             ranking = message.get(INTENT_RANKING_KEY) or []
             top = ranking[0].get(INTENT_NAME_KEY) if ranking else None
-            closing = intent in self._closing or (intent == self._config["fallback_intent"] and top in self._closing)
-            if not closing or not self.changes_topic(message_spans(message)):
+            fallback = intent == self._config["fallback_intent"]
+            closing = intent in self._closing or (fallback and top in self._closing)
+            short = intent in self._short or (fallback and top in self._short)
+            if closing and self.changes_topic(message_spans(message)):
+                skip = self._closing
+            elif short and self.asks_something(message):
+                skip = self._short
+            else:
                 continue
-            others = [r for r in ranking if r.get(INTENT_NAME_KEY) not in self._closing
+            others = [r for r in ranking if r.get(INTENT_NAME_KEY) not in skip
                       and r.get(INTENT_NAME_KEY) != self._config["fallback_intent"]]
             if others:
                 message.set(INTENT, dict(others[0]), add_to_output=True)

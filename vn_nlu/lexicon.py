@@ -314,3 +314,16 @@ def other_agency(text: str) -> OtherAgency | None:
 def names_other_agency(text: str) -> bool:
     """Whether a message names another agency's procedure or paper."""
     return other_agency(text) is not None
+
+
+# Folded words of "that is not what I meant": a "no" with one of them corrects the last answer
+# ("sai rồi", "không phải thủ tục đó"); a "no" without declines ("không cần đâu"). Not "phải không"
+# (a question: "trễ hạn rồi phải không").
+_CORRECTION = re.compile(r"\b(?:sai|nham|khong phai|ko phai|k phai|hong phai|chang phai|cha dung|chua dung|"
+                         r"khong dung|ko dung|hieu sai|hieu nham|hieu lam|lac de|khong lien quan|cha lien quan|"
+                         r"wrong|not what)\b")
+
+
+def is_correction(text: str) -> bool:
+    """Whether a short "no" says the last answer was wrong (rather than declining something)."""
+    return bool(_CORRECTION.search(fold_key(text)))
