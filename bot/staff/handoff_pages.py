@@ -13,6 +13,7 @@ import datetime as dt
 import html
 import logging
 from collections import Counter
+from collections.abc import Awaitable
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -112,8 +113,9 @@ def _line_html(request: web.Request, line: Line) -> str:
             f'<span class="muted">{_clock(request, line.at)}</span>{note}<br>{html.escape(line.text)}</li>')
 
 
-async def view_page(request: web.Request, error: str = "") -> web.Response:
-    """One conversation: its transcript and, for the staff member who holds it, the reply box."""
+async def view_page(request: web.Request, error: str = "", typed: str = "") -> web.Response:
+    """One conversation: its transcript and, for the staff member who holds it, the reply box (with
+    ``typed`` in it: a reply that was refused, to shorten or send again)."""
     session = session_of(request)
     sender = sender_of(request, request.query) or sender_of(request, await form_or_json(request))
     current = await handoff.get(request.app[REDIS_KEY], sender) if sender else None
@@ -133,7 +135,7 @@ async def view_page(request: web.Request, error: str = "") -> web.Response:
         reply = (f'<form method="post" action="/staff/api/handoffs/reply" id="reply-form">{hidden}'
                  f'<label>Câu trả lời mẫu <select id="canned"><option value="">(chọn)</option>{options}</select>'
                  f'</label><br><textarea name="text" rows="3" cols="70" required maxlength="{MAX_REPLY}" '
-                 'placeholder="Trả lời người dân" aria-label="Trả lời người dân"></textarea><br>'
+                 f'placeholder="Trả lời người dân" aria-label="Trả lời người dân">{html.escape(typed)}</textarea><br>'
                  "<button>Gửi</button></form>") if current.staff == session.staff.username else ""
         controls = (f'{reply}<form method="post" action="/staff/api/handoffs/end" '
                     'data-confirm="Kết thúc và trả cuộc trò chuyện lại cho trợ lý ảo?">'
@@ -169,23 +171,27 @@ async def reply(request: web.Request) -> web.StreamResponse:
     """Send a reply to the citizen on their channel (only the staff member who holds it)."""
     body = await form_or_json(request)
     sender, text = sender_of(request, body), str(body.get("text", "")).strip()
+
+    def again(request: web.Request, message: str) -> Awaitable[web.Response]:
+        return view_page(request, message, text[:MAX_REPLY * 4])  # what was typed, back in the box
+
     if not sender or not text or len(text) > MAX_REPLY:
         return await refused(request, f"Câu trả lời phải có từ 1 đến {MAX_REPLY:,} ký tự.".replace(",", "."),
-                             400, view_page)
+                             400, again)
     sms, msisdn = sms_text_settings(), sender.removeprefix("sms:")
     if sender.startswith("sms:") and not sms.fits(text, msisdn):
         room = limits(sms.wants_ucs2(msisdn))[1] * sms.max_segments
         return await refused(request, f"Một câu trả lời qua SMS tối đa {sms.max_segments} tin ghép (khoảng {room} "
                                       "ký tự); câu này dài hơn nên sẽ bị cắt. Anh/chị vui lòng rút gọn hoặc chia "
-                                      "thành nhiều lần trả lời.", 400, view_page)
+                                      "thành nhiều lần trả lời.", 400, again)
     try:
         await _handoffs(request).reply(sender, session_of(request).staff.username, text)
     except NotYours:
         return await refused(request, "Anh/chị cần nhận cuộc trò chuyện trước khi trả lời (hoặc nó đã kết thúc).",
-                             409, view_page)
+                             409, again)
     except Undeliverable:
         return await refused(request, "Chưa gửi được tin nhắn tới người dân; anh/chị vui lòng thử lại.", 502,
-                             view_page)
+                             again)
     return done(request, {"sent": True}, _view_url(request, sender))
 
 

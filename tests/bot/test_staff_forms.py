@@ -1,0 +1,108 @@
+"""What a staff member typed survives a refusal: a ticket answer refused because the ticket
+changed meanwhile, and a handoff reply too long for SMS, come back in their box, so the staff
+member shortens or resends it instead of typing it again (in-process gateway, the real reference
+API for tickets, a real Redis)."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.handoff import HANDOFFS_KEY
+from bot.staff.ticket_pages import STALE_ANSWER
+from common import handoff
+from dossier_api.server import create_app
+from tests.bot.conftest import ADMIN_PASSWORD, ANNOTATOR_PASSWORD, csrf, empty_database, sign_in
+
+SMS_SENDER = "sms:84905123456"
+
+
+@pytest.fixture
+async def redis_db(redis_url: str) -> str:
+    return await empty_database(redis_url, 11)
+
+
+@pytest.fixture
+async def desk(accounts, redis_db, gateway, tmp_path: Path):
+    """The reference API and two gateways on it (two staff members' browsers), both signed in."""
+    api = TestServer(create_app(str(tmp_path / "tickets.sqlite3")))
+    await api.start_server()
+    api_url = str(api.make_url("")).rstrip("/")
+    settings = {"rasa_url": "http://127.0.0.1:9", "redis_url": redis_db, "dossier_api_url": api_url,
+                "staff_db_path": accounts.path, "notify_quiet_hours": ""}
+    annotator, admin = await gateway(**settings), await gateway(**settings)
+    await sign_in(annotator, "lan.nguyen", ANNOTATOR_PASSWORD)
+    await sign_in(admin, "admin.so", ADMIN_PASSWORD)
+    yield annotator, admin, TestClient(api)
+    await api.close()
+
+
+async def _file(api: TestClient, owner: str, content: str) -> str:
+    return (await (await api.post("/api/v1/tickets", json={"owner": owner, "content": content})).json())["number"]
+
+
+def _form(page: str, action: str) -> dict[str, str]:
+    """The hidden fields and the textarea of the form posting to ``action``, as a browser would send them."""
+    form = page[page.index(f'action="{action}"'):]
+    form = form[:form.index("</form>")]
+    fields = dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', form))
+    fields.update((name, html.unescape(value)) for name, value in re.findall(
+        r'<textarea name="(\w+)"[^>]*>(.*?)</textarea>', form, re.S))
+    return fields
+
+
+async def test_a_stale_ticket_answer_comes_back_in_its_box_and_sends_from_the_page_shown(desk) -> None:
+    annotator, admin, api = desk
+    number = await _file(api, "web:staffforms01", "Cửa hàng bán rượu không rõ nguồn gốc")
+    action = f"/staff/api/tickets/{number}/answer"
+    opened = _form(await (await annotator.get(f"/staff/tickets/{number}")).text(), action)
+
+    # Meanwhile an admin takes the ticket: the annotator's page is now one version behind.
+    admin_page = await (await admin.get(f"/staff/tickets/{number}")).text()
+    taken = await admin.post(f"/staff/api/tickets/{number}/change", allow_redirects=False,
+                             data={**_form(admin_page, f"/staff/api/tickets/{number}/change"), "assignee": "admin.so"})
+    assert taken.status == 302
+
+    answer = "Sở đã chuyển Đội quản lý thị trường số 3 kiểm tra cửa hàng; kết quả sẽ báo anh/chị trong tuần."
+    stale = await annotator.post(action, data={**opened, "answer": answer, "status": "da_tra_loi"})
+    page = await stale.text()
+    assert stale.status == 409
+    assert STALE_ANSWER in page
+    again = _form(page, action)
+    assert again["answer"] == answer  # not lost
+    assert int(again["version"]) == int(opened["version"]) + 1  # the page shows the ticket as it now is
+
+    sent = await annotator.post(action, allow_redirects=False, data={**again, "status": "da_tra_loi"})
+    assert sent.status == 302
+    history = await (await api.get(f"/api/v1/tickets/{number}/history")).json()
+    assert [a["text"] for a in history["ticket"]["answers"]] == [answer]
+
+
+async def test_an_empty_ticket_answer_is_refused_in_vietnamese(desk) -> None:
+    annotator, _, api = desk
+    number = await _file(api, "web:staffforms02", "Góp ý giờ làm việc")
+    action = f"/staff/api/tickets/{number}/answer"
+    fields = _form(await (await annotator.get(f"/staff/tickets/{number}")).text(), action)
+    refused = await annotator.post(action, data={**fields, "answer": "   "})
+    assert refused.status == 400 and "Câu trả lời phải có từ 1 đến 2.000 ký tự." in await refused.text()
+
+
+async def test_a_reply_too_long_for_sms_comes_back_in_the_reply_box(desk) -> None:
+    annotator, _, _ = desk
+    app = annotator.server.app
+    await app[HANDOFFS_KEY].begin(SMS_SENDER, [])
+    assert await app[HANDOFFS_KEY].claim(SMS_SENDER, "lan.nguyen") is handoff.Claim.CLAIMED
+    long_reply = ("Chào anh/chị, về giấy phép bán lẻ rượu: anh/chị chuẩn bị đơn đề nghị, bản sao giấy chứng nhận "
+                  "đăng ký kinh doanh, giấy tờ về địa điểm kinh doanh, rồi nộp tại Bộ phận Một cửa. ") * 5
+    refused = await annotator.post("/staff/api/handoffs/reply",
+                                   data={"csrf_token": await csrf(annotator), "sender": SMS_SENDER,
+                                         "text": long_reply})
+    page = await refused.text()
+    assert refused.status == 400 and "rút gọn" in page
+    assert _form(page, "/staff/api/handoffs/reply")["text"] == long_reply.strip()
+    assert [line.by for line in await app[HANDOFFS_KEY].transcript(SMS_SENDER, masked=True)
+            if line.by == "staff"] == []  # nothing was sent
