@@ -1,7 +1,7 @@
 """What a staff member typed survives a refusal: a ticket answer refused because the ticket
 changed meanwhile, and a handoff reply too long for SMS, come back in their box, so the staff
 member shortens or resends it instead of typing it again (in-process gateway, the real reference
-API for tickets, a real Redis)."""
+API for tickets, a real Redis). And what a citizen writes to staff counts on the dashboard."""
 
 from __future__ import annotations
 
@@ -13,8 +13,11 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.handoff import HANDOFFS_KEY
+from bot.staff.layout import REDIS_KEY
 from bot.staff.ticket_pages import STALE_ANSWER
-from common import handoff
+from bot.web import CONVERSATIONS_KEY
+from common import handoff, stats
+from common.dates import local_now
 from dossier_api.server import create_app
 from tests.bot.conftest import ADMIN_PASSWORD, ANNOTATOR_PASSWORD, csrf, empty_database, sign_in
 
@@ -106,3 +109,21 @@ async def test_a_reply_too_long_for_sms_comes_back_in_the_reply_box(desk) -> Non
     assert _form(page, "/staff/api/handoffs/reply")["text"] == long_reply.strip()
     assert [line.by for line in await app[HANDOFFS_KEY].transcript(SMS_SENDER, masked=True)
             if line.by == "staff"] == []  # nothing was sent
+
+
+async def test_what_a_handed_off_citizen_writes_to_staff_counts_on_the_dashboard(desk, redis_db) -> None:
+    annotator, _, _ = desk
+    app = annotator.server.app
+    sender, today = "web:staffforms03", local_now().date()
+
+    async def web_messages() -> int:
+        [day] = await stats.read(app[REDIS_KEY], today, today, ["web"])
+        return day.counters.get(stats.MESSAGES, {}).get("web", 0)
+
+    before = await web_messages()
+    await app[HANDOFFS_KEY].begin(sender, [])
+    for text in ("em cần hỏi về giấy phép bán rượu", "cửa hàng em ở phường Hải Châu", "cảm ơn cán bộ"):
+        assert await app[CONVERSATIONS_KEY].handle(sender, text) is not None
+    assert [line.text for line in await app[HANDOFFS_KEY].transcript(sender) if line.by == "citizen"][-1] == \
+        "cảm ơn cán bộ"  # they went to staff, not to the assistant
+    assert await web_messages() == before + 3  # as the SMS gateway counts every MO
