@@ -1,7 +1,8 @@
 """What a staff member typed survives a refusal: a ticket answer refused because the ticket
-changed meanwhile, and a handoff reply too long for SMS, come back in their box, so the staff
-member shortens or resends it instead of typing it again (in-process gateway, the real reference
-API for tickets, a real Redis). And what a citizen writes to staff counts on the dashboard."""
+changed meanwhile and a handoff reply too long for SMS come back in their box, an NLU inbox review
+on its row, so the staff member corrects or resends it instead of typing it again (in-process
+gateway, the real reference API for tickets, a real Redis). And what a citizen writes to staff
+counts on the dashboard."""
 
 from __future__ import annotations
 
@@ -10,16 +11,17 @@ import re
 from pathlib import Path
 
 import pytest
+import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.handoff import HANDOFFS_KEY
 from bot.staff.layout import REDIS_KEY
 from bot.staff.ticket_pages import STALE_ANSWER
 from bot.web import CONVERSATIONS_KEY
-from common import handoff, stats
+from common import handoff, inbox, stats
 from common.dates import local_now
 from dossier_api.server import create_app
-from tests.bot.conftest import ADMIN_PASSWORD, ANNOTATOR_PASSWORD, csrf, empty_database, sign_in
+from tests.bot.conftest import ADMIN_PASSWORD, ANNOTATOR_PASSWORD, NOW, csrf, empty_database, sign_in
 
 SMS_SENDER = "sms:84905123456"
 
@@ -127,3 +129,40 @@ async def test_what_a_handed_off_citizen_writes_to_staff_counts_on_the_dashboard
     assert [line.text for line in await app[HANDOFFS_KEY].transcript(sender) if line.by == "citizen"][-1] == \
         "cảm ơn cán bộ"  # they went to staff, not to the assistant
     assert await web_messages() == before + 3  # as the SMS gateway counts every MO
+
+
+async def test_a_refused_inbox_review_keeps_the_item_and_what_was_chosen(inbox_console, redis_url) -> None:
+    client, nlu_dir = inbox_console
+    redis = aioredis.from_url(redis_url)
+    text = "cán bộ Lê Văn Tám ở quầy số 2 bắt chờ cả buổi"
+    await redis.xadd(inbox.STREAM, inbox.record_fields(text, "web:staffforms04", "phan_anh_kien_nghi", 0.41, NOW))
+    await sign_in(client, "lan.nguyen", ANNOTATOR_PASSWORD)
+    [item] = re.findall(r'data-item="([^"]+)"', await (await client.get("/staff/inbox")).text())
+    token = await csrf(client)
+
+    def row(page: str, entry: str) -> str:
+        start = page.index(f'data-item="{entry}"')
+        return page[start:page.index("</tr>", start)]
+
+    rewritten = "cán bộ Tám ở quầy số 2 bắt chờ cả buổi"  # the given name left in
+    refused = await client.post(f"/staff/api/inbox/{item}", data={
+        "csrf_token": token, "action": "confirm", "intent": "phan_anh_kien_nghi", "anonymised": rewritten})
+    page = await refused.text()
+    assert refused.status == 400 and "vẫn còn tên" in row(page, item)  # same item, same id, told on its row
+    assert f">{rewritten}</textarea>" in row(page, item)
+    assert '<option value="phan_anh_kien_nghi" selected>' in row(page, item)
+
+    unchosen = await client.post(f"/staff/api/inbox/{item}", data={
+        "csrf_token": token, "action": "confirm", "intent": "", "anonymised": "cán bộ ở quầy số 2 bắt chờ"})
+    page = await unchosen.text()
+    assert unchosen.status == 400 and "vui lòng chọn ý định" in row(page, item)
+    assert ">cán bộ ở quầy số 2 bắt chờ</textarea>" in row(page, item)
+
+    wrong_word = await client.post(f"/staff/api/inbox/{item}", data={
+        "csrf_token": token, "action": "confirm", "intent": "phan_anh_kien_nghi",
+        "anonymised": "cán bộ ở quầy số 2 bắt chờ cả buổi", "entity_value": "quầy số 9", "entity": "thu_tuc"})
+    page = await wrong_word.text()
+    [(again, _)] = await redis.xrange(inbox.STREAM)  # put back (under a new id) with the row as it was left
+    assert wrong_word.status == 400 and 'value="quầy số 9"' in row(page, again.decode())
+    assert not list(nlu_dir.glob("inbox_*.yml"))
+    await redis.close()
