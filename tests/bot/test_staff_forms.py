@@ -1,8 +1,8 @@
 """What a staff member typed survives a refusal: a ticket answer refused because the ticket
 changed meanwhile and a handoff reply too long for SMS come back in their box, an NLU inbox review
 on its row, so the staff member corrects or resends it instead of typing it again (in-process
-gateway, the real reference API for tickets, a real Redis). And what a citizen writes to staff
-counts on the dashboard."""
+gateway, the real reference API for tickets, a real Redis). An announcement published twice from
+two tabs goes out once; what a citizen writes to staff counts on the dashboard."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.handoff import HANDOFFS_KEY
+from bot.staff.accounts import Role
 from bot.staff.layout import REDIS_KEY
 from bot.staff.ticket_pages import STALE_ANSWER
 from bot.web import CONVERSATIONS_KEY
-from common import handoff, inbox, stats
+from common import handoff, inbox, news, stats
 from common.dates import local_now
 from dossier_api.server import create_app
 from tests.bot.conftest import ADMIN_PASSWORD, ANNOTATOR_PASSWORD, NOW, csrf, empty_database, sign_in
@@ -165,4 +166,30 @@ async def test_a_refused_inbox_review_keeps_the_item_and_what_was_chosen(inbox_c
     [(again, _)] = await redis.xrange(inbox.STREAM)  # put back (under a new id) with the row as it was left
     assert wrong_word.status == 400 and 'value="quầy số 9"' in row(page, again.decode())
     assert not list(nlu_dir.glob("inbox_*.yml"))
+    await redis.close()
+
+
+async def test_the_same_announcement_from_a_second_tab_is_not_sent_twice(accounts, redis_db, gateway) -> None:
+    accounts.create("mai.tran", ANNOTATOR_PASSWORD, Role.EDITOR, NOW)
+    settings = {"rasa_url": "http://127.0.0.1:9", "redis_url": redis_db, "dossier_api_url": "http://127.0.0.1:9",
+                "staff_db_path": accounts.path, "notify_quiet_hours": ""}
+    first_tab = await gateway(**settings)
+    await sign_in(first_tab, "mai.tran", ANNOTATOR_PASSWORD)
+    token = await csrf(first_tab)
+    title, summary = "Kiểm tra chất lượng xăng dầu tháng 12", "Sở kiểm tra các cửa hàng xăng dầu từ ngày 05/12."
+    form = [("csrf_token", token), ("title", title), ("summary", summary), ("topics", "xang_dau")]
+    assert (await first_tab.post("/staff/api/news", data=form, allow_redirects=False)).status == 302
+
+    # The same form again (a second tab, a retry): refused, said why, nothing queued twice.
+    again = await first_tab.post("/staff/api/news", allow_redirects=False, data=[
+        ("csrf_token", token), ("title", f"  {title.upper()} "), ("summary", summary), ("topics", "xang_dau")])
+    page = await again.text()
+    assert again.status == 409 and "đã được mai.tran đăng lúc" in page and "không nhận hai lần" in page
+    redis = aioredis.from_url(redis_db)
+    assert [a.title for a in await news.latest(redis)] == [title]
+    # Something new is published as ever.
+    other = [("csrf_token", token), ("title", title), ("summary", summary + " Kết quả công bố ngày 20/12."),
+             ("topics", "xang_dau")]
+    assert (await first_tab.post("/staff/api/news", data=other, allow_redirects=False)).status == 302
+    assert len(await news.latest(redis)) == 2
     await redis.close()
