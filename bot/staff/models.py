@@ -312,7 +312,7 @@ def run_job(job_id: str, settings: Settings, redis: Any) -> dict[str, Any] | Non
             path = registry.candidates_dir / f"{job_id}.json"
             path.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
             registry.prune()
-            reporter.update("done", 1.0, "Xong: xem bảng so sánh")
+            reporter.update("done", 1.0, "Xong.")
             return report
         except Exception as exc:
             logger.exception("training job %s failed", job_id)
