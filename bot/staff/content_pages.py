@@ -280,7 +280,8 @@ async def procedures_page(request: web.Request) -> web.Response:
     table = ("<table><tr><th>Thủ tục</th><th>Lệ phí</th><th>Ngày làm việc</th></tr>" + "".join(rows) + "</table>"
              if rows else "<p>Không có thủ tục nào khớp.</p>")
     body = ('<div class="card"><h1>Danh mục thủ tục</h1><form method="get" class="filters">'
-            f'<input name="q" value="{_e(query)}" placeholder="tìm theo tên, có dấu hoặc không" aria-label="Tìm">'
+            f'<input name="q" value="{_e(query)}" maxlength="200"'
+            f' placeholder="tìm theo tên, có dấu hoặc không" aria-label="Tìm">'
             f' <button>Tìm</button></form>{table}</div>')
     return page("Danh mục thủ tục", body, session_of(request))
 
@@ -453,7 +454,8 @@ async def qa_list(request: web.Request) -> web.Response:
              if rows else "<p>Không có câu hỏi nào khớp.</p>")
     body = ('<div class="card"><h1>Hỏi đáp chính sách</h1><p><a href="/staff/content/qa/new">Thêm câu hỏi</a> · '
             f'{len(kb.entries)} câu hỏi</p><form method="get" class="filters">'
-            f'<input name="q" value="{_e(query)}" placeholder="tìm trong câu hỏi và câu trả lời" aria-label="Tìm">'
+            f'<input name="q" value="{_e(query)}" maxlength="200"'
+            f' placeholder="tìm trong câu hỏi và câu trả lời" aria-label="Tìm">'
             f" <button>Tìm</button></form>{table}</div>")
     return page("Hỏi đáp chính sách", body, session_of(request))
 
@@ -628,7 +630,8 @@ async def texts_list(request: web.Request) -> web.Response:
     table = (f"<table><tr><th>Mã</th><th>Nội dung</th></tr>{rows}</table>" if rows
              else "<p>Không có câu nào khớp.</p>")
     body = ('<div class="card"><h1>Câu trả lời mẫu</h1><form method="get" class="filters">'
-            f'<input name="q" value="{_e(query)}" placeholder="tìm theo mã hoặc nội dung" aria-label="Tìm">'
+            f'<input name="q" value="{_e(query)}" maxlength="200"'
+            f' placeholder="tìm theo mã hoặc nội dung" aria-label="Tìm">'
             f" <button>Tìm</button></form>{table}</div>")
     return page("Câu trả lời mẫu", body, session_of(request))
 
