@@ -107,6 +107,17 @@ async def claim(request: web.Request) -> web.StreamResponse:
     return done(request, {"claimed": True, "ref": ref_of(request, sender)}, _view_url(request, sender))
 
 
+def _due_text(request: web.Request, current: handoff.Handoff | None, due: float | None) -> str:
+    """When the conversation goes back to the assistant if nobody writes, as staff read it."""
+    if current is None or due is None:
+        return ""
+    if current.answered:
+        return f"Nếu người dân không nhắn thêm, cuộc trò chuyện tự kết thúc lúc {_clock(request, due)}."
+    hotline = request.app[SETTINGS_KEY].hotline
+    return (f"Cần trả lời trước {_clock(request, due)}: quá giờ đó người dân được hướng dẫn gọi đường dây nóng "
+            f"{hotline} và trợ lý ảo trả lời tiếp.")
+
+
 def _line_html(request: web.Request, line: Line) -> str:
     note = f' <span class="muted">{html.escape(line.note)}</span>' if line.note else ""
     return (f'<li class="{line.by}"><strong>{WHO.get(line.by, line.by)}</strong> '
@@ -119,6 +130,7 @@ async def view_page(request: web.Request, error: str = "", typed: str = "") -> w
     session = session_of(request)
     sender = sender_of(request, request.query) or sender_of(request, await form_or_json(request))
     current = await handoff.get(request.app[REDIS_KEY], sender) if sender else None
+    due = _due_text(request, current, await handoff.due_at(request.app[REDIS_KEY], sender) if current else None)
     lines = await _handoffs(request).transcript(sender, masked=_masked_for(session)) if sender else []
     transcript = "".join(_line_html(request, x) for x in lines)
     hidden = f'{csrf_field(session.csrf)}<input type="hidden" name="ref" value="{ref_of(request, sender)}">'
@@ -147,6 +159,7 @@ async def view_page(request: web.Request, error: str = "", typed: str = "") -> w
         if _masked_for(session) else ""
     channel = CHANNELS.get(sender.partition(":")[0], sender.partition(":")[0])
     body = (f'<div class="card"><h1>Cuộc trò chuyện ({html.escape(channel)})</h1><p id="handoff-status">{status}</p>'
+            f'<p id="handoff-due" class="muted">{html.escape(due)}</p>'
             f'{notice}<h2>Nội dung{masked}</h2><ol id="transcript" class="transcript" '
             f'data-ref="{ref_of(request, sender)}">{transcript}</ol>{controls}'
             '<p><a href="/staff/handoffs">« Hàng chờ</a></p></div><script src="/static/handoff.js" defer></script>')
@@ -161,8 +174,9 @@ async def transcript_api(request: web.Request) -> web.Response:
         return web.json_response({"error": "Thiếu mã cuộc trò chuyện."}, status=400)
     current = await handoff.get(request.app[REDIS_KEY], sender)
     lines = await _handoffs(request).transcript(sender, masked=_masked_for(session))
+    due = _due_text(request, current, await handoff.due_at(request.app[REDIS_KEY], sender) if current else None)
     return web.json_response({
-        "state": current.state if current else "ended", "staff": current.staff if current else "",
+        "state": current.state if current else "ended", "staff": current.staff if current else "", "due": due,
         "lines": [{"at": x.at, "time": _clock(request, x.at), "by": x.by, "who": WHO.get(x.by, x.by),
                    "text": x.text, "note": x.note} for x in lines]})
 

@@ -46,6 +46,8 @@
       if (resp.status === 401) { window.location.href = "/staff/login"; return; }
       const data = await resp.json();
       if (data.lines.length !== shown) list.replaceChildren(...data.lines.map(render));
+      const due = document.getElementById("handoff-due");
+      if (due && typeof data.due === "string") due.textContent = data.due;  // a reply moves the deadline
       shown = data.lines.length;
       if (state !== null && data.state !== state) {  // claimed, ended, timed out
         window.location.assign("/staff/handoffs/view?ref=" + encodeURIComponent(ref));

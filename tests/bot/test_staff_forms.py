@@ -2,13 +2,16 @@
 changed meanwhile and a handoff reply too long for SMS come back in their box, an NLU inbox review
 on its row, so the staff member corrects or resends it instead of typing it again (in-process
 gateway, the real reference API for tickets, a real Redis). An announcement published twice from
-two tabs goes out once; what a citizen writes to staff counts on the dashboard."""
+two tabs goes out once; what a citizen writes to staff counts on the dashboard; staff see until when
+they can answer."""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import redis.asyncio as aioredis
@@ -193,3 +196,21 @@ async def test_the_same_announcement_from_a_second_tab_is_not_sent_twice(account
     assert (await first_tab.post("/staff/api/news", data=other, allow_redirects=False)).status == 302
     assert len(await news.latest(redis)) == 2
     await redis.close()
+
+
+async def test_the_conversation_page_says_until_when_staff_can_answer(desk) -> None:
+    annotator, _, _ = desk
+    app = annotator.server.app
+    sender = "web:staffforms05"
+    redis = app[REDIS_KEY]
+    await app[HANDOFFS_KEY].begin(sender, [])
+    assert await app[HANDOFFS_KEY].claim(sender, "lan.nguyen") is handoff.Claim.CLAIMED
+    due = await handoff.due_at(redis, sender)
+    deadline = dt.datetime.fromtimestamp(due, ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%d/%m %H:%M")
+    page = await (await annotator.get("/staff/handoffs/view", params={"sender": sender})).text()
+    assert f"Cần trả lời trước {deadline}" in page and "đường dây nóng 1022" in page
+
+    await app[HANDOFFS_KEY].reply(sender, "lan.nguyen", "Dạ, anh/chị chờ em kiểm tra.")
+    polled = await (await annotator.get("/staff/api/handoffs/transcript", params={"sender": sender})).json()
+    later = dt.datetime.fromtimestamp(await handoff.due_at(redis, sender), ZoneInfo("Asia/Ho_Chi_Minh"))
+    assert polled["due"] == f"Nếu người dân không nhắn thêm, cuộc trò chuyện tự kết thúc lúc {later:%d/%m %H:%M}."
