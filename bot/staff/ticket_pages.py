@@ -236,7 +236,7 @@ async def _apply(request: web.Request, number: str, call: Any, what: str, back: 
     logger.info("staff %s %s ticket %s", session_of(request).staff.username, what, number)
     done_key = "answered" if what == "answered" else "changed"
     return done(request, {"number": number, "done": done_key},
-                "/staff/" if back == "home" else f"/staff/tickets/{number}?done={done_key}")
+                f"/staff/?done={done_key}" if back == "home" else f"/staff/tickets/{number}?done={done_key}")
 
 
 async def answer(request: web.Request) -> web.StreamResponse:

@@ -166,7 +166,9 @@ async def home(request: web.Request, error: str = "") -> web.Response:
     session = session_of(request)
     active = await handoff.active(request.app[REDIS_KEY])
     waiting = sum(h.state == handoff.WAITING for h in active)
-    notice = f'<div class="card error">{html.escape(error)}</div>' if error else ""
+    notice = (f'<div class="card error">{html.escape(error)}</div>' if error
+              else f'<div class="card ok">{ticket_pages.DONE[request.query["done"]]}</div>'
+              if request.query.get("done") in ticket_pages.DONE else "")
     body = (f'{notice}<div class="card"><h1>Cuộc trò chuyện chờ cán bộ ({waiting})</h1>'
             f'<p>{waiting} chờ nhận, {len(active) - waiting} đang xử lý. '
             '<a href="/staff/handoffs">Mở hàng chờ</a></p></div>'

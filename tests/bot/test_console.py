@@ -216,7 +216,8 @@ async def test_open_tickets_are_listed_and_answered_to_their_author(accounts, re
                                  data={"csrf_token": await csrf(client), "answer": "Sở đã xử lý, xin lỗi anh/chị.",
                                        "version": "1", "back": "home"},
                                  allow_redirects=False)
-    assert answered.status == 302
+    assert answered.status == 302 and answered.headers["Location"] == "/staff/?done=answered"
+    assert "Đã gửi trả lời." in await (await client.get(answered.headers["Location"])).text()  # told it went
     stored = stack.api_session().get(f"{stack.api_url}/api/v1/tickets/{ticket['number']}",
                                      params={"owner": "web:console-test"}, timeout=10).json()
     assert stored["status"] == "da_tra_loi" and stored["answer"] == "Sở đã xử lý, xin lỗi anh/chị."
