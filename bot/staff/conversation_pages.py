@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from bot.handoff import HANDOFFS_KEY
+from bot.staff import intents as intent_names
 from bot.staff.handoff_pages import WHO
 from bot.staff.layout import REDIS_KEY, SETTINGS_KEY, csrf_field, done, form_or_json, page, refused, session_of
 from bot.staff.refs import ref_of, sender_of
@@ -178,7 +179,7 @@ async def list_page(request: web.Request) -> web.Response:
     channels = '<option value="">(tất cả)</option>' + "".join(
         f'<option value="{c}"{" selected" if c == f.channel else ""}>{c}</option>' for c in CHANNELS)
     intents = '<option value="">(tất cả)</option>' + "".join(
-        f'<option value="{i}"{" selected" if i == f.intent else ""}>{i}</option>'
+        f'<option value="{i}"{" selected" if i == f.intent else ""}>{html.escape(intent_names.option(i))}</option>'
         for i in sorted(set().union(*(s.intents for s in every))))
     form = (f'<form method="get" action="/staff/conversations" class="filters">'
             f'<label>Kênh <select name="channel">{channels}</select></label> '

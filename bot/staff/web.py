@@ -37,6 +37,7 @@ from bot.staff import (
     report_pages,
     ticket_pages,
 )
+from bot.staff import intents as intent_names
 from bot.staff.accounts import AccountError, Accounts, Role, SignIn
 from bot.staff.layout import (
     ACCOUNTS_KEY,
@@ -194,14 +195,16 @@ async def inbox_page(request: web.Request, error: str = "", typed: dict[str, str
         guess = item.intent if item.intent in intents else ""  # fell back: staff choose, nothing preselected
         guess = again.get("intent", guess)
         options = '<option value="">(chọn ý định)</option>' + "".join(
-            f'<option value="{i}"{" selected" if i == guess else ""}>{i}</option>' for i in intents)
+            f'<option value="{i}"{" selected" if i == guess else ""}>{html.escape(intent_names.option(i))}</option>'
+            for i in intents)
         entity_options = '<option value="">(không có)</option>' + "".join(
-            f'<option value="{e}"{" selected" if e == again.get("entity") else ""}>{e}</option>' for e in entities)
+            f'<option value="{e}"{" selected" if e == again.get("entity") else ""}>'
+            f'{html.escape(intent_names.option(e, intent_names.ENTITY_LABELS))}</option>' for e in entities)
         rows.append(
             f'<tr data-item="{html.escape(item.id)}"{" class=refused" if again else ""}>'
             f'<td>{html.escape(item.masked)}</td>'
             f'<td>{html.escape(item.channel)}</td><td>{html.escape(_when(item.at))}</td>'
-            f'<td>{html.escape(item.intent)} ({item.confidence:.2f})<br><span class="muted">'
+            f'<td>{html.escape(intent_names.label(item.intent))} ({item.confidence:.2f})<br><span class="muted">'
             f'{html.escape(inbox.REASONS.get(item.reason, item.reason))}</span></td>'
             f'<td><form method="post" action="/staff/api/inbox/{html.escape(item.id)}">{csrf_field(session.csrf)}'
             f'{f"""<p class="error">{html.escape(error)}</p>""" if again and error else ""}'

@@ -191,7 +191,7 @@ async def test_dashboard_draws_every_chart_and_exports_csv(accounts, redis_url, 
     for chart in ("messages", "lookups", "intents", "fallback", "satisfaction-channel", "satisfaction-week",
                   "response", "dlr"):
         assert f'id="chart-{chart}"' in page
-    assert f"{today:%d/%m} – zalo: " in page and "hoi_le_phi: " in page and "Đã đến máy: " in page
+    assert f"{today:%d/%m} – zalo: " in page and "Hỏi lệ phí: " in page and "Đã đến máy: " in page
     assert re.search(r"zalo – Hài lòng: \d+", page) and "Tải CSV" in page
     exported = await client.get("/staff/dashboard.csv?days=7")
     assert exported.status == 200 and "attachment" in exported.headers["Content-Disposition"]

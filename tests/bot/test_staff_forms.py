@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.handoff import HANDOFFS_KEY
+from bot.staff import intents as intent_names
 from bot.staff.accounts import Role
 from bot.staff.layout import REDIS_KEY
 from bot.staff.ticket_pages import STALE_ANSWER
@@ -214,3 +215,18 @@ async def test_the_conversation_page_says_until_when_staff_can_answer(desk) -> N
     polled = await (await annotator.get("/staff/api/handoffs/transcript", params={"sender": sender})).json()
     later = dt.datetime.fromtimestamp(await handoff.due_at(redis, sender), ZoneInfo("Asia/Ho_Chi_Minh"))
     assert polled["due"] == f"Nếu người dân không nhắn thêm, cuộc trò chuyện tự kết thúc lúc {later:%d/%m %H:%M}."
+
+
+async def test_intents_and_entities_are_offered_by_their_vietnamese_names(inbox_console, redis_url) -> None:
+    client, _ = inbox_console
+    redis = aioredis.from_url(redis_url)
+    await redis.xadd(inbox.STREAM, inbox.record_fields("cho hỏi phí thẩm định bán lẻ xăng", "web:staffforms06",
+                                                       "hoi_le_phi", 0.52, NOW))
+    await redis.close()
+    await sign_in(client, "lan.nguyen", ANNOTATOR_PASSWORD)
+    page = await (await client.get("/staff/inbox")).text()
+    assert '<option value="tra_cuu_ho_so">Tra cứu hồ sơ (tra_cuu_ho_so)</option>' in page  # the code is what is sent
+    assert '<option value="hoi_le_phi" selected>Hỏi lệ phí (hoi_le_phi)</option>' in page
+    assert '<option value="loai_dia_diem">Loại địa điểm (loai_dia_diem)</option>' in page
+    assert "<td>Hỏi lệ phí (0.52)<br>" in page
+    assert intent_names.label("y_dinh_moi") == "y_dinh_moi"  # an intent added later without a name: its code
