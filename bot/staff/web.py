@@ -22,6 +22,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import yaml
 from aiohttp import web
@@ -89,7 +90,8 @@ async def staff_guard(request: web.Request, handler: Handler) -> web.StreamRespo
     if session is None:
         if request.path.startswith("/staff/api/"):
             return error_response(request, 401, "Phiên đăng nhập đã hết hạn; anh/chị vui lòng đăng nhập lại.")
-        raise web.HTTPFound("/staff/login")
+        back = _next_page(request.path_qs) if request.method == "GET" else ""
+        raise web.HTTPFound("/staff/login" + (f"?{urlencode({'next': back})}" if back else ""))
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         given = request.headers.get("X-CSRF-Token") or (await form_or_json(request)).get("csrf_token", "")
         if not hmac.compare_digest(str(given).encode(), session.csrf.encode()):
@@ -104,11 +106,22 @@ SIGN_IN_REFUSED = ("Tên đăng nhập hoặc mật khẩu không đúng. Đăng
 THROTTLED = "Máy này đã đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {minutes} phút."
 
 
-async def login_page(request: web.Request, error: str = "") -> web.Response:
+def _next_page(path: str) -> str:
+    """A console page to return to after signing in: ``path`` when it is one of ours (never another site,
+    the sign-in page or the overview, which is where a sign-in goes anyway), else ""."""
+    if (not path.startswith("/staff/") or path.startswith(("/staff/login", "/staff/api/")) or path == "/staff/"
+            or "//" in path or "\\" in path or len(path) > 1000 or not path.isprintable()):
+        return ""
+    return path
+
+
+async def login_page(request: web.Request, error: str = "", back: str | None = None) -> web.Response:
     token = secrets.token_urlsafe(24)
     message = f'<p class="error">{html.escape(error)}</p>' if error else ""
+    back = _next_page(request.query.get("next", "") if back is None else back)
+    hidden = f'<input type="hidden" name="next" value="{html.escape(back)}">' if back else ""
     body = f"""<div class="card"><h1>Đăng nhập</h1>{message}
-<form method="post" action="/staff/login">{csrf_field(token)}
+<form method="post" action="/staff/login">{csrf_field(token)}{hidden}
 <label>Tên đăng nhập<br><input name="username" autocomplete="username" required></label><br>
 <label>Mật khẩu<br><input name="password" type="password" autocomplete="current-password" required></label><br>
 <button type="submit">Đăng nhập</button></form></div>"""
@@ -132,22 +145,23 @@ async def login(request: web.Request) -> web.Response:
     if not expected or not hmac.compare_digest(str(form.get("csrf_token", "")).encode(), expected.encode()):
         raise web.HTTPForbidden(text="Phiên đăng nhập không hợp lệ (thiếu mã CSRF). Vui lòng tải lại trang.")
     username = str(form.get("username", "")).strip().lower()[:MAX_USERNAME]
+    back = _next_page(str(form.get("next", "")))
     accounts, settings = request.app[ACCOUNTS_KEY], request.app[SETTINGS_KEY]
     result, staff = await _hashing(request, accounts.sign_in, username, str(form.get("password", ""))[:MAX_PASSWORD],
                                    local_now(), client_address(request))
     if result is SignIn.THROTTLED:
         logger.warning("staff sign-in refused: too many failures from this client address")
-        response = await login_page(request, THROTTLED.format(minutes=settings.staff_lock_minutes))
+        response = await login_page(request, THROTTLED.format(minutes=settings.staff_lock_minutes), back)
         response.set_status(429)
         response.headers["Retry-After"] = str(settings.staff_lock_minutes * 60)
         return response
     if staff is None:
         logger.info("staff sign-in refused (%s)", result.value)
         return await login_page(request, SIGN_IN_REFUSED.format(failures=settings.staff_max_failures,
-                                                                minutes=settings.staff_lock_minutes))
+                                                                minutes=settings.staff_lock_minutes), back)
     token, _ = await request.app[SESSIONS_KEY].create(staff)
     logger.info("staff %s signed in", staff.username)
-    response = web.HTTPFound("/staff/")
+    response = web.HTTPFound(back or "/staff/")
     settings = request.app[SETTINGS_KEY]
     response.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path="/staff",
                         secure=settings.staff_cookie_secure, max_age=int(settings.staff_session_hours * 3600))
