@@ -196,8 +196,8 @@ async def reply(request: web.Request) -> web.StreamResponse:
     if sender.startswith("sms:") and not sms.fits(text, msisdn):
         room = limits(sms.wants_ucs2(msisdn))[1] * sms.max_segments
         return await refused(request, f"Một câu trả lời qua SMS tối đa {sms.max_segments} tin ghép (khoảng {room} "
-                                      "ký tự); câu này dài hơn nên sẽ bị cắt. Anh/chị vui lòng rút gọn hoặc chia "
-                                      "thành nhiều lần trả lời.", 400, again)
+                                      f"ký tự); câu này {len(text)} ký tự nên sẽ bị cắt. Anh/chị vui lòng rút gọn "
+                                      "hoặc chia thành nhiều lần trả lời.", 400, again)
     try:
         await _handoffs(request).reply(sender, session_of(request).staff.username, text)
     except NotYours:

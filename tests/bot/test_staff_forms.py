@@ -112,7 +112,7 @@ async def test_a_reply_too_long_for_sms_comes_back_in_the_reply_box(desk) -> Non
                                    data={"csrf_token": await csrf(annotator), "sender": SMS_SENDER,
                                          "text": long_reply})
     page = await refused.text()
-    assert refused.status == 400 and "rút gọn" in page
+    assert refused.status == 400 and f"câu này {len(long_reply.strip())} ký tự nên sẽ bị cắt" in page  # how much to cut
     assert _form(page, "/staff/api/handoffs/reply")["text"] == long_reply.strip()
     assert [line.by for line in await app[HANDOFFS_KEY].transcript(SMS_SENDER, masked=True)
             if line.by == "staff"] == []  # nothing was sent
