@@ -69,7 +69,10 @@ class Conversations:
                                else texts.text("chat.unhelpful_nothing"))]
         if self.handoffs is not None:
             routed = await self.handoffs.intercept(sender, text)
-            if routed is not None:
+            if routed is not None:  # written to staff: a message of the day all the same (SMS counts each MO)
+                if self.redis is not None:
+                    await stats.record(self.redis, Count(stats.MESSAGES, channel),
+                                       conversation=(channel, pseudonym(sender)))
                 return routed
         started = time.monotonic()
         messages = await self.rasa.send(sender, text, metadata)

@@ -52,6 +52,11 @@ def parse_spans(spec: str) -> list[Span]:
     return spans
 
 
+def local_tz() -> ZoneInfo:
+    """The department's time zone (``TIMEZONE``): for turning epoch seconds into the time staff read."""
+    return ZoneInfo(get_settings().timezone)
+
+
 def local_now() -> dt.datetime:
     """Wall-clock time at the department (``TIMEZONE``; naive, like the stored times)."""
     return dt.datetime.now(ZoneInfo(get_settings().timezone)).replace(tzinfo=None, microsecond=0)

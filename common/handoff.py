@@ -269,6 +269,12 @@ async def get(redis: Any, sender: str) -> Handoff | None:
     return Handoff.of(sender, {as_str(k): as_str(v) for k, v in fields.items()}) if fields else None
 
 
+async def due_at(redis: Any, sender: str) -> float | None:
+    """When ``sender``'s handoff times out (epoch seconds), unless someone writes first; None when no timeout is set."""
+    due = await redis.zscore(DUE, sender)
+    return float(due) if due is not None else None
+
+
 async def active(redis: Any) -> list[Handoff]:
     """Every conversation waiting for or held by staff, oldest first."""
     found = []

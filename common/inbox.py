@@ -111,6 +111,12 @@ async def items(redis: Any, count: int = 100) -> list[InboxItem]:
     return [_item(entry_id, fields) for entry_id, fields in rows]
 
 
+async def peek(redis: Any, entry_id: str) -> InboxItem | None:
+    """One unreviewed item, left in the inbox (None when it is not there any more)."""
+    rows = await redis.xrange(STREAM, min=entry_id, max=entry_id)
+    return _item(*rows[0]) if rows else None
+
+
 async def take(redis: Any, entry_id: str) -> InboxItem | None:
     """Remove one item and return it (None when another reviewer took it first)."""
     rows = await redis.xrange(STREAM, min=entry_id, max=entry_id)
@@ -119,11 +125,11 @@ async def take(redis: Any, entry_id: str) -> InboxItem | None:
     return _item(*rows[0])
 
 
-async def restore(redis: Any, item: InboxItem) -> None:
-    """Put back an item taken by mistake (e.g. its review was invalid), as a new entry."""
+async def restore(redis: Any, item: InboxItem) -> str:
+    """Put back an item taken by mistake (e.g. its review was invalid), as a new entry; its id."""
     fields = record_fields(item.text, item.channel, item.intent, item.confidence,
                            dt.datetime.fromisoformat(item.at), item.reason)
-    await redis.xadd(STREAM, fields, maxlen=MAX_ITEMS, approximate=True)
+    return as_str(await redis.xadd(STREAM, fields, maxlen=MAX_ITEMS, approximate=True))
 
 
 # Complaints name officials: their texts reach the training data only rewritten without the names.

@@ -45,6 +45,9 @@ ROOT = Path(__file__).resolve().parents[2]
 TEXTS_FILE = ROOT / "content" / "data" / "texts.yml"
 SAVED = "Đã lưu. Trợ lý dùng nội dung mới trong vài giây, không cần khởi động lại."
 NOT_FOUND = "Không tìm thấy mục nội dung này."
+STALE_KEPT = ("Nội dung này đã được thay đổi (bởi cán bộ khác hoặc bản cập nhật) sau khi anh/chị mở trang, nên chưa "
+              "có gì được lưu. Các ô dưới đây vẫn giữ nội dung anh/chị đã gõ; ô nào khác bản hiện tại có ghi "
+              "“Bản hiện tại” ngay dưới. Anh/chị xem lại rồi bấm “Lưu” để lưu lên bản hiện tại.")
 NOT_LOADED = "Nội dung sau khi sửa không đọc được như trợ lý đọc ({detail}); không có gì được lưu."
 OTHER_BODY = ("Thủ tục này do cơ quan khác giải quyết (Sở chỉ hướng dẫn): thông tin thẩm quyền được sửa "
               "trong tệp dữ liệu qua quy trình rà soát, không sửa tại đây.")
@@ -138,14 +141,23 @@ def _short(value: Any, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _field(label: str, name: str, value: object, kind: str = "input", hint: str = "") -> str:
+def _field(label: str, name: str, value: object, kind: str = "input", hint: str = "",
+           now: str | None = None) -> str:
+    """One form field; ``now``: the file's current value, shown under the field when it differs (a stale edit)."""
     hint_html = f' <span class="muted">{_e(hint)}</span>' if hint else ""
+    differs = now is not None and _same(now) != _same(value)
+    current = f'<br><span class="current">Bản hiện tại: {_e(now) or "(trống)"}</span>' if differs else ""
     if kind == "textarea":
         rows = max(3, min(14, str(value or "").count("\n") + 2, len(str(value or "")) // 90 + 2))
         control = f'<textarea name="{name}" rows="{rows}">{_e(value)}</textarea>'
     else:
         control = f'<input name="{name}" value="{_e(value)}">'
-    return f"<p><label>{_e(label)}{hint_html}<br>{control}</label></p>"
+    return f"<p><label>{_e(label)}{hint_html}<br>{control}</label>{current}</p>"
+
+
+def _same(value: object) -> str:
+    """A field's value as compared for a stale edit (a browser sends CRLF line ends, trailing blanks aside)."""
+    return "\n".join(line.rstrip() for line in _e_raw(value).replace("\r\n", "\n").strip().split("\n"))
 
 
 def _buttons() -> str:
@@ -160,10 +172,13 @@ def _form_head(request: web.Request, action: str, version: str) -> str:
 
 async def _refuse(request: web.Request, problems: list[str], status: int, render: Any,
                   form: Mapping[str, Any]) -> web.Response:
-    """A refused edit: JSON for an API caller, else the form again as typed, with its problems."""
+    """A refused edit: JSON for an API caller, else the form again as typed, with its problems (a stale edit:
+    on the file's current version, each field that differs from it showing its current value)."""
     if wants_json(request):
         return web.json_response({"error": " ".join(problems), "problems": problems}, status=status)
-    response = await render(request, form=form, problems=problems)
+    stale = status == 409
+    response = await (render(request, form=form, problems=[STALE_KEPT], stale=True) if stale
+                      else render(request, form=form, problems=problems))
     response.set_status(status)
     return response
 
@@ -265,13 +280,15 @@ async def procedures_page(request: web.Request) -> web.Response:
     table = ("<table><tr><th>Thủ tục</th><th>Lệ phí</th><th>Ngày làm việc</th></tr>" + "".join(rows) + "</table>"
              if rows else "<p>Không có thủ tục nào khớp.</p>")
     body = ('<div class="card"><h1>Danh mục thủ tục</h1><form method="get" class="filters">'
-            f'<input name="q" value="{_e(query)}" placeholder="tìm theo tên, có dấu hoặc không" aria-label="Tìm">'
+            f'<input name="q" value="{_e(query)}" maxlength="200"'
+            f' placeholder="tìm theo tên, có dấu hoặc không" aria-label="Tìm">'
             f' <button>Tìm</button></form>{table}</div>')
     return page("Danh mục thủ tục", body, session_of(request))
 
 
 async def _procedure_page(request: web.Request, form: Mapping[str, Any] | None = None,
-                          problems: list[str] | None = None, preview: dict[str, Any] | None = None) -> web.Response:
+                          problems: list[str] | None = None, preview: dict[str, Any] | None = None,
+                          stale: bool = False) -> web.Response:
     files = _files(request)
     procedure_id = request.match_info["procedure_id"]
     snapshot: Snapshot = await asyncio.to_thread(content.read, files.catalog)
@@ -287,20 +304,28 @@ async def _procedure_page(request: web.Request, form: Mapping[str, Any] | None =
     if "tham_quyen" in entry:
         body = f"{head}<p>{_e(OTHER_BODY)}</p></div>"
         return page(title, body + procedure_preview(shown), session)
-    values = {**_procedure_form_values(entry), **{k: _e_raw(form.get(k)) for k in PROCEDURE_FIELDS if form}}
-    version = str(form.get("version", "")) if form else snapshot.version
+    current = _procedure_form_values(entry)
+    values = {**current, **{k: _e_raw(form.get(k)) for k in PROCEDURE_FIELDS if form}}
+    version = str(form.get("version", "")) if form and not stale else snapshot.version
+
+    def now(name: str) -> str | None:
+        return current[name] if stale else None
+
     action = f"/staff/api/content/procedures/{quote(procedure_id)}"
     body = (_notice(problems or [], request.query.get("saved") == "1" and form is None) + head
             + _form_head(request, action, version)
-            + _field("Thành phần hồ sơ", "giay_to", values["giay_to"], "textarea", "mỗi giấy tờ một dòng")
-            + _field("Số bộ hồ sơ", "so_bo", values["so_bo"])
-            + _field("Lệ phí (như công bố)", "le_phi", values["le_phi"], hint="câu người dân đọc")
+            + _field("Thành phần hồ sơ", "giay_to", values["giay_to"], "textarea", "mỗi giấy tờ một dòng",
+                     now=now("giay_to"))
+            + _field("Số bộ hồ sơ", "so_bo", values["so_bo"], now=now("so_bo"))
+            + _field("Lệ phí (như công bố)", "le_phi", values["le_phi"], hint="câu người dân đọc",
+                     now=now("le_phi"))
             + _field("Số tiền lệ phí (đồng)", "le_phi_vnd", values["le_phi_vnd"],
-                     hint="ví dụ 2.200.000; 0 nếu không thu; để trống nếu chưa xác định")
-            + _field("Thời hạn giải quyết (như công bố)", "thoi_han", values["thoi_han"])
-            + _field("Thời hạn (số ngày làm việc)", "thoi_han_ngay", values["thoi_han_ngay"])
-            + _field("Nơi và cách nộp", "cach_nop", values["cach_nop"], "textarea")
-            + _field("Căn cứ pháp lý", "can_cu", values["can_cu"], "textarea")
+                     hint="ví dụ 2.200.000; 0 nếu không thu; để trống nếu chưa xác định", now=now("le_phi_vnd"))
+            + _field("Thời hạn giải quyết (như công bố)", "thoi_han", values["thoi_han"], now=now("thoi_han"))
+            + _field("Thời hạn (số ngày làm việc)", "thoi_han_ngay", values["thoi_han_ngay"],
+                     now=now("thoi_han_ngay"))
+            + _field("Nơi và cách nộp", "cach_nop", values["cach_nop"], "textarea", now=now("cach_nop"))
+            + _field("Căn cứ pháp lý", "can_cu", values["can_cu"], "textarea", now=now("can_cu"))
             + _buttons() + "</form></div>")
     return page(title, body + procedure_preview(shown) + _history(history), session)
 
@@ -392,19 +417,23 @@ def _qa_preview(entry: Entry, hotline: str) -> str:
     return _preview(("", answer.chat_reply(entry, hotline), answer.sms_reply(entry, hotline)))
 
 
-def _qa_fields_html(values: Mapping[str, str]) -> str:
+def _qa_fields_html(values: Mapping[str, str], current: Mapping[str, str] | None = None) -> str:
+    """The Q&A form's fields (``current``: the file's values, shown where they differ: a stale edit)."""
     checked = " checked" if values.get("review_needed") else ""
-    return (_field("Câu hỏi", "question", values.get("question", ""))
+    now = current or {}
+    return (_field("Câu hỏi", "question", values.get("question", ""), now=now.get("question"))
             + _field("Cách hỏi khác", "alternatives", values.get("alternatives", ""), "textarea",
-                     "mỗi cách một dòng, như người dân gõ")
+                     "mỗi cách một dòng, như người dân gõ", now=now.get("alternatives"))
             + _field("Câu trả lời", "answer", values.get("answer", ""), "textarea",
-                     "xưng hô anh/chị; {hotline} là số đường dây nóng")
-            + _field("Căn cứ pháp lý", "legal_basis", values.get("legal_basis", ""), hint="số hiệu văn bản, điều")
-            + _field("Ngày rà soát", "reviewed", values.get("reviewed", ""), hint="ngày/tháng/năm")
+                     "xưng hô anh/chị; {hotline} là số đường dây nóng", now=now.get("answer"))
+            + _field("Căn cứ pháp lý", "legal_basis", values.get("legal_basis", ""), hint="số hiệu văn bản, điều",
+                     now=now.get("legal_basis"))
+            + _field("Ngày rà soát", "reviewed", values.get("reviewed", ""), hint="ngày/tháng/năm",
+                     now=now.get("reviewed"))
             + f'<p><label><input type="checkbox" name="review_needed" value="1"{checked}> '
               "Cần cán bộ rà soát lại (câu trả lời kèm lưu ý)</label></p>"
             + _field("Thủ tục liên quan", "procedures", values.get("procedures", ""),
-                     hint="mã thủ tục trong danh mục, cách nhau bởi dấu cách"))
+                     hint="mã thủ tục trong danh mục, cách nhau bởi dấu cách", now=now.get("procedures")))
 
 
 @requires(Role.EDITOR)
@@ -425,13 +454,14 @@ async def qa_list(request: web.Request) -> web.Response:
              if rows else "<p>Không có câu hỏi nào khớp.</p>")
     body = ('<div class="card"><h1>Hỏi đáp chính sách</h1><p><a href="/staff/content/qa/new">Thêm câu hỏi</a> · '
             f'{len(kb.entries)} câu hỏi</p><form method="get" class="filters">'
-            f'<input name="q" value="{_e(query)}" placeholder="tìm trong câu hỏi và câu trả lời" aria-label="Tìm">'
+            f'<input name="q" value="{_e(query)}" maxlength="200"'
+            f' placeholder="tìm trong câu hỏi và câu trả lời" aria-label="Tìm">'
             f" <button>Tìm</button></form>{table}</div>")
     return page("Hỏi đáp chính sách", body, session_of(request))
 
 
 async def _qa_page(request: web.Request, form: Mapping[str, Any] | None = None, problems: list[str] | None = None,
-                   preview: Entry | None = None) -> web.Response:
+                   preview: Entry | None = None, stale: bool = False) -> web.Response:
     files, entry_id = _files(request), request.match_info["entry_id"]
     found = await asyncio.to_thread(_qa_locate, files.knowledge, entry_id)
     if found is None:
@@ -439,13 +469,15 @@ async def _qa_page(request: web.Request, form: Mapping[str, Any] | None = None, 
     path, snapshot, entry = found
     history = await asyncio.to_thread(files.audit.recent, 10, files.name(path), entry_id)
     shown = preview or check_entry(entry, str(snapshot.data["topic"]), path.name)
-    values = {**_qa_form_values(entry), **({k: _e_raw(form.get(k)) for k in QA_FIELDS} if form else {})}
-    version = str(form.get("version", "")) if form else snapshot.version
+    current = _qa_form_values(entry)
+    values = {**current, **({k: _e_raw(form.get(k)) for k in QA_FIELDS} if form else {})}
+    version = str(form.get("version", "")) if form and not stale else snapshot.version
     title = str(entry.get("question", entry_id))
     body = (_notice(problems or [], request.query.get("saved") == "1" and form is None)
             + f'<div class="card"><h1>{_e(title)}</h1><p class="muted"><code>{_e(entry_id)}</code> · '
             f'{_e(snapshot.data.get("title", ""))} · <a href="/staff/content/qa">Hỏi đáp</a></p>'
-            + _form_head(request, f"/staff/api/content/qa/{quote(entry_id)}", version) + _qa_fields_html(values)
+            + _form_head(request, f"/staff/api/content/qa/{quote(entry_id)}", version)
+            + _qa_fields_html(values, current if stale else None)
             + _buttons() + "</form></div>")
     return page(title, body + _qa_preview(shown, files.hotline) + _history(history), session_of(request))
 
@@ -598,13 +630,14 @@ async def texts_list(request: web.Request) -> web.Response:
     table = (f"<table><tr><th>Mã</th><th>Nội dung</th></tr>{rows}</table>" if rows
              else "<p>Không có câu nào khớp.</p>")
     body = ('<div class="card"><h1>Câu trả lời mẫu</h1><form method="get" class="filters">'
-            f'<input name="q" value="{_e(query)}" placeholder="tìm theo mã hoặc nội dung" aria-label="Tìm">'
+            f'<input name="q" value="{_e(query)}" maxlength="200"'
+            f' placeholder="tìm theo mã hoặc nội dung" aria-label="Tìm">'
             f" <button>Tìm</button></form>{table}</div>")
     return page("Câu trả lời mẫu", body, session_of(request))
 
 
 async def _text_page(request: web.Request, form: Mapping[str, Any] | None = None, problems: list[str] | None = None,
-                     preview: str | None = None) -> web.Response:
+                     preview: str | None = None, stale: bool = False) -> web.Response:
     files, key = _files(request), request.match_info["key"]
     found = await asyncio.to_thread(_texts, files.texts)
     if found is None or key not in found[1]:
@@ -612,14 +645,15 @@ async def _text_page(request: web.Request, form: Mapping[str, Any] | None = None
     snapshot, texts = found
     history = await asyncio.to_thread(files.audit.recent, 10, files.name(files.texts), key)
     value = _e_raw(form.get("value")) if form else texts[key]
-    version = str(form.get("version", "")) if form else snapshot.version
+    version = str(form.get("version", "")) if form and not stale else snapshot.version
     names = sorted(content.placeholders(texts[key]) or set())
     hint = ("giữ nguyên các chỗ điền dữ liệu: " + ", ".join(f"{{{n}}}" for n in names)) if names else ""
     body = (_notice(problems or [], request.query.get("saved") == "1" and form is None)
             + f'<div class="card"><h1><code>{_e(key)}</code></h1><p class="muted">{_e(files.name(files.texts))} · '
             '<a href="/staff/content/texts">Câu trả lời mẫu</a></p>'
             + _form_head(request, f"/staff/api/content/texts/{quote(key)}", version)
-            + _field("Nội dung", "value", value, "textarea", hint) + _buttons() + "</form></div>")
+            + _field("Nội dung", "value", value, "textarea", hint, now=texts[key] if stale else None)
+            + _buttons() + "</form></div>")
     shown = preview if preview is not None else texts[key]
     return page(key, body + _preview(("", shown, shown)) + _history(history), session_of(request))
 

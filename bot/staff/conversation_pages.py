@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from bot.handoff import HANDOFFS_KEY
+from bot.staff import intents as intent_names
 from bot.staff.handoff_pages import WHO
 from bot.staff.layout import REDIS_KEY, SETTINGS_KEY, csrf_field, done, form_or_json, page, refused, session_of
 from bot.staff.refs import ref_of, sender_of
@@ -40,6 +41,7 @@ MAX_SCANNED = 2000  # conversations read per listing (the most recent are shown)
 SHOWN = 100
 TAGS_KEY = "conv:tags:{}"  # set of a conversation's tags
 MAX_TAG = 40
+MAX_QUERY = 200  # a search longer than a URL can carry would meet the HTTP server's raw English 400
 FALLBACK = "nlu_fallback"
 CHANNELS = ("web", "telegram", "zalo", "sms")
 
@@ -122,7 +124,7 @@ class Filters:
                    since=day("since"), until=day("until"), intent=query.get("intent", "")[:60],
                    fell_back=query.get("fell_back") == "1", handed_off=query.get("handed_off") == "1",
                    rated=query.get("rated") == "1", unhelpful=query.get("unhelpful") == "1",
-                   tag=query.get("tag", "").strip()[:MAX_TAG], text=query.get("q", "").strip()[:200])
+                   tag=query.get("tag", "").strip()[:MAX_TAG], text=query.get("q", "").strip()[:MAX_QUERY])
 
     def keep(self, s: Summary, tz: ZoneInfo) -> bool:
         day = dt.datetime.fromtimestamp(s.last or 0, tz).date()
@@ -177,7 +179,7 @@ async def list_page(request: web.Request) -> web.Response:
     channels = '<option value="">(tất cả)</option>' + "".join(
         f'<option value="{c}"{" selected" if c == f.channel else ""}>{c}</option>' for c in CHANNELS)
     intents = '<option value="">(tất cả)</option>' + "".join(
-        f'<option value="{i}"{" selected" if i == f.intent else ""}>{i}</option>'
+        f'<option value="{i}"{" selected" if i == f.intent else ""}>{html.escape(intent_names.option(i))}</option>'
         for i in sorted(set().union(*(s.intents for s in every))))
     form = (f'<form method="get" action="/staff/conversations" class="filters">'
             f'<label>Kênh <select name="channel">{channels}</select></label> '
@@ -187,8 +189,9 @@ async def list_page(request: web.Request) -> web.Response:
             f'{_checkbox("fell_back", "không hiểu", f.fell_back)} '
             f'{_checkbox("handed_off", "gặp cán bộ", f.handed_off)} '
             f'{_checkbox("rated", "có đánh giá", f.rated)} {_checkbox("unhelpful", "báo chưa hữu ích", f.unhelpful)} '
-            f'<label>Nhãn <input name="tag" value="{html.escape(f.tag)}" size="12"></label> '
-            f'<input name="q" value="{html.escape(f.text)}" placeholder="tìm trong tin nhắn" aria-label="Tìm"> '
+            f'<label>Nhãn <input name="tag" value="{html.escape(f.tag)}" size="12" maxlength="{MAX_TAG}"></label> '
+            f'<input name="q" value="{html.escape(f.text)}" maxlength="{MAX_QUERY}" placeholder="tìm trong tin nhắn" '
+            'aria-label="Tìm"> '
             "<button>Lọc</button></form>")
     rows = "".join(
         f'<tr data-ref="{ref_of(request, s.sender)}" data-channel="{html.escape(s.channel)}"><td>{s.channel}</td>'
@@ -202,7 +205,9 @@ async def list_page(request: web.Request) -> web.Response:
     table = ("<table><tr><th>Kênh</th><th>Lần cuối</th><th>Lượt</th><th>Ý định</th><th>Tin nhắn đầu</th>"
              f"<th>Dấu hiệu</th><th></th></tr>{rows}</table>") if rows else "<p>Không có cuộc trò chuyện nào khớp.</p>"
     more = f'<p class="muted">Hiển thị {SHOWN} trong {len(kept)}.</p>' if len(kept) > SHOWN else ""
-    body = f'<div class="card"><h1>Cuộc trò chuyện ({len(kept)})</h1>{form}{table}{more}</div>'
+    backwards = ('<p class="error">“Từ ngày” phải trước hoặc bằng “đến”; anh/chị chọn lại khoảng ngày.</p>'
+                 if f.since and f.until and f.since > f.until else "")
+    body = f'<div class="card"><h1>Cuộc trò chuyện ({len(kept)})</h1>{form}{backwards}{table}{more}</div>'
     return page("Cuộc trò chuyện", body, session)
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from bot.staff import charts, ops_pages
+from bot.staff.intents import label
 from bot.staff.layout import DOSSIERS_KEY, REDIS_KEY, page, session_of
 from common import stats
 from common.dates import local_now
@@ -131,7 +132,7 @@ async def dashboard_page(request: web.Request) -> web.Response:
         charts.stacked_bars("Lượt tra cứu hồ sơ mỗi ngày", labels,
                             {name: [d.counters[stats.LOOKUPS].get(key, 0) for d in figs.days]
                              for key, name in LOOKUP_OUTCOMES.items()}, chart_id="chart-lookups"),
-        charts.hbars("Ý định được hỏi nhiều nhất", [(k, v) for k, v in intents.items() if k != FALLBACK],
+        charts.hbars("Ý định được hỏi nhiều nhất", [(label(k), v) for k, v in intents.items() if k != FALLBACK],
                      chart_id="chart-intents"),
         charts.lines("Tỷ lệ không hiểu (fallback) mỗi ngày", labels,
                      {"fallback": [None if (r := figs.fallback_rate(d.counters[stats.INTENTS])) is None else 100 * r

@@ -13,6 +13,7 @@ import datetime as dt
 import html
 import logging
 from collections import Counter
+from collections.abc import Awaitable
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -106,17 +107,30 @@ async def claim(request: web.Request) -> web.StreamResponse:
     return done(request, {"claimed": True, "ref": ref_of(request, sender)}, _view_url(request, sender))
 
 
+def _due_text(request: web.Request, current: handoff.Handoff | None, due: float | None) -> str:
+    """When the conversation goes back to the assistant if nobody writes, as staff read it."""
+    if current is None or due is None:
+        return ""
+    if current.answered:
+        return f"Nếu người dân không nhắn thêm, cuộc trò chuyện tự kết thúc lúc {_clock(request, due)}."
+    hotline = request.app[SETTINGS_KEY].hotline
+    return (f"Cần trả lời trước {_clock(request, due)}: quá giờ đó người dân được hướng dẫn gọi đường dây nóng "
+            f"{hotline} và trợ lý ảo trả lời tiếp.")
+
+
 def _line_html(request: web.Request, line: Line) -> str:
     note = f' <span class="muted">{html.escape(line.note)}</span>' if line.note else ""
     return (f'<li class="{line.by}"><strong>{WHO.get(line.by, line.by)}</strong> '
             f'<span class="muted">{_clock(request, line.at)}</span>{note}<br>{html.escape(line.text)}</li>')
 
 
-async def view_page(request: web.Request, error: str = "") -> web.Response:
-    """One conversation: its transcript and, for the staff member who holds it, the reply box."""
+async def view_page(request: web.Request, error: str = "", typed: str = "") -> web.Response:
+    """One conversation: its transcript and, for the staff member who holds it, the reply box (with
+    ``typed`` in it: a reply that was refused, to shorten or send again)."""
     session = session_of(request)
     sender = sender_of(request, request.query) or sender_of(request, await form_or_json(request))
     current = await handoff.get(request.app[REDIS_KEY], sender) if sender else None
+    due = _due_text(request, current, await handoff.due_at(request.app[REDIS_KEY], sender) if current else None)
     lines = await _handoffs(request).transcript(sender, masked=_masked_for(session)) if sender else []
     transcript = "".join(_line_html(request, x) for x in lines)
     hidden = f'{csrf_field(session.csrf)}<input type="hidden" name="ref" value="{ref_of(request, sender)}">'
@@ -133,7 +147,7 @@ async def view_page(request: web.Request, error: str = "") -> web.Response:
         reply = (f'<form method="post" action="/staff/api/handoffs/reply" id="reply-form">{hidden}'
                  f'<label>Câu trả lời mẫu <select id="canned"><option value="">(chọn)</option>{options}</select>'
                  f'</label><br><textarea name="text" rows="3" cols="70" required maxlength="{MAX_REPLY}" '
-                 'placeholder="Trả lời người dân" aria-label="Trả lời người dân"></textarea><br>'
+                 f'placeholder="Trả lời người dân" aria-label="Trả lời người dân">{html.escape(typed)}</textarea><br>'
                  "<button>Gửi</button></form>") if current.staff == session.staff.username else ""
         controls = (f'{reply}<form method="post" action="/staff/api/handoffs/end" '
                     'data-confirm="Kết thúc và trả cuộc trò chuyện lại cho trợ lý ảo?">'
@@ -145,6 +159,7 @@ async def view_page(request: web.Request, error: str = "") -> web.Response:
         if _masked_for(session) else ""
     channel = CHANNELS.get(sender.partition(":")[0], sender.partition(":")[0])
     body = (f'<div class="card"><h1>Cuộc trò chuyện ({html.escape(channel)})</h1><p id="handoff-status">{status}</p>'
+            f'<p id="handoff-due" class="muted">{html.escape(due)}</p>'
             f'{notice}<h2>Nội dung{masked}</h2><ol id="transcript" class="transcript" '
             f'data-ref="{ref_of(request, sender)}">{transcript}</ol>{controls}'
             '<p><a href="/staff/handoffs">« Hàng chờ</a></p></div><script src="/static/handoff.js" defer></script>')
@@ -159,8 +174,9 @@ async def transcript_api(request: web.Request) -> web.Response:
         return web.json_response({"error": "Thiếu mã cuộc trò chuyện."}, status=400)
     current = await handoff.get(request.app[REDIS_KEY], sender)
     lines = await _handoffs(request).transcript(sender, masked=_masked_for(session))
+    due = _due_text(request, current, await handoff.due_at(request.app[REDIS_KEY], sender) if current else None)
     return web.json_response({
-        "state": current.state if current else "ended", "staff": current.staff if current else "",
+        "state": current.state if current else "ended", "staff": current.staff if current else "", "due": due,
         "lines": [{"at": x.at, "time": _clock(request, x.at), "by": x.by, "who": WHO.get(x.by, x.by),
                    "text": x.text, "note": x.note} for x in lines]})
 
@@ -169,23 +185,27 @@ async def reply(request: web.Request) -> web.StreamResponse:
     """Send a reply to the citizen on their channel (only the staff member who holds it)."""
     body = await form_or_json(request)
     sender, text = sender_of(request, body), str(body.get("text", "")).strip()
+
+    def again(request: web.Request, message: str) -> Awaitable[web.Response]:
+        return view_page(request, message, text[:MAX_REPLY * 4])  # what was typed, back in the box
+
     if not sender or not text or len(text) > MAX_REPLY:
         return await refused(request, f"Câu trả lời phải có từ 1 đến {MAX_REPLY:,} ký tự.".replace(",", "."),
-                             400, view_page)
+                             400, again)
     sms, msisdn = sms_text_settings(), sender.removeprefix("sms:")
     if sender.startswith("sms:") and not sms.fits(text, msisdn):
         room = limits(sms.wants_ucs2(msisdn))[1] * sms.max_segments
         return await refused(request, f"Một câu trả lời qua SMS tối đa {sms.max_segments} tin ghép (khoảng {room} "
-                                      "ký tự); câu này dài hơn nên sẽ bị cắt. Anh/chị vui lòng rút gọn hoặc chia "
-                                      "thành nhiều lần trả lời.", 400, view_page)
+                                      f"ký tự); câu này {len(text)} ký tự nên sẽ bị cắt. Anh/chị vui lòng rút gọn "
+                                      "hoặc chia thành nhiều lần trả lời.", 400, again)
     try:
         await _handoffs(request).reply(sender, session_of(request).staff.username, text)
     except NotYours:
         return await refused(request, "Anh/chị cần nhận cuộc trò chuyện trước khi trả lời (hoặc nó đã kết thúc).",
-                             409, view_page)
+                             409, again)
     except Undeliverable:
         return await refused(request, "Chưa gửi được tin nhắn tới người dân; anh/chị vui lòng thử lại.", 502,
-                             view_page)
+                             again)
     return done(request, {"sent": True}, _view_url(request, sender))
 
 

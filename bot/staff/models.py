@@ -53,6 +53,9 @@ KEEP_CANDIDATES = 20  # candidate models kept on disk (about 0.2 MB each)
 JOB_ID = re.compile(r"\d{8}-\d{6}", re.ASCII)  # new_job_id's form: anything else names no job
 
 
+ALREADY_LIVE = "Mô hình này đang được sử dụng; không có gì thay đổi (nút “Quay lại” vẫn trả về mô hình trước nó)."
+
+
 class ModelError(Exception):
     """A promotion or rollback that cannot be done; the message is for staff (Vietnamese)."""
 
@@ -115,6 +118,8 @@ class Registry:
 
     def promoted(self, model: Path, by: str) -> None:
         old = self.live()
+        if old.resolve() == model.resolve():  # already live: a rollback must not "go back" to it
+            return
         previous = [str(old)] + [str(p) for p in self.previous() if p != model and p != old]
         self._write({"live": str(model), "previous": previous[:KEEP_PREVIOUS], "promoted_at": time.time(),
                      "by": by})
@@ -312,7 +317,7 @@ def run_job(job_id: str, settings: Settings, redis: Any) -> dict[str, Any] | Non
             path = registry.candidates_dir / f"{job_id}.json"
             path.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
             registry.prune()
-            reporter.update("done", 1.0, "Xong: xem bảng so sánh")
+            reporter.update("done", 1.0, "Xong.")
             return report
         except Exception as exc:
             logger.exception("training job %s failed", job_id)
@@ -364,6 +369,8 @@ async def promote(redis: Any, settings: Settings, job_id: str, by: str) -> Path:
     if report is None or not Path(report["candidate_model"]).exists():
         raise ModelError("Không tìm thấy mô hình ứng viên này.")
     model = Path(report["candidate_model"])
+    if (await asyncio.to_thread(registry.live)).resolve() == model.resolve():
+        raise ModelError(ALREADY_LIVE)
     async with _promotion_lock(redis):
         await load_into_rasa(settings, model)
         await asyncio.to_thread(registry.promoted, model, by)

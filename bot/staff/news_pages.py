@@ -7,6 +7,7 @@ then tells every subscriber of any of its topics once, on their channel, outside
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import logging
 
@@ -16,11 +17,16 @@ from bot.staff.accounts import Role
 from bot.staff.layout import REDIS_KEY, csrf_field, done, form_or_json, page, refused, requires, session_of
 from common import news
 from common.dates import local_now
+from common.text import fold_key
 
 logger = logging.getLogger(__name__)
 
 LISTED = 20
 PUBLISHED = "Đã đăng thông báo; hệ thống đang gửi cho người đăng ký."
+REPEAT_WINDOW = dt.timedelta(hours=24)  # the same announcement again within this is a second click, a second tab
+ALREADY = ("Thông báo này (cùng tiêu đề và nội dung) đã được {author} đăng lúc {at:%H:%M %d/%m/%Y} và đang được gửi; "
+           "hệ thống không đăng lại để người đăng ký không nhận hai lần. Muốn đăng thêm, anh/chị sửa tiêu đề "
+           "hoặc nội dung.")
 
 
 def _topic_boxes(chosen: set[str]) -> str:
@@ -76,11 +82,17 @@ async def _topics(request: web.Request) -> list[str]:
 async def publish(request: web.Request) -> web.StreamResponse:
     """Publish an announcement and queue it for its topics' subscribers."""
     body = await form_or_json(request)
-    author = session_of(request).staff.username
+    author, now = session_of(request).staff.username, local_now()
+    title, summary = fold_key(str(body.get("title", ""))), fold_key(str(body.get("summary", "")))
+    for earlier in await news.latest(request.app[REDIS_KEY], LISTED):
+        if (now - earlier.published_at < REPEAT_WINDOW and fold_key(earlier.title) == title
+                and fold_key(earlier.summary) == summary):
+            return await refused(request, ALREADY.format(author=earlier.author, at=earlier.published_at), 409,
+                                 news_page)
     try:
         announcement = await news.publish(request.app[REDIS_KEY], str(body.get("title", "")),
                                           str(body.get("summary", "")), await _topics(request), author,
-                                          local_now())
+                                          now)
     except news.NewsError as exc:
         return await refused(request, str(exc), 400, news_page)
     logger.info("staff %s published announcement %d (%s)", author, announcement.id, ",".join(announcement.topics))

@@ -42,7 +42,7 @@ from bot.staff.layout import (
     session_of,
 )
 from common import sms_keys, stats
-from common.dates import local_now
+from common.dates import local_now, local_tz
 from common.privacy import mask_phone, pseudonym, redact
 from common.streams import SMS_OUTBOX, queue_sms
 from common.text import as_str
@@ -89,7 +89,7 @@ class DeadLetter:
     @property
     def at(self) -> dt.datetime:
         seconds = self.fields.get("at") or self.id.split("-")[0][:-3]
-        return dt.datetime.fromtimestamp(int(seconds), local_now().tzinfo)
+        return dt.datetime.fromtimestamp(int(seconds), local_tz())
 
     def who(self) -> str:
         dest = next((self.fields[k] for k in ("dest", "sender", "user", "to", "chat_id", "user_id")
@@ -131,8 +131,8 @@ async def sms_outcomes(redis: Any, first: dt.date, last: dt.date, now: float | N
     out: Counter = Counter()
     for day in days:
         out.update(day.counters[stats.DLR])
-    cut = (dt.datetime.combine(first, dt.time(), local_now().tzinfo).timestamp(),
-           dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), local_now().tzinfo).timestamp())
+    cut = (dt.datetime.combine(first, dt.time(), local_tz()).timestamp(),
+           dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), local_tz()).timestamp())
     keys = []
     async for name in redis.scan_iter(match=sms_keys.message_id("*"), count=500):
         keys.append(name)
@@ -227,7 +227,7 @@ async def _ops_page(request: web.Request, error: str = "") -> web.Response:
         f'<tr><td>{html.escape(name)}</td><td class="num">{length}</td><td>'
         + ("<br>".join(f"{html.escape(g)}: {p} đang xử lý, {lag} chưa đọc" for g, p, lag in groups) or "–")
         + "</td></tr>" for name, length, groups in backlog)
-    promoted = (dt.datetime.fromtimestamp(float(record["promoted_at"]), local_now().tzinfo)
+    promoted = (dt.datetime.fromtimestamp(float(record["promoted_at"]), local_tz())
                 if record.get("promoted_at") and str(record.get("live")) == str(live) else None)
     model = (f'<p>Mô hình đang dùng: <code>{html.escape(live.name)}</code>'
              + (f", đưa vào dùng lúc {promoted:%d/%m/%Y %H:%M} bởi {html.escape(str(record.get('by', '')))}"

@@ -41,7 +41,10 @@ logger = logging.getLogger(__name__)
 
 NUMBER = re.compile(r"PA\d{6}-\d{4,12}", re.ASCII)  # dossier_api.db numbers tickets PA<yymmdd>-<id>
 MAX_ANSWER = 2000
-STALE = "Phiếu đã được cập nhật bởi người khác, vui lòng tải lại."
+STALE = ("Phiếu vừa được cán bộ khác cập nhật (xem lịch sử bên dưới): trang này là phiếu như hiện giờ; "
+         "anh/chị xem lại rồi thao tác lại.")
+STALE_ANSWER = (f"{STALE} Câu trả lời của anh/chị chưa được gửi và vẫn còn trong ô “Trả lời người dân”: "
+                "bấm “Gửi trả lời” để gửi.")
 NO_ANSWER = "Phiếu chỉ chuyển sang “đã trả lời” khi đã có câu trả lời."
 NOT_FOUND = "Không tìm thấy phản ánh này."
 UNAVAILABLE = "Không kết nối được hệ thống phản ánh; anh/chị vui lòng thử lại."
@@ -163,9 +166,10 @@ def _history(history: TicketHistory, undelivered: dict[int, str]) -> str:
     return "<ul>" + "".join(text for _, text in items) + "</ul>" if items else "<p>Chưa có trả lời nào.</p>"
 
 
-async def ticket_page(request: web.Request, error: str = "") -> web.Response:
+async def ticket_page(request: web.Request, error: str = "", typed: str = "") -> web.Response:
     """One ticket: what the citizen wrote (phones and ID numbers masked), its state, assignee and
-    history, and the forms to answer, change its state and assign it."""
+    history, and the forms to answer, change its state and assign it. ``typed``: an answer that was
+    refused, put back in the answer box (its forms carry the ticket's current version)."""
     session = session_of(request)
     number = _number(request)
     notice = (f'<div class="card error">{html.escape(error)}</div>' if error
@@ -193,7 +197,7 @@ async def ticket_page(request: web.Request, error: str = "") -> web.Response:
 <div class="card"><h2>Lịch sử</h2>{_history(history, await _deliveries(request, ticket))}</div>
 <div class="card"><h2>Trả lời người dân</h2><form method="post" action="{action}/answer">{fields}
 <textarea name="answer" rows="4" required maxlength="{MAX_ANSWER}" placeholder="Trả lời người dân"
-aria-label="Câu trả lời"></textarea><br><label>Sau khi trả lời: <select name="status">
+aria-label="Câu trả lời">{html.escape(typed)}</textarea><br><label>Sau khi trả lời: <select name="status">
 {_status_options(AFTER_ANSWER, TicketStatus.DA_TRA_LOI.value)}</select></label>
 <button>Gửi trả lời</button></form></div>
 <div class="card"><h2>Trạng thái, người xử lý</h2><form method="post" action="{action}/change">{fields}
@@ -211,22 +215,28 @@ def _version(body: dict[str, Any]) -> int | None:
     return int(raw) if raw.isascii() and raw.isdigit() and 0 < len(raw) <= 18 else None
 
 
-async def _apply(request: web.Request, number: str, call: Any, what: str, back: str) -> web.StreamResponse:
-    """Send a change to the dossier system; a stale version, an unknown ticket or an outage is a refusal."""
+async def _apply(request: web.Request, number: str, call: Any, what: str, back: str,
+                 typed: str = "") -> web.StreamResponse:
+    """Send a change to the dossier system; a stale version, an unknown ticket or an outage is a refusal
+    (the ticket's page again, with an answer that was not sent, ``typed``, back in its box)."""
+    def render(request: web.Request, message: str) -> Any:
+        return ticket_page(request, message, typed)
+
     try:
         await call
     except StaleTicket as exc:
-        return await refused(request, NO_ANSWER if exc.error == "no_answer" else STALE, 409, ticket_page)
+        stale = STALE_ANSWER if typed else STALE
+        return await refused(request, NO_ANSWER if exc.error == "no_answer" else stale, 409, render)
     except DossierNotFound:
         raise web.HTTPNotFound(text=NOT_FOUND) from None
     except DossierApiError as exc:
         logger.warning("ticket %s not stored: %s", what, type(exc).__name__)
         status = 502 if isinstance(exc, DossierApiUnavailable) else 400
-        return await refused(request, UNAVAILABLE, status, ticket_page)
+        return await refused(request, UNAVAILABLE, status, render)
     logger.info("staff %s %s ticket %s", session_of(request).staff.username, what, number)
     done_key = "answered" if what == "answered" else "changed"
     return done(request, {"number": number, "done": done_key},
-                "/staff/" if back == "home" else f"/staff/tickets/{number}?done={done_key}")
+                f"/staff/?done={done_key}" if back == "home" else f"/staff/tickets/{number}?done={done_key}")
 
 
 async def answer(request: web.Request) -> web.StreamResponse:
@@ -237,12 +247,14 @@ async def answer(request: web.Request) -> web.StreamResponse:
     version = _version(body)
     status = str(body.get("status") or TicketStatus.DA_TRA_LOI.value)
     if not text or len(text) > MAX_ANSWER:
-        return await refused(request, "Câu trả lời phải có từ 1 đến 2.000 ký tự.", 400, ticket_page)
+        return await refused(request, "Câu trả lời phải có từ 1 đến 2.000 ký tự.", 400,
+                             lambda request, message: ticket_page(request, message, text[:MAX_ANSWER * 4]))
     if version is None or status not in {s.value for s in AFTER_ANSWER}:
-        return await refused(request, "Biểu mẫu không hợp lệ; anh/chị vui lòng tải lại trang.", 400, ticket_page)
+        return await refused(request, "Biểu mẫu không hợp lệ; anh/chị vui lòng tải lại trang.", 400,
+                             lambda request, message: ticket_page(request, message, text))
     change = TicketAnswer(version=version, answer=text, author=session_of(request).staff.username, status=status)
     return await _apply(request, number, request.app[DOSSIERS_KEY].answer_ticket(number, change), "answered",
-                        str(body.get("back", "")))
+                        str(body.get("back", "")), text)
 
 
 async def change(request: web.Request) -> web.StreamResponse:

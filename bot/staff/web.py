@@ -19,9 +19,10 @@ import html
 import logging
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import yaml
 from aiohttp import web
@@ -37,6 +38,7 @@ from bot.staff import (
     report_pages,
     ticket_pages,
 )
+from bot.staff import intents as intent_names
 from bot.staff.accounts import AccountError, Accounts, Role, SignIn
 from bot.staff.layout import (
     ACCOUNTS_KEY,
@@ -88,7 +90,8 @@ async def staff_guard(request: web.Request, handler: Handler) -> web.StreamRespo
     if session is None:
         if request.path.startswith("/staff/api/"):
             return error_response(request, 401, "Phiên đăng nhập đã hết hạn; anh/chị vui lòng đăng nhập lại.")
-        raise web.HTTPFound("/staff/login")
+        back = _next_page(request.path_qs) if request.method == "GET" else ""
+        raise web.HTTPFound("/staff/login" + (f"?{urlencode({'next': back})}" if back else ""))
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         given = request.headers.get("X-CSRF-Token") or (await form_or_json(request)).get("csrf_token", "")
         if not hmac.compare_digest(str(given).encode(), session.csrf.encode()):
@@ -103,11 +106,22 @@ SIGN_IN_REFUSED = ("Tên đăng nhập hoặc mật khẩu không đúng. Đăng
 THROTTLED = "Máy này đã đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {minutes} phút."
 
 
-async def login_page(request: web.Request, error: str = "") -> web.Response:
+def _next_page(path: str) -> str:
+    """A console page to return to after signing in: ``path`` when it is one of ours (never another site,
+    the sign-in page or the overview, which is where a sign-in goes anyway), else ""."""
+    if (not path.startswith("/staff/") or path.startswith(("/staff/login", "/staff/api/")) or path == "/staff/"
+            or "//" in path or "\\" in path or len(path) > 1000 or not path.isprintable()):
+        return ""
+    return path
+
+
+async def login_page(request: web.Request, error: str = "", back: str | None = None) -> web.Response:
     token = secrets.token_urlsafe(24)
     message = f'<p class="error">{html.escape(error)}</p>' if error else ""
+    back = _next_page(request.query.get("next", "") if back is None else back)
+    hidden = f'<input type="hidden" name="next" value="{html.escape(back)}">' if back else ""
     body = f"""<div class="card"><h1>Đăng nhập</h1>{message}
-<form method="post" action="/staff/login">{csrf_field(token)}
+<form method="post" action="/staff/login">{csrf_field(token)}{hidden}
 <label>Tên đăng nhập<br><input name="username" autocomplete="username" required></label><br>
 <label>Mật khẩu<br><input name="password" type="password" autocomplete="current-password" required></label><br>
 <button type="submit">Đăng nhập</button></form></div>"""
@@ -131,22 +145,23 @@ async def login(request: web.Request) -> web.Response:
     if not expected or not hmac.compare_digest(str(form.get("csrf_token", "")).encode(), expected.encode()):
         raise web.HTTPForbidden(text="Phiên đăng nhập không hợp lệ (thiếu mã CSRF). Vui lòng tải lại trang.")
     username = str(form.get("username", "")).strip().lower()[:MAX_USERNAME]
+    back = _next_page(str(form.get("next", "")))
     accounts, settings = request.app[ACCOUNTS_KEY], request.app[SETTINGS_KEY]
     result, staff = await _hashing(request, accounts.sign_in, username, str(form.get("password", ""))[:MAX_PASSWORD],
                                    local_now(), client_address(request))
     if result is SignIn.THROTTLED:
         logger.warning("staff sign-in refused: too many failures from this client address")
-        response = await login_page(request, THROTTLED.format(minutes=settings.staff_lock_minutes))
+        response = await login_page(request, THROTTLED.format(minutes=settings.staff_lock_minutes), back)
         response.set_status(429)
         response.headers["Retry-After"] = str(settings.staff_lock_minutes * 60)
         return response
     if staff is None:
         logger.info("staff sign-in refused (%s)", result.value)
         return await login_page(request, SIGN_IN_REFUSED.format(failures=settings.staff_max_failures,
-                                                                minutes=settings.staff_lock_minutes))
+                                                                minutes=settings.staff_lock_minutes), back)
     token, _ = await request.app[SESSIONS_KEY].create(staff)
     logger.info("staff %s signed in", staff.username)
-    response = web.HTTPFound("/staff/")
+    response = web.HTTPFound(back or "/staff/")
     settings = request.app[SETTINGS_KEY]
     response.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path="/staff",
                         secure=settings.staff_cookie_secure, max_age=int(settings.staff_session_hours * 3600))
@@ -166,7 +181,9 @@ async def home(request: web.Request, error: str = "") -> web.Response:
     session = session_of(request)
     active = await handoff.active(request.app[REDIS_KEY])
     waiting = sum(h.state == handoff.WAITING for h in active)
-    notice = f'<div class="card error">{html.escape(error)}</div>' if error else ""
+    notice = (f'<div class="card error">{html.escape(error)}</div>' if error
+              else f'<div class="card ok">{ticket_pages.DONE[request.query["done"]]}</div>'
+              if request.query.get("done") in ticket_pages.DONE else "")
     body = (f'{notice}<div class="card"><h1>Cuộc trò chuyện chờ cán bộ ({waiting})</h1>'
             f'<p>{waiting} chờ nhận, {len(active) - waiting} đang xử lý. '
             '<a href="/staff/handoffs">Mở hàng chờ</a></p></div>'
@@ -180,28 +197,36 @@ ENTITIES_KEY = web.AppKey("staff_entities", list)
 NOT_MARKED = {"ma_ho_so", "ngay_hen", "gio_hen", "huy_lich", "chu_de"}  # found by pattern, or sent by buttons only
 
 
-async def inbox_page(request: web.Request, error: str = "") -> web.Response:
-    """What the assistant did not understand well, text masked, to confirm (with entities) or discard."""
+async def inbox_page(request: web.Request, error: str = "", typed: dict[str, str] | None = None) -> web.Response:
+    """What the assistant did not understand well, text masked, to confirm (with entities) or discard.
+    ``typed``: a refused review (its ``item``, intent, entity and rewritten text), shown again as chosen."""
     session = session_of(request)
     entries = await inbox.items(request.app[REDIS_KEY], 50)
     intents, entities = request.app[INTENTS_KEY], request.app[ENTITIES_KEY]
-    entity_options = '<option value="">(không có)</option>' + "".join(
-        f'<option value="{e}">{e}</option>' for e in entities)
     rows = []
     for item in entries:
+        again = typed if typed is not None and typed.get("item") == item.id else {}
         guess = item.intent if item.intent in intents else ""  # fell back: staff choose, nothing preselected
+        guess = again.get("intent", guess)
         options = '<option value="">(chọn ý định)</option>' + "".join(
-            f'<option value="{i}"{" selected" if i == guess else ""}>{i}</option>' for i in intents)
+            f'<option value="{i}"{" selected" if i == guess else ""}>{html.escape(intent_names.option(i))}</option>'
+            for i in intents)
+        entity_options = '<option value="">(không có)</option>' + "".join(
+            f'<option value="{e}"{" selected" if e == again.get("entity") else ""}>'
+            f'{html.escape(intent_names.option(e, intent_names.ENTITY_LABELS))}</option>' for e in entities)
         rows.append(
-            f'<tr data-item="{html.escape(item.id)}"><td>{html.escape(item.masked)}</td>'
+            f'<tr data-item="{html.escape(item.id)}"{" class=refused" if again else ""}>'
+            f'<td>{html.escape(item.masked)}</td>'
             f'<td>{html.escape(item.channel)}</td><td>{html.escape(_when(item.at))}</td>'
-            f'<td>{html.escape(item.intent)} ({item.confidence:.2f})<br><span class="muted">'
+            f'<td>{html.escape(intent_names.label(item.intent))} ({item.confidence:.2f})<br><span class="muted">'
             f'{html.escape(inbox.REASONS.get(item.reason, item.reason))}</span></td>'
             f'<td><form method="post" action="/staff/api/inbox/{html.escape(item.id)}">{csrf_field(session.csrf)}'
+            f'{f"""<p class="error">{html.escape(error)}</p>""" if again and error else ""}'
             f'<select name="intent" aria-label="Ý định">{options}</select><br>'
-            f'<input name="entity_value" placeholder="từ trong câu (thực thể)" aria-label="Giá trị thực thể"> '
+            f'<input name="entity_value" value="{html.escape(again.get("entity_value", ""))}" '
+            'placeholder="từ trong câu (thực thể)" aria-label="Giá trị thực thể"> '
             f'<select name="entity" aria-label="Loại thực thể">{entity_options}</select><br>'
-            f'{_anonymised_field(item)}'
+            f'{_anonymised_field(item, again.get("anonymised", ""))}'
             '<button name="action" value="confirm">Xác nhận</button> '
             '<button name="action" value="discard">Bỏ qua</button></form></td></tr>')
     table = ("<table><tr><th>Tin nhắn</th><th>Kênh</th><th>Lúc</th><th>Dự đoán</th><th></th></tr>"
@@ -210,12 +235,14 @@ async def inbox_page(request: web.Request, error: str = "") -> web.Response:
     return page("Hộp thư NLU", f'<div class="card"><h1>Hộp thư NLU</h1>{notice}{table}</div>', session)
 
 
-def _anonymised_field(item: inbox.InboxItem) -> str:
+def _anonymised_field(item: inbox.InboxItem, typed: str = "") -> str:
     """A complaint (or anything about officials) is confirmed only rewritten without names: the box for it,
-    open on a row that looks like one, folded away on the others (needed if staff label it a complaint)."""
+    open on a row that looks like one (or whose rewriting was refused), folded away on the others (needed
+    if staff label it a complaint)."""
     box = ('<textarea name="anonymised" rows="2" maxlength="4000" aria-label="Câu đã ẩn danh" '
-           'placeholder="Câu đã ẩn danh: viết lại, bỏ tên người, chức vụ, nơi làm việc cụ thể"></textarea><br>')
-    if inbox.is_complaint("", item.text, item.intent):
+           'placeholder="Câu đã ẩn danh: viết lại, bỏ tên người, chức vụ, nơi làm việc cụ thể">'
+           f'{html.escape(typed)}</textarea><br>')
+    if inbox.is_complaint("", item.text, item.intent) or typed:
         return f'<p class="error">Phản ánh: chỉ đưa vào dữ liệu huấn luyện khi đã ẩn danh.</p>{box}'
     return f"<details><summary>Câu đã ẩn danh (bắt buộc với phản ánh)</summary>{box}</details>"
 
@@ -235,23 +262,40 @@ async def review_inbox_item(request: web.Request) -> web.StreamResponse:
     marked = [(str(body.get("entity_value", "")), str(body.get("entity", "")))] if body.get("entity") else []
     marked += [(str(e.get("value", "")), str(e.get("entity", ""))) for e in entities if isinstance(e, dict)]
     item_id = request.match_info["item_id"]
+    typed = {"item": item_id, "intent": intent, "anonymised": str(body.get("anonymised", "")),
+             "entity_value": str(body.get("entity_value", "")), "entity": str(body.get("entity", ""))}
+
+    def again(request: web.Request, message: str) -> Awaitable[web.Response]:
+        return inbox_page(request, message, typed)  # the row as the staff member left it
+
     if not _is_stream_id(item_id):
         return await refused(request, "Không có tin nhắn này trong hộp thư.", 404, inbox_page)
     if (action not in ("confirm", "discard") or (action == "confirm" and intent not in request.app[INTENTS_KEY])
             or any(entity not in request.app[ENTITIES_KEY] for _, entity in marked)):
-        return await refused(request, "Thao tác, ý định hoặc thực thể không hợp lệ.", 400, inbox_page)
-    item = await inbox.take(request.app[REDIS_KEY], item_id)
+        message = ("Anh/chị vui lòng chọn ý định trước khi xác nhận." if action == "confirm" and not intent
+                   else "Thao tác, ý định hoặc thực thể không hợp lệ.")
+        return await refused(request, message, 400, again)
+    redis = request.app[REDIS_KEY]
+    item = await inbox.peek(redis, item_id)
+    if item is None:
+        return await refused(request, "Tin nhắn này đã được người khác xử lý.", 404, inbox_page)
+    text, anonymised = item.text, False
+    if action == "confirm":
+        try:  # checked before the item leaves the inbox: a refusal keeps it where it was, under its id
+            text, anonymised = inbox.training_text(item, intent, str(body.get("anonymised", "")))
+        except ValueError as exc:
+            return await refused(request, str(exc), 400, again)
+    item = await inbox.take(redis, item_id)
     if item is None:
         return await refused(request, "Tin nhắn này đã được người khác xử lý.", 404, inbox_page)
     written = None
     if action == "confirm":
         try:
-            text, anonymised = inbox.training_text(item, intent, str(body.get("anonymised", "")))
             written = await asyncio.to_thread(inbox.add_example, Path(request.app[SETTINGS_KEY].nlu_data_dir),
                                               intent, text, local_now().date(), marked, anonymised)
         except ValueError as exc:
-            await inbox.restore(request.app[REDIS_KEY], item)
-            return await refused(request, str(exc), 400, inbox_page)
+            typed["item"] = await inbox.restore(redis, item)  # back as a new entry, the row as it was left
+            return await refused(request, str(exc), 400, again)
     logger.info("staff %s %s an inbox item%s", session_of(request).staff.username, action,
                 f" as {intent}" if action == "confirm" else "")
     return done(request, {"action": action, "file": written.name if written else None}, "/staff/inbox")

@@ -11,8 +11,12 @@
     });
   }
 
+  // Refresh by loading the page's own address, never by reload(): a refusal (a claim someone else won,
+  // a reply too long for SMS) is shown at the address the form posted to, and reloading that would
+  // post the form again (or stop at the browser's "resubmit?" prompt, the queue frozen).
   if (document.getElementById("handoff-queue")) {
-    setTimeout(() => window.location.reload(), 5000);  // new citizens join the queue
+    const refused = document.querySelector("#handoff-queue .error");
+    setTimeout(() => window.location.assign("/staff/handoffs"), refused ? 15000 : 5000);  // new citizens join
     return;
   }
 
@@ -42,8 +46,13 @@
       if (resp.status === 401) { window.location.href = "/staff/login"; return; }
       const data = await resp.json();
       if (data.lines.length !== shown) list.replaceChildren(...data.lines.map(render));
+      const due = document.getElementById("handoff-due");
+      if (due && typeof data.due === "string") due.textContent = data.due;  // a reply moves the deadline
       shown = data.lines.length;
-      if (state !== null && data.state !== state) window.location.reload();  // claimed, ended, timed out
+      if (state !== null && data.state !== state) {  // claimed, ended, timed out
+        window.location.assign("/staff/handoffs/view?ref=" + encodeURIComponent(ref));
+        return;
+      }
       state = data.state;
     } catch (e) {
       if (status) status.dataset.offline = "true";

@@ -4,6 +4,7 @@ dashboard and its CSV (real Redis, the real reference API), tickets, entity mark
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import re
@@ -11,6 +12,7 @@ import time
 from collections import Counter
 from pathlib import Path
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import hypothesis
 import pytest
@@ -129,6 +131,25 @@ async def test_comparison_then_promotion_and_rollback_by_an_admin_only(models_co
     assert gone.status == 409 and rasa.loaded[-1] == str(default)
 
 
+async def test_promoting_the_live_model_again_leaves_rollback_to_the_one_before(models_console) -> None:
+    """A second "Đưa vào sử dụng" (another tab, the back button) must not make the live model its own
+    "previous": one "Quay lại" then puts back the model that was live before the promotion."""
+    client, rasa, default, candidate = models_console
+    await sign_in(client, "admin.so", ADMIN_PASSWORD)
+    token = await csrf(client)
+    url = "/staff/api/models/20261127-101500/promote"
+    assert (await client.post(url, data={"csrf_token": token}, allow_redirects=False)).status == 302
+    again = await client.post(url, data={"csrf_token": token})
+    assert again.status == 409 and models.ALREADY_LIVE in await again.text()
+    assert rasa.loaded == [str(default), str(candidate)]  # not loaded a second time
+    ops = await (await client.get("/staff/ops")).text()
+    now = dt.datetime.now(ZoneInfo("Asia/Ho_Chi_Minh"))  # the department's clock, whatever the server's
+    assert any(f"đưa vào dùng lúc {t:%d/%m/%Y %H:%M} bởi admin.so" in ops for t in (now, now - dt.timedelta(minutes=1)))
+    back = await client.post("/staff/api/models/rollback", data={"csrf_token": token}, allow_redirects=False)
+    assert back.status == 302 and rasa.loaded[-1] == str(default)
+    assert default.name in await (await client.get("/staff/models")).text()
+
+
 async def test_training_runs_one_job_at_a_time_and_reports_progress(models_console, redis_url) -> None:
     client, *_ = models_console
     redis = aioredis.from_url(redis_url)
@@ -170,7 +191,7 @@ async def test_dashboard_draws_every_chart_and_exports_csv(accounts, redis_url, 
     for chart in ("messages", "lookups", "intents", "fallback", "satisfaction-channel", "satisfaction-week",
                   "response", "dlr"):
         assert f'id="chart-{chart}"' in page
-    assert f"{today:%d/%m} – zalo: " in page and "hoi_le_phi: " in page and "Đã đến máy: " in page
+    assert f"{today:%d/%m} – zalo: " in page and "Hỏi lệ phí: " in page and "Đã đến máy: " in page
     assert re.search(r"zalo – Hài lòng: \d+", page) and "Tải CSV" in page
     exported = await client.get("/staff/dashboard.csv?days=7")
     assert exported.status == 200 and "attachment" in exported.headers["Content-Disposition"]
@@ -195,7 +216,8 @@ async def test_open_tickets_are_listed_and_answered_to_their_author(accounts, re
                                  data={"csrf_token": await csrf(client), "answer": "Sở đã xử lý, xin lỗi anh/chị.",
                                        "version": "1", "back": "home"},
                                  allow_redirects=False)
-    assert answered.status == 302
+    assert answered.status == 302 and answered.headers["Location"] == "/staff/?done=answered"
+    assert "Đã gửi trả lời." in await (await client.get(answered.headers["Location"])).text()  # told it went
     stored = stack.api_session().get(f"{stack.api_url}/api/v1/tickets/{ticket['number']}",
                                      params={"owner": "web:console-test"}, timeout=10).json()
     assert stored["status"] == "da_tra_loi" and stored["answer"] == "Sở đã xử lý, xin lỗi anh/chị."

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from bot.staff.accounts import Role
-from bot.staff.content import STALE
+from bot.staff.content_pages import STALE_KEPT
 from dossier_api.catalog import load_catalog
 from knowledge.loader import load
 from scripts.localstack import copy_content
@@ -107,9 +107,35 @@ async def test_a_stale_page_is_refused_and_the_other_edit_survives(editor_consol
                                       allow_redirects=False)).status == 302
     second.update(thoi_han="20 ngày làm việc", thoi_han_ngay="20", action="save")
     response = await editor_console.post("/staff/api/content/procedures/ban_buon_thuoc_la", data=second)
-    assert response.status == 409 and STALE in await response.text()
+    page = await response.text()
+    assert response.status == 409 and STALE_KEPT in page
     procedure = {p.id: p for p in load_catalog(content_dir / "procedures.yml")}["ban_buon_thuoc_la"]
     assert procedure.processing_days == 12
+
+    # The page keeps what this editor typed, says what the file holds now where it differs, and is on
+    # the file's current version: a deliberate second save goes through (the audit shows 12 → 20).
+    again = _form_of(page)
+    assert again["thoi_han_ngay"] == "20" and again["version"] != second["version"]
+    assert "Bản hiện tại: 12</span>" in page and "Bản hiện tại: 12 ngày làm việc kể từ" in page
+    assert page.count("Bản hiện tại:") == 2  # only the fields that differ
+    saved = await editor_console.post("/staff/api/content/procedures/ban_buon_thuoc_la", allow_redirects=False,
+                                      data={**again, "action": "save"})
+    assert saved.status == 302
+    assert {p.id: p for p in load_catalog(content_dir / "procedures.yml")}["ban_buon_thuoc_la"].processing_days == 20
+
+
+async def test_a_stale_reply_text_keeps_the_typed_text_and_shows_the_current_one(editor_console, content_dir) -> None:
+    url = "/staff/api/content/texts/greeting.web"
+    first = _form_of(await (await editor_console.get("/staff/content/texts/greeting.web")).text())
+    second = dict(first)
+    assert (await editor_console.post(url, allow_redirects=False, data={
+        **first, "value": "Xin chào anh/chị! Tôi là trợ lý ảo của {department}.", "action": "save"})).status == 302
+    stale = await editor_console.post(url, data={**second, "value": "Chào anh/chị, em là trợ lý ảo của {department}.",
+                                                 "action": "save"})
+    page = await stale.text()
+    assert stale.status == 409 and STALE_KEPT in page
+    assert _form_of(page)["value"] == "Chào anh/chị, em là trợ lý ảo của {department}."
+    assert "Bản hiện tại: Xin chào anh/chị! Tôi là trợ lý ảo của {department}.</span>" in page
 
 
 async def test_a_preview_shows_chat_and_sms_and_writes_nothing(editor_console, content_dir) -> None:

@@ -105,3 +105,15 @@ async def test_an_inbox_item_that_fell_back_starts_with_no_intent_chosen(inbox_c
     blank = await client.post(f"/staff/api/inbox/{fell_back.decode()}", json={"action": "confirm", "intent": ""},
                               headers={"X-CSRF-Token": await csrf(client)})
     assert blank.status == 400
+
+
+async def test_a_backwards_date_range_is_told_and_searches_fit_in_a_url(accounts, redis_url, gateway) -> None:
+    console = await gateway(rasa_url="http://127.0.0.1:9", redis_url=redis_url, dossier_api_url="http://127.0.0.1:9",
+                            staff_db_path=accounts.path, tracker_key="conversation-pages-test-key")
+    await sign_in(console, "lan.nguyen", ANNOTATOR_PASSWORD)
+    backwards = await (await console.get("/staff/conversations",
+                                         params={"since": "2026-12-05", "until": "2026-11-01"})).text()
+    assert "“Từ ngày” phải trước hoặc bằng “đến”" in backwards
+    assert "phải trước" not in await (await console.get("/staff/conversations", params={"since": "2026-11-01"})).text()
+    # A pasted text longer than a URL can carry would meet aiohttp's raw English "400: Status line is too long".
+    assert re.search(r'<input name="q" [^>]*maxlength="200"', backwards)

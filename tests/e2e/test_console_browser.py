@@ -120,6 +120,8 @@ def test_the_whole_staff_loop_in_a_browser(browser, stack: Stack) -> None:
     assert staff.get_by_role("button", name="Đưa vào sử dụng").count() == 0
     _shot(staff, "06-comparison", doc="console-06-comparison")
     comparison_url = staff.url
+    staff.goto("/staff/models")  # the finished job, told once, with its link
+    assert staff.locator("#training").inner_text().count("xem bảng so sánh") == 1
 
     # An admin promotes it while a citizen's form is half filled; the form goes on.
     dossier = seeded_dossier(stack, "da_co_ket_qua", offset=11)

@@ -142,7 +142,8 @@ def test_a_person_answers_in_the_web_chat(browser, stack: Stack) -> None:  # noq
     ticket = staff.locator("tr", has_text=number)
     ticket.locator("textarea[name=answer]").fill("Đoàn kiểm tra đã xử lý cửa hàng anh/chị phản ánh.")
     ticket.get_by_role("button", name="Gửi trả lời").click()
-    staff.wait_for_url("**/staff/")
+    staff.wait_for_url("**/staff/?done=answered")
+    staff.get_by_text("Đã gửi trả lời.").wait_for()
     reopened = citizen.context.new_page()
     reopened.goto(url)
     # The gateway polls the dossier system's events every 30 s: the answer arrives within that.
