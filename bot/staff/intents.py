@@ -26,6 +26,8 @@ INTENT_LABELS = {
     "hoi_chinh_sach": "Hỏi chính sách",
     "dang_ky_nhan_tin": "Đăng ký nhận tin tức",
     "hoi_tin_moi": "Hỏi tin mới",
+    "khang_dinh": "Đồng ý, xác nhận",
+    "phu_dinh": "Không, trả lời chưa đúng",
     "nlu_fallback": "Không hiểu",
 }
 ENTITY_LABELS = {"thu_tuc": "Thủ tục", "muc_do": "Mức độ hài lòng", "loai_dia_diem": "Loại địa điểm"}

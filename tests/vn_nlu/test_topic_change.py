@@ -46,3 +46,17 @@ def test_a_real_goodbye_stays_a_goodbye(text: str) -> None:
 
 def test_other_intents_are_left_alone() -> None:
     assert _run("thôi hủy đăng ký nhận tin", [("huy_dang_ky", 0.9), ("hoi_thu_tuc", 0.1)]) == "huy_dang_ky"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("trễ hạn rồi phải không", "tra_cuu_ho_so"),
+    ("thôi khỏi, hủy lịch giúp em", "dat_lich_hen"),
+    ("không, cho em hỏi lệ phí", "hoi_le_phi"),
+])
+def test_a_yes_or_no_that_names_a_service_asks_that_service(text: str, expected: str) -> None:
+    assert _run(text, [("phu_dinh", 0.6), (expected, 0.3), ("khang_dinh", 0.1)]) == expected
+
+
+@pytest.mark.parametrize("text", ["không cần đâu", "sai rồi", "không phải thủ tục đó", "không phải hồ sơ đó"])
+def test_a_bare_no_or_a_correction_stays_a_no(text: str) -> None:
+    assert _run(text, [("phu_dinh", 0.8), ("hoi_thu_tuc", 0.1), ("tra_cuu_ho_so", 0.1)]) == "phu_dinh"
