@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,7 @@ from common.dates import local_now
 from common.dossier_questions import asks_about_ticket, is_explicit_complaint
 from common.inbox import note_parse
 from common.settings import get_settings
-from common.text import nfc
+from common.text import fold_key, nfc
 from vn_nlu.lexicon import (
     CODE_LEMMA,
     CUES_FILE,
@@ -568,6 +569,17 @@ class TopicChangeGuard(GraphComponent):
         return {
             "closing_intents": ["tam_biet", "cam_on"],
             "short_intents": ["khang_dinh", "phu_dinh"],
+            # A yes or a no is a closed class of words: a message with none of its intent's ("zzzz",
+            # "🤣", "hihi") is not one, whatever the classifier makes of a short unknown token.
+            "short_markers": {
+                "khang_dinh": ["ok", "oke", "okie", "oki", "okela", "okay", "vang", "da", "u", "uh", "uk", "um",
+                               "o", "dung", "duoc", "dc", "co", "roi", "r", "chuan", "phai", "dong y", "nhat tri",
+                               "chinh xac", "hieu", "ro", "on", "yes", "yep", "sure", "correct", "chac chan",
+                               "tat nhien", "ua", "ung", "rua"],
+                "phu_dinh": ["khong", "ko", "k", "kh", "hong", "hok", "no", "nope", "sai", "nham", "chua", "khoi",
+                             "thoi", "cha", "chang", "cham", "dau", "mo", "wrong", "not", "de sau", "lac de",
+                             "hieu lam"],
+            },
             "fallback_intent": "nlu_fallback",
             "change_words": ["thôi", "thoi", "à thôi", "chuyển qua", "chuyển sang", "hỏi cái khác", "hỏi khác"],
             "service_cues": ["phi", "thoi_gian", "giay_to", "noi_nop", "thu_tuc", "tra_cuu", "danh_gia", "lich_hen",
@@ -590,6 +602,8 @@ class TopicChangeGuard(GraphComponent):
         self._change = Lexicon.of_groups({"change": list(config["change_words"])}, teencode)
         self._closing = set(config["closing_intents"])
         self._short = set(config.get("short_intents", []))
+        self._markers = {intent: frozenset(fold_key(w) for w in words)
+                         for intent, words in (config.get("short_markers") or {}).items()}
 
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -622,8 +636,18 @@ class TopicChangeGuard(GraphComponent):
             s.lemma == CODE_LEMMA for s in spans)
         return named and not is_correction(message.get(TEXT) or "")
 
+    def says_yes_or_no(self, message: Message, intent: str | None, top: str | None) -> bool:
+        """Whether the message has a word of the yes or the no it was read as (one word, or two)."""
+        words = re.findall(r"\w+", fold_key(message.get(TEXT) or ""))
+        markers = self._markers.get(intent if intent in self._short else top or "")
+        if markers is None:
+            return True
+        pairs = {" ".join(words[i:i + 2]) for i in range(len(words) - 1)}
+        return bool(markers & (set(words) | pairs))
+
     def process(self, messages: list[Message]) -> list[Message]:
-        """Re-read closing messages that change the subject, and yes/no answers that ask something."""
+        """Re-read closing messages that change the subject, yes/no answers that ask something, and
+        messages read as a yes or a no that say neither."""
         for message in messages:
             intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
             ranking = message.get(INTENT_RANKING_KEY) or []
@@ -633,7 +657,8 @@ class TopicChangeGuard(GraphComponent):
             short = intent in self._short or (fallback and top in self._short)
             if closing and self.changes_topic(message_spans(message)):
                 skip = self._closing
-            elif short and self.asks_something(message):
+            elif short and self.asks_something(message) or (
+                    intent in self._short and not self.says_yes_or_no(message, intent, top)):
                 skip = self._short
             else:
                 continue

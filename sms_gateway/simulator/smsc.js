@@ -56,17 +56,23 @@ function benchReply(pdu, msg) {
 }
 
 function startBench(spec) {
-  const session = [...sessions][0];
-  if (!session) throw new Error('no bound ESME');
+  if (!sessions.size) throw new Error('no bound ESME');
   bench = { n: spec.n, window: spec.window || 10, rate: spec.rate || 0, texts: spec.texts, prefix: spec.prefix || '849', sent: 0,
-    acked: 0, refused: 0, replied: 0, duplicates: 0, bySource: new Map(), start: process.hrtime.bigint(), last: null };
+    acked: 0, refused: 0, redelivered: 0, replied: 0, duplicates: 0, bySource: new Map(), start: process.hrtime.bigint(), last: null };
   let inFlight = 0;
   const rate = Number(spec.rate || 0);
+  // Each MO goes to the ESME bound now; one whose deliver_sm_resp never came because the bind was
+  // lost (an ESME killed, a dropped link) is delivered again on the next bind, as an SMSC does.
   const deliver = (source, text) => {
+    const session = [...sessions][0];
+    if (!session) { setTimeout(() => deliver(source, text), 200); return; }
     const ucs2 = /[^\x00-\x7f]/.test(text);
     const payload = ucs2 ? Buffer.from(text, 'utf16le').swap16() : Buffer.from(text, 'latin1');
+    const again = () => { bench.redelivered += 1; setTimeout(() => deliver(source, text), 200); };
+    session.unanswered.add(again);
     session.deliver_sm({ source_addr: source, destination_addr: '8283', data_coding: ucs2 ? 8 : 0,
       short_message: payload }, (resp) => {
+      session.unanswered.delete(again);
       if (resp.command_status !== 0) {  // refused (e.g. the ESME could not store it): delivered again later
         bench.refused += 1;
         setTimeout(() => deliver(source, text), 200);
@@ -101,7 +107,7 @@ function benchReport() {
   latencies.sort((a, b) => a - b);
   const pct = (q) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.round(q * (latencies.length - 1)))] : null);
   const seconds = bench.last ? Number(bench.last - bench.start) / 1e9 : null;
-  return { n: bench.n, sent: bench.sent, acked: bench.acked, refused: bench.refused, replied: bench.replied, duplicates: bench.duplicates,
+  return { n: bench.n, sent: bench.sent, acked: bench.acked, refused: bench.refused, redelivered: bench.redelivered, replied: bench.replied, duplicates: bench.duplicates,
     lost: bench.n - bench.replied, seconds, per_second: seconds ? bench.replied / seconds : null,
     p50_ms: pct(0.5), p99_ms: pct(0.99) };
 }
@@ -170,8 +176,15 @@ const server = smpp.createServer((session) => {
     session.send(pdu.response({ message_id: id.toString(16) }));
     if (config.receipts && pdu.registered_delivery) setTimeout(() => receipt(session, pdu, id), 20);
   });
-  session.on('close', () => sessions.delete(session));
-  session.on('error', () => sessions.delete(session));
+  session.unanswered = new Set();  // MOs sent on this bind whose deliver_sm_resp has not come yet
+  const lost = () => {
+    sessions.delete(session);
+    const pending = [...session.unanswered];
+    session.unanswered.clear();
+    for (const again of pending) again();
+  };
+  session.on('close', lost);
+  session.on('error', lost);
 });
 server.listen(port, '127.0.0.1');
 

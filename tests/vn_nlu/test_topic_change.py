@@ -60,3 +60,15 @@ def test_a_yes_or_no_that_names_a_service_asks_that_service(text: str, expected:
 @pytest.mark.parametrize("text", ["không cần đâu", "sai rồi", "không phải thủ tục đó", "không phải hồ sơ đó"])
 def test_a_bare_no_or_a_correction_stays_a_no(text: str) -> None:
     assert _run(text, [("phu_dinh", 0.8), ("hoi_thu_tuc", 0.1), ("tra_cuu_ho_so", 0.1)]) == "phu_dinh"
+
+
+@pytest.mark.parametrize("text", ["zzzzz", "🤣🤣🤣", "hihi", "asdfgh"])
+def test_a_yes_without_a_word_of_yes_is_not_one(text: str) -> None:
+    assert _run(text, [("khang_dinh", 0.7), ("ngoai_pham_vi", 0.2), ("chao_hoi", 0.1)]) == "ngoai_pham_vi"
+
+
+@pytest.mark.parametrize(("text", "intent"), [("ok", "khang_dinh"), ("dạ vâng", "khang_dinh"),
+                                              ("ừ đúng rồi", "khang_dinh"), ("hông", "phu_dinh"),
+                                              ("thôi khỏi", "phu_dinh")])
+def test_a_yes_or_no_in_words_stays(text: str, intent: str) -> None:
+    assert _run(text, [(intent, 0.7), ("ngoai_pham_vi", 0.2), ("chao_hoi", 0.1)]) == intent
