@@ -86,7 +86,8 @@ class Settings(BaseSettings):
 
     nlu_data_dir: str = Field("nlu_data/nlu", description="Where examples confirmed in the NLU inbox are written")
     staff_db_path: str = Field("var/staff.sqlite3", description="Staff accounts of the console")
-    staff_session_hours: float = 8.0
+    staff_session_hours: float = Field(8.0, description="A console session ends after this long without a request")
+    staff_session_max_hours: float = Field(12.0, description="...and this long after signing in, whatever the activity")
     staff_max_failures: int = 5  # failed sign-ins before an account locks for the address they came from
     staff_lock_minutes: int = 15
     staff_address_max_failures: int = Field(20, description="Failed sign-ins (any names) before an address waits")

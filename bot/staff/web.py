@@ -364,7 +364,8 @@ def setup_staff(app: web.Application, settings: Settings, redis_key: web.AppKey)
         app[INTENTS_KEY], app[ENTITIES_KEY] = await asyncio.to_thread(_domain)
         app[HASHING_KEY] = asyncio.Semaphore(HASHING)
         app[REDIS_KEY] = app[redis_key]
-        app[SESSIONS_KEY] = Sessions(app[redis_key], int(settings.staff_session_hours * 3600))
+        app[SESSIONS_KEY] = Sessions(app[redis_key], int(settings.staff_session_hours * 3600),
+                                     int(settings.staff_session_max_hours * 3600))
         app[DOSSIERS_KEY] = DossierClient.from_settings(settings)
         yield
         await app[DOSSIERS_KEY].close()

@@ -17,7 +17,7 @@ import aiohttp
 import bcrypt
 import pytest
 
-from bot.staff.accounts import AccountError, Accounts, Role, SignIn
+from bot.staff.accounts import AccountError, Accounts, Role, SignIn, Staff
 from bot.staff.refs import REFS_KEY
 from common import handoff
 from tests.bot.conftest import ADMIN_PASSWORD, ANNOTATOR_PASSWORD, NOW
@@ -379,3 +379,27 @@ async def test_signing_in_again_returns_to_the_page_asked_for_and_only_to_a_cons
         assert resp.status == 302 and resp.headers["Location"] == "/staff/", elsewhere
     back = await sign_in_to("/staff/handoffs/view?ref=abc")
     assert back.status == 302 and back.headers["Location"] == "/staff/handoffs/view?ref=abc"
+
+
+async def test_a_session_ends_after_its_idle_time_and_after_its_whole_lifetime(redis_url) -> None:
+    """Requests renew the idle time; nothing renews the lifetime (a console polling every few seconds
+    on an open page would otherwise stay signed in for ever)."""
+    import redis.asyncio as aioredis
+
+    from bot.staff.sessions import Sessions, _key
+
+    now = [1_000_000.0]
+    redis = aioredis.from_url(redis_url)
+    sessions = Sessions(redis, ttl_s=8 * 3600, max_age_s=12 * 3600, clock=lambda: now[0])
+    try:
+        token, _ = await sessions.create(Staff("minh.tran", Role.ANNOTATOR))
+        for _ in range(11):  # a poll every hour for eleven hours: still signed in, idle time renewed
+            now[0] += 3600
+            assert (await sessions.get(token)).staff.username == "minh.tran"
+        assert 0 < await redis.ttl(_key(token)) <= 3600  # one hour of its lifetime left
+        now[0] += 3601
+        assert await sessions.get(token) is None  # twelve hours after signing in
+        assert not await redis.exists(_key(token))
+    finally:
+        await redis.delete(_key(token))
+        await redis.close()
