@@ -149,7 +149,34 @@ class ValidatePhanAnhForm(FormValidationAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         value = tracker.get_slot("noi_dung_phan_anh")
+        leave = [SlotSet("noi_dung_phan_anh", None), SlotSet("requested_slot", None), ActiveLoop(None)]
         if tracker.get_slot("requested_slot") == "noi_dung_phan_anh" and value and wants_to_stop(str(value)):
             dispatcher.utter_message(text=replies.feedback_stopped())  # "thôi để sau": no ticket
-            return [SlotSet("noi_dung_phan_anh", None), SlotSet("requested_slot", None), ActiveLoop(None)]
+            return leave
+        if tracker.get_slot("requested_slot") == "noi_dung_phan_anh" and value and (
+                answered := await _answered_instead(dispatcher, tracker, domain, str(value))) is not None:
+            return [*leave, *answered]  # asked the content, the citizen asked a question: answered, no ticket
         return await super().run(dispatcher, tracker, domain)
+
+
+QUESTION_INTENTS = {"hoi_chinh_sach", "hoi_thu_tuc", "hoi_giay_to", "hoi_le_phi", "hoi_thoi_han", "hoi_nop_ho_so"}
+
+
+async def _answered_instead(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
+                            text: str) -> list[EventType] | None:
+    """A question read as one (policy, procedure) typed where the form waits for the complaint
+    ("xin hỏi điện mặt trời mái nhà bán lại cho EVN được không"): its answer from the policy
+    questions or the catalog, as outside the form; None when it tells a complaint or nothing
+    answers it (then it is the complaint's content)."""
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    if intent not in QUESTION_INTENTS or not is_question(text) or is_report(text):
+        return None
+    from actions.policy import ActionHoiChinhSach  # they import this module
+    from actions.procedures import catalog_fact_reply
+
+    if (facts := await catalog_fact_reply(dispatcher, tracker, domain)) is not None:
+        return facts
+    policy = ActionHoiChinhSach()
+    if await policy.reply_from_knowledge(dispatcher, tracker, text):
+        return policy.follow_up_slots()
+    return None

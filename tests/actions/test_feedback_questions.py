@@ -119,3 +119,30 @@ async def test_the_author_gets_the_latest_of_several_answers_and_the_new_states(
         await staff.change_ticket(filed.number, TicketChange(version=3, actor="lan", status="da_dong"))
     closed = await ask()
     assert "đã đóng" in closed and "Sở đã nhắc nhở cán bộ" in closed
+
+
+async def test_a_question_typed_where_the_form_waits_for_the_complaint_is_answered_not_filed(
+        api_url: str, seeded_db: Path) -> None:
+    from actions.feedback import ValidatePhanAnhForm
+
+    owner = "web:asker-in-form"
+    text = "à khoan, cho em hỏi lệ phí cấp giấy phép bán lẻ xăng dầu là bao nhiêu vậy"
+    tracker = make_tracker(text, "hoi_le_phi", slots={"requested_slot": "noi_dung_phan_anh"},
+                           active_loop="phan_anh_form", sender_id=owner, extracted={"noi_dung_phan_anh": text})
+    dispatcher = CollectingDispatcher()
+    events = await ValidatePhanAnhForm().run(dispatcher, tracker, {"forms": {"phan_anh_form": {
+        "required_slots": ["noi_dung_phan_anh"]}}})
+    assert any("1.200.000" in (m.get("text") or "") for m in dispatcher.messages)  # the catalog's fee
+    assert any(e["event"] == "active_loop" and e.get("name") is None for e in events)  # the form is left
+    assert _tickets_of(seeded_db, owner) == 0
+
+
+async def test_a_complaint_typed_in_the_form_is_still_its_content(api_url: str, seeded_db: Path) -> None:
+    from actions.feedback import ValidatePhanAnhForm
+
+    text = "cây xăng ở đường Nguyễn Văn Linh bơm thiếu xăng, đồng hồ chạy không đúng, đề nghị sở kiểm tra"
+    tracker = make_tracker(text, "phan_anh_kien_nghi", slots={"requested_slot": "noi_dung_phan_anh"},
+                           active_loop="phan_anh_form", extracted={"noi_dung_phan_anh": text})
+    events = await ValidatePhanAnhForm().run(CollectingDispatcher(), tracker, {"forms": {"phan_anh_form": {
+        "required_slots": ["noi_dung_phan_anh"]}}})
+    assert {"event": "slot", "timestamp": None, "name": "noi_dung_phan_anh", "value": text} in events
