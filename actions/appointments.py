@@ -71,6 +71,22 @@ def names_day_or_time(tracker: Tracker, today: dt.date) -> bool:
                 or parse_day(text, today) or parse_time(text))
 
 
+def booking_offered(tracker: Tracker) -> bool:
+    """Whether the bot's last message offered days or slots to book (its buttons book)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "bot":
+            return any(str(b.get("payload") or "").startswith("/dat_lich_hen")
+                       for b in (event.get("data") or {}).get("buttons") or [])
+    return False
+
+
+def answers_the_booking(tracker: Tracker) -> bool:
+    """A day or a time typed right after the bot offered days or slots ("thứ hai tuần tới", "8h30"),
+    whatever the classifier read: the booking's answer."""
+    text = tracker.latest_message.get("text") or ""
+    return not text.startswith("/") and booking_offered(tracker) and names_day_or_time(tracker, local_now().date())
+
+
 def offered_day(tracker: Tracker) -> dt.date | None:
     """The day whose free slots the bot's last message offered ("9h" typed then means that day)."""
     for event in reversed(tracker.events):

@@ -35,6 +35,14 @@ async def retriever(directory: Path = DATA_DIR) -> Retriever:
     return await asyncio.to_thread(retriever_for, directory)
 
 
+async def _booking_answer(dispatcher: CollectingDispatcher, tracker: Tracker,
+                          domain: DomainDict) -> list[EventType] | None:
+    """"8h30" typed right after the slots were offered, read as a question or barely understood: booked."""
+    from actions.appointments import ActionDatLichHen, answers_the_booking  # it imports this module's importers
+
+    return await ActionDatLichHen().run(dispatcher, tracker, domain) if answers_the_booking(tracker) else None
+
+
 async def _filed_as_report(dispatcher: CollectingDispatcher, tracker: Tracker,
                            domain: DomainDict) -> list[EventType] | None:
     """A complaint told with its substance is filed, and a fee, time or documents question about
@@ -73,6 +81,8 @@ class ActionHoiChinhSach(DossierAction):
     ) -> list[EventType]:
         settings = self.settings
         text = tracker.latest_message.get("text") or ""
+        if (booked := await _booking_answer(dispatcher, tracker, domain)) is not None:
+            return booked
         if (filed := await _filed_as_report(dispatcher, tracker, domain)) is not None:
             return filed
         if not text.strip() or text.startswith("/"):  # a button: the question is still to come
@@ -154,6 +164,8 @@ class ActionChuaHieu(ActionHoiChinhSach):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         text = tracker.latest_message.get("text") or ""
+        if (booked := await _booking_answer(dispatcher, tracker, domain)) is not None:
+            return booked
         if (filed := await _filed_as_report(dispatcher, tracker, domain)) is not None:
             return filed
         if (guided := await answers_which_procedure(dispatcher, tracker, domain)) is not None:

@@ -62,3 +62,37 @@ async def test_a_time_typed_after_the_slots_of_a_day_books_that_day(api_url: str
     dispatcher = CollectingDispatcher()
     await ActionDatLichHen().run(dispatcher, tracker, {})
     assert f"lúc {wanted} {vn_day(day)}" in dispatcher.messages[0]["text"]
+
+
+async def test_a_day_typed_after_the_days_were_offered_is_the_booking_whatever_the_intent(api_url: str) -> None:
+    from actions.procedures import ActionHuongDanThuTuc
+
+    offer = CollectingDispatcher()
+    await ActionDatLichHen().run(offer, make_tracker("đặt lịch hẹn", "dat_lich_hen", sender_id="web:dates-3"), {})
+    [days] = offer.messages
+    assert any(str(b["payload"]).startswith("/dat_lich_hen") for b in days["buttons"])
+    day = (await dossier_client().appointment_days(5))[0]
+    tracker = make_tracker(f"ngày {day:%d/%m}", "hoi_thu_tuc", sender_id="web:dates-3")  # read as a procedure
+    tracker.events.insert(0, {"event": "bot", "text": days["text"], "data": {"buttons": days["buttons"]}})
+    dispatcher = CollectingDispatcher()
+    await ActionHuongDanThuTuc().run(dispatcher, tracker, {})
+    text = dispatcher.messages[0]["text"]
+    assert vn_day(day) in text and "thủ tục nào" not in text  # that day's slots, not "which procedure?"
+
+
+async def test_a_time_typed_after_the_slots_read_as_out_of_scope_or_unclear_books(api_url: str) -> None:
+    from actions.policy import ActionChuaHieu
+    from actions.procedures import ActionNgoaiPhamVi
+
+    days = await dossier_client().appointment_days(5)
+    cases = ((ActionNgoaiPhamVi, "ngoai_pham_vi", days[-1]), (ActionChuaHieu, "nlu_fallback", days[-2]))
+    for action, intent, day in cases:
+        offer = CollectingDispatcher()
+        await ActionDatLichHen().run(offer, make_tracker(f"đặt lịch ngày {day:%d/%m/%Y}", "dat_lich_hen"), {})
+        [slots] = offer.messages
+        wanted = slots["buttons"][0]["title"]
+        tracker = make_tracker(wanted.replace(":", "h"), intent, sender_id=f"web:dates-{intent}")
+        tracker.events.insert(0, {"event": "bot", "text": slots["text"], "data": {"buttons": slots["buttons"]}})
+        dispatcher = CollectingDispatcher()
+        await action().run(dispatcher, tracker, {})
+        assert f"lúc {wanted} {vn_day(day)}" in (dispatcher.messages[0].get("text") or ""), intent
