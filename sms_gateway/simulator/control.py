@@ -87,7 +87,8 @@ class SimulatorControl:
     def entries(self) -> list[dict]:
         """Every event the simulator logged (submits, throttles, errors)."""
         if self.log is not None:
-            lines = self.log.read_text().splitlines() if self.log.exists() else []
+            text = self.log.read_text() if self.log.exists() else ""
+            lines = text.split("\n")[:-1]  # the last piece is a line the SMSC is still writing (or empty)
             return [json.loads(line) for line in lines if line.strip()]
         return requests.get(f"{self.url}/log", timeout=10).json()
 
