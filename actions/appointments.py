@@ -87,6 +87,15 @@ def answers_the_booking(tracker: Tracker) -> bool:
     return not text.startswith("/") and booking_offered(tracker) and names_day_or_time(tracker, local_now().date())
 
 
+async def booking_answer(dispatcher: CollectingDispatcher, tracker: Tracker,
+                         domain: DomainDict) -> list[EventType] | None:
+    """The booking's turn when the message answers its offer (:func:`answers_the_booking`), whatever
+    action the classifier's reading led to; None otherwise."""
+    if not answers_the_booking(tracker):
+        return None
+    return await ActionDatLichHen().run(dispatcher, tracker, domain)
+
+
 def offered_day(tracker: Tracker) -> dt.date | None:
     """The day whose free slots the bot's last message offered ("9h" typed then means that day)."""
     for event in reversed(tracker.events):

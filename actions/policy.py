@@ -35,14 +35,6 @@ async def retriever(directory: Path = DATA_DIR) -> Retriever:
     return await asyncio.to_thread(retriever_for, directory)
 
 
-async def _booking_answer(dispatcher: CollectingDispatcher, tracker: Tracker,
-                          domain: DomainDict) -> list[EventType] | None:
-    """"8h30" typed right after the slots were offered, read as a question or barely understood: booked."""
-    from actions.appointments import ActionDatLichHen, answers_the_booking  # it imports this module's importers
-
-    return await ActionDatLichHen().run(dispatcher, tracker, domain) if answers_the_booking(tracker) else None
-
-
 async def _filed_as_report(dispatcher: CollectingDispatcher, tracker: Tracker,
                            domain: DomainDict) -> list[EventType] | None:
     """A complaint told with its substance is filed, and a fee, time or documents question about
@@ -81,7 +73,9 @@ class ActionHoiChinhSach(DossierAction):
     ) -> list[EventType]:
         settings = self.settings
         text = tracker.latest_message.get("text") or ""
-        if (booked := await _booking_answer(dispatcher, tracker, domain)) is not None:
+        from actions.appointments import booking_answer  # it imports this module's importers
+
+        if (booked := await booking_answer(dispatcher, tracker, domain)) is not None:  # "8h30" after the slots
             return booked
         if (filed := await _filed_as_report(dispatcher, tracker, domain)) is not None:
             return filed
@@ -164,7 +158,9 @@ class ActionChuaHieu(ActionHoiChinhSach):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         text = tracker.latest_message.get("text") or ""
-        if (booked := await _booking_answer(dispatcher, tracker, domain)) is not None:
+        from actions.appointments import booking_answer  # it imports this module's importers
+
+        if (booked := await booking_answer(dispatcher, tracker, domain)) is not None:  # "8h30" after the slots
             return booked
         if (filed := await _filed_as_report(dispatcher, tracker, domain)) is not None:
             return filed

@@ -250,10 +250,10 @@ class ActionHuongDanThuTuc(GuidanceAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         text = tracker.latest_message.get("text") or ""
-        from actions.appointments import ActionDatLichHen, answers_the_booking  # it imports actions.lookup
+        from actions.appointments import booking_answer  # it imports actions.lookup
 
-        if answers_the_booking(tracker):  # "thứ hai tuần tới" after the days were offered: not a procedure
-            return await ActionDatLichHen().run(dispatcher, tracker, domain)
+        if (booked := await booking_answer(dispatcher, tracker, domain)) is not None:
+            return booked  # "thứ hai tuần tới" after the days were offered: not a procedure
         if (tracker.get_slot("ho_so_gan_nhat") and followup_of(text) in (Followup.WHY, Followup.WHERE)
                 and not _names_a_product(text) and not text.startswith("/")):
             from actions.lookup import ActionHoiHoSo, latest_topic  # it imports this module
@@ -427,10 +427,10 @@ class ActionNgoaiPhamVi(GuidanceAction):
         if pending_question(tracker.events) is not None:
             # The answer to the bot's own "which procedure?" ("bán buôn", "an toàn thực phẩm").
             return await ActionHuongDanThuTuc().run(dispatcher, tracker, domain)
-        from actions.appointments import ActionDatLichHen, answers_the_booking  # it imports actions.lookup
+        from actions.appointments import booking_answer  # it imports actions.lookup
 
-        if answers_the_booking(tracker):  # "8h30" after the slots were offered
-            return await ActionDatLichHen().run(dispatcher, tracker, domain)
+        if (booked := await booking_answer(dispatcher, tracker, domain)) is not None:
+            return booked  # "8h30" after the slots were offered
         from actions.feedback import file_if_report  # actions.feedback imports this module
         from actions.places import ActionTimDiaDiem, asked_where
 
