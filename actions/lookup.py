@@ -15,7 +15,7 @@ from actions.base import DossierAction, last_bot_text, redis_client
 from actions.notifications import ActionDangKyThongBao
 from actions.procedures import ActionHuongDanThuTuc, asks_documents_only, aspects_of, names_a_product
 from common import stats
-from common.codes import canonical_code, find_codes, is_bare_code_attempt, looks_like_code_attempt
+from common.codes import canonical_code, find_codes, is_bare_code_attempt, looks_like_code_attempt, without_codes
 from common.dates import local_now
 from common.dossier_questions import Followup, followup_of
 from common.stats import Count
@@ -111,6 +111,17 @@ def codes_asked(tracker: Tracker) -> list[str]:
     return codes_in_message(tracker) or ([canonical_code(str(slot)) or str(slot)] if slot else [])
 
 
+SECOND_QUESTIONS = ("hoi_le_phi", "hoi_giay_to")  # a procedure's facts no dossier answers
+
+
+def asks_a_procedure_too(text: str) -> bool:
+    """Whether a message that gives a code also asks a named procedure's fee or documents (a second
+    question); "bao giờ xong", "trễ hạn chưa" are about the dossier itself."""
+    rest = without_codes(text)
+    return (any(a in SECOND_QUESTIONS for a in aspects_of(rest)) and names_a_product(rest)
+            and followup_of(rest) is None)
+
+
 def latest_topic(tracker: Tracker) -> str | None:
     """What the conversation was last about: ``ho_so_gan_nhat`` (a dossier) or ``thu_tuc_gan_nhat``."""
     for event in reversed(tracker.events):
@@ -145,6 +156,9 @@ class ActionTraCuuHoSo(DossierAction):
                                          buttons=lookup_buttons())
                 # Its procedure is the one discussed now ("còn lệ phí thì sao"); the dossier is the latest topic.
                 events += [SlotSet("thu_tuc_gan_nhat", dossier.procedure_id), SlotSet("ho_so_gan_nhat", dossier.code)]
+        if asks_a_procedure_too(tracker.latest_message.get("text") or ""):
+            # "mã hồ sơ ..., với lại cho hỏi lệ phí bán buôn rượu": the second question is answered too.
+            events += await ActionHuongDanThuTuc().guide(dispatcher, tracker, None)
         return events
 
     async def lookup(self, dispatcher: CollectingDispatcher, code: str) -> Dossier | None:

@@ -89,6 +89,15 @@ def find_codes(text: str) -> list[CodeMatch]:
     return found
 
 
+def without_codes(text: str) -> str:
+    """``text`` with its dossier codes taken out (what else the message says)."""
+    parts, start = [], 0
+    for found in find_codes(text):
+        parts.append(text[start:found.start])
+        start = found.end
+    return " ".join([*parts, text[start:]])
+
+
 def parse_code(text: str) -> DossierCode:
     """Parse a text that should hold exactly one dossier code.
 

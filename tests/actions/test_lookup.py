@@ -69,3 +69,22 @@ async def test_form_explains_a_malformed_code_and_gives_up_after_three() -> None
         assert "chưa đúng định dạng" in dispatcher.messages[0]["text"]
         stopped = any(e.get("event") == "active_loop" and e.get("name") is None for e in events)
         assert stopped == (attempt == MAX_ATTEMPTS)
+
+
+async def test_a_second_question_beside_the_code_is_answered_too(api_url: str, seeded_db: Path) -> None:
+    [dossier], _ = Database(seeded_db).dossiers("dang_xu_ly", 1, 0)
+    dispatcher = CollectingDispatcher()
+    text = f"mã hồ sơ {dossier.code}, với lại cho hỏi lệ phí bán buôn rượu luôn"
+    events = await ActionTraCuuHoSo().run(dispatcher, make_tracker(text, "tra_cuu_ho_so"), {})
+    status, fee = (m["text"] for m in dispatcher.messages)
+    assert dossier.code in status
+    assert "bán buôn rượu" in fee.lower() and "đ" in fee
+    assert _slot_events(events)["ho_so_gan_nhat"] == dossier.code
+
+
+async def test_a_question_about_the_dossier_itself_gets_only_its_status(api_url: str, seeded_db: Path) -> None:
+    [dossier], _ = Database(seeded_db).dossiers("dang_xu_ly", 1, 0)
+    dispatcher = CollectingDispatcher()
+    text = f"hs {dossier.code} giấy phép bán lẻ rượu của tôi khi nào có"
+    await ActionTraCuuHoSo().run(dispatcher, make_tracker(text, "tra_cuu_ho_so"), {})
+    assert len(dispatcher.messages) == 1 and dossier.code in dispatcher.messages[0]["text"]
