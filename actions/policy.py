@@ -105,9 +105,11 @@ class ActionHoiChinhSach(DossierAction):
         """After an answer that links one catalog procedure, "mất mấy ngày" is about that procedure."""
         return [SlotSet("thu_tuc_gan_nhat", self.linked)] if self.linked else []
 
-    async def reply_from_knowledge(self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> bool:
-        """Answer ``text`` from the knowledge base when an entry matches well enough; False otherwise."""
-        hit = (await retriever(data_dir(self.settings.content_dir))).answer(text)
+    async def reply_from_knowledge(self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str,
+                                   threshold: float | None = None) -> bool:
+        """Answer ``text`` from the knowledge base when an entry matches well enough (``threshold``
+        when it must match better than the base's own); False otherwise."""
+        hit = (await retriever(data_dir(self.settings.content_dir))).answer(text, threshold)
         if hit is None:
             return False
         entry = hit.entry

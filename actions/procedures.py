@@ -30,6 +30,7 @@ from content import replies
 from dossier_api.catalog import QUESTION_WORDS, FacetVocabulary, close_matches
 from dossier_api.client import DossierApiUnavailable, DossierNotFound
 from dossier_api.models import Procedure, ProcedureMatch
+from knowledge.retrieval import DISPUTED_THRESHOLD
 from vn_nlu.lexicon import CUES_FILE, Lexicon, OtherAgency, load_teencode, other_agency, split_tokens
 
 logger = logging.getLogger(__name__)
@@ -457,7 +458,8 @@ class ActionNgoaiPhamVi(GuidanceAction):
             return events
         # A question on the sector's rules the classifier took for out of scope (the base declines
         # other agencies' matters itself).
-        if text.strip() and await ActionHoiChinhSach().reply_from_knowledge(dispatcher, tracker, text):
+        if text.strip() and await ActionHoiChinhSach().reply_from_knowledge(dispatcher, tracker, text,
+                                                                             DISPUTED_THRESHOLD):
             return []
         dispatcher.utter_message(response="utter_ngoai_pham_vi")
         return []

@@ -36,6 +36,10 @@ CHAR_WEIGHT = 0.5
 ANSWER_WEIGHT = 0.15  # the answer text, next to the best phrasing
 TOPIC_WEIGHT = 0.3  # all the phrasings of the entry's topic: "phạt" next to "gas" is about gas
 DEFAULT_THRESHOLD = 0.35
+# A question the classifier read as out of scope needs a match few of its out-of-scope training
+# examples reach (465 of 467 score below; "giá vàng hôm nay" met the gas price entry at 0.36 through
+# "giá ... hôm nay bao nhiêu" alone).
+DISPUTED_THRESHOLD = 0.45
 # A question that names another agency's paper ("thuế", "bảo hiểm xã hội") needs a closer match,
 OTHER_AGENCY_THRESHOLD = 0.5
 # except the agencies whose matters the base itself explains (vn_nlu/data/other_agencies.yml keys):
@@ -101,11 +105,12 @@ class Retriever:
         order = np.argsort(-scores)[:limit]
         return [Hit(self.kb.entries[i], float(scores[i])) for i in order]
 
-    def answer(self, text: str) -> Hit | None:
-        """The entry that answers ``text``, or None when nothing matches well enough
-        (or the question names another agency's paper: ``hộ chiếu``, ``sổ đỏ``...)."""
+    def answer(self, text: str, threshold: float | None = None) -> Hit | None:
+        """The entry that answers ``text``, or None when nothing matches well enough (``threshold``,
+        the retriever's own by default), or the question names another agency's paper: ``hộ chiếu``,
+        ``sổ đỏ``..."""
         hits = self.search(text, limit=1)
-        if not hits or hits[0].score < self.threshold:
+        if not hits or hits[0].score < max(self.threshold, threshold or 0.0):
             return None
         if hits[0].score < OTHER_AGENCY_THRESHOLD:
             agency = other_agency(text)

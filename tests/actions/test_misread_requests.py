@@ -150,3 +150,17 @@ async def test_out_of_scope_meeting_procedures_only_through_general_words_is_not
     named = CollectingDispatcher()  # a product of ours named: the choice between its variants stays
     await ActionNgoaiPhamVi().run(named, make_tracker("giấy phép thuốc lá", "ngoai_pham_vi"), {})
     assert len(named.messages[0]["buttons"]) >= 2
+
+
+async def test_out_of_scope_needs_a_close_policy_match_to_be_answered_from_it(api_url: str) -> None:
+    from actions.procedures import ActionNgoaiPhamVi
+
+    # "giá ... hôm nay bao nhiêu" alone met the gas price entry: the classifier's "not ours" stands.
+    dispatcher = CollectingDispatcher()
+    await ActionNgoaiPhamVi().run(dispatcher, make_tracker("giá vàng hôm nay bao nhiêu", "ngoai_pham_vi"), {})
+    assert dispatcher.messages == [{**dispatcher.messages[0], "response": "utter_ngoai_pham_vi"}]
+    # A rule of the sector the classifier missed is still answered from the knowledge base.
+    answered = CollectingDispatcher()
+    text = "giảm giá 30% dịp tết có phải đăng ký với sở không"
+    await ActionNgoaiPhamVi().run(answered, make_tracker(text, "ngoai_pham_vi"), {})
+    assert "khuyến mại" in answered.messages[0]["text"].lower()
