@@ -69,9 +69,9 @@ def unsubscribed_text(dropped: list[str], asked: list[str] | None, channel: str)
 
 
 def sms_overview(announcements: list[Announcement]) -> str:
-    """``TIN`` alone: how to subscribe, the topic codes, and the latest news (short)."""
-    head = text("news.sms.how_to", topics=topic_list("sms"))
-    return f"{head} {latest_text(announcements[:2], 'sms')}" if announcements else head
+    """``TIN`` alone (``TIN MOI``): the latest news (short), or that there is none, then how to
+    subscribe and the topic codes."""
+    return f"{latest_text(announcements[:2], 'sms')} {text('news.sms.how_to', topics=topic_list('sms'))}"
 
 
 def ask_topic(subscribed: list[str]) -> str:

@@ -72,7 +72,8 @@ async def test_subscribing_and_leaving_topics_by_sms(router: Router) -> None:
 
 
 async def test_tin_alone_lists_the_topic_codes_and_the_latest_news(router: Router) -> None:
-    assert "Soạn TIN <chủ đề>" in _fits(await router.reply(MSISDN, "TIN"))
+    nothing_yet = _fits(await router.reply(MSISDN, "TIN MOI"))
+    assert "chưa có thông báo mới" in nothing_yet and "Soạn TIN <chủ đề>" in nothing_yet
     long = "Các cửa hàng xăng dầu niêm yết giá mới và bán đúng giá. " * 8
     for day in (1, 2, 3):
         await news.publish(router.redis, f"Thông báo số {day} về giá xăng dầu trong tháng", long[:500],
