@@ -560,7 +560,8 @@ class TopicChangeGuard(GraphComponent):
     ``change_words`` and names something the assistant does (a cue group of
     ``service_cues``, a procedure topic of the lexicon, a dossier code), and has no
     word of leaving (cue group ``leave_cue``), it gets the best-ranked intent that
-    is not a closing one.
+    is not a closing one. So does one that asks to stop something (``cancel_words``:
+    "hủy hết đi", "ngừng gửi giúp em") without a word of leaving: a goodbye never cancels.
     """
 
     @staticmethod
@@ -582,6 +583,7 @@ class TopicChangeGuard(GraphComponent):
             },
             "fallback_intent": "nlu_fallback",
             "change_words": ["thôi", "thoi", "à thôi", "chuyển qua", "chuyển sang", "hỏi cái khác", "hỏi khác"],
+            "cancel_words": ["hủy", "huỷ", "ngừng", "ngưng", "dừng", "xóa", "xoá", "stop", "unsubscribe", "cancel"],
             "service_cues": ["phi", "thoi_gian", "giay_to", "noi_nop", "thu_tuc", "tra_cuu", "danh_gia", "lich_hen",
                              "chuyen_phat", "phan_anh", "dia_diem", "thong_bao", "linh_vuc"],
             "leave_cue": "tam_biet",
@@ -600,6 +602,7 @@ class TopicChangeGuard(GraphComponent):
         self._cues = Lexicon.of_groups({k: v for k, v in cues.items() if k in wanted}, teencode, exact_only)
         self._topics = Lexicon.from_file(Path(config["lexicon_file"]), teencode)
         self._change = Lexicon.of_groups({"change": list(config["change_words"])}, teencode)
+        self._cancel = Lexicon.of_groups({"cancel": list(config.get("cancel_words", []))}, teencode)
         self._closing = set(config["closing_intents"])
         self._short = set(config.get("short_intents", []))
         self._markers = {intent: frozenset(fold_key(w) for w in words)
@@ -616,12 +619,16 @@ class TopicChangeGuard(GraphComponent):
         return training_data
 
     def changes_topic(self, spans: list[Span]) -> bool:
-        """Whether the tokens have a word of changing the subject, a service named, and no goodbye."""
-        if not self._change.find(spans):
+        """Whether the tokens have a word of changing the subject and a service named, or a word of
+        cancelling, and no goodbye."""
+        changes, cancels = bool(self._change.find(spans)), bool(self._cancel.find(spans))
+        if not (changes or cancels):
             return False
         groups = {hit.entity for hit in self._cues.find(spans)}
         if self._config["leave_cue"] in groups:
             return False
+        if cancels:
+            return True
         named = groups - {self._config["leave_cue"]}
         return bool(named) or any(h.entity == "thu_tuc" for h in self._topics.find(spans)) or any(
             s.lemma == CODE_LEMMA for s in spans)

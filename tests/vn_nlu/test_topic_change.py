@@ -29,6 +29,11 @@ def test_a_closing_read_that_names_a_service_takes_the_best_service_intent(text:
     assert _run(text, [("tam_biet", 0.7), (expected, 0.2), ("chao_hoi", 0.1)]) == expected
 
 
+@pytest.mark.parametrize("text", ["hủy hết đi", "ngừng gửi giúp em nha", "stop"])
+def test_a_request_to_stop_something_is_not_a_goodbye(text: str) -> None:
+    assert _run(text, [("tam_biet", 0.7), ("huy_dang_ky", 0.2), ("chao_hoi", 0.1)]) == "huy_dang_ky"
+
+
 def test_a_fallback_with_a_goodbye_on_top_is_re_read_too() -> None:
     ranking = [("tam_biet", 0.33), ("hoi_le_phi", 0.31), ("cam_on", 0.2)]
     assert _run("thôi hỏi phí gia hạn", ranking, intent="nlu_fallback") == "hoi_le_phi"
@@ -39,6 +44,7 @@ def test_a_fallback_with_a_goodbye_on_top_is_re_read_too() -> None:
     "thôi em đi đây",
     "thôi, cảm ơn thủ tục rõ rồi, tạm biệt",  # names a procedure but says goodbye
     "hỏi lệ phí xong rồi, bye",  # no word of changing the subject
+    "thôi hủy nhé, tạm biệt",  # cancels, but leaves
 ])
 def test_a_real_goodbye_stays_a_goodbye(text: str) -> None:
     assert _run(text, [("tam_biet", 0.8), ("hoi_le_phi", 0.1), ("hoi_thu_tuc", 0.1)]) == "tam_biet"
