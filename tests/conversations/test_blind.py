@@ -8,6 +8,7 @@ from dossier_api.catalog import load_catalog
 from scripts.eval_conversations import BLIND_DIR, SUITE_DIR, load_suite
 
 BLIND3_DIR = BLIND_DIR.parent / "blind3"  # a third batch, written after this session's fixes (make eval-blind3)
+BLIND4_DIR = BLIND_DIR.parent / "blind4"  # a fourth batch, what a new citizen gets (make eval-blind4)
 
 SERVICES = {"lookup", "procedures", "rating", "appointments", "delivery", "feedback", "places", "notifications",
             "news", "handoff", "out_of_scope", "smalltalk"}
@@ -28,9 +29,15 @@ def test_the_third_batch_loads_with_known_checks_only() -> None:
     assert len(third) >= 100 and all(c.id.startswith("blind3-") for c in third)
 
 
+def test_the_fourth_batch_loads_with_known_checks_only() -> None:
+    fourth = load_suite(BLIND4_DIR)
+    assert len(fourth) >= 60 and all(c.id.startswith("blind4-") for c in fourth)
+    assert sum(c.channel == "sms" for c in fourth) >= 18
+
+
 def test_blind_conversations_name_catalog_procedures_and_their_own_dossiers() -> None:
     ids = {p.id for p in load_catalog()}
-    for conv in [*load_suite(BLIND_DIR), *load_suite(BLIND3_DIR)]:
+    for conv in [*load_suite(BLIND_DIR), *load_suite(BLIND3_DIR), *load_suite(BLIND4_DIR)]:
         for turn in conv.turns:
             expect = turn.get("expect") or {}
             for key in PROCEDURE_CHECKS:
@@ -48,4 +55,6 @@ def test_the_blind_set_is_apart_from_the_main_suite() -> None:
     main_ids = {c.id for c in load_suite(SUITE_DIR)}
     blind_ids = {c.id for c in load_suite(BLIND_DIR)}
     assert not main_ids & blind_ids
-    assert not (main_ids | blind_ids) & {c.id for c in load_suite(BLIND3_DIR)}
+    third_ids = {c.id for c in load_suite(BLIND3_DIR)}
+    assert not (main_ids | blind_ids) & third_ids
+    assert not (main_ids | blind_ids | third_ids) & {c.id for c in load_suite(BLIND4_DIR)}
