@@ -196,6 +196,15 @@ def _facet_score(procedure: Procedure, named: dict[str, set[str]]) -> float:
     return score
 
 
+def _named_acts_first(named: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The new licence's words are part of licences' names ("cấp lại giấy phép *thành lập* văn phòng
+    đại diện"): beside another act they name that act only."""
+    acts = named.get("hanh_vi", set())
+    if DEFAULT_ACT in acts and len(acts) > 1:
+        return {**named, "hanh_vi": acts - {DEFAULT_ACT}}
+    return named
+
+
 def _prefer_named_variants(
     hits: list[tuple[Procedure, float]], named: dict[str, set[str]]
 ) -> list[tuple[Procedure, float]]:
@@ -297,7 +306,7 @@ class CatalogIndex:
         """Procedures matching ``query``, best first; empty when nothing matches."""
         query_terms = _query_terms(query)
         folded_query = f" {' '.join(_WORD.findall(fold_key(query)))} "
-        named = self._facets.find(query)
+        named = _named_acts_first(self._facets.find(query))
         hits: list[tuple[Procedure, float]] = []
         for procedure, terms, keywords in zip(self.procedures, self._terms, self._keywords, strict=False):
             score = sum(self._idf[t] * (2.0 if " " in t else 1.0) for t in query_terms if t in terms)

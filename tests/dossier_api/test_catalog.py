@@ -87,6 +87,18 @@ def test_a_variant_named_outranks_its_siblings_clearly(index: CatalogIndex) -> N
     assert only.procedure.id == "cap_lai_xang_dau"
 
 
+@pytest.mark.parametrize(("query", "expected"), [
+    ("cap lai giay phep thanh lap van phong dai dien bi mat", "cap_lai_van_phong_dai_dien"),
+    ("gia hạn giấy phép thành lập vpđd", "gia_han_van_phong_dai_dien"),
+    ("xin giấy phép thành lập văn phòng đại diện", "van_phong_dai_dien"),
+])
+def test_the_new_licences_words_in_a_licence_name_leave_another_act_named(
+    index: CatalogIndex, query: str, expected: str
+) -> None:
+    [only] = close_matches(index.search(query))  # "thành lập" is the licence's name, "cấp lại" the act
+    assert only.procedure.id == expected
+
+
 @pytest.mark.parametrize(("query", "variants"), [
     ("thuốc lá", {"ban_buon_thuoc_la", "ban_le_thuoc_la"}),
     ("giấy phép rượu", {"ban_buon_ruou", "ban_le_ruou", "ban_le_ruou_tieu_dung_tai_cho"}),
