@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.base import DossierAction, last_bot_text, redis_client
+from actions.base import DossierAction, channel_of, last_bot_text, redis_client
 from actions.notifications import ActionDangKyThongBao
 from actions.procedures import ActionHuongDanThuTuc, asks_documents_only, aspects_of, names_a_product
 from common import stats
@@ -149,11 +149,13 @@ class ActionTraCuuHoSo(DossierAction):
         events: list[EventType] = [SlotSet("ma_ho_so", None)]
         if len(codes) > 1:
             dispatcher.utter_message(text=replies.several_codes(len(codes)))
+        # Several dossiers in one SMS: each in its short form, so the last is not cut off.
+        several_sms = len(codes) > 1 and channel_of(tracker) == "sms"
+        status = replies.dossier_status_short if several_sms else replies.dossier_status
         for code in codes:
             dossier = await self.lookup(dispatcher, code)
             if dossier is not None:
-                dispatcher.utter_message(text=replies.dossier_status(dossier, local_now().date()),
-                                         buttons=lookup_buttons())
+                dispatcher.utter_message(text=status(dossier, local_now().date()), buttons=lookup_buttons())
                 # Its procedure is the one discussed now ("còn lệ phí thì sao"); the dossier is the latest topic.
                 events += [SlotSet("thu_tuc_gan_nhat", dossier.procedure_id), SlotSet("ho_so_gan_nhat", dossier.code)]
         if asks_a_procedure_too(tracker.latest_message.get("text") or ""):
