@@ -18,6 +18,7 @@ longer held out.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections import Counter
 from pathlib import Path
@@ -72,7 +73,7 @@ def confusion_lines(predictions: list[Prediction], top: int = 15) -> list[str]:
     return [f"  {n:>3}  {gold} → {got}" for (gold, got), n in pairs.most_common(top)]
 
 
-def report_lines(name: str, predictions: list[Prediction], seen: set[str]) -> list[str]:
+def report_lines(name: str, predictions: list[Prediction], seen: set[str], show_seen: bool = False) -> list[str]:
     """The whole report of one held-out file."""
     report = Report(predictions)
     unseen = [p for p in predictions if fold_key(p.example.text) not in seen]
@@ -88,6 +89,9 @@ def report_lines(name: str, predictions: list[Prediction], seen: set[str]) -> li
         "", f"errors ({len(report.errors())}): utterance → got (conf) → expected", *error_lines(predictions),
         "",
     ]
+    if show_seen:
+        lines += ["held-out lines also in the training data (folded):",
+                  *(f"  {p.example.text}" for p in predictions if fold_key(p.example.text) in seen), ""]
     return lines
 
 
@@ -95,9 +99,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="*", type=Path, default=list(DEFAULT_FILES), help="Rasa NLU YAML files")
     parser.add_argument("--model", type=Path, default=MODEL)
+    parser.add_argument("--show-seen", action="store_true", help="list the held-out lines found in the training data")
     args = parser.parse_args()
     if not args.model.exists():
         sys.exit(f"no trained model at {args.model}: run `make model`")
+    import structlog  # Rasa's parse logs go through structlog, which prints everything unless configured
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     examples = {path: load_examples(path) for path in args.files}
     everything = [e for batch in examples.values() for e in batch]
     predictions = predict(args.model, everything)  # one model load for all files
@@ -108,7 +116,7 @@ def main() -> None:
         start += len(batch)
         resolved = path.resolve()
         name = resolved.relative_to(ROOT) if resolved.is_relative_to(ROOT) else path
-        print("\n".join(report_lines(str(name), part, seen)))
+        print("\n".join(report_lines(str(name), part, seen, args.show_seen)))
 
 
 if __name__ == "__main__":
