@@ -122,11 +122,11 @@ def asks_a_procedure_too(text: str) -> bool:
             and followup_of(rest) is None)
 
 
-def latest_topic(tracker: Tracker) -> str | None:
-    """What the conversation was last about: ``ho_so_gan_nhat`` (a dossier) or ``thu_tuc_gan_nhat``."""
+def latest_topic(tracker: Tracker, topics: tuple[str, ...] = ("ho_so_gan_nhat", "thu_tuc_gan_nhat")) -> str | None:
+    """What the conversation was last about, of ``topics``: ``ho_so_gan_nhat`` (a dossier) or
+    ``thu_tuc_gan_nhat`` (a procedure), and with places' ``khu_vuc_gan_nhat`` when asked."""
     for event in reversed(tracker.events):
-        if event.get("event") == "slot" and event.get("value") and event.get("name") in (
-                "ho_so_gan_nhat", "thu_tuc_gan_nhat"):
+        if event.get("event") == "slot" and event.get("value") and event.get("name") in topics:
             return event["name"]
     return None
 

@@ -182,6 +182,20 @@ def asks_documents_only(text: str) -> bool:
     return _DOCUMENTS_FOLLOW_UP.match(fold_key(text).strip(" ?.!")) is not None
 
 
+_PROCEDURE_WORDS = re.compile(r"\b(?:thu tuc|giay phep|giay chung nhan|dieu kien|cap phep|xin phep|dang ky)\b")
+
+
+def asks_places_again(tracker: Tracker) -> bool:
+    """After a places answer, a message that names a place type and asks nothing of a procedure
+    ("còn cây xăng thì sao": a petrol station is a place and a licence) asks for those places."""
+    from actions.lookup import latest_topic  # it imports this module
+
+    text = tracker.latest_message.get("text") or ""
+    return (latest_entity(tracker, "loai_dia_diem") is not None and not text.startswith("/")
+            and latest_topic(tracker, ("ho_so_gan_nhat", "thu_tuc_gan_nhat", "khu_vuc_gan_nhat")) == "khu_vuc_gan_nhat"
+            and not aspects_of(text) and _PROCEDURE_WORDS.search(fold_key(text)) is None)
+
+
 def names_a_product(text: str) -> bool:
     """Public for the lookup form: whether ``text`` names what a procedure is about."""
     return _names_a_product(text)
@@ -255,6 +269,10 @@ class ActionHuongDanThuTuc(GuidanceAction):
 
         if (booked := await booking_answer(dispatcher, tracker, domain)) is not None:
             return booked  # "thứ hai tuần tới" after the days were offered: not a procedure
+        if asks_places_again(tracker):
+            from actions.places import ActionTimDiaDiem
+
+            return await ActionTimDiaDiem().run(dispatcher, tracker, domain)  # "còn cây xăng thì sao" after ATMs
         if (tracker.get_slot("ho_so_gan_nhat") and followup_of(text) in (Followup.WHY, Followup.WHERE)
                 and not _names_a_product(text) and not text.startswith("/")):
             from actions.lookup import ActionHoiHoSo, latest_topic  # it imports this module

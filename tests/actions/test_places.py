@@ -70,3 +70,22 @@ async def test_a_follow_up_naming_only_another_type_is_near_the_last_answer(api_
     [message] = await _run(make_tracker("còn atm thì sao", "tim_dia_diem",
                                         slots={"loai_dia_diem": "atm", "khu_vuc_gan_nhat": point}))
     assert message["text"].startswith("Các ATM gần anh/chị nhất:")
+
+
+async def test_a_place_type_that_is_also_a_licence_after_a_places_answer_is_places(api_url: str) -> None:
+    from actions.procedures import ActionHuongDanThuTuc
+
+    def after_places(text: str, intent: str, entities: list[dict]) -> object:
+        tracker = make_tracker(text, intent, entities=entities,
+                               slots={"loai_dia_diem": "tram_xang", "khu_vuc_gan_nhat": {"ward": "Sơn Trà"}})
+        tracker.events.insert(0, {"event": "slot", "name": "khu_vuc_gan_nhat", "value": {"ward": "Sơn Trà"}})
+        return tracker
+
+    petrol = [{"entity": "loai_dia_diem", "value": "tram_xang"}, {"entity": "thu_tuc", "value": "xang_dau"}]
+    dispatcher = CollectingDispatcher()  # "cây xăng" is a place type and the petrol licence's topic
+    await ActionHuongDanThuTuc().run(dispatcher, after_places("còn cây xăng thì sao", "hoi_thu_tuc", petrol), {})
+    assert dispatcher.messages[0]["text"].startswith("Các cửa hàng xăng dầu gần phường Sơn Trà nhất:")
+    licence = CollectingDispatcher()  # asking its licence is still the procedure
+    await ActionHuongDanThuTuc().run(
+        licence, after_places("còn giấy phép cây xăng thì sao", "hoi_thu_tuc", petrol), {})
+    assert "Các cửa hàng xăng dầu gần" not in licence.messages[0]["text"]
