@@ -18,7 +18,7 @@ from actions.lookup import ActionHoiHoSo
 from actions.smalltalk import ActionPhuDinh
 from common.dates import local_now, month_named, parse_day, parse_time, vn_day
 from common.dossier_questions import followup_of
-from common.text import fold_key
+from common.text import fold_key, nfc
 from content import replies, texts
 from dossier_api.client import BadRequest, DossierApiError, DossierApiUnavailable, DossierNotFound, SlotFull
 from dossier_api.models import Appointment, AppointmentIn
@@ -62,6 +62,15 @@ NOT_BOOKING = {"tam_biet": "utter_tam_biet", "ngoai_pham_vi": "utter_ngoai_pham_
 
 
 CANCEL_WORDS = ("huy", "bo lich", "khong den duoc")
+# Moving a booking: "đổi" typed with its marks ("đợi", to wait, folds the same), or a pair that says it.
+_MOVE_MARKED = re.compile(r"(?<!\w)(?:đổi|dời|chuyển|change|reschedule|move)(?!\w)")
+MOVE_WORDS = ("doi lich", "doi gio", "doi ngay", "doi hen", "doi qua", "doi sang", "doi lai", "doi thanh",
+              "chuyen qua", "chuyen sang", "doi thoi gian")
+
+
+def asks_to_move(text: str) -> bool:
+    """ "à thôi đổi qua 3h30 chiều", "dời lịch sang thứ sáu": the booking held is to move."""
+    return _MOVE_MARKED.search(nfc(text).lower()) is not None or _wants(text, *MOVE_WORDS)
 
 
 def names_day_or_time(tracker: Tracker, today: dt.date) -> bool:
@@ -140,7 +149,8 @@ class ActionDatLichHen(DossierAction):
             return []
         try:
             cancel_id = latest_entity(tracker, "huy_lich")
-            if cancel_id or _wants(text, *CANCEL_WORDS):
+            moving = asks_to_move(text) or (cancel_id and latest_entity(tracker, "ngay_hen"))
+            if not moving and (cancel_id or _wants(text, *CANCEL_WORDS)):
                 await self._cancel(dispatcher, owner, cancel_id)
             elif _wants(text, "xem", "kiem tra", "da dat", "cua toi", "cua minh", "lich hen nao", "co lich hen",
                         "co hen nao", "my appointments?") and not _wants(text, "trong", "con cho", "free"):
@@ -152,35 +162,48 @@ class ActionDatLichHen(DossierAction):
             dispatcher.utter_message(text=replies.service_unavailable(self.settings.hotline))
         return []
 
+    async def _moved(self, tracker: Tracker, text: str, owner: str) -> Appointment | None:
+        """The appointment this booking replaces: the one its buttons carry, else, when the message
+        asks to move ("đổi qua 3h30"), the one booked last."""
+        carried = latest_entity(tracker, "huy_lich")
+        if not (carried or asks_to_move(text)):
+            return None
+        held = await self.client.appointments(owner)
+        if carried:
+            return next((a for a in held if str(a.id) == carried), None)
+        return max(held, key=lambda a: a.id, default=None)
+
     async def _book(self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str, owner: str) -> None:
         now = local_now()
         raw_day, raw_time = latest_entity(tracker, "ngay_hen"), latest_entity(tracker, "gio_hen")
+        old = await self._moved(tracker, text, owner)
+        moving = {"huy_lich": str(old.id)} if old is not None else {}  # the buttons carry what is moved
         day = dt.date.fromisoformat(raw_day) if raw_day else parse_day(text, now.date())
         if day is None and parse_time(text):
-            day = offered_day(tracker)
+            day = offered_day(tracker) or (old.date if old is not None else None)
         month = month_named(text, now.date()) if day is None else None
         if month is not None and (month - now.date()).days > BOOK_DAYS_AHEAD:  # "tháng sáu năm sau"
             why = texts.text("appointment.month_too_far", month=f"{month:%m/%Y}", ahead=BOOK_DAYS_AHEAD)
-            await self._offer_days(dispatcher, texts.text("appointment.pick_other_day", why=why))
+            await self._offer_days(dispatcher, texts.text("appointment.pick_other_day", why=why), moving)
             return
         if day is None:
-            await self._offer_days(dispatcher, texts.text("appointment.which_day"))
+            await self._offer_days(dispatcher, texts.text("appointment.which_day"), moving)
             return
         slots = await self.client.appointment_slots(day)
         if slots.closed:
             why = texts.text(f"appointment.closed.{slots.closed}", day=vn_day(day), ahead=BOOK_DAYS_AHEAD)
-            await self._offer_days(dispatcher, texts.text("appointment.pick_other_day", why=why))
+            await self._offer_days(dispatcher, texts.text("appointment.pick_other_day", why=why), moving)
             return
         free = [s.time for s in slots.slots if s.free > 0]
         if not free:
-            await self._offer_days(dispatcher, texts.text("appointment.day_full", day=vn_day(day)))
+            await self._offer_days(dispatcher, texts.text("appointment.day_full", day=vn_day(day)), moving)
             return
         typed = parse_time(text)
         wanted = raw_time or (typed.strftime("%H:%M") if typed else None)
         if wanted not in free:
             intro = (texts.text("appointment.slot_unavailable", time=wanted, day=vn_day(day)) if wanted
                      else texts.text("appointment.which_time", day=vn_day(day)))
-            buttons = [{"title": t, "payload": _payload(ngay_hen=day.isoformat(), gio_hen=t)}
+            buttons = [{"title": t, "payload": _payload(ngay_hen=day.isoformat(), gio_hen=t, **moving)}
                        for t in free[:MAX_SLOT_BUTTONS]]
             later = texts.text("appointment.other_time_hint") if len(free) > MAX_SLOT_BUTTONS else ""
             dispatcher.utter_message(text=texts.text("appointment.free_times", intro=intro, later=later),
@@ -199,14 +222,21 @@ class ActionDatLichHen(DossierAction):
             return
         except BadRequest as exc:
             logger.info("booking refused: %s", exc.error)
-            await self._offer_days(dispatcher, texts.text("appointment.refused"))
+            await self._offer_days(dispatcher, texts.text("appointment.refused"), moving)
             return
         dispatcher.utter_message(text=texts.text("appointment.booked", appointment=describe(booked),
                                                  address=self.settings.office_address))
+        if old is not None and old.id != booked.id:
+            try:
+                await self.client.cancel_appointment(old.id, owner)
+            except (DossierNotFound, DossierApiError):
+                return  # cancelled meanwhile
+            dispatcher.utter_message(text=texts.text("appointment.moved_from", appointment=describe(old)))
 
-    async def _offer_days(self, dispatcher: CollectingDispatcher, intro: str) -> None:
+    async def _offer_days(self, dispatcher: CollectingDispatcher, intro: str,
+                          moving: dict[str, str] | None = None) -> None:
         days = await self.client.appointment_days(5)
-        buttons = [{"title": vn_day(d), "payload": _payload(ngay_hen=d.isoformat())} for d in days]
+        buttons = [{"title": vn_day(d), "payload": _payload(ngay_hen=d.isoformat(), **(moving or {}))} for d in days]
         dispatcher.utter_message(text=intro, buttons=buttons)
 
     async def _list(self, dispatcher: CollectingDispatcher, owner: str) -> None:

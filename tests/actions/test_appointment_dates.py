@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -96,3 +97,32 @@ async def test_a_time_typed_after_the_slots_read_as_out_of_scope_or_unclear_book
         dispatcher = CollectingDispatcher()
         await action().run(dispatcher, tracker, {})
         assert f"lúc {wanted} {vn_day(day)}" in (dispatcher.messages[0].get("text") or ""), intent
+
+
+async def test_moving_a_booking_to_another_time_keeps_its_day_and_frees_the_old_place(api_url: str) -> None:
+    client = dossier_client()
+    day = (await client.appointment_days(5))[-1]
+    owner = "web:dates-move"
+    first = CollectingDispatcher()
+    await ActionDatLichHen().run(first, make_tracker(f"đặt lịch 9h ngày {day:%d/%m/%Y}", "dat_lich_hen",
+                                                     sender_id=owner), {})
+    [held] = await client.appointments(owner)
+    assert held.time == "09:00" and held.date == day
+    moved = CollectingDispatcher()
+    await ActionDatLichHen().run(moved, make_tracker("à thôi đổi qua 3h30 chiều được ko", "tam_biet",
+                                                     sender_id=owner), {})
+    [now] = await client.appointments(owner)  # one place: the new one
+    assert (now.date, now.time) == (day, "15:30")
+    assert f"lúc 15:30 {vn_day(day)}" in moved.messages[0]["text"] and "cũ" in moved.messages[1]["text"]
+    # A move that names only a day offers that day's times; the chosen one replaces the place held.
+    other = (await client.appointment_days(5))[-2]
+    offer = CollectingDispatcher()
+    await ActionDatLichHen().run(offer, make_tracker(f"dời lịch sang ngày {other:%d/%m/%Y}", "dat_lich_hen",
+                                                     sender_id=owner), {})
+    button = offer.messages[0]["buttons"][0]
+    picked = make_tracker(button["payload"], "dat_lich_hen", sender_id=owner,
+                          entities=[{"entity": k, "value": v} for k, v in
+                                    json.loads(button["payload"][len("/dat_lich_hen"):]).items()])
+    await ActionDatLichHen().run(CollectingDispatcher(), picked, {})
+    [last] = await client.appointments(owner)
+    assert (last.date, last.time) == (other, button["title"])
