@@ -8,6 +8,7 @@ same on every channel (the SMS renderer folds it to ASCII afterwards). The wordi
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from common.dates import vn_date
 from common.deadlines import deadline, finished_late_by
@@ -196,9 +197,24 @@ def procedure_fee(p: Procedure) -> str:
     return text("procedure.fee", name=p.name, fee=p.fee)
 
 
+# A clause of the catalog saying how long before an event the papers must go in ("chậm nhất 30 ngày
+# trước ngày khai mạc", "gửi trước ngày bắt đầu chương trình ít nhất 03 ngày làm việc").
+_LEAD_TIME = re.compile(r"[^;.,]*\btrước (?:ngày|khi)\b[^;.]*")
+
+
+def lead_time(p: Procedure) -> str | None:
+    """When the papers of ``p`` must be in, before the event they are for (the catalog's words), if it says."""
+    for clause in (p.submission, *p.documents):
+        if (found := _LEAD_TIME.search(clause)) is not None and re.search(r"\d", found.group()):
+            return found.group().strip(" ,")
+    return None
+
+
 def procedure_time(p: Procedure) -> str:
-    """Processing-time answer."""
-    return text("procedure.time", name=p.name, time=p.processing_time)
+    """Processing-time answer, and how long before its event the papers must be in when the catalog says."""
+    answer = text("procedure.time", name=p.name, time=p.processing_time)
+    lead = lead_time(p)
+    return f"{answer} {text('procedure.lead_time', rule=lead)}" if lead else answer
 
 
 def _document_items(p: Procedure) -> str:

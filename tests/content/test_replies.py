@@ -30,3 +30,13 @@ def test_status_change_reads_as_a_sentence_whatever_the_status_and_step() -> Non
         "Hồ sơ 000.00.12.H17-200115-0002 đã có kết quả (trước đó: đang xử lý). Gõ")
     refused = event.copy(update={"new_status": "tu_choi", "current_step": "thiếu giấy phép kinh doanh."})
     assert "bị từ chối (trước đó: đang xử lý). Thiếu giấy phép kinh doanh. Gõ" in replies.status_changed(refused, "web")
+
+
+def test_a_time_answer_says_how_long_before_its_event_the_papers_must_be_in() -> None:
+    from dossier_api.catalog import CatalogIndex, load_catalog
+
+    index = CatalogIndex(load_catalog())
+    fair = replies.procedure_time(index.get("hoi_cho_trien_lam"))
+    assert "07 ngày làm việc" in fair and "chậm nhất 30 ngày trước ngày khai mạc" in fair
+    assert "ít nhất 03 ngày làm việc" in replies.procedure_time(index.get("thong_bao_khuyen_mai"))
+    assert "Lưu ý" not in replies.procedure_time(index.get("ban_buon_ruou"))  # no event to be early for
