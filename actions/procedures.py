@@ -55,6 +55,18 @@ ANSWERS: dict[str, Callable[[Procedure], str]] = {
     "hoi_nop_ho_so": replies.procedure_submission,
     "hoi_thu_tuc": replies.procedure_summary,
 }
+
+
+def _aspect_answer(intent: str, procedure: Procedure, sms: bool) -> str:
+    """The answer on one aspect; on SMS the summary counts the documents and lists are not numbered
+    (the options after them are)."""
+    if intent == "hoi_giay_to":
+        return replies.procedure_documents(procedure, numbered=not sms)
+    if intent in ANSWERS and intent != "hoi_thu_tuc":
+        return ANSWERS[intent](procedure)
+    return replies.procedure_summary(procedure, sms)
+
+
 # Cue groups (vn_nlu/data/cues.yml) that say which aspect a message asks about.
 ASPECT_CUES = {"phi": "hoi_le_phi", "thoi_gian": "hoi_thoi_han", "giay_to": "hoi_giay_to", "noi_nop": "hoi_nop_ho_so"}
 
@@ -242,8 +254,7 @@ class GuidanceAction(DossierAction):
             buttons = [{"title": t, "payload": _payload(i, procedure.id)}
                        for t, i in replies.procedure_follow_ups() if i not in asked]
             short = channel_of(tracker) == "sms"  # a few segments: the summary counts the documents
-            text = "\n".join(ANSWERS[a](procedure) if a in ANSWERS and a != "hoi_thu_tuc"
-                             else replies.procedure_summary(procedure, short) for a in asked)
+            text = "\n".join(_aspect_answer(a, procedure, short) for a in asked)
             if procedure.review:
                 text += replies.procedure_under_review(hotline)
             dispatcher.utter_message(text=text, buttons=buttons)

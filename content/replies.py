@@ -217,13 +217,16 @@ def procedure_time(p: Procedure) -> str:
     return f"{answer} {text('procedure.lead_time', rule=lead)}" if lead else answer
 
 
-def _document_items(p: Procedure) -> str:
+def _document_items(p: Procedure, numbered: bool = True) -> str:
+    """One line per document: numbered, or (on SMS, where the options below are numbered) dashed."""
+    if not numbered:
+        return "\n".join(text("procedure.document_bullet", document=d) for d in p.documents)
     return "\n".join(text("procedure.document_item", number=i, document=d) for i, d in enumerate(p.documents, 1))
 
 
-def procedure_documents(p: Procedure) -> str:
-    """Documents answer."""
-    return text("procedure.documents", name=p.name, copies=p.copies, items=_document_items(p))
+def procedure_documents(p: Procedure, numbered: bool = True) -> str:
+    """Documents answer (``numbered`` lines, or dashed where options are numbered after it)."""
+    return text("procedure.documents", name=p.name, copies=p.copies, items=_document_items(p, numbered))
 
 
 def procedure_submission(p: Procedure) -> str:

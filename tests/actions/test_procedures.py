@@ -32,6 +32,16 @@ async def test_each_intent_answers_its_aspect(api_url: str) -> None:
     assert "Bộ phận Một cửa" in where["text"] and "toàn trình" in where["text"]
 
 
+async def test_on_sms_the_documents_are_dashed_and_only_the_options_numbered(api_url: str) -> None:
+    text = "xin giấy phép bán buôn rượu cần giấy tờ gì"
+    for sender, first in (("sms:84905111222", "- "), ("web:s", "1. ")):
+        dispatcher = CollectingDispatcher()
+        await ActionHuongDanThuTuc().run(dispatcher, make_tracker(text, "hoi_giay_to", sender_id=sender), {})
+        [message] = dispatcher.messages
+        assert message["text"].split("\n")[1].startswith(first)
+        assert message["buttons"]  # numbered after the text on SMS, from 1: the lines above are not
+
+
 async def test_follow_up_question_uses_the_procedure_discussed(api_url: str) -> None:
     [message], _ = await _run("còn thời gian thì sao", "hoi_thoi_han", slots={"thu_tuc_gan_nhat": "ban_buon_thuoc_la"})
     assert "15 ngày làm việc" in message["text"] and "thuốc lá" in message["text"]
