@@ -43,6 +43,17 @@ def topics_asked(tracker: Tracker) -> list[str]:
     return news.find_topics(tracker.latest_message.get("text") or "")
 
 
+_BARE_NEWS = re.compile(r"(?<!\w)tin(?! nhan)(?!\w)")
+
+
+def leaves_news(text: str) -> bool:
+    """Whether an unsubscription is from the news: it is about them, or says "tin" alone ("hủy hết
+    tin của sở", "đừng gửi tin nữa") without naming a dossier ("tin nhắn hồ sơ" are its notices)."""
+    key = fold_key(text)
+    return asks_about_news(text) or (_BARE_NEWS.search(key) is not None and "ho so" not in key
+                                     and not find_codes(text))
+
+
 def asks_about_news(text: str) -> bool:
     """Whether ``text`` is about the news (a topic, or "nhận tin", "bản tin"...) and names no dossier."""
     if find_codes(text):

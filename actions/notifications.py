@@ -83,9 +83,9 @@ class ActionHuyDangKy(DossierAction):
             from actions.lookup import ActionTraCuuHoSo  # it imports the actions that import this one
 
             return await ActionTraCuuHoSo().run(dispatcher, tracker, domain)
-        from actions.news import ActionHuyNhanTin, asks_about_news  # it imports this module
+        from actions.news import ActionHuyNhanTin, leaves_news  # it imports this module
 
-        if latest_entity(tracker, "chu_de") or asks_about_news(tracker.latest_message.get("text") or ""):
+        if latest_entity(tracker, "chu_de") or leaves_news(tracker.latest_message.get("text") or ""):
             return await ActionHuyNhanTin().run(dispatcher, tracker, domain)  # "hủy nhận tin xăng dầu"
         from actions.appointments import ActionDatLichHen, names_appointment  # it imports the lookup actions
 

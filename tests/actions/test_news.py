@@ -11,7 +11,7 @@ import redis.asyncio as aioredis
 from rasa_sdk.executor import CollectingDispatcher
 
 import actions.base
-from actions.news import ActionDangKyNhanTin, ActionTinMoi, asks_about_news
+from actions.news import ActionDangKyNhanTin, ActionTinMoi, asks_about_news, leaves_news
 from actions.notifications import ActionHuyDangKy
 from common import news, subscriptions
 from common.settings import get_settings
@@ -45,6 +45,10 @@ def test_news_is_told_from_text_messages() -> None:
     assert asks_about_news("huy tin khuyen mai")
     assert not asks_about_news("hủy đăng ký 000.00.12.H17-200115-0001")
     assert not asks_about_news("không nhận tin nhắn hồ sơ nữa")
+    # Leaving: "tin" alone is the news, unless a dossier is named.
+    assert leaves_news("hủy hết tin của sở đi") and leaves_news("dung gui tin nua")
+    assert not leaves_news("không nhận tin nhắn hồ sơ nữa") and not leaves_news("hủy tin hồ sơ của em")
+    assert not leaves_news("hủy đăng ký 000.00.12.H17-200115-0001")
 
 
 async def test_subscribing_by_name_then_by_button(redis) -> None:
