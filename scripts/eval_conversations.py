@@ -717,9 +717,14 @@ _HANDOFF = re.compile(r"can bo.{0,60}(tra loi|phan hoi|ho tro|lien he|tiep nhan|
 
 @check("handoff_or_hotline")
 def _handoff(ctx: Context, reply: Reply, flag: bool) -> str | None:
+    """A staff member will answer or the hotline is given (``true``); neither (``false``: "sở làm việc
+    mấy giờ" gives the hours, not a handoff)."""
     hotline = os.environ.get("HOTLINE", "1022")
-    ok = hotline in reply.text or _HANDOFF.search(fold_key(reply.text)) is not None
-    return None if ok else f"a staff member will answer, or the hotline {hotline}"
+    handed = _HANDOFF.search(fold_key(reply.text)) is not None
+    if flag:
+        ok = hotline in reply.text or handed
+        return None if ok else f"a staff member will answer, or the hotline {hotline}"
+    return None if not handed else "no handoff to a staff member"
 
 
 @check("places")

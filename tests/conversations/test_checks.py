@@ -125,3 +125,12 @@ def test_a_phone_or_id_number_the_citizen_typed_must_not_come_back_in_clear() ->
 def test_an_sms_reply_must_be_ascii() -> None:
     assert always(_TypedCtx([], "sms"), Reply("Hồ sơ đang xử lý", []))
     assert always(_TypedCtx([], "sms"), Reply("Ho so dang xu ly", [])) == []
+
+
+def test_handoff_or_hotline_false_means_no_handoff() -> None:
+    handed = Reply("Cán bộ sẽ trả lời anh/chị trong giờ làm việc.", [])
+    hours = Reply("Sở làm việc từ thứ Hai đến thứ Sáu, 7h30-17h00.", [])
+    assert CHECKS["handoff_or_hotline"](None, handed, True) is None
+    assert CHECKS["handoff_or_hotline"](None, hours, True)
+    assert CHECKS["handoff_or_hotline"](None, handed, False)
+    assert CHECKS["handoff_or_hotline"](None, hours, False) is None
