@@ -18,7 +18,8 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, dossier_client, idempotency_key, latest_entity
 from common.codes import canonical_code, find_codes
-from common.delivery import DELIVERY_FEE_VND, asks_fee, recipient_name
+from common.dates import local_now
+from common.delivery import DELIVERY_FEE_VND, asks_fee, delivery_state, recipient_name
 from common.dossier_questions import wants_to_stop
 from common.phones import find_msisdn
 from common.privacy import mask_person_name, mask_phone
@@ -43,10 +44,9 @@ async def check_dossier(code: str) -> str | None:
         return replies.dossier_not_found(code)
     if dossier.status in NOT_DELIVERABLE:
         return texts.text(f"delivery.not_deliverable.{dossier.status.value}", code=dossier.code)
-    if dossier.status is not DossierStatus.DA_CO_KET_QUA:
-        # the API accepts a dossier in progress only close to its due date; it has the last word
-        return None if dossier.status is DossierStatus.DANG_XU_LY else texts.text(
-            "delivery.not_yet", code=dossier.code, due=replies.vn_date(dossier.due_date))
+    if delivery_state(dossier.status, dossier.due_date, local_now().date()) is None:
+        # in progress and far from its due date (the API, which has the last word, would refuse at the end)
+        return texts.text("delivery.not_yet", code=dossier.code, due=replies.vn_date(dossier.due_date))
     return None
 
 

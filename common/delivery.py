@@ -6,11 +6,26 @@ the bot's answer to "phí gửi qua bưu điện bao nhiêu" and the fee on the 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
+from common.status import DossierStatus
 from common.text import fold_key, nfc, squash_spaces
 
 DELIVERY_FEE_VND = 25_000  # public postal service, within the province; staff adjust it here
+# Which dossiers' results may be asked to be posted, and the delivery's first state: a result
+# that exists, or one still in progress whose due date is at most NEAR_RESULT_DAYS away.
+DELIVERABLE = {DossierStatus.DA_CO_KET_QUA: "cho_giao", DossierStatus.DANG_XU_LY: "cho_ket_qua"}
+NEAR_RESULT_DAYS = 5
+
+
+def delivery_state(status: DossierStatus, due: dt.date, today: dt.date) -> str | None:
+    """The first state of a delivery asked for a dossier in ``status`` due on ``due``; None when its
+    result cannot be asked for yet or at all."""
+    state = DELIVERABLE.get(status)
+    if state == "cho_ket_qua" and (due - today).days > NEAR_RESULT_DAYS:
+        return None
+    return state
 
 # "tên là", "người nhận là", "em tên", "my name is": words before the name itself.
 _NAME_LEADS = re.compile(

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 from common import signing
 from common.codes import canonical_code
 from common.dates import local_now
-from common.delivery import DELIVERY_FEE_VND
+from common.delivery import DELIVERY_FEE_VND, delivery_state
 from common.feedback import ANSWER_WORKING_DAYS, OPEN_TICKETS, TicketStatus, classify
 from common.jsonbody import BadJson, parse_json
 from common.phones import normalize_msisdn
@@ -414,10 +414,6 @@ async def ticket_history(request: web.Request) -> web.Response:
     return web.json_response(text=history.json())
 
 
-DELIVERABLE = {DossierStatus.DA_CO_KET_QUA: "cho_giao", DossierStatus.DANG_XU_LY: "cho_ket_qua"}
-NEAR_RESULT_DAYS = 5  # a dossier still in progress qualifies when its due date is this close
-
-
 async def create_delivery(request: web.Request) -> web.Response:
     """Ask for a dossier's result to be posted; only for results that exist or are due soon. A repeat
     with the same owner and ``idempotency_key`` answers 200 with the first request, whatever changed since."""
@@ -436,8 +432,8 @@ async def create_delivery(request: web.Request) -> web.Response:
     if dossier is None:
         raise HttpError(404, "not_found", "No dossier with this code")
     now = request.app[CLOCK_KEY]()
-    status = DELIVERABLE.get(dossier.status)
-    if status is None or (status == "cho_ket_qua" and (dossier.due_date - now.date()).days > NEAR_RESULT_DAYS):
+    status = delivery_state(dossier.status, dossier.due_date, now.date())
+    if status is None:
         raise HttpError(409, "not_deliverable", dossier.status.value)
     stored, created = await asyncio.to_thread(db.add_delivery, wanted, DELIVERY_FEE_VND, status, now)
     if stored is None:

@@ -1,7 +1,10 @@
+import datetime as dt
+
 import pytest
 
-from common.delivery import asks_fee, recipient_name
+from common.delivery import asks_fee, delivery_state, recipient_name
 from common.dossier_questions import wants_to_stop
+from common.status import DossierStatus
 
 
 @pytest.mark.parametrize(("typed", "name"), [
@@ -38,3 +41,12 @@ def test_changes_of_mind_leave_the_form(text: str) -> None:
                                   "0905 123 456"])
 def test_names_and_addresses_are_not_a_change_of_mind(text: str) -> None:
     assert not wants_to_stop(text)
+
+
+def test_a_result_may_be_asked_for_when_it_exists_or_is_due_within_five_days() -> None:
+    today = dt.date(2026, 12, 1)
+    assert delivery_state(DossierStatus.DA_CO_KET_QUA, today, today) == "cho_giao"
+    assert delivery_state(DossierStatus.DANG_XU_LY, today + dt.timedelta(days=5), today) == "cho_ket_qua"
+    assert delivery_state(DossierStatus.DANG_XU_LY, today + dt.timedelta(days=6), today) is None
+    assert delivery_state(DossierStatus.MOI_TIEP_NHAN, today, today) is None
+    assert delivery_state(DossierStatus.DA_TRA_KET_QUA, today, today) is None
