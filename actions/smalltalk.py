@@ -1,6 +1,7 @@
 """Short answers that are not a request: "không", "không cần đâu" (the citizen declines) and
 "sai rồi", "không phải ý tôi" (the last answer missed): both are the intent ``phu_dinh``,
-told apart by the words of a correction; "ok", "vâng" (``khang_dinh``) get a domain response."""
+told apart by the words of a correction; "ok", "vâng" (``khang_dinh``) get a domain response.
+Either, when it asks about the dossier just looked up, gets the lookup's follow-up."""
 
 from __future__ import annotations
 
@@ -9,8 +10,37 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from common.dossier_questions import followup_of
 from content import texts
 from vn_nlu.lexicon import is_correction
+
+
+async def dossier_followup(dispatcher: CollectingDispatcher, tracker: Tracker,
+                           domain: DomainDict) -> list[EventType] | None:
+    """A short answer that asks about the dossier just looked up ("trễ rứa là răng", "chưa xong à":
+    a Central "rứa" or a "chưa" read as a yes or a no): the lookup's follow-up answers it."""
+    from actions.lookup import ActionHoiHoSo, latest_topic  # it imports the actions that import this one
+
+    text = tracker.latest_message.get("text") or ""
+    if (tracker.get_slot("ho_so_gan_nhat") and latest_topic(tracker) == "ho_so_gan_nhat"
+            and followup_of(text) is not None and not is_correction(text)):
+        return await ActionHoiHoSo().run(dispatcher, tracker, domain)
+    return None
+
+
+class ActionKhangDinh(Action):
+    """A "yes": a short acknowledgement, unless it asks about the dossier just looked up."""
+
+    def name(self) -> str:
+        return "action_khang_dinh"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if (followed := await dossier_followup(dispatcher, tracker, domain)) is not None:
+            return followed
+        dispatcher.utter_message(response="utter_khang_dinh")
+        return []
 
 
 class ActionPhuDinh(Action):
@@ -22,6 +52,8 @@ class ActionPhuDinh(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        if (followed := await dossier_followup(dispatcher, tracker, domain)) is not None:
+            return followed
         if is_correction(tracker.latest_message.get("text") or ""):
             dispatcher.utter_message(text=texts.text("smalltalk.corrected"), buttons=[
                 {"title": texts.text("smalltalk.button.person"), "payload": "/gap_can_bo"},

@@ -33,3 +33,23 @@ async def test_a_decline_gets_a_polite_close(message: str) -> None:
     dispatcher = CollectingDispatcher()
     await ActionPhuDinh().run(dispatcher, _tracker(message), {})
     assert [m["text"] for m in dispatcher.messages] == [text("smalltalk.declined")]
+
+
+@pytest.mark.parametrize(("message", "intent"), [("trễ rứa là răng", "khang_dinh"), ("trễ hạn rồi phải không",
+                                                                                     "phu_dinh")])
+async def test_a_yes_or_no_that_asks_about_the_dossier_just_looked_up_gets_its_answer(
+        api_url: str, seeded_db, message: str, intent: str) -> None:
+    from actions.smalltalk import ActionKhangDinh
+    from dossier_api.db import Database
+    from tests.actions.conftest import make_tracker
+
+    [late], _ = Database(seeded_db).dossiers("tre_han", 1, 0)
+    tracker = make_tracker(message, intent, slots={"ho_so_gan_nhat": late.code})
+    tracker.events.insert(0, {"event": "slot", "name": "ho_so_gan_nhat", "value": late.code})
+    dispatcher = CollectingDispatcher()
+    await (ActionKhangDinh() if intent == "khang_dinh" else ActionPhuDinh()).run(dispatcher, tracker, {})
+    [reply] = dispatcher.messages
+    assert late.code in reply["text"] and "trễ hạn" in reply["text"].lower()
+    plain = CollectingDispatcher()  # nothing looked up: a plain acknowledgement
+    await ActionKhangDinh().run(plain, make_tracker("ok", "khang_dinh"), {})
+    assert plain.messages[0]["response"] == "utter_khang_dinh"
