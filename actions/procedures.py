@@ -247,7 +247,11 @@ class GuidanceAction(DossierAction):
         if not resolution.procedures:
             return None
         procedure = resolution.procedures[0]
-        if procedure.authority is not None:
+        if procedure.authority is not None and tracker.get_slot("thu_tuc_gan_nhat") == procedure.id and (
+                intent in ANSWERS and intent != "hoi_thu_tuc"):
+            # "phí bao nhiêu" after being told who decides it: that body's, said once, not the whole answer again
+            dispatcher.utter_message(text=replies.elsewhere_aspect(procedure, intent, hotline))
+        elif procedure.authority is not None:
             dispatcher.utter_message(text=replies.procedure_elsewhere(procedure, hotline))
         else:
             asked = [intent, *(a for a in also if a != intent)]

@@ -299,6 +299,20 @@ def procedure_elsewhere(p: Procedure, hotline: str) -> str:
     return "\n".join(lines) + _review_note(a.review, a.name)
 
 
+_ELSEWHERE_ASPECTS = {"hoi_le_phi": "fee", "hoi_thoi_han": "time", "hoi_giay_to": "documents",
+                      "hoi_nop_ho_so": "submission"}
+
+
+def elsewhere_aspect(p: Procedure, intent: str, hotline: str) -> str:
+    """The fee, time, documents or place of a procedure another body decides, asked after its answer:
+    that body sets and tells them (where to submit is known: its desk)."""
+    a = p.authority
+    if a is None:
+        return procedure_summary(p)
+    return text(f"procedure.elsewhere_aspect.{_ELSEWHERE_ASPECTS.get(intent, 'fee')}", name=p.name,
+                authority=a.name, where=a.where, hotline=hotline)
+
+
 def other_agency_matter(name: str, where: str, legal_basis: str, review: bool, hotline: str) -> str:
     """Another agency's matter (passport, marriage, land...): who handles it and where."""
     return (text("procedure.other_agency", name=name, where=where, legal_basis=legal_basis, hotline=hotline)

@@ -282,3 +282,13 @@ async def test_a_procedure_question_no_procedure_matches_gets_the_policy_answer_
     # A follow-up is still about the procedure discussed, not a policy answer.
     [message], _ = await _run("còn lệ phí thì sao", "hoi_le_phi", slots={"thu_tuc_gan_nhat": "ban_buon_thuoc_la"})
     assert message["text"].startswith("Lệ phí thủ tục") and "thuốc lá" in message["text"]
+
+
+async def test_an_aspect_asked_after_being_told_who_decides_is_told_briefly(api_url: str) -> None:
+    [first], events = await _run("e muốn mở cửa hàng bán lẻ rượu thì xin giấy ở mô", "hoi_nop_ho_so")
+    assert "không do Sở Công Thương giải quyết" in first["text"] and "cấp xã" in first["text"]
+    slots = {"thu_tuc_gan_nhat": "ban_le_ruou"}
+    assert {"event": "slot", "timestamp": None, "name": "thu_tuc_gan_nhat", "value": "ban_le_ruou"} in events
+    [fee], _ = await _run("phí bao nhiêu", "hoi_le_phi", slots=slots)
+    assert fee["text"].startswith("Lệ phí thủ tục") and "cấp xã" in fee["text"]
+    assert "Căn cứ" not in fee["text"]  # not the whole answer again
