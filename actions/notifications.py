@@ -43,6 +43,14 @@ class ActionDangKyThongBao(DossierAction):
         if channel not in PUSH_CHANNELS:
             dispatcher.utter_message(text=texts.text("notify.web_cannot_push"))
             return []
+        from actions.lookup import latest_topic  # it imports this module
+
+        ticket = tracker.get_slot("phieu_gan_nhat")
+        if ticket and not latest_entity(tracker, "ma_ho_so") and latest_topic(
+                tracker, ("ho_so_gan_nhat", "phieu_gan_nhat")) == "phieu_gan_nhat":
+            # "có kết quả thì báo cho tôi nha" after filing a complaint: its answer comes by itself
+            dispatcher.utter_message(text=texts.text("notify.ticket_answer_comes", number=ticket))
+            return []
         code = _code_of(tracker)
         if code is None:
             dispatcher.utter_message(json_message={"text": texts.text("notify.ask_code"), "awaits_code": True})

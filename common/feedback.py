@@ -36,7 +36,8 @@ _LABELS = {
 # A market violation told as a fact (folded): it makes a message a complaint
 # (common.dossier_questions.is_report) and files it as a market violation, one vocabulary for both.
 VIOLATION_FACTS = (
-    "bom thieu", "do thieu", "can thieu", "thieu trong luong", "thieu khoi luong", "can dieu", "dong ho chay sai",
+    "bom thieu", "do thieu", "can thieu", "ban thieu", "bom khong du", "do khong du", "khong du lit", "thieu lit",
+    "thieu xang", "khong du ky", "thieu ky", "thieu trong luong", "thieu khoi luong", "can dieu", "dong ho chay sai",
     "khong co tem", "khong tem", "ko tem", "khong dan tem", "sang chiet", "trai phep", "hang gia", "hang nhai",
     "hang lau", "nhap lau", "khong ro nguon goc", "ko ro nguon goc", "ban cho hoc sinh", "ban cho tre em",
     "ban cho tre vi thanh nien", "het han su dung", "khong niem yet", "ep gia", "tang gia vo ly",

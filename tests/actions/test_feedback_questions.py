@@ -146,3 +146,21 @@ async def test_a_complaint_typed_in_the_form_is_still_its_content(api_url: str, 
     events = await ValidatePhanAnhForm().run(CollectingDispatcher(), tracker, {"forms": {"phan_anh_form": {
         "required_slots": ["noi_dung_phan_anh"]}}})
     assert {"event": "slot", "timestamp": None, "name": "noi_dung_phan_anh", "value": text} in events
+
+
+async def test_a_short_measure_told_without_diacritics_is_a_market_violation_whose_answer_comes_by_itself(
+        api_url: str, seeded_db: Path) -> None:
+    from actions.notifications import ActionDangKyThongBao
+
+    author = "web:author-short-measure"
+    dispatcher = CollectingDispatcher()
+    text = "toi muon phan anh cay xang o duong Ton Duc Thang ban thieu xang cho khach, bom 100 nghin ma chi duoc 4 lit"
+    events = await ActionPhanAnh().run(dispatcher, make_tracker(text, "phan_anh_kien_nghi", sender_id=author), {})
+    number = next(e["value"] for e in events if e.get("name") == "phieu_gan_nhat")
+    assert (await dossier_client().get_ticket(number, author)).category == "vi_pham_thi_truong"
+    asked = CollectingDispatcher()  # "let me know the outcome": the ticket's answer, not a dossier's notices
+    tracker = make_tracker("có kết quả thì báo cho tôi nha", "dang_ky_thong_bao", sender_id=author,
+                           slots={"phieu_gan_nhat": number})
+    tracker.events.insert(0, {"event": "slot", "name": "phieu_gan_nhat", "value": number})
+    await ActionDangKyThongBao().run(asked, tracker, {})
+    assert number in asked.messages[0]["text"] and "không cần đăng ký" in asked.messages[0]["text"]
