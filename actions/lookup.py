@@ -17,7 +17,7 @@ from actions.procedures import ActionHuongDanThuTuc, asks_documents_only, aspect
 from common import stats
 from common.codes import canonical_code, find_codes, is_bare_code_attempt, looks_like_code_attempt, without_codes
 from common.dates import local_now
-from common.dossier_questions import Followup, followup_of
+from common.dossier_questions import Followup, asks_reason, followup_of
 from common.stats import Count
 from content import replies, texts
 from dossier_api.client import DossierApiUnavailable, DossierNotFound, InvalidDossierCode
@@ -212,5 +212,8 @@ class ActionHoiHoSo(ActionTraCuuHoSo):
         dossier = await self.lookup(dispatcher, code)
         if dossier is None:
             return []
-        dispatcher.utter_message(text=FOLLOWUP_ANSWERS[kind](dossier, local_now().date()), buttons=lookup_buttons())
+        today = local_now().date()
+        answer = (replies.dossier_late(dossier, today, reason=asks_reason(text)) if kind is Followup.LATE
+                  else FOLLOWUP_ANSWERS[kind](dossier, today))
+        dispatcher.utter_message(text=answer, buttons=lookup_buttons())
         return [SlotSet("ho_so_gan_nhat", dossier.code)]

@@ -105,6 +105,17 @@ def followup_of(text: str) -> Followup | None:
     return None
 
 
+# "sao trễ vậy", "trễ rứa là răng": asking the reason of a delay, not whether there is one.
+_REASON = ("tai sao", "vi sao", "sao lai", "sao tre", "sao cham", "sao lau", "rang tre", "rang cham", "rang lau",
+           "la rang", "la sao", "ly do", "why", "how come")
+
+
+def asks_reason(text: str) -> bool:
+    """Whether a question about a delay asks why it happened ("sao trễ vậy"), not whether it did."""
+    key = fold_key(text)
+    return any(_has(key, p) for p in _REASON)
+
+
 def is_explicit_complaint(text: str) -> bool:
     """True when ``text`` says it complains, petitions or reports (not merely asks, however upset)."""
     key = fold_key(text)

@@ -106,11 +106,13 @@ def dossier_when(dossier: Dossier, today: dt.date) -> str:
     return _about(dossier, answer)
 
 
-def dossier_late(dossier: Dossier, today: dt.date) -> str:
-    """Whether a dossier is late ("trễ hạn rồi phải không"), as of ``today``."""
+def dossier_late(dossier: Dossier, today: dt.date, reason: bool = False) -> str:
+    """Whether a dossier is late ("trễ hạn rồi phải không"), as of ``today``; asked why (``reason``:
+    "sao trễ vậy"), where it stands instead of a yes."""
     facts = deadline(dossier.status, dossier.due_date, today)
     if facts.late:
-        return _about(dossier, text("lookup.is_late.yes", apology=_late_apology(dossier, facts.days_late)))
+        key = "lookup.is_late.why" if reason else "lookup.is_late.yes"
+        return _about(dossier, text(key, apology=_late_apology(dossier, facts.days_late), step=dossier.current_step))
     if dossier.status in (DossierStatus.DA_CO_KET_QUA, DossierStatus.DA_TRA_KET_QUA):
         late_by = finished_late_by(dossier.due_date, dossier.result_date)
         due = vn_date(dossier.due_date)

@@ -107,6 +107,16 @@ async def test_is_it_late_gets_no_for_a_dossier_on_time(api_url: str, seeded_db:
     assert "chưa trễ hạn" in dispatcher.messages[0]["text"]
 
 
+async def test_asked_why_it_is_late_the_reply_says_where_it_stands_not_a_yes(api_url: str, seeded_db: Path) -> None:
+    dossier = _dossier(seeded_db, "dang_xu_ly", late=True)
+    for question, why in (("sao trễ vậy", True), ("trễ rứa là răng", True), ("trễ hạn rồi phải không", False)):
+        dispatcher = CollectingDispatcher()
+        await ActionHoiHoSo().run(dispatcher, _after([("ho_so_gan_nhat", dossier.code)], question, "tra_cuu_ho_so"),
+                                  {})
+        reply = dispatcher.messages[0]["text"]
+        assert "trễ hạn" in reply and (dossier.current_step in reply) == why and ("đúng vậy" in reply) != why
+
+
 async def test_a_finished_dossier_says_whether_its_result_came_on_time(api_url: str, seeded_db: Path) -> None:
     dossier = _dossier(seeded_db, "da_co_ket_qua", late=True)
     dispatcher = CollectingDispatcher()
