@@ -117,7 +117,7 @@ class ActionHoiChinhSach(DossierAction):
         if channel_of(tracker) == "sms":
             dispatcher.utter_message(text=answer.sms_reply(entry, self.settings.hotline))
         else:
-            dispatcher.utter_message(text=answer.chat_reply(entry, self.settings.hotline),
+            dispatcher.utter_message(text=answer.chat_reply(entry, self.settings.hotline, hit.score),
                                      buttons=await self._procedure_buttons(entry))
         self.linked = entry.procedures[0] if len(entry.procedures) == 1 else None
         await self._who_decides_too(dispatcher, entry, text)

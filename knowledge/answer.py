@@ -25,9 +25,16 @@ def answer_text(entry: Entry, hotline: str) -> str:
     return entry.answer.replace("{hotline}", hotline)
 
 
-def chat_reply(entry: Entry, hotline: str) -> str:
-    """Answer, legal basis, review date (and the review note when the entry is flagged)."""
-    lines = [
+# Below this retrieval score the chat answer first says which question it answers, so a near miss
+# ("nhà hàng có được bán rượu không" meeting the vending-machine entry) shows instead of a bare "Không.".
+CONFIDENT_SCORE = 0.5
+
+
+def chat_reply(entry: Entry, hotline: str, score: float = 1.0) -> str:
+    """Answer, legal basis, review date (and the review note when the entry is flagged); the entry's
+    question first when the match was not a confident one (``score``)."""
+    lines = [texts.text("policy.matched_question", question=entry.question)] if score < CONFIDENT_SCORE else []
+    lines += [
         answer_text(entry, hotline),
         texts.text("policy.legal_basis", basis=entry.legal_basis),
         texts.text("policy.reviewed", day=vn_date(entry.reviewed)),
