@@ -47,16 +47,29 @@ def asks_what_the_bot_is(text: str) -> bool:
     return _ABOUT_THE_BOT.search(words) is not None and not any(f" {c} " in words for c in _ASKS_FOR_ONE)
 
 
+# "sở công thương ở đâu", "trụ sở sở ở mô", "văn phòng sở nằm đường chi": where the department is
+# (a where-word alone is a procedure's "nộp ở đâu").
+DEPARTMENT_WORDS = ("so cong thuong", "tru so", "van phong so")  # not "sở ở": "hồ sơ ở đâu" folds alike
+WHERE_WORDS = ("o dau", "o mo", "cho nao", "duong nao", "duong chi", "nam o", "nam dau", "cho mo")
+
+
+def asks_where_the_department_is(text: str) -> bool:
+    """True when the message asks where the department's office is."""
+    words = f" {' '.join(_WORD.findall(fold_key(text)))} "
+    return any(f" {d} " in words for d in DEPARTMENT_WORDS) and any(f" {w} " in words for w in WHERE_WORDS)
+
+
 def asks_how_to_reach(text: str) -> bool:
     """True when the message asks how to reach the department (hours, phone, address), not for a person."""
     words = f" {' '.join(_WORD.findall(fold_key(text)))} "
-    return any(f" {c} " in words for c in CONTACT_CUES) and not wants_a_person(text)
+    return (any(f" {c} " in words for c in CONTACT_CUES) or asks_where_the_department_is(text)) and (
+        not wants_a_person(text))
 
 
 def wants_a_person(text: str) -> bool:
     """False when the message only asks how to reach the department (hours, phone, address)."""
     words = f" {' '.join(_WORD.findall(fold_key(text)))} "  # punctuation never hides a cue ("mấy giờ,")
-    if not any(f" {c} " in words for c in CONTACT_CUES):
+    if not any(f" {c} " in words for c in CONTACT_CUES) and not asks_where_the_department_is(text):
         return True
     return any(f" {c} " in words for c in PERSON_CUES)
 

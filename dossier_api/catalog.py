@@ -251,10 +251,11 @@ QUESTION_WORDS = frozenset("""
     """.split())
 
 
-# What citizens call any licence: a query's words inside these phrases say nothing
-# about which procedure ("giấy phép kinh doanh quán ăn" is not the foreign-invested
-# trader's "Giấy phép kinh doanh"); a procedure's own words around them still do.
-GENERIC_PHRASES = re.compile(r"\b(?:(?:giay phep|giay|dang ky) )?kinh doanh\b")
+# What citizens call any licence, and the department itself: a query's words inside these
+# phrases say nothing about which procedure ("giấy phép kinh doanh quán ăn" is not the
+# foreign-invested trader's "Giấy phép kinh doanh"; "sở công thương ở đâu" is not the food
+# safety certificate "do Sở Công Thương thực hiện"); a procedure's own words around them still do.
+GENERIC_PHRASES = re.compile(r"\b(?:(?:giay phep|giay|dang ky) )?kinh doanh\b|\b(?:so )?cong thuong\b")
 
 
 # Word pairs any licence question has: they say nothing of which licence.

@@ -164,3 +164,13 @@ async def test_out_of_scope_needs_a_close_policy_match_to_be_answered_from_it(ap
     text = "giảm giá 30% dịp tết có phải đăng ký với sở không"
     await ActionNgoaiPhamVi().run(answered, make_tracker(text, "ngoai_pham_vi"), {})
     assert "khuyến mại" in answered.messages[0]["text"].lower()
+
+
+async def test_where_the_department_is_gets_its_office_not_a_procedure_named_after_it(api_url: str) -> None:
+    from actions.procedures import ActionHuongDanThuTuc
+
+    for text, intent in (("sở công thương ở đâu vậy", "hoi_nop_ho_so"), ("so cong thuong o dau", "hoi_thu_tuc")):
+        dispatcher = CollectingDispatcher()  # "Sở Công Thương" is in the food safety certificate's name
+        await ActionHuongDanThuTuc().run(dispatcher, make_tracker(text, intent), {})
+        reply = dispatcher.messages[0]["text"]
+        assert "Trung tâm Hành chính" in reply and "an toàn thực phẩm" not in reply
