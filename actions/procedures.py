@@ -24,6 +24,7 @@ from rasa_sdk.types import DomainDict
 from actions.base import DossierAction, channel_of, latest_entity
 from actions.handoff import ActionGapCanBo, asks_how_to_reach
 from actions.policy import ActionHoiChinhSach
+from actions.smalltalk import wordless_answer
 from common.dossier_questions import Followup, followup_of
 from common.text import fold_key
 from content import replies
@@ -461,6 +462,9 @@ class ActionNgoaiPhamVi(GuidanceAction):
         if pending_question(tracker.events) is not None:
             # The answer to the bot's own "which procedure?" ("bán buôn", "an toàn thực phẩm").
             return await ActionHuongDanThuTuc().run(dispatcher, tracker, domain)
+        if (response := wordless_answer(tracker.latest_message.get("text") or "")) is not None:
+            dispatcher.utter_message(response=response)  # "👍" is not another agency's matter
+            return []
         from actions.appointments import booking_answer  # it imports actions.lookup
 
         if (booked := await booking_answer(dispatcher, tracker, domain)) is not None:

@@ -5,6 +5,8 @@ Either, when it asks about the dossier just looked up, gets the lookup's follow-
 
 from __future__ import annotations
 
+import re
+
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
@@ -13,6 +15,18 @@ from rasa_sdk.types import DomainDict
 from common.dossier_questions import followup_of
 from content import texts
 from vn_nlu.lexicon import is_correction
+
+# A message without a single word: thumbs up, "❤️", "???", "...".
+_APPROVING = re.compile("[\U0001F44D\U0001F44C\U0001F44F\U0001F64F\u2764\u2665\U0001F60A\U0001F642\U0001F600"
+                        "\U0001F601\U0001F604\u2705\U0001F4AF\U0001F970\U0001F60D]")
+
+
+def wordless_answer(text: str) -> str | None:
+    """The response to a message with no word at all ("👍" is a yes; "???" asks to say it again); None
+    when the message has words."""
+    if re.search(r"\w", text or ""):
+        return None
+    return "utter_khang_dinh" if _APPROVING.search(text or "") else "utter_xin_dien_dat_lai"
 
 
 async def dossier_followup(dispatcher: CollectingDispatcher, tracker: Tracker,

@@ -53,3 +53,15 @@ async def test_a_yes_or_no_that_asks_about_the_dossier_just_looked_up_gets_its_a
     plain = CollectingDispatcher()  # nothing looked up: a plain acknowledgement
     await ActionKhangDinh().run(plain, make_tracker("ok", "khang_dinh"), {})
     assert plain.messages[0]["response"] == "utter_khang_dinh"
+
+
+@pytest.mark.parametrize(("message", "response"), [("👍", "utter_khang_dinh"), ("❤️", "utter_khang_dinh"),
+                                                   ("???", "utter_xin_dien_dat_lai")])
+async def test_a_message_without_words_read_as_out_of_scope_is_a_yes_or_asks_again(
+        api_url: str, message: str, response: str) -> None:
+    from actions.procedures import ActionNgoaiPhamVi
+    from tests.actions.conftest import make_tracker
+
+    dispatcher = CollectingDispatcher()
+    await ActionNgoaiPhamVi().run(dispatcher, make_tracker(message, "ngoai_pham_vi"), {})
+    assert [m["response"] for m in dispatcher.messages] == [response]
