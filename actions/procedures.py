@@ -198,15 +198,24 @@ def asks_documents_only(text: str) -> bool:
 _PROCEDURE_WORDS = re.compile(r"\b(?:thu tuc|giay phep|giay chung nhan|dieu kien|cap phep|xin phep|dang ky)\b")
 
 
+_NEAR_WORDS = re.compile(r"\b(?:gan day|gan nhat|gan toi|gan minh|gan em|gan nha|quanh day|xung quanh|near me|nearby"
+                         r"|nearest)\b")
+
+
 def asks_places_again(tracker: Tracker) -> bool:
-    """After a places answer, a message that names a place type and asks nothing of a procedure
-    ("còn cây xăng thì sao": a petrol station is a place and a licence) asks for those places."""
+    """A message that names a place type and asks nothing of a procedure, after a places answer
+    ("còn cây xăng thì sao": a petrol station is a place and a licence) or with a word of nearness
+    ("cửa hàng bán LPG quanh đây"), asks for those places."""
     from actions.lookup import latest_topic  # it imports this module
 
     text = tracker.latest_message.get("text") or ""
-    return (latest_entity(tracker, "loai_dia_diem") is not None and not text.startswith("/")
-            and latest_topic(tracker, ("ho_so_gan_nhat", "thu_tuc_gan_nhat", "khu_vuc_gan_nhat")) == "khu_vuc_gan_nhat"
-            and not aspects_of(text) and _PROCEDURE_WORDS.search(fold_key(text)) is None)
+    key = fold_key(text)
+    if latest_entity(tracker, "loai_dia_diem") is None or text.startswith("/") or aspects_of(text) or (
+            _PROCEDURE_WORDS.search(key) is not None):
+        return False
+    after_places = latest_topic(tracker, ("ho_so_gan_nhat", "thu_tuc_gan_nhat", "khu_vuc_gan_nhat")) == (
+        "khu_vuc_gan_nhat")
+    return after_places or _NEAR_WORDS.search(key) is not None
 
 
 def names_a_product(text: str) -> bool:

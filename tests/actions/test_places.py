@@ -89,3 +89,7 @@ async def test_a_place_type_that_is_also_a_licence_after_a_places_answer_is_plac
     await ActionHuongDanThuTuc().run(
         licence, after_places("còn giấy phép cây xăng thì sao", "hoi_thu_tuc", petrol), {})
     assert "Các cửa hàng xăng dầu gần" not in licence.messages[0]["text"]
+    near = CollectingDispatcher()  # no places answer before, but a word of nearness: places (it asks where)
+    tracker = make_tracker("cây xăng quanh đây", "hoi_thu_tuc", entities=petrol, slots={"loai_dia_diem": "tram_xang"})
+    await ActionHuongDanThuTuc().run(near, tracker, {})
+    assert near.messages[0]["custom"]["request_location"] and "cửa hàng xăng dầu" in near.messages[0]["custom"]["text"]
