@@ -451,14 +451,22 @@ def _status(ctx: Context, reply: Reply, name: str) -> str | None:
     return None if has(reply.text, d.status.label) else f"status '{d.status.label}' of {d.code}"
 
 
+_NOT_LATE = re.compile(r"\b(?:chua|khong|khong con|khong bi|chua bi) tre han\b")
+
+
+def says_late(text: str) -> bool:
+    """Whether the reply says the dossier is late ("trễ hạn"; "chưa trễ hạn", "không còn trễ hạn" say it is not)."""
+    return "tre han" in _NOT_LATE.sub(" ", fold_key(text))
+
+
 @check("late")
 def _late(ctx: Context, reply: Reply, name: str) -> str | None:
     d = ctx.dossiers[name]
     if d.late_days == 0:
-        if d.status is DossierStatus.TRE_HAN or not has(reply.text, "trễ hạn"):
+        if d.status is DossierStatus.TRE_HAN or not says_late(reply.text):
             return None
         return f"no 'trễ hạn' ({d.code} due {d.due:%d/%m/%Y}, on time)"
-    if not has(reply.text, "trễ hạn"):
+    if not says_late(reply.text):
         return f"'trễ hạn' ({d.code} due {d.due:%d/%m/%Y}, {d.late_days} days late)"
     accepted = {d.late_days, working_days_between(d.due, today())}
     if not accepted & {int(n) for n in re.findall(r"(\d+)\s*ngay", fold_key(reply.text))}:

@@ -92,6 +92,12 @@ def test_an_on_time_dossier_must_not_be_said_late() -> None:
     ctx = _Ctx(_picked(DossierStatus.DANG_XU_LY, 0))
     assert CHECKS["late"](ctx, Reply("Đang xử lý, trễ hạn 3 ngày", []), "d")
     assert CHECKS["late"](ctx, Reply("Đang xử lý, trong thời hạn", []), "d") is None
+    assert CHECKS["late"](ctx, Reply("Hồ sơ (chờ bổ sung): chưa trễ hạn.", []), "d") is None  # a negation
+
+
+def test_a_late_dossier_said_not_late_fails() -> None:
+    ctx = _Ctx(_picked(DossierStatus.DANG_XU_LY, 11))
+    assert CHECKS["late"](ctx, Reply("Hồ sơ chưa trễ hạn, còn 11 ngày", []), "d")
 
 
 def test_the_applicant_appears_masked_only() -> None:
