@@ -91,8 +91,8 @@ eval-blind4: install model ## Play the fourth held-out batch, tests/conversation
 eval-blind5: install model ## Play the fifth held-out batch, tests/conversations/blind5/ (a new citizen, measured)
 	$(BIN)/python scripts/eval_conversations.py --dir tests/conversations/blind5 --trace-failures
 
-eval-heldout: install model ## Score the model on the held-out utterances (tests/nlu/heldout/: citizens, other bots): a measurement, not in make test
-	$(BIN)/python scripts/eval_heldout_nlu.py tests/nlu/heldout/citizens.yml tests/nlu/heldout/other_bots.yml
+eval-heldout: install model ## Score the model on the held-out utterances (tests/nlu/heldout/, tests/nlu/heldout2/: citizens, other bots): a measurement, not in make test
+	$(BIN)/python scripts/eval_heldout_nlu.py tests/nlu/heldout/citizens.yml tests/nlu/heldout/other_bots.yml tests/nlu/heldout2/citizens.yml tests/nlu/heldout2/other_bots.yml
 
 eval-faq: $(BIN)/.installed ## Policy Q&A retrieval: top-1 accuracy, unanswerable declined, latency (tests/knowledge/eval_set.yml)
 	$(BIN)/python scripts/eval_faq.py

@@ -1,6 +1,7 @@
-"""The held-out utterance sets (tests/nlu/heldout/, scored by `make eval-heldout`)
-parse as Rasa NLU data and use only the domain's intents. No accuracy floor on
-purpose: they are a measurement, and a floor would invite tuning on them."""
+"""The held-out utterance sets (tests/nlu/heldout/ and the second, independent
+tests/nlu/heldout2/, scored by `make eval-heldout`) parse as Rasa NLU data and
+use only the domain's intents. No accuracy floor on purpose: they are a
+measurement, and a floor would invite tuning on them."""
 
 from __future__ import annotations
 
@@ -11,19 +12,33 @@ from pathlib import Path
 import pytest
 import yaml
 
+from common.text import fold_key
 from vn_nlu.evaluation import ROOT, load_examples
 
-HELDOUT = ROOT / "tests" / "nlu" / "heldout"
-CITIZENS = HELDOUT / "citizens.yml"
-OTHER_BOTS = HELDOUT / "other_bots.yml"
+HELDOUT_DIRS = (ROOT / "tests" / "nlu" / "heldout", ROOT / "tests" / "nlu" / "heldout2")
+CITIZENS = [d / "citizens.yml" for d in HELDOUT_DIRS]
+OTHER_BOTS = [d / "other_bots.yml" for d in HELDOUT_DIRS]
 SOURCE = re.compile(r"^# --- ([\w.-]+/[\w.-]+), (\S+)", re.MULTILINE)
+
+
+def _id(path: Path) -> str:
+    return f"{path.parent.name}/{path.stem}"
+
+
+def _sources(path: Path) -> set[str]:
+    """The repositories named by the source comments of an other-bots file."""
+    return {repo for repo, _ in SOURCE.findall(path.read_text(encoding="utf-8"))}
 
 
 def _domain_intents() -> set[str]:
     return set(yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))["intents"])
 
 
-@pytest.mark.parametrize(("path", "size"), [(CITIZENS, 300), (OTHER_BOTS, 150)], ids=["citizens", "other bots"])
+@pytest.mark.parametrize(
+    ("path", "size"),
+    [*((p, 300) for p in CITIZENS), *((p, 150) for p in OTHER_BOTS)],
+    ids=[_id(p) for p in (*CITIZENS, *OTHER_BOTS)],
+)
 def test_file_parses_with_domain_intents_only(path: Path, size: int) -> None:
     examples = load_examples(path)
     assert len(examples) == size
@@ -33,15 +48,30 @@ def test_file_parses_with_domain_intents_only(path: Path, size: int) -> None:
     assert not repeated, f"repeated lines: {repeated}"
 
 
-def test_citizens_cover_every_intent() -> None:
-    counts = Counter(e.intent for e in load_examples(CITIZENS))
+@pytest.mark.parametrize("path", CITIZENS, ids=_id)
+def test_citizens_cover_every_intent(path: Path) -> None:
+    counts = Counter(e.intent for e in load_examples(path))
     thin = {intent: counts[intent] for intent in _domain_intents() if counts[intent] < 8}
     assert not thin, f"intents with fewer than 8 citizen utterances: {thin}"
 
 
-def test_other_bots_name_at_least_eight_source_repositories() -> None:
-    text = OTHER_BOTS.read_text(encoding="utf-8")
-    repos = {repo for repo, _ in SOURCE.findall(text)}
+@pytest.mark.parametrize("path", OTHER_BOTS, ids=_id)
+def test_other_bots_name_at_least_eight_source_repositories(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    repos = _sources(path)
     assert len(repos) >= 8, repos
     # every group of examples sits under a source comment
     assert text.index("# ---") < text.index("- intent:")
+
+
+def test_the_second_set_is_independent_of_the_first() -> None:
+    """heldout2 measures something new only if it repeats none of heldout's lines
+    (compared as the scorer compares them with the training data) nor its
+    other-bot sources."""
+    first, second = HELDOUT_DIRS
+    files = ("citizens.yml", "other_bots.yml")
+    seen = {fold_key(e.text) for name in files for e in load_examples(first / name)}
+    again = [e.text for name in files for e in load_examples(second / name) if fold_key(e.text) in seen]
+    assert not again, f"lines of {second.name} already in {first.name}: {again}"
+    shared = _sources(first / "other_bots.yml") & _sources(second / "other_bots.yml")
+    assert not shared, shared
