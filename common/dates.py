@@ -17,6 +17,8 @@ from common.text import fold_key
 
 _DATE = re.compile(r"(?<![\w.])(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2}|\d{4}))?(?![\w-])")
 _TIME = re.compile(r"(?<![\w.])(\d{1,2})\s*(?:h|g|gio|:)\s*(\d{2})?(?:\s*(?:p|phut))?(?!\w)")
+# Half past: "10 rưỡi", "3 giờ rưỡi chiều", "9h rưỡi" ("rưỡi" folds to "ruoi").
+_HALF_PAST = re.compile(r"(?<![\w.])(\d{1,2})\s*(?:h|g|gio)?\s*ruoi(?!\w)")
 # English: "10am", "3 pm", "10:30 am".
 _TIME_EN = re.compile(r"(?<![\w.])(\d{1,2})(?::(\d{2}))?\s*(am|pm)(?!\w)")
 _WEEKDAYS = {
@@ -111,10 +113,11 @@ def parse_time(text: str) -> dt.time | None:
     if english:
         hour, minute = int(english[1]) % 12 + (12 if english[3] == "pm" else 0), int(english[2] or 0)
         return dt.time(hour, minute) if hour < 24 and minute < 60 else None
-    match = _TIME.search(key)
+    half = _HALF_PAST.search(key)
+    match = half or _TIME.search(key)
     if not match:
         return None
-    hour, minute = int(match[1]), int(match[2] or 0)
+    hour, minute = (int(match[1]), 30) if half else (int(match[1]), int(match[2] or 0))
     if hour < 12 and (_has(key, "chieu") or _has(key, "toi")) and hour != 0:
         hour += 12
     if hour > 23 or minute > 59:

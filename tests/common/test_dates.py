@@ -30,6 +30,7 @@ def test_days(text: str, day: dt.date | None) -> None:
 @pytest.mark.parametrize(("text", "time"), [
     ("9h", dt.time(9)), ("9h30", dt.time(9, 30)), ("14:00", dt.time(14)), ("2h chiều", dt.time(14)),
     ("lúc 8 giờ 15", dt.time(8, 15)), ("25h", None), ("sáng mai", None),
+    ("đổi qua 10 rưỡi", dt.time(10, 30)), ("3 giờ rưỡi chiều", dt.time(15, 30)), ("9h ruoi", dt.time(9, 30)),
 ])
 def test_times(text: str, time: dt.time | None) -> None:
     assert parse_time(text) == time
