@@ -68,6 +68,9 @@ MOVE_WORDS = ("doi lich", "doi gio", "doi ngay", "doi hen", "doi qua", "doi sang
               "chuyen qua", "chuyen sang", "doi thoi gian")
 
 
+SAME_TIME_WORDS = ("cung gio", "gio cu", "nhu cu", "giu gio", "giu nguyen gio", "gio do", "gio nhu vay", "same time")
+
+
 def asks_to_move(text: str) -> bool:
     """ "à thôi đổi qua 3h30 chiều", "dời lịch sang thứ sáu": the booking held is to move."""
     return _MOVE_MARKED.search(nfc(text).lower()) is not None or _wants(text, *MOVE_WORDS)
@@ -78,6 +81,16 @@ def names_day_or_time(tracker: Tracker, today: dt.date) -> bool:
     text = tracker.latest_message.get("text") or ""
     return bool(latest_entity(tracker, "ngay_hen") or latest_entity(tracker, "gio_hen")
                 or parse_day(text, today) or parse_time(text))
+
+
+_BOOKING_WORDS = re.compile(r"(?<!\w)(?:dat lich|hen len|hen gap|cho hen|lay so|xin so|dat hen|book)(?!\w)")
+
+
+def asks_to_book(tracker: Tracker) -> bool:
+    """A message that asks for a queue number on a day or at a time ("cho mình hẹn lên lúc 9h"),
+    whatever else it asks."""
+    text = tracker.latest_message.get("text") or ""
+    return _BOOKING_WORDS.search(fold_key(text)) is not None and names_day_or_time(tracker, local_now().date())
 
 
 def booking_offered(tracker: Tracker) -> bool:
@@ -200,6 +213,8 @@ class ActionDatLichHen(DossierAction):
             return
         typed = parse_time(text)
         wanted = raw_time or (typed.strftime("%H:%M") if typed else None)
+        if wanted is None and old is not None and _wants(text, *SAME_TIME_WORDS):
+            wanted = old.time  # "chuyển sang thứ năm, cùng giờ đó"
         if wanted not in free:
             intro = (texts.text("appointment.slot_unavailable", time=wanted, day=vn_day(day)) if wanted
                      else texts.text("appointment.which_time", day=vn_day(day)))

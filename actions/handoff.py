@@ -89,6 +89,11 @@ class ActionGapCanBo(DossierAction):
         if asks_what_the_bot_is(text):
             dispatcher.utter_message(response="utter_hoi_bot")
             return []
+        from actions.appointments import ActionDatLichHen, asks_to_book  # it imports the lookup actions
+
+        if asks_to_book(tracker):
+            # "chủ nhật này sở có làm việc không, cho mình hẹn lên lúc 9h": the booking tells the day's hours
+            return await ActionDatLichHen().run(dispatcher, tracker, domain)
         person, staffed = wants_a_person(text), in_office_hours(now, s.handoff_hours)
         if channel_of(tracker) in HANDOFF_CHANNELS and staffed and person:
             dispatcher.utter_message(json_message={

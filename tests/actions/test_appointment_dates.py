@@ -114,6 +114,12 @@ async def test_moving_a_booking_to_another_time_keeps_its_day_and_frees_the_old_
     [now] = await client.appointments(owner)  # one place: the new one
     assert (now.date, now.time) == (day, "15:30")
     assert f"lúc 15:30 {vn_day(day)}" in moved.messages[0]["text"] and "cũ" in moved.messages[1]["text"]
+    # A move to another day "at the same time" keeps the time.
+    same = (await client.appointment_days(5))[-3]
+    await ActionDatLichHen().run(CollectingDispatcher(), make_tracker(
+        f"chuyển sang ngày {same:%d/%m/%Y} cùng giờ đó nghe", "dat_lich_hen", sender_id=owner), {})
+    [now] = await client.appointments(owner)
+    assert (now.date, now.time) == (same, "15:30")
     # A move that names only a day offers that day's times; the chosen one replaces the place held.
     other = (await client.appointment_days(5))[-2]
     offer = CollectingDispatcher()
@@ -126,3 +132,12 @@ async def test_moving_a_booking_to_another_time_keeps_its_day_and_frees_the_old_
     await ActionDatLichHen().run(CollectingDispatcher(), picked, {})
     [last] = await client.appointments(owner)
     assert (last.date, last.time) == (other, button["title"])
+
+
+async def test_asking_the_hours_and_a_booking_on_a_closed_day_is_told_the_day_is_closed(api_url: str) -> None:
+    from actions.handoff import ActionGapCanBo
+
+    dispatcher = CollectingDispatcher()
+    text = "chủ nhật này sở có làm việc không, cho mình hẹn lên lúc 9h"
+    await ActionGapCanBo().run(dispatcher, make_tracker(text, "gap_can_bo", sender_id="web:dates-sunday"), {})
+    assert "Chủ nhật" in dispatcher.messages[0]["text"] and dispatcher.messages[0]["buttons"]
