@@ -176,6 +176,9 @@ _REPORT_CUES = (
 _HOW_TO = (
     "lam sao", "the nao", "nhu the nao", "ra sao", "o dau", "cho nao", "cach nao", "thu tuc", "can gi",
     "muon biet", "cho hoi", "xin hoi", "hoi ve", "how do", "how can", "how to", "where",
+    # whom to send it to, and how long the answer takes: a question about complaining
+    "gui cho ai", "nop cho ai", "bao cho ai", "bao ai", "voi ai", "ai giai quyet", "ai xu ly", "mat bao lau",
+    "bao lau thi", "bao lau moi", "who handles", "to whom",
 )
 _ASKS_RULE = ("bi phat", "phat bao nhieu", "muc phat", "bao nhieu", "co duoc khong", "duoc khong", "co sao khong",
               "co phai", "phai khong", "is it", "can i", "do i")
