@@ -171,12 +171,15 @@ _REPORT_CUES = (
     "khong ai tiep", "khong ai giai quyet", "khong ai tra loi", "khong ai kiem tra",
     "khong ai thong bao", "khong ai huong dan", "doi tien", "vong vo", "hach dich", "sach nhieu", "nhung nhieu",
     "nobody answered", "nobody helped",
+    # a seller's conduct told as a fact
+    "chui khach", "noi tuc", "xuc pham khach", "chui boi", "danh khach", "doa khach", "lua khach",
 )
 # A question about how to complain, or about the rules, is not the complaint itself.
 _HOW_TO = (
     "lam sao", "the nao", "nhu the nao", "ra sao", "o dau", "cho nao", "cach nao", "thu tuc", "can gi",
     "muon biet", "cho hoi", "xin hoi", "hoi ve", "how do", "how can", "how to", "where",
     # whom to send it to, and how long the answer takes: a question about complaining
+    "o mo", "cho mo", "the mo", "lam rang", "khieu nai sao", "phan anh sao", "dieu kien gi", "dieu kien nao",
     "gui cho ai", "nop cho ai", "bao cho ai", "bao ai", "voi ai", "ai giai quyet", "ai xu ly", "mat bao lau",
     "bao lau thi", "bao lau moi", "who handles", "to whom",
 )
@@ -194,7 +197,7 @@ def is_question(text: str) -> bool:
     """True when ``text`` asks (how, where, how much, is it allowed...) rather than tells."""
     key = _report_key(text)
     return ("?" in key or any(_has(key, p) for p in _HOW_TO + _ASKS_RULE)
-            or re.search(r"(?<!\w)(khong|ko|hong|hok|k) *$", key) is not None)
+            or re.search(r"(?<!\w)(khong|ko|hong|hok|k|gi|nao|chua) *$", key) is not None)
 
 
 def is_report(text: str) -> bool:

@@ -68,6 +68,7 @@ def test_questions_about_a_ticket_already_filed(text: str, asks: bool) -> None:
     "cây xăng trên đường Điện Biên Phủ bơm thiếu, đồng hồ nhảy mà xăng ra ít",
     "báo cáo: xưởng sau nhà sang chiết bình gas trái phép ban đêm, rất nguy hiểm",
     "bữa ni lên một cửa chờ cả buổi mà không ai tiếp, rứa là răng",
+    "nguoi ban hang o cho Han noi tuc chui khach, thai do rat te",
 ])
 def test_complaints_told_with_their_substance_are_reports(text: str) -> None:
     assert is_report(text)
@@ -81,6 +82,10 @@ def test_complaints_told_with_their_substance_are_reports(text: str) -> None:
     "muốn khiếu nại cán bộ thì làm thế nào",
     "gửi đơn tố cáo hàng giả ở đâu vậy ạ",
     "tôi đã gửi phản ánh hôm thứ hai rồi, bây giờ có kết quả chưa",
+    "muốn khiếu nại về một cửa hàng thì gửi cho ai, mất bao lâu thì được trả lời?",
+    "phát hiện tiệm bán hàng giả thì báo ở mô",
+    "mua phải nồi cơm điện hư, cửa hàng không cho đổi, em khiếu nại sao",
+    "cửa hàng xăng dầu cần điều kiện gì",
 ])
 def test_questions_and_wishes_are_not_reports(text: str) -> None:
     assert not is_report(text)
