@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, channel_of, idempotency_key, latest_entity
+from common.dossier_questions import is_report
 from common.status import RatingLevel
 from common.text import fold_key
 from content import replies
@@ -41,6 +42,12 @@ class ActionDanhGia(DossierAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        text = tracker.latest_message.get("text") or ""
+        if is_report(text):
+            # "cán bộ một cửa thái độ rất tệ, em muốn khiếu nại": a complaint, filed as one, not a rating
+            from actions.feedback import ActionPhanAnh  # it imports the lookup actions
+
+            return await ActionPhanAnh().file(dispatcher, tracker, text)
         value = latest_entity(tracker, "muc_do")
         if value == RatingLevel.HAI_LONG.value and names_scale_only(tracker.latest_message.get("text") or ""):
             value = None  # "tôi muốn đánh giá mức độ hài lòng": asked which level, not stored as pleased

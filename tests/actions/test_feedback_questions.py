@@ -164,3 +164,16 @@ async def test_a_short_measure_told_without_diacritics_is_a_market_violation_who
     tracker.events.insert(0, {"event": "slot", "name": "phieu_gan_nhat", "value": number})
     await ActionDangKyThongBao().run(asked, tracker, {})
     assert number in asked.messages[0]["text"] and "không cần đăng ký" in asked.messages[0]["text"]
+
+
+async def test_a_complaint_about_an_official_read_as_a_rating_is_filed_not_rated(api_url: str, seeded_db: Path) -> None:
+    from actions.rating import ActionDanhGia
+
+    author = "web:rated-complaint"
+    dispatcher = CollectingDispatcher()
+    text = "cán bộ một cửa thái độ rất tệ, em muốn khiếu nại"
+    events = await ActionDanhGia().run(dispatcher, make_tracker(
+        text, "danh_gia", [{"entity": "muc_do", "value": "khong_hai_long"}], sender_id=author), {})
+    number = next(e["value"] for e in events if e.get("name") == "phieu_gan_nhat")
+    assert (await dossier_client().get_ticket(number, author)).category == "can_bo"
+    assert _tickets_of(seeded_db, author) == 1
