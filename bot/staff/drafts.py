@@ -30,7 +30,7 @@ from bot.staff.layout import REDIS_KEY, SETTINGS_KEY, csrf_field, page, session_
 DRAFT_COOKIE = "sct_draft"
 DRAFT_FIELD = "_draft"  # posted by the draft page's form: the draft is used up
 TTL_S = 30 * 60
-MAX_CHARS = 64_000
+MAX_CHARS = 32_000  # a form body is at most webhook_max_bytes (64 KiB) anyway
 MAX_FIELDS = 60
 SECRET_FIELDS = ("password", "current")  # never kept, whatever the form
 NOT_KEPT = frozenset({"csrf_token", DRAFT_FIELD})
