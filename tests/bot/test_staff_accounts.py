@@ -5,8 +5,11 @@ own; sessions end at once, the last active admin stays, every change is audited 
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -186,3 +189,46 @@ async def test_staff_change_their_own_password_and_their_other_sessions_end(desk
     other.session.cookie_jar.clear()
     assert (await sign_in(other, "lan.nguyen", NEW_PASSWORD)).status == 302
     assert "tự đổi mật khẩu</td><td>lan.nguyen" in await (await admin.get("/staff/users")).text()
+
+
+def test_the_command_line_disables_enables_and_sets_passwords_and_ends_sessions(accounts, redis_url) -> None:
+    """For the day the only admin is locked out of the console (forgotten password)."""
+    import redis
+
+    from bot.staff.accounts import Staff
+    from bot.staff.sessions import Sessions, _key
+
+    env = {"STAFF_DB_PATH": accounts.path, "REDIS_URL": redis_url, "PATH": "/usr/bin:/bin"}
+
+    def cli(*args: str, given: str = "") -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "bot.staff", *args], input=given, text=True,
+                              capture_output=True, env=env)
+
+    async def open_session() -> str:
+        import redis.asyncio as aioredis
+
+        client = aioredis.from_url(redis_url)
+        try:
+            token, _ = await Sessions(client, 3600).create(Staff("lan.nguyen", Role.ANNOTATOR))
+        finally:
+            await client.close()
+        return token
+
+    sync = redis.Redis.from_url(redis_url)
+    try:
+        token = asyncio.run(open_session())
+        done = cli("disable-user", "lan.nguyen")
+        assert done.returncode == 0 and "Đã khóa tài khoản lan.nguyen" in done.stdout
+        assert not sync.exists(_key(token))
+        assert cli("list-users").stdout.split() == ["admin.so", "admin", "lan.nguyen", "annotator", "disabled"]
+        last = cli("disable-user", "admin.so")
+        assert last.returncode != 0 and "quản trị viên cuối cùng" in last.stderr
+        assert cli("enable-user", "lan.nguyen").returncode == 0
+        token = asyncio.run(open_session())
+        reset = cli("set-password", "lan.nguyen", "--password-stdin", given=NEW_PASSWORD + "\n")
+        assert reset.returncode == 0 and "Đã kết thúc 1 phiên" in reset.stdout and not sync.exists(_key(token))
+        assert accounts.sign_in("lan.nguyen", NEW_PASSWORD, NOW)[0] is SignIn.OK
+        assert [(e.actor, e.action) for e in accounts.audit()][:2] == [("(dòng lệnh)", "password_reset"),
+                                                                      ("(dòng lệnh)", "enabled")]
+    finally:
+        sync.close()
