@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import html
 import json
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -60,10 +61,10 @@ def keepable(form: dict[str, Any]) -> tuple[dict[str, str], int] | None:
 
 
 async def stash(redis: Any, owner: str, action: str, form: dict[str, Any]) -> str | None:
-    """Keep a form posted to ``action`` for ``owner``; its token (None when nothing is worth keeping)."""
+    """Keep a form posted to ``action`` for ``owner``; its token (None when nothing typed is worth keeping)."""
     kept = keepable(form)
-    if kept is None or not kept[0]:
-        return None
+    if kept is None or not any(_typed(v) for v in kept[0].values()):
+        return None  # too large, or nothing typed (a button's hidden fields: pressing it again costs nothing)
     token = secrets.token_urlsafe(24)
     body = {"owner": owner, "action": action, "fields": kept[0], "at": time.time(), "dropped": kept[1]}
     await redis.set(_key(token), json.dumps(body, ensure_ascii=False), ex=TTL_S)
@@ -85,9 +86,12 @@ async def discard(redis: Any, token: str | None) -> None:
         await redis.delete(_key(token))
 
 
+_REFERENCE = re.compile(r"[A-Za-z0-9_.:+=-]*", re.ASCII)  # what forms carry in hidden fields: refs, ids, times
+
+
 def _typed(value: str) -> bool:
-    """A value the staff member typed (text with spaces, accents, lines, or long), not a hidden reference."""
-    return any(c.isspace() or ord(c) > 127 for c in value) or len(value) > 40
+    """A value the staff member typed (words, accents, lines...), not a hidden reference or number."""
+    return _REFERENCE.fullmatch(value) is None
 
 
 async def draft_page(request: web.Request) -> web.Response:
@@ -100,9 +104,11 @@ async def draft_page(request: web.Request) -> web.Response:
         return page("Nội dung chưa gửi", body, session)
     when = dt.datetime.fromtimestamp(draft.at, ZoneInfo(request.app[SETTINGS_KEY].timezone))
     controls = []
-    for i, (name, value) in enumerate(draft.fields.items(), 1):
-        if _typed(value):
-            controls.append(f'<label>Nội dung đã nhập ({i})<br><textarea name="{html.escape(name)}" rows="'
+    typed = [name for name, value in draft.fields.items() if _typed(value)]
+    for name, value in draft.fields.items():
+        if name in typed:
+            number = f" ({typed.index(name) + 1})" if len(typed) > 1 else ""
+            controls.append(f'<label>Nội dung đã nhập{number}<br><textarea name="{html.escape(name)}" rows="'
                             f'{min(12, 2 + value.count(chr(10)) + len(value) // 90)}" cols="90">'
                             f'{html.escape(value)}</textarea></label><br>')
         else:

@@ -131,3 +131,13 @@ async def test_a_kept_form_can_be_dropped(console_db) -> None:
                                 allow_redirects=False)
     assert dropped.status == 302 and dropped.headers["Location"] == "/staff/"
     assert [k async for k in redis.scan_iter(match="staff:draft:*")] == []
+
+
+async def test_a_button_without_anything_typed_is_not_kept(console_db) -> None:
+    client, redis = console_db
+    await sign_in(client, "lan.nguyen", ANNOTATOR_PASSWORD)
+    token = await csrf(client)
+    await _expire(client, redis)
+    claim = await client.post("/staff/api/handoffs/claim", allow_redirects=False,
+                              data={"csrf_token": token, "ref": client.app[REFS_KEY].of(SENDER)})
+    assert claim.status == 401 and _cookie(client, drafts.DRAFT_COOKIE) is None
