@@ -4,8 +4,10 @@ Every route but the sign-in page needs a session (pages redirect to the
 sign-in page, ``/staff/api/`` answers 401); every state-changing request
 needs the session's CSRF token (form field ``csrf_token`` or header
 ``X-CSRF-Token``), else 403; admin-only routes answer 403 to annotators.
-Every response carries the security headers; refusals and errors are a
-Vietnamese page in the console's frame, or JSON when the client asks for JSON.
+A browser form posted after its session expired is kept for its owner and
+offered again after the sign-in (``bot/staff/drafts.py``). Every response
+carries the security headers; refusals and errors are a Vietnamese page in
+the console's frame, or JSON when the client asks for JSON.
 Nothing blocks the event loop: bcrypt and SQLite run in threads (at most
 ``HASHING`` bcrypt checks at once, so sign-in floods do not take every worker thread).
 """
@@ -147,7 +149,7 @@ def _next_page(path: str) -> str:
 async def login_page(request: web.Request, error: str = "", back: str | None = None) -> web.Response:
     token = secrets.token_urlsafe(24)
     message = f'<p class="error">{html.escape(error)}</p>' if error else ""
-    if request.cookies.get(drafts.DRAFT_COOKIE):
+    if await drafts.load(request.app[REDIS_KEY], request.cookies.get(drafts.DRAFT_COOKIE)):
         message += ('<p class="ok">Phiên đăng nhập đã hết hạn; nội dung anh/chị vừa gửi được giữ lại '
                     f'{drafts.TTL_S // 60} phút. Anh/chị đăng nhập lại để xem và gửi tiếp.</p>')
     back = _next_page(request.query.get("next", "") if back is None else back)

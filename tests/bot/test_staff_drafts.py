@@ -141,3 +141,15 @@ async def test_a_button_without_anything_typed_is_not_kept(console_db) -> None:
     claim = await client.post("/staff/api/handoffs/claim", allow_redirects=False,
                               data={"csrf_token": token, "ref": client.app[REFS_KEY].of(SENDER)})
     assert claim.status == 401 and _cookie(client, drafts.DRAFT_COOKIE) is None
+
+
+async def test_the_sign_in_page_mentions_a_kept_form_only_while_there_is_one(console_db) -> None:
+    client, redis = console_db
+    await sign_in(client, "lan.nguyen", ANNOTATOR_PASSWORD)
+    token = await csrf(client)
+    await _expire(client, redis)
+    await client.post("/staff/api/conversations/tags", data={"csrf_token": token, "add": TYPED})
+    assert "được giữ lại" in await (await client.get("/staff/login")).text()
+    await redis.delete(*[k async for k in redis.scan_iter(match="staff:draft:*")])  # its 30 minutes are over
+    assert _cookie(client, drafts.DRAFT_COOKIE)
+    assert "được giữ lại" not in await (await client.get("/staff/login")).text()
