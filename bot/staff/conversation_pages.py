@@ -42,6 +42,7 @@ MAX_SCANNED = 2000  # conversations read per listing (the most recent are shown)
 SHOWN = 100
 TAGS_KEY = "conv:tags:{}"  # set of a conversation's tags
 SENT_KEY = "conv:to-inbox:{}"  # a citizen message already sent to the NLU inbox
+PIPELINE_WINDOW_S = 120  # how far from a message's time the pipeline's inbox entry for it may be
 MAX_TAG = 40
 MAX_QUERY = 200  # a search longer than a URL can carry would meet the HTTP server's raw English 400
 FALLBACK = "nlu_fallback"
@@ -251,7 +252,7 @@ async def view_page(request: web.Request, error: str = "") -> web.Response:
                        f'<button aria-label="Bỏ nhãn {html.escape(t)}">×</button></form> ' for t in tags)
     notice = f'<p class="error">{html.escape(error)}</p>' if error else (
         '<p class="ok">Đã gửi vào hộp thư NLU.</p>' if request.query.get("sent") == "1" else
-        '<p class="ok">Tin nhắn này đã được gửi vào hộp thư NLU trước đó; không gửi thêm lần nữa.</p>'
+        '<p class="ok">Tin nhắn này đã được đưa vào hộp thư NLU trước đó; không thêm lần nữa.</p>'
         if request.query.get("sent") == "again" else "")
     body = (f'<div class="card"><h1>Cuộc trò chuyện ({html.escape(sender.partition(":")[0])})</h1>{notice}'
             f'<p>Nhãn: {tag_list or "<span class=muted>(chưa có)</span>"}</p>'
@@ -299,6 +300,9 @@ async def to_inbox(request: web.Request) -> web.StreamResponse:
     fields = inbox.record_fields(line.text, sender, line.intent, line.confidence,
                                  dt.datetime.fromtimestamp(line.at, tz),
                                  reason="staff")
+    if await _recorded_by_the_pipeline(redis, fields, line.at):
+        return done(request, {"queued": False, "already": True},
+                    _view_url(request, sender) + "&" + urlencode({"sent": "again"}))
     try:
         await redis.xadd(inbox.STREAM, fields, maxlen=inbox.MAX_ITEMS, approximate=True)
     except Exception:
@@ -307,6 +311,18 @@ async def to_inbox(request: web.Request) -> web.StreamResponse:
     logger.info("staff %s sent a %s message to the NLU inbox", session_of(request).staff.username,
                 sender.partition(":")[0])
     return done(request, {"queued": True}, _view_url(request, sender) + "&" + urlencode({"sent": "1"}))
+
+
+async def _recorded_by_the_pipeline(redis: Any, fields: dict[str, str], at: float) -> bool:
+    """Whether the NLU pipeline already put this message in the inbox, unreviewed (it was barely
+    understood): an entry of the same channel and text added within ``PIPELINE_WINDOW_S`` of it
+    (stream ids are the times entries were added)."""
+    low, high = (int((at + d) * 1000) for d in (-PIPELINE_WINDOW_S, PIPELINE_WINDOW_S))
+    for _, entry in await redis.xrange(inbox.STREAM, min=str(max(low, 0)), max=str(high), count=500):
+        entry = {as_str(k): as_str(v) for k, v in entry.items()}
+        if entry.get("text") == fields["text"] and entry.get("channel") == fields["channel"]:
+            return True
+    return False
 
 
 def _sent_key(sender: str, at: float) -> str:

@@ -65,7 +65,7 @@ async def test_sending_the_same_message_to_the_inbox_twice_makes_one_item(
         assert (await again.json()) == {"queued": False, "already": True}
         assert await ours() == 1
         told = await (await client.get("/staff/conversations/view", params={"ref": ref, "sent": "again"})).text()
-        assert "đã được gửi vào hộp thư NLU trước đó" in told
+        assert "đã được đưa vào hộp thư NLU trước đó" in told
         assert not [k async for k in redis.scan_iter(match=f"*{chat.session}*") if b"to-inbox" in k]  # digested
     finally:
         await redis.close()
@@ -97,4 +97,31 @@ async def test_the_list_counts_what_the_citizen_said_and_what_they_were_answered
         assert f'<td class="turns">{said + answered} <span class="muted">({said} hỏi, {answered} đáp)</span>' in row
     finally:
         await redis.delete(handoff.log_key(sender))
+        await redis.close()
+
+
+@pytest.mark.e2e
+async def test_a_message_the_pipeline_already_put_in_the_inbox_is_not_added_again(
+        stack: Stack, redis_url, gateway, accounts) -> None:
+    chat = Conversation(stack)
+    text = f"qwzx plokm trrrr {uuid.uuid4().hex[:6]}"  # barely understood: the pipeline records it
+    chat.say(text)
+    sender = f"web:{chat.session}"
+    redis = aioredis.from_url(redis_url)
+
+    async def ours() -> int:
+        return sum(1 for _, f in await redis.xrange(inbox.STREAM) if f[b"text"].decode() == text)
+
+    try:
+        assert await ours() == 1
+        client = await gateway(rasa_url=stack.rasa_url, rasa_token=stack.rasa_token, redis_url=redis_url,
+                               dossier_api_url=stack.api_url, staff_db_path=accounts.path)
+        await sign_in(client, "lan.nguyen", ANNOTATOR_PASSWORD)
+        ref = client.app[REFS_KEY].of(sender)
+        view = await (await client.get("/staff/conversations/view", params={"ref": ref})).text()
+        at = re.search(r'name="at" value="([^"]+)"', view)[1]
+        sent = await client.post("/staff/api/conversations/inbox", json={"ref": ref, "at": at},
+                                 headers={"X-CSRF-Token": await csrf(client)})
+        assert (await sent.json()) == {"queued": False, "already": True} and await ours() == 1
+    finally:
         await redis.close()
