@@ -2,6 +2,9 @@
 
     python -m bot.staff create-user <name> --role admin|editor|annotator   (asks for the password)
     python -m bot.staff list-users
+    python -m bot.staff disable-user <name>      (its open sessions end; never the last active admin)
+    python -m bot.staff enable-user <name>
+    python -m bot.staff set-password <name>      (asks for the new password; its open sessions end)
     python -m bot.staff train            train a candidate and compare it with the live model
     python -m bot.staff models           the live model, the previous ones, the candidates
     python -m bot.staff promote <job>    load a candidate into the running Rasa server
@@ -30,6 +33,12 @@ def main() -> None:
     create.add_argument("--role", choices=[r.value for r in Role], required=True)
     create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     sub.add_parser("list-users", help="list staff accounts")
+    for name, text in (("disable-user", "disable an account (its sessions end)"), ("enable-user", "re-enable one"),
+                       ("set-password", "set a new password for an account (its sessions end)")):
+        account = sub.add_parser(name, help=text)
+        account.add_argument("username")
+        if name == "set-password":
+            account.add_argument("--password-stdin", action="store_true", help="read it from standard input")
     sub.add_parser("train", help="train a candidate model and compare it with the live one")
     run_job = sub.add_parser("run-job", help=argparse.SUPPRESS)
     run_job.add_argument("job")
@@ -44,8 +53,18 @@ def main() -> None:
         sys.exit(MODEL_COMMANDS[args.command](args, settings))
     accounts = Accounts(settings.staff_db_path, settings.staff_max_failures, settings.staff_lock_minutes)
     if args.command == "list-users":
-        for staff in accounts.list():
-            print(f"{staff.username}\t{staff.role.value}")
+        for account in accounts.accounts():
+            print(f"{account.username}\t{account.role.value}" + ("\tdisabled" if account.disabled_since else ""))
+        return
+    if args.command in ("disable-user", "enable-user"):
+        disabled = args.command == "disable-user"
+        try:
+            accounts.set_disabled(CLI_ACTOR, args.username, disabled, local_now())
+        except AccountError as exc:
+            sys.exit(str(exc))
+        print(f"Đã {'khóa' if disabled else 'mở khóa'} tài khoản {args.username}.")
+        if disabled:
+            _end_sessions(settings, args.username)
         return
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -53,11 +72,45 @@ def main() -> None:
         password = getpass.getpass("Mật khẩu: ")
         if getpass.getpass("Nhập lại mật khẩu: ") != password:
             sys.exit("Hai lần nhập mật khẩu không khớp.")
+    if args.command == "set-password":
+        try:
+            accounts.set_password(CLI_ACTOR, args.username, password, local_now())
+        except AccountError as exc:
+            sys.exit(str(exc))
+        print(f"Đã đặt mật khẩu mới cho tài khoản {args.username}.")
+        _end_sessions(settings, args.username)
+        return
     try:
         staff = accounts.create(args.username, password, Role(args.role), local_now())
     except AccountError as exc:
         sys.exit(str(exc))
     print(f"Đã tạo tài khoản {staff.username} ({staff.role.value}).")
+
+
+CLI_ACTOR = "(dòng lệnh)"  # who the audit names for a change made on the command line
+
+
+def _end_sessions(settings: Settings, username: str) -> None:
+    """End the account's open console sessions (they live in Redis)."""
+    import redis.asyncio as aioredis
+    from redis.exceptions import RedisError
+
+    from bot.staff.sessions import Sessions
+
+    async def end() -> int:
+        client = aioredis.from_url(settings.redis_url)
+        try:
+            return await Sessions(client, int(settings.staff_session_hours * 3600),
+                                  int(settings.staff_session_max_hours * 3600)).end_all(username)
+        finally:
+            await client.close()
+
+    try:
+        ended = asyncio.run(end())
+    except (RedisError, OSError):
+        sys.exit("Không kết nối được Redis: các phiên đăng nhập đang mở của tài khoản chưa kết thúc; "
+                 "chạy lại lệnh khi Redis hoạt động.")
+    print(f"Đã kết thúc {ended} phiên đăng nhập đang mở.")
 
 
 def _train(args: argparse.Namespace, settings: Settings) -> int:

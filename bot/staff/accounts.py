@@ -2,7 +2,10 @@
 counted per (account, client address) and per client address.
 
 Accounts are created by ``python -m bot.staff create-user`` (there is no
-default account and no default password).
+default account and no default password) or by an admin in the console, who
+also disables and re-enables them (never the last active admin) and sets a new
+password for another account; each staff member changes their own, the current
+one asked. Every such change is audited (who, whom, when; never a password).
 
 Failed sign-ins (issue 15, M4):
 
@@ -55,7 +58,21 @@ CREATE TABLE IF NOT EXISTS sign_in_failures (
     PRIMARY KEY (name, address)
 );
 CREATE INDEX IF NOT EXISTS sign_in_failures_by_address ON sign_in_failures (address);
+CREATE TABLE IF NOT EXISTS staff_disabled (
+    username TEXT PRIMARY KEY,
+    since TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS staff_audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL
+);
 """
+# What the audit records (never a password): the action's code and how the console reads it.
+AUDITED = {"created": "tạo tài khoản", "disabled": "khóa tài khoản", "enabled": "mở khóa tài khoản",
+           "password_reset": "đặt lại mật khẩu", "password_changed": "tự đổi mật khẩu"}
 # A hash of nothing anyone knows, at the cost of real ones (bcrypt.gensalt()'s 12 rounds): an unknown
 # name is checked against it so that it takes as long as a known one.
 _DUMMY_HASH = b"$2b$12$SISnkLK0mLYHE1xtouMFguRlUMaYbHZj9parN.TLbP/PTWIAncmfO"
@@ -87,6 +104,10 @@ class AccountError(ValueError):
     """A refused account operation; the message is for the staff member (Vietnamese)."""
 
 
+class NoSuchAccount(AccountError):
+    """The account named does not exist."""
+
+
 @dataclass(frozen=True)
 class Staff:
     username: str
@@ -98,6 +119,24 @@ class SignIn(enum.Enum):
     WRONG = "wrong"  # unknown name or wrong password
     LOCKED = "locked"  # too many failures for this name from this address
     THROTTLED = "throttled"  # too many failures from this address, whatever the names
+    DISABLED = "disabled"  # the right password of an account an admin disabled (told only to who knows it)
+
+
+@dataclass(frozen=True)
+class Account:
+    """An account as the accounts page lists it."""
+
+    username: str
+    role: Role
+    disabled_since: str | None  # ISO time, None while active
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: str
+    actor: str
+    action: str
+    target: str
 
 
 def _secret(text: str) -> bytes:
@@ -106,6 +145,28 @@ def _secret(text: str) -> bytes:
 
 def _name_key(username: str) -> str:
     return hashlib.sha256(_secret(username)).hexdigest()
+
+
+def _hash(password: str) -> str:
+    """The bcrypt hash of a new password that follows the rules.
+
+    Raises:
+        AccountError: a weak, too long or unencodable password.
+    """
+    if len(password) < MIN_PASSWORD or password.lower() == password or not any(c.isdigit() for c in password):
+        raise AccountError(f"Mật khẩu cần ít nhất {MIN_PASSWORD} ký tự, có chữ hoa, chữ thường và chữ số.")
+    try:
+        secret = password.encode()
+    except UnicodeEncodeError as exc:
+        raise AccountError("Mật khẩu có ký tự không hợp lệ.") from exc
+    if len(secret) > MAX_PASSWORD_BYTES:
+        raise AccountError(f"Mật khẩu dài tối đa {MAX_PASSWORD_BYTES} byte (chữ có dấu tính 2-3 byte).")
+    return bcrypt.hashpw(secret, bcrypt.gensalt()).decode()
+
+
+def _audit(conn: sqlite3.Connection, now: dt.datetime, actor: str, action: str, target: str) -> None:
+    conn.execute("INSERT INTO staff_audit (at, actor, action, target) VALUES (?, ?, ?, ?)",
+                 (now.isoformat(timespec="seconds"), actor, action, target))
 
 
 class Accounts:
@@ -120,27 +181,21 @@ class Accounts:
         self.lock = dt.timedelta(minutes=lock_minutes)
 
 
-    def create(self, username: str, password: str, role: Role, now: dt.datetime) -> Staff:
-        """Add an account.
+    def create(self, username: str, password: str, role: Role, now: dt.datetime, actor: str = "") -> Staff:
+        """Add an account (audited as ``actor``'s when given: the console's; the command line's is not).
 
         Raises:
             AccountError: bad username, weak password or taken name.
         """
         if not _USERNAME.match(username):
             raise AccountError("Tên đăng nhập gồm 3-32 ký tự: chữ thường không dấu, số, dấu chấm, gạch.")
-        if len(password) < MIN_PASSWORD or password.lower() == password or not any(c.isdigit() for c in password):
-            raise AccountError(f"Mật khẩu cần ít nhất {MIN_PASSWORD} ký tự, có chữ hoa, chữ thường và chữ số.")
-        try:
-            secret = password.encode()
-        except UnicodeEncodeError as exc:
-            raise AccountError("Mật khẩu có ký tự không hợp lệ.") from exc
-        if len(secret) > MAX_PASSWORD_BYTES:
-            raise AccountError(f"Mật khẩu dài tối đa {MAX_PASSWORD_BYTES} byte (chữ có dấu tính 2-3 byte).")
-        hashed = bcrypt.hashpw(secret, bcrypt.gensalt()).decode()
+        hashed = _hash(password)
         try:
             with closing(self._db.connect()) as conn, conn:
                 conn.execute("INSERT INTO staff (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)",
                              (username, hashed, role.value, now.isoformat()))
+                if actor:
+                    _audit(conn, now, actor, "created", username)
         except sqlite3.IntegrityError as exc:
             raise AccountError(f"Tài khoản {username} đã tồn tại.") from exc
         return Staff(username, role)
@@ -166,6 +221,8 @@ class Accounts:
             with conn:
                 if account is not None and matches and not locked:
                     conn.execute("DELETE FROM sign_in_failures WHERE name = :name AND address = :address", key)
+                    if conn.execute("SELECT 1 FROM staff_disabled WHERE username = ?", (username,)).fetchone():
+                        return SignIn.DISABLED, None
                     return SignIn.OK, Staff(account["username"], Role(account["role"]))
                 conn.execute(_COUNT_FAILURE.replace(":fresh", _FRESH), key)
                 locks = conn.execute(
@@ -179,3 +236,75 @@ class Accounts:
         with closing(self._db.connect()) as conn:
             rows = conn.execute("SELECT username, role FROM staff ORDER BY username").fetchall()
         return [Staff(r["username"], Role(r["role"])) for r in rows]
+
+    def accounts(self) -> list[Account]:
+        """Every account with whether (since when) it is disabled."""
+        with closing(self._db.connect()) as conn:
+            rows = conn.execute("SELECT s.username, s.role, d.since FROM staff s LEFT JOIN staff_disabled d"
+                                " ON d.username = s.username ORDER BY s.username").fetchall()
+        return [Account(r["username"], Role(r["role"]), r["since"]) for r in rows]
+
+    def set_disabled(self, actor: str, username: str, disabled: bool, now: dt.datetime) -> bool:
+        """Disable or re-enable an account; False when it already was so (nothing audited).
+
+        Raises:
+            AccountError: no such account, or the last active admin would be disabled.
+        """
+        with closing(self._db.connect()) as conn:
+            conn.execute("BEGIN IMMEDIATE")  # the last-admin count and the change in one write transaction
+            with conn:
+                role = conn.execute("SELECT role FROM staff WHERE username = ?", (username,)).fetchone()
+                if role is None:
+                    raise NoSuchAccount(f"Không có tài khoản {username}.")
+                if disabled and role["role"] == Role.ADMIN.value:
+                    (others,) = conn.execute(
+                        "SELECT COUNT(*) FROM staff WHERE role = ? AND username != ?"
+                        " AND username NOT IN (SELECT username FROM staff_disabled)",
+                        (Role.ADMIN.value, username)).fetchone()
+                    if not others:
+                        raise AccountError("Không thể khóa quản trị viên cuối cùng còn hoạt động: "
+                                           "anh/chị hãy tạo hoặc mở khóa một tài khoản quản trị khác trước.")
+                if disabled:
+                    changed = conn.execute("INSERT OR IGNORE INTO staff_disabled (username, since) VALUES (?, ?)",
+                                           (username, now.isoformat(timespec="seconds"))).rowcount
+                else:
+                    changed = conn.execute("DELETE FROM staff_disabled WHERE username = ?", (username,)).rowcount
+                if changed:
+                    _audit(conn, now, actor, "disabled" if disabled else "enabled", username)
+        return bool(changed)
+
+    def set_password(self, actor: str, username: str, password: str, now: dt.datetime) -> None:
+        """An admin sets a new password for another account (the rules and bcrypt of creation).
+
+        Raises:
+            AccountError: no such account, or a password that breaks the rules.
+        """
+        hashed = _hash(password)
+        with closing(self._db.connect()) as conn, conn:
+            if not conn.execute("UPDATE staff SET password_hash = ? WHERE username = ?", (hashed, username)).rowcount:
+                raise NoSuchAccount(f"Không có tài khoản {username}.")
+            _audit(conn, now, actor, "password_reset", username)
+
+    def change_password(self, username: str, current: str, password: str, now: dt.datetime) -> None:
+        """A staff member changes their own password, the current one checked first.
+
+        Raises:
+            AccountError: the current password is wrong, or the new one breaks the rules.
+        """
+        with closing(self._db.connect()) as conn:
+            row = conn.execute("SELECT password_hash FROM staff WHERE username = ?", (username,)).fetchone()
+        if row is None or not bcrypt.checkpw(_secret(current), row["password_hash"].encode()):
+            raise AccountError("Mật khẩu hiện tại không đúng.")
+        if current == password:
+            raise AccountError("Mật khẩu mới phải khác mật khẩu hiện tại.")
+        hashed = _hash(password)
+        with closing(self._db.connect()) as conn, conn:
+            conn.execute("UPDATE staff SET password_hash = ? WHERE username = ?", (hashed, username))
+            _audit(conn, now, username, "password_changed", username)
+
+    def audit(self, limit: int = 50) -> list[AuditEntry]:
+        """The latest account changes, newest first."""
+        with closing(self._db.connect()) as conn:
+            rows = conn.execute("SELECT at, actor, action, target FROM staff_audit ORDER BY id DESC LIMIT ?",
+                                (limit,)).fetchall()
+        return [AuditEntry(r["at"], r["actor"], r["action"], r["target"]) for r in rows]

@@ -14,6 +14,7 @@ are never offered for the inbox.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import html
 import logging
 from dataclasses import dataclass, field
@@ -40,6 +41,8 @@ TRACKER_PREFIX = trackers.PREFIX
 MAX_SCANNED = 2000  # conversations read per listing (the most recent are shown)
 SHOWN = 100
 TAGS_KEY = "conv:tags:{}"  # set of a conversation's tags
+SENT_KEY = "conv:to-inbox:{}"  # a citizen message already sent to the NLU inbox
+PIPELINE_WINDOW_S = 120  # how far from a message's time the pipeline's inbox entry for it may be
 MAX_TAG = 40
 MAX_QUERY = 200  # a search longer than a URL can carry would meet the HTTP server's raw English 400
 FALLBACK = "nlu_fallback"
@@ -53,7 +56,8 @@ class Summary:
     sender: str
     first: float = 0.0
     last: float = 0.0
-    turns: int = 0
+    said: int = 0  # messages from the citizen (button presses included)
+    answered: int = 0  # messages to the citizen: the assistant's and staff members'
     intents: set[str] = field(default_factory=set)
     fell_back: bool = False
     handed_off: bool = False
@@ -61,6 +65,11 @@ class Summary:
     unhelpful: bool = False
     masked: list[str] = field(default_factory=list)  # the citizen's messages, masked
     tags: set[str] = field(default_factory=set)
+
+    @property
+    def turns(self) -> int:
+        """Messages both ways."""
+        return self.said + self.answered
 
     @property
     def channel(self) -> str:
@@ -84,7 +93,7 @@ def summarize(sender: str, events: list[dict[str, Any]]) -> Summary:
         if kind == "user":
             text = str(event.get("text") or "")
             intent = str(((event.get("parse_data") or {}).get("intent") or {}).get("name") or "")
-            s.turns += 1
+            s.said += bool(text)  # what the transcript shows: messages with a text
             s.intents.add(intent)
             s.fell_back |= intent == FALLBACK
             s.rated |= intent == "danh_gia"
@@ -93,6 +102,7 @@ def summarize(sender: str, events: list[dict[str, Any]]) -> Summary:
                 s.masked.append(mask(text))
         elif kind == "bot":
             custom = (event.get("data") or {}).get("custom")
+            s.answered += bool(event.get("text") or (isinstance(custom, dict) and custom.get("text")))
             s.handed_off |= isinstance(custom, dict) and bool(custom.get("handoff"))
         elif kind == "action" and event.get("name") == "utter_xin_dien_dat_lai":
             s.fell_back = True
@@ -154,6 +164,8 @@ async def conversations(redis: Any, tracker_key: str) -> list[Summary]:
         said_to_staff = await handoff.log(redis, sender)  # what the citizen said to staff is not in the tracker
         summary.handed_off |= bool(said_to_staff)
         summary.masked += [mask(e.text) for e in said_to_staff if e.by == "citizen"]
+        summary.said += sum(e.by == "citizen" for e in said_to_staff)
+        summary.answered += sum(e.by == "staff" for e in said_to_staff)
         summary.last = max([summary.last, *(e.at for e in said_to_staff)])
         summary.tags = {as_str(t) for t in await redis.smembers(TAGS_KEY.format(sender))}
         found.append(summary)
@@ -195,14 +207,17 @@ async def list_page(request: web.Request) -> web.Response:
             "<button>Lọc</button></form>")
     rows = "".join(
         f'<tr data-ref="{ref_of(request, s.sender)}" data-channel="{html.escape(s.channel)}"><td>{s.channel}</td>'
-        f"<td>{dt.datetime.fromtimestamp(s.last, tz):%d/%m/%Y %H:%M}</td><td>{s.turns}</td>"
+        f"<td>{dt.datetime.fromtimestamp(s.last, tz):%d/%m/%Y %H:%M}</td>"
+        f'<td class="turns">{s.turns} <span class="muted">({s.said} hỏi, {s.answered} đáp)</span></td>'
         f"<td>{html.escape(', '.join(sorted(s.intents))[:120])}</td>"
         f"<td>{html.escape(s.masked[0][:100]) if s.masked else ''}</td>"
         f"<td>{' '.join(m for m, on in (('không hiểu', s.fell_back), ('gặp cán bộ', s.handed_off), ('đánh giá', s.rated), ('chưa hữu ích', s.unhelpful)) if on)}"  # noqa: E501
         f"{''.join(f' <code>{html.escape(t)}</code>' for t in sorted(s.tags))}</td>"
         f'<td><a href="{html.escape(_view_url(request, s.sender))}">Xem</a></td></tr>'
         for s in kept[:SHOWN])
-    table = ("<table><tr><th>Kênh</th><th>Lần cuối</th><th>Lượt</th><th>Ý định</th><th>Tin nhắn đầu</th>"
+    table = ("<table><tr><th>Kênh</th><th>Lần cuối</th>"
+             '<th title="Tin nhắn cả hai chiều: người dân hỏi; trợ lý hoặc cán bộ đáp">Số tin nhắn</th>'
+             "<th>Ý định</th><th>Tin nhắn đầu</th>"
              f"<th>Dấu hiệu</th><th></th></tr>{rows}</table>") if rows else "<p>Không có cuộc trò chuyện nào khớp.</p>"
     more = f'<p class="muted">Hiển thị {SHOWN} trong {len(kept)}.</p>' if len(kept) > SHOWN else ""
     backwards = ('<p class="error">“Từ ngày” phải trước hoặc bằng “đến”; anh/chị chọn lại khoảng ngày.</p>'
@@ -236,7 +251,9 @@ async def view_page(request: web.Request, error: str = "") -> web.Response:
                        f'<input type="hidden" name="remove" value="{html.escape(t)}"><code>{html.escape(t)}</code>'
                        f'<button aria-label="Bỏ nhãn {html.escape(t)}">×</button></form> ' for t in tags)
     notice = f'<p class="error">{html.escape(error)}</p>' if error else (
-        '<p class="ok">Đã gửi vào hộp thư NLU.</p>' if request.query.get("sent") == "1" else "")
+        '<p class="ok">Đã gửi vào hộp thư NLU.</p>' if request.query.get("sent") == "1" else
+        '<p class="ok">Tin nhắn này đã được đưa vào hộp thư NLU trước đó; không thêm lần nữa.</p>'
+        if request.query.get("sent") == "again" else "")
     body = (f'<div class="card"><h1>Cuộc trò chuyện ({html.escape(sender.partition(":")[0])})</h1>{notice}'
             f'<p>Nhãn: {tag_list or "<span class=muted>(chưa có)</span>"}</p>'
             f'<form method="post" action="/staff/api/conversations/tags">{hidden}'
@@ -274,14 +291,43 @@ async def to_inbox(request: web.Request) -> web.StreamResponse:
     line = next((x for x in lines if x.by == "citizen" and abs(x.at - at) < 1e-6 and x.intent), None)
     if line is None or line.text.startswith("/"):
         return await refused(request, "Không tìm thấy tin nhắn này của người dân.", 404, view_page)
+    redis = request.app[REDIS_KEY]
+    # One item per conversation turn, however often (or from however many tabs) the button is pressed.
+    if not await redis.set(_sent_key(sender, line.at), "1", nx=True, ex=inbox.RETENTION_DAYS * 86400):
+        return done(request, {"queued": False, "already": True},
+                    _view_url(request, sender) + "&" + urlencode({"sent": "again"}))
     tz = ZoneInfo(request.app[SETTINGS_KEY].timezone)
     fields = inbox.record_fields(line.text, sender, line.intent, line.confidence,
                                  dt.datetime.fromtimestamp(line.at, tz),
                                  reason="staff")
-    await request.app[REDIS_KEY].xadd(inbox.STREAM, fields, maxlen=inbox.MAX_ITEMS, approximate=True)
+    if await _recorded_by_the_pipeline(redis, fields, line.at):
+        return done(request, {"queued": False, "already": True},
+                    _view_url(request, sender) + "&" + urlencode({"sent": "again"}))
+    try:
+        await redis.xadd(inbox.STREAM, fields, maxlen=inbox.MAX_ITEMS, approximate=True)
+    except Exception:
+        await redis.delete(_sent_key(sender, line.at))  # not sent: the button works again
+        raise
     logger.info("staff %s sent a %s message to the NLU inbox", session_of(request).staff.username,
                 sender.partition(":")[0])
     return done(request, {"queued": True}, _view_url(request, sender) + "&" + urlencode({"sent": "1"}))
+
+
+async def _recorded_by_the_pipeline(redis: Any, fields: dict[str, str], at: float) -> bool:
+    """Whether the NLU pipeline already put this message in the inbox, unreviewed (it was barely
+    understood): an entry of the same channel and text added within ``PIPELINE_WINDOW_S`` of it
+    (stream ids are the times entries were added)."""
+    low, high = (int((at + d) * 1000) for d in (-PIPELINE_WINDOW_S, PIPELINE_WINDOW_S))
+    for _, entry in await redis.xrange(inbox.STREAM, min=str(max(low, 0)), max=str(high), count=500):
+        entry = {as_str(k): as_str(v) for k, v in entry.items()}
+        if entry.get("text") == fields["text"] and entry.get("channel") == fields["channel"]:
+            return True
+    return False
+
+
+def _sent_key(sender: str, at: float) -> str:
+    """Marks one citizen message (sender and timestamp, digested: no sender id in clear) as sent to the inbox."""
+    return SENT_KEY.format(hashlib.sha256(f"{sender}\n{at!r}".encode()).hexdigest())
 
 
 def add_routes(app: web.Application) -> None:

@@ -11,7 +11,7 @@ import ipaddress
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -34,6 +34,7 @@ PROXIES_KEY = web.AppKey("staff_trusted_proxies", frozenset)
 HASHING_KEY = web.AppKey("staff_hashing", asyncio.Semaphore)  # bcrypt checks at once (threads, off the loop)
 PUBLIC = {("GET", "/staff/login"), ("POST", "/staff/login")}
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+T = TypeVar("T")
 
 PAGE = """<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -57,9 +58,16 @@ def page(title: str, body: str, session: Session | None = None) -> web.Response:
                f'<a href="/staff/reports">Báo cáo</a>{content}{admin}'
                '<span class="who">'
                f"{html.escape(session.staff.username)} ({session.staff.role.value})</span>"
+               '<a href="/staff/password">Đổi mật khẩu</a>'
                f'<form method="post" action="/staff/logout" class="inline">{csrf_field(session.csrf)}'
                '<button>Đăng xuất</button></form>')
     return web.Response(text=PAGE.format(title=html.escape(title), nav=nav, body=body), content_type="text/html")
+
+
+async def hashing(request: web.Request, work: Callable[..., T], *args: Any) -> T:
+    """Run a bcrypt-and-SQLite account call in a thread, a few at a time."""
+    async with request.app[HASHING_KEY]:
+        return await asyncio.to_thread(work, *args)
 
 
 def csrf_field(token: str) -> str:

@@ -4,8 +4,10 @@ Every route but the sign-in page needs a session (pages redirect to the
 sign-in page, ``/staff/api/`` answers 401); every state-changing request
 needs the session's CSRF token (form field ``csrf_token`` or header
 ``X-CSRF-Token``), else 403; admin-only routes answer 403 to annotators.
-Every response carries the security headers; refusals and errors are a
-Vietnamese page in the console's frame, or JSON when the client asks for JSON.
+A browser form posted after its session expired is kept for its owner and
+offered again after the sign-in (``bot/staff/drafts.py``). Every response
+carries the security headers; refusals and errors are a Vietnamese page in
+the console's frame, or JSON when the client asks for JSON.
 Nothing blocks the event loop: bcrypt and SQLite run in threads (at most
 ``HASHING`` bcrypt checks at once, so sign-in floods do not take every worker thread).
 """
@@ -19,18 +21,19 @@ import html
 import logging
 import re
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from pathlib import Path
-from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import yaml
 from aiohttp import web
 
 from bot.staff import (
+    account_pages,
     content_pages,
     conversation_pages,
     dashboard,
+    drafts,
     handoff_pages,
     model_pages,
     news_pages,
@@ -39,7 +42,7 @@ from bot.staff import (
     ticket_pages,
 )
 from bot.staff import intents as intent_names
-from bot.staff.accounts import AccountError, Accounts, Role, SignIn
+from bot.staff.accounts import Accounts, SignIn
 from bot.staff.layout import (
     ACCOUNTS_KEY,
     COOKIE,
@@ -59,10 +62,10 @@ from bot.staff.layout import (
     error_pages,
     error_response,
     form_or_json,
+    hashing,
     in_console,
     page,
     refused,
-    requires,
     security_headers,
     session_of,
 )
@@ -74,7 +77,6 @@ from common.settings import Settings
 from dossier_api.client import DossierClient
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 HASHING = 2  # concurrent bcrypt checks; the default thread pool has min(32, cores + 4) workers
 MAX_USERNAME, MAX_PASSWORD = 64, 1024  # what a sign-in form field may hold (bcrypt reads 72 bytes)
@@ -88,6 +90,8 @@ async def staff_guard(request: web.Request, handler: Handler) -> web.StreamRespo
         return await handler(request)
     session = await request.app[SESSIONS_KEY].get(request.cookies.get(COOKIE))
     if session is None:
+        if request.method == "POST" and request.content_type in FORM_TYPES and request.path != "/staff/logout":
+            await _keep_draft(request)  # raises the way to sign in again when the form is kept
         if request.path.startswith("/staff/api/"):
             return error_response(request, 401, "Phiên đăng nhập đã hết hạn; anh/chị vui lòng đăng nhập lại.")
         back = _next_page(request.path_qs) if request.method == "GET" else ""
@@ -97,12 +101,39 @@ async def staff_guard(request: web.Request, handler: Handler) -> web.StreamRespo
         if not hmac.compare_digest(str(given).encode(), session.csrf.encode()):
             logger.warning("staff request without a valid CSRF token refused: %s %s", request.method, request.path)
             raise web.HTTPForbidden(text="Phiên làm việc không hợp lệ (thiếu mã CSRF). Vui lòng tải lại trang.")
+        if request.content_type in FORM_TYPES and (await form_or_json(request)).get(drafts.DRAFT_FIELD):
+            await drafts.discard(request.app[REDIS_KEY], request.cookies.get(drafts.DRAFT_COOKIE))  # sent on
     request[SESSION_KEY] = session
     return await handler(request)
 
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def _keep_draft(request: web.Request) -> None:
+    """A browser form posted after its session expired: when its CSRF token names whose session it was,
+    keep what was typed for them (``bot/staff/drafts.py``) and send them to sign in again.
+
+    Raises:
+        web.HTTPFound: to the sign-in page, the draft's cookie set (nothing raised when nothing is kept).
+    """
+    form = await form_or_json(request)
+    owner = await request.app[SESSIONS_KEY].owner(str(form.get("csrf_token", "")))
+    if owner is None:
+        return
+    token = await drafts.stash(request.app[REDIS_KEY], owner, request.path_qs, form)
+    if token is None:
+        return
+    logger.info("a form posted after its session expired was kept for staff %s", owner)
+    found = web.HTTPFound("/staff/login")
+    found.set_cookie(drafts.DRAFT_COOKIE, token, httponly=True, samesite="Strict", path="/staff",
+                     secure=request.app[SETTINGS_KEY].staff_cookie_secure, max_age=drafts.TTL_S)
+    raise found
+
+
 SIGN_IN_REFUSED = ("Tên đăng nhập hoặc mật khẩu không đúng. Đăng nhập sai {failures} lần trong {minutes} phút thì "
                    "tài khoản bị tạm khóa {minutes} phút trên máy này.")
+DISABLED = "Tài khoản này đã bị khóa. Anh/chị liên hệ quản trị viên để được mở lại."
 THROTTLED = "Máy này đã đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {minutes} phút."
 
 
@@ -118,6 +149,9 @@ def _next_page(path: str) -> str:
 async def login_page(request: web.Request, error: str = "", back: str | None = None) -> web.Response:
     token = secrets.token_urlsafe(24)
     message = f'<p class="error">{html.escape(error)}</p>' if error else ""
+    if await drafts.load(request.app[REDIS_KEY], request.cookies.get(drafts.DRAFT_COOKIE)):
+        message += ('<p class="ok">Phiên đăng nhập đã hết hạn; nội dung anh/chị vừa gửi được giữ lại '
+                    f'{drafts.TTL_S // 60} phút. Anh/chị đăng nhập lại để xem và gửi tiếp.</p>')
     back = _next_page(request.query.get("next", "") if back is None else back)
     hidden = f'<input type="hidden" name="next" value="{html.escape(back)}">' if back else ""
     body = f"""<div class="card"><h1>Đăng nhập</h1>{message}
@@ -131,12 +165,6 @@ async def login_page(request: web.Request, error: str = "", back: str | None = N
     return response
 
 
-async def _hashing(request: web.Request, work: Callable[..., T], *args: Any) -> T:
-    """Run a bcrypt-and-SQLite account call in a thread, a few at a time."""
-    async with request.app[HASHING_KEY]:
-        return await asyncio.to_thread(work, *args)
-
-
 async def login(request: web.Request) -> web.Response:
     """Sign in. An unknown name, a wrong password and a locked account get the same page, status and
     (one bcrypt check each) time; an address with too many failures waits (429), checked no further."""
@@ -147,7 +175,7 @@ async def login(request: web.Request) -> web.Response:
     username = str(form.get("username", "")).strip().lower()[:MAX_USERNAME]
     back = _next_page(str(form.get("next", "")))
     accounts, settings = request.app[ACCOUNTS_KEY], request.app[SETTINGS_KEY]
-    result, staff = await _hashing(request, accounts.sign_in, username, str(form.get("password", ""))[:MAX_PASSWORD],
+    result, staff = await hashing(request, accounts.sign_in, username, str(form.get("password", ""))[:MAX_PASSWORD],
                                    local_now(), client_address(request))
     if result is SignIn.THROTTLED:
         logger.warning("staff sign-in refused: too many failures from this client address")
@@ -155,13 +183,19 @@ async def login(request: web.Request) -> web.Response:
         response.set_status(429)
         response.headers["Retry-After"] = str(settings.staff_lock_minutes * 60)
         return response
+    if result is SignIn.DISABLED:
+        logger.info("staff sign-in refused (disabled)")
+        response = await login_page(request, DISABLED, back)
+        response.set_status(403)
+        return response
     if staff is None:
         logger.info("staff sign-in refused (%s)", result.value)
         return await login_page(request, SIGN_IN_REFUSED.format(failures=settings.staff_max_failures,
                                                                 minutes=settings.staff_lock_minutes), back)
     token, _ = await request.app[SESSIONS_KEY].create(staff)
     logger.info("staff %s signed in", staff.username)
-    response = web.HTTPFound(back or "/staff/")
+    draft = await drafts.load(request.app[REDIS_KEY], request.cookies.get(drafts.DRAFT_COOKIE))
+    response = web.HTTPFound("/staff/draft" if draft and draft.owner == staff.username else back or "/staff/")
     settings = request.app[SETTINGS_KEY]
     response.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path="/staff",
                         secure=settings.staff_cookie_secure, max_age=int(settings.staff_session_hours * 3600))
@@ -307,41 +341,6 @@ def _is_stream_id(entry_id: str) -> bool:
     return match is not None and all(int(part) < 2**64 for part in match.groups())
 
 
-async def _users_page(request: web.Request, error: str = "") -> web.Response:
-    session = session_of(request)
-    staff = await asyncio.to_thread(request.app[ACCOUNTS_KEY].list)
-    rows = "".join(f"<tr><td>{html.escape(s.username)}</td><td>{s.role.value}</td></tr>" for s in staff)
-    notice = ('<div class="card ok">Đã thêm tài khoản.</div>' if request.query.get("done") == "created" and not error
-              else f'<div class="card error">{html.escape(error)}</div>' if error else "")
-    body = f"""{notice}<div class="card"><h1>Tài khoản cán bộ</h1>
-<table><tr><th>Tên</th><th>Vai trò</th></tr>{rows}</table></div>
-<div class="card"><h2>Thêm tài khoản</h2><form method="post" action="/staff/api/users">{csrf_field(session.csrf)}
-<input name="username" placeholder="tên đăng nhập" required> <input name="password" type="password"
-placeholder="mật khẩu (≥ 12 ký tự)" required> <select name="role"><option value="annotator">annotator</option>
-<option value="editor">editor</option><option value="admin">admin</option></select>
-<button>Thêm</button></form></div>"""
-    return page("Tài khoản", body, session)
-
-
-users_page = requires(Role.ADMIN)(_users_page)
-
-
-@requires(Role.ADMIN)
-async def create_user(request: web.Request) -> web.Response:
-    """Add an account: back to the accounts page (or JSON, 201), a refusal shown on that page."""
-    body = await form_or_json(request)
-    try:
-        role = Role(str(body.get("role", "")))
-        staff = await _hashing(request, request.app[ACCOUNTS_KEY].create, str(body.get("username", "")).strip().lower(),
-                               str(body.get("password", "")), role, local_now())
-    except ValueError as exc:
-        message = str(exc) if isinstance(exc, AccountError) else "Vai trò không hợp lệ."
-        return await refused(request, message, 400, _users_page)
-    logger.info("staff %s created account %s (%s)", session_of(request).staff.username, staff.username,
-                staff.role.value)
-    return done(request, {"username": staff.username, "role": staff.role.value}, "/staff/users?done=created", 201)
-
-
 def _domain() -> tuple[list[str], list[str]]:
     domain = yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))
     return list(domain["intents"]), [e for e in domain.get("entities", []) if e not in NOT_MARKED]
@@ -376,10 +375,10 @@ def setup_staff(app: web.Application, settings: Settings, redis_key: web.AppKey)
     app.router.add_post("/staff/login", login)
     app.router.add_post("/staff/logout", logout)
     app.router.add_get("/staff/", home)
-    app.router.add_get("/staff/users", users_page)
     app.router.add_get("/staff/inbox", inbox_page)
     app.router.add_post("/staff/api/inbox/{item_id}", review_inbox_item)
-    app.router.add_post("/staff/api/users", create_user)
+    account_pages.add_routes(app)
+    drafts.add_routes(app)
     handoff_pages.add_routes(app)
     ticket_pages.add_routes(app)
     conversation_pages.add_routes(app)

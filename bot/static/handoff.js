@@ -39,11 +39,24 @@
     return li;
   }
 
+  // The session ended while the staff member may be typing a reply: leaving for the sign-in page would
+  // lose it. With text in the box, stay and say so; "Gửi" keeps it for them across the sign-in
+  // (the console's kept forms, /staff/draft).
+  function signedOut() {
+    if (!form || !form.elements.text.value.trim()) { window.location.href = "/staff/login"; return; }
+    const notice = document.createElement("p");
+    notice.className = "error";
+    notice.id = "signed-out";
+    notice.textContent = "Phiên đăng nhập đã hết hạn. Nội dung anh/chị đang viết vẫn còn: bấm “Gửi”, " +
+      "đăng nhập lại rồi gửi tiếp.";
+    form.prepend(notice);
+  }
+
   async function poll() {
     try {
       const resp = await fetch("/staff/api/handoffs/transcript?ref=" + encodeURIComponent(ref),
                                { headers: { Accept: "application/json" } });
-      if (resp.status === 401) { window.location.href = "/staff/login"; return; }
+      if (resp.status === 401) { signedOut(); return; }
       const data = await resp.json();
       if (data.lines.length !== shown) list.replaceChildren(...data.lines.map(render));
       const due = document.getElementById("handoff-due");

@@ -28,7 +28,7 @@ def test_summary_of_a_tracker() -> None:
         {"event": "user", "timestamp": 30.0, "text": "asdfgh", "parse_data": {"intent": {"name": "nlu_fallback"}}},
     ]
     s = summarize("web:abc", events)
-    assert (s.first, s.last, s.turns) == (10.0, 30.0, 3)
+    assert (s.first, s.last, s.said, s.answered) == (10.0, 30.0, 3, 1)
     assert s.intents == {"gap_can_bo", "danh_gia", "nlu_fallback"}
     assert s.handed_off and s.rated and s.fell_back and not s.unhelpful
     assert s.masked == ["cho tôi gặp cán bộ, sđt <SĐT>", "asdfgh"]  # button payloads are not messages
