@@ -147,17 +147,24 @@ class ActionTraCuuHoSo(DossierAction):
             # the answer to "which dossier do you want notifications for?"
             return [SlotSet("ma_ho_so", None), *await ActionDangKyThongBao().run(dispatcher, tracker, domain)]
         events: list[EventType] = [SlotSet("ma_ho_so", None)]
-        if len(codes) > 1:
+        sms = channel_of(tracker) == "sms"
+        if len(codes) > 1 and not sms:
             dispatcher.utter_message(text=replies.several_codes(len(codes)))
-        # Several dossiers in one SMS: each in its short form, so the last is not cut off.
-        several_sms = len(codes) > 1 and channel_of(tracker) == "sms"
-        status = replies.dossier_status_short if several_sms else replies.dossier_status
+        found: list[Dossier] = []
         for code in codes:
             dossier = await self.lookup(dispatcher, code)
-            if dossier is not None:
-                dispatcher.utter_message(text=status(dossier, local_now().date()), buttons=lookup_buttons())
-                # Its procedure is the one discussed now ("còn lệ phí thì sao"); the dossier is the latest topic.
-                events += [SlotSet("thu_tuc_gan_nhat", dossier.procedure_id), SlotSet("ho_so_gan_nhat", dossier.code)]
+            if dossier is None:
+                continue
+            found.append(dossier)
+            if not sms:
+                dispatcher.utter_message(text=replies.dossier_status(dossier, local_now().date()),
+                                         buttons=lookup_buttons())
+            # Its procedure is the one discussed now ("còn lệ phí thì sao"); the dossier is the latest topic.
+            events += [SlotSet("thu_tuc_gan_nhat", dossier.procedure_id), SlotSet("ho_so_gan_nhat", dossier.code)]
+        if sms and found:
+            # One SMS: the keyword's compact form (a line each when several), so nothing is cut off.
+            dispatcher.utter_message(text=replies.dossier_statuses_sms(list(found), local_now().date()),
+                                     buttons=lookup_buttons())
         if asks_a_procedure_too(tracker.latest_message.get("text") or ""):
             # "mã hồ sơ ..., với lại cho hỏi lệ phí bán buôn rượu": the second question is answered too.
             events += await ActionHuongDanThuTuc().guide(dispatcher, tracker, None)

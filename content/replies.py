@@ -78,6 +78,19 @@ def dossier_status(dossier: Dossier, today: dt.date) -> str:
     return "\n".join(lines)
 
 
+def dossier_statuses_sms(found: list[Dossier | str], today: dt.date) -> str:
+    """Several dossiers in one SMS: a line each (code, status, due date) or what was wrong with a code,
+    then one apology with the hotline when any is late; one dossier gets :func:`dossier_status_short`."""
+    if len(found) == 1:
+        only = found[0]
+        return only if isinstance(only, str) else dossier_status_short(only, today)
+    lines = [d if isinstance(d, str) else text("lookup.status.tiny", code=d.code, status=_status_label(d, today),
+                                                due=vn_date(d.due_date)) for d in found]
+    if any(not isinstance(d, str) and deadline(d.status, d.due_date, today).late for d in found):
+        lines.append(text("lookup.status.tiny_late", hotline=get_settings().hotline))
+    return "\n".join(lines)
+
+
 def dossier_status_short(dossier: Dossier, today: dt.date) -> str:
     """The status in a few lines, for SMS (late or not as of ``today``)."""
     short = text("lookup.status.short", code=dossier.code, status=_status_label(dossier, today),

@@ -171,13 +171,13 @@ class Router:
         if command.kind is Kind.STATUS:
             # "HS <mã 1> <mã 2>": every code is answered, one after the other.
             others = [m.code.canonical for m in find_codes(text) if m.code.canonical != dossier.code]
-            answers = [replies.dossier_status_short(dossier, local_now().date())]
             if ahead is not None:
                 ahead.looked_up = dossier.code
             else:
                 await self.redis.set(sms_keys.last_lookup(msisdn), dossier.code, ex=sms_keys.LAST_LOOKUP_TTL_S)
-            answers += [await self._other_status(msisdn, code, ahead) for code in dict.fromkeys(others[:MAX_CODES - 1])]
-            return "\n".join(answers)
+            found: list[Dossier | str] = [dossier]
+            found += [await self._other_status(msisdn, code, ahead) for code in dict.fromkeys(others[:MAX_CODES - 1])]
+            return replies.dossier_statuses_sms(found, local_now().date())
         if command.kind is Kind.SUBSCRIBE:
             await subscriptions.subscribe(self.redis, dossier.code, sender)
             return replies.subscribed(dossier.code, dossier.status_label, "sms")
@@ -225,11 +225,11 @@ class Router:
             elif counted and outcome:
                 await stats.record(self.redis, Count(stats.LOOKUPS, outcome))
 
-    async def _other_status(self, msisdn: str, code: str, ahead: Ahead | None = None) -> str:
-        """The short status of one more code of the same message (unknown codes count against enumeration)."""
+    async def _other_status(self, msisdn: str, code: str, ahead: Ahead | None = None) -> Dossier | str:
+        """One more code of the same message: its dossier, or what to say of it (unknown codes count
+        against enumeration)."""
         try:
-            return replies.dossier_status_short(await self._dossier(code, counted=True, ahead=ahead),
-                                                local_now().date())
+            return await self._dossier(code, counted=True, ahead=ahead)
         except DossierNotFound:
             await self._count_unknown(msisdn)
             return replies.dossier_not_found(code)

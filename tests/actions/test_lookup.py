@@ -88,3 +88,15 @@ async def test_a_question_about_the_dossier_itself_gets_only_its_status(api_url:
     text = f"hs {dossier.code} giấy phép bán lẻ rượu của tôi khi nào có"
     await ActionTraCuuHoSo().run(dispatcher, make_tracker(text, "tra_cuu_ho_so"), {})
     assert len(dispatcher.messages) == 1 and dossier.code in dispatcher.messages[0]["text"]
+
+
+async def test_on_sms_a_lookup_is_one_compact_reply_that_fits(api_url: str, seeded_db: Path) -> None:
+    from common.sms_text import sms_text_settings
+
+    items, _ = Database(seeded_db).dossiers("dang_xu_ly", 3, 0)
+    for text in (f"cho hoi ho so {items[0].code} sao tre vay", "tra giup " + " va ".join(d.code for d in items)):
+        dispatcher = CollectingDispatcher()
+        await ActionTraCuuHoSo().run(dispatcher, make_tracker(text, "tra_cuu_ho_so", sender_id="sms:84905111333"), {})
+        [message] = dispatcher.messages
+        assert all(d.code in message["text"] for d in items if d.code in text)
+        assert sms_text_settings().fits(message["text"] + "\n1. Danh gia dich vu\n2. Tra cuu ho so khac\nTra loi so")

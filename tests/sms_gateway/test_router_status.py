@@ -65,6 +65,11 @@ async def test_two_codes_in_one_status_sms_are_both_answered(seeded_db: Path, re
         one, two = reply.split("\n")
         assert first[0].code in one and "ĐÃ TRẢ KẾT QUẢ" in one
         assert second[0].code in two and "TỪ CHỐI" in two
+        # Three late ones still fit the SMS, each with its status, and the apology once.
+        late = [d for d in Database(seeded_db).dossiers("dang_xu_ly", 500, 0)[0] if d.due_date < dt.date(2026, 11, 25)]
+        reply = await router.reply("84905550102", "HS " + " ".join(d.code for d in late[:3]))
+        assert reply is not None and all(d.code in reply for d in late[:3]) and reply.count("xin lỗi") == 1
+        assert SmsSettings().fits(reply)
     finally:
         await dossiers.close()
         await redis.close()
