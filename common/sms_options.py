@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from common import sms_keys
+from common.sms_text import sms_text_settings
 
 OPTIONS_TTL_S = 900  # a number texted back later than this is free text again
 
@@ -36,15 +37,16 @@ class _Message(Protocol):
 async def render(redis: Any, msisdn: str, messages: Sequence[_Message], hint: str) -> str:
     """``messages`` as one SMS text: their texts, then their buttons as numbered lines and ``hint``
     (how to choose: the caller's wording, content ``sms.options_hint``), remembered for :func:`chosen`;
-    a reply without buttons forgets the previous menu. Empty if nothing to say."""
+    a reply without buttons forgets the previous menu. Empty if nothing to say. The texts are
+    shortened, never the menu, so that a number texted back is always one the citizen saw."""
     lines = [m.text for m in messages if m.text]
     buttons = [b for m in messages for b in m.buttons]
-    if buttons:
-        lines += [f"{i}. {b.title}" for i, b in enumerate(buttons, 1)] + [hint]
-        await redis.set(sms_keys.options(msisdn), json.dumps([b.payload for b in buttons]), ex=OPTIONS_TTL_S)
-    else:
+    if not buttons:
         await redis.delete(sms_keys.options(msisdn))
-    return "\n".join(lines)
+        return "\n".join(lines)
+    await redis.set(sms_keys.options(msisdn), json.dumps([b.payload for b in buttons]), ex=OPTIONS_TTL_S)
+    menu = "\n".join([f"{i}. {b.title}" for i, b in enumerate(buttons, 1)] + [hint])
+    return sms_text_settings().with_tail("\n".join(lines), menu, msisdn) if lines else menu
 
 
 async def chosen(redis: Any, msisdn: str, text: str) -> str | None:

@@ -159,6 +159,22 @@ class SmsTextSettings(BaseSettings):
         """Whether ``text`` reaches ``msisdn`` whole."""
         return fits(text, self.wants_ucs2(msisdn), self.max_segments)
 
+    def with_tail(self, head: str, tail: str, msisdn: str = "") -> str:
+        """``head``, then ``tail`` on its own line, shortening ``head`` (never ``tail``: a menu whose
+        numbers the citizen texts back) until both reach ``msisdn`` whole."""
+        whole = f"{head}\n{tail}"
+        if self.fits(whole, msisdn):
+            return whole
+        ucs2 = self.wants_ucs2(msisdn)
+        _, part = limits(ucs2)
+        budget = part * self.max_segments - length(_as_sent(tail, ucs2), ucs2) - 1
+        while budget > len(ELLIPSIS):
+            shortened = f"{shorten(_as_sent(head, ucs2), budget, ucs2)}\n{tail}"
+            if self.fits(shortened, msisdn):
+                return shortened
+            budget -= 8  # word boundaries between parts cost room
+        return tail
+
 
 @lru_cache(maxsize=1)
 def sms_text_settings() -> SmsTextSettings:
