@@ -83,6 +83,8 @@ def _keyword_command(kind: Kind, rest: str) -> Command | None:
         return _news_command(Kind.NEWS_STOP, stop_news.group(1).strip())
     if kind is Kind.UNSUBSCRIBE and not rest:
         return Command(Kind.UNSUBSCRIBE)
+    if kind is Kind.RATE and not rest:
+        return Command(kind, error="invalid_level")  # "DG" alone: how to rate
     if kind is Kind.RATE:
         matches = find_codes(rest)
         if not matches:

@@ -60,6 +60,7 @@ def test_subscriptions_and_help() -> None:
         (f"DG {CODE} 5", Kind.RATE, "invalid_level"),
         (f"DG {CODE}", Kind.RATE, "invalid_level"),
         ("DG 123456 1", Kind.RATE, "invalid_code"),
+        ("DG", Kind.RATE, "invalid_level"),  # how to rate, not free text for the assistant
         ("DK", Kind.SUBSCRIBE, "missing_code"),
     ],
 )
