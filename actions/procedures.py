@@ -25,7 +25,8 @@ from actions.base import DossierAction, channel_of, latest_entity
 from actions.handoff import ActionGapCanBo, asks_how_to_reach
 from actions.policy import ActionHoiChinhSach
 from actions.smalltalk import wordless_answer
-from common.dossier_questions import Followup, followup_of
+from common.dossier_questions import Followup, asks_validity, followup_of
+from common.settings import get_settings
 from common.text import fold_key
 from content import replies
 from dossier_api.catalog import QUESTION_WORDS, FacetVocabulary, close_matches
@@ -58,9 +59,14 @@ ANSWERS: dict[str, Callable[[Procedure], str]] = {
 }
 
 
+VALIDITY = "hieu_luc"  # an aspect no intent names: how long the licence issued stays valid
+
+
 def _aspect_answer(intent: str, procedure: Procedure, sms: bool) -> str:
     """The answer on one aspect; on SMS the summary counts the documents and lists are not numbered
     (the options after them are)."""
+    if intent == VALIDITY:
+        return replies.procedure_validity(procedure, get_settings().hotline)
     if intent == "hoi_giay_to":
         return replies.procedure_documents(procedure, numbered=not sms)
     if intent in ANSWERS and intent != "hoi_thu_tuc":
@@ -265,6 +271,9 @@ class GuidanceAction(DossierAction):
             dispatcher.utter_message(text=replies.procedure_elsewhere(procedure, hotline))
         else:
             asked = [intent, *(a for a in also if a != intent)]
+            if asks_validity(tracker.latest_message.get("text") or ""):
+                # "có thời hạn mấy năm": the licence's validity, not the processing time (nor a summary)
+                asked = [VALIDITY, *(a for a in asked if a not in ("hoi_thoi_han", "hoi_thu_tuc"))]
             buttons = [{"title": t, "payload": _payload(i, procedure.id)}
                        for t, i in replies.procedure_follow_ups() if i not in asked]
             short = channel_of(tracker) == "sms"  # a few segments: the summary counts the documents

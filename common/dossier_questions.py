@@ -116,6 +116,18 @@ def asks_reason(text: str) -> bool:
     return any(_has(key, p) for p in _REASON)
 
 
+# "giấy phép có thời hạn mấy năm", "hiệu lực bao lâu": how long a licence stays valid, not how long
+# the procedure takes ("thời hạn giải quyết").
+_VALIDITY = ("may nam", "bao nhieu nam", "hieu luc", "co thoi han", "duoc bao lau", "dung duoc bao lau",
+             "bao lau thi het han", "bao lau phai gia han", "het han sau", "how long is it valid", "valid for")
+
+
+def asks_validity(text: str) -> bool:
+    """Whether ``text`` asks how long a licence or certificate stays valid."""
+    key = fold_key(text)
+    return any(_has(key, p) for p in _VALIDITY) and not _has(key, "thoi han giai quyet")
+
+
 def is_explicit_complaint(text: str) -> bool:
     """True when ``text`` says it complains, petitions or reports (not merely asks, however upset)."""
     key = fold_key(text)

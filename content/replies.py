@@ -232,6 +232,13 @@ def procedure_time(p: Procedure) -> str:
     return f"{answer} {text('procedure.lead_time', rule=lead)}" if lead else answer
 
 
+def procedure_validity(p: Procedure, hotline: str) -> str:
+    """How long what ``p`` issues stays valid ("giấy phép có thời hạn mấy năm"), or that the catalog does not say."""
+    if p.validity:
+        return text("procedure.validity", name=p.name, validity=p.validity)
+    return text("procedure.validity_unknown", name=p.name, hotline=hotline)
+
+
 def _document_items(p: Procedure, numbered: bool = True) -> str:
     """One line per document: numbered, or (on SMS, where the options below are numbered) dashed."""
     if not numbered:

@@ -51,6 +51,7 @@ _FIELDS = {
     "le_phi_vnd": "fee_vnd",
     "thoi_han": "processing_time",
     "thoi_han_ngay": "processing_days",
+    "hieu_luc": "validity",
     "cach_nop": "submission",
     "muc_do": "online_level",
     "can_cu": "legal_basis",

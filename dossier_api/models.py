@@ -38,6 +38,7 @@ class Procedure(BaseModel):
     fee_vnd: int | None = None
     processing_time: str = ""
     processing_days: int = 0
+    validity: str = ""  # how long what it issues stays valid ("05 năm kể từ ngày cấp"); "" not stated
     submission: str = ""
     online_level: str = ""
     legal_basis: str = ""

@@ -350,6 +350,9 @@ def procedure_fields(form: Mapping[str, Any], own: bool = True) -> dict[str, Any
     days = whole_number(str(form.get("thoi_han_ngay", "")), 0, 365)
     if days is None:
         problems.append("Thời hạn giải quyết phải là số ngày làm việc, số nguyên từ 0 đến 365.")
+    validity = str(form.get("hieu_luc", "")).strip()  # optional: absent means "not stated"
+    if len(validity) > 300:
+        problems.append("Thời hạn hiệu lực của giấy tờ được cấp dài quá 300 ký tự.")
     submission = text_field(form, "cach_nop", "nơi và cách nộp hồ sơ", problems, own)
     legal_basis = text_field(form, "can_cu", "căn cứ pháp lý", problems, own)
     if legal_basis and not re.search(r"\d", legal_basis):
@@ -357,7 +360,8 @@ def procedure_fields(form: Mapping[str, Any], own: bool = True) -> dict[str, Any
     if problems:
         raise ContentError(*problems)
     fields: dict[str, Any] = {"giay_to": documents, "so_bo": copies, "le_phi": fee, "le_phi_vnd": amount,
-                              "thoi_han": time_text, "thoi_han_ngay": days, "cach_nop": submission,
+                              "thoi_han": time_text, "thoi_han_ngay": days, "hieu_luc": validity,
+                              "cach_nop": submission,
                               "can_cu": legal_basis}
     return fields
 

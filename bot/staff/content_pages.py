@@ -224,7 +224,8 @@ async def audit_page(request: web.Request) -> web.Response:
 
 # -- The procedure catalog ---------------------------------------------------------------------------------
 
-PROCEDURE_FIELDS = ("giay_to", "so_bo", "le_phi", "le_phi_vnd", "thoi_han", "thoi_han_ngay", "cach_nop", "can_cu")
+PROCEDURE_FIELDS = ("giay_to", "so_bo", "le_phi", "le_phi_vnd", "thoi_han", "thoi_han_ngay", "hieu_luc", "cach_nop",
+                    "can_cu")
 
 
 def _procedure_form_values(entry: Mapping[str, Any]) -> dict[str, str]:
@@ -232,7 +233,8 @@ def _procedure_form_values(entry: Mapping[str, Any]) -> dict[str, str]:
     return {"giay_to": "\n".join(map(str, entry.get("giay_to") or [])), "so_bo": _e_raw(entry.get("so_bo")),
             "le_phi": _e_raw(entry.get("le_phi")), "le_phi_vnd": "" if amount is None else content.dong(int(amount)),
             "thoi_han": _e_raw(entry.get("thoi_han")), "thoi_han_ngay": _e_raw(entry.get("thoi_han_ngay")),
-            "cach_nop": _e_raw(entry.get("cach_nop")), "can_cu": _e_raw(entry.get("can_cu"))}
+            "hieu_luc": _e_raw(entry.get("hieu_luc")), "cach_nop": _e_raw(entry.get("cach_nop")),
+            "can_cu": _e_raw(entry.get("can_cu"))}
 
 
 def _e_raw(value: object) -> str:
@@ -324,6 +326,8 @@ async def _procedure_page(request: web.Request, form: Mapping[str, Any] | None =
             + _field("Thời hạn giải quyết (như công bố)", "thoi_han", values["thoi_han"], now=now("thoi_han"))
             + _field("Thời hạn (số ngày làm việc)", "thoi_han_ngay", values["thoi_han_ngay"],
                      now=now("thoi_han_ngay"))
+            + _field("Thời hạn hiệu lực của giấy tờ được cấp", "hieu_luc", values["hieu_luc"],
+                     hint="ví dụ: 05 năm kể từ ngày cấp; để trống nếu chưa xác định", now=now("hieu_luc"))
             + _field("Nơi và cách nộp", "cach_nop", values["cach_nop"], "textarea", now=now("cach_nop"))
             + _field("Căn cứ pháp lý", "can_cu", values["can_cu"], "textarea", now=now("can_cu"))
             + _buttons() + "</form></div>")

@@ -292,3 +292,14 @@ async def test_an_aspect_asked_after_being_told_who_decides_is_told_briefly(api_
     [fee], _ = await _run("phí bao nhiêu", "hoi_le_phi", slots=slots)
     assert fee["text"].startswith("Lệ phí thủ tục") and "cấp xã" in fee["text"]
     assert "Căn cứ" not in fee["text"]  # not the whole answer again
+
+
+async def test_how_long_a_licence_stays_valid_is_its_validity_not_the_processing_time(api_url: str) -> None:
+    [wholesale], _ = await _run("giấy phép bán buôn rượu có thời hạn bao lâu", "hoi_thoi_han")
+    assert "05 năm" in wholesale["text"] and "10 ngày làm việc" not in wholesale["text"]
+    [follow], _ = await _run("giấy phép đó có hiệu lực mấy năm", "hoi_thoi_han", slots={"thu_tuc_gan_nhat": "attp_co_so"})
+    assert "03 năm" in follow["text"]
+    [unknown], _ = await _run("giấy xác nhận kiến thức an toàn thực phẩm có hiệu lực mấy năm", "hoi_thoi_han")
+    assert "chưa ghi thời hạn hiệu lực" in unknown["text"]
+    [time], _ = await _run("thời hạn giải quyết cấp giấy phép bán buôn rượu", "hoi_thoi_han")
+    assert "10 ngày làm việc" in time["text"]
