@@ -25,6 +25,7 @@ from actions.base import DossierAction, channel_of, latest_entity
 from actions.handoff import ActionGapCanBo, asks_how_to_reach
 from actions.policy import ActionHoiChinhSach
 from actions.smalltalk import wordless_answer
+from common.delivery import DELIVERY_FEE_VND, asks_delivery_fee
 from common.dossier_questions import Followup, asks_validity, followup_of
 from common.settings import get_settings
 from common.text import fold_key
@@ -303,6 +304,9 @@ class ActionHuongDanThuTuc(GuidanceAction):
 
         if (booked := await booking_answer(dispatcher, tracker, domain)) is not None:
             return booked  # "thứ hai tuần tới" after the days were offered: not a procedure
+        if asks_delivery_fee(text) and not _names_a_product(text):
+            dispatcher.utter_message(text=replies.delivery_fee(DELIVERY_FEE_VND))  # "phí gửi bưu điện bao nhiêu"
+            return []
         if asks_places_again(tracker):
             from actions.places import ActionTimDiaDiem
 

@@ -49,6 +49,16 @@ def recipient_name(text: str) -> str | None:
     return head
 
 
+_POST_WORDS = ("buu dien", "buu chinh", "chuyen phat", "gui ve nha", "gui ket qua", "ship", "giao tan nha", "by post",
+               "delivery")
+
+
+def asks_delivery_fee(text: str) -> bool:
+    """True when ``text`` asks what posting a result costs, with words of posting ("phí gửi bưu điện")."""
+    key = fold_key(text)
+    return asks_fee(text) and any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", key) for w in _POST_WORDS)
+
+
 def asks_fee(text: str) -> bool:
     """True when ``text`` asks what posting the result costs."""
     key = fold_key(text)

@@ -303,3 +303,8 @@ async def test_how_long_a_licence_stays_valid_is_its_validity_not_the_processing
     assert "chưa ghi thời hạn hiệu lực" in unknown["text"]
     [time], _ = await _run("thời hạn giải quyết cấp giấy phép bán buôn rượu", "hoi_thoi_han")
     assert "10 ngày làm việc" in time["text"]
+
+
+async def test_the_postal_fee_asked_as_a_procedure_question_is_the_delivery_fee(api_url: str) -> None:
+    [fee], _ = await _run("phí gửi bưu điện bao nhiêu", "hoi_le_phi")
+    assert "25.000" in fee["text"]
