@@ -148,6 +148,18 @@ class ActionHoiChinhSach(DossierAction):
         return buttons
 
 
+async def answers_the_last_question(dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: DomainDict) -> list[EventType] | None:
+    """A message the classifier could not place that answers what the conversation was about: a ward
+    after "which ward?" ("sơn trà"), a follow-up on the dossier just looked up ("sao lâu rứa")."""
+    from actions.places import ActionTimDiaDiem, asked_where  # they import this module's importers
+    from actions.smalltalk import dossier_followup
+
+    if asked_where(tracker):
+        return await ActionTimDiaDiem().run(dispatcher, tracker, domain)
+    return await dossier_followup(dispatcher, tracker, domain)
+
+
 class ActionChuaHieu(ActionHoiChinhSach):
     """The NLU barely understood the message: a policy question the classifier did not
     recognise is still answered when the knowledge base matches it well; otherwise the
@@ -168,6 +180,8 @@ class ActionChuaHieu(ActionHoiChinhSach):
             return filed
         if (guided := await answers_which_procedure(dispatcher, tracker, domain)) is not None:
             return guided
+        if (followed := await answers_the_last_question(dispatcher, tracker, domain)) is not None:
+            return followed
         if text.strip() and not text.startswith("/") and await self.reply_from_knowledge(dispatcher, tracker, text):
             return self.follow_up_slots()
         if text.strip() and not text.startswith("/") and other_agency(text) is not None:

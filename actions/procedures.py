@@ -24,7 +24,7 @@ from rasa_sdk.types import DomainDict
 from actions.base import DossierAction, channel_of, latest_entity
 from actions.handoff import ActionGapCanBo, asks_how_to_reach
 from actions.policy import ActionHoiChinhSach
-from actions.smalltalk import wordless_answer
+from actions.smalltalk import dossier_followup, wordless_answer
 from common.delivery import DELIVERY_FEE_VND, asks_delivery_fee
 from common.dossier_questions import Followup, asks_validity, followup_of
 from common.settings import get_settings
@@ -496,6 +496,8 @@ class ActionNgoaiPhamVi(GuidanceAction):
 
         if asked_where(tracker):  # "phường Hòa Xuân", the answer to "which ward?"
             return await ActionTimDiaDiem().run(dispatcher, tracker, domain)
+        if (followed := await dossier_followup(dispatcher, tracker, domain)) is not None:
+            return followed  # "sao lâu rứa" after a lookup: not another agency's matter
 
         if (filed := await file_if_report(dispatcher, tracker, domain)) is not None:
             return filed

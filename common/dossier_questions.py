@@ -47,13 +47,16 @@ _FOLLOWUPS: dict[Followup, tuple[str, ...]] = {
         "tre han", "qua han", "tre hen", "qua hen", "lo hen", "bi tre", "bi cham", "cham roi", "tre roi",
         "dung han", "dung hen", "dung ngay hen", "kip han", "con han", "trong han", "tre", "tre may ngay",
         "tre bao nhieu ngay", "cham may ngay", "overdue", "late", "delayed",
+        # "sao lâu rứa", "lâu quá vậy": a complaint about the wait, answered with where it stands
+        "sao lau", "lau rua", "lau vay", "lau qua", "lau the", "lau ghe", "lau du vay",
     ),
     Followup.WHEN: (
         "khi nao co ket qua", "bao gio co ket qua", "khi mo co ket qua", "bao chu co ket qua", "chung nao co",
         "khi nao xong", "bao gio xong", "khi mo xong", "chung nao xong", "may ngay nua", "bao lau nua",
         "khi nao lay duoc", "bao gio lay duoc", "khi nao nhan duoc", "bao gio nhan duoc", "ngay nao co ket qua",
         "ngay nao tra", "ngay hen tra", "hen tra ngay nao", "hen ngay nao", "den khi nao", "toi khi nao",
-        "bao gio co", "khi nao co", "khi mo co",
+        "bao gio co", "khi nao co", "khi mo co", "co ket qua chua", "xong chua", "co chua", "may gio thi lay",
+        "may gio lay", "lay luc may gio",
         "when will", "when can i", "when do i", "how long", "how many days", "han tra", "ngay tra", "ngay hen",
         "due date", "hen tra",
     ),
@@ -61,6 +64,9 @@ _FOLLOWUPS: dict[Followup, tuple[str, ...]] = {
         "tai sao", "vi sao", "sao lai", "ly do", "vi ly do gi", "bo sung gi", "bo sung cai gi", "bo sung cai chi",
         "bo sung chi", "bo sung nhung gi", "thieu gi", "thieu cai gi", "thieu chi", "thieu giay gi", "can bo sung",
         "phai bo sung", "why", "what is missing", "what do i need to add",
+        # who has it now, and what to do after a refusal: the current step and what the status means
+        "ai dang xu ly", "ai xu ly", "ai giai quyet", "dang o buoc nao", "o buoc nao", "o khau nao", "phong nao",
+        "lam lai", "nop lai", "lam sao bay gio", "gio phai lam sao", "gio lam sao",
     ),
 }
 # "bao giờ mới xong", "chừng nào thì có kết quả": a when-question with words in between.

@@ -142,8 +142,10 @@ def dossier_late(dossier: Dossier, today: dt.date, reason: bool = False) -> str:
 def dossier_why(dossier: Dossier, today: dt.date) -> str:
     """Why a dossier stands where it does ("tại sao bị từ chối", "phải bổ sung cái chi"): its
     current step as the one-stop system states it, and what that status means today."""
-    return text("lookup.why", code=dossier.code, status=dossier.status_label, step=dossier.current_step,
-                hint=dossier_hint(dossier, today), hotline=get_settings().hotline)
+    hotline, hint = get_settings().hotline, dossier_hint(dossier, today)
+    details = "" if hotline in hint else text("lookup.why_details", hotline=hotline)  # the hotline once
+    return text("lookup.why", code=dossier.code, status=dossier.status_label, step=dossier.current_step, hint=hint,
+                details=details)
 
 
 def dossier_where(dossier: Dossier, today: dt.date) -> str:

@@ -181,3 +181,22 @@ def test_a_code_with_no_word_of_leaving_is_not_an_unsubscription() -> None:
     assert not asks_to_unsubscribe("còn hồ sơ này nữa 000.00.12.H17-261023-0010")
     assert asks_to_unsubscribe("thôi, ngừng gửi tin cho hồ sơ 000.00.12.H17-261023-0010")
     assert asks_to_unsubscribe("stop notifications")
+
+
+@pytest.mark.parametrize(("question", "intent", "expected"), [
+    ("sao lâu rứa", "ngoai_pham_vi", "trễ hạn"),
+    ("ai đang xử lý hồ sơ", "nlu_fallback", "{step}"),
+    ("hôm nay có kết quả chưa", "nlu_fallback", "hẹn trả"),
+])
+async def test_a_follow_up_the_classifier_could_not_place_is_about_the_dossier_just_looked_up(
+        api_url: str, seeded_db: Path, question: str, intent: str, expected: str) -> None:
+    from actions.policy import ActionChuaHieu
+    from actions.procedures import ActionNgoaiPhamVi
+
+    dossier = _dossier(seeded_db, "dang_xu_ly", late=True)
+    dispatcher = CollectingDispatcher()
+    action = ActionNgoaiPhamVi() if intent == "ngoai_pham_vi" else ActionChuaHieu()
+    await action.run(dispatcher, _after([("ho_so_gan_nhat", dossier.code)], question, intent), {})
+    reply = dispatcher.messages[0]["text"]
+    expected = expected.format(step=dossier.current_step.lower())
+    assert dossier.code in reply and expected in reply.lower() and reply.count("1022") == 1
