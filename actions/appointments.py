@@ -14,6 +14,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, idempotency_key, latest_entity
 from actions.feedback import file_if_report
+from actions.handoff import ActionGapCanBo, asks_how_to_reach
 from actions.lookup import ActionHoiHoSo
 from actions.smalltalk import ActionPhuDinh
 from common.dates import local_now, month_named, parse_day, parse_time, vn_day
@@ -62,10 +63,12 @@ NOT_BOOKING = {"tam_biet": "utter_tam_biet", "ngoai_pham_vi": "utter_ngoai_pham_
 
 
 CANCEL_WORDS = ("huy", "bo lich", "khong den duoc")
+HOURS_WORDS = ("lam viec", "mo cua", "dong cua", "gio lam", "gio hanh chinh", "co truc", "office hours", "open")
 # Moving a booking: "đổi" typed with its marks ("đợi", to wait, folds the same), or a pair that says it.
-_MOVE_MARKED = re.compile(r"(?<!\w)(?:đổi|dời|chuyển|change|reschedule|move)(?!\w)")
+# A correction ("à nhầm, thứ năm 9h") moves it too: one citizen, one place.
+_MOVE_MARKED = re.compile(r"(?<!\w)(?:đổi|dời|chuyển|nhầm|change|reschedule|move|sorry|i meant)(?!\w)")
 MOVE_WORDS = ("doi lich", "doi gio", "doi ngay", "doi hen", "doi qua", "doi sang", "doi lai", "doi thanh",
-              "chuyen qua", "chuyen sang", "doi thoi gian")
+              "chuyen qua", "chuyen sang", "doi thoi gian", "a nham", "nham roi", "sua lai", "ghi nham", "go nham")
 
 
 SAME_TIME_WORDS = ("cung gio", "gio cu", "nhu cu", "giu gio", "giu nguyen gio", "gio do", "gio nhu vay", "same time")
@@ -149,6 +152,10 @@ class ActionDatLichHen(DossierAction):
         text = tracker.latest_message.get("text") or ""
         owner = tracker.sender_id
         intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if (asks_how_to_reach(text) and _wants(text, *HOURS_WORDS) and not booking_offered(tracker)
+                and _BOOKING_WORDS.search(fold_key(text)) is None and not _wants(text, *CANCEL_WORDS)):
+            # "sở làm việc thứ 7 không" read as a booking: the office hours
+            return await ActionGapCanBo().run(dispatcher, tracker, domain)
         if not names_day_or_time(tracker, local_now().date()):
             if (filed := await file_if_report(dispatcher, tracker, domain)) is not None:
                 return filed  # "chờ 2 tiếng không ai tiếp, rứa là răng": a complaint, not a booking

@@ -89,7 +89,7 @@ class ActionGapCanBo(DossierAction):
         if asks_what_the_bot_is(text):
             dispatcher.utter_message(response="utter_hoi_bot")
             return []
-        from actions.appointments import ActionDatLichHen, asks_to_book  # it imports the lookup actions
+        from actions.appointments import ActionDatLichHen, asks_to_book  # it imports this module
 
         if asks_to_book(tracker):
             # "chủ nhật này sở có làm việc không, cho mình hẹn lên lúc 9h": the booking tells the day's hours

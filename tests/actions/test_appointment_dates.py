@@ -141,3 +141,17 @@ async def test_asking_the_hours_and_a_booking_on_a_closed_day_is_told_the_day_is
     text = "chủ nhật này sở có làm việc không, cho mình hẹn lên lúc 9h"
     await ActionGapCanBo().run(dispatcher, make_tracker(text, "gap_can_bo", sender_id="web:dates-sunday"), {})
     assert "Chủ nhật" in dispatcher.messages[0]["text"] and dispatcher.messages[0]["buttons"]
+
+
+async def test_a_correction_moves_the_booking_and_the_hours_asked_are_the_hours(api_url: str) -> None:
+    client = dossier_client()
+    day = (await client.appointment_days(5))[-1]
+    owner = "web:dates-correction"
+    await ActionDatLichHen().run(CollectingDispatcher(), make_tracker(f"đặt lịch 8h ngày {day:%d/%m/%Y}",
+                                                                      "dat_lich_hen", sender_id=owner), {})
+    await ActionDatLichHen().run(CollectingDispatcher(), make_tracker(f"à nhầm, 9h ngày {day:%d/%m/%Y}",
+                                                                      "dat_lich_hen", sender_id=owner), {})
+    assert [(a.date, a.time) for a in await client.appointments(owner)] == [(day, "09:00")]
+    hours = CollectingDispatcher()
+    await ActionDatLichHen().run(hours, make_tracker("So cong thuong lam viec thu 7 khong", "dat_lich_hen"), {})
+    assert "Thứ Hai đến Thứ Sáu" in hours.messages[0]["text"]
