@@ -49,8 +49,10 @@ def asks_what_the_bot_is(text: str) -> bool:
 
 # "sở công thương ở đâu", "trụ sở sở ở mô", "văn phòng sở nằm đường chi": where the department is
 # (a where-word alone is a procedure's "nộp ở đâu").
-DEPARTMENT_WORDS = ("so cong thuong", "tru so", "van phong so")  # not "sở ở": "hồ sơ ở đâu" folds alike
-WHERE_WORDS = ("o dau", "o mo", "cho nao", "duong nao", "duong chi", "nam o", "nam dau", "cho mo")
+DEPARTMENT_WORDS = ("so cong thuong", "tru so", "van phong so",  # not "sở ở": "hồ sơ ở đâu" folds alike
+                    "department of industry", "the department", "your office")
+WHERE_WORDS = ("o dau", "o mo", "cho nao", "duong nao", "duong chi", "nam o", "nam dau", "cho mo", "where is",
+               "where are", "address", "located")
 
 
 def asks_where_the_department_is(text: str) -> bool:

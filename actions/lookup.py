@@ -12,6 +12,7 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, channel_of, last_bot_text, redis_client
+from actions.handoff import ActionGapCanBo, asks_how_to_reach
 from actions.notifications import ActionDangKyThongBao
 from actions.procedures import ActionHuongDanThuTuc, asks_documents_only, aspects_of, names_a_product
 from common import stats
@@ -165,9 +166,13 @@ class ActionTraCuuHoSo(DossierAction):
             # One SMS: the keyword's compact form (a line each when several), so nothing is cut off.
             dispatcher.utter_message(text=replies.dossier_statuses_sms(list(found), local_now().date()),
                                      buttons=lookup_buttons())
-        if asks_a_procedure_too(tracker.latest_message.get("text") or ""):
+        text = tracker.latest_message.get("text") or ""
+        if asks_a_procedure_too(text):
             # "mã hồ sơ ..., với lại cho hỏi lệ phí bán buôn rượu": the second question is answered too.
             events += await ActionHuongDanThuTuc().guide(dispatcher, tracker, None)
+        elif found and asks_how_to_reach(without_codes(text)):
+            # "<mã> và cho em hỏi sở làm việc thứ 7 không": the hours too
+            await ActionGapCanBo().run(dispatcher, tracker, domain)
         return events
 
     async def lookup(self, dispatcher: CollectingDispatcher, code: str) -> Dossier | None:

@@ -10,7 +10,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import DossierAction, channel_of, last_bot_text
+from actions.base import DossierAction, channel_of, last_bot_text, latest_entity
+from actions.handoff import ActionGapCanBo, asks_where_the_department_is
 from content import replies, texts
 from dossier_api.client import DossierApiError, DossierApiUnavailable
 from dossier_api.models import PlaceResult
@@ -72,6 +73,9 @@ class ActionTimDiaDiem(DossierAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         place_type = tracker.get_slot("loai_dia_diem")
+        if asks_where_the_department_is(tracker.latest_message.get("text") or "") and not latest_entity(
+                tracker, "loai_dia_diem"):
+            return await ActionGapCanBo().run(dispatcher, tracker, domain)  # "sở công thương ở mô": its office
         if place_type not in PLACE_TYPES:
             buttons = [{"title": label[:1].upper() + label[1:], "payload": type_payload(value)}
                        for value, label in PLACE_TYPES.items()]

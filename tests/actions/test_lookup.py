@@ -100,3 +100,12 @@ async def test_on_sms_a_lookup_is_one_compact_reply_that_fits(api_url: str, seed
         [message] = dispatcher.messages
         assert all(d.code in message["text"] for d in items if d.code in text)
         assert sms_text_settings().fits(message["text"] + "\n1. Danh gia dich vu\n2. Tra cuu ho so khac\nTra loi so")
+
+
+async def test_the_hours_asked_beside_a_code_are_told_after_its_status(api_url: str, seeded_db: Path) -> None:
+    [dossier], _ = Database(seeded_db).dossiers("dang_xu_ly", 1, 0)
+    dispatcher = CollectingDispatcher()
+    text = f"{dossier.code} và cho em hỏi sở làm việc thứ 7 không"
+    await ActionTraCuuHoSo().run(dispatcher, make_tracker(text, "tra_cuu_ho_so"), {})
+    status, hours = (m["text"] for m in dispatcher.messages)
+    assert dossier.code in status and "Thứ Hai đến Thứ Sáu" in hours

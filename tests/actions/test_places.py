@@ -93,3 +93,9 @@ async def test_a_place_type_that_is_also_a_licence_after_a_places_answer_is_plac
     tracker = make_tracker("cây xăng quanh đây", "hoi_thu_tuc", entities=petrol, slots={"loai_dia_diem": "tram_xang"})
     await ActionHuongDanThuTuc().run(near, tracker, {})
     assert near.messages[0]["custom"]["request_location"] and "cửa hàng xăng dầu" in near.messages[0]["custom"]["text"]
+
+
+async def test_where_the_department_is_asked_as_a_places_question_gets_its_office(api_url: str) -> None:
+    for text in ("Where is the Department of Industry and Trade?", "sở công thương ở mô rứa"):
+        [message] = await _run(make_tracker(text, "tim_dia_diem"))
+        assert "Trung tâm Hành chính" in message["text"]
