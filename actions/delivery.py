@@ -24,6 +24,7 @@ from common.dossier_questions import wants_to_stop
 from common.phones import find_msisdn
 from common.privacy import mask_person_name, mask_phone
 from common.status import DossierStatus
+from common.text import fold_key
 from content import replies, texts
 from dossier_api.client import Conflict, DossierApiError, DossierApiUnavailable, DossierNotFound
 from dossier_api.models import DeliveryIn
@@ -32,6 +33,14 @@ logger = logging.getLogger(__name__)
 
 SLOTS = ("cp_ma_ho_so", "cp_ten", "cp_sdt", "cp_dia_chi")
 TRACKING = re.compile(r"\bBD\d{11}\b", re.I)
+LAST_DELIVERY = "van_don_gan_nhat"  # the tracking number this conversation was given
+_STATE_WORDS = re.compile(r"(?<!\w)(?:tinh trang|trang thai|den dau|toi dau|giao chua|gui chua|khi nao giao"
+                          r"|bao gio giao|bao gio toi|khi nao toi|o dau roi|status|where is)(?!\w)")
+
+
+def asks_delivery_state(text: str) -> bool:
+    """ "tình trạng chuyển phát", "giao chưa": how a delivery asked for is going."""
+    return _STATE_WORDS.search(fold_key(text)) is not None
 STATES = ("cho_ket_qua", "cho_giao", "dang_giao", "da_giao")  # a delivery's states (texts delivery.state.*)
 NOT_DELIVERABLE = (DossierStatus.DA_TRA_KET_QUA, DossierStatus.TU_CHOI, DossierStatus.CHO_BO_SUNG)
 
@@ -68,6 +77,9 @@ class ActionChuyenPhat(DossierAction):
         tracking = TRACKING.search(text)
         if tracking:
             return await self._status(dispatcher, tracker, tracking.group(0).upper())
+        last = tracker.get_slot(LAST_DELIVERY)
+        if last and asks_delivery_state(text) and not latest_entity(tracker, "ma_ho_so"):
+            return await self._status(dispatcher, tracker, str(last))  # "tình trạng chuyển phát" after asking one
         values = {s: tracker.get_slot(s) for s in SLOTS}
         if all(values.values()):
             return await self._file(dispatcher, tracker, values)
@@ -110,7 +122,7 @@ class ActionChuyenPhat(DossierAction):
         dispatcher.utter_message(text=texts.text(
             "delivery.filed", code=delivery.dossier_code, recipient=mask_person_name(delivery.recipient_name),
             phone=mask_phone(delivery.phone), tracking=delivery.tracking_number, fee=fee, when=when))
-        return clear
+        return [*clear, SlotSet(LAST_DELIVERY, delivery.tracking_number)]
 
     async def _status(self, dispatcher: CollectingDispatcher, tracker: Tracker, tracking: str) -> list[EventType]:
         try:

@@ -10,6 +10,7 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 import actions.delivery
+from actions.base import dossier_client
 from actions.delivery import ActionChuyenPhat
 from common.delivery import NEAR_RESULT_DAYS
 from dossier_api.db import Database
@@ -35,3 +36,22 @@ async def test_a_dossier_far_from_its_due_date_is_refused_before_the_form_asks_a
         started, make_tracker(f"gửi kết quả hồ sơ {near.code} về nhà", "chuyen_phat_ket_qua", entities), {})
     assert started.messages == [] and {"event": "followup", "name": "chuyen_phat_form"} in [
         {k: e.get(k) for k in ("event", "name")} for e in events]
+
+
+async def test_the_state_of_the_delivery_just_asked_for_is_told_without_its_number(
+        api_url: str, seeded_db: Path) -> None:
+    from tests.actions.test_effects_once import _undelivered_result
+
+    ready = await dossier_client().get_dossier(_undelivered_result(seeded_db))
+    sender = "web:delivery-state"
+    slots = {"cp_ma_ho_so": ready.code, "cp_ten": "Phạm Thị Hoa", "cp_sdt": "84935000112",
+             "cp_dia_chi": "08 Bạch Đằng, phường Hải Châu"}
+    filed = CollectingDispatcher()
+    events = await ActionChuyenPhat().run(filed, make_tracker(slots["cp_dia_chi"], "chuyen_phat_ket_qua", slots=slots,
+                                                              sender_id=sender), {})
+    [tracking] = [e["value"] for e in events if e.get("name") == "van_don_gan_nhat"]
+    asked = CollectingDispatcher()
+    tracker = make_tracker("tình trạng chuyển phát sao rồi", "chuyen_phat_ket_qua", sender_id=sender,
+                           slots={"van_don_gan_nhat": tracking})
+    assert await ActionChuyenPhat().run(asked, tracker, {}) == []
+    assert tracking in asked.messages[0]["text"] and ready.code in asked.messages[0]["text"]
