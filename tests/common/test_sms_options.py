@@ -45,8 +45,9 @@ async def test_a_reply_without_buttons_forgets_the_previous_menu(redis) -> None:
 async def test_a_long_text_is_shortened_never_the_menu(redis) -> None:
     from common.sms_text import sms_text_settings
 
-    documents = "\n".join(f"- Bản sao giấy tờ số {i} có chứng thực theo quy định của pháp luật hiện hành" for i in range(12))
-    buttons = (Button("Lệ phí", "/hoi_le_phi"), Button("Thời hạn", "/hoi_thoi_han"), Button("Nơi nộp", "/hoi_nop_ho_so"))
+    documents = "\n".join(f"- Bản sao giấy tờ số {i} có chứng thực theo quy định của pháp luật" for i in range(12))
+    buttons = (Button("Lệ phí", "/hoi_le_phi"), Button("Thời hạn", "/hoi_thoi_han"),
+               Button("Nơi nộp", "/hoi_nop_ho_so"))
     text = await sms_options.render(redis, MSISDN, [BotMessage(f"Hồ sơ gồm:\n{documents}", buttons)], HINT)
     assert sms_text_settings().fits(text)
     assert text.endswith(f"\n1. Lệ phí\n2. Thời hạn\n3. Nơi nộp\n{HINT}") and "Ban sao giay to so 0" in text
