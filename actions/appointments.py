@@ -223,8 +223,12 @@ class ActionDatLichHen(DossierAction):
         if wanted is None and old is not None and _wants(text, *SAME_TIME_WORDS):
             wanted = old.time  # "chuyển sang thứ năm, cùng giờ đó"
         if wanted not in free:
-            intro = (texts.text("appointment.slot_unavailable", time=wanted, day=vn_day(day)) if wanted
-                     else texts.text("appointment.which_time", day=vn_day(day)))
+            if not wanted:
+                intro = texts.text("appointment.which_time", day=vn_day(day))
+            elif wanted in {s.time for s in slots.slots}:
+                intro = texts.text("appointment.slot_full", time=wanted, day=vn_day(day))
+            else:  # "12h", "17h30": not a time the desk receives citizens
+                intro = texts.text("appointment.outside_hours", time=wanted, hours=self.settings.office_hours)
             buttons = [{"title": t, "payload": _payload(ngay_hen=day.isoformat(), gio_hen=t, **moving)}
                        for t in free[:MAX_SLOT_BUTTONS]]
             later = texts.text("appointment.other_time_hint") if len(free) > MAX_SLOT_BUTTONS else ""

@@ -155,3 +155,11 @@ async def test_a_correction_moves_the_booking_and_the_hours_asked_are_the_hours(
     hours = CollectingDispatcher()
     await ActionDatLichHen().run(hours, make_tracker("So cong thuong lam viec thu 7 khong", "dat_lich_hen"), {})
     assert "Thứ Hai đến Thứ Sáu" in hours.messages[0]["text"]
+
+
+async def test_a_time_outside_the_desks_hours_is_told_so(api_url: str) -> None:
+    day = (await dossier_client().appointment_days(5))[-1]
+    dispatcher = CollectingDispatcher()
+    await ActionDatLichHen().run(dispatcher, make_tracker(f"đặt lịch 12h ngày {day:%d/%m/%Y}", "dat_lich_hen",
+                                                          sender_id="web:dates-noon"), {})
+    assert "12:00 không phải giờ tiếp dân" in dispatcher.messages[0]["text"] and dispatcher.messages[0]["buttons"]
