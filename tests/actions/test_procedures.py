@@ -297,7 +297,8 @@ async def test_an_aspect_asked_after_being_told_who_decides_is_told_briefly(api_
 async def test_how_long_a_licence_stays_valid_is_its_validity_not_the_processing_time(api_url: str) -> None:
     [wholesale], _ = await _run("giấy phép bán buôn rượu có thời hạn bao lâu", "hoi_thoi_han")
     assert "05 năm" in wholesale["text"] and "10 ngày làm việc" not in wholesale["text"]
-    [follow], _ = await _run("giấy phép đó có hiệu lực mấy năm", "hoi_thoi_han", slots={"thu_tuc_gan_nhat": "attp_co_so"})
+    [follow], _ = await _run("giấy phép đó có hiệu lực mấy năm", "hoi_thoi_han",
+                             slots={"thu_tuc_gan_nhat": "attp_co_so"})
     assert "03 năm" in follow["text"]
     [unknown], _ = await _run("giấy xác nhận kiến thức an toàn thực phẩm có hiệu lực mấy năm", "hoi_thoi_han")
     assert "chưa ghi thời hạn hiệu lực" in unknown["text"]
@@ -308,3 +309,10 @@ async def test_how_long_a_licence_stays_valid_is_its_validity_not_the_processing
 async def test_the_postal_fee_asked_as_a_procedure_question_is_the_delivery_fee(api_url: str) -> None:
     [fee], _ = await _run("phí gửi bưu điện bao nhiêu", "hoi_le_phi")
     assert "25.000" in fee["text"]
+
+
+async def test_selling_beer_and_a_grocery_in_english_get_the_right_rules(api_url: str) -> None:
+    [beer, *_], _ = await _run("quán cà phê có bán bia thì xin phép ở đâu", "hoi_nop_ho_so")
+    assert "bia" in beer["text"].lower() and "đa cấp" not in beer["text"].lower()
+    [grocery], _ = await _run("Can I sell alcohol in my grocery store?", "hoi_thu_tuc")
+    assert "bán lẻ rượu" in grocery["text"] and "50 m" not in grocery["text"]
