@@ -73,6 +73,9 @@ FACET_MATCH = {"product": 3.0, "activities": 3.0, "acts": 4.0}
 FACET_MISMATCH = {"product": -8.0, "activities": -8.0, "acts": -8.0}
 DEFAULT_ACT = "cap_moi"  # a query that names no act asks about the new licence...
 DEFAULT_ACT_BONUS = 1.5  # ...a little more than about its re-issue or renewal
+# Variants a question must name to mean them: "khuyến mại" alone is the city's own registration, not the
+# Ministry's one for programmes across provinces.
+NAMED_ONLY_ACTIVITIES = frozenset({"nhieu_tinh"})
 # Matches within this distance of the best one are variants the query does not tell apart.
 CLOSE_MARGIN = 1.0
 
@@ -194,6 +197,8 @@ def _facet_score(procedure: Procedure, named: dict[str, set[str]]) -> float:
             # An activity counts for the procedure only with its product ("đăng ký" alone
             # does not make a promotion registration, "đăng ký khuyến mại" does).
             score += FACET_MATCH[attribute]
+        if attribute == "activities" and (have & NAMED_ONLY_ACTIVITIES) - wanted:
+            score -= DEFAULT_ACT_BONUS
     return score
 
 
@@ -223,7 +228,10 @@ def _prefer_named_variants(
             if procedure.product:
                 families.setdefault(family_of(procedure), []).append(procedure)
         for members in families.values():
-            covering = [p for p in members if wanted & set(getattr(p, attribute))]
+            # Those that have the most of what the query names ("ở 3 tỉnh": registration *and* several
+            # provinces, not registration alone).
+            most = max(len(wanted & set(getattr(p, attribute))) for p in members)
+            covering = [p for p in members if most and len(wanted & set(getattr(p, attribute))) == most]
             if not covering or len(covering) == len(members):
                 continue
             cap = max(scores[p.id] for p in covering) - CLOSE_MARGIN - 0.5

@@ -33,3 +33,9 @@ def test_a_bare_promotion_question_offers_both_promotion_procedures(index: Catal
 ])
 def test_a_variant_named_is_the_one_resolved(index: CatalogIndex, question: str, expected: str) -> None:
     assert _resolved(index, question) == [expected]
+
+
+def test_a_promotion_across_provinces_is_the_ministrys_and_only_when_named(index: CatalogIndex) -> None:
+    [across] = _resolved(index, "đăng ký khuyến mại cho chương trình ở 3 tỉnh thì nộp ở đâu")
+    assert across == "dang_ky_khuyen_mai_nhieu_tinh" and index.get(across).authority.name == "Bộ Công Thương"
+    assert _resolved(index, "đăng ký khuyến mại quay số mất bao lâu") == ["dang_ky_khuyen_mai"]
