@@ -45,10 +45,10 @@ def featurizer(tmp_path_factory: pytest.TempPathFactory) -> UnseenWordsFeaturize
     return component
 
 
-def _read(featurizer: UnseenWordsFeaturizer, text: str, intent: str) -> Message:
+def _read(featurizer: UnseenWordsFeaturizer, text: str, intent: str, out_of_scope: float = 0.1) -> Message:
     [message] = _tokenized((text, None))
     featurizer.process([message])
-    ranked = [{"name": intent, "confidence": 0.8}, {"name": "ngoai_pham_vi", "confidence": 0.1},
+    ranked = [{"name": intent, "confidence": 0.9 - out_of_scope}, {"name": "ngoai_pham_vi", "confidence": out_of_scope},
               {"name": "hoi_bot", "confidence": 0.1}]
     message.set(INTENT, dict(ranked[0]))
     message.set(INTENT_RANKING_KEY, ranked)
@@ -71,6 +71,16 @@ def test_a_procedure_question_about_another_domain_is_out_of_scope(
     out = _read(featurizer, text, intent)
     assert out.get(INTENT)["name"] == "ngoai_pham_vi"
     assert out.get(INTENT)["confidence"] == pytest.approx(0.8)
+
+
+def test_another_organisations_contact_is_out_of_scope(featurizer: UnseenWordsFeaturizer) -> None:
+    assert _read(featurizer, "email ngân hàng vietcombank", "gap_can_bo").get(INTENT)["name"] == "ngoai_pham_vi"
+
+
+def test_the_classifier_must_leave_out_of_scope_some_chance(featurizer: UnseenWordsFeaturizer) -> None:
+    out = _read(featurizer, "thủ tục mở thẻ tín dụng", "hoi_thu_tuc", out_of_scope=0.01)
+    assert out.get(UNSEEN_WORDS)
+    assert out.get(INTENT)["name"] == "hoi_thu_tuc"
 
 
 @pytest.mark.parametrize(("text", "intent"), [
