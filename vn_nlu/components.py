@@ -686,6 +686,9 @@ class TopicChangeGuard(GraphComponent):
             "question_end": ["khong", "ko", "k", "kh", "hong", "hok", "hem"],
             "not_a_question": ["co le", "co khi", "co the", "co gi", "co dau"],
             "fallback_intent": "nlu_fallback",
+            # FallbackClassifier's threshold: a yes or a no that says neither, re-read as an intent the
+            # classifier gives less than this ("10h30" while booking), is a fallback like any other.
+            "fallback_threshold": 0.35,
             "change_words": ["thôi", "thoi", "à thôi", "chuyển qua", "chuyển sang", "hỏi cái khác", "hỏi khác"],
             "cancel_words": ["hủy", "huỷ", "ngừng", "ngưng", "dừng", "xóa", "xoá", "stop", "unsubscribe", "cancel"],
             "service_cues": ["phi", "thoi_gian", "giay_to", "noi_nop", "thu_tuc", "tra_cuu", "danh_gia", "lich_hen",
@@ -708,6 +711,7 @@ class TopicChangeGuard(GraphComponent):
         self._change = Lexicon.of_groups({"change": list(config["change_words"])}, teencode)
         self._cancel = Lexicon.of_groups({"cancel": list(config.get("cancel_words", []))}, teencode)
         self._closing = set(config["closing_intents"])
+        self._fallback_threshold = float(config.get("fallback_threshold", 0.0))
         self._question_end = frozenset(config.get("question_end", []))
         self._not_question = [fold_key(p) for p in config.get("not_a_question", [])]
         self._short = set(config.get("short_intents", []))
@@ -775,19 +779,25 @@ class TopicChangeGuard(GraphComponent):
             ranking = message.get(INTENT_RANKING_KEY) or []
             top = ranking[0].get(INTENT_NAME_KEY) if ranking else None
             fallback = intent == self._config["fallback_intent"]
+            says_neither = False
             closing = intent in self._closing or (fallback and top in self._closing)
             short = intent in self._short or (fallback and top in self._short)
             if closing and self.changes_topic(message_spans(message)):
                 skip = self._closing
-            elif short and (self.asks_something(message) or self.asks_yes_or_no(message)) or (
-                    intent in self._short and not self.says_yes_or_no(message, intent, top)):
+            elif short and (self.asks_something(message) or self.asks_yes_or_no(message)):
                 skip = self._short
+            elif intent in self._short and not self.says_yes_or_no(message, intent, top):
+                skip, says_neither = self._short, True
             else:
                 continue
             others = [r for r in ranking if r.get(INTENT_NAME_KEY) not in skip
                       and r.get(INTENT_NAME_KEY) != self._config["fallback_intent"]]
             if others:
-                message.set(INTENT, dict(others[0]), add_to_output=True)
-                message.set(INTENT_RANKING_KEY, [others[0], *[r for r in ranking if r is not others[0]]],
-                            add_to_output=True)
+                reread = [others[0], *[r for r in ranking if r is not others[0]]]
+                chosen = dict(others[0])
+                if says_neither and float(chosen.get(PREDICTED_CONFIDENCE_KEY, 0.0)) < self._fallback_threshold:
+                    chosen[INTENT_NAME_KEY] = self._config["fallback_intent"]
+                    reread = [chosen, *[r for r in reread if r.get(INTENT_NAME_KEY) != chosen[INTENT_NAME_KEY]]]
+                message.set(INTENT, chosen, add_to_output=True)
+                message.set(INTENT_RANKING_KEY, reread, add_to_output=True)
         return messages
