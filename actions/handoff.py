@@ -27,7 +27,11 @@ _WORD = re.compile(r"\w+")
 # second hands the conversation over (asking the opening hours must not pause the bot).
 CONTACT_CUES = ("gio lam viec", "may gio", "mo cua", "dong cua", "so dien thoai", "sdt", "so dt", "hotline",
                 "duong day nong", "email", "dia chi", "so tong dai", "goi dien", "goi so", "lien he",
-                "lam viec", "thu 7", "thu bay", "chu nhat", "cuoi tuan", "ngay le", "nghi trua", "luc nao")
+                "lam viec", "thu 7", "thu bay", "chu nhat", "cuoi tuan", "ngay le", "nghi trua", "luc nao",
+                # where the department's office is: "trụ sở sở ở đâu", "văn phòng sở nằm ở mô", "sở ở
+                # đường chi" (not any "ở đâu": "hàng giả thì báo ở đâu" asks where to report)
+                "tru so", "van phong so", "so o dau", "so o mo", "so nam o", "so o duong", "so o cho nao",
+                "cong thuong o", "cong thuong nam o")
 PERSON_CUES = ("gap", "noi chuyen", "chuyen cho", "ket noi", "nguoi that", "ho tro vien", "tu van vien",
                "chuyen vien", "admin")
 # "có ai trực", "trực tiếp", "ai phụ trách" are not among them: with an hours or contact cue they ask

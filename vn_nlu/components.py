@@ -54,6 +54,7 @@ from common.dossier_questions import asks_about_ticket, is_explicit_complaint
 from common.inbox import note_parse
 from common.settings import get_settings
 from common.text import fold_key, nfc
+from dossier_api.catalog import FACETS_FILE, FacetVocabulary
 from vn_nlu.lexicon import (
     CODE_LEMMA,
     CUES_FILE,
@@ -70,6 +71,10 @@ from vn_nlu.lexicon import (
 )
 
 logger = logging.getLogger(__name__)
+
+# Message attribute: the words of a message that no in-scope training example uses
+# (set by UnseenWordsFeaturizer, read by UnseenTopicGuard).
+UNSEEN_WORDS = "unseen_words"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
@@ -464,6 +469,7 @@ class UnseenWordsFeaturizer(SparseFeaturizer, GraphComponent):
         words = self._words(spans)
         own = 1 if leave_out else 0
         unseen = {w for token in words for w in token if self._counts.get(w, 0) - own < self._min}
+        message.set(UNSEEN_WORDS, sorted(unseen))
         sequence = np.zeros((len(spans), len(self.COLUMNS)))
         for i, token in enumerate(words):
             if any(w in unseen for w in token):
@@ -551,6 +557,100 @@ class TunedLogisticRegressionClassifier(LogisticRegressionClassifier):
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class UnseenTopicGuard(GraphComponent):
+    """Our question words about another domain's subject are out of scope.
+
+    "thủ tục mở thẻ tín dụng", "sang tên xe máy mất bao lâu", "nộp hồ sơ xét tuyển
+    ở đâu": the classifier hears the question words (thủ tục, bao lâu, nộp ... ở đâu)
+    and reads a procedure question. When the message was read as one of
+    ``question_intents``, names nothing of the sector (no cue group of
+    ``sector_cues``, no procedure topic of the lexicon, no product of the catalog's
+    facets, no dossier code) and has at least ``min_unseen`` words that no in-scope
+    training example uses (:class:`UnseenWordsFeaturizer`) or a word of another
+    domain (cue group ``other_cue``), it is read as ``out_of_scope_intent``. A bare
+    follow-up ("mất bao lâu", "còn phí thì sao", "nộp ở đâu") names nothing either,
+    but all its words are ours: it stays a question about the procedure discussed.
+    """
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        """The component's default config."""
+        return {
+            "question_intents": ["hoi_thu_tuc", "hoi_thoi_han", "hoi_nop_ho_so", "hoi_le_phi", "hoi_giay_to",
+                                 "gap_can_bo"],
+            "out_of_scope_intent": "ngoai_pham_vi",
+            "sector_cues": ["linh_vuc"],
+            "other_cue": "ngoai_pham_vi",
+            "min_unseen": 1,
+            # The classifier must give out of scope at least this much (0: any).
+            # 0.05: chosen by 5-fold cross-validation against 0, 0.02, 0.03 and 0.10 (docs/nlu.md).
+            "min_out_of_scope_confidence": 0.05,
+            "cues_file": str(CUES_FILE),
+            "lexicon_file": str(LEXICON_FILE),
+            "teencode_file": str(TEENCODE_FILE),
+            "facets_file": str(FACETS_FILE),
+            "data_digest": file_digest(CUES_FILE, LEXICON_FILE, TEENCODE_FILE, FACETS_FILE),
+        }
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        teencode = load_teencode(Path(config["teencode_file"]))
+        cues = yaml.safe_load(Path(config["cues_file"]).read_text(encoding="utf-8")) or {}
+        exact_only = cues.pop("exact_only", [])
+        self._other = config.get("other_cue")
+        wanted = set(config["sector_cues"]) | ({self._other} if self._other else set())
+        self._cues = Lexicon.of_groups({k: v for k, v in cues.items() if k in wanted}, teencode, exact_only)
+        self._sector = set(config["sector_cues"])
+        self._topics = Lexicon.from_file(Path(config["lexicon_file"]), teencode)
+        self._facets = FacetVocabulary.from_file(Path(config["facets_file"]))
+        self._questions = set(config["question_intents"])
+        self._out_of_scope = config["out_of_scope_intent"]
+        self._min = int(config["min_unseen"])
+        self._min_confidence = float(config.get("min_out_of_scope_confidence", 0.0))
+
+    @classmethod
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> UnseenTopicGuard:
+        """Creates the component."""
+        return cls(config)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Nothing to learn."""
+        return training_data
+
+    def names_sector(self, message: Message, groups: set[str]) -> bool:
+        """Whether the message names a subject of the department: a sector cue, a procedure
+        topic, a product of the catalog, a dossier code."""
+        spans = message_spans(message)
+        return bool(groups & self._sector) or any(h.entity == "thu_tuc" for h in self._topics.find(spans)) or (
+            "san_pham" in self._facets.find(message.get(TEXT) or "")) or any(s.lemma == CODE_LEMMA for s in spans)
+
+    def is_other_domain(self, message: Message) -> bool:
+        """Whether a message asked with our question words is about another domain's subject."""
+        groups = {hit.entity for hit in self._cues.find(message_spans(message))}
+        if self.names_sector(message, groups):
+            return False
+        return len(message.get(UNSEEN_WORDS) or []) >= self._min or (self._other in groups)
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        """Re-read procedure questions about another domain as out of scope."""
+        for message in messages:
+            intent = message.get(INTENT) or {}
+            if intent.get(INTENT_NAME_KEY) not in self._questions or not self.is_other_domain(message):
+                continue
+            ranking = message.get(INTENT_RANKING_KEY) or []
+            if self._min_confidence and not any(r.get(INTENT_NAME_KEY) == self._out_of_scope and float(
+                    r.get(PREDICTED_CONFIDENCE_KEY, 0.0)) >= self._min_confidence for r in ranking):
+                continue
+            confidence = intent.get(PREDICTED_CONFIDENCE_KEY, 1.0)
+            chosen = {INTENT_NAME_KEY: self._out_of_scope, PREDICTED_CONFIDENCE_KEY: confidence}
+            message.set(INTENT, chosen, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, [chosen, *[r for r in ranking
+                                                       if r.get(INTENT_NAME_KEY) != self._out_of_scope]],
+                        add_to_output=True)
+        return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class TopicChangeGuard(GraphComponent):
     """A "thôi" that changes the subject is not a goodbye.
 
@@ -581,7 +681,14 @@ class TopicChangeGuard(GraphComponent):
                              "thoi", "cha", "chang", "cham", "dau", "mo", "wrong", "not", "de sau", "lac de",
                              "hieu lam"],
             },
+            # "có mẫu đơn không", "sở có làm thứ 7 ko": a question that ends with "không" is asked,
+            # not a no; "có lẽ không", "có thể không" are a no.
+            "question_end": ["khong", "ko", "k", "kh", "hong", "hok", "hem"],
+            "not_a_question": ["co le", "co khi", "co the", "co gi", "co dau"],
             "fallback_intent": "nlu_fallback",
+            # FallbackClassifier's threshold: a yes or a no that says neither, re-read as an intent the
+            # classifier gives less than this ("10h30" while booking), is a fallback like any other.
+            "fallback_threshold": 0.35,
             "change_words": ["thôi", "thoi", "à thôi", "chuyển qua", "chuyển sang", "hỏi cái khác", "hỏi khác"],
             "cancel_words": ["hủy", "huỷ", "ngừng", "ngưng", "dừng", "xóa", "xoá", "stop", "unsubscribe", "cancel"],
             "service_cues": ["phi", "thoi_gian", "giay_to", "noi_nop", "thu_tuc", "tra_cuu", "danh_gia", "lich_hen",
@@ -604,6 +711,9 @@ class TopicChangeGuard(GraphComponent):
         self._change = Lexicon.of_groups({"change": list(config["change_words"])}, teencode)
         self._cancel = Lexicon.of_groups({"cancel": list(config.get("cancel_words", []))}, teencode)
         self._closing = set(config["closing_intents"])
+        self._fallback_threshold = float(config.get("fallback_threshold", 0.0))
+        self._question_end = frozenset(config.get("question_end", []))
+        self._not_question = [fold_key(p) for p in config.get("not_a_question", [])]
         self._short = set(config.get("short_intents", []))
         self._markers = {intent: frozenset(fold_key(w) for w in words)
                          for intent, words in (config.get("short_markers") or {}).items()}
@@ -652,27 +762,42 @@ class TopicChangeGuard(GraphComponent):
         pairs = {" ".join(words[i:i + 2]) for i in range(len(words) - 1)}
         return bool(markers & (set(words) | pairs))
 
+    def asks_yes_or_no(self, message: Message) -> bool:
+        """Whether the message is a "có ... không" question ("có mẫu đơn không", "sở có làm thứ 7
+        ko"): "có", at least one word, and a question word of ``question_end`` at the end."""
+        words = re.findall(r"\w+", fold_key(message.get(TEXT) or ""))
+        if len(words) < 3 or words[-1] not in self._question_end or "co" not in words[:-2]:
+            return False
+        text = " ".join(words)
+        return not any(re.search(rf"\b{re.escape(p)}\b", text) for p in self._not_question)
+
     def process(self, messages: list[Message]) -> list[Message]:
-        """Re-read closing messages that change the subject, yes/no answers that ask something, and
-        messages read as a yes or a no that say neither."""
+        """Re-read closing messages that change the subject, yes/no answers that ask something,
+        "có ... không" questions read as a no, and messages read as a yes or a no that say neither."""
         for message in messages:
             intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
             ranking = message.get(INTENT_RANKING_KEY) or []
             top = ranking[0].get(INTENT_NAME_KEY) if ranking else None
             fallback = intent == self._config["fallback_intent"]
+            says_neither = False
             closing = intent in self._closing or (fallback and top in self._closing)
             short = intent in self._short or (fallback and top in self._short)
             if closing and self.changes_topic(message_spans(message)):
                 skip = self._closing
-            elif short and self.asks_something(message) or (
-                    intent in self._short and not self.says_yes_or_no(message, intent, top)):
+            elif short and (self.asks_something(message) or self.asks_yes_or_no(message)):
                 skip = self._short
+            elif intent in self._short and not self.says_yes_or_no(message, intent, top):
+                skip, says_neither = self._short, True
             else:
                 continue
             others = [r for r in ranking if r.get(INTENT_NAME_KEY) not in skip
                       and r.get(INTENT_NAME_KEY) != self._config["fallback_intent"]]
             if others:
-                message.set(INTENT, dict(others[0]), add_to_output=True)
-                message.set(INTENT_RANKING_KEY, [others[0], *[r for r in ranking if r is not others[0]]],
-                            add_to_output=True)
+                reread = [others[0], *[r for r in ranking if r is not others[0]]]
+                chosen = dict(others[0])
+                if says_neither and float(chosen.get(PREDICTED_CONFIDENCE_KEY, 0.0)) < self._fallback_threshold:
+                    chosen[INTENT_NAME_KEY] = self._config["fallback_intent"]
+                    reread = [chosen, *[r for r in reread if r.get(INTENT_NAME_KEY) != chosen[INTENT_NAME_KEY]]]
+                message.set(INTENT, chosen, add_to_output=True)
+                message.set(INTENT_RANKING_KEY, reread, add_to_output=True)
         return messages
