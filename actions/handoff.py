@@ -27,11 +27,7 @@ _WORD = re.compile(r"\w+")
 # second hands the conversation over (asking the opening hours must not pause the bot).
 CONTACT_CUES = ("gio lam viec", "may gio", "mo cua", "dong cua", "so dien thoai", "sdt", "so dt", "hotline",
                 "duong day nong", "email", "dia chi", "so tong dai", "goi dien", "goi so", "lien he",
-                "lam viec", "thu 7", "thu bay", "chu nhat", "cuoi tuan", "ngay le", "nghi trua", "luc nao",
-                # where the department's office is: "trụ sở sở ở đâu", "văn phòng sở nằm ở mô", "sở ở
-                # đường chi" (not any "ở đâu": "hàng giả thì báo ở đâu" asks where to report)
-                "tru so", "van phong so", "so o dau", "so o mo", "so nam o", "so o duong", "so o cho nao",
-                "cong thuong o", "cong thuong nam o")
+                "lam viec", "thu 7", "thu bay", "chu nhat", "cuoi tuan", "ngay le", "nghi trua", "luc nao")
 PERSON_CUES = ("gap", "noi chuyen", "chuyen cho", "ket noi", "nguoi that", "ho tro vien", "tu van vien",
                "chuyen vien", "admin")
 # "có ai trực", "trực tiếp", "ai phụ trách" are not among them: with an hours or contact cue they ask
@@ -60,9 +56,11 @@ WHERE_WORDS = ("o dau", "o mo", "cho nao", "duong nao", "duong chi", "nam o", "n
 
 
 def asks_where_the_department_is(text: str) -> bool:
-    """True when the message asks where the department's office is."""
-    words = f" {' '.join(_WORD.findall(fold_key(text)))} "
-    return any(f" {d} " in words for d in DEPARTMENT_WORDS) and any(f" {w} " in words for w in WHERE_WORDS)
+    """True when the message asks where the department's office is ("sở ở đường chi" too; a where-word
+    alone is a procedure's "nộp ở đâu", and "hồ sơ ở đâu" folds to "ho so o dau")."""
+    words = f" {' '.join(_WORD.findall(fold_key(text)))} ".replace(" ho so ", " ")
+    named = any(f" {d} " in words for d in DEPARTMENT_WORDS) or " so o " in words or " so nam " in words
+    return named and any(f" {w} " in words for w in WHERE_WORDS + ("o duong",))
 
 
 def asks_how_to_reach(text: str) -> bool:
