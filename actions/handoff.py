@@ -41,6 +41,17 @@ _ABOUT_THE_BOT = re.compile(r"(?:co phai|phai|la) (?:la )?(?:nguoi(?: that)?|rob
 _ASKS_FOR_ONE = ("gap", "noi chuyen", "ket noi", "chuyen cho", "cho toi", "cho em", "cho minh", "can nguoi")
 
 
+_PEOPLE = ("nguoi that", "can bo", "nhan vien", "tu van vien", "chuyen vien", "nguoi", "human", "person", "agent",
+           "staff")
+
+
+def asks_for_a_person(text: str) -> bool:
+    """ "gặp người thật đi", "cho tôi nói chuyện với cán bộ": a person is asked for, whatever else is said."""
+    words = f" {' '.join(_WORD.findall(fold_key(text)))} "
+    return any(f" {c} " in words for c in _ASKS_FOR_ONE + ("talk to", "speak to")) and any(
+        f" {p} " in words for p in _PEOPLE)
+
+
 def asks_what_the_bot_is(text: str) -> bool:
     """True when the message asks whether the assistant is a person, without asking for one."""
     words = f" {' '.join(_WORD.findall(fold_key(text)))} "
@@ -76,6 +87,22 @@ def wants_a_person(text: str) -> bool:
     if not any(f" {c} " in words for c in CONTACT_CUES) and not asks_where_the_department_is(text):
         return True
     return any(f" {c} " in words for c in PERSON_CUES)
+
+
+class ActionHoiBot(DossierAction):
+    """What the assistant is; a person asked for in the same breath ("gặp người thật đi, bot trả lời
+    không đúng gì hết") is a handoff."""
+
+    def name(self) -> str:
+        return "action_hoi_bot"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if asks_for_a_person(tracker.latest_message.get("text") or ""):
+            return await ActionGapCanBo().run(dispatcher, tracker, domain)
+        dispatcher.utter_message(response="utter_hoi_bot")
+        return []
 
 
 class ActionGapCanBo(DossierAction):

@@ -150,13 +150,20 @@ class ActionHoiChinhSach(DossierAction):
 
 async def answers_the_last_question(dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> list[EventType] | None:
-    """A message the classifier could not place that answers what the conversation was about: a ward
-    after "which ward?" ("sơn trà"), a follow-up on the dossier just looked up ("sao lâu rứa")."""
-    from actions.places import ActionTimDiaDiem, asked_where  # they import this module's importers
-    from actions.smalltalk import dossier_followup
+    """A message the classifier could not place that answers what the conversation was about (a ward
+    after "which ward?", a follow-up on the dossier just looked up: "sao lâu rứa"), asks for a booking
+    on a day or at a time, or has no words ("👍")."""
+    from actions.appointments import ActionDatLichHen, asks_to_book  # they import this module's importers
+    from actions.places import ActionTimDiaDiem, asked_where
+    from actions.smalltalk import dossier_followup, wordless_answer
 
     if asked_where(tracker):
         return await ActionTimDiaDiem().run(dispatcher, tracker, domain)
+    if asks_to_book(tracker):
+        return await ActionDatLichHen().run(dispatcher, tracker, domain)
+    if (response := wordless_answer(tracker.latest_message.get("text") or "")) is not None:
+        dispatcher.utter_message(response=response)
+        return []
     return await dossier_followup(dispatcher, tracker, domain)
 
 

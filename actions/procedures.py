@@ -225,6 +225,26 @@ def asks_places_again(tracker: Tracker) -> bool:
     return after_places or _NEAR_WORDS.search(key) is not None
 
 
+_QUESTION_SPLIT = re.compile(r"[,;?]|\b(?:và|va|với lại|voi lai|còn|con nua|thêm nữa)\b", re.IGNORECASE)
+
+
+_PAPER_ASKED = re.compile(r"\b(?:co can|can co|phai co|kem theo|nop kem|ban sao|can)\b")
+
+
+def other_agency_asked_too(text: str) -> OtherAgency | None:
+    """Another agency's matter asked in a part of the message of its own, beside one of ours: the part
+    names that agency's paper and none of the sector's products ("..., và làm hộ chiếu thì ra đâu")."""
+    parts = [p for p in _QUESTION_SPLIT.split(text) if p and p.strip()]
+    if len(parts) < 2:
+        return None
+    for part in parts:
+        agency = other_agency(part)
+        # "có cần sổ đỏ không": the paper asked about is one of ours' documents, not a matter of its own
+        if agency is not None and not _names_a_product(part) and _PAPER_ASKED.search(fold_key(part)) is None:
+            return agency
+    return None
+
+
 def names_a_product(text: str) -> bool:
     """Public for the lookup form: whether ``text`` names what a procedure is about."""
     return _names_a_product(text)
@@ -282,6 +302,10 @@ class GuidanceAction(DossierAction):
             if procedure.review:
                 text += replies.procedure_under_review(hotline)
             dispatcher.utter_message(text=text, buttons=buttons)
+            if (agency := other_agency_asked_too(tracker.latest_message.get("text") or "")) is not None:
+                # "lệ phí bán lẻ xăng dầu bao nhiêu, và làm hộ chiếu thì ra đâu": who does the other one
+                dispatcher.utter_message(text=replies.other_agency_matter(agency.name, agency.where, agency.legal_basis,
+                                                                          agency.review, hotline))
         return [SlotSet("thu_tuc_gan_nhat", procedure.id), SlotSet("thu_tuc", None)]
 
     async def search(self, query: str, open_acts: bool = True) -> Resolution:

@@ -316,3 +316,11 @@ async def test_selling_beer_and_a_grocery_in_english_get_the_right_rules(api_url
     assert "bia" in beer["text"].lower() and "đa cấp" not in beer["text"].lower()
     [grocery], _ = await _run("Can I sell alcohol in my grocery store?", "hoi_thu_tuc")
     assert "bán lẻ rượu" in grocery["text"] and "50 m" not in grocery["text"]
+
+
+async def test_another_agencys_matter_asked_beside_ours_gets_who_handles_it_too(api_url: str) -> None:
+    fee, agency = (m["text"] for m in (await _run(
+        "cho hỏi 2 việc: lệ phí bán lẻ xăng dầu bao nhiêu, và làm hộ chiếu thì ra đâu", "hoi_le_phi"))[0])
+    assert "1.200.000" in fee and "Công an" in agency
+    messages, _ = await _run("bán lẻ xăng dầu cần gì, có cần sổ đỏ không", "hoi_giay_to")
+    assert len(messages) == 1  # the land certificate asked as a document: no land office pointer

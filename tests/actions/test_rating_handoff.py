@@ -86,3 +86,15 @@ async def test_asking_how_to_reach_the_department_does_not_pause_the_bot(api_url
     await ActionGapCanBo().run(chat, make_tracker(text, "gap_can_bo", sender_id="web:abcdefgh12"), {})
     assert _handed_over(chat) is handed_over
     assert ("Giờ làm việc" in (chat.messages[0]["text"] or "")) is not handed_over
+
+
+async def test_a_person_asked_for_in_a_question_about_the_bot_is_a_handoff_or_the_hotline(api_url: str) -> None:
+    from actions.handoff import ActionHoiBot
+
+    dispatcher = CollectingDispatcher()
+    await ActionHoiBot().run(dispatcher, make_tracker("gặp người thật đi, bot trả lời không đúng gì hết", "hoi_bot"), {})
+    message = dispatcher.messages[0]
+    assert message.get("response") != "utter_hoi_bot" and "1022" in (message.get("text") or message["custom"]["text"])
+    plain = CollectingDispatcher()
+    await ActionHoiBot().run(plain, make_tracker("bạn là ai vậy", "hoi_bot"), {})
+    assert plain.messages[0]["response"] == "utter_hoi_bot"

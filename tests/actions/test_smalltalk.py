@@ -65,3 +65,16 @@ async def test_a_message_without_words_read_as_out_of_scope_is_a_yes_or_asks_aga
     dispatcher = CollectingDispatcher()
     await ActionNgoaiPhamVi().run(dispatcher, make_tracker(message, "ngoai_pham_vi"), {})
     assert [m["response"] for m in dispatcher.messages] == [response]
+
+
+async def test_what_the_classifier_could_not_place_still_books_a_day_or_is_a_thumbs_up(api_url: str) -> None:
+    from actions.policy import ActionChuaHieu
+    from tests.actions.conftest import make_tracker
+
+    booked = CollectingDispatcher()
+    text = "chủ nhật này sở có làm việc không, cho mình hẹn lên lúc 9h"
+    await ActionChuaHieu().run(booked, make_tracker(text, "nlu_fallback", sender_id="web:unsure-booking"), {})
+    assert "Chủ nhật" in booked.messages[0]["text"]
+    thumbs = CollectingDispatcher()
+    await ActionChuaHieu().run(thumbs, make_tracker("👍", "nlu_fallback"), {})
+    assert thumbs.messages[0]["response"] == "utter_khang_dinh"
