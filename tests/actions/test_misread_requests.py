@@ -146,7 +146,8 @@ async def test_out_of_scope_meeting_procedures_only_through_general_words_is_not
     for text in ("xin giấy phép hoạt động trung tâm ngoại ngữ", "đăng ký nhãn hiệu cho sản phẩm bánh tráng"):
         dispatcher = CollectingDispatcher()  # "giấy phép hoạt động" met the electricity licence, "đăng ký" four
         await ActionNgoaiPhamVi().run(dispatcher, make_tracker(text, "ngoai_pham_vi"), {})
-        assert dispatcher.messages == [{**dispatcher.messages[0], "response": "utter_ngoai_pham_vi"}]
+        [reply] = dispatcher.messages  # declined: the general answer, or who handles it (trademarks)
+        assert reply.get("response") == "utter_ngoai_pham_vi" or "không thuộc phạm vi" in reply["text"]
     named = CollectingDispatcher()  # a product of ours named: the choice between its variants stays
     await ActionNgoaiPhamVi().run(named, make_tracker("giấy phép thuốc lá", "ngoai_pham_vi"), {})
     assert len(named.messages[0]["buttons"]) >= 2
