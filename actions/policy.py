@@ -115,7 +115,7 @@ class ActionHoiChinhSach(DossierAction):
         entry = hit.entry
         logger.info("policy question answered by %s (score %.2f)", entry.id, hit.score)
         if channel_of(tracker) == "sms":
-            dispatcher.utter_message(text=answer.sms_reply(entry, self.settings.hotline))
+            dispatcher.utter_message(text=answer.sms_reply(entry, self.settings.hotline, score=hit.score))
         else:
             dispatcher.utter_message(text=answer.chat_reply(entry, self.settings.hotline, hit.score),
                                      buttons=await self._procedure_buttons(entry))

@@ -30,10 +30,18 @@ def answer_text(entry: Entry, hotline: str) -> str:
 CONFIDENT_SCORE = 0.5
 
 
+# An answer that opens with a bare yes or no answers its entry's own question: asked otherwise ("bị phạt
+# không" met "có được bán không"), the yes or no reads reversed unless that question is said first.
+_BARE_YES_NO = re.compile(r"^(?:Có|Không|Được|Không được)\.")
+EXACT_SCORE = 0.8
+
+
 def chat_reply(entry: Entry, hotline: str, score: float = 1.0) -> str:
     """Answer, legal basis, review date (and the review note when the entry is flagged); the entry's
-    question first when the match was not a confident one (``score``)."""
-    lines = [texts.text("policy.matched_question", question=entry.question)] if score < CONFIDENT_SCORE else []
+    question first when the match was not a confident one (``score``), or not a near-exact one and
+    the answer opens with a bare yes or no."""
+    asked_otherwise = score < CONFIDENT_SCORE or (score < EXACT_SCORE and _BARE_YES_NO.match(entry.answer))
+    lines = [texts.text("policy.matched_question", question=entry.question)] if asked_otherwise else []
     lines += [
         answer_text(entry, hotline),
         texts.text("policy.legal_basis", basis=entry.legal_basis),
@@ -44,13 +52,17 @@ def chat_reply(entry: Entry, hotline: str, score: float = 1.0) -> str:
     return "\n".join(lines)
 
 
-def sms_reply(entry: Entry, hotline: str, budget: int = SMS_BUDGET) -> str:
-    """The answer shortened to whole sentences that fit ``budget`` characters with its tail."""
+def sms_reply(entry: Entry, hotline: str, budget: int = SMS_BUDGET, score: float = 1.0) -> str:
+    """The answer shortened to whole sentences that fit ``budget`` characters with its tail; a bare
+    yes or no it opens with is dropped unless the match was near-exact (no room to say the question)."""
     basis = entry.legal_basis.split(";")[0].strip()
     tail = texts.text("policy.sms_tail", basis=basis, day=vn_date(entry.reviewed), hotline=hotline)
     room = budget - len(tail) - 1
     kept = ""
-    for sentence in _SENTENCE_END.split(answer_text(entry, hotline)):
+    text = answer_text(entry, hotline)
+    if score < EXACT_SCORE:
+        text = _BARE_YES_NO.sub("", text).lstrip()
+    for sentence in _SENTENCE_END.split(text):
         candidate = f"{kept} {sentence}".strip()
         if len(candidate) > room:
             left = room - len(kept) - 4

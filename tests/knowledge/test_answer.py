@@ -57,3 +57,11 @@ def test_a_long_answer_keeps_its_beginning_over_sms(kb) -> None:
 def test_not_known_offers_a_person_and_a_ticket() -> None:
     assert "chưa có câu trả lời" in not_known("1022") and "1022" in not_known("1022")
     assert {b["payload"] for b in not_known_buttons()} == {"/gap_can_bo", "/phan_anh_kien_nghi"}
+
+
+def test_a_bare_yes_or_no_is_told_with_its_question_unless_asked_alike(kb) -> None:
+    entry = kb.get("ruou_nguoi_duoi_18")  # "Không." answers "có được bán ... không", not "bị phạt không"
+    assert chat_reply(entry, "1022", score=0.58).startswith(f'Về câu hỏi "{entry.question}":\nKhông.')
+    assert chat_reply(entry, "1022", score=0.9).startswith("Không.")
+    assert not sms_reply(entry, "1022", score=0.58).startswith("Không.")
+    assert sms_reply(entry, "1022", score=0.9).startswith("Không.")
