@@ -76,6 +76,14 @@ class ActionPhanAnh(DossierAction):
                 return [FollowupAction("phan_anh_form")]
             if intent != "phan_anh_kien_nghi" or len(text.split()) < MIN_WORDS or text.startswith("/"):
                 return [FollowupAction("phan_anh_form")]
+            if not is_report(text) and not is_explicit_complaint(text):
+                # "bán rượu vang nhập khẩu, bán sỉ cho nhà hàng": a trade told, no complaint in it: the
+                # procedure it names, if it names one, rather than a ticket
+                from actions.procedures import catalog_fact_reply  # it imports this module's importers
+
+                answered = await catalog_fact_reply(dispatcher, tracker, domain, any_question=True)
+                if answered is not None:
+                    return answered
             content = text[:MAX_CHARS]
         return await self.file(dispatcher, tracker, content)
 

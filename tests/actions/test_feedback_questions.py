@@ -177,3 +177,12 @@ async def test_a_complaint_about_an_official_read_as_a_rating_is_filed_not_rated
     number = next(e["value"] for e in events if e.get("name") == "phieu_gan_nhat")
     assert (await dossier_client().get_ticket(number, author)).category == "can_bo"
     assert _tickets_of(seeded_db, author) == 1
+
+
+async def test_a_trade_told_without_a_complaint_gets_its_procedure_not_a_ticket(api_url: str, seeded_db: Path) -> None:
+    author = "web:trade-told"
+    dispatcher = CollectingDispatcher()
+    text = "em bán rượu vang nhập khẩu, bán sỉ cho các nhà hàng trong thành phố"
+    await ActionPhanAnh().run(dispatcher, make_tracker(text, "phan_anh_kien_nghi", sender_id=author), {})
+    assert _tickets_of(seeded_db, author) == 0
+    assert "bán buôn rượu" in dispatcher.messages[0]["text"].lower()
