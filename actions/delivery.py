@@ -35,12 +35,20 @@ SLOTS = ("cp_ma_ho_so", "cp_ten", "cp_sdt", "cp_dia_chi")
 TRACKING = re.compile(r"\bBD\d{11}\b", re.I)
 LAST_DELIVERY = "van_don_gan_nhat"  # the tracking number this conversation was given
 _STATE_WORDS = re.compile(r"(?<!\w)(?:tinh trang|trang thai|den dau|toi dau|giao chua|gui chua|khi nao giao"
-                          r"|bao gio giao|bao gio toi|khi nao toi|o dau roi|status|where is)(?!\w)")
+                          r"|bao gio giao|bao gio toi|khi nao toi|o dau roi|giao toi chua|toi chua|den chua"
+                          r"|nhan duoc chua|status|where is)(?!\w)")
 
 
 def asks_delivery_state(text: str) -> bool:
     """ "tình trạng chuyển phát", "giao chưa": how a delivery asked for is going."""
     return _STATE_WORDS.search(fold_key(text)) is not None
+
+
+def asks_about_the_delivery(tracker: Tracker) -> bool:
+    """A question on the delivery this conversation asked for: how it is going, or its fee."""
+    text = tracker.latest_message.get("text") or ""
+    return bool(tracker.get_slot(LAST_DELIVERY)) and not latest_entity(tracker, "ma_ho_so") and (
+        asks_delivery_state(text) or asks_fee(text))
 STATES = ("cho_ket_qua", "cho_giao", "dang_giao", "da_giao")  # a delivery's states (texts delivery.state.*)
 NOT_DELIVERABLE = (DossierStatus.DA_TRA_KET_QUA, DossierStatus.TU_CHOI, DossierStatus.CHO_BO_SUNG)
 
@@ -80,6 +88,9 @@ class ActionChuyenPhat(DossierAction):
         last = tracker.get_slot(LAST_DELIVERY)
         if last and asks_delivery_state(text) and not latest_entity(tracker, "ma_ho_so"):
             return await self._status(dispatcher, tracker, str(last))  # "tình trạng chuyển phát" after asking one
+        if last and asks_fee(text) and not latest_entity(tracker, "ma_ho_so"):
+            dispatcher.utter_message(text=replies.delivery_fee(DELIVERY_FEE_VND))  # "phí ship bao nhiêu"
+            return []
         values = {s: tracker.get_slot(s) for s in SLOTS}
         if all(values.values()):
             return await self._file(dispatcher, tracker, values)

@@ -74,6 +74,12 @@ def asks_where_the_department_is(text: str) -> bool:
     return named and any(f" {w} " in words for w in WHERE_WORDS + ("o duong",))
 
 
+def names_the_department(text: str) -> bool:
+    """Whether the message names the department or its desk ("sở", "trụ sở", "một cửa"; "hồ sơ" is not it)."""
+    words = f" {' '.join(_WORD.findall(fold_key(text)))} ".replace(" ho so ", " ")
+    return any(f" {d} " in words for d in (*DEPARTMENT_WORDS, "so", "mot cua", "bo phan mot cua"))
+
+
 def asks_how_to_reach(text: str) -> bool:
     """True when the message asks how to reach the department (hours, phone, address), not for a person."""
     words = f" {' '.join(_WORD.findall(fold_key(text)))} "

@@ -154,14 +154,21 @@ async def answers_the_last_question(dispatcher: CollectingDispatcher, tracker: T
     after "which ward?", a follow-up on the dossier just looked up: "sao lâu rứa"), asks for a booking
     on a day or at a time, or has no words ("👍")."""
     from actions.appointments import ActionDatLichHen, asks_to_book  # they import this module's importers
+    from actions.delivery import ActionChuyenPhat, asks_about_the_delivery
+    from actions.handoff import ActionGapCanBo, asks_how_to_reach, names_the_department
     from actions.places import ActionTimDiaDiem, asked_where
     from actions.smalltalk import dossier_followup, wordless_answer
 
+    text = tracker.latest_message.get("text") or ""
     if asked_where(tracker):
         return await ActionTimDiaDiem().run(dispatcher, tracker, domain)
     if asks_to_book(tracker):
         return await ActionDatLichHen().run(dispatcher, tracker, domain)
-    if (response := wordless_answer(tracker.latest_message.get("text") or "")) is not None:
+    if asks_about_the_delivery(tracker):  # "giao tới chưa", "phí ship bao nhiêu" after asking for one
+        return await ActionChuyenPhat().run(dispatcher, tracker, domain)
+    if asks_how_to_reach(text) and names_the_department(text):  # "sở công thương ở đâu", "sở thứ 7 có làm không"
+        return await ActionGapCanBo().run(dispatcher, tracker, domain)  # (not "sđt của trường")
+    if (response := wordless_answer(text)) is not None:
         dispatcher.utter_message(response=response)
         return []
     return await dossier_followup(dispatcher, tracker, domain)

@@ -23,8 +23,8 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, channel_of, latest_entity
 from actions.handoff import ActionGapCanBo, asks_how_to_reach
-from actions.policy import ActionHoiChinhSach
-from actions.smalltalk import dossier_followup, wordless_answer
+from actions.policy import ActionHoiChinhSach, answers_the_last_question
+from actions.smalltalk import wordless_answer
 from common.delivery import DELIVERY_FEE_VND, asks_delivery_fee
 from common.dossier_questions import Followup, asks_validity, followup_of
 from common.settings import get_settings
@@ -516,12 +516,9 @@ class ActionNgoaiPhamVi(GuidanceAction):
         if (booked := await booking_answer(dispatcher, tracker, domain)) is not None:
             return booked  # "8h30" after the slots were offered
         from actions.feedback import file_if_report  # actions.feedback imports this module
-        from actions.places import ActionTimDiaDiem, asked_where
 
-        if asked_where(tracker):  # "phường Hòa Xuân", the answer to "which ward?"
-            return await ActionTimDiaDiem().run(dispatcher, tracker, domain)
-        if (followed := await dossier_followup(dispatcher, tracker, domain)) is not None:
-            return followed  # "sao lâu rứa" after a lookup: not another agency's matter
+        if (followed := await answers_the_last_question(dispatcher, tracker, domain)) is not None:
+            return followed  # a ward after "which ward?", "sao lâu rứa" after a lookup: not another agency's
 
         if (filed := await file_if_report(dispatcher, tracker, domain)) is not None:
             return filed

@@ -55,3 +55,24 @@ async def test_the_state_of_the_delivery_just_asked_for_is_told_without_its_numb
                            slots={"van_don_gan_nhat": tracking})
     assert await ActionChuyenPhat().run(asked, tracker, {}) == []
     assert tracking in asked.messages[0]["text"] and ready.code in asked.messages[0]["text"]
+
+
+async def test_after_asking_for_a_delivery_its_state_and_fee_are_answered_whatever_the_intent(
+        api_url: str, seeded_db: Path) -> None:
+    from actions.policy import ActionChuaHieu
+    from actions.procedures import ActionNgoaiPhamVi
+    from tests.actions.test_effects_once import _undelivered_result
+
+    ready = await dossier_client().get_dossier(_undelivered_result(seeded_db))
+    sender = "web:delivery-followups"
+    slots = {"cp_ma_ho_so": ready.code, "cp_ten": "Lê Văn Tám", "cp_sdt": "84935000113",
+             "cp_dia_chi": "17 Lê Lợi, phường Hải Châu"}
+    events = await ActionChuyenPhat().run(CollectingDispatcher(), make_tracker(
+        slots["cp_dia_chi"], "chuyen_phat_ket_qua", slots=slots, sender_id=sender), {})
+    [tracking] = [e["value"] for e in events if e.get("name") == "van_don_gan_nhat"]
+    for action, text, intent, expected in ((ActionNgoaiPhamVi(), "giao tới chưa", "ngoai_pham_vi", tracking),
+                                           (ActionChuaHieu(), "phí ship bao nhiêu", "nlu_fallback", "25.000")):
+        dispatcher = CollectingDispatcher()
+        await action.run(dispatcher, make_tracker(text, intent, sender_id=sender,
+                                                  slots={"van_don_gan_nhat": tracking}), {})
+        assert expected in dispatcher.messages[0]["text"]

@@ -175,3 +175,16 @@ async def test_where_the_department_is_gets_its_office_not_a_procedure_named_aft
         await ActionHuongDanThuTuc().run(dispatcher, make_tracker(text, intent), {})
         reply = dispatcher.messages[0]["text"]
         assert "Trung tâm Hành chính" in reply and "an toàn thực phẩm" not in reply
+
+
+async def test_the_department_asked_for_and_not_understood_gets_its_office_another_bodys_contact_does_not(
+        api_url: str) -> None:
+    from actions.policy import ActionChuaHieu
+    from actions.procedures import ActionNgoaiPhamVi
+
+    office = CollectingDispatcher()
+    await ActionChuaHieu().run(office, make_tracker("so cong thuong o dau", "nlu_fallback"), {})
+    assert "Trung tâm Hành chính" in office.messages[0]["text"]
+    school = CollectingDispatcher()
+    await ActionNgoaiPhamVi().run(school, make_tracker("sđt của trường đại học là gì", "ngoai_pham_vi"), {})
+    assert "Trung tâm Hành chính" not in (school.messages[0].get("text") or "")
