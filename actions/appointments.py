@@ -68,7 +68,8 @@ HOURS_WORDS = ("lam viec", "mo cua", "dong cua", "gio lam", "gio hanh chinh", "c
 # A correction ("à nhầm, thứ năm 9h") moves it too: one citizen, one place.
 _MOVE_MARKED = re.compile(r"(?<!\w)(?:đổi|dời|chuyển|nhầm|change|reschedule|move|sorry|i meant)(?!\w)")
 MOVE_WORDS = ("doi lich", "doi gio", "doi ngay", "doi hen", "doi qua", "doi sang", "doi lai", "doi thanh",
-              "chuyen qua", "chuyen sang", "doi thoi gian", "a nham", "nham roi", "sua lai", "ghi nham", "go nham")
+              "chuyen qua", "chuyen sang", "doi thoi gian", "a nham", "nham roi", "nham", "sua lai", "ghi nham",
+              "go nham")
 
 
 SAME_TIME_WORDS = ("cung gio", "gio cu", "nhu cu", "giu gio", "giu nguyen gio", "gio do", "gio nhu vay", "same time")
@@ -137,6 +138,22 @@ def offered_day(tracker: Tracker) -> dt.date | None:
     return None
 
 
+def offered_move(tracker: Tracker) -> str | None:
+    """The appointment the bot's last offer of days or times was moving (its buttons carry it)."""
+    for event in reversed(tracker.events):
+        if event.get("event") != "bot":
+            continue
+        for button in (event.get("data") or {}).get("buttons") or []:
+            payload = str(button.get("payload") or "")
+            if payload.startswith("/dat_lich_hen{") and "huy_lich" in payload:
+                try:
+                    return str(json.loads(payload[len("/dat_lich_hen"):])["huy_lich"])
+                except (ValueError, KeyError):
+                    return None
+        return None
+    return None
+
+
 def describe(a: Appointment) -> str:
     return texts.text("appointment.describe", number=f"{a.queue_number:03d}", counter=a.counter, time=a.time,
                       day=vn_day(a.date))
@@ -183,10 +200,12 @@ class ActionDatLichHen(DossierAction):
         return []
 
     async def _moved(self, tracker: Tracker, text: str, owner: str) -> Appointment | None:
-        """The appointment this booking replaces: the one its buttons carry, else, when the message
-        asks to move ("đổi qua 3h30"), the one booked last."""
-        carried = latest_entity(tracker, "huy_lich")
-        if not (carried or asks_to_move(text)):
+        """The appointment this booking replaces: the one its buttons carry (pressed, or answered by
+        typing "9h" after them), else, when the message asks to move ("đổi qua 3h30", "à thôi, cho em
+        thứ sáu đi"), the one booked last."""
+        carried = latest_entity(tracker, "huy_lich") or offered_move(tracker)
+        changes_mind = _wants(text, "thoi", "a thoi", "thoi thi") and names_day_or_time(tracker, local_now().date())
+        if not (carried or asks_to_move(text) or changes_mind):
             return None
         held = await self.client.appointments(owner)
         if carried:

@@ -163,3 +163,19 @@ async def test_a_time_outside_the_desks_hours_is_told_so(api_url: str) -> None:
     await ActionDatLichHen().run(dispatcher, make_tracker(f"đặt lịch 12h ngày {day:%d/%m/%Y}", "dat_lich_hen",
                                                           sender_id="web:dates-noon"), {})
     assert "12:00 không phải giờ tiếp dân" in dispatcher.messages[0]["text"] and dispatcher.messages[0]["buttons"]
+
+
+async def test_a_change_of_mind_to_another_day_then_a_typed_time_moves_the_booking(api_url: str) -> None:
+    client = dossier_client()
+    days = await client.appointment_days(5)
+    owner = "web:dates-change-of-mind"
+    await ActionDatLichHen().run(CollectingDispatcher(), make_tracker(f"đặt lịch 8h ngày {days[-1]:%d/%m/%Y}",
+                                                                      "dat_lich_hen", sender_id=owner), {})
+    offer = CollectingDispatcher()
+    await ActionDatLichHen().run(offer, make_tracker(f"à thôi, cho em ngày {days[-2]:%d/%m/%Y} đi", "tam_biet",
+                                                     sender_id=owner), {})
+    [slots] = offer.messages
+    typed = make_tracker("9h", "dat_lich_hen", sender_id=owner)
+    typed.events.insert(0, {"event": "bot", "text": slots["text"], "data": {"buttons": slots["buttons"]}})
+    await ActionDatLichHen().run(CollectingDispatcher(), typed, {})
+    assert [(a.date, a.time) for a in await client.appointments(owner)] == [(days[-2], "09:00")]
