@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -52,12 +52,12 @@ async def answers_which_procedure(dispatcher: CollectingDispatcher, tracker: Tra
     """The answer to the bot's own "which procedure?" ("an toàn thực phẩm cho xưởng bánh") that the
     classifier read as a policy question or barely understood: that procedure's guidance, not a
     rule of the knowledge base. None when the message is not such an answer (a real question is one)."""
-    from actions.procedures import ActionHuongDanThuTuc, names_a_product, pending_question  # they import this
+    from actions.procedures import ActionHuongDanThuTuc, names_a_variant, pending_question  # they import this
 
     text = tracker.latest_message.get("text") or ""
     if text.startswith("/") or pending_question(tracker.events) is None:
         return None
-    if not names_a_product(text) or is_question(text):
+    if not names_a_variant(text) or is_question(text):
         return None
     return await ActionHuongDanThuTuc().run(dispatcher, tracker, domain)
 
@@ -148,6 +148,9 @@ class ActionHoiChinhSach(DossierAction):
         return buttons
 
 
+LOOKUP_KEYWORDS = frozenset({"tra cuu", "tra cuu ho so", "tracuu", "kiem tra ho so", "tra ho so", "tra"})
+
+
 async def answers_the_last_question(dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> list[EventType] | None:
     """A message the classifier could not place that answers what the conversation was about (a ward
@@ -160,6 +163,8 @@ async def answers_the_last_question(dispatcher: CollectingDispatcher, tracker: T
     from actions.smalltalk import dossier_followup, wordless_answer
 
     text = tracker.latest_message.get("text") or ""
+    if fold_key(text).strip(" .!?") in LOOKUP_KEYWORDS:  # "tra cứu" alone: the lookup asks for the code
+        return [FollowupAction("tra_cuu_form")]
     if asked_where(tracker):
         return await ActionTimDiaDiem().run(dispatcher, tracker, domain)
     if asks_to_book(tracker):

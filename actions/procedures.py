@@ -245,6 +245,12 @@ def other_agency_asked_too(text: str) -> OtherAgency | None:
     return None
 
 
+def names_a_variant(text: str) -> bool:
+    """Whether ``text`` names a product, an activity or an act of a procedure ("bán lẻ thôi" answers
+    "which of the tobacco procedures?")."""
+    return any(_facets().find(text).values())
+
+
 def names_a_product(text: str) -> bool:
     """Public for the lookup form: whether ``text`` names what a procedure is about."""
     return _names_a_product(text)

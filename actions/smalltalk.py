@@ -42,6 +42,23 @@ async def dossier_followup(dispatcher: CollectingDispatcher, tracker: Tracker,
     return None
 
 
+class ActionTamBiet(Action):
+    """A goodbye, unless it answers the bot's own "which procedure?" ("à không, bán lẻ thôi")."""
+
+    def name(self) -> str:
+        return "action_tam_biet"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        from actions.policy import answers_which_procedure  # it imports the actions that import this one
+
+        if (guided := await answers_which_procedure(dispatcher, tracker, domain)) is not None:
+            return guided
+        dispatcher.utter_message(response="utter_tam_biet")
+        return []
+
+
 class ActionKhangDinh(Action):
     """A "yes": a short acknowledgement, unless it asks about the dossier just looked up."""
 
@@ -66,8 +83,12 @@ class ActionPhuDinh(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        from actions.policy import answers_which_procedure  # it imports the actions that import this one
+
         if (followed := await dossier_followup(dispatcher, tracker, domain)) is not None:
             return followed
+        if (guided := await answers_which_procedure(dispatcher, tracker, domain)) is not None:
+            return guided  # "à không, bán lẻ thôi" to "which of the tobacco procedures?"
         if is_correction(tracker.latest_message.get("text") or ""):
             dispatcher.utter_message(text=texts.text("smalltalk.corrected"), buttons=[
                 {"title": texts.text("smalltalk.button.person"), "payload": "/gap_can_bo"},

@@ -324,3 +324,17 @@ async def test_another_agencys_matter_asked_beside_ours_gets_who_handles_it_too(
     assert "1.200.000" in fee and "Công an" in agency
     messages, _ = await _run("bán lẻ xăng dầu cần gì, có cần sổ đỏ không", "hoi_giay_to")
     assert len(messages) == 1  # the land certificate asked as a document: no land office pointer
+
+
+async def test_a_variant_answered_as_a_goodbye_or_a_no_is_the_answer_to_which_procedure(api_url: str) -> None:
+    from actions.smalltalk import ActionPhuDinh, ActionTamBiet
+
+    for action, intent in ((ActionTamBiet(), "tam_biet"), (ActionPhuDinh(), "phu_dinh")):
+        dispatcher = CollectingDispatcher()
+        tracker = _after_prompt("lệ phí giấy phép thuốc lá", "hoi_le_phi", replies.which_variant(),
+                                "à không, bán lẻ thôi", intent)
+        await action.run(dispatcher, tracker, {})
+        assert "thuốc lá" in dispatcher.messages[0]["text"] and dispatcher.messages[0].get("response") is None
+    goodbye = CollectingDispatcher()
+    await ActionTamBiet().run(goodbye, make_tracker("thôi chào nhé", "tam_biet"), {})
+    assert goodbye.messages[0]["response"] == "utter_tam_biet"

@@ -78,3 +78,11 @@ async def test_what_the_classifier_could_not_place_still_books_a_day_or_is_a_thu
     thumbs = CollectingDispatcher()
     await ActionChuaHieu().run(thumbs, make_tracker("👍", "nlu_fallback"), {})
     assert thumbs.messages[0]["response"] == "utter_khang_dinh"
+
+
+async def test_the_lookup_keyword_alone_not_understood_starts_the_lookup(api_url: str) -> None:
+    from actions.policy import ActionChuaHieu
+    from tests.actions.conftest import make_tracker
+
+    events = await ActionChuaHieu().run(CollectingDispatcher(), make_tracker("tra cứu", "nlu_fallback"), {})
+    assert events == [{"event": "followup", "timestamp": None, "name": "tra_cuu_form"}]
