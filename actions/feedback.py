@@ -13,6 +13,7 @@ only), and a question that names a dossier code without a complaint verb
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from rasa_sdk import FormValidationAction, Tracker
@@ -39,6 +40,9 @@ from dossier_api.models import TicketIn
 logger = logging.getLogger(__name__)
 
 MIN_WORDS = 8  # fewer words than this is a wish to complain, not the complaint
+MIN_LED_WORDS = 4  # ... unless it follows "góp ý:", "phản ánh:"
+_LED_CONTENT = re.compile(r"^\s*(?:góp ý|gop y|phản ánh|phan anh|kiến nghị|kien nghi|khiếu nại|khieu nai)"
+                          r"\s*[:\-–]\s*(.+)$", re.IGNORECASE | re.S)
 MIN_CHARS, MAX_CHARS = 10, 4000
 
 
@@ -74,7 +78,9 @@ class ActionPhanAnh(DossierAction):
                 if answered is not None:
                     return answered
                 return [FollowupAction("phan_anh_form")]
-            if intent != "phan_anh_kien_nghi" or len(text.split()) < MIN_WORDS or text.startswith("/"):
+            led = _LED_CONTENT.match(text)  # "góp ý: nên làm thêm thứ 7": short, but said
+            if not (led and len(led.group(1).split()) >= MIN_LED_WORDS) and (
+                    intent != "phan_anh_kien_nghi" or len(text.split()) < MIN_WORDS or text.startswith("/")):
                 return [FollowupAction("phan_anh_form")]
             if not is_report(text) and not is_explicit_complaint(text):
                 # "bán rượu vang nhập khẩu, bán sỉ cho nhà hàng": a trade told, no complaint in it: the

@@ -39,12 +39,17 @@ _FEE_WORDS = ("phi", "cuoc", "bao nhieu tien", "ton bao nhieu", "het bao nhieu",
               "tien ship", "how much", "fee", "cost")
 
 
+# One-word answers that are not a name ("có" to "Họ tên người nhận là gì?").
+_NOT_NAMES = frozenset({"co", "khong", "ko", "ok", "oke", "vang", "da", "u", "roi", "dung", "sai", "chua", "yes", "no",
+                        "thoi", "khoi", "nhe", "a"})
+
+
 def recipient_name(text: str) -> str | None:
     """The person's name in an answer like "Huỳnh Thị Kim Oanh, CCCD 0491..." or "tên là Lê Văn Tám"."""
     head = re.split(r"[,;\n(]", nfc(text or ""), maxsplit=1)[0]
     head = squash_spaces(_ID_WORDS.sub("", _NAME_LEADS.sub("", head.strip())))
     head = head.strip(" .:-")
-    if not 2 <= len(head) <= 100 or not _NAME_CHARS.match(head):
+    if not 2 <= len(head) <= 100 or not _NAME_CHARS.match(head) or fold_key(head) in _NOT_NAMES:
         return None
     return head
 

@@ -125,7 +125,9 @@ def asks_reason(text: str) -> bool:
 # "giấy phép có thời hạn mấy năm", "hiệu lực bao lâu": how long a licence stays valid, not how long
 # the procedure takes ("thời hạn giải quyết").
 _VALIDITY = ("may nam", "bao nhieu nam", "hieu luc", "co thoi han", "duoc bao lau", "dung duoc bao lau",
-             "bao lau thi het han", "bao lau phai gia han", "het han sau", "how long is it valid", "valid for")
+             "bao lau thi het han", "bao lau phai gia han", "het han sau", "how long is it valid", "valid for",
+             "thoi han giay phep", "thoi han cua giay", "thoi han giay chung nhan", "het han khi nao",
+             "khi nao het han", "co gia tri", "gia tri bao lau", "gia tri may nam", "su dung duoc bao lau")
 
 
 def asks_validity(text: str) -> bool:

@@ -63,8 +63,16 @@ _CUES = {
 ANSWER_WORKING_DAYS = 10
 
 
+# Praise ("cán bộ một cửa rất tận tình") is feedback, not a complaint about the official it names.
+_PRAISE = ("tan tinh", "nhiet tinh", "chu dao", "than thien", "de thuong", "vui ve", "khen", "hai long",
+           "chuyen nghiep", "nhanh chong")
+_NEGATIVE = ("khong", "ko", "chua", "cham", "te", "kem", "kho chiu", "hach", "gay kho", "doi tien", "thai do")
+
+
 def classify(text: str) -> Category:
     key = f" {fold_key(re.sub(r'[^0-9A-Za-zÀ-ỹđĐ ]', ' ', text))} "
+    if any(f" {p} " in key for p in _PRAISE) and not any(f" {n} " in key for n in _NEGATIVE):
+        return Category.GOP_Y
     for category, cues in _CUES.items():
         if any(f" {cue} " in key for cue in cues):
             return category

@@ -186,3 +186,12 @@ async def test_a_trade_told_without_a_complaint_gets_its_procedure_not_a_ticket(
     await ActionPhanAnh().run(dispatcher, make_tracker(text, "phan_anh_kien_nghi", sender_id=author), {})
     assert _tickets_of(seeded_db, author) == 0
     assert "bán buôn rượu" in dispatcher.messages[0]["text"].lower()
+
+
+async def test_a_short_suggestion_led_by_gop_y_is_filed_as_feedback(api_url: str, seeded_db: Path) -> None:
+    author = "web:short-suggestion"
+    dispatcher = CollectingDispatcher()
+    events = await ActionPhanAnh().run(dispatcher, make_tracker("góp ý: nên làm thêm thứ 7", "phan_anh_kien_nghi",
+                                                                sender_id=author), {})
+    number = next(e["value"] for e in events if e.get("name") == "phieu_gan_nhat")
+    assert (await dossier_client().get_ticket(number, author)).category == "gop_y"

@@ -50,3 +50,8 @@ def test_a_result_may_be_asked_for_when_it_exists_or_is_due_within_five_days() -
     assert delivery_state(DossierStatus.DANG_XU_LY, today + dt.timedelta(days=6), today) is None
     assert delivery_state(DossierStatus.MOI_TIEP_NHAN, today, today) is None
     assert delivery_state(DossierStatus.DA_TRA_KET_QUA, today, today) is None
+
+
+@pytest.mark.parametrize("typed", ["có", "ok", "không", "dạ"])
+def test_a_yes_or_no_is_not_a_recipients_name(typed: str) -> None:
+    assert recipient_name(typed) is None

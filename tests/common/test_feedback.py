@@ -31,3 +31,10 @@ def test_a_complaint_about_an_official_stays_about_the_official() -> None:
 
 def test_adulterated_fuel_is_a_market_violation() -> None:
     assert classify("tố cáo cây xăng ở Hòa Minh bán xăng pha, đổ vào là xe chết máy") is Category.VI_PHAM_THI_TRUONG
+
+
+def test_praise_of_an_official_is_feedback_not_a_complaint_about_them() -> None:
+    from common.feedback import Category, classify
+
+    assert classify("gop y can bo mot cua rat tan tinh") is Category.GOP_Y
+    assert classify("cán bộ một cửa thái độ không tận tình") is Category.CAN_BO
