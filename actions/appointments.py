@@ -18,7 +18,7 @@ from actions.handoff import ActionGapCanBo, asks_how_to_reach
 from actions.lookup import ActionHoiHoSo
 from actions.smalltalk import ActionPhuDinh
 from common.dates import local_now, month_named, parse_day, parse_time, vn_day
-from common.dossier_questions import followup_of
+from common.dossier_questions import Followup, followup_of
 from common.text import fold_key, nfc
 from content import replies, texts
 from dossier_api.client import BadRequest, DossierApiError, DossierApiUnavailable, DossierNotFound, SlotFull
@@ -176,8 +176,8 @@ class ActionDatLichHen(DossierAction):
         if not names_day_or_time(tracker, local_now().date()):
             if (filed := await file_if_report(dispatcher, tracker, domain)) is not None:
                 return filed  # "chờ 2 tiếng không ai tiếp, rứa là răng": a complaint, not a booking
-            if tracker.get_slot("ho_so_gan_nhat") and asks_due_date(text):
-                return await ActionHoiHoSo().run(dispatcher, tracker, domain)  # "hẹn trả ngày nào vậy"
+            if tracker.get_slot("ho_so_gan_nhat") and (asks_due_date(text) or followup_of(text) is Followup.WHERE):
+                return await ActionHoiHoSo().run(dispatcher, tracker, domain)  # "hẹn trả ngày nào", "lên lấy được chưa"
         if (intent == "phu_dinh" and not names_day_or_time(tracker, local_now().date())
                 and not _wants(text, *CANCEL_WORDS)):
             return await ActionPhuDinh().run(dispatcher, tracker, domain)  # "không cần đâu", "sai rồi"

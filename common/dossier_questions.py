@@ -66,7 +66,8 @@ _FOLLOWUPS: dict[Followup, tuple[str, ...]] = {
         "phai bo sung", "why", "what is missing", "what do i need to add",
         # who has it now, and what to do after a refusal: the current step and what the status means
         "ai dang xu ly", "ai xu ly", "ai giai quyet", "dang o buoc nao", "o buoc nao", "o khau nao", "phong nao",
-        "lam lai", "nop lai", "lam sao bay gio", "gio phai lam sao", "gio lam sao",
+        "lam lai", "nop lai", "lam sao bay gio", "gio phai lam sao", "gio lam sao", "phai lam gi", "lam gi bay gio",
+        "gio lam gi", "bo sung o dau", "nop bo sung", "bo sung roi", "da bo sung", "bo sung the nao",
     ),
 }
 # "bao giờ mới xong", "chừng nào thì có kết quả": a when-question with words in between.
@@ -92,7 +93,7 @@ _TICKET_MENTIONS = (
 )
 _STATE_WORDS = (
     "the nao", "sao roi", "ra sao", "chua", "toi dau", "den dau", "xu ly", "tra loi", "giai quyet", "tinh trang",
-    "rang roi", "co gi", "ket qua",
+    "rang roi", "co gi", "ket qua", "so may", "so bao nhieu", "la so may", "ma so",
 )
 TICKET_PATTERN = re.compile(r"(?<![0-9A-Za-z])PA\s*[-.]?\s*(?P<date>\d{6})\s*[-.\s]\s*(?P<serial>\d{1,6})(?!\d)",
                             re.IGNORECASE)

@@ -26,6 +26,12 @@ from common.dossier_questions import (
     ("tre han chua", Followup.LATE),
     ("when will it be done", Followup.WHEN),
     ("where can I collect the licence", Followup.WHERE),
+    ("sao lâu rứa", Followup.LATE),
+    ("hôm nay có kết quả chưa", Followup.WHEN),
+    ("ai đang xử lý hồ sơ", Followup.WHY),
+    ("bổ sung ở đâu", Followup.WHY),
+    ("vậy giờ tôi phải làm gì", Followup.WHY),
+    ("vậy giờ lên lấy được chưa", Followup.WHERE),
 ])
 def test_follow_up_questions_are_recognised_with_and_without_diacritics(text: str, kind: Followup) -> None:
     assert followup_of(text) is kind
@@ -89,6 +95,10 @@ def test_complaints_told_with_their_substance_are_reports(text: str) -> None:
 ])
 def test_questions_and_wishes_are_not_reports(text: str) -> None:
     assert not is_report(text)
+
+
+def test_the_number_of_the_ticket_just_filed_is_a_question_about_it() -> None:
+    assert asks_about_ticket("phiếu của tôi số mấy")
 
 
 def test_a_complaint_filed_before_is_asked_about_not_filed_again() -> None:
