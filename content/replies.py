@@ -15,7 +15,7 @@ from common.deadlines import deadline, finished_late_by
 from common.feedback import ANSWER_WORKING_DAYS, OPEN_TICKETS, ticket_label
 from common.settings import get_settings
 from common.status import DossierStatus, RatingLevel
-from common.text import cut_at_word, fold_key
+from common.text import fold_key
 from content.texts import text
 from dossier_api.models import ChangeEvent, Dossier, Procedure, Ticket
 
@@ -241,18 +241,10 @@ def procedure_validity(p: Procedure, hotline: str) -> str:
     return text("procedure.validity_unknown", name=p.name, hotline=hotline)
 
 
-SMS_DOCUMENT = 60  # characters of a document's name in an SMS list
-
-
-def _sms_document(document: str) -> str:
-    cut = cut_at_word(document, SMS_DOCUMENT)
-    return document if cut == document else f"{cut.rstrip(' ,;')}…"
-
-
 def _document_items(p: Procedure, numbered: bool = True) -> str:
     """One line per document: numbered, or (on SMS, where the options below are numbered) dashed."""
-    if not numbered:  # SMS: each document in its first words, so the whole list fits
-        return "\n".join(text("procedure.document_bullet", document=_sms_document(d)) for d in p.documents)
+    if not numbered:
+        return "\n".join(text("procedure.document_bullet", document=d) for d in p.documents)
     return "\n".join(text("procedure.document_item", number=i, document=d) for i, d in enumerate(p.documents, 1))
 
 

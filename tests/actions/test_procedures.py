@@ -339,14 +339,3 @@ async def test_a_variant_answered_as_a_goodbye_or_a_no_is_the_answer_to_which_pr
     await ActionTamBiet().run(goodbye, make_tracker("thôi chào nhé", "tam_biet"), {})
     assert goodbye.messages[0]["response"] == "utter_tam_biet"
 
-
-async def test_on_sms_a_long_documents_list_is_whole_with_its_options(api_url: str) -> None:
-    from common.sms_text import sms_text_settings
-
-    dispatcher = CollectingDispatcher()
-    text = "ho so xin giay phep ban buon thuoc la gom nhung gi"
-    await ActionHuongDanThuTuc().run(dispatcher, make_tracker(text, "hoi_giay_to", sender_id="sms:84905000111"), {})
-    [message] = dispatcher.messages
-    lines = message["text"].split("\n")[1:]
-    menu = "\n".join(f"{i}. {b['title']}" for i, b in enumerate(message["buttons"], 1))
-    assert len(lines) >= 5 and sms_text_settings().fits(f"{message['text']}\n{menu}\nTra loi so thu tu de chon.")
