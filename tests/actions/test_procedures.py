@@ -338,4 +338,3 @@ async def test_a_variant_answered_as_a_goodbye_or_a_no_is_the_answer_to_which_pr
     goodbye = CollectingDispatcher()
     await ActionTamBiet().run(goodbye, make_tracker("thôi chào nhé", "tam_biet"), {})
     assert goodbye.messages[0]["response"] == "utter_tam_biet"
-
