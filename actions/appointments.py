@@ -80,11 +80,21 @@ def asks_to_move(text: str) -> bool:
     return _MOVE_MARKED.search(nfc(text).lower()) is not None or _wants(text, *MOVE_WORDS)
 
 
+_PARTS_OF_DAY = {"sang": ("00:00", "12:00"), "buoi sang": ("00:00", "12:00"), "chieu": ("12:00", "24:00"),
+                 "buoi chieu": ("12:00", "24:00"), "morning": ("00:00", "12:00"), "afternoon": ("12:00", "24:00")}
+
+
+def part_of_day(text: str) -> tuple[str, str] | None:
+    """ "sáng", "buổi chiều" typed alone at the time prompt: the hours (from, to) it means."""
+    return _PARTS_OF_DAY.get(fold_key(text).strip(" .!?").removesuffix(" a").removesuffix(" nhe"))
+
+
 def names_day_or_time(tracker: Tracker, today: dt.date) -> bool:
-    """True when the latest message picks a day or a time (typed, or a button's entities)."""
+    """True when the latest message picks a day or a time (typed, or a button's entities), or the part
+    of the day ("sáng") at the time prompt."""
     text = tracker.latest_message.get("text") or ""
     return bool(latest_entity(tracker, "ngay_hen") or latest_entity(tracker, "gio_hen")
-                or parse_day(text, today) or parse_time(text))
+                or parse_day(text, today) or parse_time(text) or part_of_day(text))
 
 
 _BOOKING_WORDS = re.compile(r"(?<!\w)(?:dat lich|hen len|hen gap|cho hen|lay so|xin so|dat hen|book)(?!\w)")
@@ -218,7 +228,7 @@ class ActionDatLichHen(DossierAction):
         old = await self._moved(tracker, text, owner)
         moving = {"huy_lich": str(old.id)} if old is not None else {}  # the buttons carry what is moved
         day = dt.date.fromisoformat(raw_day) if raw_day else parse_day(text, now.date())
-        if day is None and parse_time(text):
+        if day is None and (parse_time(text) or part_of_day(text)):
             day = offered_day(tracker) or (old.date if old is not None else None)
         month = month_named(text, now.date()) if day is None else None
         if month is not None and (month - now.date()).days > BOOK_DAYS_AHEAD:  # "tháng sáu năm sau"
@@ -241,6 +251,8 @@ class ActionDatLichHen(DossierAction):
         wanted = raw_time or (typed.strftime("%H:%M") if typed else None)
         if wanted is None and old is not None and _wants(text, *SAME_TIME_WORDS):
             wanted = old.time  # "chuyển sang thứ năm, cùng giờ đó"
+        if wanted is None and (half := part_of_day(text)) is not None:
+            free = [t for t in free if half[0] <= t < half[1]] or free  # "sáng": the morning's free times
         if wanted not in free:
             if not wanted:
                 intro = texts.text("appointment.which_time", day=vn_day(day))

@@ -179,3 +179,18 @@ async def test_a_change_of_mind_to_another_day_then_a_typed_time_moves_the_booki
     typed.events.insert(0, {"event": "bot", "text": slots["text"], "data": {"buttons": slots["buttons"]}})
     await ActionDatLichHen().run(CollectingDispatcher(), typed, {})
     assert [(a.date, a.time) for a in await client.appointments(owner)] == [(days[-2], "09:00")]
+
+
+async def test_the_part_of_the_day_typed_at_the_time_prompt_offers_its_times(api_url: str) -> None:
+    from actions.policy import ActionChuaHieu
+
+    day = (await dossier_client().appointment_days(5))[-1]
+    offer = CollectingDispatcher()
+    await ActionDatLichHen().run(offer, make_tracker(f"đặt lịch ngày {day:%d/%m/%Y}", "dat_lich_hen"), {})
+    [slots] = offer.messages
+    tracker = make_tracker("chiều", "nlu_fallback", sender_id="web:dates-afternoon")
+    tracker.events.insert(0, {"event": "bot", "text": slots["text"], "data": {"buttons": slots["buttons"]}})
+    dispatcher = CollectingDispatcher()
+    await ActionChuaHieu().run(dispatcher, tracker, {})
+    times = [b["title"] for b in dispatcher.messages[0]["buttons"]]
+    assert times and all(t >= "12:00" for t in times) and vn_day(day) in dispatcher.messages[0]["text"]
