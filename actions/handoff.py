@@ -66,17 +66,22 @@ WHERE_WORDS = ("o dau", "o mo", "cho nao", "duong nao", "duong chi", "nam o", "n
                "where are", "address", "located")
 
 
+def _words_but_dossier(text: str) -> str:
+    """The folded words of ``text``, space-padded, less "hồ sơ" (it folds to "ho so", and "sở" to "so")."""
+    return f" {' '.join(_WORD.findall(fold_key(text)))} ".replace(" ho so ", " ")
+
+
 def asks_where_the_department_is(text: str) -> bool:
     """True when the message asks where the department's office is ("sở ở đường chi" too; a where-word
     alone is a procedure's "nộp ở đâu", and "hồ sơ ở đâu" folds to "ho so o dau")."""
-    words = f" {' '.join(_WORD.findall(fold_key(text)))} ".replace(" ho so ", " ")
+    words = _words_but_dossier(text)
     named = any(f" {d} " in words for d in DEPARTMENT_WORDS) or " so o " in words or " so nam " in words
     return named and any(f" {w} " in words for w in WHERE_WORDS + ("o duong",))
 
 
 def names_the_department(text: str) -> bool:
     """Whether the message names the department or its desk ("sở", "trụ sở", "một cửa"; "hồ sơ" is not it)."""
-    words = f" {' '.join(_WORD.findall(fold_key(text)))} ".replace(" ho so ", " ")
+    words = _words_but_dossier(text)
     return any(f" {d} " in words for d in (*DEPARTMENT_WORDS, "so", "mot cua", "bo phan mot cua"))
 
 

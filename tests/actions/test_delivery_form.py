@@ -14,6 +14,7 @@ from actions.base import dossier_client
 from actions.delivery import ActionChuyenPhat
 from common.delivery import NEAR_RESULT_DAYS
 from dossier_api.db import Database
+from dossier_api.models import Dossier
 from tests.actions.conftest import make_tracker
 
 
@@ -38,18 +39,23 @@ async def test_a_dossier_far_from_its_due_date_is_refused_before_the_form_asks_a
         {k: e.get(k) for k in ("event", "name")} for e in events]
 
 
-async def test_the_state_of_the_delivery_just_asked_for_is_told_without_its_number(
-        api_url: str, seeded_db: Path) -> None:
+
+async def _delivery_asked(seeded_db: Path, sender: str, phone: str) -> tuple[Dossier, str]:
+    """A result ready for posting that ``sender`` just asked to be posted: its dossier and tracking number."""
     from tests.actions.test_effects_once import _undelivered_result
 
     ready = await dossier_client().get_dossier(_undelivered_result(seeded_db))
-    sender = "web:delivery-state"
-    slots = {"cp_ma_ho_so": ready.code, "cp_ten": "Phạm Thị Hoa", "cp_sdt": "84935000112",
+    slots = {"cp_ma_ho_so": ready.code, "cp_ten": "Phạm Thị Hoa", "cp_sdt": phone,
              "cp_dia_chi": "08 Bạch Đằng, phường Hải Châu"}
-    filed = CollectingDispatcher()
-    events = await ActionChuyenPhat().run(filed, make_tracker(slots["cp_dia_chi"], "chuyen_phat_ket_qua", slots=slots,
-                                                              sender_id=sender), {})
+    events = await ActionChuyenPhat().run(CollectingDispatcher(), make_tracker(
+        slots["cp_dia_chi"], "chuyen_phat_ket_qua", slots=slots, sender_id=sender), {})
     [tracking] = [e["value"] for e in events if e.get("name") == "van_don_gan_nhat"]
+    return ready, tracking
+
+async def test_the_state_of_the_delivery_just_asked_for_is_told_without_its_number(
+        api_url: str, seeded_db: Path) -> None:
+    sender = "web:delivery-state"
+    ready, tracking = await _delivery_asked(seeded_db, sender, "84935000112")
     asked = CollectingDispatcher()
     tracker = make_tracker("tình trạng chuyển phát sao rồi", "chuyen_phat_ket_qua", sender_id=sender,
                            slots={"van_don_gan_nhat": tracking})
@@ -61,15 +67,9 @@ async def test_after_asking_for_a_delivery_its_state_and_fee_are_answered_whatev
         api_url: str, seeded_db: Path) -> None:
     from actions.policy import ActionChuaHieu
     from actions.procedures import ActionNgoaiPhamVi
-    from tests.actions.test_effects_once import _undelivered_result
 
-    ready = await dossier_client().get_dossier(_undelivered_result(seeded_db))
     sender = "web:delivery-followups"
-    slots = {"cp_ma_ho_so": ready.code, "cp_ten": "Lê Văn Tám", "cp_sdt": "84935000113",
-             "cp_dia_chi": "17 Lê Lợi, phường Hải Châu"}
-    events = await ActionChuyenPhat().run(CollectingDispatcher(), make_tracker(
-        slots["cp_dia_chi"], "chuyen_phat_ket_qua", slots=slots, sender_id=sender), {})
-    [tracking] = [e["value"] for e in events if e.get("name") == "van_don_gan_nhat"]
+    _, tracking = await _delivery_asked(seeded_db, sender, "84935000113")
     for action, text, intent, expected in ((ActionNgoaiPhamVi(), "giao tới chưa", "ngoai_pham_vi", tracking),
                                            (ActionChuaHieu(), "phí ship bao nhiêu", "nlu_fallback", "25.000")):
         dispatcher = CollectingDispatcher()
