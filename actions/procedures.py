@@ -87,6 +87,7 @@ class Resolution:
     procedures: list[Procedure] = field(default_factory=list)
     agency: OtherAgency | None = None
     score: float = 0.0  # the best match's
+    each: bool = False  # several goods named ("tạp hóa bán rượu và thuốc lá"): answer every procedure
 
 
 def resolve(text: str, matches: list[ProcedureMatch], open_acts: bool = True) -> Resolution:
@@ -97,6 +98,8 @@ def resolve(text: str, matches: list[ProcedureMatch], open_acts: bool = True) ->
     agency = other_agency(text)
     if agency is not None and not (strong and strong[0].score >= OURS_DESPITE_AGENCY):
         return Resolution(agency=agency)
+    if (each := _one_per_good(text, strong)) is not None:
+        return Resolution(procedures=each, score=strong[0].score, each=True)
     close = close_matches(strong)
     if open_acts and names_only_a_family(text):
         # Only the named product's procedures ("cho hỏi về VPĐD": "về" met another one's words).
@@ -106,6 +109,27 @@ def resolve(text: str, matches: list[ProcedureMatch], open_acts: bool = True) ->
             close = act_variants(named[0].procedure, strong)
     return Resolution(procedures=[m.procedure for m in close[:MAX_CHOICES]],
                       score=strong[0].score if strong else 0.0)
+
+
+# Goods a shop sells under a licence each: a question naming several asks about every licence.
+LICENSED_GOODS = ("ruou", "thuoc_la", "xang_dau", "lpg")
+
+
+def _one_per_good(text: str, strong: list[ProcedureMatch]) -> list[Procedure] | None:
+    """For a question naming several licensed goods ("tạp hóa bán rượu bia thuốc lá"), the one
+    procedure each good clearly matches; None when fewer than two goods are named, or one of them
+    matches no procedure clearly (its variants tie: that one is asked, as usual)."""
+    named = _facets().find(text).get("san_pham", set())
+    goods = [g for g in LICENSED_GOODS if g in named]
+    if len(goods) < 2:
+        return None
+    chosen = []
+    for good in goods:
+        ranked = [m for m in strong if m.procedure.product == good]
+        if not ranked or ranked[0].score < FOLLOW_UP_BELOW or len(close_matches(ranked)) > 1:
+            return None
+        chosen.append(ranked[0].procedure)
+    return chosen
 
 
 def act_variants(procedure: Procedure, matches: list[ProcedureMatch]) -> list[ProcedureMatch]:
@@ -281,7 +305,7 @@ class GuidanceAction(DossierAction):
             text = replies.other_agency_matter(a.name, a.where, a.legal_basis, a.review, hotline)
             dispatcher.utter_message(text=text)
             return [SlotSet("thu_tuc", None)]
-        if len(resolution.procedures) > 1:
+        if len(resolution.procedures) > 1 and not resolution.each:
             dispatcher.utter_message(
                 text=replies.which_variant(),
                 buttons=[{"title": p.name, "payload": _payload(intent, p.id)} for p in resolution.procedures],
@@ -289,7 +313,19 @@ class GuidanceAction(DossierAction):
             return [SlotSet("thu_tuc", None)]
         if not resolution.procedures:
             return None
-        procedure = resolution.procedures[0]
+        for procedure in resolution.procedures:
+            self._answer_one(dispatcher, tracker, intent, procedure, also)
+        text = tracker.latest_message.get("text") or ""
+        if resolution.procedures[-1].authority is None and (agency := other_agency_asked_too(text)) is not None:
+            # "lệ phí bán lẻ xăng dầu bao nhiêu, và làm hộ chiếu thì ra đâu": who does the other one
+            dispatcher.utter_message(text=replies.other_agency_matter(agency.name, agency.where, agency.legal_basis,
+                                                                      agency.review, hotline))
+        return [SlotSet("thu_tuc_gan_nhat", resolution.procedures[-1].id), SlotSet("thu_tuc", None)]
+
+    def _answer_one(self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: str, procedure: Procedure,
+                    also: tuple[str, ...]) -> None:
+        """Utter ``intent``'s aspect (and ``also``'s) of one procedure, or who decides it."""
+        hotline = self.settings.hotline
         if procedure.authority is not None and tracker.get_slot("thu_tuc_gan_nhat") == procedure.id and (
                 intent in ANSWERS and intent != "hoi_thu_tuc"):
             # "phí bao nhiêu" after being told who decides it: that body's, said once, not the whole answer again
@@ -308,11 +344,6 @@ class GuidanceAction(DossierAction):
             if procedure.review:
                 text += replies.procedure_under_review(hotline)
             dispatcher.utter_message(text=text, buttons=buttons)
-            if (agency := other_agency_asked_too(tracker.latest_message.get("text") or "")) is not None:
-                # "lệ phí bán lẻ xăng dầu bao nhiêu, và làm hộ chiếu thì ra đâu": who does the other one
-                dispatcher.utter_message(text=replies.other_agency_matter(agency.name, agency.where, agency.legal_basis,
-                                                                          agency.review, hotline))
-        return [SlotSet("thu_tuc_gan_nhat", procedure.id), SlotSet("thu_tuc", None)]
 
     async def search(self, query: str, open_acts: bool = True) -> Resolution:
         """Resolve a free-text query against the catalog (``open_acts``: see :func:`resolve`)."""

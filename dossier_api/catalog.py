@@ -75,7 +75,7 @@ DEFAULT_ACT = "cap_moi"  # a query that names no act asks about the new licence.
 DEFAULT_ACT_BONUS = 1.5  # ...a little more than about its re-issue or renewal
 # Variants a question must name to mean them: "khuyến mại" alone is the city's own registration, not the
 # Ministry's one for programmes across provinces.
-NAMED_ONLY_ACTIVITIES = frozenset({"nhieu_tinh"})
+NAMED_ONLY_ACTIVITIES = frozenset({"nhieu_tinh", "von_nuoc_ngoai"})
 # Matches within this distance of the best one are variants the query does not tell apart.
 CLOSE_MARGIN = 1.0
 

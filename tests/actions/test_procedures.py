@@ -87,6 +87,17 @@ async def test_a_licence_the_commune_issues_gets_who_where_and_what_the_departme
     assert any(e.get("name") == "thu_tuc_gan_nhat" for e in events)
 
 
+async def test_a_shop_selling_several_licensed_goods_is_told_each_licence(api_url: str) -> None:
+    alcohol, tobacco = (await _run("cửa hàng tiện lợi của em bán rượu bia với thuốc lá thì xin giấy phép gì",
+                                   "hoi_thu_tuc"))[0]
+    assert "bán lẻ rượu" in alcohol["text"] and "bán lẻ sản phẩm thuốc lá" in tobacco["text"]
+    assert all("Ủy ban nhân dân cấp xã" in m["text"] for m in (alcohol, tobacco))
+    assert "vốn đầu tư nước ngoài" not in alcohol["text"] + tobacco["text"]  # not the FDI retail outlet
+    alcohol, tobacco = (await _run("cho hỏi lệ phí giấy phép bán buôn rượu và bán buôn thuốc lá", "hoi_le_phi"))[0]
+    assert "bán buôn sản phẩm thuốc lá" in tobacco["text"] and "bán buôn rượu" in alcohol["text"]
+    assert "2.200.000 đồng" in alcohol["text"]
+
+
 async def test_the_variant_named_gives_its_own_fee_and_follow_ups_stay_on_it(api_url: str) -> None:
     [message], events = await _run("gia hạn giấy phép văn phòng đại diện phí bao nhiêu", "hoi_le_phi")
     assert "1.500.000 đồng" in message["text"] and "3.000.000" not in message["text"]
