@@ -13,7 +13,7 @@ DOSSIER_DB ?= var/dossiers.sqlite3
 # Code is imported from this tree first (a git worktree may share another checkout's .venv).
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-.PHONY: help install system-deps bench-deps model seed run test unit validate eval-nlu eval-conversations eval-blind eval-blind3 eval-blind4 eval-blind5 eval-heldout eval-faq bench-nlu bench-sms bench-chat compare-nlu lint clean
+.PHONY: help install system-deps bench-deps model seed run test unit validate eval-nlu eval-conversations eval-blind eval-blind3 eval-blind4 eval-blind5 eval-blind6 eval-heldout eval-faq bench-nlu bench-sms bench-chat compare-nlu lint clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -90,6 +90,9 @@ eval-blind4: install model ## Play the fourth held-out batch, tests/conversation
 
 eval-blind5: install model ## Play the fifth held-out batch, tests/conversations/blind5/ (a new citizen, measured)
 	$(BIN)/python scripts/eval_conversations.py --dir tests/conversations/blind5 --trace-failures
+
+eval-blind6: install model ## Play the sixth held-out batch, tests/conversations/blind6/ (a new citizen, measured)
+	$(BIN)/python scripts/eval_conversations.py --dir tests/conversations/blind6 --trace-failures
 
 eval-heldout: install model ## Score the model on the held-out utterances (tests/nlu/heldout/, tests/nlu/heldout2/: citizens, other bots): a measurement, not in make test
 	$(BIN)/python scripts/eval_heldout_nlu.py tests/nlu/heldout/citizens.yml tests/nlu/heldout/other_bots.yml tests/nlu/heldout2/citizens.yml tests/nlu/heldout2/other_bots.yml
