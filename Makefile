@@ -13,10 +13,10 @@ DOSSIER_DB ?= var/dossiers.sqlite3
 # Code is imported from this tree first (a git worktree may share another checkout's .venv).
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-.PHONY: help install system-deps bench-deps model seed run test unit validate eval-nlu eval-conversations eval-blind eval-blind3 eval-blind4 eval-blind5 eval-blind6 eval-heldout eval-faq bench-nlu bench-sms bench-chat compare-nlu lint clean
+.PHONY: help install system-deps bench-deps model seed run test unit validate eval-nlu eval-conversations eval-blind eval-blind3 eval-blind4 eval-blind5 eval-blind6 eval-heldout eval-heldout3 eval-faq bench-nlu bench-sms bench-chat compare-nlu lint clean
 
 help: ## List the targets
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 $(BIN)/.installed: pyproject.toml
 	@if [ -z "$(PYTHON310)" ]; then echo "Python 3.10 not found: Rasa 3.6 needs it; install it with 'pyenv install 3.10' or put python3.10 on PATH."; exit 1; fi
@@ -94,8 +94,11 @@ eval-blind5: install model ## Play the fifth held-out batch, tests/conversations
 eval-blind6: install model ## Play the sixth held-out batch, tests/conversations/blind6/ (a new citizen, measured)
 	$(BIN)/python scripts/eval_conversations.py --dir tests/conversations/blind6 --trace-failures
 
-eval-heldout: install model ## Score the model on the held-out utterances (tests/nlu/heldout/, tests/nlu/heldout2/: citizens, other bots): a measurement, not in make test
-	$(BIN)/python scripts/eval_heldout_nlu.py tests/nlu/heldout/citizens.yml tests/nlu/heldout/other_bots.yml tests/nlu/heldout2/citizens.yml tests/nlu/heldout2/other_bots.yml
+eval-heldout: install model ## Score the model on the held-out utterances (tests/nlu/heldout/, heldout2/, heldout3/: citizens, other bots): a measurement, not in make test
+	$(BIN)/python scripts/eval_heldout_nlu.py $(foreach d,heldout heldout2 heldout3,tests/nlu/$(d)/citizens.yml tests/nlu/$(d)/other_bots.yml)
+
+eval-heldout3: install model ## Score the model on the third held-out set only (tests/nlu/heldout3/)
+	$(BIN)/python scripts/eval_heldout_nlu.py tests/nlu/heldout3/citizens.yml tests/nlu/heldout3/other_bots.yml
 
 eval-faq: $(BIN)/.installed ## Policy Q&A retrieval: top-1 accuracy, unanswerable declined, latency (tests/knowledge/eval_set.yml)
 	$(BIN)/python scripts/eval_faq.py

@@ -1,6 +1,6 @@
 """`make eval-heldout`: score the trained model on the held-out utterance sets
-(issue 13), a measurement and not a test: tests/nlu/heldout/ and the second,
-independent set tests/nlu/heldout2/, each with citizens.yml (citizens'
+(issue 13), a measurement and not a test: tests/nlu/heldout/ and the
+independent sets tests/nlu/heldout2/ and tests/nlu/heldout3/, each with citizens.yml (citizens'
 messages written outside the training data) and other_bots.yml (verbatim lines
 of other public Vietnamese chatbots, labelled with our intents).
 
@@ -38,7 +38,7 @@ from vn_nlu.evaluation import (  # noqa: E402
     predict,
 )
 
-HELDOUT_DIRS = (ROOT / "tests" / "nlu" / "heldout", ROOT / "tests" / "nlu" / "heldout2")
+HELDOUT_DIRS = tuple(ROOT / "tests" / "nlu" / name for name in ("heldout", "heldout2", "heldout3"))
 DEFAULT_FILES = tuple(d / name for d in HELDOUT_DIRS for name in ("citizens.yml", "other_bots.yml"))
 
 
