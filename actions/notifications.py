@@ -18,6 +18,8 @@ from rasa_sdk.types import DomainDict
 from actions.base import DossierAction, channel_of, idempotency_key, latest_entity, redis_client
 from common import subscriptions
 from common.codes import canonical_code
+from common.dates import local_now
+from common.dossier_questions import followup_of
 from common.text import fold_key
 from content import replies, texts
 from dossier_api.client import DossierApiUnavailable, DossierNotFound, InvalidDossierCode
@@ -25,6 +27,13 @@ from dossier_api.client import DossierApiUnavailable, DossierNotFound, InvalidDo
 logger = logging.getLogger(__name__)
 
 PUSH_CHANNELS = {"telegram", "zalo", "sms", "web"}
+
+
+# Folded words of asking to be told later: a message read as a subscription without one is a question
+# about the dossier ("hồ sơ <mã> thì nhận kết quả ở mô": "nhận" is not "nhận thông báo").
+_TELL_ME = re.compile(r"(?<!\w)(?:thong bao|bao cho|bao toi|bao em|bao minh|bao lai|bao giup|bao nhe|bao nha|bao khi|"
+                      r"nhan tin|nhan thong|nhan sms|nhan cho|nhan em|nhan toi|nhan minh|nhan anh|nhan chi|tin nhan|"
+                      r"gui tin|theo doi|cap nhat|notify|notification|update|dk|dang ky)(?!\w)")
 
 
 def _code_of(tracker: Tracker) -> str | None:
@@ -39,6 +48,11 @@ class ActionDangKyThongBao(DossierAction):
         return "action_dang_ky_thong_bao"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        text = tracker.latest_message.get("text") or ""
+        if not text.startswith("/") and followup_of(text) is not None and not _TELL_ME.search(fold_key(text)):
+            from actions.lookup import ActionHoiHoSo  # it imports this module
+
+            return await ActionHoiHoSo().run(dispatcher, tracker, domain)  # a question about the dossier
         channel = channel_of(tracker)
         if channel not in PUSH_CHANNELS:
             dispatcher.utter_message(text=texts.text("notify.web_cannot_push"))
@@ -95,10 +109,12 @@ class ActionHuyDangKy(DossierAction):
 
         if latest_entity(tracker, "chu_de") or leaves_news(tracker.latest_message.get("text") or ""):
             return await ActionHuyNhanTin().run(dispatcher, tracker, domain)  # "hủy nhận tin xăng dầu"
-        from actions.appointments import ActionDatLichHen, names_appointment  # it imports the lookup actions
+        from actions.appointments import ActionDatLichHen, asks_to_move, names_appointment, names_day_or_time
 
-        if names_appointment(tracker.latest_message.get("text") or ""):
-            return await ActionDatLichHen().run(dispatcher, tracker, domain)  # "thôi khỏi, hủy lịch giúp em"
+        text = tracker.latest_message.get("text") or ""
+        if names_appointment(text) or (asks_to_move(text) and names_day_or_time(tracker, local_now().date())):
+            # "thôi khỏi, hủy lịch giúp em"; "à thôi đổi qua 10h30 cùng ngày đó nha"
+            return await ActionDatLichHen().run(dispatcher, tracker, domain)
         return await self.leave_dossiers(dispatcher, tracker)
 
     async def leave_dossiers(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:

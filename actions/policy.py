@@ -84,8 +84,12 @@ class ActionHoiChinhSach(DossierAction):
             return []
         if (guided := await answers_which_procedure(dispatcher, tracker, domain)) is not None:
             return guided
+        from actions.procedures import pasted_name_reply  # it imports this module
+
+        if (guided := await pasted_name_reply(dispatcher, tracker, domain)) is not None:
+            return guided  # "Cấp Giấy chứng nhận đủ điều kiện cửa hàng bán lẻ LPG chai"
         if not await self.reply_from_knowledge(dispatcher, tracker, text):
-            from actions.procedures import catalog_fact_reply  # it imports this module
+            from actions.procedures import catalog_fact_reply
 
             guided = await catalog_fact_reply(dispatcher, tracker, domain, any_question=True)
             if guided is not None:  # the base does not know it, the catalog names one procedure

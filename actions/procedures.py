@@ -147,6 +147,7 @@ def act_variants(procedure: Procedure, matches: list[ProcedureMatch]) -> list[Pr
 _TOPIC_WORDS = frozenset("""
     giay phep thu tuc huong dan thong tin tim hieu linh vuc ve cua cac viec cho hoi toi minh em anh chi ad
     a oi nhe voi giup the nao sao ra gi thi con vay z ha
+    co nhung loai danh sach tat ca liet ke gom ke
     """.split())
 
 
@@ -350,6 +351,33 @@ class GuidanceAction(DossierAction):
         matches = await self.client.search_procedures(query, limit=MAX_CHOICES + 3) if query.strip() else []
         return resolve(query, matches, open_acts)
 
+    async def _follow_up(self, tracker: Tracker, resolution: Resolution) -> Resolution:
+        """A message that names no procedure clearly, after a procedure answer: the variant
+        it names of the same product ("bán lẻ thì sao" after bán buôn rượu), else the
+        procedure discussed before; without one, the resolution as it was."""
+        previous = await self._previous(tracker)
+        if previous is None:
+            return resolution
+        text = tracker.latest_message.get("text") or ""
+        named = not text.startswith("/") and any(_facets().find(text).values())
+        if resolution.procedures and previous.product and named:  # it named a variant
+            # Facet values are folded words ("thuoc_la" -> "thuoc la"): the product, then its activity too.
+            for words in ([previous.product], [previous.product, *previous.activities]):
+                variant = await self.search(" ".join([text, *(w.replace("_", " ") for w in words)]), open_acts=False)
+                if variant.agency is None and len(variant.procedures) == 1:
+                    return variant
+        return Resolution(procedures=[previous])
+
+    async def _previous(self, tracker: Tracker) -> Procedure | None:
+        """The procedure discussed before, for a follow-up ("còn lệ phí thì sao")."""
+        previous = tracker.get_slot("thu_tuc_gan_nhat")
+        if not previous:
+            return None
+        try:
+            return await self.client.get_procedure(previous)
+        except DossierNotFound:
+            return None
+
 
 class ActionHuongDanThuTuc(GuidanceAction):
     """Finds the procedure the citizen means and answers the asked aspect of it."""
@@ -460,33 +488,6 @@ class ActionHuongDanThuTuc(GuidanceAction):
                 return joined
         return resolution
 
-    async def _follow_up(self, tracker: Tracker, resolution: Resolution) -> Resolution:
-        """A message that names no procedure clearly, after a procedure answer: the variant
-        it names of the same product ("bán lẻ thì sao" after bán buôn rượu), else the
-        procedure discussed before; without one, the resolution as it was."""
-        previous = await self._previous(tracker)
-        if previous is None:
-            return resolution
-        text = tracker.latest_message.get("text") or ""
-        named = not text.startswith("/") and any(_facets().find(text).values())
-        if resolution.procedures and previous.product and named:  # it named a variant
-            # Facet values are folded words ("thuoc_la" -> "thuoc la"): the product, then its activity too.
-            for words in ([previous.product], [previous.product, *previous.activities]):
-                variant = await self.search(" ".join([text, *(w.replace("_", " ") for w in words)]), open_acts=False)
-                if variant.agency is None and len(variant.procedures) == 1:
-                    return variant
-        return Resolution(procedures=[previous])
-
-    async def _previous(self, tracker: Tracker) -> Procedure | None:
-        """The procedure discussed before, for a follow-up ("còn lệ phí thì sao")."""
-        previous = tracker.get_slot("thu_tuc_gan_nhat")
-        if not previous:
-            return None
-        try:
-            return await self.client.get_procedure(previous)
-        except DossierNotFound:
-            return None
-
 
 async def catalog_fact_reply(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
                              any_question: bool = False) -> list[EventType] | None:
@@ -514,6 +515,34 @@ async def catalog_fact_reply(dispatcher: CollectingDispatcher, tracker: Tracker,
     named = any_question and all(p.product and p.product in _facets().find(text).get("san_pham", ())
                                  for p in resolution.procedures)
     return await action.run(dispatcher, tracker, domain) if clear or named else None
+
+
+# Folded words that make a message a question ("điều kiện cửa hàng bán lẻ LPG chai là gì"), not a
+# procedure's name pasted from the portal.
+_ASKING = frozenset("gi nao sao khong ko k bao dau the chi rang mo la co nhieu lau may ai".split())
+# Share of a pasted message's words that must be words of the procedure's name.
+NAME_SHARE = 0.8
+
+
+async def pasted_name_reply(dispatcher: CollectingDispatcher, tracker: Tracker,
+                            domain: DomainDict) -> list[EventType] | None:
+    """A procedure's name pasted from the portal ("Cấp Giấy chứng nhận đủ điều kiện cửa hàng bán lẻ
+    LPG chai"), whatever the classifier read (its "đủ điều kiện" reads as a policy question): that
+    procedure's summary. None when the message asks something or is not mostly one procedure's name."""
+    text = tracker.latest_message.get("text") or ""
+    words = re.findall(r"\w+", fold_key(text))
+    if text.startswith("/") or len(words) < 4 or any(w in _ASKING for w in words) or "?" in text:
+        return None
+    try:
+        matches = await ActionHuongDanThuTuc().client.search_procedures(text, limit=1)
+    except DossierApiUnavailable:
+        return None
+    if not matches:
+        return None
+    name = set(re.findall(r"\w+", fold_key(matches[0].procedure.name)))
+    if sum(w in name for w in words) < NAME_SHARE * len(words):
+        return None
+    return await ActionHuongDanThuTuc().run(dispatcher, tracker, domain)
 
 
 async def decided_elsewhere(text: str) -> Procedure | None:
@@ -559,6 +588,9 @@ class ActionNgoaiPhamVi(GuidanceAction):
 
         if (filed := await file_if_report(dispatcher, tracker, domain)) is not None:
             return filed
+        if (variant := await self._variant_named(tracker)) is not None:
+            # "nếu chạy luôn cả Huế với Quảng Ngãi thì sao" after the promotion registration: its variant
+            return await self.answer(dispatcher, tracker, aspect_of(tracker.latest_message.get("text") or ""), variant)
         text = tracker.latest_message.get("text") or ""
         try:
             matches = await self.client.search_procedures(text, limit=MAX_CHOICES + 3) if text.strip() else []
@@ -582,3 +614,18 @@ class ActionNgoaiPhamVi(GuidanceAction):
             return []
         dispatcher.utter_message(response="utter_ngoai_pham_vi")
         return []
+
+    async def _variant_named(self, tracker: Tracker) -> Resolution | None:
+        """Another variant of the procedure just discussed, named by an activity, an act or provinces
+        and nothing else of another product; None otherwise."""
+        text = tracker.latest_message.get("text") or ""
+        if text.startswith("/") or other_agency(text) is not None:
+            return None
+        named = _facets().find(text)
+        if named.get("san_pham") or not any(named.get(k) for k in ("hoat_dong", "hanh_vi", "tinh_thanh")):
+            return None
+        previous = await self._previous(tracker)
+        if previous is None or not previous.product:
+            return None
+        variant = await self._follow_up(tracker, Resolution(procedures=[previous]))
+        return variant if variant.procedures and variant.procedures[0].id != previous.id else None

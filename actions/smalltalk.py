@@ -5,6 +5,7 @@ Either, when it asks about the dossier just looked up, gets the lookup's follow-
 
 from __future__ import annotations
 
+import abc
 import re
 
 from rasa_sdk import Action, Tracker
@@ -14,7 +15,7 @@ from rasa_sdk.types import DomainDict
 
 from common.dossier_questions import followup_of
 from content import texts
-from vn_nlu.lexicon import is_correction
+from vn_nlu.lexicon import is_correction, scolds_the_assistant
 
 # A message without a single word: thumbs up, "❤️", "???", "...".
 _APPROVING = re.compile("[\U0001F44D\U0001F44C\U0001F44F\U0001F64F\u2764\u2665\U0001F60A\U0001F642\U0001F600"
@@ -42,6 +43,42 @@ async def dossier_followup(dispatcher: CollectingDispatcher, tracker: Tracker,
     return None
 
 
+class _Acknowledgement(Action, abc.ABC):
+    """A greeting or a "yes" (``response``), unless it asks about the dossier just looked up
+    ("chừng nào có kết quả rứa hỉ": the Central "hỉ" reads as a greeting; "trễ rứa là răng" as a
+    yes) or scolds the assistant ("bot ngu quá", "vô dụng thật" is no "yes"). Abstract: not registered."""
+
+    response = ""
+
+    @abc.abstractmethod
+    def name(self) -> str:
+        """The action's name in the domain."""
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if (followed := await dossier_followup(dispatcher, tracker, domain)) is not None:
+            return followed
+        if scolds_the_assistant(tracker.latest_message.get("text") or ""):
+            return _apologise(dispatcher)
+        dispatcher.utter_message(response=self.response)
+        return []
+
+
+class ActionChaoHoi(_Acknowledgement):
+    response = "utter_chao_hoi"
+
+    def name(self) -> str:
+        return "action_chao_hoi"
+
+
+class ActionKhangDinh(_Acknowledgement):
+    response = "utter_khang_dinh"
+
+    def name(self) -> str:
+        return "action_khang_dinh"
+
+
 class ActionTamBiet(Action):
     """A goodbye, unless it answers the bot's own "which procedure?" ("à không, bán lẻ thôi")."""
 
@@ -56,21 +93,6 @@ class ActionTamBiet(Action):
         if (guided := await answers_which_procedure(dispatcher, tracker, domain)) is not None:
             return guided
         dispatcher.utter_message(response="utter_tam_biet")
-        return []
-
-
-class ActionKhangDinh(Action):
-    """A "yes": a short acknowledgement, unless it asks about the dossier just looked up."""
-
-    def name(self) -> str:
-        return "action_khang_dinh"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        if (followed := await dossier_followup(dispatcher, tracker, domain)) is not None:
-            return followed
-        dispatcher.utter_message(response="utter_khang_dinh")
         return []
 
 
@@ -89,10 +111,16 @@ class ActionPhuDinh(Action):
             return followed
         if (guided := await answers_which_procedure(dispatcher, tracker, domain)) is not None:
             return guided  # "à không, bán lẻ thôi" to "which of the tobacco procedures?"
-        if is_correction(tracker.latest_message.get("text") or ""):
-            dispatcher.utter_message(text=texts.text("smalltalk.corrected"), buttons=[
-                {"title": texts.text("smalltalk.button.person"), "payload": "/gap_can_bo"},
-                {"title": texts.text("smalltalk.button.procedure"), "payload": "/hoi_thu_tuc"}])
-        else:
-            dispatcher.utter_message(text=texts.text("smalltalk.declined"))
+        text = tracker.latest_message.get("text") or ""
+        if is_correction(text) or scolds_the_assistant(text):
+            return _apologise(dispatcher)
+        dispatcher.utter_message(text=texts.text("smalltalk.declined"))
         return []
+
+
+def _apologise(dispatcher: CollectingDispatcher) -> list[EventType]:
+    """The last answer was wrong or did not help: sorry, say it again or see a person."""
+    dispatcher.utter_message(text=texts.text("smalltalk.corrected"), buttons=[
+        {"title": texts.text("smalltalk.button.person"), "payload": "/gap_can_bo"},
+        {"title": texts.text("smalltalk.button.procedure"), "payload": "/hoi_thu_tuc"}])
+    return []

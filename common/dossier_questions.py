@@ -207,6 +207,11 @@ _HOW_TO = (
 _ASKS_RULE = ("bi phat", "phat bao nhieu", "muc phat", "bao nhieu", "co duoc khong", "duoc khong", "co sao khong",
               "co phai", "phai khong", "is it", "can i", "do i")
 _LEAD_REPORT = re.compile(r"^(?:bao cao|bao tin|tin bao|report)\s*:")
+# A grievance told about how one was treated: a complaint even when it ends on a question word ("bắt tôi
+# về bổ sung 3 lần mà không nói rõ thiếu cái gì").
+_GRIEVANCES = ("buc xuc", "cau gat", "cau kinh", "hach sach", "gay kho de", "lam kho", "thai do khong tot",
+               "thai do te", "thai do kem", "bat ve bo sung", "bat bo sung nhieu lan", "bat di lai nhieu lan",
+               "bat cho doi", "to tieng", "quat thao")
 MIN_REPORT_WORDS = 8
 
 
@@ -231,7 +236,7 @@ def is_report(text: str) -> bool:
     key = _report_key(text)
     if len(key.split()) < MIN_REPORT_WORDS or any(_has(key, p) for p in _HOW_TO) or asks_about_ticket(text):
         return False
-    if is_explicit_complaint(text) or _LEAD_REPORT.match(fold_key(text)):
+    if is_explicit_complaint(text) or _LEAD_REPORT.match(fold_key(text)) or any(_has(key, g) for g in _GRIEVANCES):
         return True
     if is_question(text):
         return False

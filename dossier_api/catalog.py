@@ -211,6 +211,20 @@ def _named_acts_first(named: dict[str, set[str]]) -> dict[str, set[str]]:
     return named
 
 
+# Words that add the provinces named to this one ("chạy luôn cả Huế"), folded.
+_AS_WELL = re.compile(r"(?<!\w)(?:ca|luon|them|ngoai ra|as well|also)(?!\w)")
+HOME_PROVINCE = "da_nang"
+
+
+def _across_provinces(query: str, named: dict[str, set[str]]) -> dict[str, set[str]]:
+    """A question naming two provinces or more ("ở Huế với Quảng Ngãi"), or another province as well as
+    this one ("luôn cả Huế"), names a programme across provinces (``nhieu_tinh``)."""
+    provinces = named.get("tinh_thanh", set())
+    if len(provinces) >= 2 or (provinces - {HOME_PROVINCE} and _AS_WELL.search(fold_key(query))):
+        return {**named, "hoat_dong": named.get("hoat_dong", set()) | {"nhieu_tinh"}}
+    return named
+
+
 def _prefer_named_variants(
     hits: list[tuple[Procedure, float]], named: dict[str, set[str]]
 ) -> list[tuple[Procedure, float]]:
@@ -316,7 +330,7 @@ class CatalogIndex:
         """Procedures matching ``query``, best first; empty when nothing matches."""
         query_terms = _query_terms(query)
         folded_query = f" {' '.join(_WORD.findall(fold_key(query)))} "
-        named = _named_acts_first(self._facets.find(query))
+        named = _across_provinces(query, _named_acts_first(self._facets.find(query)))
         hits: list[tuple[Procedure, float]] = []
         for procedure, terms, keywords in zip(self.procedures, self._terms, self._keywords, strict=False):
             score = sum(self._idf[t] * (2.0 if " " in t else 1.0) for t in query_terms if t in terms)

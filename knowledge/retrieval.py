@@ -25,6 +25,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from common.text import nfc
 from common.watch import FileWatch
+from dossier_api.catalog import FacetVocabulary
 from knowledge.loader import DATA_DIR, Entry, KnowledgeBase, data_files, load
 from vn_nlu.lexicon import CODE_LEMMA, load_teencode, other_agency, split_tokens
 
@@ -45,6 +46,8 @@ OTHER_AGENCY_THRESHOLD = 0.5
 # except the agencies whose matters the base itself explains (vn_nlu/data/other_agencies.yml keys):
 # outages, bills and meters are the power company's, and the electricity topic says whom to call and how.
 EXPLAINED_AGENCIES = frozenset({"dien_luc"})
+# The entries looked at for one whose product fits the question's (the best of them answers).
+PRODUCT_CANDIDATES = 3
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,11 @@ class Retriever:
         self._topic_of = np.asarray([topics.index(e.topic) for e in kb.entries])
         self._topics = self._features([" ".join(d for d, o in zip(docs, owner, strict=True) if kb.entries[o].topic == t)
                                        for t in topics])
+        self._facets = FacetVocabulary.from_file()
+        self._products = {e.id: self._products_of(e.question) for e in kb.entries}
+
+    def _products_of(self, text: str) -> set[str]:
+        return self._facets.find(text).get("san_pham", set())
 
     def _features(self, texts: list[str]) -> sparse.csr_matrix:
         words = self._words.transform(texts) * np.sqrt(WORD_WEIGHT)
@@ -109,7 +117,12 @@ class Retriever:
         """The entry that answers ``text``, or None when nothing matches well enough (``threshold``,
         the retriever's own by default), or the question names another agency's paper: ``hộ chiếu``,
         ``sổ đỏ``..."""
-        hits = self.search(text, limit=1)
+        hits = self.search(text, limit=PRODUCT_CANDIDATES)
+        # An entry about another product than the one the question names ("điều kiện cửa hàng bán lẻ LPG
+        # chai" met the petrol station's conditions by the words they share) does not answer it.
+        named = self._products_of(text)
+        hits = [h for h in hits
+                if not named or not self._products[h.entry.id] or named & self._products[h.entry.id]][:1]
         if not hits or hits[0].score < max(self.threshold, threshold or 0.0):
             return None
         if hits[0].score < OTHER_AGENCY_THRESHOLD:

@@ -327,3 +327,18 @@ _CORRECTION = re.compile(r"\b(?:sai|nham|khong phai|ko phai|k phai|hong phai|cha
 def is_correction(text: str) -> bool:
     """Whether a short "no" says the last answer was wrong (rather than declining something)."""
     return bool(_CORRECTION.search(fold_key(text)))
+
+
+# Words of scolding the assistant ("bot ngu quá", "vô dụng thật", "trả lời như cc"): the last answers did
+# not help, whatever the classifier read (a greeting, a yes). Matched on the lower-cased text, each word
+# with its diacritics or typed without any: folded, "ngu" would also be "ngủ" (chúc ngủ ngon).
+_SCOLDING = re.compile(r"(?<!\w)(?:ngu(?! ngon)|ngu ngốc|dốt|dot|vô dụng|vo dung|vô tích sự|vo tich su|như cc|nhu cc|"
+                       r"như c|nhu c|như shit|nhu shit|như cứt|tệ quá|te qua|tệ thật|dở quá|dở tệ|"
+                       r"chán quá|chan qua|hiểu tiếng người|hieu tieng nguoi|bot gì mà|bot gi ma|"
+                       r"stupid|useless|dumb)(?!\w)")
+
+
+def scolds_the_assistant(text: str) -> bool:
+    """Whether a short message (at most eight words) scolds the assistant rather than asking anything."""
+    lowered = nfc(text).lower()
+    return len(lowered.split()) <= 8 and bool(_SCOLDING.search(lowered))

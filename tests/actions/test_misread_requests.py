@@ -188,3 +188,42 @@ async def test_the_department_asked_for_and_not_understood_gets_its_office_anoth
     school = CollectingDispatcher()
     await ActionNgoaiPhamVi().run(school, make_tracker("sđt của trường đại học là gì", "ngoai_pham_vi"), {})
     assert "Trung tâm Hành chính" not in (school.messages[0].get("text") or "")
+
+
+async def test_moving_a_booking_read_as_unsubscribing_moves_it(api_url: str) -> None:
+    from actions.base import dossier_client
+
+    client = dossier_client()
+    day = (await client.appointment_days(5))[-1]
+    owner = "web:move-misread"
+    await ActionDatLichHen().run(CollectingDispatcher(), make_tracker(f"đặt lịch 8h ngày {day:%d/%m/%Y}",
+                                                                      "dat_lich_hen", sender_id=owner), {})
+    await ActionHuyDangKy().run(CollectingDispatcher(), make_tracker("à thôi đổi qua 10h30 cùng ngày đó nha",
+                                                                     "huy_dang_ky", sender_id=owner), {})
+    assert [(a.date, a.time) for a in await client.appointments(owner)] == [(day, "10:30")]
+
+
+async def test_where_to_collect_a_result_read_as_a_subscription_is_answered_not_subscribed(
+        api_url: str, seeded_db: Path) -> None:
+    from actions.notifications import ActionDangKyThongBao
+
+    [dossier], _ = Database(seeded_db).dossiers("da_co_ket_qua", 1, 0)
+    code = dossier.code
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(f"hồ sơ {code} thì nhận kết quả ở mô", "dang_ky_thong_bao",
+                           entities=[{"entity": "ma_ho_so", "value": code}], sender_id="web:where-not-notify")
+    await ActionDangKyThongBao().run(dispatcher, tracker, {})
+    said = " ".join(m.get("text") or "" for m in dispatcher.messages)
+    assert "Bộ phận Một cửa" in said and "Đã đăng ký nhận thông báo" not in said
+
+
+async def test_a_procedures_name_pasted_from_the_portal_gets_that_procedure(api_url: str) -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionHoiChinhSach().run(dispatcher, make_tracker("Cấp Giấy chứng nhận đủ điều kiện cửa hàng bán lẻ LPG chai",
+                                                            "hoi_chinh_sach"), {})
+    said = dispatcher.messages[0]["text"]
+    assert "1.200.000" in said and "15 ngày" in said and "bán lẻ xăng dầu" not in said
+    asked = CollectingDispatcher()  # asked as a question, it is a policy question
+    await ActionHoiChinhSach().run(asked, make_tracker("điều kiện cửa hàng bán lẻ LPG chai là gì", "hoi_chinh_sach"),
+                                   {})
+    assert "LPG" in asked.messages[0]["text"] and "bán lẻ xăng dầu" not in asked.messages[0]["text"]

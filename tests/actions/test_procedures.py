@@ -349,3 +349,15 @@ async def test_a_variant_answered_as_a_goodbye_or_a_no_is_the_answer_to_which_pr
     goodbye = CollectingDispatcher()
     await ActionTamBiet().run(goodbye, make_tracker("thôi chào nhé", "tam_biet"), {})
     assert goodbye.messages[0]["response"] == "utter_tam_biet"
+
+
+async def test_other_provinces_named_after_a_promotion_answer_are_the_ministrys_registration(api_url: str) -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("nếu chạy luôn cả Huế với Quảng Ngãi thì sao", "ngoai_pham_vi",
+                           slots={"thu_tuc_gan_nhat": "dang_ky_khuyen_mai"})
+    await ActionNgoaiPhamVi().run(dispatcher, tracker, {})
+    assert "Bộ Công Thương" in dispatcher.messages[0]["text"] and "hai tỉnh" in dispatcher.messages[0]["text"]
+    home = CollectingDispatcher()  # this city alone stays the department's own registration
+    await ActionHuongDanThuTuc().run(home, make_tracker("quay số trúng thưởng trong Đà Nẵng thôi, phí bao nhiêu",
+                                                        "hoi_le_phi"), {})
+    assert "Bộ Công Thương" not in home.messages[0]["text"]

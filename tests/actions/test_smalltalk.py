@@ -86,3 +86,40 @@ async def test_the_lookup_keyword_alone_not_understood_starts_the_lookup(api_url
 
     events = await ActionChuaHieu().run(CollectingDispatcher(), make_tracker("tra cứu", "nlu_fallback"), {})
     assert events == [{"event": "followup", "timestamp": None, "name": "tra_cuu_form"}]
+
+
+@pytest.mark.parametrize(("message", "intent"), [("bot ngu quá", "chao_hoi"), ("vô dụng thật", "khang_dinh"),
+                                                 ("trả lời như cc", "phu_dinh"), ("useless", "khang_dinh")])
+async def test_scolding_the_assistant_gets_an_apology_and_a_person_whatever_it_was_read_as(
+        message: str, intent: str) -> None:
+    from actions.smalltalk import ActionChaoHoi, ActionKhangDinh
+    from tests.actions.conftest import make_tracker
+
+    action = {"chao_hoi": ActionChaoHoi, "khang_dinh": ActionKhangDinh, "phu_dinh": ActionPhuDinh}[intent]
+    dispatcher = CollectingDispatcher()
+    await action().run(dispatcher, make_tracker(message, intent), {})
+    [reply] = dispatcher.messages
+    assert reply["text"] == text("smalltalk.corrected") and "/gap_can_bo" in [b["payload"] for b in reply["buttons"]]
+
+
+@pytest.mark.parametrize("message", ["chúc ngủ ngon", "chuc ngu ngon", "chào em", "dạ ok"])
+async def test_a_greeting_or_a_goodnight_is_not_scolding(message: str) -> None:
+    from actions.smalltalk import ActionChaoHoi
+
+    dispatcher = CollectingDispatcher()
+    await ActionChaoHoi().run(dispatcher, _tracker(message), {})
+    assert [m.get("response") for m in dispatcher.messages] == ["utter_chao_hoi"]
+
+
+async def test_a_follow_up_read_as_a_greeting_is_answered_about_the_dossier(api_url: str, seeded_db) -> None:
+    from actions.smalltalk import ActionChaoHoi
+    from dossier_api.db import Database
+    from tests.actions.conftest import make_tracker
+
+    [dossier], _ = Database(seeded_db).dossiers("dang_xu_ly", 1, 0)
+    tracker = make_tracker("chừng nào có kết quả rứa hỉ", "chao_hoi", slots={"ho_so_gan_nhat": dossier.code})
+    tracker.events.insert(0, {"event": "slot", "name": "ho_so_gan_nhat", "value": dossier.code})
+    dispatcher = CollectingDispatcher()
+    await ActionChaoHoi().run(dispatcher, tracker, {})
+    [reply] = dispatcher.messages
+    assert dossier.code in reply["text"] and dossier.due_date.strftime("%d/%m/%Y") in reply["text"]

@@ -75,6 +75,7 @@ def test_questions_about_a_ticket_already_filed(text: str, asks: bool) -> None:
     "báo cáo: xưởng sau nhà sang chiết bình gas trái phép ban đêm, rất nguy hiểm",
     "bữa ni lên một cửa chờ cả buổi mà không ai tiếp, rứa là răng",
     "nguoi ban hang o cho Han noi tuc chui khach, thai do rat te",
+    "Tôi bực lắm, cán bộ một cửa cáu gắt rồi bắt về bổ sung mấy lần mà không nói thiếu giấy gì",  # ends on "gì"
 ])
 def test_complaints_told_with_their_substance_are_reports(text: str) -> None:
     assert is_report(text)
@@ -92,6 +93,7 @@ def test_complaints_told_with_their_substance_are_reports(text: str) -> None:
     "phát hiện tiệm bán hàng giả thì báo ở mô",
     "mua phải nồi cơm điện hư, cửa hàng không cho đổi, em khiếu nại sao",
     "cửa hàng xăng dầu cần điều kiện gì",
+    "cán bộ cáu gắt với dân thì phản ánh ở đâu",
 ])
 def test_questions_and_wishes_are_not_reports(text: str) -> None:
     assert not is_report(text)

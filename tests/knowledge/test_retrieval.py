@@ -62,3 +62,10 @@ def test_p50_latency_is_under_20_ms(retriever: Retriever) -> None:
         retriever.answer(q)
         took.append((time.perf_counter() - start) * 1000)
     assert statistics.median(took) <= 20
+
+
+def test_an_entry_about_another_product_does_not_answer(retriever: Retriever) -> None:
+    # the petrol station's conditions share every word but the product with the LPG shop's
+    hit = retriever.answer("điều kiện cửa hàng bán lẻ LPG chai là gì")
+    assert hit is not None and hit.entry.id == "lpg_dieu_kien_cua_hang_chai"
+    assert retriever.answer("cửa hàng bán lẻ xăng dầu cần điều kiện gì").entry.topic != "khi_lpg"
