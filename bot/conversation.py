@@ -15,7 +15,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from clients.rasa import BotMessage, RasaClient, RasaUnavailable
-from common import inbox, stats
+from common import inbox, sms_options, stats
 from common.privacy import log_text, pseudonym
 from common.ratelimit import UserRateLimit, Verdict
 from common.stats import Count
@@ -74,8 +74,13 @@ class Conversations:
                     await stats.record(self.redis, Count(stats.MESSAGES, channel),
                                        conversation=(channel, pseudonym(sender)))
                 return routed
+        if self.redis is not None and channel != "sms":
+            # "2" typed instead of tapping the second button shown
+            text = await sms_options.chosen_shown(self.redis, sender, text) or text
         started = time.monotonic()
         messages = await self.rasa.send(sender, text, metadata)
+        if self.redis is not None and channel != "sms":
+            await sms_options.remember_shown(self.redis, sender, messages)
         handed = self.handoffs is not None and any(m.handoff for m in messages)
         if self.redis is not None:
             await stats.record(self.redis, Count(stats.MESSAGES, channel),

@@ -1,4 +1,6 @@
 """Buttons over SMS: numbered lines, and the number a citizen texts back read as the button's payload.
+On the chat channels the buttons are shown, and a number typed instead of a tap chooses one too
+(:func:`remember_shown`, :func:`chosen_shown`).
 
 The SMS gateway renders the assistant's replies this way, and so does the chat gateway
 for what it sends an SMS citizen itself (a staff member's handoff notices, the
@@ -51,10 +53,34 @@ async def render(redis: Any, msisdn: str, messages: Sequence[_Message], hint: st
 
 async def chosen(redis: Any, msisdn: str, text: str) -> str | None:
     """The payload of the option ``text`` numbers in the last menu sent to ``msisdn``, if it is one."""
-    text = text.strip()
+    return await _numbered(redis, sms_keys.options(msisdn), text)
+
+
+async def _numbered(redis: Any, key: str, text: str) -> str | None:
+    text = text.strip(" .")
     if not (text.isascii() and text.isdigit()):  # "¹" or "٣" are digits to str.isdigit, not to int()
         return None
-    raw = await redis.get(sms_keys.options(msisdn))
+    raw = await redis.get(key)
     payloads = json.loads(raw) if raw else []
     index = int(text) - 1
     return payloads[index] if 0 <= index < len(payloads) else None
+
+
+def _shown_key(sender: str) -> str:
+    return f"chat:options:{sender}"
+
+
+async def remember_shown(redis: Any, sender: str, messages: Sequence[_Message]) -> None:
+    """Remember the buttons of the last reply shown with buttons to a chat ``sender`` for
+    :func:`chosen_shown`; a reply without buttons, or whose buttons are numbers themselves (times,
+    dates: "9" is 9 o'clock, not the ninth), forgets them."""
+    buttons = next((m.buttons for m in reversed(messages) if m.buttons), ())
+    if not buttons or any(ch.isdigit() for b in buttons for ch in b.title):
+        await redis.delete(_shown_key(sender))
+        return
+    await redis.set(_shown_key(sender), json.dumps([b.payload for b in buttons]), ex=OPTIONS_TTL_S)
+
+
+async def chosen_shown(redis: Any, sender: str, text: str) -> str | None:
+    """The payload of the button ``text`` numbers ("2") among those last shown to ``sender``, if any."""
+    return await _numbered(redis, _shown_key(sender), text)

@@ -81,3 +81,26 @@ async def test_limit_fails_open_when_redis_is_down() -> None:
         assert await UserRateLimit(redis, 1).check("web:x") is Verdict.ALLOW
     finally:
         await redis.close()
+
+
+async def test_a_number_typed_instead_of_a_tap_sends_that_buttons_payload(redis_url: str) -> None:
+    from clients.rasa import BotMessage, Button
+
+    class _Menu:
+        def __init__(self) -> None:
+            self.received: list[str] = []
+
+        async def send(self, sender, text, metadata=None):
+            self.received.append(text)
+            return [BotMessage("Chọn thủ tục:", (Button("Bán buôn rượu", "/a"), Button("Bán lẻ rượu", "/b")))]
+
+    redis = aioredis.from_url(redis_url)
+    try:
+        rasa = _Menu()
+        chat = Conversations(rasa, None, redis)
+        await chat.handle("telegram:typed-two", "giấy phép rượu")
+        await chat.handle("telegram:typed-two", "2")
+        await chat.handle("telegram:typed-two", "7")  # no seventh button: the text itself
+        assert rasa.received == ["giấy phép rượu", "/b", "7"]
+    finally:
+        await redis.close()

@@ -52,3 +52,19 @@ async def test_a_long_text_is_shortened_never_the_menu(redis) -> None:
     assert sms_text_settings().fits(text)
     assert text.endswith(f"\n1. Lệ phí\n2. Thời hạn\n3. Nơi nộp\n{HINT}") and "Ban sao giay to so 0" in text
     assert await sms_options.chosen(redis, MSISDN, "3") == "/hoi_nop_ho_so"
+
+
+async def test_a_number_typed_on_a_chat_channel_chooses_among_the_last_buttons_shown(redis) -> None:
+    sender = "web:typed-number"
+    first = (Button("Lệ phí", "/hoi_le_phi"), Button("Thời hạn", "/hoi_thoi_han"))
+    last = (Button("Bán buôn rượu", '/hoi_thu_tuc{"thu_tuc": "ban_buon_ruou"}'),
+            Button("Bán lẻ rượu", '/hoi_thu_tuc{"thu_tuc": "ban_le_ruou"}'))
+    await sms_options.remember_shown(redis, sender, [BotMessage("Thủ tục A", first), BotMessage("Chọn một:", last)])
+    assert await sms_options.chosen_shown(redis, sender, "2.") == '/hoi_thu_tuc{"thu_tuc": "ban_le_ruou"}'
+    assert await sms_options.chosen_shown(redis, sender, "3") is None
+    # times offered as buttons: "9" is nine o'clock, not the ninth button
+    await sms_options.remember_shown(redis, sender, [BotMessage("Giờ trống:", (Button("08:00", "/dat_lich_hen"),))])
+    assert await sms_options.chosen_shown(redis, sender, "1") is None
+    await sms_options.remember_shown(redis, sender, [BotMessage("Chọn một:", last)])
+    await sms_options.remember_shown(redis, sender, [BotMessage("Cảm ơn anh/chị.")])
+    assert await sms_options.chosen_shown(redis, sender, "1") is None  # a reply without buttons forgets them
