@@ -61,6 +61,8 @@ async def check_dossier(code: str) -> str | None:
         return replies.dossier_not_found(code)
     if dossier.status in NOT_DELIVERABLE:
         return texts.text(f"delivery.not_deliverable.{dossier.status.value}", code=dossier.code)
+    if dossier.delivery_requested:  # told before the name, phone and address are asked, not after
+        return texts.text("delivery.already_requested", code=dossier.code)
     if delivery_state(dossier.status, dossier.due_date, local_now().date()) is None:
         # in progress and far from its due date (the API, which has the last word, would refuse at the end)
         return texts.text("delivery.not_yet", code=dossier.code, due=replies.vn_date(dossier.due_date))

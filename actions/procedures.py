@@ -483,7 +483,9 @@ class ActionHuongDanThuTuc(GuidanceAction):
         query = " ".join(filter(None, [text if not text.startswith("/") else "", (mention or "").replace("_", " ")]))
         resolution = await self.search(query)
         if asked_text and len(resolution.procedures) != 1 and resolution.agency is None:
-            joined = await self.search(f"{asked_text} {query}", open_acts=False)
+            # the first question's words keep the variant it named ("giấy phép rượu" ... "bán lẻ"); when it
+            # named none ("hỏi thủ tục với"), a family named now still leaves its acts open
+            joined = await self.search(f"{asked_text} {query}", open_acts=not any(_facets().find(asked_text).values()))
             if joined.procedures and len(joined.procedures) <= max(1, len(resolution.procedures) - 1):
                 return joined
         return resolution

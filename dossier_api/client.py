@@ -284,6 +284,11 @@ class DossierClient:
         """
         data = await self._request("POST", "/api/v1/deliveries", retry=False, data=wanted.json(),
                                    headers={"Content-Type": "application/json"})
+        if self._cache is not None and (canonical := canonical_code(wanted.dossier_code)) is not None:
+            try:  # the cached dossier would still say no delivery was asked for
+                await self._cache.delete(cache_key(canonical))
+            except Exception:
+                logger.warning("dossier cache eviction failed", exc_info=True)
         return Delivery.parse_obj(data)
 
     async def get_delivery(self, tracking: str, owner: str) -> Delivery:

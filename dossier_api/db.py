@@ -539,7 +539,8 @@ class Database:
 
 
 _DOSSIER_SELECT = (
-    "SELECT d.*, json_extract(p.data, '$.name') AS procedure_name"
+    "SELECT d.*, json_extract(p.data, '$.name') AS procedure_name,"
+    " EXISTS (SELECT 1 FROM deliveries v WHERE v.dossier_code = d.code) AS delivery_requested"
     " FROM dossiers d JOIN procedures p ON p.id = d.procedure_id"
 )
 
@@ -643,5 +644,6 @@ def _to_dossier(row: sqlite3.Row) -> Dossier:
         "applicant": mask_applicant(row["applicant_name"]),
         "updated_at": row["updated_at"],
         "result_date": row["result_date"],
+        "delivery_requested": bool(row["delivery_requested"]),
     }
     return Dossier(**fields)

@@ -70,6 +70,7 @@ class Dossier(BaseModel):
     applicant: str
     updated_at: dt.datetime
     result_date: dt.date | None = None
+    delivery_requested: bool = False  # its result is already to be posted (one delivery per dossier)
     # Computed when the dossier is served (common.deadlines), never stored.
     late: bool = False
     days_late: int = 0

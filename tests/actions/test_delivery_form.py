@@ -76,3 +76,15 @@ async def test_after_asking_for_a_delivery_its_state_and_fee_are_answered_whatev
         await action.run(dispatcher, make_tracker(text, intent, sender_id=sender,
                                                   slots={"van_don_gan_nhat": tracking}), {})
         assert expected in dispatcher.messages[0]["text"]
+
+
+async def test_a_result_already_to_be_posted_is_told_so_before_the_form_asks_anything(
+        api_url: str, seeded_db: Path) -> None:
+    ready, _ = await _delivery_asked(seeded_db, "web:delivery-first", "84935000114")
+    dispatcher = CollectingDispatcher()
+    entities = [{"entity": "ma_ho_so", "value": ready.code}]
+    events = await ActionChuyenPhat().run(dispatcher, make_tracker(
+        f"gửi kết quả hồ sơ {ready.code} về nhà giúp em", "chuyen_phat_ket_qua", entities,
+        sender_id="web:delivery-again"), {})
+    [message] = dispatcher.messages
+    assert "đã có yêu cầu chuyển phát" in message["text"] and events == []

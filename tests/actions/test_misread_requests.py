@@ -227,3 +227,11 @@ async def test_a_procedures_name_pasted_from_the_portal_gets_that_procedure(api_
     await ActionHoiChinhSach().run(asked, make_tracker("điều kiện cửa hàng bán lẻ LPG chai là gì", "hoi_chinh_sach"),
                                    {})
     assert "LPG" in asked.messages[0]["text"] and "bán lẻ xăng dầu" not in asked.messages[0]["text"]
+
+
+async def test_a_family_named_in_answer_to_which_procedure_offers_its_variants(api_url: str) -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionHuongDanThuTuc().run(dispatcher, _after_which_procedure("về xăng dầu thì có những thủ tục nào",
+                                                                        "hoi_thu_tuc"), {})
+    payloads = " ".join(b["payload"] for b in dispatcher.messages[0]["buttons"])
+    assert "ban_le_xang_dau" in payloads and "cap_lai_xang_dau" in payloads
