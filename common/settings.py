@@ -106,7 +106,7 @@ class Settings(BaseSettings):
     hotline: str = "1022"
     office_hours: str = "Thứ Hai đến Thứ Sáu, sáng 7h30-11h30, chiều 13h30-17h00"
     handoff_hours: str = Field("07:30-11:30,13:30-17:00", description="When staff take conversations (any channel)")
-    office_address: str = "Bộ phận Một cửa, Trung tâm Hành chính thành phố"
+    office_address: str = "Bộ phận Một cửa, Trung tâm Hành chính thành phố, 24 Trần Phú, phường Hải Châu"
     handoff_timeout_min: float = Field(5.0, description="No staff reply within this many minutes: hotline, bot resumes")
     handoff_idle_min: float = Field(30.0, description="Nobody wrote since the staff's last reply: the handoff ends")
 
