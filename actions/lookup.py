@@ -132,6 +132,12 @@ def latest_topic(tracker: Tracker, topics: tuple[str, ...] = ("ho_so_gan_nhat", 
     return None
 
 
+def _asks_to_book_too(tracker: Tracker) -> bool:
+    from actions.appointments import asks_to_book  # it imports this module
+
+    return asks_to_book(tracker)
+
+
 class ActionTraCuuHoSo(DossierAction):
     """Looks the dossiers up (every code the message gave) and tells their status; remembers the last."""
 
@@ -170,6 +176,11 @@ class ActionTraCuuHoSo(DossierAction):
         if asks_a_procedure_too(text):
             # "mã hồ sơ ..., với lại cho hỏi lệ phí bán buôn rượu": the second question is answered too.
             events += await ActionHuongDanThuTuc().guide(dispatcher, tracker, None)
+        elif found and _asks_to_book_too(tracker):
+            # "<mã>, cho em đặt lịch thứ sáu lên lấy kết quả": the booking too
+            from actions.appointments import ActionDatLichHen  # it imports this module
+
+            events += await ActionDatLichHen().run(dispatcher, tracker, domain)
         elif found and asks_how_to_reach(without_codes(text)):
             # "<mã> và cho em hỏi sở làm việc thứ 7 không": the hours too
             await ActionGapCanBo().run(dispatcher, tracker, domain)

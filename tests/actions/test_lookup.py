@@ -109,3 +109,17 @@ async def test_the_hours_asked_beside_a_code_are_told_after_its_status(api_url: 
     await ActionTraCuuHoSo().run(dispatcher, make_tracker(text, "tra_cuu_ho_so"), {})
     status, hours = (m["text"] for m in dispatcher.messages)
     assert dossier.code in status and "Thứ Hai đến Thứ Sáu" in hours
+
+
+async def test_a_booking_asked_beside_a_code_is_made_after_its_status(api_url: str, seeded_db: Path) -> None:
+    from actions.base import dossier_client
+
+    [dossier], _ = Database(seeded_db).dossiers("da_co_ket_qua", 1, 0)
+    day = (await dossier_client().appointment_days(5))[-1]
+    owner = "web:lookup-and-book"
+    dispatcher = CollectingDispatcher()
+    text = f"{dossier.code} có kết quả chưa, cho em đặt lịch 9h ngày {day:%d/%m/%Y} lên lấy luôn"
+    await ActionTraCuuHoSo().run(dispatcher, make_tracker(text, "tra_cuu_ho_so", sender_id=owner), {})
+    status, booked = (m["text"] for m in dispatcher.messages)
+    assert dossier.code in status and "09:00" in booked
+    assert [(a.date, a.time) for a in await dossier_client().appointments(owner)] == [(day, "09:00")]
