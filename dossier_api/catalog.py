@@ -73,8 +73,9 @@ FACET_MATCH = {"product": 3.0, "activities": 3.0, "acts": 4.0}
 FACET_MISMATCH = {"product": -8.0, "activities": -8.0, "acts": -8.0}
 DEFAULT_ACT = "cap_moi"  # a query that names no act asks about the new licence...
 DEFAULT_ACT_BONUS = 1.5  # ...a little more than about its re-issue or renewal
-# Variants a question must name to mean them: "khuyến mại" alone is the city's own registration, not the
-# Ministry's one for programmes across provinces.
+# Variants a question must name to mean them (others are not even candidates): "khuyến mại" alone is the
+# city's own registration, not the Ministry's for programmes across provinces; "giấy phép kinh doanh" alone
+# is not the foreign-invested trader's.
 NAMED_ONLY_ACTIVITIES = frozenset({"nhieu_tinh", "von_nuoc_ngoai"})
 # Matches within this distance of the best one are variants the query does not tell apart.
 CLOSE_MARGIN = 1.0
@@ -197,8 +198,6 @@ def _facet_score(procedure: Procedure, named: dict[str, set[str]]) -> float:
             # An activity counts for the procedure only with its product ("đăng ký" alone
             # does not make a promotion registration, "đăng ký khuyến mại" does).
             score += FACET_MATCH[attribute]
-        if attribute == "activities" and (have & NAMED_ONLY_ACTIVITIES) - wanted:
-            score -= DEFAULT_ACT_BONUS
     return score
 
 
@@ -334,6 +333,8 @@ class CatalogIndex:
         hits: list[tuple[Procedure, float]] = []
         for procedure, terms, keywords in zip(self.procedures, self._terms, self._keywords, strict=False):
             score = sum(self._idf[t] * (2.0 if " " in t else 1.0) for t in query_terms if t in terms)
+            if set(procedure.activities) & NAMED_ONLY_ACTIVITIES - named.get("hoat_dong", set()):
+                continue  # meant only when named: several provinces, foreign investment
             facets = _facet_score(procedure, named)
             # No shared word, but the named product fits ("wholesale alcohol licence").
             if score <= 0 and not (procedure.product and procedure.product in named.get("san_pham", ())):

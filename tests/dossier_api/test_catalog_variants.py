@@ -77,3 +77,14 @@ def test_what_another_body_decides_resolves_to_its_pointer(
 ])
 def test_the_departments_own_variants_stay(index: CatalogIndex, question: str, expected: str) -> None:
     assert _resolved(index, question) == [expected]
+
+
+@pytest.mark.parametrize(("question", "agency"), [
+    ("công ty em muốn xin giấy phép kinh doanh mua bán hàng hóa", "dang_ky_kinh_doanh"),  # a domestic trader
+    ("thủ tục nhập khẩu hàng hóa từ Trung Quốc", "hai_quan"),
+])
+def test_a_trade_without_foreign_investment_is_not_the_fdi_licence(index: CatalogIndex, question: str,
+                                                                    agency: str) -> None:
+    resolution = resolve(question, index.search(question, limit=8))
+    assert resolution.agency is not None and resolution.agency.key == agency
+    assert all(m.procedure.id != "giay_phep_kinh_doanh_fdi" for m in index.search(question, limit=8))
