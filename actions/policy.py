@@ -84,10 +84,10 @@ class ActionHoiChinhSach(DossierAction):
             return []
         if (guided := await answers_which_procedure(dispatcher, tracker, domain)) is not None:
             return guided
-        from actions.procedures import pasted_name_reply  # it imports this module
+        from actions.procedures import catalog_first_reply  # it imports this module
 
-        if (guided := await pasted_name_reply(dispatcher, tracker, domain)) is not None:
-            return guided  # "Cấp Giấy chứng nhận đủ điều kiện cửa hàng bán lẻ LPG chai"
+        if (guided := await catalog_first_reply(dispatcher, tracker, domain)) is not None:
+            return guided  # a pasted procedure name; several licensed goods' licences
         if not await self.reply_from_knowledge(dispatcher, tracker, text):
             from actions.procedures import catalog_fact_reply
 
@@ -205,6 +205,10 @@ class ActionChuaHieu(ActionHoiChinhSach):
             return guided
         if (followed := await answers_the_last_question(dispatcher, tracker, domain)) is not None:
             return followed
+        from actions.procedures import validity_followup  # it imports this module
+
+        if (validity := await validity_followup(dispatcher, tracker)) is not None:
+            return validity
         if text.strip() and not text.startswith("/") and await self.reply_from_knowledge(dispatcher, tracker, text):
             return self.follow_up_slots()
         if text.strip() and not text.startswith("/") and other_agency(text) is not None:

@@ -26,7 +26,7 @@ from actions.handoff import ActionGapCanBo, asks_how_to_reach
 from actions.policy import ActionHoiChinhSach, answers_the_last_question
 from actions.smalltalk import wordless_answer
 from common.delivery import DELIVERY_FEE_VND, asks_delivery_fee
-from common.dossier_questions import Followup, asks_validity, followup_of
+from common.dossier_questions import Followup, asks_processing_time, asks_validity, followup_of
 from common.settings import get_settings
 from common.text import fold_key
 from content import replies
@@ -335,9 +335,14 @@ class GuidanceAction(DossierAction):
             dispatcher.utter_message(text=replies.procedure_elsewhere(procedure, hotline))
         else:
             asked = [intent, *(a for a in also if a != intent)]
-            if asks_validity(tracker.latest_message.get("text") or ""):
-                # "có thời hạn mấy năm": the licence's validity, not the processing time (nor a summary)
-                asked = [VALIDITY, *(a for a in asked if a not in ("hoi_thoi_han", "hoi_thu_tuc"))]
+            said = tracker.latest_message.get("text") or ""
+            if asks_validity(said):
+                # "có thời hạn mấy năm": the licence's validity, not the processing time (nor a summary),
+                # unless that is asked too ("..., và xin mất mấy ngày")
+                kept = ("hoi_thu_tuc",) if asks_processing_time(said) else ("hoi_thoi_han", "hoi_thu_tuc")
+                asked = [VALIDITY, *(a for a in asked if a not in kept)]
+                if asks_processing_time(said) and "hoi_thoi_han" not in asked:
+                    asked.append("hoi_thoi_han")
             buttons = [{"title": t, "payload": _payload(i, procedure.id)}
                        for t, i in replies.procedure_follow_ups() if i not in asked]
             short = channel_of(tracker) == "sms"  # a few segments: the summary counts the documents
@@ -355,7 +360,7 @@ class GuidanceAction(DossierAction):
         """A message that names no procedure clearly, after a procedure answer: the variant
         it names of the same product ("bán lẻ thì sao" after bán buôn rượu), else the
         procedure discussed before; without one, the resolution as it was."""
-        previous = await self._previous(tracker)
+        previous = await self.previous_procedure(tracker)
         if previous is None:
             return resolution
         text = tracker.latest_message.get("text") or ""
@@ -368,7 +373,7 @@ class GuidanceAction(DossierAction):
                     return variant
         return Resolution(procedures=[previous])
 
-    async def _previous(self, tracker: Tracker) -> Procedure | None:
+    async def previous_procedure(self, tracker: Tracker) -> Procedure | None:
         """The procedure discussed before, for a follow-up ("còn lệ phí thì sao")."""
         previous = tracker.get_slot("thu_tuc_gan_nhat")
         if not previous:
@@ -427,7 +432,8 @@ class ActionHuongDanThuTuc(GuidanceAction):
             if resolution.agency is None and (resolution.score < FOLLOW_UP_BELOW or (
                     len(resolution.procedures) > 1 and not _names_a_product(text))
                     or _matched_without_its_product(text, resolution)):
-                if await self._previous(tracker) is None and self._asks_for_the_department(tracker, resolution):
+                if (await self.previous_procedure(tracker) is None
+                        and self._asks_for_the_department(tracker, resolution)):
                     return await ActionGapCanBo().run(dispatcher, tracker, {})  # "địa chỉ sở ở đâu": the office
                 weak, resolution = resolution, await self._follow_up(tracker, resolution)
                 # No procedure discussed before, and only words every licence shares matched ("hàng giả
@@ -526,17 +532,24 @@ _ASKING = frozenset("gi nao sao khong ko k bao dau the chi rang mo la co nhieu l
 NAME_SHARE = 0.8
 
 
-async def pasted_name_reply(dispatcher: CollectingDispatcher, tracker: Tracker,
-                            domain: DomainDict) -> list[EventType] | None:
-    """A procedure's name pasted from the portal ("Cấp Giấy chứng nhận đủ điều kiện cửa hàng bán lẻ
-    LPG chai"), whatever the classifier read (its "đủ điều kiện" reads as a policy question): that
-    procedure's summary. None when the message asks something or is not mostly one procedure's name."""
+async def catalog_first_reply(dispatcher: CollectingDispatcher, tracker: Tracker,
+                              domain: DomainDict) -> list[EventType] | None:
+    """The catalog's answer before the policy questions' to a message that is a procedure's name pasted
+    from the portal ("Cấp Giấy chứng nhận đủ điều kiện cửa hàng bán lẻ LPG chai": its "đủ điều kiện"
+    reads as a policy question) or that names several licensed goods each clearly matched ("tiệm tạp hóa
+    bán rượu bia thuốc lá thì cần giấy phép chi": one policy answer would tell one licence). None
+    otherwise."""
     text = tracker.latest_message.get("text") or ""
     words = re.findall(r"\w+", fold_key(text))
-    if text.startswith("/") or len(words) < 4 or any(w in _ASKING for w in words) or "?" in text:
+    if text.startswith("/") or len(words) < 4:
         return None
+    action = ActionHuongDanThuTuc()
     try:
-        matches = await ActionHuongDanThuTuc().client.search_procedures(text, limit=1)
+        if (await action.search(text)).each:
+            return await action.run(dispatcher, tracker, domain)
+        if any(w in _ASKING for w in words) or "?" in text:
+            return None
+        matches = await action.client.search_procedures(text, limit=1)
     except DossierApiUnavailable:
         return None
     if not matches:
@@ -544,7 +557,21 @@ async def pasted_name_reply(dispatcher: CollectingDispatcher, tracker: Tracker,
     name = set(re.findall(r"\w+", fold_key(matches[0].procedure.name)))
     if sum(w in name for w in words) < NAME_SHARE * len(words):
         return None
-    return await ActionHuongDanThuTuc().run(dispatcher, tracker, domain)
+    return await action.run(dispatcher, tracker, domain)
+
+
+async def validity_followup(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType] | None:
+    """How long the licence of the procedure just discussed stays valid, asked in words the classifier
+    did not place ("giay phep duoc may nam", "giấy này có hạn bao lâu"); None when it asks otherwise, names
+    a product, or no procedure was discussed."""
+    text = tracker.latest_message.get("text") or ""
+    if text.startswith("/") or not asks_validity(text) or _names_a_product(text):
+        return None
+    action = ActionHuongDanThuTuc()
+    previous = await action.previous_procedure(tracker)
+    if previous is None:
+        return None
+    return await action.answer(dispatcher, tracker, "hoi_thoi_han", Resolution(procedures=[previous]))
 
 
 async def decided_elsewhere(text: str) -> Procedure | None:
@@ -590,6 +617,8 @@ class ActionNgoaiPhamVi(GuidanceAction):
 
         if (filed := await file_if_report(dispatcher, tracker, domain)) is not None:
             return filed
+        if (validity := await validity_followup(dispatcher, tracker)) is not None:
+            return validity  # "giấy phép được mấy năm" after a procedure answer
         if (variant := await self._variant_named(tracker)) is not None:
             # "nếu chạy luôn cả Huế với Quảng Ngãi thì sao" after the promotion registration: its variant
             return await self.answer(dispatcher, tracker, aspect_of(tracker.latest_message.get("text") or ""), variant)
@@ -626,7 +655,7 @@ class ActionNgoaiPhamVi(GuidanceAction):
         named = _facets().find(text)
         if named.get("san_pham") or not any(named.get(k) for k in ("hoat_dong", "hanh_vi", "tinh_thanh")):
             return None
-        previous = await self._previous(tracker)
+        previous = await self.previous_procedure(tracker)
         if previous is None or not previous.product:
             return None
         variant = await self._follow_up(tracker, Resolution(procedures=[previous]))

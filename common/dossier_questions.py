@@ -128,13 +128,24 @@ def asks_reason(text: str) -> bool:
 _VALIDITY = ("may nam", "bao nhieu nam", "hieu luc", "co thoi han", "duoc bao lau", "dung duoc bao lau",
              "bao lau thi het han", "bao lau phai gia han", "het han sau", "how long is it valid", "valid for",
              "thoi han giay phep", "thoi han cua giay", "thoi han giay chung nhan", "het han khi nao",
-             "khi nao het han", "co gia tri", "gia tri bao lau", "gia tri may nam", "su dung duoc bao lau")
+             "khi nao het han", "co gia tri", "gia tri bao lau", "gia tri may nam", "su dung duoc bao lau",
+             "co han bao lau", "han su dung", "han dung", "duoc may nam", "xai duoc bao lau", "xai duoc may nam",
+             "bao lau het han", "may nam thi het han", "may nam phai gia han")
+# The processing time asked beside the validity ("có thời hạn bao lâu, và xin mất mấy ngày").
+_PROCESSING = ("mat may ngay", "may ngay", "bao nhieu ngay", "mat bao lau", "xu ly bao lau", "giai quyet bao lau",
+               "thoi han giai quyet", "bao lau thi co", "bao lau thi xong", "bao lau moi co")
 
 
 def asks_validity(text: str) -> bool:
     """Whether ``text`` asks how long a licence or certificate stays valid."""
     key = fold_key(text)
     return any(_has(key, p) for p in _VALIDITY) and not _has(key, "thoi han giai quyet")
+
+
+def asks_processing_time(text: str) -> bool:
+    """Whether ``text`` asks how long the procedure takes (also beside its validity)."""
+    key = fold_key(text)
+    return any(_has(key, p) for p in _PROCESSING)
 
 
 def is_explicit_complaint(text: str) -> bool:

@@ -235,3 +235,11 @@ async def test_a_family_named_in_answer_to_which_procedure_offers_its_variants(a
                                                                         "hoi_thu_tuc"), {})
     payloads = " ".join(b["payload"] for b in dispatcher.messages[0]["buttons"])
     assert "ban_le_xang_dau" in payloads and "cap_lai_xang_dau" in payloads
+
+
+async def test_several_goods_asked_as_a_policy_question_get_each_licence(api_url: str) -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionHoiChinhSach().run(dispatcher, make_tracker("tiệm tạp hóa bán rượu bia thuốc lá thì cần giấy phép chi",
+                                                            "hoi_chinh_sach"), {})
+    said = " ".join(m["text"] for m in dispatcher.messages)
+    assert "bán lẻ rượu" in said and "bán lẻ sản phẩm thuốc lá" in said

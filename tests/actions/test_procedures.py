@@ -361,3 +361,18 @@ async def test_other_provinces_named_after_a_promotion_answer_are_the_ministrys_
     await ActionHuongDanThuTuc().run(home, make_tracker("quay số trúng thưởng trong Đà Nẵng thôi, phí bao nhiêu",
                                                         "hoi_le_phi"), {})
     assert "Bộ Công Thương" not in home.messages[0]["text"]
+
+
+@pytest.mark.parametrize(("text", "action"), [("giay phep duoc may nam", ActionNgoaiPhamVi),
+                                              ("giấy này có hạn bao lâu", ActionHuongDanThuTuc)])
+async def test_how_long_the_licence_just_discussed_is_valid_whatever_it_was_read_as(
+        api_url: str, text: str, action: type) -> None:
+    dispatcher = CollectingDispatcher()
+    intent = "ngoai_pham_vi" if action is ActionNgoaiPhamVi else "hoi_thoi_han"
+    await action().run(dispatcher, make_tracker(text, intent, slots={"thu_tuc_gan_nhat": "ban_le_lpg_chai"}), {})
+    assert "05 năm" in dispatcher.messages[0]["text"] and "15 ngày" not in dispatcher.messages[0]["text"]
+
+
+async def test_validity_and_processing_time_asked_together_get_both(api_url: str) -> None:
+    [message], _ = await _run("bán buôn thuốc lá có thời hạn bao lâu, và xin mất mấy ngày", "hoi_thoi_han")
+    assert "05 năm" in message["text"] and "15 ngày làm việc" in message["text"]
