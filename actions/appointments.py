@@ -89,6 +89,18 @@ def part_of_day(text: str) -> tuple[str, str] | None:
     return _PARTS_OF_DAY.get(fold_key(text).strip(" .!?").removesuffix(" a").removesuffix(" nhe"))
 
 
+def desk_time(typed: dt.time | None, text: str) -> dt.time | None:
+    """A time typed for a booking as the desk means it: "3h", "4h30" (1 to 5 o'clock, not said to be in
+    the morning) are in the afternoon: the desk opens at half past seven."""
+    if typed is not None and 1 <= typed.hour <= 5 and not _MORNING.search(nfc(text).lower()):
+        return typed.replace(hour=typed.hour + 12)
+    return typed
+
+
+# "sáng", "3h sang", "am": the morning; not the "sang" of "đổi sang 4h", "dời sang thứ sáu".
+_MORNING = re.compile(r"(?<!\w)(?:sáng|am|sang(?!\s+(?:thứ|thu|ngày|ngay|tuần|tuan|mai|hôm|hom|chiều|chieu|\d)))(?!\w)")
+
+
 def names_day_or_time(tracker: Tracker, today: dt.date) -> bool:
     """True when the latest message picks a day or a time (typed, or a button's entities), or the part
     of the day ("sáng") at the time prompt."""
@@ -247,7 +259,7 @@ class ActionDatLichHen(DossierAction):
         if not free:
             await self._offer_days(dispatcher, texts.text("appointment.day_full", day=vn_day(day)), moving)
             return
-        typed = parse_time(text)
+        typed = desk_time(parse_time(text), text)
         wanted = raw_time or (typed.strftime("%H:%M") if typed else None)
         if wanted is None and old is not None and _wants(text, *SAME_TIME_WORDS):
             wanted = old.time  # "chuyển sang thứ năm, cùng giờ đó"

@@ -194,3 +194,13 @@ async def test_the_part_of_the_day_typed_at_the_time_prompt_offers_its_times(api
     await ActionChuaHieu().run(dispatcher, tracker, {})
     times = [b["title"] for b in dispatcher.messages[0]["buttons"]]
     assert times and all(t >= "12:00" for t in times) and vn_day(day) in dispatcher.messages[0]["text"]
+
+
+def test_an_early_hour_typed_for_a_booking_is_in_the_afternoon() -> None:
+    from actions.appointments import desk_time
+    from common.dates import parse_time
+
+    assert desk_time(parse_time("3h"), "3h") == dt.time(15, 0)
+    assert desk_time(parse_time("doi sang 4h30"), "doi sang 4h30") == dt.time(16, 30)
+    assert desk_time(parse_time("9h"), "9h") == dt.time(9, 0)
+    assert desk_time(parse_time("3h sáng"), "3h sáng") == dt.time(3, 0)  # said: outside the desk's hours, told so
