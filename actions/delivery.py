@@ -69,6 +69,14 @@ async def check_dossier(code: str) -> str | None:
     return None
 
 
+def _fee_asked(text: str, dispatcher: CollectingDispatcher) -> bool:
+    """ "phí bao nhiêu" typed at one of the form's questions: the postal fee told, the question asked again."""
+    if not asks_fee(text) or find_codes(text):
+        return False
+    dispatcher.utter_message(text=replies.delivery_fee(DELIVERY_FEE_VND))
+    return True
+
+
 class ActionChuyenPhat(DossierAction):
     """Starts the form (with what is already known), files the request, or tells a delivery's status."""
 
@@ -164,6 +172,8 @@ class ValidateChuyenPhatForm(FormValidationAction):
         text = str(value or "")
         if not text.strip():
             return {"cp_ma_ho_so": None}  # nothing typed yet: the form asks
+        if _fee_asked(text, dispatcher):
+            return {"cp_ma_ho_so": None}
         found = find_codes(text)
         code = found[0].code.canonical if found else canonical_code(text)
         if code is None:
@@ -184,6 +194,8 @@ class ValidateChuyenPhatForm(FormValidationAction):
             return {"cp_ten": None}
         if wants_to_stop(text):
             return _stop(dispatcher)
+        if _fee_asked(text, dispatcher):
+            return {"cp_ten": None}
         name = recipient_name(text)
         if name is None:
             dispatcher.utter_message(text=replies.delivery_bad_name())

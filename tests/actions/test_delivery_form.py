@@ -88,3 +88,14 @@ async def test_a_result_already_to_be_posted_is_told_so_before_the_form_asks_any
         sender_id="web:delivery-again"), {})
     [message] = dispatcher.messages
     assert "đã có yêu cầu chuyển phát" in message["text"] and events == []
+
+
+async def test_the_fee_asked_at_the_forms_questions_is_told_and_the_question_stays(api_url: str) -> None:
+    from actions.delivery import ValidateChuyenPhatForm
+
+    form = ValidateChuyenPhatForm()
+    for validate, slot in ((form.validate_cp_ma_ho_so, "cp_ma_ho_so"), (form.validate_cp_ten, "cp_ten")):
+        dispatcher = CollectingDispatcher()
+        assert await validate("phí bao nhiêu vậy", dispatcher, make_tracker("phí bao nhiêu vậy", "hoi_le_phi"),
+                              {}) == {slot: None}
+        assert "25.000" in dispatcher.messages[0]["text"]
