@@ -384,6 +384,16 @@ class GuidanceAction(DossierAction):
             return None
 
 
+# "giá xăng hôm nay", "giá gas bao nhiêu": the price of the goods, not a licence's fee.
+_PRICE = re.compile(r"(?<!\w)gia (?:ban (?:le )?)?(?:xang|dau|gas|ga|dien|ruou|bia|thuoc la|vang)(?!\w)")
+
+
+def asks_a_price(text: str) -> bool:
+    """Whether ``text`` asks what goods cost (petrol, gas, electricity...), not a procedure's fee."""
+    key = fold_key(text)
+    return _PRICE.search(key) is not None and not re.search(r"(?<!\w)(?:le phi|phi tham dinh|giay phep)(?!\w)", key)
+
+
 class ActionHuongDanThuTuc(GuidanceAction):
     """Finds the procedure the citizen means and answers the asked aspect of it."""
 
@@ -401,6 +411,8 @@ class ActionHuongDanThuTuc(GuidanceAction):
         if asks_delivery_fee(text) and not _names_a_product(text):
             dispatcher.utter_message(text=replies.delivery_fee(DELIVERY_FEE_VND))  # "phí gửi bưu điện bao nhiêu"
             return []
+        if asks_a_price(text) and (answered := await self._policy_answer(dispatcher, tracker, text)) is not None:
+            return answered  # "giá xăng hôm nay bao nhiêu" after the petrol licence: the price rules
         if asks_places_again(tracker):
             from actions.places import ActionTimDiaDiem
 

@@ -48,6 +48,7 @@ OTHER_AGENCY_THRESHOLD = 0.5
 EXPLAINED_AGENCIES = frozenset({"dien_luc"})
 # The entries looked at for one whose product fits the question's (the best of them answers).
 PRODUCT_CANDIDATES = 3
+SAME_PRODUCT_MARGIN = 0.1
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,11 @@ class Retriever:
         named = self._products_of(text)
         hits = [h for h in hits
                 if not named or not self._products[h.entry.id] or named & self._products[h.entry.id]][:1]
-        if not hits or hits[0].score < max(self.threshold, threshold or 0.0):
+        # An entry about the very product the question names may match a little less ("giá xăng hôm nay bao
+        # nhiêu" and the petrol price rules share "giá xăng" only).
+        floor = self.threshold - SAME_PRODUCT_MARGIN if hits and named & self._products[hits[0].entry.id] else (
+            self.threshold)
+        if not hits or hits[0].score < max(floor, threshold or 0.0):
             return None
         if hits[0].score < OTHER_AGENCY_THRESHOLD:
             agency = other_agency(text)
