@@ -14,6 +14,7 @@ answer's words still lands) and of the whole topic (the one subject word of
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -59,9 +60,14 @@ class Hit:
     score: float
 
 
+_PERCENT = re.compile(r"\d+(?:[.,]\d+)?\s*%")
+
+
 def normalise(text: str) -> str:
-    """Folded, lower-case, teencode-expanded words of ``text`` (``đc ko`` -> ``duoc khong``)."""
-    return " ".join(s.lemma for s in split_tokens(nfc(text), load_teencode()) if s.lemma != CODE_LEMMA)
+    """Folded, lower-case, teencode-expanded words of ``text`` (``đc ko`` -> ``duoc khong``); a percentage
+    is the words "phần trăm" (``giảm 60%`` asks what "bao nhiêu phần trăm" asks)."""
+    text = _PERCENT.sub(" phần trăm ", nfc(text))
+    return " ".join(s.lemma for s in split_tokens(text, load_teencode()) if s.lemma != CODE_LEMMA)
 
 
 class Retriever:

@@ -379,5 +379,6 @@ async def test_validity_and_processing_time_asked_together_get_both(api_url: str
 
 
 async def test_the_price_of_the_goods_is_not_the_licence_fee(api_url: str) -> None:
-    [message, *_], _ = await _run("giá xăng hôm nay bao nhiêu", "hoi_le_phi", slots={"thu_tuc_gan_nhat": "ban_le_xang_dau"})
+    [message, *_], _ = await _run("giá xăng hôm nay bao nhiêu", "hoi_le_phi",
+                                  slots={"thu_tuc_gan_nhat": "ban_le_xang_dau"})
     assert "kỳ điều hành" in message["text"] and "1.200.000" not in message["text"]

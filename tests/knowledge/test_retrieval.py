@@ -69,3 +69,9 @@ def test_an_entry_about_another_product_does_not_answer(retriever: Retriever) ->
     hit = retriever.answer("điều kiện cửa hàng bán lẻ LPG chai là gì")
     assert hit is not None and hit.entry.id == "lpg_dieu_kien_cua_hang_chai"
     assert retriever.answer("cửa hàng bán lẻ xăng dầu cần điều kiện gì").entry.topic != "khi_lpg"
+
+
+@pytest.mark.parametrize("question", ["khuyen mai giam gia 60% co duoc khong", "sale 80% có vi phạm không"])
+def test_a_percentage_asks_what_a_share_asks(retriever: Retriever, question: str) -> None:
+    hit = retriever.answer(question)
+    assert hit is not None and hit.entry.id == "km_muc_giam_gia_toi_da"  # the 50 % cap, not the 120 days a year
