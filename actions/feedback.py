@@ -60,7 +60,7 @@ class ActionPhanAnh(DossierAction):
         if asks_about_ticket(content or text):
             numbers = find_ticket_numbers(content or text) or [tracker.get_slot("phieu_gan_nhat")]
             if numbers[0]:
-                await self._tell_ticket(dispatcher, numbers[0], tracker.sender_id)
+                await self.tell_ticket(dispatcher, numbers[0], tracker.sender_id)
             else:
                 dispatcher.utter_message(text=replies.ticket_number_needed())
             return [SlotSet("noi_dung_phan_anh", None)]
@@ -110,7 +110,7 @@ class ActionPhanAnh(DossierAction):
             text=replies.ticket_created(stored.number, stored.category_label, stored.due_date, self.settings.hotline))
         return [SlotSet("noi_dung_phan_anh", None), SlotSet("phieu_gan_nhat", stored.number)]
 
-    async def _tell_ticket(self, dispatcher: CollectingDispatcher, number: str, owner: str) -> None:
+    async def tell_ticket(self, dispatcher: CollectingDispatcher, number: str, owner: str) -> None:
         """The state of ticket ``number``, if ``owner`` filed it (nobody else learns it exists)."""
         try:
             ticket = await self.client.get_ticket(number, owner)
@@ -122,6 +122,20 @@ class ActionPhanAnh(DossierAction):
             dispatcher.utter_message(text=replies.service_unavailable(self.settings.hotline))
             return
         dispatcher.utter_message(text=replies.ticket_status(ticket))
+
+
+async def ticket_followup(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType] | None:
+    """ "khi nào có trả lời", "tới đâu rồi" right after filing a ticket (the latest topic): that ticket's
+    state and due date, whatever the classifier read (a procedure's time); None otherwise."""
+    from actions.lookup import latest_topic  # it imports the actions that import this module
+
+    text = tracker.latest_message.get("text") or ""
+    ticket = tracker.get_slot("phieu_gan_nhat")
+    if (not ticket or text.startswith("/") or find_codes(text) or followup_of(text) is None
+            or latest_topic(tracker, ("ho_so_gan_nhat", "phieu_gan_nhat", "thu_tuc_gan_nhat")) != "phieu_gan_nhat"):
+        return None
+    await ActionPhanAnh().tell_ticket(dispatcher, str(ticket), tracker.sender_id)
+    return []
 
 
 async def file_if_report(dispatcher: CollectingDispatcher, tracker: Tracker,

@@ -162,6 +162,7 @@ async def answers_the_last_question(dispatcher: CollectingDispatcher, tracker: T
     on a day or at a time, or has no words ("👍")."""
     from actions.appointments import ActionDatLichHen, asks_to_book  # they import this module's importers
     from actions.delivery import ActionChuyenPhat, asks_about_the_delivery
+    from actions.feedback import ticket_followup
     from actions.handoff import ActionGapCanBo, asks_how_to_reach, names_the_department
     from actions.places import ActionTimDiaDiem, asked_where
     from actions.smalltalk import dossier_followup, wordless_answer
@@ -180,6 +181,8 @@ async def answers_the_last_question(dispatcher: CollectingDispatcher, tracker: T
     if (response := wordless_answer(text)) is not None:
         dispatcher.utter_message(response=response)
         return []
+    if (told := await ticket_followup(dispatcher, tracker)) is not None:  # "khi nào có trả lời" after filing
+        return told
     return await dossier_followup(dispatcher, tracker, domain)
 
 

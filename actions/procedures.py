@@ -411,6 +411,10 @@ class ActionHuongDanThuTuc(GuidanceAction):
         if asks_delivery_fee(text) and not _names_a_product(text):
             dispatcher.utter_message(text=replies.delivery_fee(DELIVERY_FEE_VND))  # "phí gửi bưu điện bao nhiêu"
             return []
+        from actions.feedback import ticket_followup  # it imports this module
+
+        if (told := await ticket_followup(dispatcher, tracker)) is not None:
+            return told  # "khi nào có trả lời" right after filing a complaint: the ticket's, not a procedure's
         if asks_a_price(text) and (answered := await self._policy_answer(dispatcher, tracker, text)) is not None:
             return answered  # "giá xăng hôm nay bao nhiêu" after the petrol licence: the price rules
         if asks_places_again(tracker):

@@ -195,3 +195,20 @@ async def test_a_short_suggestion_led_by_gop_y_is_filed_as_feedback(api_url: str
                                                                 sender_id=author), {})
     number = next(e["value"] for e in events if e.get("name") == "phieu_gan_nhat")
     assert (await dossier_client().get_ticket(number, author)).category == "gop_y"
+
+
+async def test_when_the_answer_comes_right_after_filing_is_the_tickets_due_date(api_url: str, seeded_db: Path) -> None:
+    from actions.procedures import ActionHuongDanThuTuc
+
+    author = "web:author-when-answer"
+    text = "phản ánh cửa hàng tạp hóa đầu hẻm 45 Lê Duẩn bán thuốc lá lậu không tem cho học sinh cấp hai"
+    events = await ActionPhanAnh().run(CollectingDispatcher(), make_tracker(text, "phan_anh_kien_nghi",
+                                                                            sender_id=author), {})
+    number = next(e["value"] for e in events if e.get("name") == "phieu_gan_nhat")
+    ticket = await dossier_client().get_ticket(number, author)
+    asked = CollectingDispatcher()
+    tracker = make_tracker("khi nào có trả lời", "hoi_thoi_han", sender_id=author, slots={"phieu_gan_nhat": number})
+    tracker.events.insert(0, {"event": "slot", "name": "phieu_gan_nhat", "value": number})
+    await ActionHuongDanThuTuc().run(asked, tracker, {})
+    assert number in asked.messages[0]["text"] and ticket.due_date.strftime("%d/%m/%Y") in asked.messages[0]["text"]
+    assert _tickets_of(seeded_db, author) == 1
