@@ -33,7 +33,7 @@ from common.codes import find_codes
 from common.dates import parse_spans
 from common.privacy import pseudonym
 from common.streams import REDIS_DOWN
-from common.text import as_str
+from common.text import as_str, fold_key
 from common.workdays import is_working_day
 
 logger = logging.getLogger(__name__)
@@ -58,6 +58,9 @@ DEFAULT_CANNED = (
 # -- what the citizen reads (the action server and the gateway both use these) -------
 
 LEAVE_PAYLOAD = "/tro_ly_ao"  # the citizen leaves the queue and goes back to the assistant
+# ... or types the button's title or its like instead of tapping it (folded; the whole message).
+LEAVE_WORDS = frozenset({"quay lai tro ly ao", "tro ly ao", "ve tro ly ao", "quay ve tro ly ao", "quay lai bot",
+                         "gap tro ly ao", "back to the assistant", "back to bot", "back to the bot"})
 TICKET_PAYLOAD = "/phan_anh_kien_nghi"  # starts the feedback form: a written answer
 CSAT_PAYLOADS = {"/csat_1": 1, "/csat_2": 2, "/csat_3": 3}
 CSAT_LABEL_KEYS = {1: "handoff.csat.label.1", 2: "handoff.csat.label.2", 3: "handoff.csat.label.3"}
@@ -367,7 +370,7 @@ async def _route(redis: Any, sender: str, text: str, now: float, timeout_s: floa
     key = text.strip()
     if key in CSAT_PAYLOADS:
         return [CSAT_THANKS if await answer_csat(redis, sender, CSAT_PAYLOADS[key], now) else CSAT_EXPIRED]
-    if key == LEAVE_PAYLOAD:
+    if key == LEAVE_PAYLOAD or (fold_key(key).strip(" .!") in LEAVE_WORDS and await get(redis, sender) is not None):
         try:
             await end(redis, sender, now, "Người dân quay lại trợ lý ảo.", mode="any")
         except EndRefused:

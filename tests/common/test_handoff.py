@@ -153,3 +153,13 @@ async def test_route_leaves_the_citizen_to_the_bot_when_redis_is_down() -> None:
         assert not await handoff.hand_over(down, "zalo:1", T0, TIMEOUT)
     finally:
         await down.close()
+
+
+async def test_the_leave_buttons_title_typed_leaves_only_a_handoff(redis) -> None:
+    sender = "web:typed-leave"
+    assert await handoff.route(redis, sender, "quay lại trợ lý ảo", T0, TIMEOUT) is None  # nothing to leave: the bot's
+    assert await handoff.hand_over(redis, sender, T0, TIMEOUT)
+    assert await handoff.claim(redis, sender, "lan", T0 + 1) is Claim.CLAIMED
+    assert await handoff.route(redis, sender, "Quay lai tro ly ao!", T0 + 2, TIMEOUT) == [handoff.LEFT]
+    assert await handoff.get(redis, sender) is None
+    assert await handoff.route(redis, sender, "lệ phí bán buôn rượu", T0 + 3, TIMEOUT) is None  # the bot answers it
