@@ -42,7 +42,7 @@ _ASKS_FOR_ONE = ("gap", "noi chuyen", "ket noi", "chuyen cho", "cho toi", "cho e
 
 
 _PEOPLE = ("nguoi that", "can bo", "nhan vien", "tu van vien", "chuyen vien", "nguoi", "human", "person", "agent",
-           "staff")
+           "staff", "lanh dao", "giam doc", "truong phong", "pho giam doc", "manager")
 
 
 def asks_for_a_person(text: str) -> bool:

@@ -12,7 +12,7 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, channel_of, last_bot_text, redis_client
-from actions.handoff import ActionGapCanBo, asks_how_to_reach
+from actions.handoff import ActionGapCanBo, asks_for_a_person, asks_how_to_reach
 from actions.notifications import ActionDangKyThongBao
 from actions.procedures import ActionHuongDanThuTuc, asks_documents_only, aspects_of, names_a_product
 from common import stats
@@ -61,6 +61,8 @@ class ValidateTraCuuForm(FormValidationAction):
         elif not tracker.get_slot("requested_slot") and not tracker.get_slot("ma_ho_so") and not find_codes(text):
             # the form is starting (nothing asked yet)
             guided = await self._procedure_question(dispatcher, tracker, domain, text)
+            if guided is None and asks_for_a_person(text):  # "hồ sơ trễ hạn, muốn gặp lãnh đạo sở": a person
+                guided = await ActionGapCanBo().run(dispatcher, tracker, domain)
             if guided is not None:
                 return [*guided, SlotSet("requested_slot", None), ActiveLoop(None)]
         events = await super().run(dispatcher, tracker, domain)

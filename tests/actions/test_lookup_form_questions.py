@@ -26,3 +26,12 @@ async def test_a_status_question_without_a_code_still_waits_for_one(api_url: str
     tracker = make_tracker("hồ sơ của tôi đến đâu rồi", "tra_cuu_ho_so", active_loop="tra_cuu_form")
     events = await ValidateTraCuuForm().run(dispatcher, tracker, DOMAIN)
     assert not any(e.get("event") == "active_loop" for e in events)
+
+
+async def test_a_person_asked_for_beside_a_late_dossier_is_not_asked_for_a_code(api_url: str) -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("hồ sơ trễ hạn mãi, tôi muốn gặp lãnh đạo sở", "tra_cuu_ho_so", active_loop="tra_cuu_form",
+                           sender_id="web:wants-the-director")
+    events = await ValidateTraCuuForm().run(dispatcher, tracker, DOMAIN)
+    assert "1022" in dispatcher.messages[0]["text"]  # how to reach a person (handed over in office hours)
+    assert {"event": "active_loop", "name": None, "timestamp": None} in events
