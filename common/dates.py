@@ -13,7 +13,7 @@ import re
 from zoneinfo import ZoneInfo
 
 from common.settings import get_settings
-from common.text import fold_key
+from common.text import fold_key, nfc
 
 _DATE = re.compile(r"(?<![\w.])(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2}|\d{4}))?(?![\w-])")
 _TIME = re.compile(r"(?<![\w.])(\d{1,2})\s*(?:h|g|gio|:)\s*(\d{2})?(?:\s*(?:p|phut))?(?!\w)")
@@ -81,8 +81,9 @@ def parse_day(text: str, today: dt.date) -> dt.date | None:
             return guess if guess >= today else dt.date(today.year + 1, month, day)
         except ValueError:
             return None
+    relative = _without_other_mai(text, key)
     for phrase, offset in sorted(_RELATIVE.items(), key=lambda kv: -len(kv[0])):
-        if _has(key, phrase):
+        if _has(relative, phrase):
             return today + dt.timedelta(days=offset)
     key = key.replace("so thu tu", "")  # "số thứ tự" (queue number) folds like "thứ tư" (Wednesday)
     if re.search(r"(?<!\w)next (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)(?!\w)", key):
@@ -97,6 +98,16 @@ def parse_day(text: str, today: dt.date) -> dt.date | None:
             ahead = (weekday - today.weekday()) % 7 or 7
             return today + dt.timedelta(days=ahead)
     return None
+
+
+def _without_other_mai(text: str, key: str) -> str:
+    """``key`` without the "mai" that is not tomorrow: of "khuyến mại" / "khuyen mai" (a promotion), or a
+    "mãi", "mái" folded alike ("chờ mãi"); "mai" (tomorrow) has no diacritics."""
+    key = re.sub(r"(?<!\w)khuyen mai(?!\w)", " ", key)
+    plain = re.sub(r"(?<!\w)(?:khuyến|khuyen) mai(?!\w)", " ", nfc(text).lower())
+    if not re.search(r"(?<!\w)mai(?!\w)", plain):
+        key = re.sub(r"(?<!\w)mai(?!\w)", " ", key)
+    return key
 
 
 def _without_weeks(key: str) -> str:

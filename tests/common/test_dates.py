@@ -86,3 +86,14 @@ def test_a_time_of_day_is_not_a_mistyped_dossier_code() -> None:
 
     assert not is_bare_code_attempt("14h15")
     assert not is_bare_code_attempt("9:45")
+
+
+@pytest.mark.parametrize("text", ["khuyến mại giảm giá tối đa bao nhiêu %", "khuyen mai giam gia", "chờ mãi không thấy",
+                                  "khuyến mãi tết"])
+def test_the_mai_of_a_promotion_or_of_waiting_is_not_tomorrow(text: str) -> None:
+    assert parse_day(text, dt.date(2026, 12, 2)) is None
+
+
+def test_tomorrow_beside_a_promotion_is_still_tomorrow() -> None:
+    assert parse_day("khuyến mãi ngày mai có được không", dt.date(2026, 12, 2)) == dt.date(2026, 12, 3)
+    assert parse_day("mai em lên", dt.date(2026, 12, 2)) == dt.date(2026, 12, 3)
