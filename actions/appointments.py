@@ -12,7 +12,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import DossierAction, idempotency_key, latest_entity
+from actions.base import DossierAction, idempotency_key, last_bot_text, latest_entity
 from actions.feedback import file_if_report
 from actions.handoff import ActionGapCanBo, asks_how_to_reach
 from actions.lookup import ActionHoiHoSo
@@ -119,6 +119,14 @@ def asks_to_book(tracker: Tracker) -> bool:
     return _BOOKING_WORDS.search(fold_key(text)) is not None and names_day_or_time(tracker, local_now().date())
 
 
+def cancels_the_booking_just_made(tracker: Tracker) -> bool:
+    """ "hủy đi", "thôi bỏ lịch" right after the bot booked a place: that booking is to be cancelled."""
+    text = tracker.latest_message.get("text") or ""
+    booked = texts.template("appointment.booked").split("{", 1)[0]
+    return (not text.startswith("/") and len(fold_key(text).split()) <= 6 and _wants(text, *CANCEL_WORDS)
+            and last_bot_text(tracker).startswith(booked))
+
+
 def booking_offered(tracker: Tracker) -> bool:
     """Whether the bot's last message offered days or slots to book (its buttons book)."""
     for event in reversed(tracker.events):
@@ -203,7 +211,8 @@ class ActionDatLichHen(DossierAction):
         if (intent == "phu_dinh" and not names_day_or_time(tracker, local_now().date())
                 and not _wants(text, *CANCEL_WORDS)):
             return await ActionPhuDinh().run(dispatcher, tracker, domain)  # "không cần đâu", "sai rồi"
-        if intent in NOT_BOOKING and not names_day_or_time(tracker, local_now().date()):
+        if (intent in NOT_BOOKING and not names_day_or_time(tracker, local_now().date())
+                and not cancels_the_booking_just_made(tracker)):
             dispatcher.utter_message(response=NOT_BOOKING[intent])
             return []
         try:

@@ -160,7 +160,7 @@ async def answers_the_last_question(dispatcher: CollectingDispatcher, tracker: T
     """A message the classifier could not place that answers what the conversation was about (a ward
     after "which ward?", a follow-up on the dossier just looked up: "sao lâu rứa"), asks for a booking
     on a day or at a time, or has no words ("👍")."""
-    from actions.appointments import ActionDatLichHen, asks_to_book  # they import this module's importers
+    from actions.appointments import ActionDatLichHen, asks_to_book, cancels_the_booking_just_made  # importers
     from actions.delivery import ActionChuyenPhat, asks_about_the_delivery
     from actions.feedback import ticket_followup
     from actions.handoff import ActionGapCanBo, asks_how_to_reach, names_the_department
@@ -172,7 +172,7 @@ async def answers_the_last_question(dispatcher: CollectingDispatcher, tracker: T
         return [FollowupAction("tra_cuu_form")]
     if asked_where(tracker):
         return await ActionTimDiaDiem().run(dispatcher, tracker, domain)
-    if asks_to_book(tracker):
+    if asks_to_book(tracker) or cancels_the_booking_just_made(tracker):  # "hủy đi" right after booking
         return await ActionDatLichHen().run(dispatcher, tracker, domain)
     if asks_about_the_delivery(tracker):  # "giao tới chưa", "phí ship bao nhiêu" after asking for one
         return await ActionChuyenPhat().run(dispatcher, tracker, domain)

@@ -204,3 +204,19 @@ def test_an_early_hour_typed_for_a_booking_is_in_the_afternoon() -> None:
     assert desk_time(parse_time("doi sang 4h30"), "doi sang 4h30") == dt.time(16, 30)
     assert desk_time(parse_time("9h"), "9h") == dt.time(9, 0)
     assert desk_time(parse_time("3h sáng"), "3h sáng") == dt.time(3, 0)  # said: outside the desk's hours, told so
+
+
+async def test_cancel_typed_right_after_booking_cancels_it_whatever_it_was_read_as(api_url: str) -> None:
+    from actions.policy import ActionChuaHieu
+
+    client = dossier_client()
+    day = (await client.appointment_days(5))[-1]
+    owner = "web:dates-cancel-after"
+    booked = CollectingDispatcher()
+    await ActionDatLichHen().run(booked, make_tracker(f"đặt lịch 9h ngày {day:%d/%m/%Y}", "dat_lich_hen",
+                                                      sender_id=owner), {})
+    tracker = make_tracker("hủy đi", "nlu_fallback", sender_id=owner)
+    tracker.events.insert(0, {"event": "bot", "text": booked.messages[0]["text"]})
+    cancelled = CollectingDispatcher()
+    await ActionChuaHieu().run(cancelled, tracker, {})
+    assert cancelled.messages[0]["text"].startswith("Đã hủy lịch hẹn") and await client.appointments(owner) == []
