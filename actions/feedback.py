@@ -125,14 +125,17 @@ class ActionPhanAnh(DossierAction):
 
 
 async def ticket_followup(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType] | None:
-    """ "khi nào có trả lời", "tới đâu rồi" right after filing a ticket (the latest topic): that ticket's
-    state and due date, whatever the classifier read (a procedure's time); None otherwise."""
+    """ "khi nào có trả lời", "tới đâu rồi" right after filing a ticket (the latest topic), or "số phiếu của
+    tui là gì" any time after: that ticket's state and due date, whatever the classifier read (a
+    procedure's time, a greeting); None otherwise."""
     from actions.lookup import latest_topic  # it imports the actions that import this module
 
     text = tracker.latest_message.get("text") or ""
     ticket = tracker.get_slot("phieu_gan_nhat")
-    if (not ticket or text.startswith("/") or find_codes(text) or followup_of(text) is None
-            or latest_topic(tracker, ("ho_so_gan_nhat", "phieu_gan_nhat", "thu_tuc_gan_nhat")) != "phieu_gan_nhat"):
+    if not ticket or text.startswith("/") or find_codes(text):
+        return None
+    if not asks_about_ticket(text) and (followup_of(text) is None or latest_topic(
+            tracker, ("ho_so_gan_nhat", "phieu_gan_nhat", "thu_tuc_gan_nhat")) != "phieu_gan_nhat"):
         return None
     await ActionPhanAnh().tell_ticket(dispatcher, str(ticket), tracker.sender_id)
     return []

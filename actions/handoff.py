@@ -112,6 +112,10 @@ class ActionHoiBot(DossierAction):
     ) -> list[EventType]:
         if asks_for_a_person(tracker.latest_message.get("text") or ""):
             return await ActionGapCanBo().run(dispatcher, tracker, domain)
+        from actions.feedback import ticket_followup  # it imports the actions that import this module
+
+        if (told := await ticket_followup(dispatcher, tracker)) is not None:
+            return told  # "số phiếu của tui là gì vậy" read as asking what the bot is
         dispatcher.utter_message(response="utter_hoi_bot")
         return []
 

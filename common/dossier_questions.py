@@ -89,11 +89,12 @@ _TICKET_MENTIONS = (
     "don phan anh", "kien nghi cua toi", "kien nghi cua em", "gop y cua toi", "gop y cua em",
     "da gui phan anh", "da phan anh", "da khieu nai", "da gui khieu nai", "da gui kien nghi", "da kien nghi",
     "da gui gop y", "da to cao", "da gui don", "phan anh truoc", "khieu nai truoc", "phan anh lan truoc",
-    "phan anh roi", "khieu nai roi", "complained", "my complaint", "my ticket",
+    "phan anh roi", "khieu nai roi", "complained", "my complaint", "my ticket", "phieu cua tui", "phieu cua tau",
+    "so phieu", "ma phieu", "phan anh cua tui",
 )
 _STATE_WORDS = (
     "the nao", "sao roi", "ra sao", "chua", "toi dau", "den dau", "xu ly", "tra loi", "giai quyet", "tinh trang",
-    "rang roi", "co gi", "ket qua", "so may", "so bao nhieu", "la so may", "ma so",
+    "rang roi", "co gi", "ket qua", "so may", "so bao nhieu", "la so may", "ma so", "la gi", "la bao nhieu",
 )
 TICKET_PATTERN = re.compile(r"(?<![0-9A-Za-z])PA\s*[-.]?\s*(?P<date>\d{6})\s*[-.\s]\s*(?P<serial>\d{1,6})(?!\d)",
                             re.IGNORECASE)

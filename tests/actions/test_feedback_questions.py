@@ -212,3 +212,18 @@ async def test_when_the_answer_comes_right_after_filing_is_the_tickets_due_date(
     await ActionHuongDanThuTuc().run(asked, tracker, {})
     assert number in asked.messages[0]["text"] and ticket.due_date.strftime("%d/%m/%Y") in asked.messages[0]["text"]
     assert _tickets_of(seeded_db, author) == 1
+
+
+async def test_the_number_of_the_ticket_filed_is_told_whatever_the_question_was_read_as(
+        api_url: str, seeded_db: Path) -> None:
+    from actions.handoff import ActionHoiBot
+
+    author = "web:author-which-number"
+    text = "tôi muốn phản ánh quán karaoke đầu hẻm 12 Nguyễn Chí Thanh bán rượu cho trẻ vị thành niên mỗi tối"
+    events = await ActionPhanAnh().run(CollectingDispatcher(), make_tracker(text, "phan_anh_kien_nghi",
+                                                                            sender_id=author), {})
+    number = next(e["value"] for e in events if e.get("name") == "phieu_gan_nhat")
+    asked = CollectingDispatcher()
+    await ActionHoiBot().run(asked, make_tracker("số phiếu của tui là gì vậy", "hoi_bot", sender_id=author,
+                                                 slots={"phieu_gan_nhat": number}), {})
+    assert number in asked.messages[0]["text"]
