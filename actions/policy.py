@@ -17,7 +17,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, channel_of
-from common.dossier_questions import is_question
+from common.dossier_questions import forgot_the_code, is_question
+from common.settings import get_settings
 from common.text import fold_key
 from content import replies, texts
 from dossier_api.client import DossierApiError
@@ -183,6 +184,9 @@ async def answers_the_last_question(dispatcher: CollectingDispatcher, tracker: T
         return []
     if (told := await ticket_followup(dispatcher, tracker)) is not None:  # "khi nào có trả lời" after filing
         return told
+    if forgot_the_code(text):  # "em không nhớ mã, chỉ nhớ tên công ty"
+        dispatcher.utter_message(text=texts.text("lookup.forgot_code", hotline=get_settings().hotline))
+        return []
     return await dossier_followup(dispatcher, tracker, domain)
 
 

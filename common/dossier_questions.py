@@ -253,3 +253,15 @@ def is_report(text: str) -> bool:
     if is_question(text):
         return False
     return any(_has(key, cue) for cue in _REPORT_CUES)
+
+
+# "em không nhớ mã", "quên mã hồ sơ rồi", "mất giấy tiếp nhận": a lookup that cannot give its code.
+_FORGOT_CODE = ("khong nho ma", "ko nho ma", "k nho ma", "quen ma", "mat ma", "khong biet ma", "ko biet ma",
+                "khong co ma", "ko co ma", "mat giay tiep nhan", "mat phieu hen", "quen mat ma", "forgot my code",
+                "lost my code", "don't have the code", "dont have the code", "khong nho so ho so", "quen so ho so")
+
+
+def forgot_the_code(text: str) -> bool:
+    """Whether ``text`` says the citizen has no dossier code to give (forgotten, lost)."""
+    key = fold_key(text)
+    return any(_has(key, p) for p in _FORGOT_CODE)

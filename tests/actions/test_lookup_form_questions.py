@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.lookup import ValidateTraCuuForm
@@ -34,4 +35,13 @@ async def test_a_person_asked_for_beside_a_late_dossier_is_not_asked_for_a_code(
                            sender_id="web:wants-the-director")
     events = await ValidateTraCuuForm().run(dispatcher, tracker, DOMAIN)
     assert "1022" in dispatcher.messages[0]["text"]  # how to reach a person (handed over in office hours)
+    assert {"event": "active_loop", "name": None, "timestamp": None} in events
+
+
+@pytest.mark.parametrize("text", ["em không nhớ mã, chỉ nhớ tên công ty", "quen ma ho so roi"])
+async def test_a_lookup_without_its_code_is_told_where_the_code_is(api_url: str, text: str) -> None:
+    dispatcher = CollectingDispatcher()
+    events = await ValidateTraCuuForm().run(dispatcher, make_tracker(text, "tra_cuu_ho_so", active_loop="tra_cuu_form"),
+                                            DOMAIN)
+    assert "giấy tiếp nhận" in dispatcher.messages[0]["text"] and "1022" in dispatcher.messages[0]["text"]
     assert {"event": "active_loop", "name": None, "timestamp": None} in events
