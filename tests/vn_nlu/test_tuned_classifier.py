@@ -53,3 +53,24 @@ def test_sublinear_features_are_log_one_plus(tmp_path: Path) -> None:
     damped = _classifier(tmp_path, sublinear=True)[0]._create_X(_featurized([("phí phí phí", None)]))
     assert plain.max() == 3.0
     assert abs(damped.max() - 1.3862943611198906) < 1e-9  # log(1 + 3)
+
+
+def test_the_training_matrix_is_rasas_stacked_once_per_featurizer(tmp_path: Path) -> None:
+    """Same matrix as Rasa's message-by-message combination, columns in featurizer order."""
+    import numpy as np
+    import scipy.sparse
+    from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+    from rasa.shared.nlu.training_data.features import Features
+
+    messages = _featurized(TRAINING)
+    rng = np.random.default_rng(8283)
+    for message in messages:  # a second featurizer, with sequence features the matrix must leave out
+        message.add_features(Features(scipy.sparse.coo_matrix(rng.integers(0, 3, (1, 5))), "sentence", TEXT, "words"))
+        tokens = next(f for f in message.features if f.type == "sequence").features.shape[0]
+        message.add_features(Features(scipy.sparse.coo_matrix(rng.integers(0, 3, (tokens, 5))), "sequence", TEXT,
+                                      "words"))
+    classifier = _classifier(tmp_path)[0]
+    ours = classifier._create_X(messages)
+    rasas = LogisticRegressionClassifier._create_X(classifier, messages)
+    assert ours.shape == rasas.shape and ours.shape[1] > 5
+    assert (ours != rasas).nnz == 0

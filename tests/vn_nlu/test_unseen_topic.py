@@ -110,3 +110,21 @@ def test_a_question_that_names_the_sector_stays_in_scope(
 
 def test_other_intents_are_left_alone(featurizer: UnseenWordsFeaturizer) -> None:
     assert _read(featurizer, "muốn đặt lịch khám răng", "dat_lich_hen").get(INTENT)["name"] == "dat_lich_hen"
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("bưu cục viettel post gần nhất", "tim_dia_diem"),  # a place the place finder does not know
+    ("hủy gói youtube premium", "huy_dang_ky"),  # another service's subscription
+])
+def test_a_place_or_a_cancellation_of_another_domain_is_out_of_scope(
+        featurizer: UnseenWordsFeaturizer, text: str, intent: str) -> None:
+    out = _read(featurizer, text, intent)
+    assert out.get(UNSEEN_WORDS)
+    assert out.get(INTENT)["name"] == "ngoai_pham_vi"
+
+
+@pytest.mark.parametrize("text", ["tìm khách sạn giá rẻ quận sơn trà", "where can i find an atm nearby"])
+def test_a_place_type_of_the_place_finder_stays_in_scope(featurizer: UnseenWordsFeaturizer, text: str) -> None:
+    out = _read(featurizer, text, "tim_dia_diem")
+    assert out.get(UNSEEN_WORDS), "the example must have unseen words to test the place check"
+    assert out.get(INTENT)["name"] == "tim_dia_diem"
