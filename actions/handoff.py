@@ -20,6 +20,7 @@ from common.dates import local_now
 from common.handoff import LEAVE_PAYLOAD, TICKET_PAYLOAD, in_office_hours
 from common.text import fold_key
 from content import texts
+from vn_nlu.lexicon import other_agency
 
 HANDOFF_CHANNELS = {"telegram", "zalo", "web", "sms"}  # every channel a staff reply reaches
 _WORD = re.compile(r"\w+")
@@ -27,7 +28,8 @@ _WORD = re.compile(r"\w+")
 # second hands the conversation over (asking the opening hours must not pause the bot).
 CONTACT_CUES = ("gio lam viec", "may gio", "mo cua", "dong cua", "so dien thoai", "sdt", "so dt", "hotline",
                 "duong day nong", "email", "dia chi", "so tong dai", "goi dien", "goi so", "lien he",
-                "lam viec", "thu 7", "thu bay", "chu nhat", "cuoi tuan", "ngay le", "nghi trua", "luc nao")
+                "lam viec", "thu 7", "thu bay", "chu nhat", "cuoi tuan", "ngay le", "nghi trua", "luc nao",
+                "buoi trua", "gio trua", "trua co ai")
 PERSON_CUES = ("gap", "noi chuyen", "chuyen cho", "ket noi", "nguoi that", "ho tro vien", "tu van vien",
                "chuyen vien", "admin")
 # "có ai trực", "trực tiếp", "ai phụ trách" are not among them: with an hours or contact cue they ask
@@ -83,6 +85,19 @@ def names_the_department(text: str) -> bool:
     """Whether the message names the department or its desk ("sở", "trụ sở", "một cửa"; "hồ sơ" is not it)."""
     words = _words_but_dossier(text)
     return any(f" {d} " in words for d in (*DEPARTMENT_WORDS, "so", "mot cua", "bo phan mot cua"))
+
+
+# A day or a time of day in a short hours question with no subject ("thu 7 co lam khong", "trưa có ai trực
+# không"): the department's own days, whoever else opens on Saturdays.
+_DAY_WORDS = re.compile(r"(?<!\w)(?:thu (?:2|3|4|5|6|7|hai|ba|tu|nam|sau|bay)|t7|cn|chu nhat|cuoi tuan|ngay le|le|tet|"
+                        r"trua|buoi trua|gio trua|saturday|sunday|weekend)(?!\w)")
+
+
+def asks_the_departments_days(text: str) -> bool:
+    """A short question whether it works on a day or at noon, naming no subject of its own."""
+    key = fold_key(text)
+    return (len(key.split()) <= 8 and asks_how_to_reach(text) and _DAY_WORDS.search(key) is not None
+            and other_agency(text) is None)
 
 
 def asks_how_to_reach(text: str) -> bool:

@@ -164,7 +164,7 @@ async def answers_the_last_question(dispatcher: CollectingDispatcher, tracker: T
     from actions.appointments import ActionDatLichHen, asks_to_book, cancels_the_booking_just_made  # importers
     from actions.delivery import ActionChuyenPhat, asks_about_the_delivery
     from actions.feedback import ticket_followup
-    from actions.handoff import ActionGapCanBo, asks_how_to_reach, names_the_department
+    from actions.handoff import ActionGapCanBo, asks_how_to_reach, asks_the_departments_days, names_the_department
     from actions.places import ActionTimDiaDiem, asked_where
     from actions.smalltalk import dossier_followup, wordless_answer
 
@@ -177,7 +177,8 @@ async def answers_the_last_question(dispatcher: CollectingDispatcher, tracker: T
         return await ActionDatLichHen().run(dispatcher, tracker, domain)
     if asks_about_the_delivery(tracker):  # "giao tới chưa", "phí ship bao nhiêu" after asking for one
         return await ActionChuyenPhat().run(dispatcher, tracker, domain)
-    if asks_how_to_reach(text) and names_the_department(text):  # "sở công thương ở đâu", "sở thứ 7 có làm không"
+    if asks_how_to_reach(text) and (names_the_department(text) or asks_the_departments_days(text)):
+        # "sở công thương ở đâu", "sở thứ 7 có làm không", "thu 7 co lam khong"
         return await ActionGapCanBo().run(dispatcher, tracker, domain)  # (not "sđt của trường")
     if (response := wordless_answer(text)) is not None:
         dispatcher.utter_message(response=response)
