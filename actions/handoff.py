@@ -29,7 +29,8 @@ _WORD = re.compile(r"\w+")
 CONTACT_CUES = ("gio lam viec", "may gio", "mo cua", "dong cua", "so dien thoai", "sdt", "so dt", "hotline",
                 "duong day nong", "email", "dia chi", "so tong dai", "goi dien", "goi so", "lien he",
                 "lam viec", "thu 7", "thu bay", "chu nhat", "cuoi tuan", "ngay le", "nghi trua", "luc nao",
-                "buoi trua", "gio trua", "trua co ai")
+                "buoi trua", "gio trua", "trua co ai", "goi ai", "goi cho ai", "lien lac ai", "lien lac voi ai",
+                "goi so nao", "who do i call")
 PERSON_CUES = ("gap", "noi chuyen", "chuyen cho", "ket noi", "nguoi that", "ho tro vien", "tu van vien",
                "chuyen vien", "admin")
 # "có ai trực", "trực tiếp", "ai phụ trách" are not among them: with an hours or contact cue they ask

@@ -13,7 +13,9 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.handoff import ActionGapCanBo, asks_how_to_reach
 from common.dossier_questions import followup_of
+from common.text import fold_key
 from content import texts
 from vn_nlu.lexicon import is_correction, scolds_the_assistant
 
@@ -59,8 +61,11 @@ class _Acknowledgement(Action, abc.ABC):
     ) -> list[EventType]:
         if (followed := await dossier_followup(dispatcher, tracker, domain)) is not None:
             return followed
-        if scolds_the_assistant(tracker.latest_message.get("text") or ""):
+        text = tracker.latest_message.get("text") or ""
+        if scolds_the_assistant(text):
             return _apologise(dispatcher)
+        if asks_how_to_reach(text) and len(fold_key(text).split()) > 1:  # "chào em, số điện thoại sở là gì"
+            return await ActionGapCanBo().run(dispatcher, tracker, domain)
         dispatcher.utter_message(response=self.response)
         return []
 

@@ -123,3 +123,13 @@ async def test_a_follow_up_read_as_a_greeting_is_answered_about_the_dossier(api_
     await ActionChaoHoi().run(dispatcher, tracker, {})
     [reply] = dispatcher.messages
     assert dossier.code in reply["text"] and dossier.due_date.strftime("%d/%m/%Y") in reply["text"]
+
+
+@pytest.mark.parametrize("message", ["goi ai", "chào em, số điện thoại của sở là gì"])
+async def test_how_to_reach_the_department_read_as_a_greeting_gets_the_contacts(message: str) -> None:
+    from actions.smalltalk import ActionChaoHoi
+    from tests.actions.conftest import make_tracker
+
+    dispatcher = CollectingDispatcher()
+    await ActionChaoHoi().run(dispatcher, make_tracker(message, "chao_hoi", sender_id="sms:84905550124"), {})
+    assert "1022" in dispatcher.messages[0]["text"]
