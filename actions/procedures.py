@@ -96,6 +96,8 @@ def resolve(text: str, matches: list[ProcedureMatch], open_acts: bool = True) ->
     amendment... are offered, not the new licence the ranking prefers."""
     strong = [m for m in matches if m.score >= MIN_SCORE]
     agency = other_agency(text)
+    if agency is not None and agency.yields and _names_a_product(text):
+        agency = None  # "giấy phép kinh doanh khí đốt hóa lỏng": the product named (a facet's word) is ours
     if agency is not None and not (strong and strong[0].score >= OURS_DESPITE_AGENCY):
         return Resolution(agency=agency)
     if (each := _one_per_good(text, strong)) is not None:
@@ -149,6 +151,10 @@ _TOPIC_WORDS = frozenset("""
     a oi nhe voi giup the nao sao ra gi thi con vay z ha
     co nhung loai danh sach tat ca liet ke gom ke
     """.split())
+
+
+_LIST_WORDS = re.compile(r"(?<!\w)(?:nhung|cac|nao|danh sach|liet ke|tat ca|co may|may loai|gom nhung|list|which)"
+                         r"(?!\w)")
 
 
 def names_only_a_family(text: str) -> bool:
@@ -505,9 +511,10 @@ class ActionHuongDanThuTuc(GuidanceAction):
         query = " ".join(filter(None, [text if not text.startswith("/") else "", (mention or "").replace("_", " ")]))
         resolution = await self.search(query)
         if asked_text and len(resolution.procedures) != 1 and resolution.agency is None:
-            # the first question's words keep the variant it named ("giấy phép rượu" ... "bán lẻ"); when it
-            # named none ("hỏi thủ tục với"), a family named now still leaves its acts open
-            joined = await self.search(f"{asked_text} {query}", open_acts=not any(_facets().find(asked_text).values()))
+            # the first question's words keep the variant it named ("giấy phép rượu" ... "bán lẻ"); a family
+            # named now with a wish for the list ("về xăng dầu thì có những thủ tục nào") leaves its acts open
+            listed = _LIST_WORDS.search(fold_key(query)) is not None and not any(_facets().find(asked_text).values())
+            joined = await self.search(f"{asked_text} {query}", open_acts=listed)
             if joined.procedures and len(joined.procedures) <= max(1, len(resolution.procedures) - 1):
                 return joined
         return resolution

@@ -290,6 +290,7 @@ class OtherAgency:
     where: str
     legal_basis: str
     review: bool = False
+    yields: bool = False  # its words are general ("giấy phép kinh doanh"): a product of the sector named wins
 
 
 @lru_cache(maxsize=1)
@@ -297,18 +298,32 @@ def _other_agencies() -> tuple[Lexicon, dict[str, OtherAgency]]:
     data = yaml.safe_load(OTHER_AGENCIES_FILE.read_text(encoding="utf-8")) or {}
     lexicon = Lexicon({"co_quan_khac": {key: entry["tu_khoa"] for key, entry in data.items()}}, load_teencode())
     agencies = {
-        key: OtherAgency(key, entry["co_quan"], entry["noi_nop"], entry["can_cu"], bool(entry.get("review")))
+        key: OtherAgency(key, entry["co_quan"], entry["noi_nop"], entry["can_cu"], bool(entry.get("review")),
+                         bool(entry.get("nhuong_san_pham")))
         for key, entry in data.items()
     }
     return lexicon, agencies
 
 
+@lru_cache(maxsize=1)
+def _topics() -> Lexicon:
+    return Lexicon.from_file()
+
+
 def other_agency(text: str) -> OtherAgency | None:
     """The other agency whose procedure or paper a message names (``hộ chiếu``, ``cccd``,
-    ``sổ đỏ``, ``vay vốn``), from ``vn_nlu/data/other_agencies.yml``; None if none."""
+    ``sổ đỏ``, ``vay vốn``), from ``vn_nlu/data/other_agencies.yml``; None if none, or if its words
+    are general ones that yield (``giấy phép kinh doanh``) and the message names one of the
+    sector's procedure topics too (``... khí hóa lỏng``)."""
     lexicon, agencies = _other_agencies()
-    hits = lexicon.find(split_tokens(nfc(text), load_teencode()))
-    return agencies[hits[0].value] if hits else None
+    tokens = split_tokens(nfc(text), load_teencode())
+    hits = lexicon.find(tokens)
+    if not hits:
+        return None
+    agency = agencies[hits[0].value]
+    if agency.yields and any(h.entity == "thu_tuc" for h in _topics().find(tokens)):
+        return None
+    return agency
 
 
 def names_other_agency(text: str) -> bool:

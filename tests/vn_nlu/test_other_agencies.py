@@ -29,3 +29,9 @@ def test_another_agencys_paper_is_found_with_or_without_diacritics(text: str, ke
 ])
 def test_our_procedures_words_name_no_other_agency(text: str) -> None:
     assert other_agency(text) is None
+
+
+def test_general_words_of_another_body_yield_to_a_product_of_the_sector() -> None:
+    assert other_agency("công ty em muốn xin giấy phép kinh doanh mua bán hàng hóa").key == "dang_ky_kinh_doanh"
+    assert other_agency("muốn xin giấy phép kinh doanh khí đốt hóa lỏng cho cửa hàng nhỏ") is None
+    assert other_agency("giấy phép kinh doanh rượu cần gì") is None
