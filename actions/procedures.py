@@ -30,7 +30,7 @@ from common.dossier_questions import Followup, asks_processing_time, asks_validi
 from common.settings import get_settings
 from common.text import fold_key
 from content import replies
-from dossier_api.catalog import QUESTION_WORDS, FacetVocabulary, close_matches
+from dossier_api.catalog import NAMED_ONLY_ACTIVITIES, QUESTION_WORDS, FacetVocabulary, close_matches
 from dossier_api.client import DossierApiUnavailable, DossierNotFound
 from dossier_api.models import Procedure, ProcedureMatch
 from knowledge.retrieval import DISPUTED_THRESHOLD
@@ -371,9 +371,13 @@ class GuidanceAction(DossierAction):
             return resolution
         text = tracker.latest_message.get("text") or ""
         named = not text.startswith("/") and any(_facets().find(text).values())
-        if resolution.procedures and previous.product and named:  # it named a variant
+        # What stays true of the asker: the product, and a variant meant only when named (a foreign-invested
+        # trader asking "thế còn lập thêm cửa hàng tiện lợi thì sao" is still one).
+        kept = [a for a in previous.activities if a in NAMED_ONLY_ACTIVITIES]
+        if resolution.procedures and (previous.product or kept) and named:  # it named a variant
             # Facet values are folded words ("thuoc_la" -> "thuoc la"): the product, then its activity too.
-            for words in ([previous.product], [previous.product, *previous.activities]):
+            product = [previous.product] if previous.product else []
+            for words in ([*product, *kept], [*product, *previous.activities]):
                 variant = await self.search(" ".join([text, *(w.replace("_", " ") for w in words)]), open_acts=False)
                 if variant.agency is None and len(variant.procedures) == 1:
                     return variant
@@ -679,7 +683,7 @@ class ActionNgoaiPhamVi(GuidanceAction):
         if named.get("san_pham") or not any(named.get(k) for k in ("hoat_dong", "hanh_vi", "tinh_thanh")):
             return None
         previous = await self.previous_procedure(tracker)
-        if previous is None or not previous.product:
+        if previous is None or not (previous.product or set(previous.activities) & NAMED_ONLY_ACTIVITIES):
             return None
         variant = await self._follow_up(tracker, Resolution(procedures=[previous]))
         return variant if variant.procedures and variant.procedures[0].id != previous.id else None

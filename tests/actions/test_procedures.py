@@ -382,3 +382,11 @@ async def test_the_price_of_the_goods_is_not_the_licence_fee(api_url: str) -> No
     [message, *_], _ = await _run("giá xăng hôm nay bao nhiêu", "hoi_le_phi",
                                   slots={"thu_tuc_gan_nhat": "ban_le_xang_dau"})
     assert "kỳ điều hành" in message["text"] and "1.200.000" not in message["text"]
+
+
+async def test_a_foreign_invested_trader_asking_about_a_shop_next_gets_the_fdi_retail_outlet(api_url: str) -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("thế còn lập thêm cửa hàng tiện lợi thì sao", "ngoai_pham_vi",
+                           slots={"thu_tuc_gan_nhat": "giay_phep_kinh_doanh_fdi"})
+    await ActionNgoaiPhamVi().run(dispatcher, tracker, {})
+    assert "Giấy phép lập cơ sở bán lẻ" in dispatcher.messages[0]["text"]
