@@ -25,7 +25,7 @@ from dossier_api.client import DossierApiError
 from knowledge import answer
 from knowledge.loader import DATA_DIR, Entry, data_dir
 from knowledge.retrieval import Retriever, retriever_for
-from vn_nlu.lexicon import other_agency
+from vn_nlu.lexicon import other_agency, scolds_the_assistant
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ async def answers_the_last_question(dispatcher: CollectingDispatcher, tracker: T
     from actions.feedback import ticket_followup
     from actions.handoff import ActionGapCanBo, asks_how_to_reach, asks_the_departments_days, names_the_department
     from actions.places import ActionTimDiaDiem, asked_where
-    from actions.smalltalk import dossier_followup, wordless_answer
+    from actions.smalltalk import apologise, dossier_followup, wordless_answer
 
     text = tracker.latest_message.get("text") or ""
     if fold_key(text).strip(" .!?") in LOOKUP_KEYWORDS:  # "tra cứu" alone: the lookup asks for the code
@@ -183,6 +183,8 @@ async def answers_the_last_question(dispatcher: CollectingDispatcher, tracker: T
     if (response := wordless_answer(text)) is not None:
         dispatcher.utter_message(response=response)
         return []
+    if scolds_the_assistant(text):  # "bot ngu quá" the classifier could not place
+        return apologise(dispatcher)
     if (told := await ticket_followup(dispatcher, tracker)) is not None:  # "khi nào có trả lời" after filing
         return told
     if forgot_the_code(text):  # "em không nhớ mã, chỉ nhớ tên công ty"

@@ -63,7 +63,7 @@ class _Acknowledgement(Action, abc.ABC):
             return followed
         text = tracker.latest_message.get("text") or ""
         if scolds_the_assistant(text):
-            return _apologise(dispatcher)
+            return apologise(dispatcher)
         if asks_how_to_reach(text) and len(fold_key(text).split()) > 1:  # "chào em, số điện thoại sở là gì"
             return await ActionGapCanBo().run(dispatcher, tracker, domain)
         dispatcher.utter_message(response=self.response)
@@ -84,6 +84,14 @@ class ActionKhangDinh(_Acknowledgement):
         return "action_khang_dinh"
 
 
+# Folded words of leaving (the goodbye cue group, vn_nlu/data/cues.yml ``tam_biet``, and the short forms):
+# a "goodbye" without one is not a goodbye.
+_LEAVING = re.compile(r"(?<!\w)(?:tam biet|bye|bai bai|hen gap lai|di day|ket thuc|out|hen hom khac|see you|see u|"
+                      r"ngu ngon|chuc mot ngay|chuc buoi|offline|tat may|xin phep|good night|goodbye|thoi|vay nhe|"
+                      r"vay nha|the nhe|the nha|chao|cam on|thanks|thank|tks|ok|oke|okie|dc roi|duoc roi|xong roi|"
+                      r"het roi|vay thoi|nhieu do)(?!\w)")
+
+
 class ActionTamBiet(Action):
     """A goodbye, unless it answers the bot's own "which procedure?" ("à không, bán lẻ thôi")."""
 
@@ -97,6 +105,11 @@ class ActionTamBiet(Action):
 
         if (guided := await answers_which_procedure(dispatcher, tracker, domain)) is not None:
             return guided
+        text = tracker.latest_message.get("text") or ""
+        if not text.startswith("/") and not _LEAVING.search(fold_key(text)):
+            # "ko hiểu j hết, chỉ e với" read as a goodbye: no word of leaving, so what the bot can do
+            dispatcher.utter_message(response="utter_hoi_bot")
+            return []
         dispatcher.utter_message(response="utter_tam_biet")
         return []
 
@@ -118,12 +131,12 @@ class ActionPhuDinh(Action):
             return guided  # "à không, bán lẻ thôi" to "which of the tobacco procedures?"
         text = tracker.latest_message.get("text") or ""
         if is_correction(text) or scolds_the_assistant(text):
-            return _apologise(dispatcher)
+            return apologise(dispatcher)
         dispatcher.utter_message(text=texts.text("smalltalk.declined"))
         return []
 
 
-def _apologise(dispatcher: CollectingDispatcher) -> list[EventType]:
+def apologise(dispatcher: CollectingDispatcher) -> list[EventType]:
     """The last answer was wrong or did not help: sorry, say it again or see a person."""
     dispatcher.utter_message(text=texts.text("smalltalk.corrected"), buttons=[
         {"title": texts.text("smalltalk.button.person"), "payload": "/gap_can_bo"},

@@ -102,3 +102,11 @@ async def test_registering_a_business_is_not_a_news_subscription(api_url, redis)
     text = " ".join(m.get("text") or "" for m in said)
     assert texts.text("news.ask_topic") not in text and "Đã đăng ký nhận tin" not in text
     assert "xăng dầu" in text.lower()
+
+
+async def test_the_price_of_petrol_read_as_news_gets_the_price_rules(api_url: str) -> None:
+    from actions.news import ActionTinMoi
+
+    dispatcher = CollectingDispatcher()
+    await ActionTinMoi().run(dispatcher, make_tracker("giá xăng hôm nay bao nhiêu", "hoi_tin_moi"), {})
+    assert "kỳ điều hành" in dispatcher.messages[0]["text"]

@@ -133,3 +133,23 @@ async def test_how_to_reach_the_department_read_as_a_greeting_gets_the_contacts(
     dispatcher = CollectingDispatcher()
     await ActionChaoHoi().run(dispatcher, make_tracker(message, "chao_hoi", sender_id="sms:84905550124"), {})
     assert "1022" in dispatcher.messages[0]["text"]
+
+
+async def test_a_goodbye_without_a_word_of_leaving_gets_what_the_bot_does() -> None:
+    from actions.smalltalk import ActionTamBiet
+    from tests.actions.conftest import make_tracker
+
+    for message, response in (("ko hiểu j hết, chỉ e với", "utter_hoi_bot"), ("thôi chào em nhé", "utter_tam_biet"),
+                              ("ok cảm ơn, bye", "utter_tam_biet")):
+        dispatcher = CollectingDispatcher()
+        await ActionTamBiet().run(dispatcher, make_tracker(message, "tam_biet"), {})
+        assert [m.get("response") for m in dispatcher.messages] == [response], message
+
+
+async def test_scolding_the_classifier_could_not_place_gets_an_apology(api_url: str) -> None:
+    from actions.policy import ActionChuaHieu
+    from tests.actions.conftest import make_tracker
+
+    dispatcher = CollectingDispatcher()
+    await ActionChuaHieu().run(dispatcher, make_tracker("bot ngu quá", "nlu_fallback"), {})
+    assert dispatcher.messages[0]["text"] == text("smalltalk.corrected")
