@@ -43,6 +43,10 @@ class ActionDanhGia(DossierAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         text = tracker.latest_message.get("text") or ""
+        from actions.appointments import booking_answer  # it imports the lookup actions
+
+        if (booked := await booking_answer(dispatcher, tracker, domain)) is not None:
+            return booked  # "13:30" typed after the free times were offered
         if is_report(text):
             # "cán bộ một cửa thái độ rất tệ, em muốn khiếu nại": a complaint, filed as one, not a rating
             from actions.feedback import ActionPhanAnh  # it imports the lookup actions

@@ -61,6 +61,10 @@ class _Acknowledgement(Action, abc.ABC):
     ) -> list[EventType]:
         if (followed := await dossier_followup(dispatcher, tracker, domain)) is not None:
             return followed
+        from actions.appointments import booking_answer  # it imports this module
+
+        if (booked := await booking_answer(dispatcher, tracker, domain)) is not None:
+            return booked  # "13:30" typed after the free times were offered
         text = tracker.latest_message.get("text") or ""
         if scolds_the_assistant(text):
             return apologise(dispatcher)

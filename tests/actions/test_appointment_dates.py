@@ -220,3 +220,19 @@ async def test_cancel_typed_right_after_booking_cancels_it_whatever_it_was_read_
     cancelled = CollectingDispatcher()
     await ActionChuaHieu().run(cancelled, tracker, {})
     assert cancelled.messages[0]["text"].startswith("Đã hủy lịch hẹn") and await client.appointments(owner) == []
+
+
+async def test_a_time_typed_after_the_offer_books_it_whatever_it_was_read_as(api_url: str) -> None:
+    from actions.rating import ActionDanhGia
+    from actions.smalltalk import ActionKhangDinh
+
+    day = (await dossier_client().appointment_days(5))[-1]
+    for action, owner in ((ActionDanhGia, "web:typed-time-rating"), (ActionKhangDinh, "web:typed-time-yes")):
+        offer = CollectingDispatcher()
+        await ActionDatLichHen().run(offer, make_tracker(f"đặt lịch ngày {day:%d/%m/%Y}", "dat_lich_hen",
+                                                         sender_id=owner), {})
+        [slots] = offer.messages
+        typed = make_tracker("13:30", "danh_gia", sender_id=owner)
+        typed.events.insert(0, {"event": "bot", "text": slots["text"], "data": {"buttons": slots["buttons"]}})
+        await action().run(CollectingDispatcher(), typed, {})
+        assert [(a.date, a.time) for a in await dossier_client().appointments(owner)] == [(day, "13:30")]
