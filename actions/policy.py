@@ -17,6 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, channel_of
+from common.delivery import DELIVERY_FEE_VND, asks_delivery_fee
 from common.dossier_questions import forgot_the_code, is_question
 from common.settings import get_settings
 from common.text import fold_key
@@ -164,7 +165,13 @@ async def answers_the_last_question(dispatcher: CollectingDispatcher, tracker: T
     from actions.appointments import ActionDatLichHen, asks_to_book, cancels_the_booking_just_made  # importers
     from actions.delivery import ActionChuyenPhat, asks_about_the_delivery
     from actions.feedback import ticket_followup
-    from actions.handoff import ActionGapCanBo, asks_how_to_reach, asks_the_departments_days, names_the_department
+    from actions.handoff import (
+        ActionGapCanBo,
+        asks_for_a_person,
+        asks_how_to_reach,
+        asks_the_departments_days,
+        names_the_department,
+    )
     from actions.places import ActionTimDiaDiem, asked_where
     from actions.smalltalk import apologise, dossier_followup, wordless_answer
 
@@ -183,8 +190,13 @@ async def answers_the_last_question(dispatcher: CollectingDispatcher, tracker: T
     if (response := wordless_answer(text)) is not None:
         dispatcher.utter_message(response=response)
         return []
-    if scolds_the_assistant(text):  # "bot ngu quá" the classifier could not place
+    if asks_for_a_person(text):  # "gặp người thật đi, bot trả lời không đúng gì hết" the classifier could not place
+        return await ActionGapCanBo().run(dispatcher, tracker, domain)
+    if scolds_the_assistant(text):  # "bot ngu quá"
         return apologise(dispatcher)
+    if asks_delivery_fee(text) and not text.startswith("/"):  # "phí ship kết quả về nhà bao nhiêu"
+        dispatcher.utter_message(text=replies.delivery_fee(DELIVERY_FEE_VND))
+        return []
     if (told := await ticket_followup(dispatcher, tracker)) is not None:  # "khi nào có trả lời" after filing
         return told
     if forgot_the_code(text):  # "em không nhớ mã, chỉ nhớ tên công ty"

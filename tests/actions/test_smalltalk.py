@@ -153,3 +153,17 @@ async def test_scolding_the_classifier_could_not_place_gets_an_apology(api_url: 
     dispatcher = CollectingDispatcher()
     await ActionChuaHieu().run(dispatcher, make_tracker("bot ngu quá", "nlu_fallback"), {})
     assert dispatcher.messages[0]["text"] == text("smalltalk.corrected")
+
+
+@pytest.mark.parametrize(("message", "expected"), [("gặp người thật đi, bot trả lời không đúng gì hết", "1022"),
+                                                   ("phí ship kết quả về nhà bao nhiêu", "25.000")])
+async def test_a_person_or_the_postal_fee_the_classifier_could_not_place_are_answered(
+        api_url: str, message: str, expected: str) -> None:
+    from actions.policy import ActionChuaHieu
+    from actions.procedures import ActionNgoaiPhamVi
+    from tests.actions.conftest import make_tracker
+
+    for action, intent in ((ActionChuaHieu, "nlu_fallback"), (ActionNgoaiPhamVi, "ngoai_pham_vi")):
+        dispatcher = CollectingDispatcher()
+        await action().run(dispatcher, make_tracker(message, intent, sender_id="web:unplaced"), {})
+        assert expected in " ".join(m.get("text") or "" for m in dispatcher.messages), (action, message)
