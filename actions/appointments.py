@@ -189,6 +189,23 @@ def describe(a: Appointment) -> str:
                       day=vn_day(a.date))
 
 
+# Another business's booking ("đặt lịch rửa xe chiều nay", "book a haircut"), folded: not the desk's queue.
+_OTHER_BOOKINGS = re.compile(
+    r"(?<!\w)(?:rua xe|sua xe|bao duong|cat toc|lam toc|goi dau|spa|nail|massage|kham benh|lich kham|bac si|nha khoa|"
+    r"kham rang|nho rang|tiem|xet nghiem|dat ban|dat phong|khach san|homestay|nha hang|quan an|taxi|grab|ve may bay|"
+    r"ve xe|ve tau|gia su|lop hoc|hoc thu|phong van|cong chung|ngan hang|chup anh|studio|san bong|san cau long|tennis|"
+    r"haircut|doctor|dentist|table|hotel|flight|car wash)(?!\w)")
+# Words of the department's desk: with them, a booking is ours whatever else it names.
+_DESK_WORDS = re.compile(r"(?<!\w)(?:so|mot cua|ho so|thu tuc|nop|lay ket qua|nhan ket qua|giay phep|can bo|"
+                         r"so thu tu|lay so|quay)(?!\w)")
+
+
+def books_elsewhere(text: str) -> bool:
+    """Whether a booking request names another business's service and nothing of the desk's."""
+    key = fold_key(text)
+    return _OTHER_BOOKINGS.search(key) is not None and _DESK_WORDS.search(key) is None
+
+
 class ActionDatLichHen(DossierAction):
     """Books, lists or cancels queue numbers for the one-stop desk."""
 
@@ -198,6 +215,9 @@ class ActionDatLichHen(DossierAction):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         text = tracker.latest_message.get("text") or ""
         owner = tracker.sender_id
+        if not text.startswith("/") and books_elsewhere(text) and not booking_offered(tracker):
+            dispatcher.utter_message(response="utter_ngoai_pham_vi")  # "đặt lịch rửa xe chiều nay"
+            return []
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if (asks_how_to_reach(text) and _wants(text, *HOURS_WORDS) and not booking_offered(tracker)
                 and _BOOKING_WORDS.search(fold_key(text)) is None and not _wants(text, *CANCEL_WORDS)):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.appointments import ActionDatLichHen
@@ -236,3 +237,13 @@ async def test_a_time_typed_after_the_offer_books_it_whatever_it_was_read_as(api
         typed.events.insert(0, {"event": "bot", "text": slots["text"], "data": {"buttons": slots["buttons"]}})
         await action().run(CollectingDispatcher(), typed, {})
         assert [(a.date, a.time) for a in await dossier_client().appointments(owner)] == [(day, "13:30")]
+
+
+@pytest.mark.parametrize(("text", "elsewhere"), [
+    ("đặt lịch rửa xe chiều nay", True), ("book a haircut tomorrow", True), ("đặt bàn 4 người tối nay", True),
+    ("đặt lịch lên sở nộp hồ sơ rượu", False), ("đặt lịch 9h thứ 6", False), ("hẹn lên một cửa lấy kết quả", False),
+])
+def test_another_businesss_booking_is_not_the_desks(text: str, elsewhere: bool) -> None:
+    from actions.appointments import books_elsewhere
+
+    assert books_elsewhere(text) is elsewhere
