@@ -129,9 +129,12 @@ class ActionHoiBot(DossierAction):
         if asks_for_a_person(tracker.latest_message.get("text") or ""):
             return await ActionGapCanBo().run(dispatcher, tracker, domain)
         from actions.feedback import ticket_followup  # it imports the actions that import this module
+        from actions.smalltalk import dossier_followup
 
         if (told := await ticket_followup(dispatcher, tracker)) is not None:
             return told  # "số phiếu của tui là gì vậy" read as asking what the bot is
+        if (followed := await dossier_followup(dispatcher, tracker, domain)) is not None:
+            return followed  # "tại sao chậm vậy em" after a lookup
         dispatcher.utter_message(response="utter_hoi_bot")
         return []
 

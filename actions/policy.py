@@ -227,8 +227,10 @@ class ActionChuaHieu(ActionHoiChinhSach):
             return guided
         if (followed := await answers_the_last_question(dispatcher, tracker, domain)) is not None:
             return followed
-        from actions.procedures import validity_followup  # it imports this module
+        from actions.procedures import catalog_first_reply, validity_followup  # it imports this module
 
+        if (guided := await catalog_first_reply(dispatcher, tracker, domain)) is not None:
+            return guided  # a procedure's name pasted, several goods' licences
         if (validity := await validity_followup(dispatcher, tracker)) is not None:
             return validity
         if text.strip() and not text.startswith("/") and await self.reply_from_knowledge(dispatcher, tracker, text):

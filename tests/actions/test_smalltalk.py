@@ -167,3 +167,19 @@ async def test_a_person_or_the_postal_fee_the_classifier_could_not_place_are_ans
         dispatcher = CollectingDispatcher()
         await action().run(dispatcher, make_tracker(message, intent, sender_id="web:unplaced"), {})
         assert expected in " ".join(m.get("text") or "" for m in dispatcher.messages), (action, message)
+
+
+@pytest.mark.parametrize("intent", ["tam_biet", "hoi_bot"])
+async def test_why_so_slow_after_a_lookup_is_about_the_dossier_whatever_it_was_read_as(
+        api_url: str, seeded_db, intent: str) -> None:
+    from actions.handoff import ActionHoiBot
+    from actions.smalltalk import ActionTamBiet
+    from dossier_api.db import Database
+    from tests.actions.conftest import make_tracker
+
+    [late], _ = Database(seeded_db).dossiers("tre_han", 1, 0)
+    tracker = make_tracker("tại sao chậm vậy em", intent, slots={"ho_so_gan_nhat": late.code})
+    tracker.events.insert(0, {"event": "slot", "name": "ho_so_gan_nhat", "value": late.code})
+    dispatcher = CollectingDispatcher()
+    await (ActionTamBiet if intent == "tam_biet" else ActionHoiBot)().run(dispatcher, tracker, {})
+    assert late.code in dispatcher.messages[0]["text"]
