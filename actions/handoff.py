@@ -48,6 +48,23 @@ _PEOPLE = ("nguoi that", "can bo", "nhan vien", "tu van vien", "chuyen vien", "n
            "staff", "lanh dao", "giam doc", "truong phong", "pho giam doc", "manager")
 
 
+# Words of addressing the bot or asking what it does: a message read as "who are you" with three or more
+# other words asks something else ("mai Đà Nẵng có mưa không bot").
+_ADDRESS_WORDS = frozenset("""bot ad admin em oi ban may mi robot tro ly ao chatbot a ah nhe nha voi cho hoi toi minh
+    anh chi la ai gi the nao sao vay ha hi hello hey you are what who""".split())
+_HELP = re.compile(r"(?<!\w)(?:giup|ho tro|lam duoc|lam gi|chuc nang|help|huong dan|biet gi|co the|tinh nang|"
+                   r"dich vu gi|can gi|hoi gi|what can)(?!\w)")
+
+
+def asks_something_else(text: str) -> bool:
+    """Whether a message read as asking what the assistant is asks something else: not what the bot is,
+    no request for help, and three or more words beyond addressing it."""
+    key = fold_key(text)
+    other = [w for w in _WORD.findall(key) if w not in _ADDRESS_WORDS]
+    return (not text.startswith("/") and not asks_what_the_bot_is(text) and _HELP.search(key) is None
+            and len(other) >= 3)
+
+
 def asks_for_a_person(text: str) -> bool:
     """ "gặp người thật đi", "cho tôi nói chuyện với cán bộ": a person is asked for, whatever else is said."""
     words = f" {' '.join(_WORD.findall(fold_key(text)))} "
@@ -135,6 +152,11 @@ class ActionHoiBot(DossierAction):
             return told  # "số phiếu của tui là gì vậy" read as asking what the bot is
         if (followed := await dossier_followup(dispatcher, tracker, domain)) is not None:
             return followed  # "tại sao chậm vậy em" after a lookup
+        text = tracker.latest_message.get("text") or ""
+        if asks_something_else(text):
+            from actions.procedures import ActionNgoaiPhamVi  # it imports this module
+
+            return await ActionNgoaiPhamVi().run(dispatcher, tracker, domain)  # "mai Đà Nẵng có mưa không bot"
         dispatcher.utter_message(response="utter_hoi_bot")
         return []
 

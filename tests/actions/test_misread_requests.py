@@ -243,3 +243,14 @@ async def test_several_goods_asked_as_a_policy_question_get_each_licence(api_url
                                                             "hoi_chinh_sach"), {})
     said = " ".join(m["text"] for m in dispatcher.messages)
     assert "bán lẻ rượu" in said and "bán lẻ sản phẩm thuốc lá" in said
+
+
+@pytest.mark.parametrize(("text", "elsewhere"), [("mai Đà Nẵng có mưa không bot", True), ("bạn là ai", False),
+                                                 ("bot ơi giúp mình với", False), ("bạn là người hay máy vậy", False)])
+async def test_another_question_read_as_asking_what_the_bot_is_is_not_answered_by_the_help(
+        api_url: str, text: str, elsewhere: bool) -> None:
+    from actions.handoff import ActionHoiBot
+
+    dispatcher = CollectingDispatcher()
+    await ActionHoiBot().run(dispatcher, make_tracker(text, "hoi_bot"), {})
+    assert (dispatcher.messages[0].get("response") == "utter_hoi_bot") is not elsewhere
