@@ -24,7 +24,7 @@ from common.dossier_questions import wants_to_stop
 from common.phones import find_msisdn
 from common.privacy import mask_person_name, mask_phone
 from common.status import DossierStatus
-from common.text import fold_key
+from common.text import fold_key, nfc
 from content import replies, texts
 from dossier_api.client import Conflict, DossierApiError, DossierApiUnavailable, DossierNotFound
 from dossier_api.models import DeliveryIn
@@ -67,6 +67,11 @@ async def check_dossier(code: str) -> str | None:
         # in progress and far from its due date (the API, which has the last word, would refuse at the end)
         return texts.text("delivery.not_yet", code=dossier.code, due=replies.vn_date(dossier.due_date))
     return None
+
+
+# "..., địa chỉ 7 Bạch Đằng, phường Hải Châu": an address given after its label, to the end of the message.
+_ADDRESS_GIVEN = re.compile(r"(?:địa chỉ|dia chi|đ/c|address)\s*(?:là|la|:|-)?\s*(?P<address>\S.*?)[\s.]*$",
+                            re.IGNORECASE | re.S)
 
 
 def _fee_asked(text: str, dispatcher: CollectingDispatcher) -> bool:
@@ -200,7 +205,13 @@ class ValidateChuyenPhatForm(FormValidationAction):
         if name is None:
             dispatcher.utter_message(text=replies.delivery_bad_name())
             return {"cp_ten": None}
-        return {"cp_ten": name}
+        # "tên Võ Minh Tuấn, sđt 0914 …, địa chỉ 7 Bạch Đằng": the phone and the address given with it
+        given: dict[str, Any] = {"cp_ten": name}
+        if (phone := find_msisdn(text)) is not None:
+            given["cp_sdt"] = phone
+        if (address := _ADDRESS_GIVEN.search(nfc(text))) is not None and 10 <= len(address["address"]) <= 300:
+            given["cp_dia_chi"] = " ".join(address["address"].split())
+        return given
 
     async def validate_cp_sdt(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: DomainDict) -> dict[str, Any]:

@@ -99,3 +99,15 @@ async def test_the_fee_asked_at_the_forms_questions_is_told_and_the_question_sta
         assert await validate("phí bao nhiêu vậy", dispatcher, make_tracker("phí bao nhiêu vậy", "hoi_le_phi"),
                               {}) == {slot: None}
         assert "25.000" in dispatcher.messages[0]["text"]
+
+
+async def test_a_name_given_with_the_phone_and_the_address_fills_all_three(api_url: str) -> None:
+    from actions.delivery import ValidateChuyenPhatForm
+
+    text = "tên Võ Minh Tuấn, sđt 0914 222 333, địa chỉ 7 Bạch Đằng, phường Hải Châu"
+    given = await ValidateChuyenPhatForm().validate_cp_ten(text, CollectingDispatcher(),
+                                                           make_tracker(text, "chuyen_phat_ket_qua"), {})
+    assert given == {"cp_ten": "Võ Minh Tuấn", "cp_sdt": "84914222333", "cp_dia_chi": "7 Bạch Đằng, phường Hải Châu"}
+    alone = await ValidateChuyenPhatForm().validate_cp_ten("Phạm Thị Hoa", CollectingDispatcher(),
+                                                           make_tracker("Phạm Thị Hoa", "chuyen_phat_ket_qua"), {})
+    assert alone == {"cp_ten": "Phạm Thị Hoa"}
