@@ -190,6 +190,10 @@ async def answers_the_last_question(dispatcher: CollectingDispatcher, tracker: T
     if (response := wordless_answer(text)) is not None:
         dispatcher.utter_message(response=response)
         return []
+    from actions.rating import ActionDanhGia, rating_asked, score_level
+
+    if rating_asked(tracker) and score_level(text) is not None:  # "5" typed to the rating's buttons
+        return await ActionDanhGia().run(dispatcher, tracker, domain)
     if asks_for_a_person(text):  # "gặp người thật đi, bot trả lời không đúng gì hết" the classifier could not place
         return await ActionGapCanBo().run(dispatcher, tracker, domain)
     if scolds_the_assistant(text):  # "bot ngu quá"

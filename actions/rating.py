@@ -33,6 +33,33 @@ def names_scale_only(text: str) -> bool:
     return re.search(r"(?<!\w)hai long(?!\w)", _SCALE.sub(" ", key)) is None
 
 
+# A score typed for the rating ("5", "4 sao", "2/5", "8 điểm"): out of 5 unless said out of 10.
+_SCORE = re.compile(r"^\s*(?P<n>\d{1,2})\s*(?:/\s*(?P<of>5|10)|sao|diem|stars?|points?)?\s*[.!]*\s*$")
+
+
+def score_level(text: str) -> str | None:
+    """The rating level a typed score means (4-5 of 5 pleased, 3 neutral, 1-2 displeased); None if none."""
+    match = _SCORE.match(fold_key(text))
+    if match is None:
+        return None
+    n, of = int(match["n"]), int(match["of"] or (10 if int(match["n"]) > 5 else 5))
+    if not 1 <= n <= of:
+        return None
+    share = n / of
+    level = RatingLevel.HAI_LONG if share >= 0.8 else RatingLevel.BINH_THUONG if share >= 0.6 else (
+        RatingLevel.KHONG_HAI_LONG)
+    return level.value
+
+
+def rating_asked(tracker: Tracker) -> bool:
+    """Whether the bot's last message asked for a rating (its buttons rate)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "bot":
+            return any(str(b.get("payload") or "").startswith("/danh_gia")
+                       for b in (event.get("data") or {}).get("buttons") or [])
+    return False
+
+
 class ActionDanhGia(DossierAction):
     """Stores the rating given in the message, or asks for one with buttons."""
 
@@ -52,7 +79,7 @@ class ActionDanhGia(DossierAction):
             from actions.feedback import ActionPhanAnh  # it imports the lookup actions
 
             return await ActionPhanAnh().file(dispatcher, tracker, text)
-        value = latest_entity(tracker, "muc_do")
+        value = latest_entity(tracker, "muc_do") or (score_level(text) if rating_asked(tracker) else None)
         if value == RatingLevel.HAI_LONG.value and names_scale_only(tracker.latest_message.get("text") or ""):
             value = None  # "tôi muốn đánh giá mức độ hài lòng": asked which level, not stored as pleased
         if value not in {level.value for level in RatingLevel}:

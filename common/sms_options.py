@@ -66,16 +66,21 @@ async def _numbered(redis: Any, key: str, text: str) -> str | None:
     return payloads[index] if 0 <= index < len(payloads) else None
 
 
+# Buttons of a rating: a number typed to them is a score ("5" is very pleased, "1" not the first button).
+SCORE_PAYLOADS = ("/danh_gia", "/csat_")
+
+
 def _shown_key(sender: str) -> str:
     return f"chat:options:{sender}"
 
 
 async def remember_shown(redis: Any, sender: str, messages: Sequence[_Message]) -> None:
     """Remember the buttons of the last reply shown with buttons to a chat ``sender`` for
-    :func:`chosen_shown`; a reply without buttons, or whose buttons are numbers themselves (times,
-    dates: "9" is 9 o'clock, not the ninth), forgets them."""
+    :func:`chosen_shown`; a reply without buttons, whose buttons are numbers themselves (times,
+    dates: "9" is 9 o'clock, not the ninth) or a rating's (a number is a score), forgets them."""
     buttons = next((m.buttons for m in reversed(messages) if m.buttons), ())
-    if not buttons or any(ch.isdigit() for b in buttons for ch in b.title):
+    if not buttons or any(ch.isdigit() for b in buttons for ch in b.title) or any(
+            b.payload.startswith(SCORE_PAYLOADS) for b in buttons):
         await redis.delete(_shown_key(sender))
         return
     await redis.set(_shown_key(sender), json.dumps([b.payload for b in buttons]), ex=OPTIONS_TTL_S)

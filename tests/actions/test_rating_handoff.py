@@ -100,3 +100,23 @@ async def test_a_person_asked_for_in_a_question_about_the_bot_is_a_handoff_or_th
     plain = CollectingDispatcher()
     await ActionHoiBot().run(plain, make_tracker("bạn là ai vậy", "hoi_bot"), {})
     assert plain.messages[0]["response"] == "utter_hoi_bot"
+
+
+def test_a_typed_score_is_a_rating_level() -> None:
+    from actions.rating import score_level
+
+    assert [score_level(t) for t in ("5", "4 sao", "3", "2/5", "1", "9 điểm", "6", "0", "abc")] == [
+        "hai_long", "hai_long", "binh_thuong", "khong_hai_long", "khong_hai_long", "hai_long", "binh_thuong", None,
+        None]
+
+
+async def test_a_score_typed_to_the_ratings_buttons_is_stored_whatever_it_was_read_as(api_url: str) -> None:
+    from actions.policy import ActionChuaHieu
+
+    asked = "Anh/chị đánh giá mức độ hài lòng với dịch vụ của Sở Công Thương thế nào?"
+    tracker = make_tracker("5", "nlu_fallback", sender_id="web:typed-score")
+    tracker.events.insert(0, {"event": "bot", "text": asked, "data": {"buttons": [
+        {"title": "Hài lòng", "payload": '/danh_gia{"muc_do": "hai_long"}'}]}})
+    dispatcher = CollectingDispatcher()
+    await ActionChuaHieu().run(dispatcher, tracker, {})
+    assert "hài lòng" in dispatcher.messages[0]["text"].lower() and "Cảm ơn" in dispatcher.messages[0]["text"]

@@ -68,3 +68,11 @@ async def test_a_number_typed_on_a_chat_channel_chooses_among_the_last_buttons_s
     await sms_options.remember_shown(redis, sender, [BotMessage("Chọn một:", last)])
     await sms_options.remember_shown(redis, sender, [BotMessage("Cảm ơn anh/chị.")])
     assert await sms_options.chosen_shown(redis, sender, "1") is None  # a reply without buttons forgets them
+
+
+async def test_a_number_typed_to_a_ratings_buttons_is_left_to_be_read_as_a_score(redis) -> None:
+    sender = "web:typed-score"
+    rating = (Button("Hài lòng", '/danh_gia{"muc_do": "hai_long"}'),
+              Button("Không hài lòng", '/danh_gia{"muc_do": "khong_hai_long"}'))
+    await sms_options.remember_shown(redis, sender, [BotMessage("Anh/chị đánh giá thế nào?", rating)])
+    assert await sms_options.chosen_shown(redis, sender, "1") is None  # "1" is one star, not "Hài lòng"
