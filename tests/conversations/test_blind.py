@@ -11,6 +11,7 @@ BLIND3_DIR = BLIND_DIR.parent / "blind3"  # a third batch, written after this se
 BLIND4_DIR = BLIND_DIR.parent / "blind4"  # a fourth batch, what a new citizen gets (make eval-blind4)
 BLIND5_DIR = BLIND_DIR.parent / "blind5"  # a fifth batch, what a new citizen gets (make eval-blind5)
 BLIND6_DIR = BLIND_DIR.parent / "blind6"  # a sixth batch, what a new citizen gets (make eval-blind6)
+BLIND7_DIR = BLIND_DIR.parent / "blind7"  # a seventh batch, what a new citizen gets (make eval-blind7)
 
 SERVICES = {"lookup", "procedures", "rating", "appointments", "delivery", "feedback", "places", "notifications",
             "news", "handoff", "out_of_scope", "smalltalk"}
@@ -51,10 +52,17 @@ def test_the_sixth_batch_loads_with_known_checks_only() -> None:
     assert sum(c.channel == "sms" for c in sixth) >= 22
 
 
+def test_the_seventh_batch_loads_with_known_checks_only() -> None:
+    seventh = load_suite(BLIND7_DIR)
+    assert len(seventh) >= 70 and all(c.id.startswith("blind7-") for c in seventh)
+    assert {c.service for c in seventh} == SERVICES
+    assert sum(c.channel == "sms" for c in seventh) >= 20
+
+
 def test_blind_conversations_name_catalog_procedures_and_their_own_dossiers() -> None:
     ids = {p.id for p in load_catalog()}
     for conv in [*load_suite(BLIND_DIR), *load_suite(BLIND3_DIR), *load_suite(BLIND4_DIR),
-                 *load_suite(BLIND5_DIR), *load_suite(BLIND6_DIR)]:
+                 *load_suite(BLIND5_DIR), *load_suite(BLIND6_DIR), *load_suite(BLIND7_DIR)]:
         for turn in conv.turns:
             expect = turn.get("expect") or {}
             for key in PROCEDURE_CHECKS:
@@ -78,4 +86,7 @@ def test_the_blind_set_is_apart_from_the_main_suite() -> None:
     assert not (main_ids | blind_ids | third_ids) & fourth_ids
     fifth_ids = {c.id for c in load_suite(BLIND5_DIR)}
     assert not (main_ids | blind_ids | third_ids | fourth_ids) & fifth_ids
-    assert not (main_ids | blind_ids | third_ids | fourth_ids | fifth_ids) & {c.id for c in load_suite(BLIND6_DIR)}
+    sixth_ids = {c.id for c in load_suite(BLIND6_DIR)}
+    assert not (main_ids | blind_ids | third_ids | fourth_ids | fifth_ids) & sixth_ids
+    earlier = main_ids | blind_ids | third_ids | fourth_ids | fifth_ids | sixth_ids
+    assert not earlier & {c.id for c in load_suite(BLIND7_DIR)}
