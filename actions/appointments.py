@@ -12,7 +12,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import DossierAction, idempotency_key, last_bot_text, latest_entity
+from actions.base import DossierAction, idempotency_key, last_bot_text, last_buttons_ask, latest_entity
 from actions.feedback import file_if_report
 from actions.handoff import ActionGapCanBo, asks_how_to_reach
 from actions.lookup import ActionHoiHoSo
@@ -129,11 +129,7 @@ def cancels_the_booking_just_made(tracker: Tracker) -> bool:
 
 def booking_offered(tracker: Tracker) -> bool:
     """Whether the bot's last message offered days or slots to book (its buttons book)."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "bot":
-            return any(str(b.get("payload") or "").startswith("/dat_lich_hen")
-                       for b in (event.get("data") or {}).get("buttons") or [])
-    return False
+    return last_buttons_ask(tracker, "dat_lich_hen")
 
 
 def answers_the_booking(tracker: Tracker) -> bool:

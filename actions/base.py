@@ -63,6 +63,16 @@ def latest_entity(tracker: Tracker, entity: str) -> str | None:
     return next(tracker.get_latest_entity_values(entity), None)
 
 
+def last_buttons_ask(tracker: Tracker, intent: str) -> bool:
+    """Whether the bot's last message had a button for ``intent`` (its payload ``/<intent>...``): it offered
+    days to book, asked for a rating..."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "bot":
+            return any(str(b.get("payload") or "").startswith(f"/{intent}")
+                       for b in (event.get("data") or {}).get("buttons") or [])
+    return False
+
+
 def last_bot_text(tracker: Tracker) -> str:
     """What the bot said last before the latest user message ("" when nothing)."""
     seen_user = False

@@ -77,6 +77,10 @@ class ActionPhanAnh(DossierAction):
                 answered = await catalog_fact_reply(dispatcher, tracker, domain)
                 if answered is not None:
                     return answered
+                from actions.procedures import ActionHuongDanThuTuc, names_a_product
+
+                if names_a_product(text):  # a question about one of the sector's products: guidance, never a form
+                    return await ActionHuongDanThuTuc().run(dispatcher, tracker, domain)
                 return [FollowupAction("phan_anh_form")]
             led = _LED_CONTENT.match(text)  # "góp ý: nên làm thêm thứ 7": short, but said
             if not (led and len(led.group(1).split()) >= MIN_LED_WORDS) and (

@@ -51,7 +51,8 @@ _PEOPLE = ("nguoi that", "can bo", "nhan vien", "tu van vien", "chuyen vien", "n
 # Words of addressing the bot or asking what it does: a message read as "who are you" with three or more
 # other words asks something else ("mai Đà Nẵng có mưa không bot").
 _ADDRESS_WORDS = frozenset("""bot ad admin em oi ban may mi robot tro ly ao chatbot a ah nhe nha voi cho hoi toi minh
-    anh chi la ai gi the nao sao vay ha hi hello hey you are what who""".split())
+    anh chi la ai gi the nao sao vay ha hi hello hey you are what who nguoi that hay thuc ten real human machine
+    person name khong ko k phai co""".split())
 _HELP = re.compile(r"(?<!\w)(?:giup|ho tro|lam duoc|lam gi|chuc nang|help|huong dan|biet gi|co the|tinh nang|"
                    r"dich vu gi|can gi|hoi gi|what can)(?!\w)")
 

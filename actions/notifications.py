@@ -55,7 +55,7 @@ class ActionDangKyThongBao(DossierAction):
             return await ActionHoiHoSo().run(dispatcher, tracker, domain)  # a question about the dossier
         channel = channel_of(tracker)
         if channel not in PUSH_CHANNELS:
-            dispatcher.utter_message(text=texts.text("notify.web_cannot_push"))
+            dispatcher.utter_message(text=texts.text("notify.no_push_channel"))
             return []
         from actions.lookup import latest_topic  # it imports this module
 

@@ -86,6 +86,10 @@ class ActionHoiChinhSach(DossierAction):
             return []
         if (guided := await answers_which_procedure(dispatcher, tracker, domain)) is not None:
             return guided
+        from actions.smalltalk import dossier_followup  # it imports this module's importers
+
+        if (followed := await dossier_followup(dispatcher, tracker, domain)) is not None:
+            return followed  # "răng lại trễ rứa, ai chịu trách nhiệm" after a lookup: about that dossier
         from actions.procedures import catalog_first_reply  # it imports this module
 
         if (guided := await catalog_first_reply(dispatcher, tracker, domain)) is not None:

@@ -105,10 +105,19 @@ def resolve(text: str, matches: list[ProcedureMatch], open_acts: bool = True) ->
     close = close_matches(strong)
     if open_acts and names_only_a_family(text):
         # Only the named product's procedures ("cho hỏi về VPĐD": "về" met another one's words).
-        products = _facets().find(text)["san_pham"]
-        named = [m for m in close if m.procedure.product in products]
-        if len(named) == 1:
-            close = act_variants(named[0].procedure, strong)
+        found = _facets().find(text)
+        products = found["san_pham"]
+        of_product = [m for m in strong if m.procedure.product in products]
+        activities = _activity_groups(of_product)
+        if _LIST_WORDS.search(fold_key(text)):  # "về xăng dầu thì có những thủ tục nào": all of them
+            close = of_product
+        elif not found.get("hoat_dong") and len(activities) > 1:
+            # "cho hỏi về giấy phép rượu": its activities (bán buôn, bán lẻ, sản xuất...), each one's best
+            close = activities
+        else:
+            named = [m for m in close if m.procedure.product in products]
+            if len(named) == 1:
+                close = act_variants(named[0].procedure, strong)
     return Resolution(procedures=[m.procedure for m in close[:MAX_CHOICES]],
                       score=strong[0].score if strong else 0.0)
 
@@ -132,6 +141,18 @@ def _one_per_good(text: str, strong: list[ProcedureMatch]) -> list[Procedure] | 
             return None
         chosen.append(ranked[0].procedure)
     return chosen
+
+
+def _activity_groups(matches: list[ProcedureMatch]) -> list[ProcedureMatch]:
+    """The best match of each (product, activities) group, best first."""
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    best = []
+    for m in matches:
+        group = (m.procedure.product, tuple(m.procedure.activities))
+        if group not in seen:
+            seen.add(group)
+            best.append(m)
+    return best
 
 
 def act_variants(procedure: Procedure, matches: list[ProcedureMatch]) -> list[ProcedureMatch]:
@@ -544,7 +565,7 @@ async def catalog_fact_reply(dispatcher: CollectingDispatcher, tracker: Tracker,
         return None
     # A fee, time or documents question needs a good match; any other question a match as clear as
     # one that outweighs another agency's paper ("nhập khẩu ô tô cũ" is not the FDI trading licence).
-    clear = len(resolution.procedures) == 1 and resolution.score >= (
+    clear = (len(resolution.procedures) == 1 or resolution.each) and resolution.score >= (
         OURS_DESPITE_NLU if asks_a_fact else OURS_DESPITE_AGENCY)
     # Nothing else answers it: the procedures of the product it names (one, or its variants to choose from).
     named = any_question and all(p.product and p.product in _facets().find(text).get("san_pham", ())

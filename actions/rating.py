@@ -10,7 +10,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import DossierAction, channel_of, idempotency_key, latest_entity
+from actions.base import DossierAction, channel_of, idempotency_key, last_buttons_ask, latest_entity
+from common.codes import canonical_code
 from common.dossier_questions import is_report
 from common.status import RatingLevel
 from common.text import fold_key
@@ -53,11 +54,7 @@ def score_level(text: str) -> str | None:
 
 def rating_asked(tracker: Tracker) -> bool:
     """Whether the bot's last message asked for a rating (its buttons rate)."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "bot":
-            return any(str(b.get("payload") or "").startswith("/danh_gia")
-                       for b in (event.get("data") or {}).get("buttons") or [])
-    return False
+    return last_buttons_ask(tracker, "danh_gia")
 
 
 class ActionDanhGia(DossierAction):
@@ -84,7 +81,8 @@ class ActionDanhGia(DossierAction):
             value = None  # "tôi muốn đánh giá mức độ hài lòng": asked which level, not stored as pleased
         if value not in {level.value for level in RatingLevel}:
             dispatcher.utter_message(response="utter_hoi_muc_do")
-            return []
+            named = latest_entity(tracker, "ma_ho_so")  # "đánh giá hồ sơ <mã>": the level comes next, for it
+            return [SlotSet("ho_so_gan_nhat", canonical_code(named) or named)] if named else []
         level = RatingLevel(value)
         code = latest_entity(tracker, "ma_ho_so") or tracker.get_slot("ho_so_gan_nhat")
         key = idempotency_key(tracker)

@@ -117,6 +117,19 @@ def _without_weeks(key: str) -> str:
     return key
 
 
+# "tối" (evening) typed without marks is also "tôi" (I): without diacritics it counts only next to a time
+# or a day ("8h toi", "toi nay"); "sáng" (morning) said wins.
+_EVENING_PLAIN = re.compile(r"\d\s*(?:h|g|gio)?\s*\d*\s*toi(?!\w)|(?<!\w)toi (?:nay|mai|qua|thu)(?!\w)")
+
+
+def _in_the_evening(text: str, key: str) -> bool:
+    lowered = nfc(text).lower()
+    if re.search(r"(?<!\w)sáng(?!\w)", lowered):
+        return False
+    return (_has(key, "chieu") or re.search(r"(?<!\w)tối(?!\w)", lowered) is not None
+            or _EVENING_PLAIN.search(fold_key(lowered.replace("tôi", " "))) is not None)
+
+
 def parse_time(text: str) -> dt.time | None:
     """The time of day named in ``text`` (``9h``, ``9h30``, ``14:00``, ``2h chiều``), if any."""
     key = _without_weeks(fold_key(text))
@@ -129,7 +142,7 @@ def parse_time(text: str) -> dt.time | None:
     if not match:
         return None
     hour, minute = (int(match[1]), 30) if half else (int(match[1]), int(match[2] or 0))
-    if hour < 12 and (_has(key, "chieu") or _has(key, "toi")) and hour != 0:
+    if hour < 12 and hour != 0 and _in_the_evening(text, key):
         hour += 12
     if hour > 23 or minute > 59:
         return None

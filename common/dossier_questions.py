@@ -49,6 +49,7 @@ _FOLLOWUPS: dict[Followup, tuple[str, ...]] = {
         "tre bao nhieu ngay", "cham may ngay", "overdue", "late", "delayed",
         # "sao lâu rứa", "lâu quá vậy": a complaint about the wait, answered with where it stands
         "sao lau", "lau rua", "lau vay", "lau qua", "lau the", "lau ghe", "lau du vay",
+        "lam cham", "cham tre", "cham qua", "cham vay", "cham the", "cham rua", "ai chiu trach nhiem",
     ),
     Followup.WHEN: (
         "khi nao co ket qua", "bao gio co ket qua", "khi mo co ket qua", "bao chu co ket qua", "chung nao co",

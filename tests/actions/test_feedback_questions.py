@@ -227,3 +227,14 @@ async def test_the_number_of_the_ticket_filed_is_told_whatever_the_question_was_
     await ActionHoiBot().run(asked, make_tracker("số phiếu của tui là gì vậy", "hoi_bot", sender_id=author,
                                                  slots={"phieu_gan_nhat": number}), {})
     assert number in asked.messages[0]["text"]
+
+
+async def test_a_question_about_two_licences_read_as_a_complaint_gets_both_and_no_ticket(
+        api_url: str, seeded_db: Path) -> None:
+    author = "web:two-licences-question"
+    text = ("Công ty tôi làm đại lý, cần cả giấy phép bán buôn rượu lẫn bán buôn thuốc lá. Giấy bán buôn rượu thì lệ "
+            "phí bao nhiêu, mất mấy ngày?")
+    dispatcher = CollectingDispatcher()
+    await ActionPhanAnh().run(dispatcher, make_tracker(text, "phan_anh_kien_nghi", sender_id=author), {})
+    said = " ".join(m.get("text") or "" for m in dispatcher.messages)
+    assert "2.200.000" in said and _tickets_of(seeded_db, author) == 0

@@ -246,7 +246,8 @@ async def test_several_goods_asked_as_a_policy_question_get_each_licence(api_url
 
 
 @pytest.mark.parametrize(("text", "elsewhere"), [("mai Đà Nẵng có mưa không bot", True), ("bạn là ai", False),
-                                                 ("bot ơi giúp mình với", False), ("bạn là người hay máy vậy", False)])
+                                                 ("bot ơi giúp mình với", False), ("bạn là người hay máy vậy", False),
+                                                 ("bạn là ai vậy, người thật hay máy", False)])
 async def test_another_question_read_as_asking_what_the_bot_is_is_not_answered_by_the_help(
         api_url: str, text: str, elsewhere: bool) -> None:
     from actions.handoff import ActionHoiBot

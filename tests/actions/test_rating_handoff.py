@@ -120,3 +120,12 @@ async def test_a_score_typed_to_the_ratings_buttons_is_stored_whatever_it_was_re
     dispatcher = CollectingDispatcher()
     await ActionChuaHieu().run(dispatcher, tracker, {})
     assert "hài lòng" in dispatcher.messages[0]["text"].lower() and "Cảm ơn" in dispatcher.messages[0]["text"]
+
+
+async def test_the_dossier_named_when_asking_to_rate_is_the_one_the_level_is_for(
+        api_url: str, seeded_db: Path) -> None:
+    [dossier], _ = Database(seeded_db).dossiers("da_co_ket_qua", 1, 0)
+    asked = CollectingDispatcher()
+    entities = [{"entity": "ma_ho_so", "value": dossier.code}]
+    events = await ActionDanhGia().run(asked, make_tracker(f"đánh giá hồ sơ {dossier.code}", "danh_gia", entities), {})
+    assert {"event": "slot", "timestamp": None, "name": "ho_so_gan_nhat", "value": dossier.code} in events

@@ -97,3 +97,12 @@ def test_the_mai_of_a_promotion_or_of_waiting_is_not_tomorrow(text: str) -> None
 def test_tomorrow_beside_a_promotion_is_still_tomorrow() -> None:
     assert parse_day("khuyến mãi ngày mai có được không", dt.date(2026, 12, 2)) == dt.date(2026, 12, 3)
     assert parse_day("mai em lên", dt.date(2026, 12, 2)) == dt.date(2026, 12, 3)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("hẹn giúp tôi 10 giờ sáng thứ hai tuần tới", dt.time(10, 0)),  # "tôi" (I) folds like "tối" (evening)
+    ("hen toi 9h", dt.time(9, 0)), ("8h tối", dt.time(20, 0)), ("8h toi", dt.time(20, 0)),
+    ("cho tôi 3h chiều", dt.time(15, 0)),
+])
+def test_i_is_not_the_evening(text: str, expected: dt.time) -> None:
+    assert parse_time(text) == expected
