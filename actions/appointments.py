@@ -228,7 +228,8 @@ class ActionDatLichHen(DossierAction):
                 and not _wants(text, *CANCEL_WORDS)):
             return await ActionPhuDinh().run(dispatcher, tracker, domain)  # "không cần đâu", "sai rồi"
         if (intent in NOT_BOOKING and not names_day_or_time(tracker, local_now().date())
-                and not cancels_the_booking_just_made(tracker)):
+                and not cancels_the_booking_just_made(tracker)
+                and not _wants(text, "cua toi", "cua tui", "cua minh", "cua em", "da dat")):  # "lịch hẹn của tôi"
             dispatcher.utter_message(response=NOT_BOOKING[intent])
             return []
         try:

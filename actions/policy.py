@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from pathlib import Path
 
 from rasa_sdk import Tracker
@@ -158,6 +159,9 @@ class ActionHoiChinhSach(DossierAction):
         return buttons
 
 
+# One's own appointment asked about ("lịch hẹn của tôi", "số thứ tự của em ngày nào").
+_OWN = re.compile(r"(?<!\w)(?:cua toi|cua tui|cua em|cua minh|cua anh|cua chi|toi da dat|em da dat|da dat|my)(?!\w)")
+
 LOOKUP_KEYWORDS = frozenset({"tra cuu", "tra cuu ho so", "tracuu", "kiem tra ho so", "tra ho so", "tra"})
 
 
@@ -166,7 +170,12 @@ async def answers_the_last_question(dispatcher: CollectingDispatcher, tracker: T
     """A message the classifier could not place that answers what the conversation was about (a ward
     after "which ward?", a follow-up on the dossier just looked up: "sao lâu rứa"), asks for a booking
     on a day or at a time, or has no words ("👍")."""
-    from actions.appointments import ActionDatLichHen, asks_to_book, cancels_the_booking_just_made  # importers
+    from actions.appointments import (  # importers
+        ActionDatLichHen,
+        asks_to_book,
+        cancels_the_booking_just_made,
+        names_appointment,
+    )
     from actions.delivery import ActionChuyenPhat, asks_about_the_delivery
     from actions.feedback import ticket_followup
     from actions.handoff import (
@@ -198,6 +207,8 @@ async def answers_the_last_question(dispatcher: CollectingDispatcher, tracker: T
 
     if rating_asked(tracker) and score_level(text) is not None:  # "5" typed to the rating's buttons
         return await ActionDanhGia().run(dispatcher, tracker, domain)
+    if names_appointment(text) and _OWN.search(fold_key(text)):  # "lịch hẹn của tôi là hôm nào nhỉ"
+        return await ActionDatLichHen().run(dispatcher, tracker, domain)
     if asks_for_a_person(text):  # "gặp người thật đi, bot trả lời không đúng gì hết" the classifier could not place
         return await ActionGapCanBo().run(dispatcher, tracker, domain)
     if scolds_the_assistant(text):  # "bot ngu quá"

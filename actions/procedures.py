@@ -404,6 +404,18 @@ class GuidanceAction(DossierAction):
                     return variant
         return Resolution(procedures=[previous])
 
+    async def _like_the_previous(self, tracker: Tracker, resolution: Resolution) -> Resolution:
+        """Variants left open by a product named after a procedure answer ("còn giấy thuốc lá thì mấy ngày"
+        after the wholesale alcohol licence): the procedure discussed if it is one of them, else the one
+        with its activity; the open choice otherwise."""
+        previous = await self.previous_procedure(tracker)
+        if previous is None:
+            return resolution
+        if previous.id in {p.id for p in resolution.procedures}:
+            return Resolution(procedures=[previous], score=resolution.score)
+        same = [p for p in resolution.procedures if p.activities == previous.activities and previous.activities]
+        return Resolution(procedures=same[:1], score=resolution.score) if len(same) == 1 else resolution
+
     async def previous_procedure(self, tracker: Tracker) -> Procedure | None:
         """The procedure discussed before, for a follow-up ("còn lệ phí thì sao")."""
         previous = tracker.get_slot("thu_tuc_gan_nhat")
@@ -489,6 +501,8 @@ class ActionHuongDanThuTuc(GuidanceAction):
                         and (weak.score < FOLLOW_UP_BELOW or len(weak.procedures) > 1)
                         and (answered := await self._policy_answer(dispatcher, tracker, text)) is not None):
                     return answered
+            elif len(resolution.procedures) > 1 and not resolution.each and pending is None:
+                resolution = await self._like_the_previous(tracker, resolution)
             events = await self.answer(dispatcher, tracker, intent, resolution, tuple(asked) if len(asked) > 1 else ())
         except DossierApiUnavailable:
             logger.warning("dossier API unavailable during procedure guidance", exc_info=True)

@@ -247,3 +247,16 @@ def test_another_businesss_booking_is_not_the_desks(text: str, elsewhere: bool) 
     from actions.appointments import books_elsewhere
 
     assert books_elsewhere(text) is elsewhere
+
+
+async def test_ones_own_appointment_asked_and_read_as_out_of_scope_is_listed(api_url: str) -> None:
+    from actions.procedures import ActionNgoaiPhamVi
+
+    day = (await dossier_client().appointment_days(5))[-1]
+    owner = "web:dates-my-appointment"
+    await ActionDatLichHen().run(CollectingDispatcher(), make_tracker(f"đặt lịch 10h ngày {day:%d/%m/%Y}",
+                                                                      "dat_lich_hen", sender_id=owner), {})
+    asked = CollectingDispatcher()
+    await ActionNgoaiPhamVi().run(asked, make_tracker("lịch hẹn của tôi là hôm nào nhỉ", "ngoai_pham_vi",
+                                                      sender_id=owner), {})
+    assert "10:00" in asked.messages[0]["text"] and f"{day:%d/%m/%Y}" in asked.messages[0]["text"]

@@ -390,3 +390,9 @@ async def test_a_foreign_invested_trader_asking_about_a_shop_next_gets_the_fdi_r
                            slots={"thu_tuc_gan_nhat": "giay_phep_kinh_doanh_fdi"})
     await ActionNgoaiPhamVi().run(dispatcher, tracker, {})
     assert "Giấy phép lập cơ sở bán lẻ" in dispatcher.messages[0]["text"]
+
+
+async def test_a_product_named_after_a_procedure_answer_keeps_its_activity(api_url: str) -> None:
+    [message], _ = await _run("còn giấy thuốc lá thì mấy ngày", "hoi_thoi_han",
+                              slots={"thu_tuc_gan_nhat": "ban_buon_ruou"})
+    assert "bán buôn sản phẩm thuốc lá" in message["text"] and "15 ngày" in message["text"]
