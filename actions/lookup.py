@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -21,6 +22,7 @@ from common.dates import local_now
 from common.dossier_questions import Followup, asks_reason, followup_of, forgot_the_code
 from common.settings import get_settings
 from common.stats import Count
+from common.text import fold_key
 from content import replies, texts
 from dossier_api.client import DossierApiUnavailable, DossierNotFound, InvalidDossierCode
 from dossier_api.models import Dossier
@@ -118,6 +120,27 @@ def codes_asked(tracker: Tracker) -> list[str]:
     return codes_in_message(tracker) or ([canonical_code(str(slot)) or str(slot)] if slot else [])
 
 
+# "còn bộ thứ hai thì sao", "hồ sơ thứ 1": one of the codes an earlier message gave, by its rank.
+_ORDINAL = re.compile(r"(?<!\w)(?:bo|ho so|ma|cai|hs|so)\s+(?:thu\s+)?(?P<n>nhat|hai|ba|1|2|3|dau|cuoi)(?!\w)")
+_RANKS = {"nhat": 0, "1": 0, "dau": 0, "hai": 1, "2": 1, "ba": 2, "3": 2, "cuoi": -1}
+
+
+def ranked_code(tracker: Tracker) -> str | None:
+    """The code a message points to by its rank among those of the last message that gave several
+    ("còn bộ thứ hai thì sao" after two codes); None when it points to none."""
+    text = tracker.latest_message.get("text") or ""
+    match = _ORDINAL.search(fold_key(text))
+    if match is None or find_codes(text):
+        return None
+    for event in reversed(tracker.events[:-1]):
+        if event.get("event") == "user":
+            codes = list(dict.fromkeys(m.code.canonical for m in find_codes(event.get("text") or "")))
+            if len(codes) > 1:
+                rank = _RANKS[match["n"]]
+                return codes[rank] if rank < len(codes) else None
+    return None
+
+
 SECOND_QUESTIONS = ("hoi_le_phi", "hoi_giay_to")  # a procedure's facts no dossier answers
 
 
@@ -192,6 +215,17 @@ class ActionTraCuuHoSo(DossierAction):
             await ActionGapCanBo().run(dispatcher, tracker, domain)
         return events
 
+    async def tell_one(self, dispatcher: CollectingDispatcher, tracker: Tracker, code: str) -> list[EventType]:
+        """The status of one dossier (a code pointed to, not typed), remembered as the latest."""
+        dossier = await self.lookup(dispatcher, code)
+        if dossier is None:
+            return []
+        if channel_of(tracker) == "sms":
+            dispatcher.utter_message(text=replies.dossier_statuses_sms([dossier], local_now().date()))
+        else:
+            dispatcher.utter_message(text=replies.dossier_status(dossier, local_now().date()), buttons=lookup_buttons())
+        return [SlotSet("thu_tuc_gan_nhat", dossier.procedure_id), SlotSet("ho_so_gan_nhat", dossier.code)]
+
     async def lookup(self, dispatcher: CollectingDispatcher, code: str) -> Dossier | None:
         """The dossier of ``code``; when there is none, the citizen is told why and None returned."""
         dossier, outcome, text = None, "found", ""
@@ -226,6 +260,8 @@ class ActionHoiHoSo(ActionTraCuuHoSo):
     ) -> list[EventType]:
         if codes_in_message(tracker):
             return await super().run(dispatcher, tracker, domain)
+        if (ranked := ranked_code(tracker)) is not None:  # "còn bộ thứ hai thì sao" after two codes
+            return await self.tell_one(dispatcher, tracker, ranked)
         text = tracker.latest_message.get("text") or ""
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         kind = followup_of(text)

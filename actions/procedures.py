@@ -464,10 +464,12 @@ class ActionHuongDanThuTuc(GuidanceAction):
             from actions.places import ActionTimDiaDiem
 
             return await ActionTimDiaDiem().run(dispatcher, tracker, domain)  # "còn cây xăng thì sao" after ATMs
+        from actions.lookup import ActionHoiHoSo, latest_topic, ranked_code  # it imports this module
+
+        if (ranked := ranked_code(tracker)) is not None:  # "còn bộ thứ hai thì sao" after two codes
+            return await ActionHoiHoSo().tell_one(dispatcher, tracker, ranked)
         if (tracker.get_slot("ho_so_gan_nhat") and followup_of(text) in (Followup.WHY, Followup.WHERE)
                 and not _names_a_product(text) and not text.startswith("/")):
-            from actions.lookup import ActionHoiHoSo, latest_topic  # it imports this module
-
             # "phải bổ sung cái chi", "mai em lên lấy, cần mang theo gì" about the dossier
             if latest_topic(tracker) == "ho_so_gan_nhat":
                 return await ActionHoiHoSo().run(dispatcher, tracker, domain)

@@ -123,3 +123,17 @@ async def test_a_booking_asked_beside_a_code_is_made_after_its_status(api_url: s
     status, booked = (m["text"] for m in dispatcher.messages)
     assert dossier.code in status and "09:00" in booked
     assert [(a.date, a.time) for a in await dossier_client().appointments(owner)] == [(day, "09:00")]
+
+
+async def test_the_second_of_two_codes_pointed_to_by_its_rank_is_looked_up(api_url: str, seeded_db: Path) -> None:
+    from actions.lookup import ActionHoiHoSo
+    from actions.procedures import ActionHuongDanThuTuc
+
+    first, second = Database(seeded_db).dossiers("dang_xu_ly", 2, 0)[0]
+    for action, intent in ((ActionHuongDanThuTuc, "hoi_thu_tuc"), (ActionHoiHoSo, "tra_cuu_ho_so")):
+        tracker = make_tracker("còn bộ thứ hai thì sao", intent, slots={"ho_so_gan_nhat": second.code})
+        tracker.events[:0] = [{"event": "user", "text": f"tra giúp 2 mã {first.code} và {second.code}"},
+                              {"event": "bot", "text": "…"}]
+        dispatcher = CollectingDispatcher()
+        await action().run(dispatcher, tracker, {})
+        assert second.code in dispatcher.messages[0]["text"] and first.code not in dispatcher.messages[0]["text"]
