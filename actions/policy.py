@@ -132,7 +132,18 @@ class ActionHoiChinhSach(DossierAction):
                                      buttons=await self._procedure_buttons(entry))
         self.linked = entry.procedures[0] if len(entry.procedures) == 1 else None
         await self._who_decides_too(dispatcher, entry, text)
+        if self.linked and channel_of(tracker) != "sms" and _HOW_TO_DO.search(fold_key(text)):
+            await self._procedure_facts(dispatcher, self.linked)
         return True
+
+    async def _procedure_facts(self, dispatcher: CollectingDispatcher, procedure_id: str) -> None:
+        """ "làm lại kiểu chi": after the rule, the fee and the time of the one procedure it links."""
+        try:
+            procedure = await self.client.get_procedure(procedure_id)
+        except DossierApiError:
+            return
+        if procedure.authority is None:
+            dispatcher.utter_message(text=f"{replies.procedure_fee(procedure)}\n{replies.procedure_time(procedure)}")
 
     async def _who_decides_too(self, dispatcher: CollectingDispatcher, entry: Entry, text: str) -> None:
         """A question that clearly names a procedure another body decides ("hộ kinh doanh bán rượu có
@@ -158,6 +169,10 @@ class ActionHoiChinhSach(DossierAction):
             buttons.append({"title": title, "payload": f'/hoi_thu_tuc{{"thu_tuc": "{procedure_id}"}}'})
         return buttons
 
+
+# "làm lại kiểu chi", "thủ tục thế nào": how to do it, so the linked procedure's fee and time follow the rule.
+_HOW_TO_DO = re.compile(r"(?<!\w)(?:lam sao|the nao|kieu chi|ra sao|lam gi|lam the nao|lam lai|xin lai|cap lai|"
+                        r"thu tuc|how do|how to)(?!\w)")
 
 # One's own appointment asked about ("lịch hẹn của tôi", "số thứ tự của em ngày nào").
 _OWN = re.compile(r"(?<!\w)(?:cua toi|cua tui|cua em|cua minh|cua anh|cua chi|toi da dat|em da dat|da dat|my)(?!\w)")

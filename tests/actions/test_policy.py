@@ -86,3 +86,16 @@ async def test_another_agencys_matter_the_base_does_not_know_gets_who_handles_it
     # A procedure of ours matched clearly by its words (no product facet) is answered too.
     [message], _ = await _ask("công ty vốn nước ngoài mở siêu thị")
     assert message["text"].startswith('Thủ tục "Cấp Giấy phép lập cơ sở bán lẻ của tổ chức kinh tế có vốn đầu tư')
+
+
+async def test_how_to_redo_a_licence_gets_the_rule_then_the_linked_procedures_fee_and_time(api_url: str) -> None:
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.policy import ActionHoiChinhSach
+    from tests.actions.conftest import make_tracker
+
+    dispatcher = CollectingDispatcher()
+    await ActionHoiChinhSach().run(dispatcher, make_tracker(
+        "giấy chứng nhận cửa hàng xăng dầu của tui bị rách rồi, làm lại kiểu chi", "hoi_chinh_sach"), {})
+    said = " ".join(m.get("text") or "" for m in dispatcher.messages)
+    assert "1.200.000" in said and "ngày làm việc" in said
