@@ -624,6 +624,17 @@ async def catalog_first_reply(dispatcher: CollectingDispatcher, tracker: Tracker
     return await action.run(dispatcher, tracker, domain)
 
 
+_ENGLISH = frozenset("the a an is are do does how what when where which who can i my we our you to for of in on "
+                     "with and or it this that be get need much many long".split())
+
+
+def _in_english(text: str) -> bool:
+    """A question typed in English ("How do I register a trade fair in Da Nang?"): its words meet the catalog's
+    Vietnamese ones only through the facets (a product named), so a weaker match is still the answer."""
+    words = re.findall(r"[a-z']+", text.lower())
+    return text.isascii() and len(words) >= 4 and sum(w in _ENGLISH for w in words) >= len(words) / 3
+
+
 async def validity_followup(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType] | None:
     """How long the licence of the procedure just discussed stays valid, asked in words the classifier
     did not place ("giay phep duoc may nam", "giấy này có hạn bao lâu"); None when it asks otherwise, names
@@ -692,7 +703,8 @@ class ActionNgoaiPhamVi(GuidanceAction):
         except DossierApiUnavailable:
             logger.warning("dossier API unavailable during the scope check", exc_info=True)
             matches = []
-        resolution = resolve(text, [m for m in matches if m.score >= OURS_DESPITE_NLU])
+        floor = MIN_SCORE if _in_english(text) and _names_a_product(text) else OURS_DESPITE_NLU
+        resolution = resolve(text, [m for m in matches if m.score >= floor])
         if resolution.agency is None and resolution.procedures and not _names_a_product(text) and (
                 len(resolution.procedures) > 1 or _matched_without_its_product(text, resolution)):
             # Out of scope for the NLU, and the search meets procedures only through general words,

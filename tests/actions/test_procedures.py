@@ -396,3 +396,13 @@ async def test_a_product_named_after_a_procedure_answer_keeps_its_activity(api_u
     [message], _ = await _run("còn giấy thuốc lá thì mấy ngày", "hoi_thoi_han",
                               slots={"thu_tuc_gan_nhat": "ban_buon_ruou"})
     assert "bán buôn sản phẩm thuốc lá" in message["text"] and "15 ngày" in message["text"]
+
+
+async def test_an_english_question_naming_a_product_the_nlu_called_out_of_scope_is_answered(api_url: str) -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionNgoaiPhamVi().run(dispatcher, make_tracker("How do I register a trade fair in Da Nang?",
+                                                           "ngoai_pham_vi"), {})
+    assert "hội chợ" in dispatcher.messages[0]["text"].lower()
+    declined = CollectingDispatcher()  # an English question about something else stays declined
+    await ActionNgoaiPhamVi().run(declined, make_tracker("How do I renew my passport?", "ngoai_pham_vi"), {})
+    assert "hội chợ" not in (declined.messages[0].get("text") or "").lower()
