@@ -66,7 +66,7 @@ _PERCENT = re.compile(r"\d+(?:[.,]\d+)?\s*%")
 def normalise(text: str) -> str:
     """Folded, lower-case, teencode-expanded words of ``text`` (``đc ko`` -> ``duoc khong``); a percentage
     is the words "phần trăm" (``giảm 60%`` asks what "bao nhiêu phần trăm" asks)."""
-    text = _PERCENT.sub(" phần trăm ", nfc(text))
+    text = _PERCENT.sub(" phan tram ", nfc(text))  # folded as the words are
     return " ".join(s.lemma for s in split_tokens(text, load_teencode()) if s.lemma != CODE_LEMMA)
 
 

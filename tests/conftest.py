@@ -62,11 +62,12 @@ def stack(redis_url: str, seeded_db: Path, tmp_path_factory: pytest.TempPathFact
                 os.environ[name] = value
 
 
-def seeded_dossier(stack: Stack, status: str, offset: int = 0) -> dict:
-    """A real dossier of the seeded reference API."""
-    params = {"status": status, "limit": 1, "offset": offset}
+def seeded_dossier(stack: Stack, status: str, offset: int = 0, undelivered: bool = False) -> dict:
+    """A real dossier of the seeded reference API (``undelivered``: the first from ``offset`` on whose result
+    nobody asked to be posted yet; other tests in the session post random ones)."""
+    params = {"status": status, "limit": 50, "offset": offset}
     page = stack.api_session().get(f"{stack.api_url}/api/v1/dossiers", params=params, timeout=10).json()
-    return page["items"][0]
+    return next(d for d in page["items"] if not (undelivered and d["delivery_requested"]))
 
 
 def new_session(chat_url: str) -> str:

@@ -194,7 +194,7 @@ async def test_queue_number_by_buttons(stack, bot) -> None:
 async def test_result_delivery_after_a_lookup_asks_only_the_rest(stack, bot) -> None:
     fake = bot
     chat = _chat_id()
-    dossier = seeded_dossier(stack, "da_co_ket_qua", offset=9)
+    dossier = seeded_dossier(stack, "da_co_ket_qua", offset=9, undelivered=True)
     fake.push_text(chat, f"/tracuu {dossier['code']}")
     await fake.wait_sent(1)
     for i, (say, asked) in enumerate([("gửi kết quả về nhà cho tôi", "Họ tên người nhận"),

@@ -126,7 +126,7 @@ def test_the_whole_staff_loop_in_a_browser(browser, stack: Stack) -> None:
     assert staff.locator("#training").inner_text().count("xem bảng so sánh") == 1
 
     # An admin promotes it while a citizen's form is half filled; the form goes on.
-    dossier = seeded_dossier(stack, "da_co_ket_qua", offset=11)
+    dossier = seeded_dossier(stack, "da_co_ket_qua", offset=11, undelivered=True)
     chat = Conversation(stack)
     assert "nhập mã hồ sơ" in chat.say("tôi muốn nhận kết quả qua bưu điện")
     assert "Họ tên người nhận" in chat.say(dossier["code"])

@@ -134,7 +134,7 @@ def test_feedback_in_one_message_and_in_two(stack: Stack) -> None:
 
 
 def test_result_delivery_collects_checks_and_tracks(stack: Stack) -> None:
-    dossier = seeded_dossier(stack, "da_co_ket_qua", offset=7)
+    dossier = seeded_dossier(stack, "da_co_ket_qua", offset=7, undelivered=True)
     chat = Conversation(stack)
     assert "nhập mã hồ sơ" in chat.say("tôi muốn nhận kết quả qua bưu điện")
     assert "Họ tên người nhận" in chat.say(dossier["code"])
