@@ -20,7 +20,6 @@ from common import stats
 from common.codes import canonical_code, find_codes, is_bare_code_attempt, looks_like_code_attempt, without_codes
 from common.dates import local_now
 from common.dossier_questions import Followup, asks_reason, followup_of, forgot_the_code
-from common.settings import get_settings
 from common.stats import Count
 from common.text import fold_key
 from content import replies, texts
@@ -67,7 +66,7 @@ class ValidateTraCuuForm(FormValidationAction):
             if guided is None and asks_for_a_person(text):  # "hồ sơ trễ hạn, muốn gặp lãnh đạo sở": a person
                 guided = await ActionGapCanBo().run(dispatcher, tracker, domain)
             if guided is None and forgot_the_code(text):  # "em không nhớ mã": where the code is, not "give it"
-                dispatcher.utter_message(text=texts.text("lookup.forgot_code", hotline=get_settings().hotline))
+                dispatcher.utter_message(text=replies.forgot_code())
                 guided = []
             if guided is not None:
                 return [*guided, SlotSet("requested_slot", None), ActiveLoop(None)]

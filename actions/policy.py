@@ -20,7 +20,6 @@ from rasa_sdk.types import DomainDict
 from actions.base import DossierAction, channel_of
 from common.delivery import DELIVERY_FEE_VND, asks_delivery_fee
 from common.dossier_questions import forgot_the_code, is_question
-from common.settings import get_settings
 from common.text import fold_key
 from content import replies, texts
 from dossier_api.client import DossierApiError
@@ -234,7 +233,7 @@ async def answers_the_last_question(dispatcher: CollectingDispatcher, tracker: T
     if (told := await ticket_followup(dispatcher, tracker)) is not None:  # "khi nào có trả lời" after filing
         return told
     if forgot_the_code(text):  # "em không nhớ mã, chỉ nhớ tên công ty"
-        dispatcher.utter_message(text=texts.text("lookup.forgot_code", hotline=get_settings().hotline))
+        dispatcher.utter_message(text=replies.forgot_code())
         return []
     return await dossier_followup(dispatcher, tracker, domain)
 

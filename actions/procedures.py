@@ -609,14 +609,12 @@ async def catalog_first_reply(dispatcher: CollectingDispatcher, tracker: Tracker
         return None
     action = ActionHuongDanThuTuc()
     try:
-        if (await action.search(text)).each:
-            return await action.run(dispatcher, tracker, domain)
-        if any(w in _ASKING for w in words) or "?" in text:
-            return None
-        matches = await action.client.search_procedures(text, limit=1)
+        matches = await action.client.search_procedures(text, limit=MAX_CHOICES + 3)
     except DossierApiUnavailable:
         return None
-    if not matches:
+    if resolve(text, matches).each:
+        return await action.run(dispatcher, tracker, domain)
+    if any(w in _ASKING for w in words) or "?" in text or not matches:
         return None
     name = set(re.findall(r"\w+", fold_key(matches[0].procedure.name)))
     if sum(w in name for w in words) < NAME_SHARE * len(words):

@@ -190,6 +190,11 @@ def ticket_not_found(number: str) -> str:
     return text("feedback.ticket.not_found", number=number, hotline=get_settings().hotline)
 
 
+def forgot_code() -> str:
+    """Told a citizen who has no dossier code to give: where it is printed, and how to be looked up by name."""
+    return text("lookup.forgot_code", hotline=get_settings().hotline)
+
+
 def dossier_not_found(code: str) -> str:
     """Reply for a well-formed code that no dossier has (or that another agency issued)."""
     settings = get_settings()
