@@ -354,15 +354,19 @@ class GuidanceAction(DossierAction):
                     also: tuple[str, ...]) -> None:
         """Utter ``intent``'s aspect (and ``also``'s) of one procedure, or who decides it."""
         hotline = self.settings.hotline
-        if procedure.authority is not None and tracker.get_slot("thu_tuc_gan_nhat") == procedure.id and (
-                intent in ANSWERS and intent != "hoi_thu_tuc"):
+        said = tracker.latest_message.get("text") or ""
+        told_before = tracker.get_slot("thu_tuc_gan_nhat") == procedure.id
+        if procedure.authority is not None and asks_validity(said):
+            # "giấy đó có hạn mấy năm": the licence's validity and who issues it, after its answer or first
+            lines = [] if told_before else [replies.procedure_elsewhere(procedure, hotline)]
+            dispatcher.utter_message(text="\n".join([*lines, replies.elsewhere_validity(procedure, hotline)]))
+        elif procedure.authority is not None and told_before and intent in ANSWERS and intent != "hoi_thu_tuc":
             # "phí bao nhiêu" after being told who decides it: that body's, said once, not the whole answer again
             dispatcher.utter_message(text=replies.elsewhere_aspect(procedure, intent, hotline))
         elif procedure.authority is not None:
             dispatcher.utter_message(text=replies.procedure_elsewhere(procedure, hotline))
         else:
             asked = [intent, *(a for a in also if a != intent)]
-            said = tracker.latest_message.get("text") or ""
             if asks_validity(said):
                 # "có thời hạn mấy năm": the licence's validity, not the processing time (nor a summary),
                 # unless that is asked too ("..., và xin mất mấy ngày")

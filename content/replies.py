@@ -342,6 +342,16 @@ def elsewhere_aspect(p: Procedure, intent: str, hotline: str) -> str:
                 authority=a.name, where=a.where, hotline=hotline)
 
 
+def elsewhere_validity(p: Procedure, hotline: str) -> str:
+    """How long the licence of a procedure another body decides stays valid (the catalog's
+    figure when it has one) and who issues it."""
+    a = p.authority
+    if a is None:
+        return procedure_validity(p, hotline)
+    key = "procedure.elsewhere_validity" if p.validity else "procedure.elsewhere_validity_unknown"
+    return text(key, name=p.name, validity=p.validity or "", authority=a.name, where=a.where, hotline=hotline)
+
+
 def other_agency_matter(name: str, where: str, legal_basis: str, review: bool, hotline: str) -> str:
     """Another agency's matter (passport, marriage, land...): who handles it and where."""
     return (text("procedure.other_agency", name=name, where=where, legal_basis=legal_basis, hotline=hotline)

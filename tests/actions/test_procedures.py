@@ -317,6 +317,16 @@ async def test_how_long_a_licence_stays_valid_is_its_validity_not_the_processing
     assert "10 ngày làm việc" in time["text"]
 
 
+async def test_the_validity_of_a_licence_another_body_issues_is_its_validity_and_who_renews_it(api_url: str) -> None:
+    slots = {"thu_tuc_gan_nhat": "ban_le_thuoc_la"}
+    [follow], _ = await _run("giấy đó có hạn mấy năm", "hoi_thoi_han", slots=slots)
+    assert "05 năm" in follow["text"] and "cấp xã" in follow["text"] and "Căn cứ" not in follow["text"]
+    [first], _ = await _run("giấy phép bán lẻ rượu có hiệu lực bao lâu", "hoi_thoi_han")
+    assert "05 năm" in first["text"] and "không do Sở Công Thương giải quyết" in first["text"]
+    [time], _ = await _run("xin giấy đó mất mấy ngày", "hoi_thoi_han", slots=slots)
+    assert "05 năm" not in time["text"] and time["text"].startswith("Thời hạn giải quyết")
+
+
 async def test_the_postal_fee_asked_as_a_procedure_question_is_the_delivery_fee(api_url: str) -> None:
     [fee], _ = await _run("phí gửi bưu điện bao nhiêu", "hoi_le_phi")
     assert "25.000" in fee["text"]
