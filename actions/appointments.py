@@ -123,7 +123,7 @@ def cancels_the_booking_just_made(tracker: Tracker) -> bool:
     """ "hủy đi", "thôi bỏ lịch" right after the bot booked a place: that booking is to be cancelled."""
     text = tracker.latest_message.get("text") or ""
     booked = texts.template("appointment.booked").split("{", 1)[0]
-    return (not text.startswith("/") and len(fold_key(text).split()) <= 6 and _wants(text, *CANCEL_WORDS)
+    return (not text.startswith("/") and len(fold_key(text).split()) <= 8 and _wants(text, *CANCEL_WORDS)
             and last_bot_text(tracker).startswith(booked))
 
 

@@ -109,11 +109,19 @@ class ActionHuyDangKy(DossierAction):
 
         if latest_entity(tracker, "chu_de") or leaves_news(tracker.latest_message.get("text") or ""):
             return await ActionHuyNhanTin().run(dispatcher, tracker, domain)  # "hủy nhận tin xăng dầu"
-        from actions.appointments import ActionDatLichHen, asks_to_move, names_appointment, names_day_or_time
+        from actions.appointments import (
+            ActionDatLichHen,
+            asks_to_move,
+            cancels_the_booking_just_made,
+            names_appointment,
+            names_day_or_time,
+        )
 
         text = tracker.latest_message.get("text") or ""
-        if names_appointment(text) or (asks_to_move(text) and names_day_or_time(tracker, local_now().date())):
-            # "thôi khỏi, hủy lịch giúp em"; "à thôi đổi qua 10h30 cùng ngày đó nha"
+        if names_appointment(text) or cancels_the_booking_just_made(tracker) or (
+                asks_to_move(text) and names_day_or_time(tracker, local_now().date())):
+            # "thôi khỏi, hủy lịch giúp em"; "thôi em bận rồi, hủy giúp em" right after booking;
+            # "à thôi đổi qua 10h30 cùng ngày đó nha"
             return await ActionDatLichHen().run(dispatcher, tracker, domain)
         return await self.leave_dossiers(dispatcher, tracker)
 

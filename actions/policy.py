@@ -260,12 +260,15 @@ class ActionChuaHieu(ActionHoiChinhSach):
             return guided
         if (followed := await answers_the_last_question(dispatcher, tracker, domain)) is not None:
             return followed
-        from actions.procedures import catalog_first_reply, validity_followup  # it imports this module
+        # it imports this module
+        from actions.procedures import ActionHuongDanThuTuc, catalog_first_reply, validity_followup
 
         if (guided := await catalog_first_reply(dispatcher, tracker, domain)) is not None:
             return guided  # a procedure's name pasted, several goods' licences
         if (validity := await validity_followup(dispatcher, tracker)) is not None:
             return validity
+        if (followed := await ActionHuongDanThuTuc().answer_follow_up(dispatcher, tracker)) is not None:
+            return followed  # "còn nếu em bán sỉ cho mấy tiệm khác thì phí nhiêu" after bán lẻ thuốc lá
         if text.strip() and not text.startswith("/") and await self.reply_from_knowledge(dispatcher, tracker, text):
             return self.follow_up_slots()
         if text.strip() and not text.startswith("/") and other_agency(text) is not None:

@@ -96,19 +96,22 @@ def resolve(text: str, matches: list[ProcedureMatch], open_acts: bool = True) ->
     amendment... are offered, not the new licence the ranking prefers."""
     strong = [m for m in matches if m.score >= MIN_SCORE]
     agency = other_agency(text)
-    if agency is not None and agency.yields and _names_a_product(text):
-        agency = None  # "giấy phép kinh doanh khí đốt hóa lỏng": the product named (a facet's word) is ours
+    named = _facets().find(text)
+    ours = named.get("san_pham") or named.get("hoat_dong", set()) & NAMED_ONLY_ACTIVITIES
+    if agency is not None and agency.yields and ours:
+        # "giấy phép kinh doanh khí đốt hóa lỏng", "công ty vốn Hàn xin giấy phép kinh doanh": what is named is ours
+        agency = None
     if agency is not None and not (strong and strong[0].score >= OURS_DESPITE_AGENCY):
         return Resolution(agency=agency)
     if (each := _one_per_good(text, strong)) is not None:
         return Resolution(procedures=each, score=strong[0].score, each=True)
     close = close_matches(strong)
+    found = named
+    # Only the named product's procedures ("cho hỏi về VPĐD": "về" met another one's words).
+    of_product = [m for m in strong if m.procedure.product in found.get("san_pham", ())]
+    activities = _activity_groups(of_product)
     if open_acts and names_only_a_family(text):
-        # Only the named product's procedures ("cho hỏi về VPĐD": "về" met another one's words).
-        found = _facets().find(text)
         products = found["san_pham"]
-        of_product = [m for m in strong if m.procedure.product in products]
-        activities = _activity_groups(of_product)
         if _LIST_WORDS.search(fold_key(text)):  # "về xăng dầu thì có những thủ tục nào": all of them
             close = of_product
         elif not found.get("hoat_dong") and len(activities) > 1:
@@ -118,6 +121,9 @@ def resolve(text: str, matches: list[ProcedureMatch], open_acts: bool = True) ->
             named = [m for m in close if m.procedure.product in products]
             if len(named) == 1:
                 close = act_variants(named[0].procedure, strong)
+    elif len(activities) > 1 and asks_of_a_product_only(text):
+        # "giấy phép thuốc lá lệ phí nhiêu vậy": the fee of which one, bán buôn (the department's) or bán lẻ?
+        close = activities
     return Resolution(procedures=[m.procedure for m in close[:MAX_CHOICES]],
                       score=strong[0].score if strong else 0.0)
 
@@ -170,12 +176,12 @@ def act_variants(procedure: Procedure, matches: list[ProcedureMatch]) -> list[Pr
 _TOPIC_WORDS = frozenset("""
     giay phep thu tuc huong dan thong tin tim hieu linh vuc ve cua cac viec cho hoi toi minh em anh chi ad
     a oi nhe voi giup the nao sao ra gi thi con vay z ha
-    co nhung loai danh sach tat ca liet ke gom ke
+    co nhung loai danh sach tat ca liet ke gom ke may
     """.split())
 
 
-_LIST_WORDS = re.compile(r"(?<!\w)(?:nhung|cac|nao|danh sach|liet ke|tat ca|co may|may loai|gom nhung|list|which)"
-                         r"(?!\w)")
+_LIST_WORDS = re.compile(r"(?<!\w)(?:nhung|cac|nao|danh sach|liet ke|tat ca|co may|may loai|may thu tuc|gom nhung|"
+                         r"list|which)(?!\w)")
 
 
 def names_only_a_family(text: str) -> bool:
@@ -187,6 +193,17 @@ def names_only_a_family(text: str) -> bool:
     if not named.get("san_pham") or named.get("hanh_vi") or aspects_of(text):
         return False
     return all(w in _TOPIC_WORDS for w in _facets().other_words(text))
+
+
+def asks_of_a_product_only(text: str) -> bool:
+    """Whether ``text`` asks a fact (fee, time...) of a licensed good's licence and names nothing
+    else of it ("giấy phép thuốc lá lệ phí nhiêu vậy": bán buôn and bán lẻ differ in fee and in who
+    issues them): no activity, no word but a question's."""
+    named = _facets().find(text)
+    goods = named.get("san_pham", set()) & set(LICENSED_GOODS)
+    if text.startswith("/") or not goods or named.get("hoat_dong") or not aspects_of(text):
+        return False
+    return all(w in QUESTION_WORDS or w in _TOPIC_WORDS for w in _facets().other_words(text))
 
 
 @lru_cache(maxsize=1)
@@ -429,6 +446,36 @@ class GuidanceAction(DossierAction):
             return await self.client.get_procedure(previous)
         except DossierNotFound:
             return None
+
+    async def answer_follow_up(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType] | None:
+        """A message the classifier could not place, or took for out of scope, after a procedure
+        answer: another variant of it named ("còn nếu em bán sỉ thì phí nhiêu", "nếu chạy cả Huế
+        thì sao"), or one of its facts asked and nothing else named ("vay xin giay do mat bao
+        nhieu tien"), answered about that one. None when it is neither."""
+        text = tracker.latest_message.get("text") or ""
+        if text.startswith("/") or other_agency(text) is not None or asks_delivery_fee(text):
+            return None
+        aspect = aspect_of(text)
+        if (variant := await self._variant_named(tracker)) is not None:
+            return await self.answer(dispatcher, tracker, aspect, variant)
+        if not aspects_of(text) or _names_a_product(text):
+            return None
+        if (previous := await self.previous_procedure(tracker)) is None:
+            return None
+        return await self.answer(dispatcher, tracker, aspect, Resolution(procedures=[previous]))
+
+    async def _variant_named(self, tracker: Tracker) -> Resolution | None:
+        """Another variant of the procedure just discussed, named by an activity, an act or provinces
+        and nothing else of another product; None otherwise."""
+        text = tracker.latest_message.get("text") or ""
+        named = _facets().find(text)
+        if named.get("san_pham") or not any(named.get(k) for k in ("hoat_dong", "hanh_vi", "tinh_thanh")):
+            return None
+        previous = await self.previous_procedure(tracker)
+        if previous is None or not (previous.product or set(previous.activities) & NAMED_ONLY_ACTIVITIES):
+            return None
+        variant = await self._follow_up(tracker, Resolution(procedures=[previous]))
+        return variant if variant.procedures and variant.procedures[0].id != previous.id else None
 
 
 # "giá xăng hôm nay", "giá gas bao nhiêu": the price of the goods, not a licence's fee.
@@ -696,9 +743,8 @@ class ActionNgoaiPhamVi(GuidanceAction):
             return filed
         if (validity := await validity_followup(dispatcher, tracker)) is not None:
             return validity  # "giấy phép được mấy năm" after a procedure answer
-        if (variant := await self._variant_named(tracker)) is not None:
-            # "nếu chạy luôn cả Huế với Quảng Ngãi thì sao" after the promotion registration: its variant
-            return await self.answer(dispatcher, tracker, aspect_of(tracker.latest_message.get("text") or ""), variant)
+        if (followed := await self.answer_follow_up(dispatcher, tracker)) is not None:
+            return followed  # "nếu chạy luôn cả Huế với Quảng Ngãi thì sao" after the promotion registration
         text = tracker.latest_message.get("text") or ""
         try:
             matches = await self.client.search_procedures(text, limit=MAX_CHOICES + 3) if text.strip() else []
@@ -723,18 +769,3 @@ class ActionNgoaiPhamVi(GuidanceAction):
             return []
         dispatcher.utter_message(response="utter_ngoai_pham_vi")
         return []
-
-    async def _variant_named(self, tracker: Tracker) -> Resolution | None:
-        """Another variant of the procedure just discussed, named by an activity, an act or provinces
-        and nothing else of another product; None otherwise."""
-        text = tracker.latest_message.get("text") or ""
-        if text.startswith("/") or other_agency(text) is not None:
-            return None
-        named = _facets().find(text)
-        if named.get("san_pham") or not any(named.get(k) for k in ("hoat_dong", "hanh_vi", "tinh_thanh")):
-            return None
-        previous = await self.previous_procedure(tracker)
-        if previous is None or not (previous.product or set(previous.activities) & NAMED_ONLY_ACTIVITIES):
-            return None
-        variant = await self._follow_up(tracker, Resolution(procedures=[previous]))
-        return variant if variant.procedures and variant.procedures[0].id != previous.id else None

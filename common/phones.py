@@ -8,6 +8,12 @@ import re
 _PHONE_IN_TEXT = re.compile(r"(?<![\d+])(?:\+\s*84|\(?0?84\)?|0)(?:[\s.\-()]{0,2}\d){8,10}(?!\d)")
 
 
+# The national numbering plan since 2018: mobile numbers are 0 + 9 digits (03x, 05x, 07x, 08x, 09x), fixed
+# lines 0 + 10 digits (02xx, 0236 in Đà Nẵng); "0905 11 22 3" is a number typed short, not a number.
+_MOBILE = re.compile(r"84[35789]\d{8}")
+_LANDLINE = re.compile(r"842\d{9}")
+
+
 def normalize_msisdn(phone: str) -> str | None:
     """A Vietnamese number in international form without '+': ``0901234567`` -> ``84901234567``."""
     digits = re.sub(r"[\s.\-()]", "", phone or "")
@@ -17,7 +23,7 @@ def normalize_msisdn(phone: str) -> str | None:
         return None
     if digits.startswith("0"):
         digits = "84" + digits[1:]
-    return digits if digits.startswith("84") and 10 <= len(digits) <= 12 else None
+    return digits if _MOBILE.fullmatch(digits) or _LANDLINE.fullmatch(digits) else None
 
 
 def find_msisdn(text: str) -> str | None:

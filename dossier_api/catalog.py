@@ -192,7 +192,8 @@ def _facet_score(procedure: Procedure, named: dict[str, set[str]]) -> float:
         wanted = named.get(facet, set())
         if attribute == "acts" and not wanted:
             score += DEFAULT_ACT_BONUS if DEFAULT_ACT in have else 0.0
-        elif wanted and have and not wanted & have:
+        elif wanted and not wanted & have and (have or wanted & NAMED_ONLY_ACTIVITIES):
+            # (a procedure without activities lacks one meant only when named: "công ty vốn Hàn")
             score += FACET_MISMATCH[attribute]
         elif wanted & have and (attribute != "activities" or product_named):
             # An activity counts for the procedure only with its product ("đăng ký" alone
@@ -336,8 +337,11 @@ class CatalogIndex:
             if set(procedure.activities) & NAMED_ONLY_ACTIVITIES - named.get("hoat_dong", set()):
                 continue  # meant only when named: several provinces, foreign investment
             facets = _facet_score(procedure, named)
-            # No shared word, but the named product fits ("wholesale alcohol licence").
-            if score <= 0 and not (procedure.product and procedure.product in named.get("san_pham", ())):
+            # No shared word, but the named product fits ("wholesale alcohol licence"), or the activity
+            # meant only when named ("a foreign-invested company ... what is the fee").
+            fits = (procedure.product and procedure.product in named.get("san_pham", ())) or (
+                set(procedure.activities) & NAMED_ONLY_ACTIVITIES & named.get("hoat_dong", set()))
+            if score <= 0 and not fits:
                 continue
             # A whole keyword phrase typed by the citizen is strong evidence.
             score += sum(2.0 * len(k.split()) for k in keywords if f" {k} " in folded_query)

@@ -193,7 +193,7 @@ class Lexicon:
         # Ambiguous phrases typed without diacritics, allowed unless a neighbour says otherwise:
         # phrase -> {"next": words, "prev": words} (folded), e.g. "cho mình hỏi" is not "chợ".
         self._plain_unless = {
-            tuple(fold_key(str(p)).split()): {k: {fold_key(w) for w in v} for k, v in rule.items()}
+            tuple(fold_key(str(p)).split()): {k: {fold_key(str(w)) for w in v} for k, v in rule.items()}
             for p, rule in (plain_unless or {}).items()
         }
         for entity, values in entries.items():
@@ -261,7 +261,10 @@ class Lexicon:
             return False
         after = tokens[last + 1].lemma.split()[0] if last + 1 < len(tokens) else ""
         before = tokens[first - 1].lemma.split()[-1] if first > 0 else ""
-        return after not in rule.get("next", ()) and before not in rule.get("prev", ())
+        # "địa chỉ chợ gần": after a phrase of its own ("after") a word of "prev" ("chỉ") does not rule it out
+        led = " ".join(t.lemma for t in tokens[max(0, first - 2) : first])
+        ruled_out = before in rule.get("prev", ()) and led not in rule.get("after", ())
+        return after not in rule.get("next", ()) and not ruled_out
 
     @staticmethod
     def _marks_ok(marked: tuple[str | None, ...] | None, words: list[tuple[str, int]], tokens: list[Span]) -> bool:

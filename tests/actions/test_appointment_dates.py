@@ -207,19 +207,23 @@ def test_an_early_hour_typed_for_a_booking_is_in_the_afternoon() -> None:
     assert desk_time(parse_time("3h sáng"), "3h sáng") == dt.time(3, 0)  # said: outside the desk's hours, told so
 
 
-async def test_cancel_typed_right_after_booking_cancels_it_whatever_it_was_read_as(api_url: str) -> None:
+@pytest.mark.parametrize(("text", "intent"), [("hủy đi", "nlu_fallback"),
+                                             ("thôi em bận rồi, hủy giúp em", "huy_dang_ky")])
+async def test_cancel_typed_right_after_booking_cancels_it_whatever_it_was_read_as(
+        api_url: str, text: str, intent: str) -> None:
+    from actions.notifications import ActionHuyDangKy
     from actions.policy import ActionChuaHieu
 
     client = dossier_client()
     day = (await client.appointment_days(5))[-1]
-    owner = "web:dates-cancel-after"
+    owner = f"web:dates-cancel-after-{intent}"
     booked = CollectingDispatcher()
     await ActionDatLichHen().run(booked, make_tracker(f"đặt lịch 9h ngày {day:%d/%m/%Y}", "dat_lich_hen",
                                                       sender_id=owner), {})
-    tracker = make_tracker("hủy đi", "nlu_fallback", sender_id=owner)
+    tracker = make_tracker(text, intent, sender_id=owner)
     tracker.events.insert(0, {"event": "bot", "text": booked.messages[0]["text"]})
     cancelled = CollectingDispatcher()
-    await ActionChuaHieu().run(cancelled, tracker, {})
+    await (ActionChuaHieu() if intent == "nlu_fallback" else ActionHuyDangKy()).run(cancelled, tracker, {})
     assert cancelled.messages[0]["text"].startswith("Đã hủy lịch hẹn") and await client.appointments(owner) == []
 
 

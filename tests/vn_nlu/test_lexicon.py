@@ -76,12 +76,14 @@ def test_ambiguous_words_without_diacritics_do_not_match(text: str) -> None:
     assert _entities(text) == []
 
 
-@pytest.mark.parametrize("text", ["cho gan nhat o dau", "tim cho gan day", "di cho dem"])
+@pytest.mark.parametrize("text", ["cho gan nhat o dau", "tim cho gan day", "di cho dem",
+                                  "cho xin dia chi cho gan phuong Hai Chau"])
 def test_plain_cho_is_a_market_where_the_context_says_so(text: str) -> None:
     assert ("loai_dia_diem", "cho") in _entities(text)
 
 
-@pytest.mark.parametrize("text", ["cho minh hoi atm", "gui cho toi", "cho ho so nay"])
+@pytest.mark.parametrize("text", ["cho minh hoi atm", "gui cho toi", "cho ho so nay", "chi cho toi",
+                                  "ban si cho may tiem"])
 def test_plain_cho_is_not_a_market_before_a_pronoun_or_after_a_verb(text: str) -> None:
     assert ("loai_dia_diem", "cho") not in _entities(text)
 
