@@ -95,18 +95,13 @@ def resolve(text: str, matches: list[ProcedureMatch], open_acts: bool = True) ->
     ("văn phòng đại diện") leaves its act open (``open_acts``): its new licence, renewal,
     amendment... are offered, not the new licence the ranking prefers."""
     strong = [m for m in matches if m.score >= MIN_SCORE]
-    agency = other_agency(text)
-    named = _facets().find(text)
-    ours = named.get("san_pham") or named.get("hoat_dong", set()) & NAMED_ONLY_ACTIVITIES
-    if agency is not None and agency.yields and ours:
-        # "giấy phép kinh doanh khí đốt hóa lỏng", "công ty vốn Hàn xin giấy phép kinh doanh": what is named is ours
-        agency = None
+    agency = other_agency(text)  # (its general words yield to what the sector names: "... khí đốt hóa lỏng")
     if agency is not None and not (strong and strong[0].score >= OURS_DESPITE_AGENCY):
         return Resolution(agency=agency)
     if (each := _one_per_good(text, strong)) is not None:
         return Resolution(procedures=each, score=strong[0].score, each=True)
     close = close_matches(strong)
-    found = named
+    found = _facets().find(text)
     # Only the named product's procedures ("cho hỏi về VPĐD": "về" met another one's words).
     of_product = [m for m in strong if m.procedure.product in found.get("san_pham", ())]
     activities = _activity_groups(of_product)

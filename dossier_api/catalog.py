@@ -139,6 +139,13 @@ class FacetVocabulary:
         """Load the facet vocabulary file."""
         return cls(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
 
+    def names_ours(self, text: str) -> bool:
+        """Whether ``text`` names one of the sector's products or an activity meant only when named: what
+        makes another body's general words ("giấy phép kinh doanh") the department's ("... khí đốt hóa
+        lỏng", "công ty vốn Hàn ...")."""
+        named = self.find(text)
+        return bool(named.get("san_pham") or named.get("hoat_dong", set()) & NAMED_ONLY_ACTIVITIES)
+
     def find(self, text: str) -> dict[str, set[str]]:
         """Per facet (``san_pham``, ``hoat_dong``, ``hanh_vi``): the values the text names,
         longest phrase first, each word in at most one phrase per facet."""

@@ -17,6 +17,7 @@ import yaml
 
 from common.codes import find_codes
 from common.text import fold_key, nfc
+from dossier_api.catalog import FacetVocabulary
 
 DATA_DIR = Path(__file__).parent / "data"
 TEENCODE_FILE = DATA_DIR / "teencode.yml"
@@ -309,22 +310,22 @@ def _other_agencies() -> tuple[Lexicon, dict[str, OtherAgency]]:
 
 
 @lru_cache(maxsize=1)
-def _topics() -> Lexicon:
-    return Lexicon.from_file()
+def _facets() -> FacetVocabulary:
+    return FacetVocabulary.from_file()
 
 
 def other_agency(text: str) -> OtherAgency | None:
     """The other agency whose procedure or paper a message names (``hộ chiếu``, ``cccd``,
     ``sổ đỏ``, ``vay vốn``), from ``vn_nlu/data/other_agencies.yml``; None if none, or if its words
-    are general ones that yield (``giấy phép kinh doanh``) and the message names one of the
-    sector's procedure topics too (``... khí hóa lỏng``)."""
+    are general ones that yield (``giấy phép kinh doanh``) and the message names what is the
+    sector's too (the catalog's vocabulary: ``... khí hóa lỏng``, ``công ty vốn Hàn ...``)."""
     lexicon, agencies = _other_agencies()
     tokens = split_tokens(nfc(text), load_teencode())
     hits = lexicon.find(tokens)
     if not hits:
         return None
     agency = agencies[hits[0].value]
-    if agency.yields and any(h.entity == "thu_tuc" for h in _topics().find(tokens)):
+    if agency.yields and _facets().names_ours(text):
         return None
     return agency
 

@@ -35,3 +35,5 @@ def test_general_words_of_another_body_yield_to_a_product_of_the_sector() -> Non
     assert other_agency("công ty em muốn xin giấy phép kinh doanh mua bán hàng hóa").key == "dang_ky_kinh_doanh"
     assert other_agency("muốn xin giấy phép kinh doanh khí đốt hóa lỏng cho cửa hàng nhỏ") is None
     assert other_agency("giấy phép kinh doanh rượu cần gì") is None
+    # a foreign-invested company's trading licence is the department's (the catalog's words decide it)
+    assert other_agency("công ty vốn Hàn muốn xin giấy phép kinh doanh") is None
