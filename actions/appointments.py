@@ -55,6 +55,15 @@ def _wants(text: str, *words: str) -> bool:
     return any(re.search(rf"(?<!\w){w}(?!\w)", key) for w in words)
 
 
+# Words of one's own appointment ("lịch hẹn của tôi", "em đã đặt", "my appointment"): asked about, not booked.
+OWN_WORDS = ("cua toi", "cua tui", "cua em", "cua minh", "cua anh", "cua chi", "da dat", "my appointments?")
+
+
+def names_ones_own(text: str) -> bool:
+    """Whether ``text`` speaks of the asker's own appointment (see ``OWN_WORDS``)."""
+    return _wants(text, *OWN_WORDS)
+
+
 # While a booking goes on, a message that names a day or a time is about the booking even when
 # the classifier read it otherwise ("à thôi, cho em thứ sáu đi" looks like a goodbye); without
 # one, the message gets the answer its intent has anyway (rules send these intents here).
@@ -229,7 +238,7 @@ class ActionDatLichHen(DossierAction):
             return await ActionPhuDinh().run(dispatcher, tracker, domain)  # "không cần đâu", "sai rồi"
         if (intent in NOT_BOOKING and not names_day_or_time(tracker, local_now().date())
                 and not cancels_the_booking_just_made(tracker)
-                and not _wants(text, "cua toi", "cua tui", "cua minh", "cua em", "da dat")):  # "lịch hẹn của tôi"
+                and not names_ones_own(text)):  # "lịch hẹn của tôi"
             dispatcher.utter_message(response=NOT_BOOKING[intent])
             return []
         try:
@@ -237,8 +246,9 @@ class ActionDatLichHen(DossierAction):
             moving = asks_to_move(text) or (cancel_id and latest_entity(tracker, "ngay_hen"))
             if not moving and (cancel_id or _wants(text, *CANCEL_WORDS)):
                 await self._cancel(dispatcher, owner, cancel_id)
-            elif _wants(text, "xem", "kiem tra", "da dat", "cua toi", "cua minh", "lich hen nao", "co lich hen",
-                        "co hen nao", "my appointments?") and not _wants(text, "trong", "con cho", "free"):
+            elif (_wants(text, "xem", "kiem tra", "lich hen nao", "co lich hen", "co hen nao") or (
+                    names_ones_own(text) and not names_day_or_time(tracker, local_now().date()))
+                  ) and not _wants(text, "trong", "con cho", "free"):  # not "đặt lịch thứ 5 cho hồ sơ của em"
                 await self._list(dispatcher, owner)
             else:
                 await self._book(dispatcher, tracker, text, owner)

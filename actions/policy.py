@@ -173,9 +173,6 @@ class ActionHoiChinhSach(DossierAction):
 _HOW_TO_DO = re.compile(r"(?<!\w)(?:lam sao|the nao|kieu chi|ra sao|lam gi|lam the nao|lam lai|xin lai|cap lai|"
                         r"thu tuc|how do|how to)(?!\w)")
 
-# One's own appointment asked about ("lịch hẹn của tôi", "số thứ tự của em ngày nào").
-_OWN = re.compile(r"(?<!\w)(?:cua toi|cua tui|cua em|cua minh|cua anh|cua chi|toi da dat|em da dat|da dat|my)(?!\w)")
-
 LOOKUP_KEYWORDS = frozenset({"tra cuu", "tra cuu ho so", "tracuu", "kiem tra ho so", "tra ho so", "tra"})
 
 
@@ -189,6 +186,7 @@ async def answers_the_last_question(dispatcher: CollectingDispatcher, tracker: T
         asks_to_book,
         cancels_the_booking_just_made,
         names_appointment,
+        names_ones_own,
     )
     from actions.delivery import ActionChuyenPhat, asks_about_the_delivery
     from actions.feedback import ticket_followup
@@ -221,7 +219,7 @@ async def answers_the_last_question(dispatcher: CollectingDispatcher, tracker: T
 
     if rating_asked(tracker) and score_level(text) is not None:  # "5" typed to the rating's buttons
         return await ActionDanhGia().run(dispatcher, tracker, domain)
-    if names_appointment(text) and _OWN.search(fold_key(text)):  # "lịch hẹn của tôi là hôm nào nhỉ"
+    if names_appointment(text) and names_ones_own(text):  # "lịch hẹn của tôi là hôm nào nhỉ"
         return await ActionDatLichHen().run(dispatcher, tracker, domain)
     if asks_for_a_person(text):  # "gặp người thật đi, bot trả lời không đúng gì hết" the classifier could not place
         return await ActionGapCanBo().run(dispatcher, tracker, domain)
