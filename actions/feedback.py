@@ -212,6 +212,6 @@ async def _answered_instead(dispatcher: CollectingDispatcher, tracker: Tracker, 
     if (facts := await catalog_fact_reply(dispatcher, tracker, domain)) is not None:
         return facts
     policy = ActionHoiChinhSach()
-    if await policy.reply_from_knowledge(dispatcher, tracker, text):
-        return policy.follow_up_slots()
+    if (answered := await policy.reply_from_knowledge(dispatcher, tracker, text)) is not None:
+        return answered
     return None

@@ -137,8 +137,9 @@ class ActionTinMoi(Action):
         from actions.procedures import asks_a_price  # they import the actions that import this module
 
         policy = ActionHoiChinhSach()
-        if asks_a_price(text) and await policy.reply_from_knowledge(dispatcher, tracker, text):
-            return policy.follow_up_slots()  # "giá xăng hôm nay bao nhiêu": the price rules, not the news
+        answered = await policy.reply_from_knowledge(dispatcher, tracker, text) if asks_a_price(text) else None
+        if answered is not None:
+            return answered  # "giá xăng hôm nay bao nhiêu": the price rules, not the news
         if _TELL_ME_LATER.search(fold_key(text)):
             if find_codes(text) or tracker.get_slot("ho_so_gan_nhat"):  # the dossier talked about
                 from actions.notifications import ActionDangKyThongBao

@@ -23,6 +23,7 @@ from common.dossier_questions import forgot_the_code, is_question
 from common.text import fold_key
 from content import replies, texts
 from dossier_api.client import DossierApiError
+from dossier_api.models import Procedure
 from knowledge import answer
 from knowledge.loader import DATA_DIR, Entry, data_dir
 from knowledge.retrieval import Retriever, retriever_for
@@ -94,7 +95,7 @@ class ActionHoiChinhSach(DossierAction):
 
         if (guided := await catalog_first_reply(dispatcher, tracker, domain)) is not None:
             return guided  # a pasted procedure name; several licensed goods' licences
-        if not await self.reply_from_knowledge(dispatcher, tracker, text):
+        if (answered := await self.reply_from_knowledge(dispatcher, tracker, text)) is None:
             from actions.procedures import catalog_fact_reply
 
             guided = await catalog_fact_reply(dispatcher, tracker, domain, any_question=True)
@@ -107,66 +108,61 @@ class ActionHoiChinhSach(DossierAction):
             logger.info("policy question not answered (%d chars)", len(text))
             dispatcher.utter_message(text=answer.not_known(settings.hotline), buttons=answer.not_known_buttons())
             return []
-        return self.follow_up_slots()
-
-    linked: str | None = None
-
-    def follow_up_slots(self) -> list[EventType]:
-        """After an answer that links one catalog procedure, "mất mấy ngày" is about that procedure."""
-        return [SlotSet("thu_tuc_gan_nhat", self.linked)] if self.linked else []
+        return answered
 
     async def reply_from_knowledge(self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str,
-                                   threshold: float | None = None) -> bool:
+                                   threshold: float | None = None) -> list[EventType] | None:
         """Answer ``text`` from the knowledge base when an entry matches well enough (``threshold``
-        when it must match better than the base's own); False otherwise."""
+        when it must match better than the base's own): the events to return (after an answer that
+        links one catalog procedure, "mất mấy ngày" is about that procedure); None when none matches.
+        (Rasa SDK runs one instance of each action for every conversation: nothing is kept on it.)"""
         hit = (await retriever(data_dir(self.settings.content_dir))).answer(text, threshold)
         if hit is None:
-            return False
+            return None
         entry = hit.entry
         logger.info("policy question answered by %s (score %.2f)", entry.id, hit.score)
+        linked: dict[str, Procedure | None] = {}  # read once, for the buttons and the facts (chat only)
         if channel_of(tracker) == "sms":
             dispatcher.utter_message(text=answer.sms_reply(entry, self.settings.hotline, score=hit.score))
         else:
+            linked = {procedure_id: await self._procedure(procedure_id) for procedure_id in entry.procedures}
             dispatcher.utter_message(text=answer.chat_reply(entry, self.settings.hotline, hit.score),
-                                     buttons=await self._procedure_buttons(entry))
-        self.linked = entry.procedures[0] if len(entry.procedures) == 1 else None
-        await self._who_decides_too(dispatcher, entry, text)
-        if self.linked and channel_of(tracker) != "sms" and _HOW_TO_DO.search(fold_key(text)):
-            await self._procedure_facts(dispatcher, self.linked)
-        return True
-
-    async def _procedure_facts(self, dispatcher: CollectingDispatcher, procedure_id: str) -> None:
-        """ "làm lại kiểu chi": after the rule, the fee and the time of the one procedure it links."""
-        try:
-            procedure = await self.client.get_procedure(procedure_id)
-        except DossierApiError:
-            return
-        if procedure.authority is None:
+                                     buttons=_procedure_buttons(linked))
+        only = entry.procedures[0] if len(entry.procedures) == 1 else None
+        elsewhere = await self._who_decides_too(dispatcher, entry, text)
+        procedure = linked.get(only or "")
+        if procedure is not None and procedure.authority is None and _HOW_TO_DO.search(fold_key(text)):
+            # "làm lại kiểu chi": after the rule, the fee and the time of the one procedure it links
             dispatcher.utter_message(text=f"{replies.procedure_fee(procedure)}\n{replies.procedure_time(procedure)}")
+        follow = only or elsewhere
+        return [SlotSet("thu_tuc_gan_nhat", follow)] if follow else []
 
-    async def _who_decides_too(self, dispatcher: CollectingDispatcher, entry: Entry, text: str) -> None:
+    async def _procedure(self, procedure_id: str) -> Procedure | None:
+        """A procedure a policy answer links (None, logged, when it cannot be read)."""
+        try:
+            return await self.client.get_procedure(procedure_id)
+        except DossierApiError:
+            logger.warning("procedure %s not read for a policy answer", procedure_id, exc_info=True)
+            return None
+
+    async def _who_decides_too(self, dispatcher: CollectingDispatcher, entry: Entry, text: str) -> str | None:
         """A question that clearly names a procedure another body decides ("hộ kinh doanh bán rượu có
-        phải xin giấy ở sở không") is told who decides it too, unless the answer already says so."""
+        phải xin giấy ở sở không") is told who decides it too, unless the answer already says so: that
+        procedure's id when told."""
         from actions.procedures import decided_elsewhere  # it imports this module
 
         procedure = await decided_elsewhere(text)
         if procedure is None or procedure.authority is None or fold_key(procedure.authority.name) in fold_key(
                 entry.answer):
-            return
+            return None
         dispatcher.utter_message(text=replies.procedure_elsewhere(procedure, self.settings.hotline))
-        self.linked = self.linked or procedure.id
+        return procedure.id
 
-    async def _procedure_buttons(self, entry: Entry) -> list[dict[str, str]]:
-        """One button per linked catalog procedure, named as the catalog names it."""
-        buttons = []
-        for procedure_id in entry.procedures:
-            try:
-                title = (await self.client.get_procedure(procedure_id)).name
-            except DossierApiError:
-                logger.warning("procedure %s not read for a policy answer", procedure_id, exc_info=True)
-                title = texts.text("policy.button.related_procedure")
-            buttons.append({"title": title, "payload": f'/hoi_thu_tuc{{"thu_tuc": "{procedure_id}"}}'})
-        return buttons
+
+def _procedure_buttons(linked: dict[str, Procedure | None]) -> list[dict[str, str]]:
+    """One button per linked catalog procedure, named as the catalog names it."""
+    return [{"title": procedure.name if procedure else texts.text("policy.button.related_procedure"),
+             "payload": f'/hoi_thu_tuc{{"thu_tuc": "{procedure_id}"}}'} for procedure_id, procedure in linked.items()]
 
 
 # "làm lại kiểu chi", "thủ tục thế nào": how to do it, so the linked procedure's fee and time follow the rule.
@@ -267,8 +263,9 @@ class ActionChuaHieu(ActionHoiChinhSach):
             return validity
         if (followed := await ActionHuongDanThuTuc().answer_follow_up(dispatcher, tracker)) is not None:
             return followed  # "còn nếu em bán sỉ cho mấy tiệm khác thì phí nhiêu" after bán lẻ thuốc lá
-        if text.strip() and not text.startswith("/") and await self.reply_from_knowledge(dispatcher, tracker, text):
-            return self.follow_up_slots()
+        if text.strip() and not text.startswith("/") and (
+                answered := await self.reply_from_knowledge(dispatcher, tracker, text)) is not None:
+            return answered
         if text.strip() and not text.startswith("/") and other_agency(text) is not None:
             from actions.procedures import ActionNgoaiPhamVi  # it imports this module
 

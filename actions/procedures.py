@@ -572,8 +572,9 @@ class ActionHuongDanThuTuc(GuidanceAction):
         # Only question words ("mất bao lâu", "cần giấy tờ gì"): a procedure is still to be named.
         says_what = any(w not in QUESTION_WORDS and w not in _TOPIC_WORDS for w in re.findall(r"\w+", fold_key(text)))
         policy = ActionHoiChinhSach()
-        if says_what and not text.startswith("/") and await policy.reply_from_knowledge(dispatcher, tracker, text):
-            return policy.follow_up_slots()
+        if says_what and not text.startswith("/") and (
+                answered := await policy.reply_from_knowledge(dispatcher, tracker, text)) is not None:
+            return answered
         return None
 
     @staticmethod
@@ -759,8 +760,8 @@ class ActionNgoaiPhamVi(GuidanceAction):
             return events
         # A question on the sector's rules the classifier took for out of scope (the base declines
         # other agencies' matters itself).
-        if text.strip() and await ActionHoiChinhSach().reply_from_knowledge(dispatcher, tracker, text,
-                                                                             DISPUTED_THRESHOLD):
-            return []
+        if text.strip() and (answered := await ActionHoiChinhSach().reply_from_knowledge(
+                dispatcher, tracker, text, DISPUTED_THRESHOLD)) is not None:
+            return answered
         dispatcher.utter_message(response="utter_ngoai_pham_vi")
         return []

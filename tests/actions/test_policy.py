@@ -99,3 +99,27 @@ async def test_how_to_redo_a_licence_gets_the_rule_then_the_linked_procedures_fe
         "giấy chứng nhận cửa hàng xăng dầu của tui bị rách rồi, làm lại kiểu chi", "hoi_chinh_sach"), {})
     said = " ".join(m.get("text") or "" for m in dispatcher.messages)
     assert "1.200.000" in said and "ngày làm việc" in said
+
+
+async def test_two_conversations_answered_at_once_by_the_one_action_keep_their_own_procedure(
+        api_url: str, monkeypatch) -> None:
+    import asyncio
+
+    import actions.procedures
+
+    decided_elsewhere = actions.procedures.decided_elsewhere
+
+    async def slowly(text: str):  # the API answers one conversation while the other one goes on
+        await asyncio.sleep(0.05)
+        return await decided_elsewhere(text)
+
+    monkeypatch.setattr(actions.procedures, "decided_elsewhere", slowly)
+    # Rasa SDK serves every conversation with one instance of each action, concurrently.
+    action = ActionHoiChinhSach()
+    asked = {"web:policy-a": "quán tạp hóa nhà tui bán bia với rượu có phải xin phép sở không",
+             "web:policy-b": "lam khuyen mai quay so trung thuong phai dang ky o dau"}
+    runs = [action.run(CollectingDispatcher(), make_tracker(text, "hoi_chinh_sach", sender_id=sender), {})
+            for sender, text in asked.items()] * 3
+    results = await asyncio.gather(*runs)
+    linked = [next(e["value"] for e in events if e.get("name") == "thu_tuc_gan_nhat") for events in results]
+    assert linked == ["ban_le_ruou", "dang_ky_khuyen_mai"] * 3
