@@ -13,6 +13,7 @@ BLIND5_DIR = BLIND_DIR.parent / "blind5"  # a fifth batch, what a new citizen ge
 BLIND6_DIR = BLIND_DIR.parent / "blind6"  # a sixth batch, what a new citizen gets (make eval-blind6)
 BLIND7_DIR = BLIND_DIR.parent / "blind7"  # a seventh batch, what a new citizen gets (make eval-blind7)
 BLIND8_DIR = BLIND_DIR.parent / "blind8"  # an eighth batch, follow-ups that depend on earlier turns (make eval-blind8)
+BLIND9_DIR = BLIND_DIR.parent / "blind9"  # a ninth batch, mostly SMS, two requests in one message (make eval-blind9)
 
 SERVICES = {"lookup", "procedures", "rating", "appointments", "delivery", "feedback", "places", "notifications",
             "news", "handoff", "out_of_scope", "smalltalk"}
@@ -68,10 +69,18 @@ def test_the_eighth_batch_loads_with_known_checks_only() -> None:
     assert sum(len(c.turns) >= 3 for c in eighth) >= len(eighth) // 3
 
 
+def test_the_ninth_batch_loads_with_known_checks_only() -> None:
+    ninth = load_suite(BLIND9_DIR)
+    assert len(ninth) >= 70 and all(c.id.startswith("blind9-") for c in ninth)
+    assert {c.service for c in ninth} == SERVICES
+    assert sum(c.channel == "sms" for c in ninth) >= 35
+
+
 def test_blind_conversations_name_catalog_procedures_and_their_own_dossiers() -> None:
     ids = {p.id for p in load_catalog()}
     for conv in [*load_suite(BLIND_DIR), *load_suite(BLIND3_DIR), *load_suite(BLIND4_DIR),
-                 *load_suite(BLIND5_DIR), *load_suite(BLIND6_DIR), *load_suite(BLIND7_DIR), *load_suite(BLIND8_DIR)]:
+                 *load_suite(BLIND5_DIR), *load_suite(BLIND6_DIR), *load_suite(BLIND7_DIR), *load_suite(BLIND8_DIR),
+                 *load_suite(BLIND9_DIR)]:
         for turn in conv.turns:
             expect = turn.get("expect") or {}
             for key in PROCEDURE_CHECKS:
@@ -100,4 +109,6 @@ def test_the_blind_set_is_apart_from_the_main_suite() -> None:
     earlier = main_ids | blind_ids | third_ids | fourth_ids | fifth_ids | sixth_ids
     seventh_ids = {c.id for c in load_suite(BLIND7_DIR)}
     assert not earlier & seventh_ids
-    assert not (earlier | seventh_ids) & {c.id for c in load_suite(BLIND8_DIR)}
+    eighth_ids = {c.id for c in load_suite(BLIND8_DIR)}
+    assert not (earlier | seventh_ids) & eighth_ids
+    assert not (earlier | seventh_ids | eighth_ids) & {c.id for c in load_suite(BLIND9_DIR)}
