@@ -15,7 +15,13 @@ from rasa_sdk.types import DomainDict
 from actions.base import DossierAction, channel_of, last_bot_text, redis_client
 from actions.handoff import ActionGapCanBo, asks_for_a_person, asks_how_to_reach
 from actions.notifications import ActionDangKyThongBao
-from actions.procedures import ActionHuongDanThuTuc, asks_documents_only, aspects_of, names_a_product
+from actions.procedures import (
+    ActionHuongDanThuTuc,
+    ActionNgoaiPhamVi,
+    asks_documents_only,
+    aspects_of,
+    names_a_product,
+)
 from common import stats
 from common.codes import canonical_code, find_codes, is_bare_code_attempt, looks_like_code_attempt, without_codes
 from common.dates import local_now
@@ -102,7 +108,6 @@ def lookup_buttons() -> list[dict[str, str]]:
 
 
 MAX_CODES = 3  # codes answered from one message
-NOT_A_FOLLOWUP = {"ngoai_pham_vi": "utter_ngoai_pham_vi"}  # what other intents routed here get otherwise
 FOLLOWUP_ANSWERS = {Followup.WHEN: replies.dossier_when, Followup.LATE: replies.dossier_late,
                     Followup.WHERE: replies.dossier_where, Followup.WHY: replies.dossier_why}
 
@@ -271,8 +276,12 @@ class ActionHoiHoSo(ActionTraCuuHoSo):
                 return [FollowupAction("tra_cuu_form")]
             if intent in ("hoi_thoi_han", "hoi_nop_ho_so"):
                 return await ActionHuongDanThuTuc().run(dispatcher, tracker, domain)
-            dispatcher.utter_message(response=NOT_A_FOLLOWUP.get(str(intent), "utter_xin_dien_dat_lai"))
-            return []
+            # Not about the dossier: what the message gets anywhere else (a time for the slots just offered,
+            # a procedure follow-up, a policy answer, another body's matter...).
+            from actions.policy import ActionChuaHieu  # it imports this module's importers
+
+            unplaced = ActionNgoaiPhamVi() if intent == "ngoai_pham_vi" else ActionChuaHieu()
+            return await unplaced.run(dispatcher, tracker, domain)
         dossier = await self.lookup(dispatcher, code)
         if dossier is None:
             return []

@@ -105,13 +105,19 @@ def _has(key: str, phrase: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", key) is not None
 
 
+# "giờ tôi phải làm sao", "vậy em nên làm gì đây": what to do now, the question ending there (not "phải làm
+# sao để xin giấy phép"): the current step and what it means.
+_WHAT_NOW = re.compile(r"(?<!\w)(?:phai|nen|can) lam (?:sao|gi|the nao|chi)(?: (?:bay gio|gio|day|a|ha|vay|ad|nhi|nua|"
+                       r"rua|ri|z))*\W*$")
+
+
 def followup_of(text: str) -> Followup | None:
     """The dossier fact ``text`` asks about, if it is such a follow-up question."""
     key = fold_key(text)
     for kind, phrases in _FOLLOWUPS.items():
         if any(_has(key, p) for p in phrases) or (kind is Followup.WHEN and _WHEN_LOOSE.search(key)):
             return kind
-    return None
+    return Followup.WHY if _WHAT_NOW.search(key) else None
 
 
 # "sao trễ vậy", "trễ rứa là răng": asking the reason of a delay, not whether there is one.

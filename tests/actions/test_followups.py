@@ -200,3 +200,22 @@ async def test_a_follow_up_the_classifier_could_not_place_is_about_the_dossier_j
     reply = dispatcher.messages[0]["text"]
     expected = expected.format(step=dossier.current_step.lower())
     assert dossier.code in reply and expected in reply.lower() and reply.count("1022") == 1
+
+
+async def test_a_time_after_the_slots_a_lookup_offered_books_it_though_it_went_to_the_lookups_follow_up(
+        api_url: str, seeded_db: Path) -> None:
+    from actions.appointments import ActionDatLichHen
+    from actions.base import dossier_client
+    from actions.lookup import ActionHoiHoSo
+
+    owner = "web:lookup-then-booking"
+    day = (await dossier_client().appointment_days(5))[-1]
+    offer = CollectingDispatcher()
+    await ActionDatLichHen().run(offer, make_tracker(f"cho hẹn ngày {day:%d/%m/%Y}", "dat_lich_hen",
+                                                     sender_id=owner), {})
+    dossier = _dossier(seeded_db, "da_co_ket_qua", late=False)
+    tracker = _after([("ho_so_gan_nhat", dossier.code)], "9h sang", "nlu_fallback", sender_id=owner)
+    tracker.events.insert(-1, {"event": "bot", "text": offer.messages[0]["text"],
+                               "data": {"buttons": offer.messages[0]["buttons"]}})
+    await ActionHoiHoSo().run(CollectingDispatcher(), tracker, {})  # the rule after a lookup sends it there
+    assert [(a.date, a.time) for a in await dossier_client().appointments(owner)] == [(day, "09:00")]

@@ -31,13 +31,16 @@ from common.dossier_questions import (
     ("ai đang xử lý hồ sơ", Followup.WHY),
     ("bổ sung ở đâu", Followup.WHY),
     ("vậy giờ tôi phải làm gì", Followup.WHY),
+    ("giờ tôi phải làm sao", Followup.WHY),
+    ("rứa em nên làm chi đây", Followup.WHY),
     ("vậy giờ lên lấy được chưa", Followup.WHERE),
 ])
 def test_follow_up_questions_are_recognised_with_and_without_diacritics(text: str, kind: Followup) -> None:
     assert followup_of(text) is kind
 
 
-@pytest.mark.parametrize("text", ["lệ phí bao nhiêu", "cảm ơn nhiều", "tối nay mấy giờ đóng cửa", "hồ sơ gồm gì"])
+@pytest.mark.parametrize("text", ["lệ phí bao nhiêu", "cảm ơn nhiều", "tối nay mấy giờ đóng cửa", "hồ sơ gồm gì",
+                                  "phải làm sao để xin giấy phép bán rượu"])
 def test_other_questions_are_not_dossier_follow_ups(text: str) -> None:
     assert followup_of(text) is None
 
