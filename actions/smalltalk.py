@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.handoff import ActionGapCanBo, asks_how_to_reach
-from common.dossier_questions import followup_of
+from common.dossier_questions import followup_of, is_question
 from common.text import fold_key
 from content import texts
 from vn_nlu.lexicon import is_correction, scolds_the_assistant
@@ -30,6 +30,16 @@ def wordless_answer(text: str) -> str | None:
     if re.search(r"\w", text or ""):
         return None
     return "utter_khang_dinh" if _APPROVING.search(text or "") else "utter_xin_dien_dat_lai"
+
+
+async def procedure_question(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType] | None:
+    """A short question about the procedure just discussed that reads as a yes or a no ("lam online duoc
+    ko", "phí nhiêu rứa"): that procedure's answer. None when it is not one."""
+    if not is_question(tracker.latest_message.get("text") or ""):
+        return None
+    from actions.procedures import ActionHuongDanThuTuc  # it imports this module
+
+    return await ActionHuongDanThuTuc().answer_follow_up(dispatcher, tracker)
 
 
 async def dossier_followup(dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -61,6 +71,8 @@ class _Acknowledgement(Action, abc.ABC):
     ) -> list[EventType]:
         if (followed := await dossier_followup(dispatcher, tracker, domain)) is not None:
             return followed
+        if (guided := await procedure_question(dispatcher, tracker)) is not None:
+            return guided
         from actions.appointments import booking_answer  # it imports this module
 
         if (booked := await booking_answer(dispatcher, tracker, domain)) is not None:
@@ -135,6 +147,8 @@ class ActionPhuDinh(Action):
             return followed
         if (guided := await answers_which_procedure(dispatcher, tracker, domain)) is not None:
             return guided  # "à không, bán lẻ thôi" to "which of the tobacco procedures?"
+        if (guided := await procedure_question(dispatcher, tracker)) is not None:
+            return guided  # "lam online duoc ko" after a procedure answer
         text = tracker.latest_message.get("text") or ""
         if is_correction(text) or scolds_the_assistant(text):
             return apologise(dispatcher)

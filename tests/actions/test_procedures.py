@@ -421,12 +421,16 @@ async def test_an_english_question_naming_a_product_the_nlu_called_out_of_scope_
 @pytest.mark.parametrize(("text", "intent", "previous", "expected"), [
     ("còn nếu em bán sỉ cho mấy tiệm khác thì phí nhiêu", "nlu_fallback", "ban_le_thuoc_la", "2.200.000"),
     ("vay xin giay do mat bao nhieu tien", "ngoai_pham_vi", "ban_le_lpg_chai", "1.200.000"),
+    ("lam online duoc ko", "phu_dinh", "ban_buon_ruou", "Cổng Dịch vụ công"),
+    ("phí nhiêu rứa?", "khang_dinh", "ban_buon_ruou", "2.200.000"),
 ])
 async def test_a_follow_up_the_classifier_could_not_place_is_about_the_procedure_discussed(
         api_url: str, text: str, intent: str, previous: str, expected: str) -> None:
     from actions.policy import ActionChuaHieu
+    from actions.smalltalk import ActionKhangDinh, ActionPhuDinh
 
-    action = ActionChuaHieu() if intent == "nlu_fallback" else ActionNgoaiPhamVi()
+    action = {"nlu_fallback": ActionChuaHieu, "ngoai_pham_vi": ActionNgoaiPhamVi, "phu_dinh": ActionPhuDinh,
+              "khang_dinh": ActionKhangDinh}[intent]()
     dispatcher = CollectingDispatcher()
     await action.run(dispatcher, make_tracker(text, intent, slots={"thu_tuc_gan_nhat": previous}), {})
     assert expected in dispatcher.messages[0]["text"]
