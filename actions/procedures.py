@@ -26,7 +26,7 @@ from actions.handoff import ActionGapCanBo, asks_how_to_reach
 from actions.policy import ActionHoiChinhSach, answers_the_last_question
 from actions.smalltalk import wordless_answer
 from common.delivery import DELIVERY_FEE_VND, asks_delivery_fee
-from common.dossier_questions import Followup, asks_processing_time, asks_validity, followup_of
+from common.dossier_questions import Followup, asks_legal_basis, asks_processing_time, asks_validity, followup_of
 from common.settings import get_settings
 from common.text import fold_key
 from content import replies
@@ -61,6 +61,7 @@ ANSWERS: dict[str, Callable[[Procedure], str]] = {
 
 
 VALIDITY = "hieu_luc"  # an aspect no intent names: how long the licence issued stays valid
+LEGAL_BASIS = "can_cu"  # another: the legal texts it rests on (the summary says them)
 
 
 def _aspect_answer(intent: str, procedure: Procedure, sms: bool) -> str:
@@ -68,6 +69,8 @@ def _aspect_answer(intent: str, procedure: Procedure, sms: bool) -> str:
     (the options after them are)."""
     if intent == VALIDITY:
         return replies.procedure_validity(procedure, get_settings().hotline)
+    if intent == LEGAL_BASIS:
+        return replies.procedure_legal_basis(procedure)
     if intent == "hoi_giay_to":
         return replies.procedure_documents(procedure, numbered=not sms)
     if intent in ANSWERS and intent != "hoi_thu_tuc":
@@ -386,6 +389,8 @@ class GuidanceAction(DossierAction):
                 asked = [VALIDITY, *(a for a in asked if a not in kept)]
                 if asks_processing_time(said) and "hoi_thoi_han" not in asked:
                     asked.append("hoi_thoi_han")
+            if asks_legal_basis(said) and "hoi_thu_tuc" not in asked:
+                asked.append(LEGAL_BASIS)  # "thời hạn giải quyết với căn cứ pháp lý ạ"
             buttons = [{"title": t, "payload": _payload(i, procedure.id)}
                        for t, i in replies.procedure_follow_ups() if i not in asked]
             short = channel_of(tracker) == "sms"  # a few segments: the summary counts the documents

@@ -156,6 +156,17 @@ def asks_processing_time(text: str) -> bool:
     return any(_has(key, p) for p in _PROCESSING)
 
 
+# "căn cứ pháp lý", "theo nghị định nào": the legal basis of a procedure.
+_LEGAL_BASIS = ("can cu", "co so phap ly", "theo quy dinh nao", "quy dinh o dau", "nghi dinh nao", "thong tu nao",
+                "van ban nao", "luat nao", "dieu nao", "legal basis", "which decree", "which law")
+
+
+def asks_legal_basis(text: str) -> bool:
+    """Whether ``text`` asks which legal texts a procedure rests on."""
+    key = fold_key(text)
+    return any(_has(key, p) for p in _LEGAL_BASIS)
+
+
 def is_explicit_complaint(text: str) -> bool:
     """True when ``text`` says it complains, petitions or reports (not merely asks, however upset)."""
     key = fold_key(text)

@@ -239,6 +239,11 @@ def procedure_time(p: Procedure) -> str:
     return f"{answer} {text('procedure.lead_time', rule=lead)}" if lead else answer
 
 
+def procedure_legal_basis(p: Procedure) -> str:
+    """The legal texts a procedure rests on."""
+    return text("procedure.legal_basis", name=p.name, legal_basis=p.legal_basis)
+
+
 def procedure_validity(p: Procedure, hotline: str) -> str:
     """How long what ``p`` issues stays valid ("giấy phép có thời hạn mấy năm"), or that the catalog does not say."""
     if p.validity:

@@ -434,3 +434,10 @@ async def test_a_follow_up_the_classifier_could_not_place_is_about_the_procedure
     dispatcher = CollectingDispatcher()
     await action.run(dispatcher, make_tracker(text, intent, slots={"thu_tuc_gan_nhat": previous}), {})
     assert expected in dispatcher.messages[0]["text"]
+
+
+async def test_the_legal_basis_asked_beside_a_fact_is_told_with_it(api_url: str) -> None:
+    [message], _ = await _run("bán buôn rượu mất bao lâu, theo nghị định nào vậy", "hoi_thoi_han")
+    assert "10 ngày làm việc" in message["text"] and "105/2017" in message["text"]
+    [plain], _ = await _run("bán buôn rượu mất bao lâu", "hoi_thoi_han")
+    assert "105/2017" not in plain["text"]
