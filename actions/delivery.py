@@ -20,7 +20,7 @@ from actions.base import DossierAction, dossier_client, idempotency_key, latest_
 from common.codes import canonical_code, find_codes
 from common.dates import local_now
 from common.delivery import DELIVERY_FEE_VND, asks_fee, delivery_state, recipient_name
-from common.dossier_questions import wants_to_stop
+from common.dossier_questions import Followup, followup_of, wants_to_stop
 from common.phones import find_msisdn
 from common.privacy import mask_person_name, mask_phone
 from common.status import DossierStatus
@@ -53,25 +53,36 @@ STATES = ("cho_ket_qua", "cho_giao", "dang_giao", "da_giao")  # a delivery's sta
 NOT_DELIVERABLE = (DossierStatus.DA_TRA_KET_QUA, DossierStatus.TU_CHOI, DossierStatus.CHO_BO_SUNG)
 
 
-async def check_dossier(code: str) -> str | None:
-    """None when ``code``'s result can be posted, else what to tell the citizen."""
+async def check_dossier(code: str, text: str = "") -> tuple[str | None, str | None]:
+    """Whether ``code``'s result can be posted: (what to say first, None) when it can, the first
+    being its status when the message asks that too ("có kết quả chưa, có rồi thì gửi bưu điện");
+    (None, what to tell the citizen) when it cannot."""
     try:
         dossier = await dossier_client().get_dossier(code)
     except DossierNotFound:
-        return replies.dossier_not_found(code)
+        return None, replies.dossier_not_found(code)
     if dossier.status in NOT_DELIVERABLE:
-        return texts.text(f"delivery.not_deliverable.{dossier.status.value}", code=dossier.code)
+        return None, texts.text(f"delivery.not_deliverable.{dossier.status.value}", code=dossier.code)
     if dossier.delivery_requested:  # told before the name, phone and address are asked, not after
-        return texts.text("delivery.already_requested", code=dossier.code)
-    if delivery_state(dossier.status, dossier.due_date, local_now().date()) is None:
+        return None, texts.text("delivery.already_requested", code=dossier.code)
+    today = local_now().date()
+    if delivery_state(dossier.status, dossier.due_date, today) is None:
         # in progress and far from its due date (the API, which has the last word, would refuse at the end)
-        return texts.text("delivery.not_yet", code=dossier.code, due=replies.vn_date(dossier.due_date))
-    return None
+        return None, texts.text("delivery.not_yet", code=dossier.code, due=replies.vn_date(dossier.due_date))
+    return (replies.dossier_when(dossier, today) if followup_of(text) in (Followup.WHEN, Followup.LATE) else None,
+            None)
 
 
 # "..., địa chỉ 7 Bạch Đằng, phường Hải Châu": an address given after its label, to the end of the message.
 _ADDRESS_GIVEN = re.compile(r"(?:địa chỉ|dia chi|đ/c|address)\s*(?:là|la|:|-)?\s*(?P<address>\S.*?)[\s.]*$",
                             re.IGNORECASE | re.S)
+
+
+def _labelled_address(text: str) -> str | None:
+    """An address given after its label in a message that gives something else too; None without one."""
+    found = _ADDRESS_GIVEN.search(nfc(text))
+    address = " ".join(found["address"].split()) if found is not None else ""
+    return address if 10 <= len(address) <= 300 else None
 
 
 def _fee_asked(text: str, dispatcher: CollectingDispatcher) -> bool:
@@ -121,9 +132,10 @@ class ActionChuyenPhat(DossierAction):
         known = given or tracker.get_slot("ho_so_gan_nhat")
         code = canonical_code(known) if known else None
         if code:
-            problem = await check_dossier(code)
+            first, problem = await check_dossier(code, text)
+            if problem or first:
+                dispatcher.utter_message(text=problem or first)
             if problem:
-                dispatcher.utter_message(text=problem)
                 return []
         return [*([SlotSet("cp_ma_ho_so", code)] if code else []), FollowupAction("chuyen_phat_form")]
 
@@ -186,9 +198,10 @@ class ValidateChuyenPhatForm(FormValidationAction):
                 return _stop(dispatcher)
             dispatcher.utter_message(text=replies.invalid_code())
             return {"cp_ma_ho_so": None}
-        problem = await check_dossier(code)
+        first, problem = await check_dossier(code, text)
+        if problem or first:
+            dispatcher.utter_message(text=problem or first)
         if problem:
-            dispatcher.utter_message(text=problem)
             return {"cp_ma_ho_so": None, "cp_dung": True}
         return {"cp_ma_ho_so": code}
 
@@ -209,8 +222,8 @@ class ValidateChuyenPhatForm(FormValidationAction):
         given: dict[str, Any] = {"cp_ten": name}
         if (phone := find_msisdn(text)) is not None:
             given["cp_sdt"] = phone
-        if (address := _ADDRESS_GIVEN.search(nfc(text))) is not None and 10 <= len(address["address"]) <= 300:
-            given["cp_dia_chi"] = " ".join(address["address"].split())
+        if (address := _labelled_address(text)) is not None:
+            given["cp_dia_chi"] = address
         return given
 
     async def validate_cp_sdt(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -236,7 +249,7 @@ class ValidateChuyenPhatForm(FormValidationAction):
         phone = find_msisdn(text)
         if phone is not None:  # "xin lỗi gõ sai, 0916 345 679 mới đúng": a correction, not an address
             dispatcher.utter_message(text=replies.delivery_phone_corrected())
-            return {"cp_sdt": phone, "cp_dia_chi": None}
+            return {"cp_sdt": phone, "cp_dia_chi": _labelled_address(text)}  # "..., địa chỉ 45 Nguyễn Văn Linh"
         address = " ".join(text.split())
         if len(address) < 10:
             dispatcher.utter_message(text=replies.delivery_short_address())

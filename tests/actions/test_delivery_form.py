@@ -111,3 +111,34 @@ async def test_a_name_given_with_the_phone_and_the_address_fills_all_three(api_u
     alone = await ValidateChuyenPhatForm().validate_cp_ten("Phạm Thị Hoa", CollectingDispatcher(),
                                                            make_tracker("Phạm Thị Hoa", "chuyen_phat_ket_qua"), {})
     assert alone == {"cp_ten": "Phạm Thị Hoa"}
+
+
+async def test_a_phone_corrected_with_the_address_at_the_address_question_takes_both(api_url: str) -> None:
+    from actions.delivery import ValidateChuyenPhatForm
+
+    text = "à em ghi nhầm số, đúng là 0935 444 777, địa chỉ 12 Lê Duẩn, phường Hải Châu"
+    dispatcher = CollectingDispatcher()
+    given = await ValidateChuyenPhatForm().validate_cp_dia_chi(text, dispatcher,
+                                                               make_tracker(text, "chuyen_phat_ket_qua"), {})
+    assert given == {"cp_sdt": "84935444777", "cp_dia_chi": "12 Lê Duẩn, phường Hải Châu"}
+    alone = await ValidateChuyenPhatForm().validate_cp_dia_chi("xin lỗi, 0935 444 777 mới đúng", dispatcher,
+                                                               make_tracker("x", "chuyen_phat_ket_qua"), {})
+    assert alone == {"cp_sdt": "84935444777", "cp_dia_chi": None}
+
+
+async def test_the_status_asked_with_the_delivery_is_told_before_the_form_asks(api_url: str, seeded_db: Path) -> None:
+    from tests.actions.test_effects_once import _undelivered_result
+
+    code = _undelivered_result(seeded_db)
+    entities = [{"entity": "ma_ho_so", "value": code}]
+    asked = CollectingDispatcher()
+    events = await ActionChuyenPhat().run(asked, make_tracker(
+        f"hồ sơ {code} có kết quả chưa, có rồi thì gửi về nhà giúp tôi", "chuyen_phat_ket_qua", entities), {})
+    [message] = asked.messages
+    assert code in message["text"] and "đã có kết quả" in message["text"]
+    assert {"event": "followup", "name": "chuyen_phat_form"} in [{k: e.get(k) for k in ("event", "name")}
+                                                                 for e in events]
+    silent = CollectingDispatcher()
+    await ActionChuyenPhat().run(silent, make_tracker(f"gửi kết quả hồ sơ {code} về nhà", "chuyen_phat_ket_qua",
+                                                      entities), {})
+    assert silent.messages == []
