@@ -59,6 +59,18 @@ def _wants(text: str, *words: str) -> bool:
 OWN_WORDS = ("cua toi", "cua tui", "cua em", "cua minh", "cua anh", "cua chi", "da dat", "my appointments?")
 
 
+def _minutes(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def nearest_times(free: list[str], wanted: str) -> list[str]:
+    """The free time just before ``wanted`` and the one just after (``HH:MM``, those there are)."""
+    before = [t for t in free if _minutes(t) < _minutes(wanted)]
+    after = [t for t in free if _minutes(t) > _minutes(wanted)]
+    return [*before[-1:], *after[:1]]
+
+
 def names_ones_own(text: str) -> bool:
     """Whether ``text`` speaks of the asker's own appointment (see ``OWN_WORDS``)."""
     return _wants(text, *OWN_WORDS)
@@ -308,6 +320,10 @@ class ActionDatLichHen(DossierAction):
                 intro = texts.text("appointment.slot_full", time=wanted, day=vn_day(day))
             else:  # "12h", "17h30": not a time the desk receives citizens
                 intro = texts.text("appointment.outside_hours", time=wanted, hours=self.settings.office_hours)
+            if wanted and (near := nearest_times(free, wanted)):
+                # "12h trưa": the free times closest to it, the one before and the one after named
+                intro += texts.text("appointment.nearest", times=", ".join(near))
+                free = sorted(sorted(free, key=lambda t: abs(_minutes(t) - _minutes(wanted)))[:MAX_SLOT_BUTTONS])
             buttons = [{"title": t, "payload": _payload(ngay_hen=day.isoformat(), gio_hen=t, **moving)}
                        for t in free[:MAX_SLOT_BUTTONS]]
             later = texts.text("appointment.other_time_hint") if len(free) > MAX_SLOT_BUTTONS else ""

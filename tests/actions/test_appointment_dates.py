@@ -264,3 +264,23 @@ async def test_ones_own_appointment_asked_and_read_as_out_of_scope_is_listed(api
     await ActionNgoaiPhamVi().run(asked, make_tracker("lịch hẹn của tôi là hôm nào nhỉ", "ngoai_pham_vi",
                                                       sender_id=owner), {})
     assert "10:00" in asked.messages[0]["text"] and f"{day:%d/%m/%Y}" in asked.messages[0]["text"]
+
+
+def test_the_nearest_free_times_are_the_one_before_and_the_one_after() -> None:
+    from actions.appointments import nearest_times
+
+    free = ["07:30", "08:00", "11:00", "13:30", "14:00"]
+    assert nearest_times(free, "12:00") == ["11:00", "13:30"]
+    assert nearest_times(free, "07:00") == ["07:30"]
+    assert nearest_times(free, "08:00") == ["07:30", "11:00"]  # (a full slot: the ones around it)
+
+
+async def test_a_time_the_desk_is_closed_is_offered_the_free_times_around_it(api_url: str) -> None:
+    day = (await dossier_client().appointment_days(5))[-1]
+    dispatcher = CollectingDispatcher()
+    await ActionDatLichHen().run(dispatcher, make_tracker(f"hẹn lúc 12h trưa ngày {day:%d/%m/%Y}", "dat_lich_hen",
+                                                          sender_id="web:dates-noon"), {})
+    [message] = dispatcher.messages
+    assert "12:00 không phải giờ tiếp dân" in message["text"] and "13:30" in message["text"]
+    assert "13:30" in [b["title"] for b in message["buttons"]]
+    assert await dossier_client().appointments("web:dates-noon") == []
