@@ -201,11 +201,14 @@ class ActionTraCuuHoSo(DossierAction):
                                          buttons=lookup_buttons())
             # Its procedure is the one discussed now ("còn lệ phí thì sao"); the dossier is the latest topic.
             events += [SlotSet("thu_tuc_gan_nhat", dossier.procedure_id), SlotSet("ho_so_gan_nhat", dossier.code)]
-        if sms and found:
+        text = tracker.latest_message.get("text") or ""
+        if sms and len(found) == 1 and followup_of(without_codes(text)) is Followup.WHY:
+            # "sao ho so <mã> bi tu choi": its step and what to do, which the compact form leaves out
+            dispatcher.utter_message(text=replies.dossier_why(found[0], local_now().date()), buttons=lookup_buttons())
+        elif sms and found:
             # One SMS: the keyword's compact form (a line each when several), so nothing is cut off.
             dispatcher.utter_message(text=replies.dossier_statuses_sms(list(found), local_now().date()),
                                      buttons=lookup_buttons())
-        text = tracker.latest_message.get("text") or ""
         if asks_a_procedure_too(text):
             # "mã hồ sơ ..., với lại cho hỏi lệ phí bán buôn rượu": the second question is answered too.
             events += await ActionHuongDanThuTuc().guide(dispatcher, tracker, None)

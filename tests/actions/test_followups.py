@@ -219,3 +219,18 @@ async def test_a_time_after_the_slots_a_lookup_offered_books_it_though_it_went_t
                                "data": {"buttons": offer.messages[0]["buttons"]}})
     await ActionHoiHoSo().run(CollectingDispatcher(), tracker, {})  # the rule after a lookup sends it there
     assert [(a.date, a.time) for a in await dossier_client().appointments(owner)] == [(day, "09:00")]
+
+
+async def test_why_a_dossier_was_refused_asked_with_its_code_on_sms_gets_its_step_and_what_to_do(
+        api_url: str, seeded_db: Path) -> None:
+    refused = _dossier(seeded_db, "tu_choi", late=True)
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(f"vi sao ho so {refused.code} bi tu choi vay", "tra_cuu_ho_so",
+                           slots={"ma_ho_so": refused.code}, sender_id="sms:84905000321")
+    await ActionTraCuuHoSo().run(dispatcher, tracker, {})
+    [message] = dispatcher.messages
+    assert refused.code in message["text"] and "văn bản" in message["text"] and "1022" in message["text"]
+    plain = CollectingDispatcher()
+    await ActionTraCuuHoSo().run(plain, make_tracker(refused.code, "tra_cuu_ho_so", slots={"ma_ho_so": refused.code},
+                                                     sender_id="sms:84905000321"), {})
+    assert "văn bản" not in plain.messages[0]["text"]  # a bare code: the compact status
