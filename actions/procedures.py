@@ -26,7 +26,14 @@ from actions.handoff import ActionGapCanBo, asks_how_to_reach
 from actions.policy import ActionHoiChinhSach, answers_the_last_question
 from actions.smalltalk import wordless_answer
 from common.delivery import DELIVERY_FEE_VND, asks_delivery_fee
-from common.dossier_questions import Followup, asks_legal_basis, asks_processing_time, asks_validity, followup_of
+from common.dossier_questions import (
+    Followup,
+    asks_legal_basis,
+    asks_permission,
+    asks_processing_time,
+    asks_validity,
+    followup_of,
+)
 from common.settings import get_settings
 from common.text import fold_key
 from content import replies
@@ -447,6 +454,26 @@ class GuidanceAction(DossierAction):
         except DossierNotFound:
             return None
 
+    async def rule_asked(self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: str,
+                         pending: tuple[str, str] | None = None) -> list[EventType] | None:
+        """Whether something is allowed, asked with a procedure's words and no fact of it ("shop em giảm
+        giá 70% dịp cuối năm được không"): the rule's answer when the knowledge base knows it; None otherwise."""
+        text = tracker.latest_message.get("text") or ""
+        if intent != "hoi_thu_tuc" or pending is not None or aspects_of(text) or not asks_permission(text):
+            return None
+        return await self._policy_answer(dispatcher, tracker, text)
+
+    @staticmethod
+    async def _policy_answer(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> list[EventType] | None:
+        """The policy questions' answer to a typed question they know well; None otherwise."""
+        # Only question words ("mất bao lâu", "cần giấy tờ gì"): a procedure is still to be named.
+        says_what = any(w not in QUESTION_WORDS and w not in _TOPIC_WORDS for w in re.findall(r"\w+", fold_key(text)))
+        policy = ActionHoiChinhSach()
+        if says_what and not text.startswith("/") and (
+                answered := await policy.reply_from_knowledge(dispatcher, tracker, text)) is not None:
+            return answered
+        return None
+
     async def answer_follow_up(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType] | None:
         """A message the classifier could not place, or took for out of scope, after a procedure
         answer: another variant of it named ("còn nếu em bán sỉ thì phí nhiêu", "nếu chạy cả Huế
@@ -556,6 +583,8 @@ class ActionHuongDanThuTuc(GuidanceAction):
                     return answered
             elif len(resolution.procedures) > 1 and not resolution.each and pending is None:
                 resolution = await self._like_the_previous(tracker, resolution)
+            if (answered := await self.rule_asked(dispatcher, tracker, intent, pending)) is not None:
+                return answered
             events = await self.answer(dispatcher, tracker, intent, resolution, tuple(asked) if len(asked) > 1 else ())
         except DossierApiUnavailable:
             logger.warning("dossier API unavailable during procedure guidance", exc_info=True)
@@ -570,17 +599,6 @@ class ActionHuongDanThuTuc(GuidanceAction):
             )
             return []
         return events
-
-    @staticmethod
-    async def _policy_answer(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> list[EventType] | None:
-        """The policy questions' answer to a typed question they know well; None otherwise."""
-        # Only question words ("mất bao lâu", "cần giấy tờ gì"): a procedure is still to be named.
-        says_what = any(w not in QUESTION_WORDS and w not in _TOPIC_WORDS for w in re.findall(r"\w+", fold_key(text)))
-        policy = ActionHoiChinhSach()
-        if says_what and not text.startswith("/") and (
-                answered := await policy.reply_from_knowledge(dispatcher, tracker, text)) is not None:
-            return answered
-        return None
 
     @staticmethod
     def _asks_for_the_department(tracker: Tracker, resolution: Resolution) -> bool:
@@ -747,6 +765,9 @@ class ActionNgoaiPhamVi(GuidanceAction):
         if (followed := await self.answer_follow_up(dispatcher, tracker)) is not None:
             return followed  # "nếu chạy luôn cả Huế với Quảng Ngãi thì sao" after the promotion registration
         text = tracker.latest_message.get("text") or ""
+        answered = await self.rule_asked(dispatcher, tracker, aspect_of(text)) if _names_a_product(text) else None
+        if answered is not None:
+            return answered  # "shop quần áo giảm giá 70% được không": the rule, not the notification's how-to
         try:
             matches = await self.client.search_procedures(text, limit=MAX_CHOICES + 3) if text.strip() else []
         except DossierApiUnavailable:

@@ -156,6 +156,19 @@ def asks_processing_time(text: str) -> bool:
     return any(_has(key, p) for p in _PROCESSING)
 
 
+# "giảm giá 70% có được không", "bán thế có vi phạm không": whether something is allowed, a rule's question
+# (the knowledge base's), not how to do a procedure.
+_PERMISSION = ("duoc khong", "co duoc", "duoc phep", "co vi pham", "vi pham khong", "co sao khong", "co bi phat",
+               "bi phat khong", "trai phep", "hop phap khong", "dung luat khong", "sai luat khong", "is it allowed",
+               "is it legal")
+
+
+def asks_permission(text: str) -> bool:
+    """Whether ``text`` asks whether something is allowed (or punished)."""
+    key = fold_key(text)
+    return any(_has(key, p) for p in _PERMISSION)
+
+
 # "căn cứ pháp lý", "theo nghị định nào": the legal basis of a procedure.
 _LEGAL_BASIS = ("can cu", "co so phap ly", "theo quy dinh nao", "quy dinh o dau", "nghi dinh nao", "thong tu nao",
                 "van ban nao", "luat nao", "dieu nao", "legal basis", "which decree", "which law")

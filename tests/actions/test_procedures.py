@@ -441,3 +441,15 @@ async def test_the_legal_basis_asked_beside_a_fact_is_told_with_it(api_url: str)
     assert "10 ngày làm việc" in message["text"] and "105/2017" in message["text"]
     [plain], _ = await _run("bán buôn rượu mất bao lâu", "hoi_thoi_han")
     assert "105/2017" not in plain["text"]
+
+
+@pytest.mark.parametrize("intent", ["ngoai_pham_vi", "hoi_thu_tuc"])
+async def test_whether_something_is_allowed_asked_with_a_procedures_words_gets_the_rule(
+        api_url: str, intent: str) -> None:
+    text = "cửa hàng giày dép nhà mình muốn sale 80% toàn bộ có được không"
+    action = ActionNgoaiPhamVi() if intent == "ngoai_pham_vi" else ActionHuongDanThuTuc()
+    dispatcher = CollectingDispatcher()
+    await action.run(dispatcher, make_tracker(text, intent), {})
+    assert "50%" in dispatcher.messages[0]["text"] and "Căn cứ" in dispatcher.messages[0]["text"]
+    how, _ = await _run("muốn sale 80% thì làm thủ tục gì", "hoi_thu_tuc")  # how to do it: the procedure
+    assert how[0]["text"].startswith('Thủ tục "Thông báo thực hiện khuyến mại"')
