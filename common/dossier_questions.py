@@ -111,13 +111,17 @@ _WHAT_NOW = re.compile(r"(?<!\w)(?:phai|nen|can) lam (?:sao|gi|the nao|chi)(?: (
                        r"rua|ri|z))*\W*$")
 
 
+# "sao hồ sơ <mã> của tôi bị từ chối": a "sao" asking why, its verb further on.
+_WHY_LOOSE = re.compile(r"(?<!\w)(?:sao|rang)(?!\w).*(?<!\w)(?:bi tu choi|tu choi|phai bo sung|bi tra ve|bi tra lai)(?!\w)")
+
+
 def followup_of(text: str) -> Followup | None:
     """The dossier fact ``text`` asks about, if it is such a follow-up question."""
     key = fold_key(text)
     for kind, phrases in _FOLLOWUPS.items():
         if any(_has(key, p) for p in phrases) or (kind is Followup.WHEN and _WHEN_LOOSE.search(key)):
             return kind
-    return Followup.WHY if _WHAT_NOW.search(key) else None
+    return Followup.WHY if _WHAT_NOW.search(key) or _WHY_LOOSE.search(key) else None
 
 
 # "sao trễ vậy", "trễ rứa là răng": asking the reason of a delay, not whether there is one.

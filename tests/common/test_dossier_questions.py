@@ -33,6 +33,7 @@ from common.dossier_questions import (
     ("vậy giờ tôi phải làm gì", Followup.WHY),
     ("giờ tôi phải làm sao", Followup.WHY),
     ("rứa em nên làm chi đây", Followup.WHY),
+    ("sao hồ sơ của tôi bị từ chối hả em", Followup.WHY),
     ("vậy giờ lên lấy được chưa", Followup.WHERE),
 ])
 def test_follow_up_questions_are_recognised_with_and_without_diacritics(text: str, kind: Followup) -> None:
