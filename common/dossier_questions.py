@@ -112,7 +112,8 @@ _WHAT_NOW = re.compile(r"(?<!\w)(?:phai|nen|can) lam (?:sao|gi|the nao|chi)(?: (
 
 
 # "sao hồ sơ <mã> của tôi bị từ chối": a "sao" asking why, its verb further on.
-_WHY_LOOSE = re.compile(r"(?<!\w)(?:sao|rang)(?!\w).*(?<!\w)(?:bi tu choi|tu choi|phai bo sung|bi tra ve|bi tra lai)(?!\w)")
+_WHY_LOOSE = re.compile(r"(?<!\w)(?:sao|rang)(?!\w).*(?<!\w)(?:bi tu choi|tu choi|phai bo sung|bi tra ve|"
+                        r"bi tra lai)(?!\w)")
 
 
 def followup_of(text: str) -> Followup | None:
