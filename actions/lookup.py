@@ -187,28 +187,11 @@ class ActionTraCuuHoSo(DossierAction):
             # the answer to "which dossier do you want notifications for?"
             return [SlotSet("ma_ho_so", None), *await ActionDangKyThongBao().run(dispatcher, tracker, domain)]
         events: list[EventType] = [SlotSet("ma_ho_so", None)]
-        sms = channel_of(tracker) == "sms"
-        if len(codes) > 1 and not sms:
+        if len(codes) > 1 and channel_of(tracker) != "sms":
             dispatcher.utter_message(text=replies.several_codes(len(codes)))
-        found: list[Dossier] = []
-        for code in codes:
-            dossier = await self.lookup(dispatcher, code)
-            if dossier is None:
-                continue
-            found.append(dossier)
-            if not sms:
-                dispatcher.utter_message(text=replies.dossier_status(dossier, local_now().date()),
-                                         buttons=lookup_buttons())
-            # Its procedure is the one discussed now ("còn lệ phí thì sao"); the dossier is the latest topic.
-            events += [SlotSet("thu_tuc_gan_nhat", dossier.procedure_id), SlotSet("ho_so_gan_nhat", dossier.code)]
+        found = [d for d in [await self.lookup(dispatcher, code) for code in codes] if d is not None]
+        events += self.tell(dispatcher, tracker, found)
         text = tracker.latest_message.get("text") or ""
-        if sms and len(found) == 1 and followup_of(without_codes(text)) is Followup.WHY:
-            # "sao ho so <mã> bi tu choi": its step and what to do, which the compact form leaves out
-            dispatcher.utter_message(text=replies.dossier_why(found[0], local_now().date()), buttons=lookup_buttons())
-        elif sms and found:
-            # One SMS: the keyword's compact form (a line each when several), so nothing is cut off.
-            dispatcher.utter_message(text=replies.dossier_statuses_sms(list(found), local_now().date()),
-                                     buttons=lookup_buttons())
         if asks_a_procedure_too(text):
             # "mã hồ sơ ..., với lại cho hỏi lệ phí bán buôn rượu": the second question is answered too.
             events += await ActionHuongDanThuTuc().guide(dispatcher, tracker, None)
@@ -225,13 +208,24 @@ class ActionTraCuuHoSo(DossierAction):
     async def tell_one(self, dispatcher: CollectingDispatcher, tracker: Tracker, code: str) -> list[EventType]:
         """The status of one dossier (a code pointed to, not typed), remembered as the latest."""
         dossier = await self.lookup(dispatcher, code)
-        if dossier is None:
-            return []
-        if channel_of(tracker) == "sms":
-            dispatcher.utter_message(text=replies.dossier_statuses_sms([dossier], local_now().date()))
-        else:
-            dispatcher.utter_message(text=replies.dossier_status(dossier, local_now().date()), buttons=lookup_buttons())
-        return [SlotSet("thu_tuc_gan_nhat", dossier.procedure_id), SlotSet("ho_so_gan_nhat", dossier.code)]
+        return self.tell(dispatcher, tracker, [dossier]) if dossier is not None else []
+
+    @staticmethod
+    def tell(dispatcher: CollectingDispatcher, tracker: Tracker, found: list[Dossier]) -> list[EventType]:
+        """The status of each dossier found, each remembered: its procedure is the one discussed now
+        ("còn lệ phí thì sao"), the last dossier the latest topic. On SMS one message for all (the
+        keyword's compact form, a line each when several, so nothing is cut off), or for one asked why
+        ("sao ho so <mã> bi tu choi") its step and what to do, which the compact form leaves out."""
+        today, text = local_now().date(), tracker.latest_message.get("text") or ""
+        if channel_of(tracker) != "sms":
+            for dossier in found:
+                dispatcher.utter_message(text=replies.dossier_status(dossier, today), buttons=lookup_buttons())
+        elif len(found) == 1 and followup_of(without_codes(text)) is Followup.WHY:
+            dispatcher.utter_message(text=replies.dossier_why(found[0], today), buttons=lookup_buttons())
+        elif found:
+            dispatcher.utter_message(text=replies.dossier_statuses_sms(found, today), buttons=lookup_buttons())
+        return [event for d in found
+                for event in (SlotSet("thu_tuc_gan_nhat", d.procedure_id), SlotSet("ho_so_gan_nhat", d.code))]
 
     async def lookup(self, dispatcher: CollectingDispatcher, code: str) -> Dossier | None:
         """The dossier of ``code``; when there is none, the citizen is told why and None returned."""
