@@ -182,6 +182,10 @@ class ActionGapCanBo(DossierAction):
         if asks_to_book(tracker):
             # "chủ nhật này sở có làm việc không, cho mình hẹn lên lúc 9h": the booking tells the day's hours
             return await ActionDatLichHen().run(dispatcher, tracker, domain)
+        from actions.places import named_place_reply  # it imports this module
+
+        if (named := await named_place_reply(dispatcher, tracker)) is not None:
+            return named  # "chợ Hàn mở cửa mấy giờ": that place's hours, not the department's
         person, staffed = wants_a_person(text), in_office_hours(now, s.handoff_hours)
         if channel_of(tracker) in HANDOFF_CHANNELS and staffed and person:
             dispatcher.utter_message(json_message={

@@ -10,7 +10,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import DossierAction, channel_of, last_bot_text, latest_entity
+from actions.base import DossierAction, channel_of, dossier_client, last_bot_text, latest_entity
 from actions.handoff import ActionGapCanBo, asks_where_the_department_is
 from content import replies, texts
 from dossier_api.client import DossierApiError, DossierApiUnavailable
@@ -63,6 +63,25 @@ def format_places(place_type: str, result: PlaceResult) -> str:
     return "\n".join(lines)
 
 
+async def named_place_reply(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType] | None:
+    """A place of the dataset named ("chợ Hàn mở cửa mấy giờ", "Co.opmart Hòa Xuân ở đâu"): its address and
+    opening hours; None when the message names none (or the API cannot say)."""
+    text = tracker.latest_message.get("text") or ""
+    if not text.strip() or text.startswith("/"):
+        return None
+    try:
+        place = await dossier_client().named_place(text)
+    except DossierApiError:
+        logger.warning("named place not looked up", exc_info=True)
+        return None
+    if place is None:
+        return None
+    hours = texts.text("places.hours", hours=place.hours) if place.hours else ""
+    dispatcher.utter_message(text=texts.text("places.named", name=place.name, address=place.address, ward=place.ward,
+                                             hours=hours))
+    return []
+
+
 class ActionTimDiaDiem(DossierAction):
     """Answers ``tim_dia_diem``; the place type is remembered until a location or ward arrives."""
 
@@ -72,6 +91,8 @@ class ActionTimDiaDiem(DossierAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        if (named := await named_place_reply(dispatcher, tracker)) is not None:
+            return named
         place_type = tracker.get_slot("loai_dia_diem")
         if asks_where_the_department_is(tracker.latest_message.get("text") or "") and not latest_entity(
                 tracker, "loai_dia_diem"):

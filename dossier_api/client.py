@@ -28,6 +28,7 @@ from dossier_api.models import (
     DeliveryIn,
     Dossier,
     DossierPage,
+    PlaceHit,
     PlaceResult,
     Procedure,
     ProcedureMatch,
@@ -374,6 +375,11 @@ class DossierClient:
         else:
             params["q"] = area_text or ""
         return PlaceResult.parse_obj(await self._request("GET", "/api/v1/places", params=params))
+
+    async def named_place(self, text: str) -> PlaceHit | None:
+        """The place of the dataset ``text`` names ("chợ Hàn mở cửa mấy giờ"), if any."""
+        found = PlaceResult.parse_obj(await self._request("GET", "/api/v1/places", params={"named": text}))
+        return found.items[0] if found.items else None
 
     async def rate(self, rating: RatingIn) -> Rating:
         """Store a satisfaction rating."""

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from common.text import fold_key
+from common.text import fold_key, nfc
 from dossier_api.models import Place
 
 PLACES_FILE = Path(__file__).parent / "data" / "places.yml"
@@ -31,6 +31,25 @@ PLACE_TYPES = {
     "benh_vien": "bệnh viện",
     "atm": "ATM",
 }
+
+
+def _key(text: str) -> str:
+    """Folded words between spaces, for whole-word search."""
+    return " " + " ".join(fold_key(_PUNCT.sub(" ", text)).split()) + " "
+
+
+def _name_keys(name: str, city: str, label: str) -> set[str]:
+    """The ways a place's name is typed: as written, its punctuation typed or not ("Co.opmart",
+    "coopmart"), without the city's name ("Lotte Mart Đà Nẵng": "lotte mart"). Each has a word besides
+    its type's (``label``: "Bệnh viện Đà Nẵng" is not "bệnh viện") and two words or one long one,
+    so a name is not found inside other words."""
+    written = _key(name).strip()
+    joined = " ".join(fold_key(re.sub(r"[^\w\s]", "", name)).split())
+    keys = {written, joined}
+    city_key = _key(city).strip()
+    keys |= {k[: -len(city_key)].strip() for k in keys if k.endswith(f" {city_key}")}
+    generic = set(_key(label).split())
+    return {k for k in keys if (len(k.split()) >= 2 or len(k) >= 6) and set(k.split()) - generic}
 
 
 @dataclass(frozen=True)
@@ -56,6 +75,8 @@ class PlaceIndex:
         self.wards = wards
         # Longest names first so "Hòa Khánh" is not found inside a longer ward name.
         self._ward_keys = sorted(((fold_key(w), w) for w in wards), key=lambda kw: -len(kw[0]))
+        self._name_keys = sorted(((k, p) for p in places for k in _name_keys(p.name, city, PLACE_TYPES[p.type])),
+                                 key=lambda kp: -len(kp[0]))
 
     @classmethod
     def load(cls, path: Path = PLACES_FILE) -> PlaceIndex:
@@ -73,6 +94,15 @@ class PlaceIndex:
         for ward_key, ward in self._ward_keys:
             if f" {ward_key} " in key:
                 return ward
+        return None
+
+    def named(self, text: str) -> Place | None:
+        """The place ``text`` names ("chợ Hàn mở cửa mấy giờ", "coopmart da nang o dau"), if any. A
+        name that starts with "chợ" must be typed with its marks ("cho con hoi" is no Chợ Cồn)."""
+        folded, marked = _key(text), " " + " ".join(_PUNCT.sub(" ", nfc(text).lower()).split()) + " "
+        for name_key, place in self._name_keys:
+            if f" {name_key} " in folded and (not name_key.startswith("cho ") or " chợ " in marked):
+                return place
         return None
 
     def nearest(self, place_type: str, lat: float, lon: float, limit: int = 3) -> list[Nearby]:

@@ -527,8 +527,13 @@ def _float_param(request: web.Request, name: str, low: float, high: float) -> fl
 
 
 async def search_places(request: web.Request) -> web.Response:
-    """Places of a type nearest to a point (``lat``/``lon``) or to a ward named in ``q``."""
+    """Places of a type nearest to a point (``lat``/``lon``) or to a ward named in ``q``; or, with
+    ``named`` and no type, the place ``named`` names (no items when none)."""
     index = request.app[PLACES_KEY]
+    if "named" in request.query and "type" not in request.query:
+        place = index.named(request.query["named"])
+        items = [PlaceHit(**place.dict(), distance_m=0)] if place is not None else []
+        return web.json_response(text=PlaceResult(city=index.city, items=items).json())
     place_type = request.query.get("type", "")
     if place_type not in PLACE_TYPES:
         raise HttpError(400, "invalid_parameter", f"type must be one of {', '.join(PLACE_TYPES)}")

@@ -99,3 +99,13 @@ async def test_where_the_department_is_asked_as_a_places_question_gets_its_offic
     for text in ("Where is the Department of Industry and Trade?", "sở công thương ở mô rứa"):
         [message] = await _run(make_tracker(text, "tim_dia_diem"))
         assert "Trung tâm Hành chính" in message["text"]
+
+
+async def test_a_place_named_gets_its_address_and_hours_not_the_departments(api_url: str) -> None:
+    from actions.handoff import ActionGapCanBo
+
+    for action, intent in ((ActionTimDiaDiem, "tim_dia_diem"), (ActionGapCanBo, "gap_can_bo")):
+        dispatcher = CollectingDispatcher()
+        await action().run(dispatcher, make_tracker("chợ Hàn mấy giờ mở cửa vậy", intent), {})
+        [message] = dispatcher.messages
+        assert message["text"].startswith("Chợ Hàn: ") and "mở cửa" in message["text"] and "1022" not in message["text"]

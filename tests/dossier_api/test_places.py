@@ -35,6 +35,18 @@ def test_ward_is_found_in_free_text(text: str, ward: str | None) -> None:
     assert PlaceIndex.load().find_ward(text) == ward
 
 
+@pytest.mark.parametrize(("text", "name"), [
+    ("chợ Hàn mở cửa mấy giờ", "Chợ Hàn"), ("coopmart da nang o dau", "Co.opmart Đà Nẵng"),
+    ("Co.opmart Hòa Xuân mấy giờ đóng cửa", "Co.opmart Hòa Xuân"), ("lotte mart nằm đường nào", "Lotte Mart Đà Nẵng"),
+    ("bệnh viện Đà Nẵng ở đâu", "Bệnh viện Đà Nẵng"),
+    # its type's word alone, or a "cho" typed without marks, names no place
+    ("bệnh viện gần nhất", None), ("cho con hoi atm o dau", None), ("atm phường Hải Châu", None),
+])
+def test_a_place_is_found_by_its_name(text: str, name: str | None) -> None:
+    place = PlaceIndex.load().named(text)
+    assert (place.name if place else None) == name
+
+
 def test_nearest_first() -> None:
     hits = PlaceIndex.load().nearest("cho", 16.0686, 108.2240)  # at Hàn market
     assert [h.place.name for h in hits][:1] == ["Chợ Hàn"]
@@ -52,6 +64,11 @@ async def test_endpoint(seeded_db: Path) -> None:
         params = {"type": "atm", "q": "cay atm phuong cam le"}
         by_ward = await (await client.get("/api/v1/places", params=params)).json()
         assert by_ward["ward"] == "Cẩm Lệ" and by_ward["items"][0]["ward"] == "Cẩm Lệ"
+        named = await (await client.get("/api/v1/places", params={"named": "chợ Cồn mấy giờ đóng cửa"})).json()
+        hours = PlaceIndex.load().named("chợ Cồn").hours
+        assert [(i["name"], i["hours"]) for i in named["items"]] == [("Chợ Cồn", hours)]
+        nothing = await (await client.get("/api/v1/places", params={"named": "gần nhà tôi"})).json()
+        assert nothing["items"] == []
         for params, error in [({"type": "rap_phim", "q": "Hải Châu"}, "invalid_parameter"),
                               ({"type": "atm", "q": "gần nhà tôi"}, "unknown_area"),
                               ({"type": "atm", "lat": "91", "lon": "108"}, "invalid_parameter"),
