@@ -13,7 +13,7 @@ DOSSIER_DB ?= var/dossiers.sqlite3
 # Code is imported from this tree first (a git worktree may share another checkout's .venv).
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-.PHONY: help install system-deps bench-deps model seed run test unit validate eval-nlu eval-conversations eval-blind eval-blind3 eval-blind4 eval-blind5 eval-blind6 eval-blind7 eval-blind8 eval-blind9 eval-heldout eval-heldout3 eval-faq bench-nlu bench-sms bench-chat compare-nlu lint clean
+.PHONY: help install system-deps bench-deps model seed run test unit validate eval-nlu eval-conversations eval-blind eval-blind3 eval-blind4 eval-blind5 eval-blind6 eval-blind7 eval-blind8 eval-blind9 eval-blind10 eval-heldout eval-heldout3 eval-faq bench-nlu bench-sms bench-chat compare-nlu lint clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -102,6 +102,9 @@ eval-blind8: install model ## Play the eighth held-out batch, tests/conversation
 
 eval-blind9: install model ## Play the ninth held-out batch, tests/conversations/blind9/ (mostly SMS, two requests in one message)
 	$(BIN)/python scripts/eval_conversations.py --dir tests/conversations/blind9 --trace-failures
+
+eval-blind10: install model ## Play the tenth held-out batch, tests/conversations/blind10/ (rarer procedures, topic switches, pronoun follow-ups)
+	$(BIN)/python scripts/eval_conversations.py --dir tests/conversations/blind10 --trace-failures
 
 eval-heldout: install model ## Score the model on the held-out utterances (tests/nlu/heldout/, heldout2/, heldout3/: citizens, other bots): a measurement, not in make test
 	$(BIN)/python scripts/eval_heldout_nlu.py $(foreach d,heldout heldout2 heldout3,tests/nlu/$(d)/citizens.yml tests/nlu/$(d)/other_bots.yml)

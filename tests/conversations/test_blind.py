@@ -14,6 +14,7 @@ BLIND6_DIR = BLIND_DIR.parent / "blind6"  # a sixth batch, what a new citizen ge
 BLIND7_DIR = BLIND_DIR.parent / "blind7"  # a seventh batch, what a new citizen gets (make eval-blind7)
 BLIND8_DIR = BLIND_DIR.parent / "blind8"  # an eighth batch, follow-ups that depend on earlier turns (make eval-blind8)
 BLIND9_DIR = BLIND_DIR.parent / "blind9"  # a ninth batch, mostly SMS, two requests in one message (make eval-blind9)
+BLIND10_DIR = BLIND_DIR.parent / "blind10"  # a tenth batch, rarer procedures, topic switches (make eval-blind10)
 
 SERVICES = {"lookup", "procedures", "rating", "appointments", "delivery", "feedback", "places", "notifications",
             "news", "handoff", "out_of_scope", "smalltalk"}
@@ -76,11 +77,18 @@ def test_the_ninth_batch_loads_with_known_checks_only() -> None:
     assert sum(c.channel == "sms" for c in ninth) >= 35
 
 
+def test_the_tenth_batch_loads_with_known_checks_only() -> None:
+    tenth = load_suite(BLIND10_DIR)
+    assert len(tenth) >= 70 and all(c.id.startswith("blind10-") for c in tenth)
+    assert {c.service for c in tenth} == SERVICES
+    assert sum(c.channel == "sms" for c in tenth) >= 20
+
+
 def test_blind_conversations_name_catalog_procedures_and_their_own_dossiers() -> None:
     ids = {p.id for p in load_catalog()}
     for conv in [*load_suite(BLIND_DIR), *load_suite(BLIND3_DIR), *load_suite(BLIND4_DIR),
                  *load_suite(BLIND5_DIR), *load_suite(BLIND6_DIR), *load_suite(BLIND7_DIR), *load_suite(BLIND8_DIR),
-                 *load_suite(BLIND9_DIR)]:
+                 *load_suite(BLIND9_DIR), *load_suite(BLIND10_DIR)]:
         for turn in conv.turns:
             expect = turn.get("expect") or {}
             for key in PROCEDURE_CHECKS:
@@ -111,4 +119,6 @@ def test_the_blind_set_is_apart_from_the_main_suite() -> None:
     assert not earlier & seventh_ids
     eighth_ids = {c.id for c in load_suite(BLIND8_DIR)}
     assert not (earlier | seventh_ids) & eighth_ids
-    assert not (earlier | seventh_ids | eighth_ids) & {c.id for c in load_suite(BLIND9_DIR)}
+    ninth_ids = {c.id for c in load_suite(BLIND9_DIR)}
+    assert not (earlier | seventh_ids | eighth_ids) & ninth_ids
+    assert not (earlier | seventh_ids | eighth_ids | ninth_ids) & {c.id for c in load_suite(BLIND10_DIR)}
