@@ -126,8 +126,9 @@ def resolve(text: str, matches: list[ProcedureMatch], open_acts: bool = True) ->
             named = [m for m in close if m.procedure.product in products]
             if len(named) == 1:
                 close = act_variants(named[0].procedure, strong)
-    elif len(activities) > 1 and asks_of_a_product_only(text):
+    elif open_acts and len(activities) > 1 and asks_of_a_product_only(text):
         # "giấy phép thuốc lá lệ phí nhiêu vậy": the fee of which one, bán buôn (the department's) or bán lẻ?
+        # (Not asked again of the answer to "which procedure?": "cho hỏi lệ phí" ... "xăng dầu".)
         close = activities
     return Resolution(procedures=[m.procedure for m in close[:MAX_CHOICES]],
                       score=strong[0].score if strong else 0.0)
