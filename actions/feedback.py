@@ -77,10 +77,13 @@ class ActionPhanAnh(DossierAction):
                 answered = await catalog_fact_reply(dispatcher, tracker, domain)
                 if answered is not None:
                     return answered
+                from actions.handoff import ActionGapCanBo, asks_how_to_reach
                 from actions.procedures import ActionHuongDanThuTuc, names_a_product
 
                 if names_a_product(text):  # a question about one of the sector's products: guidance, never a form
                     return await ActionHuongDanThuTuc().run(dispatcher, tracker, domain)
+                if asks_how_to_reach(text):  # "thứ bảy sở có mở cửa không, mấy giờ đóng cửa": the hours
+                    return await ActionGapCanBo().run(dispatcher, tracker, domain)
                 return [FollowupAction("phan_anh_form")]
             led = _LED_CONTENT.match(text)  # "góp ý: nên làm thêm thứ 7": short, but said
             if not (led and len(led.group(1).split()) >= MIN_LED_WORDS) and (

@@ -267,10 +267,15 @@ def _report_key(text: str) -> str:
     return fold_key(re.sub(r"[!?.,;]+(?=\s|$)", lambda m: " ? " if "?" in m.group(0) else " ", nfc(text or "")))
 
 
+# "cần xin giấy gì bên sở ạ", "phải làm thủ tục nào", "mấy giờ đóng cửa": a question word not at the end.
+_ASKS_WHAT = re.compile(r"(?<!\w)(?:(?:can|phai|xin|lam|nop|mang) (?:\w+ ){0,3}(?:gi|chi|nao|nhung gi)|may gio|"
+                        r"o dau|cho nao|bao gio|khi nao)(?!\w)")
+
+
 def is_question(text: str) -> bool:
     """True when ``text`` asks (how, where, how much, is it allowed...) rather than tells."""
     key = _report_key(text)
-    return ("?" in key or any(_has(key, p) for p in _HOW_TO + _ASKS_RULE)
+    return ("?" in key or any(_has(key, p) for p in _HOW_TO + _ASKS_RULE) or _ASKS_WHAT.search(key) is not None
             or re.search(r"(?<!\w)(khong|ko|hong|hok|k|gi|nao|chua) *$", key) is not None)
 
 

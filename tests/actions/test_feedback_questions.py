@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import closing
 from pathlib import Path
 
+import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import dossier_client
@@ -238,3 +239,16 @@ async def test_a_question_about_two_licences_read_as_a_complaint_gets_both_and_n
     await ActionPhanAnh().run(dispatcher, make_tracker(text, "phan_anh_kien_nghi", sender_id=author), {})
     said = " ".join(m.get("text") or "" for m in dispatcher.messages)
     assert "2.200.000" in said and _tickets_of(seeded_db, author) == 0
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("chiều thứ sáu sở mở cửa tiếp dân đến mấy giờ, thứ bảy có làm việc không anh", "Thứ Hai đến Thứ Sáu"),
+    ("công ty mình sắp mở đại lý phân phối thuốc lá cho các tiệm, cần xin giấy gì bên sở ạ", "bán buôn"),
+])
+async def test_a_question_with_its_question_word_inside_read_as_a_complaint_is_answered_not_filed(
+        api_url: str, seeded_db: Path, text: str, expected: str) -> None:
+    author = f"web:inside-question-{len(text)}"
+    dispatcher = CollectingDispatcher()
+    await ActionPhanAnh().run(dispatcher, make_tracker(text, "phan_anh_kien_nghi", sender_id=author), {})
+    assert _tickets_of(seeded_db, author) == 0
+    assert expected in " ".join(m.get("text") or "" for m in dispatcher.messages)
