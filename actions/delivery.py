@@ -137,6 +137,8 @@ class ActionChuyenPhat(DossierAction):
                 dispatcher.utter_message(text=problem or first)
             if problem:
                 return []
+            if asks_fee(text):  # "gửi kết quả hồ sơ <mã> qua bưu chính thì mất phí bao nhiêu": the fee, then the form
+                dispatcher.utter_message(text=replies.delivery_fee(DELIVERY_FEE_VND))
         return [*([SlotSet("cp_ma_ho_so", code)] if code else []), FollowupAction("chuyen_phat_form")]
 
     async def _file(self, dispatcher: CollectingDispatcher, tracker: Tracker, v: dict[str, Any]) -> list[EventType]:

@@ -14,7 +14,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, channel_of, last_bot_text, redis_client
 from actions.handoff import ActionGapCanBo, asks_for_a_person, asks_how_to_reach
-from actions.notifications import ActionDangKyThongBao
+from actions.notifications import ActionDangKyThongBao, adds_one_more
 from actions.procedures import (
     ActionHuongDanThuTuc,
     ActionNgoaiPhamVi,
@@ -183,8 +183,9 @@ class ActionTraCuuHoSo(DossierAction):
         codes = codes_asked(tracker)
         if not codes:  # the form gave up after malformed codes
             return []
-        if len(codes) == 1 and last_bot_text(tracker).startswith(texts.text("notify.ask_code")):
-            # the answer to "which dossier do you want notifications for?"
+        if len(codes) == 1 and (last_bot_text(tracker).startswith(texts.text("notify.ask_code"))
+                                or adds_one_more(tracker) == "dossier"):
+            # the answer to "which dossier do you want notifications for?"; "thêm hồ sơ <mã> nữa" after one
             return [SlotSet("ma_ho_so", None), *await ActionDangKyThongBao().run(dispatcher, tracker, domain)]
         events: list[EventType] = [SlotSet("ma_ho_so", None)]
         if len(codes) > 1 and channel_of(tracker) != "sms":

@@ -15,7 +15,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import DossierAction, channel_of, idempotency_key, latest_entity, redis_client
+from actions.base import DossierAction, channel_of, idempotency_key, last_bot_text, latest_entity, redis_client
 from common import subscriptions
 from common.codes import canonical_code
 from common.dates import local_now
@@ -86,6 +86,23 @@ _UNSUBSCRIBE_WORDS = re.compile(r"(?<!\w)(?:huy|ngung|ngưng|dung|tat|bo|khong n
                                 r"stop|unsubscribe|cancel)(?!\w)")
 
 
+# "thêm tin điện nữa", "cả hồ sơ <mã> nữa": one more, right after a subscription.
+_ONE_MORE = re.compile(r"(?<!\w)(?:them|ca|luon|voi)(?!\w)")
+
+
+def adds_one_more(tracker: Tracker) -> str | None:
+    """Right after the bot confirmed a subscription, a message asking for one more ("thêm tin điện nữa",
+    "them ho so <mã> nua": "nữa" is no leaving here): which kind, ``news`` or ``dossier``; None otherwise."""
+    text = tracker.latest_message.get("text") or ""
+    if text.startswith("/") or not _ONE_MORE.search(fold_key(text)) or asks_to_unsubscribe(text):
+        return None
+    said = last_bot_text(tracker)
+    for kind, keys in (("news", ("news.subscribed", "news.already_subscribed")), ("dossier", ("notify.subscribed",))):
+        if any(said.startswith(texts.template(key).split("{", 1)[0]) for key in keys):
+            return kind
+    return None
+
+
 def asks_to_unsubscribe(text: str) -> bool:
     """Whether ``text`` has a word of leaving the notifications (hủy, ngừng, dừng, tắt, stop...)."""
     return _UNSUBSCRIBE_WORDS.search(fold_key(text)) is not None
@@ -98,6 +115,12 @@ class ActionHuyDangKy(DossierAction):
         return "action_huy_dang_ky"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if (more := adds_one_more(tracker)) == "dossier":
+            return await ActionDangKyThongBao().run(dispatcher, tracker, domain)  # "cả hồ sơ <mã> nữa"
+        if more == "news":
+            from actions.news import ActionDangKyNhanTin  # it imports this module
+
+            return await ActionDangKyNhanTin().run(dispatcher, tracker, domain)  # "thêm tin điện nữa"
         raw = latest_entity(tracker, "ma_ho_so")
         code = canonical_code(raw) if raw else None
         if code and not asks_to_unsubscribe(tracker.latest_message.get("text") or ""):

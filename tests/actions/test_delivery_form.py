@@ -142,3 +142,16 @@ async def test_the_status_asked_with_the_delivery_is_told_before_the_form_asks(a
     await ActionChuyenPhat().run(silent, make_tracker(f"gửi kết quả hồ sơ {code} về nhà", "chuyen_phat_ket_qua",
                                                       entities), {})
     assert silent.messages == []
+
+
+async def test_the_fee_asked_with_a_dossier_to_post_is_told_and_the_form_starts(api_url: str, seeded_db: Path) -> None:
+    from tests.actions.test_effects_once import _undelivered_result
+
+    code = _undelivered_result(seeded_db)
+    entities = [{"entity": "ma_ho_so", "value": code}]
+    dispatcher = CollectingDispatcher()
+    events = await ActionChuyenPhat().run(dispatcher, make_tracker(
+        f"chuyển phát kết quả hồ sơ {code} về nhà thì tốn bao nhiêu tiền", "chuyen_phat_ket_qua", entities), {})
+    assert "25.000" in dispatcher.messages[0]["text"]
+    assert {"event": "followup", "name": "chuyen_phat_form"} in [{k: e.get(k) for k in ("event", "name")}
+                                                                 for e in events]

@@ -110,3 +110,26 @@ async def test_the_price_of_petrol_read_as_news_gets_the_price_rules(api_url: st
     dispatcher = CollectingDispatcher()
     await ActionTinMoi().run(dispatcher, make_tracker("giá xăng hôm nay bao nhiêu", "hoi_tin_moi"), {})
     assert "kỳ điều hành" in dispatcher.messages[0]["text"]
+
+
+async def test_one_more_asked_right_after_subscribing_is_subscribed_not_left(api_url: str, seeded_db, redis) -> None:
+    from actions.lookup import ActionTraCuuHoSo
+    from actions.notifications import ActionDangKyThongBao
+    from dossier_api.db import Database
+
+    first = await _run(ActionDangKyNhanTin(), "đăng ký nhận tin xăng dầu", "dang_ky_nhan_tin")
+    more = make_tracker("them tin dien nua", "huy_dang_ky", sender_id=SENDER)
+    more.events.insert(0, {"event": "bot", "text": first[0]["text"]})
+    await ActionHuyDangKy().run(CollectingDispatcher(), more, {})
+    assert await news.topics_of(redis, SENDER) == ["xang_dau", "dien"]
+    codes = [d.code for d in Database(seeded_db).dossiers("dang_xu_ly", 2, 0)[0]]
+    subscribed = CollectingDispatcher()
+    await ActionDangKyThongBao().run(subscribed, make_tracker(f"báo tôi khi hồ sơ {codes[0]} thay đổi",
+                                                              "dang_ky_thong_bao",
+                                                              [{"entity": "ma_ho_so", "value": codes[0]}],
+                                                              sender_id=SENDER), {})
+    also = make_tracker(f"cả hồ sơ {codes[1]} nữa", "tra_cuu_ho_so", [{"entity": "ma_ho_so", "value": codes[1]}],
+                        slots={"ma_ho_so": codes[1]}, sender_id=SENDER)
+    also.events.insert(0, {"event": "bot", "text": subscribed.messages[0]["text"]})
+    await ActionTraCuuHoSo().run(CollectingDispatcher(), also, {})
+    assert await subscriptions.codes_of(redis, SENDER) == set(codes)
