@@ -712,15 +712,11 @@ class TopicChangeGuard(GraphComponent):
                 "khang_dinh": ["ok", "oke", "okie", "oki", "okela", "okay", "vang", "da", "u", "uh", "uk", "um",
                                "o", "dung", "duoc", "dc", "co", "roi", "r", "chuan", "phai", "dong y", "nhat tri",
                                "chinh xac", "hieu", "ro", "on", "yes", "yep", "sure", "correct", "chac chan",
-                               "tat nhien", "ua", "ung", "rua", "chot", "xac nhan", "confirm", "confirmed",
-                               "agree", "agreed", "deal", "alright", "yeah", "yup", "fine", "duyet", "trien",
-                               "tien hanh"],
+                               "tat nhien", "ua", "ung", "rua"],
                 "phu_dinh": ["khong", "ko", "k", "kh", "hong", "hok", "no", "nope", "sai", "nham", "chua", "khoi",
                              "thoi", "cha", "chang", "cham", "dau", "mo", "wrong", "not", "de sau", "lac de",
-                             "hieu lam", "nah", "incorrect", "trat"],
+                             "hieu lam"],
             },
-            # "đừng" folds to the "dung" of "đúng": typed with its marks, a message read as a yes is a no.
-            "no_words_marked": ["đừng"],
             # "có mẫu đơn không", "sở có làm thứ 7 ko": a question that ends with "không" is asked,
             # not a no; "có lẽ không", "có thể không" are a no.
             "question_end": ["khong", "ko", "k", "kh", "hong", "hok", "hem"],
@@ -757,7 +753,6 @@ class TopicChangeGuard(GraphComponent):
         self._short = set(config.get("short_intents", []))
         self._markers = {intent: frozenset(fold_key(w) for w in words)
                          for intent, words in (config.get("short_markers") or {}).items()}
-        self._no_marked = frozenset(nfc(w).lower() for w in config.get("no_words_marked", []))
 
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -812,25 +807,12 @@ class TopicChangeGuard(GraphComponent):
         text = " ".join(words)
         return not any(re.search(rf"\b{re.escape(p)}\b", text) for p in self._not_question)
 
-    def says_no_marked(self, message: Message) -> bool:
-        """Whether the message has a no word typed with the marks that tell it from a yes ("đừng")."""
-        return bool(self._no_marked & set(re.findall(r"\w+", nfc(message.get(TEXT) or "").lower())))
-
     def process(self, messages: list[Message]) -> list[Message]:
         """Re-read closing messages that change the subject, yes/no answers that ask something,
-        "có ... không" questions read as a no, messages read as a yes or a no that say neither,
-        and a yes that says "đừng"."""
+        "có ... không" questions read as a no, and messages read as a yes or a no that say neither."""
         for message in messages:
             intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
             ranking = message.get(INTENT_RANKING_KEY) or []
-            if intent == "khang_dinh" and self.says_no_marked(message) and not self.asks_something(message):
-                intent = "phu_dinh"
-                chosen = {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: (message.get(INTENT) or {}).get(
-                    PREDICTED_CONFIDENCE_KEY, 0.0)}
-                message.set(INTENT, chosen, add_to_output=True)
-                message.set(INTENT_RANKING_KEY, [chosen, *[r for r in ranking if r.get(INTENT_NAME_KEY) != intent]],
-                            add_to_output=True)
-                continue
             top = ranking[0].get(INTENT_NAME_KEY) if ranking else None
             fallback = intent == self._config["fallback_intent"]
             says_neither = False
