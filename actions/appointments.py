@@ -12,7 +12,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import DossierAction, idempotency_key, last_bot_text, last_buttons_ask, latest_entity
+from actions.base import DossierAction, dossier_client, idempotency_key, last_bot_text, last_buttons_ask, latest_entity
 from actions.feedback import file_if_report
 from actions.handoff import ActionGapCanBo, asks_how_to_reach
 from actions.lookup import ActionHoiHoSo
@@ -158,6 +158,41 @@ def answers_the_booking(tracker: Tracker) -> bool:
     whatever the classifier read: the booking's answer."""
     text = tracker.latest_message.get("text") or ""
     return not text.startswith("/") and booking_offered(tracker) and names_day_or_time(tracker, local_now().date())
+
+
+# "lên đó cần mang theo chi", "what should I bring": what to bring to the appointment just booked.
+BRING_WORDS = ("mang theo", "mang gi", "mang chi", "can mang", "dem theo", "can dem", "phai mang", "what to bring",
+               "should i bring", "bring")
+
+
+def _booked_just_now(tracker: Tracker) -> bool:
+    """Whether the bot's messages since the citizen's previous message confirmed a booking."""
+    booked = texts.template("appointment.booked").split("{", 1)[0]
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_user:
+                return False
+            seen_user = True
+        elif seen_user and event.get("event") == "bot" and str(event.get("text") or "").startswith(booked):
+            return True
+    return False
+
+
+async def what_to_bring(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType] | None:
+    """What to bring, asked right after a booking: identity papers, and the documents of the procedure
+    discussed when there is one; None when it is not that question."""
+    text = tracker.latest_message.get("text") or ""
+    if text.startswith("/") or not _wants(text, *BRING_WORDS) or not _booked_just_now(tracker):
+        return None
+    lines = [texts.text("appointment.bring")]
+    if procedure_id := tracker.get_slot("thu_tuc_gan_nhat"):
+        try:
+            lines.append(replies.procedure_documents(await dossier_client().get_procedure(procedure_id)))
+        except DossierApiError:
+            logger.warning("procedure %s not read for what to bring", procedure_id, exc_info=True)
+    dispatcher.utter_message(text="\n".join(lines))
+    return []
 
 
 async def booking_answer(dispatcher: CollectingDispatcher, tracker: Tracker,

@@ -183,6 +183,7 @@ async def answers_the_last_question(dispatcher: CollectingDispatcher, tracker: T
         cancels_the_booking_just_made,
         names_appointment,
         names_ones_own,
+        what_to_bring,
     )
     from actions.delivery import ActionChuyenPhat, asks_about_the_delivery
     from actions.feedback import ticket_followup
@@ -203,6 +204,8 @@ async def answers_the_last_question(dispatcher: CollectingDispatcher, tracker: T
         return await ActionTimDiaDiem().run(dispatcher, tracker, domain)
     if asks_to_book(tracker) or cancels_the_booking_just_made(tracker):  # "hủy đi" right after booking
         return await ActionDatLichHen().run(dispatcher, tracker, domain)
+    if (bring := await what_to_bring(dispatcher, tracker)) is not None:  # "cần mang theo gì" right after it
+        return bring
     if asks_about_the_delivery(tracker):  # "giao tới chưa", "phí ship bao nhiêu" after asking for one
         return await ActionChuyenPhat().run(dispatcher, tracker, domain)
     if asks_how_to_reach(text) and (names_the_department(text) or asks_the_departments_days(text)):

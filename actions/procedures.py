@@ -526,10 +526,12 @@ class ActionHuongDanThuTuc(GuidanceAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         text = tracker.latest_message.get("text") or ""
-        from actions.appointments import booking_answer  # it imports actions.lookup
+        from actions.appointments import booking_answer, what_to_bring  # it imports actions.lookup
 
         if (booked := await booking_answer(dispatcher, tracker, domain)) is not None:
             return booked  # "thứ hai tuần tới" after the days were offered: not a procedure
+        if (bring := await what_to_bring(dispatcher, tracker)) is not None:
+            return bring  # "lên đó cần mang theo chi" right after booking
         if asks_delivery_fee(text) and not _names_a_product(text):
             dispatcher.utter_message(text=replies.delivery_fee(DELIVERY_FEE_VND))  # "phí gửi bưu điện bao nhiêu"
             return []

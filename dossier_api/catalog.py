@@ -278,6 +278,7 @@ QUESTION_WORDS = frozenset("""
     the nao sao ra lam cach thu tuc huong dan hoi cho toi minh em anh chi ad
     xin muon duoc khong ko k co la thi con vay a oi nhe giup voi va hay
     cap giay phep chung nhan giai quyet ket qua tra khi cao
+    no do kia nay day cai len mang theo den ve
     """.split())
 
 
@@ -290,7 +291,7 @@ GENERIC_PHRASES = re.compile(r"\b(?:(?:giay phep|giay|dang ky) )?kinh doanh\b|\b
 
 # Word pairs any licence question has: they say nothing of which licence.
 GENERIC_BIGRAMS = frozenset({"cap giay", "giay phep", "xin giay", "lam giay", "giay chung", "chung nhan", "cap phep",
-                             "xin phep"})
+                             "xin phep", "ho so", "giay to", "mang theo"})  # (every procedure has its hồ sơ)
 
 
 def _query_terms(query: str) -> set[str]:

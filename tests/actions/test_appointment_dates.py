@@ -284,3 +284,24 @@ async def test_a_time_the_desk_is_closed_is_offered_the_free_times_around_it(api
     assert "12:00 không phải giờ tiếp dân" in message["text"] and "13:30" in message["text"]
     assert "13:30" in [b["title"] for b in message["buttons"]]
     assert await dossier_client().appointments("web:dates-noon") == []
+
+
+async def test_what_to_bring_asked_right_after_booking_is_identity_papers_and_the_procedures_documents(
+        api_url: str) -> None:
+    from actions.procedures import ActionHuongDanThuTuc
+
+    day = (await dossier_client().appointment_days(5))[-1]
+    booked = CollectingDispatcher()
+    await ActionDatLichHen().run(booked, make_tracker(f"đặt lịch 10h ngày {day:%d/%m/%Y}", "dat_lich_hen",
+                                                      sender_id="web:dates-bring"), {})
+    tracker = make_tracker("lên đó cần mang theo chi", "hoi_giay_to", slots={"thu_tuc_gan_nhat": "ban_buon_ruou"},
+                           sender_id="web:dates-bring")
+    tracker.events.insert(0, {"event": "bot", "text": booked.messages[0]["text"]})
+    dispatcher = CollectingDispatcher()
+    await ActionHuongDanThuTuc().run(dispatcher, tracker, {})
+    [message] = dispatcher.messages
+    assert "giấy tờ tùy thân" in message["text"] and "Giấy phép bán buôn rượu" in message["text"]
+    # not right after a booking: a documents question as any other
+    alone = CollectingDispatcher()
+    await ActionHuongDanThuTuc().run(alone, make_tracker("cần mang theo giấy tờ gì", "hoi_giay_to"), {})
+    assert "giấy tờ tùy thân" not in alone.messages[0]["text"]
