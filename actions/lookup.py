@@ -31,6 +31,7 @@ from common.text import fold_key
 from content import replies, texts
 from dossier_api.client import DossierApiUnavailable, DossierNotFound, InvalidDossierCode
 from dossier_api.models import Dossier
+from vn_nlu.lexicon import is_correction
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +93,9 @@ class ValidateTraCuuForm(FormValidationAction):
         """ "hồ sơ gồm những gì và phí ra sao" (a procedure's documents, read as a lookup): the
         procedure it names, or the one just discussed, answers it instead of a request for a code."""
         after_procedure = latest_topic(tracker) == "thu_tuc_gan_nhat"
+        if after_procedure and is_correction(text):
+            # "sai rồi, tôi hỏi bán lẻ mà" after a procedure answer: the variant it names
+            return await ActionHuongDanThuTuc().answer_follow_up(dispatcher, tracker)
         if not (aspects_of(text) or (after_procedure and asks_documents_only(text))):
             return None
         if not (after_procedure or names_a_product(text)) or followup_of(text):

@@ -34,8 +34,10 @@ def wordless_answer(text: str) -> str | None:
 
 async def procedure_question(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType] | None:
     """A short question about the procedure just discussed that reads as a yes or a no ("lam online duoc
-    ko", "phí nhiêu rứa"): that procedure's answer. None when it is not one."""
-    if not is_question(tracker.latest_message.get("text") or ""):
+    ko", "phí nhiêu rứa"), or a correction naming its variant ("sai rồi, tôi hỏi bán lẻ mà"): that
+    procedure's (or variant's) answer. None when it is neither."""
+    text = tracker.latest_message.get("text") or ""
+    if not (is_question(text) or is_correction(text)):
         return None
     from actions.procedures import ActionHuongDanThuTuc  # it imports this module
 

@@ -45,3 +45,14 @@ async def test_a_lookup_without_its_code_is_told_where_the_code_is(api_url: str,
                                             DOMAIN)
     assert "giấy tiếp nhận" in dispatcher.messages[0]["text"] and "1022" in dispatcher.messages[0]["text"]
     assert {"event": "active_loop", "name": None, "timestamp": None} in events
+
+
+async def test_a_correction_naming_a_variant_read_as_a_lookup_is_the_variant_not_a_request_for_a_code(
+        api_url: str) -> None:
+    tracker = make_tracker("sai rồi, tôi hỏi bán lẻ mà", "tra_cuu_ho_so", active_loop="tra_cuu_form",
+                           slots={"thu_tuc_gan_nhat": "ban_buon_thuoc_la"})
+    tracker.events.insert(0, {"event": "slot", "name": "thu_tuc_gan_nhat", "value": "ban_buon_thuoc_la"})
+    dispatcher = CollectingDispatcher()
+    events = await ValidateTraCuuForm().run(dispatcher, tracker, DOMAIN)
+    assert "bán lẻ sản phẩm thuốc lá" in dispatcher.messages[0]["text"] and "cấp xã" in dispatcher.messages[0]["text"]
+    assert {"event": "active_loop", "name": None, "timestamp": None} in events

@@ -423,6 +423,8 @@ async def test_an_english_question_naming_a_product_the_nlu_called_out_of_scope_
     ("vay xin giay do mat bao nhieu tien", "ngoai_pham_vi", "ban_le_lpg_chai", "1.200.000"),
     ("lam online duoc ko", "phu_dinh", "ban_buon_ruou", "Cổng Dịch vụ công"),
     ("phí nhiêu rứa?", "khang_dinh", "ban_buon_ruou", "2.200.000"),
+    ("không phải, ý em là bán lẻ", "phu_dinh", "ban_buon_thuoc_la", "cấp xã"),
+    ("thế muốn mở thêm siêu thị mini thì cần giấy nào", "nlu_fallback", "giay_phep_kinh_doanh_fdi", "cơ sở bán lẻ"),
 ])
 async def test_a_follow_up_the_classifier_could_not_place_is_about_the_procedure_discussed(
         api_url: str, text: str, intent: str, previous: str, expected: str) -> None:
