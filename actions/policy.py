@@ -19,7 +19,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, channel_of
 from common.delivery import DELIVERY_FEE_VND, asks_delivery_fee
-from common.dossier_questions import forgot_the_code, is_question
+from common.dossier_questions import asks_legality, forgot_the_code, is_question
 from common.text import fold_key
 from content import replies, texts
 from dossier_api.client import DossierApiError
@@ -93,6 +93,17 @@ class ActionHoiChinhSach(DossierAction):
             return followed  # "răng lại trễ rứa, ai chịu trách nhiệm" after a lookup: about that dossier
         from actions.procedures import catalog_first_reply  # it imports this module
 
+        # What the law allows or limits ("bắt em nộp tiền mua hàng, có đúng luật không") is the rules' first.
+        answered = await self.reply_from_knowledge(dispatcher, tracker, text) if asks_legality(text) else None
+        if answered is not None:
+            return answered
+        from actions.lookup import latest_topic  # it imports this module's importers
+        from actions.procedures import ActionHuongDanThuTuc, names_a_product
+
+        if (_NEXT_ONE.search(fold_key(text)) and names_a_product(text)
+                and latest_topic(tracker) == "thu_tuc_gan_nhat"):
+            # "còn cửa hàng bán gas bình thì sao" after a procedure answer: that product's procedure
+            return await ActionHuongDanThuTuc().run(dispatcher, tracker, domain)
         if (guided := await catalog_first_reply(dispatcher, tracker, domain)) is not None:
             return guided  # a pasted procedure name; several licensed goods' licences
         if (answered := await self.reply_from_knowledge(dispatcher, tracker, text)) is None:
@@ -164,6 +175,11 @@ def _procedure_buttons(linked: dict[str, Procedure | None]) -> list[dict[str, st
     return [{"title": procedure.name if procedure else texts.text("policy.button.related_procedure"),
              "payload": f'/hoi_thu_tuc{{"thu_tuc": "{procedure_id}"}}'} for procedure_id, procedure in linked.items()]
 
+
+# "còn cửa hàng bán gas thì sao", "vậy còn rượu": the next one of a list of procedures being asked about.
+_LEAD, _TAIL = r"^(?:(?:vay|the|a|oh|ok) )?con", r"(?: (?:a|ak|vay|z|nhi|ha))?\W*$"
+_THEN = r" thi (?:sao|the nao|ra sao)"
+_NEXT_ONE = re.compile(rf"{_LEAD}(?: \w+){{1,4}}(?:{_THEN})?{_TAIL}|{_LEAD}(?: \w+){{1,8}}{_THEN}{_TAIL}")
 
 # "làm lại kiểu chi", "thủ tục thế nào": how to do it, so the linked procedure's fee and time follow the rule.
 _HOW_TO_DO = re.compile(r"(?<!\w)(?:lam sao|the nao|kieu chi|ra sao|lam gi|lam the nao|lam lai|xin lai|cap lai|"

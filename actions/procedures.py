@@ -21,7 +21,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import DossierAction, channel_of, latest_entity
+from actions.base import DossierAction, channel_of, last_bot_text, latest_entity
 from actions.handoff import ActionGapCanBo, asks_how_to_reach
 from actions.policy import ActionHoiChinhSach, answers_the_last_question
 from actions.smalltalk import wordless_answer
@@ -29,6 +29,7 @@ from common.delivery import DELIVERY_FEE_VND, asks_delivery_fee
 from common.dossier_questions import (
     Followup,
     asks_legal_basis,
+    asks_legality,
     asks_permission,
     asks_processing_time,
     asks_validity,
@@ -36,7 +37,7 @@ from common.dossier_questions import (
 )
 from common.settings import get_settings
 from common.text import fold_key
-from content import replies
+from content import replies, texts
 from dossier_api.catalog import NAMED_ONLY_ACTIVITIES, QUESTION_WORDS, FacetVocabulary, close_matches
 from dossier_api.client import DossierApiUnavailable, DossierNotFound
 from dossier_api.models import Procedure, ProcedureMatch
@@ -199,6 +200,11 @@ def names_only_a_family(text: str) -> bool:
     if not named.get("san_pham") or named.get("hanh_vi") or aspects_of(text):
         return False
     return all(w in _TOPIC_WORDS for w in _facets().other_words(text))
+
+
+def _policy_answer_start() -> str:
+    """How a policy answer starts ("Về câu hỏi ..."; the texts, which staff may edit)."""
+    return texts.template("policy.matched_question").split("{", 1)[0]
 
 
 def asks_of_a_product_only(text: str) -> bool:
@@ -460,7 +466,12 @@ class GuidanceAction(DossierAction):
         """Whether something is allowed, asked with a procedure's words and no fact of it ("shop em giảm
         giá 70% dịp cuối năm được không"): the rule's answer when the knowledge base knows it; None otherwise."""
         text = tracker.latest_message.get("text") or ""
-        if intent != "hoi_thu_tuc" or pending is not None or aspects_of(text) or not asks_permission(text):
+        if pending is not None or text.startswith("/"):
+            return None
+        # what the law allows or limits, however else it reads; or a "thuốc lá điện tử thì sao" after a rule
+        after_a_rule = last_bot_text(tracker).startswith(_policy_answer_start())
+        strong = asks_legality(text) or (after_a_rule and not aspects_of(text))
+        if not strong and (intent != "hoi_thu_tuc" or aspects_of(text) or not asks_permission(text)):
             return None
         return await self._policy_answer(dispatcher, tracker, text)
 

@@ -168,6 +168,18 @@ _PERMISSION = ("duoc khong", "co duoc", "duoc phep", "co vi pham", "vi pham khon
                "is it legal")
 
 
+# "có đúng luật không", "giảm nhiều nhất bao nhiêu phần trăm": what the law allows or limits, whatever
+# else the words touch ("bắt em nộp tiền": no fee of a procedure).
+_LEGALITY = ("dung luat", "sai luat", "trai luat", "trai phep", "vi pham", "bi phat", "hop phap", "bi cam", "co cam",
+             "toi da", "nhieu nhat", "toi thieu", "it nhat", "bao nhieu phan tram", "may phan tram")
+
+
+def asks_legality(text: str) -> bool:
+    """Whether ``text`` asks what the law allows, forbids or limits."""
+    key = fold_key(text)
+    return any(_has(key, p) for p in _LEGALITY)
+
+
 def asks_permission(text: str) -> bool:
     """Whether ``text`` asks whether something is allowed (or punished)."""
     key = fold_key(text)

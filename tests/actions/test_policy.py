@@ -123,3 +123,26 @@ async def test_two_conversations_answered_at_once_by_the_one_action_keep_their_o
     results = await asyncio.gather(*runs)
     linked = [next(e["value"] for e in events if e.get("name") == "thu_tuc_gan_nhat") for events in results]
     assert linked == ["ban_le_ruou", "dang_ky_khuyen_mai"] * 3
+
+
+async def test_what_the_law_allows_or_limits_is_the_rules_answer_whatever_the_reading(api_url: str) -> None:
+    from actions.procedures import ActionHuongDanThuTuc
+
+    limit = CollectingDispatcher()  # read as a fee question ("bao nhiêu")
+    await ActionHuongDanThuTuc().run(limit, make_tracker("dịp tết cửa hàng được giảm giá nhiều nhất mấy phần trăm",
+                                                         "hoi_le_phi"), {})
+    assert limit.messages[0]["text"].startswith("Về câu hỏi") and "Lệ phí" not in limit.messages[0]["text"]
+    legal = CollectingDispatcher()  # "nộp tiền" is no procedure's fee
+    await ActionHoiChinhSach().run(legal, make_tracker("bên đa cấp đòi em nộp tiền mua hàng mới được tham gia, vậy"
+                                                       " có đúng luật không", "hoi_chinh_sach"), {})
+    assert "Lệ phí" not in legal.messages[0]["text"] and "Căn cứ" in legal.messages[0]["text"]
+
+
+async def test_the_next_product_after_a_procedure_answer_read_as_a_policy_question_is_its_procedure(
+        api_url: str) -> None:
+    tracker = make_tracker("còn cửa hàng bán gas bình thì sao", "hoi_chinh_sach",
+                           slots={"thu_tuc_gan_nhat": "ban_le_thuoc_la"})
+    tracker.events.insert(0, {"event": "slot", "name": "thu_tuc_gan_nhat", "value": "ban_le_thuoc_la"})
+    dispatcher = CollectingDispatcher()
+    await ActionHoiChinhSach().run(dispatcher, tracker, {})
+    assert "LPG chai" in dispatcher.messages[0]["text"] and not dispatcher.messages[0]["text"].startswith("Về câu hỏi")
