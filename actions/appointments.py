@@ -12,10 +12,19 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import DossierAction, dossier_client, idempotency_key, last_bot_text, last_buttons_ask, latest_entity
+from actions.base import (
+    DossierAction,
+    dossier_client,
+    idempotency_key,
+    last_bot_text,
+    last_buttons_ask,
+    latest_entity,
+    said_last_turn,
+)
 from actions.feedback import file_if_report
 from actions.handoff import ActionGapCanBo, asks_how_to_reach
 from actions.lookup import ActionHoiHoSo
+from actions.procedures import names_a_product
 from actions.smalltalk import ActionPhuDinh
 from common.dates import local_now, month_named, parse_day, parse_time, vn_day
 from common.dossier_questions import Followup, followup_of
@@ -165,26 +174,14 @@ BRING_WORDS = ("mang theo", "mang gi", "mang chi", "can mang", "dem theo", "can 
                "should i bring", "bring")
 
 
-def _booked_just_now(tracker: Tracker) -> bool:
-    """Whether the bot's messages since the citizen's previous message confirmed a booking."""
-    booked = texts.template("appointment.booked").split("{", 1)[0]
-    seen_user = False
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            if seen_user:
-                return False
-            seen_user = True
-        elif seen_user and event.get("event") == "bot" and str(event.get("text") or "").startswith(booked):
-            return True
-    return False
-
-
 async def what_to_bring(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType] | None:
     """What to bring, asked right after a booking: identity papers, and the documents of the procedure
     discussed when there is one; None when it is not that question."""
     text = tracker.latest_message.get("text") or ""
-    if text.startswith("/") or not _wants(text, *BRING_WORDS) or not _booked_just_now(tracker):
-        return None
+    booked = texts.template("appointment.booked").split("{", 1)[0]
+    if text.startswith("/") or not _wants(text, *BRING_WORDS) or names_a_product(text) or not said_last_turn(
+            tracker, booked):
+        return None  # ("thế hồ sơ hóa chất phải mang những gì": that procedure's documents)
     lines = [texts.text("appointment.bring")]
     if procedure_id := tracker.get_slot("thu_tuc_gan_nhat"):
         try:

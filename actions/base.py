@@ -73,6 +73,20 @@ def last_buttons_ask(tracker: Tracker, intent: str) -> bool:
     return False
 
 
+def said_last_turn(tracker: Tracker, prefix: str) -> bool:
+    """Whether one of the bot's messages since the citizen's previous message starts with ``prefix``
+    (a turn may say several things: a rule, then who decides it)."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_user:
+                return False
+            seen_user = True
+        elif seen_user and event.get("event") == "bot" and str(event.get("text") or "").startswith(prefix):
+            return True
+    return False
+
+
 def last_bot_text(tracker: Tracker) -> str:
     """What the bot said last before the latest user message ("" when nothing)."""
     seen_user = False

@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import DossierAction, channel_of, idempotency_key, last_bot_text, latest_entity, redis_client
-from common import subscriptions
+from common import news, subscriptions
 from common.codes import canonical_code
 from common.dates import local_now
 from common.dossier_questions import followup_of
@@ -100,7 +100,8 @@ def adds_one_more(tracker: Tracker) -> str | None:
     for kind, keys in (("news", ("news.subscribed", "news.already_subscribed")), ("dossier", ("notify.subscribed",))):
         if any(said.startswith(texts.template(key).split("{", 1)[0]) for key in keys):
             return kind
-    return None
+    # "them tin dien nua" after a subscription by SMS keyword (which the assistant did not see): a topic added
+    return "news" if re.search(r"(?<!\w)them(?!\w)", fold_key(text)) and news.find_topics(text) else None
 
 
 def asks_to_unsubscribe(text: str) -> bool:

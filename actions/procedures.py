@@ -21,7 +21,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import DossierAction, channel_of, last_bot_text, latest_entity
+from actions.base import DossierAction, channel_of, latest_entity, said_last_turn
 from actions.handoff import ActionGapCanBo, asks_how_to_reach
 from actions.policy import ActionHoiChinhSach, answers_the_last_question
 from actions.smalltalk import wordless_answer
@@ -469,7 +469,7 @@ class GuidanceAction(DossierAction):
         if pending is not None or text.startswith("/"):
             return None
         # what the law allows or limits, however else it reads; or a "thuốc lá điện tử thì sao" after a rule
-        after_a_rule = last_bot_text(tracker).startswith(_policy_answer_start())
+        after_a_rule = said_last_turn(tracker, _policy_answer_start())
         strong = asks_legality(text) or (after_a_rule and not aspects_of(text))
         if not strong and (intent != "hoi_thu_tuc" or aspects_of(text) or not asks_permission(text)):
             return None

@@ -269,7 +269,8 @@ _ASKS_RULE = ("bi phat", "phat bao nhieu", "muc phat", "bao nhieu", "co duoc kho
 _LEAD_REPORT = re.compile(r"^(?:bao cao|bao tin|tin bao|report)\s*:")
 # A grievance told about how one was treated: a complaint even when it ends on a question word ("bắt tôi
 # về bổ sung 3 lần mà không nói rõ thiếu cái gì").
-_GRIEVANCES = ("buc xuc", "cau gat", "cau kinh", "hach sach", "gay kho de", "lam kho", "thai do khong tot",
+_GRIEVANCES = ("buc xuc", "cau gat", "cau kinh", "hach sach", "gay kho de", "lam kho de", "lam kho dan", "lam kho toi",
+               "lam kho em", "lam kho minh", "lam kho nguoi", "lam kho cho", "thai do khong tot",  # not "làm kho"
                "thai do te", "thai do kem", "bat ve bo sung", "bat bo sung nhieu lan", "bat di lai nhieu lan",
                "bat cho doi", "to tieng", "quat thao")
 MIN_REPORT_WORDS = 8

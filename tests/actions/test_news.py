@@ -122,6 +122,10 @@ async def test_one_more_asked_right_after_subscribing_is_subscribed_not_left(api
     more.events.insert(0, {"event": "bot", "text": first[0]["text"]})
     await ActionHuyDangKy().run(CollectingDispatcher(), more, {})
     assert await news.topics_of(redis, SENDER) == ["xang_dau", "dien"]
+    # after a subscription by SMS keyword, which the assistant did not see: "thêm" and a topic add it
+    await ActionHuyDangKy().run(CollectingDispatcher(), make_tracker("them tin khuyen mai nua", "huy_dang_ky",
+                                                                     sender_id=SENDER), {})
+    assert set(await news.topics_of(redis, SENDER)) == {"xang_dau", "dien", "khuyen_mai"}
     codes = [d.code for d in Database(seeded_db).dossiers("dang_xu_ly", 2, 0)[0]]
     subscribed = CollectingDispatcher()
     await ActionDangKyThongBao().run(subscribed, make_tracker(f"báo tôi khi hồ sơ {codes[0]} thay đổi",

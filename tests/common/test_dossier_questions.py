@@ -120,3 +120,10 @@ def test_a_complaint_filed_before_is_asked_about_not_filed_again() -> None:
 ])
 def test_followups_with_words_in_between(text: str, kind: Followup) -> None:
     assert followup_of(text) is kind
+
+
+def test_building_a_warehouse_is_no_grievance() -> None:
+    from common.dossier_questions import is_report
+
+    assert not is_report("bên em làm kho lạnh chứa hóa chất để cho các xưởng thuê, cần xin giấy gì bên sở ạ")
+    assert is_report("cán bộ một cửa làm khó dân, bắt bổ sung giấy tờ ba lần mà không nói rõ thiếu gì")
