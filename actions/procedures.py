@@ -633,6 +633,8 @@ class ActionHuongDanThuTuc(GuidanceAction):
                 return Resolution(procedures=[await self.client.get_procedure(mention)])
             except DossierNotFound:
                 pass
+        if mention and not text.startswith("/") and other_agency(text) is not None:
+            mention = None  # "xin so bao hiem xa hoi cho con": another body's words, not the "hội chợ" read into them
         query = " ".join(filter(None, [text if not text.startswith("/") else "", (mention or "").replace("_", " ")]))
         resolution = await self.search(query)
         if asked_text and len(resolution.procedures) != 1 and resolution.agency is None:

@@ -455,3 +455,9 @@ async def test_whether_something_is_allowed_asked_with_a_procedures_words_gets_t
     assert "50%" in dispatcher.messages[0]["text"] and "Căn cứ" in dispatcher.messages[0]["text"]
     how, _ = await _run("muốn sale 80% thì làm thủ tục gì", "hoi_thu_tuc")  # how to do it: the procedure
     assert how[0]["text"].startswith('Thủ tục "Thông báo thực hiện khuyến mại"')
+
+
+async def test_another_bodys_words_are_not_outweighed_by_a_topic_read_into_them(api_url: str) -> None:
+    entities = [{"entity": "thu_tuc", "value": "hoi_cho_trien_lam"}]  # "xa hoi cho" read as "hội chợ"
+    [message], _ = await _run("xin so bao hiem xa hoi cho con o dau", "hoi_nop_ho_so", entities=entities)
+    assert "Bảo hiểm xã hội" in message["text"] and "hội chợ" not in message["text"].lower()
