@@ -207,6 +207,16 @@ def _policy_answer_start() -> str:
     return texts.template("policy.matched_question").split("{", 1)[0]
 
 
+def documents_named(procedure: Procedure, text: str, most: int = 2) -> list[str]:
+    """The procedure's document lines that a word of ``text`` names, beyond its question words, the
+    facets it names and the procedure's own name ("kho phải rộng bao nhiêu m2": the warehouse line,
+    with its 50 m²)."""
+    own = set(re.findall(r"\w+", fold_key(procedure.name))) | QUESTION_WORDS | _TOPIC_WORDS
+    words = {w for w in _facets().other_words(text) if len(w) >= 3 and w not in own}
+    found = [line for line in procedure.documents if words & set(re.findall(r"\w+", fold_key(line)))]
+    return found[:most]
+
+
 def asks_of_a_product_only(text: str) -> bool:
     """Whether ``text`` asks a fact (fee, time...) of a licensed good's licence and names nothing
     else of it ("giấy phép thuốc lá lệ phí nhiêu vậy": bán buôn and bán lẻ differ in fee and in who
@@ -409,6 +419,9 @@ class GuidanceAction(DossierAction):
                        for t, i in replies.procedure_follow_ups() if i not in asked]
             short = channel_of(tracker) == "sms"  # a few segments: the summary counts the documents
             text = "\n".join(_aspect_answer(a, procedure, short) for a in asked)
+            if short and "hoi_thu_tuc" in asked and (lines := documents_named(procedure, said)):
+                # "kho phải rộng bao nhiêu m2": the document lines it names, first (the count hides them)
+                text = f"{replies.procedure_documents_named(lines)}\n{text}"
             if procedure.review:
                 text += replies.procedure_under_review(hotline)
             dispatcher.utter_message(text=text, buttons=buttons)

@@ -276,6 +276,11 @@ def procedure_summary(p: Procedure, short: bool = False) -> str:
                 time=p.processing_time, submission=p.submission, online=p.online_level, legal_basis=p.legal_basis)
 
 
+def procedure_documents_named(lines: list[str]) -> str:
+    """The document lines a question named, before the summary that only counts them (SMS)."""
+    return text("procedure.documents_named", items="; ".join(lines))
+
+
 def which_procedure_question() -> str:
     """The bare question "which procedure?" (a follow-up to it answers the form, not a new topic)."""
     return text("procedure.which")

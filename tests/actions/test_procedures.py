@@ -461,3 +461,15 @@ async def test_another_bodys_words_are_not_outweighed_by_a_topic_read_into_them(
     entities = [{"entity": "thu_tuc", "value": "hoi_cho_trien_lam"}]  # "xa hoi cho" read as "hội chợ"
     [message], _ = await _run("xin so bao hiem xa hoi cho con o dau", "hoi_nop_ho_so", entities=entities)
     assert "Bảo hiểm xã hội" in message["text"] and "hội chợ" not in message["text"].lower()
+
+
+async def test_an_sms_summary_quotes_first_the_document_lines_the_question_names(api_url: str) -> None:
+    text = "bán buôn thuốc lá thì kho cần bao nhiêu mét vuông"
+    dispatcher = CollectingDispatcher()
+    await ActionHuongDanThuTuc().run(dispatcher, make_tracker(text, "hoi_thu_tuc", sender_id="sms:84905000999"), {})
+    reply = dispatcher.messages[0]["text"]
+    assert reply.startswith("Về điều anh/chị hỏi") and "50 m²" in reply and "loại giấy tờ" in reply
+    plain = CollectingDispatcher()
+    await ActionHuongDanThuTuc().run(plain, make_tracker("thủ tục bán buôn thuốc lá thế nào", "hoi_thu_tuc",
+                                                         sender_id="sms:84905000999"), {})
+    assert not plain.messages[0]["text"].startswith("Về điều anh/chị hỏi")
