@@ -152,7 +152,7 @@ def asks_to_book(tracker: Tracker) -> bool:
 def cancels_the_booking_just_made(tracker: Tracker) -> bool:
     """ "hủy đi", "thôi bỏ lịch" right after the bot booked a place: that booking is to be cancelled."""
     text = tracker.latest_message.get("text") or ""
-    booked = texts.template("appointment.booked").split("{", 1)[0]
+    booked = texts.opening("appointment.booked")
     return (not text.startswith("/") and len(fold_key(text).split()) <= 8 and _wants(text, *CANCEL_WORDS)
             and last_bot_text(tracker).startswith(booked))
 
@@ -178,7 +178,7 @@ async def what_to_bring(dispatcher: CollectingDispatcher, tracker: Tracker) -> l
     """What to bring, asked right after a booking: identity papers, and the documents of the procedure
     discussed when there is one; None when it is not that question."""
     text = tracker.latest_message.get("text") or ""
-    booked = texts.template("appointment.booked").split("{", 1)[0]
+    booked = texts.opening("appointment.booked")
     if text.startswith("/") or not _wants(text, *BRING_WORDS) or names_a_product(text) or not said_last_turn(
             tracker, booked):
         return None  # ("thế hồ sơ hóa chất phải mang những gì": that procedure's documents)

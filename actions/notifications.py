@@ -98,7 +98,7 @@ def adds_one_more(tracker: Tracker) -> str | None:
         return None
     said = last_bot_text(tracker)
     for kind, keys in (("news", ("news.subscribed", "news.already_subscribed")), ("dossier", ("notify.subscribed",))):
-        if any(said.startswith(texts.template(key).split("{", 1)[0]) for key in keys):
+        if any(said.startswith(texts.opening(key)) for key in keys):
             return kind
     # "them tin dien nua" after a subscription by SMS keyword (which the assistant did not see): a topic added
     return "news" if re.search(r"(?<!\w)them(?!\w)", fold_key(text)) and news.find_topics(text) else None

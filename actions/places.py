@@ -26,7 +26,7 @@ def asked_where(tracker: Tracker) -> bool:
     """Whether the bot's last message asked where (a location or a ward) for a place type."""
     said = last_bot_text(tracker)
     return bool(tracker.get_slot("loai_dia_diem")) and any(
-        said.startswith(texts.template(ask).split("{", 1)[0]) for ask in ("places.ask_where", "places.ask_where_sms"))
+        said.startswith(texts.opening(ask)) for ask in ("places.ask_where", "places.ask_where_sms"))
 
 
 def type_payload(place_type: str) -> str:

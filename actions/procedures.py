@@ -202,11 +202,6 @@ def names_only_a_family(text: str) -> bool:
     return all(w in _TOPIC_WORDS for w in _facets().other_words(text))
 
 
-def _policy_answer_start() -> str:
-    """How a policy answer starts ("Về câu hỏi ..."; the texts, which staff may edit)."""
-    return texts.template("policy.matched_question").split("{", 1)[0]
-
-
 def documents_named(procedure: Procedure, text: str, most: int = 2) -> list[str]:
     """The procedure's document lines that a word of ``text`` names, beyond its question words, the
     facets it names and the procedure's own name ("kho phải rộng bao nhiêu m2": the warehouse line,
@@ -482,7 +477,7 @@ class GuidanceAction(DossierAction):
         if pending is not None or text.startswith("/"):
             return None
         # what the law allows or limits, however else it reads; or a "thuốc lá điện tử thì sao" after a rule
-        after_a_rule = said_last_turn(tracker, _policy_answer_start())
+        after_a_rule = said_last_turn(tracker, texts.opening("policy.matched_question"))
         strong = asks_legality(text) or (after_a_rule and not aspects_of(text))
         if not strong and (intent != "hoi_thu_tuc" or aspects_of(text) or not asks_permission(text)):
             return None

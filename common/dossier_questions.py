@@ -105,6 +105,12 @@ def _has(key: str, phrase: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", key) is not None
 
 
+def _says(text: str, phrases: tuple[str, ...]) -> bool:
+    """Whether ``text``, folded, has one of ``phrases`` as whole words."""
+    key = fold_key(text)
+    return any(_has(key, p) for p in phrases)
+
+
 # "giờ tôi phải làm sao", "vậy em nên làm gì đây": what to do now, the question ending there (not "phải làm
 # sao để xin giấy phép"): the current step and what it means.
 _WHAT_NOW = re.compile(r"(?<!\w)(?:phai|nen|can) lam (?:sao|gi|the nao|chi)(?: (?:bay gio|gio|day|a|ha|vay|ad|nhi|nua|"
@@ -132,8 +138,7 @@ _REASON = ("tai sao", "vi sao", "sao lai", "sao tre", "sao cham", "sao lau", "ra
 
 def asks_reason(text: str) -> bool:
     """Whether a question about a delay asks why it happened ("sao trễ vậy"), not whether it did."""
-    key = fold_key(text)
-    return any(_has(key, p) for p in _REASON)
+    return _says(text, _REASON)
 
 
 # "giấy phép có thời hạn mấy năm", "hiệu lực bao lâu": how long a licence stays valid, not how long
@@ -157,8 +162,7 @@ def asks_validity(text: str) -> bool:
 
 def asks_processing_time(text: str) -> bool:
     """Whether ``text`` asks how long the procedure takes (also beside its validity)."""
-    key = fold_key(text)
-    return any(_has(key, p) for p in _PROCESSING)
+    return _says(text, _PROCESSING)
 
 
 # "giảm giá 70% có được không", "bán thế có vi phạm không": whether something is allowed, a rule's question
@@ -176,14 +180,12 @@ _LEGALITY = ("dung luat", "sai luat", "trai luat", "trai phep", "vi pham", "bi p
 
 def asks_legality(text: str) -> bool:
     """Whether ``text`` asks what the law allows, forbids or limits."""
-    key = fold_key(text)
-    return any(_has(key, p) for p in _LEGALITY)
+    return _says(text, _LEGALITY)
 
 
 def asks_permission(text: str) -> bool:
     """Whether ``text`` asks whether something is allowed (or punished)."""
-    key = fold_key(text)
-    return any(_has(key, p) for p in _PERMISSION)
+    return _says(text, _PERMISSION)
 
 
 # "căn cứ pháp lý", "theo nghị định nào": the legal basis of a procedure.
@@ -193,14 +195,12 @@ _LEGAL_BASIS = ("can cu", "co so phap ly", "theo quy dinh nao", "quy dinh o dau"
 
 def asks_legal_basis(text: str) -> bool:
     """Whether ``text`` asks which legal texts a procedure rests on."""
-    key = fold_key(text)
-    return any(_has(key, p) for p in _LEGAL_BASIS)
+    return _says(text, _LEGAL_BASIS)
 
 
 def is_explicit_complaint(text: str) -> bool:
     """True when ``text`` says it complains, petitions or reports (not merely asks, however upset)."""
-    key = fold_key(text)
-    return any(_has(key, verb) for verb in _COMPLAINT_VERBS)
+    return _says(text, _COMPLAINT_VERBS)
 
 
 def asks_about_ticket(text: str) -> bool:
@@ -317,5 +317,4 @@ _FORGOT_CODE = ("khong nho ma", "ko nho ma", "k nho ma", "quen ma", "mat ma", "k
 
 def forgot_the_code(text: str) -> bool:
     """Whether ``text`` says the citizen has no dossier code to give (forgotten, lost)."""
-    key = fold_key(text)
-    return any(_has(key, p) for p in _FORGOT_CODE)
+    return _says(text, _FORGOT_CODE)

@@ -163,6 +163,12 @@ def template(key: str) -> str:
     return _store.template(key)
 
 
+def opening(key: str) -> str:
+    """What the text ``key`` says before its first placeholder: how the bot's own message of that
+    kind starts, to recognise it in a conversation."""
+    return template(key).split("{", 1)[0]
+
+
 def store() -> TextStore:
     """The process-wide store (the staff console's editor and tests use it)."""
     return _store
