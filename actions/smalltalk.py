@@ -125,6 +125,8 @@ class ActionTamBiet(Action):
             return guided
         if (followed := await dossier_followup(dispatcher, tracker, domain)) is not None:
             return followed  # "tại sao chậm vậy em" after a lookup
+        if (guided := await procedure_question(dispatcher, tracker)) is not None:
+            return guided  # "à không, ý em là bán lẻ" after a procedure answer
         text = tracker.latest_message.get("text") or ""
         if not text.startswith("/") and not _LEAVING.search(fold_key(text)):
             # "ko hiểu j hết, chỉ e với" read as a goodbye: no word of leaving, so what the bot can do

@@ -340,7 +340,7 @@ def names_other_agency(text: str) -> bool:
 # (a question: "trễ hạn rồi phải không").
 _CORRECTION = re.compile(r"\b(?:sai|nham|khong phai|ko phai|k phai|hong phai|chang phai|cha dung|chua dung|"
                          r"khong dung|ko dung|hieu sai|hieu nham|hieu lam|lac de|khong lien quan|cha lien quan|"
-                         r"wrong|not what)\b")
+                         r"wrong|not what|y em la|y toi la|y minh la|y tui la|i meant)\b")  # "ý em là bán lẻ": I meant
 
 
 def is_correction(text: str) -> bool:

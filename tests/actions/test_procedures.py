@@ -424,15 +424,16 @@ async def test_an_english_question_naming_a_product_the_nlu_called_out_of_scope_
     ("lam online duoc ko", "phu_dinh", "ban_buon_ruou", "Cổng Dịch vụ công"),
     ("phí nhiêu rứa?", "khang_dinh", "ban_buon_ruou", "2.200.000"),
     ("không phải, ý em là bán lẻ", "phu_dinh", "ban_buon_thuoc_la", "cấp xã"),
+    ("à không, ý em là bán lẻ", "tam_biet", "ban_buon_thuoc_la", "cấp xã"),
     ("thế muốn mở thêm siêu thị mini thì cần giấy nào", "nlu_fallback", "giay_phep_kinh_doanh_fdi", "cơ sở bán lẻ"),
 ])
 async def test_a_follow_up_the_classifier_could_not_place_is_about_the_procedure_discussed(
         api_url: str, text: str, intent: str, previous: str, expected: str) -> None:
     from actions.policy import ActionChuaHieu
-    from actions.smalltalk import ActionKhangDinh, ActionPhuDinh
+    from actions.smalltalk import ActionKhangDinh, ActionPhuDinh, ActionTamBiet
 
     action = {"nlu_fallback": ActionChuaHieu, "ngoai_pham_vi": ActionNgoaiPhamVi, "phu_dinh": ActionPhuDinh,
-              "khang_dinh": ActionKhangDinh}[intent]()
+              "khang_dinh": ActionKhangDinh, "tam_biet": ActionTamBiet}[intent]()
     dispatcher = CollectingDispatcher()
     await action.run(dispatcher, make_tracker(text, intent, slots={"thu_tuc_gan_nhat": previous}), {})
     assert expected in dispatcher.messages[0]["text"]
